@@ -1,0 +1,35 @@
+package org.servicefarm.api;
+
+import java.util.Objects;
+
+/**
+ * A viable, fully resolved combination: what a VM offers and what a request resolves to.
+ * Its {@link #key()} names it in the state table, the popularity tracker and the image store.
+ */
+public record Offering(String service, String version, Environment environment, String securityLevel) {
+
+    public Offering {
+        Objects.requireNonNull(service, "service");
+        Objects.requireNonNull(version, "version");
+        Objects.requireNonNull(environment, "environment");
+        Objects.requireNonNull(securityLevel, "securityLevel");
+        if (!environment.complete()) {
+            throw new IllegalArgumentException("an offering needs a complete environment: " + environment);
+        }
+    }
+
+    /** A stable, human-readable key, e.g. {@code wiki@2.1/debian-12/httpd-2.4/php-8.2+cve-1[high]}. */
+    public String key() {
+        return service + "@" + version + "/" + environment + "[" + securityLevel + "]";
+    }
+
+    /** The request that asks for exactly this offering. */
+    public ServiceRequest toRequest() {
+        return new ServiceRequest(service, version, environment, securityLevel, null, null);
+    }
+
+    @Override
+    public String toString() {
+        return key();
+    }
+}

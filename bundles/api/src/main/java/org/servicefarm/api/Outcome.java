@@ -1,0 +1,54 @@
+package org.servicefarm.api;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * The answer to a {@link ServiceRequest}: exactly one of granted (here is where to reach it),
+ * retry later (it is being prepared), or never (the combination is not viable). Malformed
+ * requests are not outcomes: they raise {@link InvalidRequestException}.
+ */
+public sealed interface Outcome permits Outcome.Granted, Outcome.RetryLater, Outcome.Never {
+
+    /** How long the manager worked on the request before answering. */
+    Duration elapsed();
+
+    /**
+     * The service is reachable at {@code endpoint}.
+     *
+     * @param offering the combination that was granted, with every field the request left out filled in
+     */
+    record Granted(Endpoint endpoint, String vmId, String hostId, Activation activation, Offering offering,
+                   Duration elapsed) implements Outcome {
+        public Granted {
+            Objects.requireNonNull(endpoint, "endpoint");
+            Objects.requireNonNull(vmId, "vmId");
+            Objects.requireNonNull(activation, "activation");
+        }
+    }
+
+    /**
+     * The service is being prepared and will be there after about {@code retryAfter}; the work
+     * goes on after this answer.
+     *
+     * @param offering the combination being prepared, or {@code null} if the request never got that far
+     * @param detail   what the manager is doing, or why it cannot answer yet
+     */
+    record RetryLater(Duration retryAfter, Offering offering, String detail, Duration elapsed) implements Outcome {
+        public RetryLater {
+            Objects.requireNonNull(retryAfter, "retryAfter");
+        }
+
+        /** Whole seconds to wait, at least one (HTTP's Retry-After has second granularity). */
+        public long retryAfterSeconds() {
+            return Math.max(1, (retryAfter.toMillis() + 999) / 1000);
+        }
+    }
+
+    /** The combination is not viable and will never be available; {@code reason} says why. */
+    record Never(String reason, Duration elapsed) implements Outcome {
+        public Never {
+            Objects.requireNonNull(reason, "reason");
+        }
+    }
+}

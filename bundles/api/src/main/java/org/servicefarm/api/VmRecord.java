@@ -1,0 +1,55 @@
+package org.servicefarm.api;
+
+import java.time.Instant;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One row of the state table: a VM, where it runs, what it offers and in which state it is.
+ *
+ * @param id         the manager's id for it, also its domain name on the host
+ * @param hostId     the host it is placed on
+ * @param imageId    the image it was made from
+ * @param offering   the combination it offers
+ * @param endpoints  where each of its services is reached, by service name
+ * @param state      its state
+ * @param resources  what it takes of its host
+ * @param createdAt  when it was created
+ * @param lastUsedAt when a request was last granted on it
+ * @param grants     how many requests it has been granted for
+ * @param detail     the last failure or note, or {@code null}
+ */
+public record VmRecord(String id, String hostId, String imageId, Offering offering, Map<String, Endpoint> endpoints,
+                       VmState state, Capacity resources, Instant createdAt, Instant lastUsedAt, long grants,
+                       String detail) {
+
+    public VmRecord {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(hostId, "hostId");
+        Objects.requireNonNull(offering, "offering");
+        Objects.requireNonNull(state, "state");
+        Objects.requireNonNull(resources, "resources");
+        endpoints = endpoints == null ? Map.of() : Map.copyOf(endpoints);
+    }
+
+    /** The endpoint of the offering's service, or {@code null} before it has one. */
+    public Endpoint endpoint() {
+        return endpoints.get(offering.service());
+    }
+
+    public VmRecord withState(VmState newState, String newDetail) {
+        return new VmRecord(id, hostId, imageId, offering, endpoints, newState, resources, createdAt, lastUsedAt,
+                grants, newDetail);
+    }
+
+    public VmRecord withEndpoints(Map<String, Endpoint> newEndpoints) {
+        return new VmRecord(id, hostId, imageId, offering, newEndpoints, state, resources, createdAt, lastUsedAt,
+                grants, detail);
+    }
+
+    /** This record after one more grant at {@code when}. */
+    public VmRecord granted(Instant when) {
+        return new VmRecord(id, hostId, imageId, offering, endpoints, state, resources, createdAt, when, grants + 1,
+                detail);
+    }
+}

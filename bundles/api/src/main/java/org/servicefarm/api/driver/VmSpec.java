@@ -1,0 +1,31 @@
+package org.servicefarm.api.driver;
+
+import java.util.List;
+import java.util.Objects;
+
+import org.servicefarm.api.Offering;
+import org.servicefarm.api.image.ImageRef;
+
+/**
+ * What a driver needs to define a VM.
+ *
+ * @param vmId      the manager's id; becomes the domain name (escaped by the driver)
+ * @param offering  the combination it offers
+ * @param image     the image to run
+ * @param vcpus     virtual CPUs
+ * @param memoryMiB memory
+ * @param services  the services inside the guest and the guest ports they listen on
+ */
+public record VmSpec(String vmId, Offering offering, ImageRef image, int vcpus, long memoryMiB,
+                     List<GuestService> services) {
+
+    public VmSpec {
+        Objects.requireNonNull(vmId, "vmId");
+        Objects.requireNonNull(image, "image");
+        services = List.copyOf(services);
+    }
+
+    /** A service inside the guest: its name and the TCP port it listens on there. */
+    public record GuestService(String name, int guestPort) {
+    }
+}
