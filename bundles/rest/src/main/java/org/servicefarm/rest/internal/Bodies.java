@@ -1,0 +1,39 @@
+package org.servicefarm.rest.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+
+/** Reads request bodies with a size cap: the API's bodies are small, and a huge one is a mistake or an attack. */
+final class Bodies {
+
+    /** Larger than any sensible request or host registration. */
+    static final int MAX_BYTES = 64 * 1024;
+
+    /** Thrown when a body exceeds {@link #MAX_BYTES}; answered with 413. */
+    static final class TooLargeException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        TooLargeException() {
+            super("the request body exceeds " + MAX_BYTES + " bytes");
+        }
+    }
+
+    private Bodies() {
+    }
+
+    static byte[] read(InputStream in) {
+        if (in == null) {
+            return new byte[0];
+        }
+        try {
+            byte[] bytes = in.readNBytes(MAX_BYTES + 1);
+            if (bytes.length > MAX_BYTES) {
+                throw new TooLargeException();
+            }
+            return bytes;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

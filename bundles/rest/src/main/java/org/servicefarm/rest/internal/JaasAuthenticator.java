@@ -1,0 +1,132 @@
+package org.servicefarm.rest.internal;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.Principal;
+import java.util.Base64;
+import java.util.HashSet;
+import java.util.Set;
+
+import javax.security.auth.Subject;
+import javax.security.auth.callback.Callback;
+import javax.security.auth.callback.NameCallback;
+import javax.security.auth.callback.PasswordCallback;
+import javax.security.auth.callback.UnsupportedCallbackException;
+import javax.security.auth.login.Configuration;
+import javax.security.auth.login.LoginContext;
+import javax.security.auth.login.LoginException;
+
+import org.apache.karaf.jaas.boot.principal.RolePrincipal;
+import org.servicefarm.rest.internal.LoginCache.Login;
+
+/**
+ * Checks an HTTP Basic {@code Authorization} header against a JAAS realm (Karaf's {@code karaf}
+ * by default) and returns the user's roles, from the cache when the same header logged in
+ * recently.
+ */
+final class JaasAuthenticator {
+
+    private static final String BASIC = "basic ";
+
+    private final String realm;
+    private final Configuration jaasConfiguration;
+    private final LoginCache cache;
+
+    /**
+     * @param jaasConfiguration the JAAS configuration to log in with, or {@code null} for the installed
+     *                          one (in Karaf: the realms registered as OSGi services)
+     */
+    JaasAuthenticator(String realm, Configuration jaasConfiguration, LoginCache cache) {
+        this.realm = realm;
+        this.jaasConfiguration = jaasConfiguration;
+        this.cache = cache;
+    }
+
+    /** The login for this header, or {@code null} when it is missing, malformed or the realm refuses it. */
+    Login authenticate(String authorization) {
+        if (authorization == null || !authorization.regionMatches(true, 0, BASIC, 0, BASIC.length())) {
+            return null;
+        }
+        String key = digest(authorization);
+        Login cached = cache.get(key);
+        if (cached != null) {
+            return cached;
+        }
+        String decoded;
+        try {
+            decoded = new String(Base64.getDecoder().decode(authorization.substring(BASIC.length()).trim()),
+                    StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+        int colon = decoded.indexOf(':');
+        if (colon <= 0) {
+            return null;
+        }
+        Login login = login(decoded.substring(0, colon), decoded.substring(colon + 1).toCharArray());
+        if (login != null) {
+            cache.put(key, login);
+        }
+        return login;
+    }
+
+    private Login login(String user, char[] password) {
+        Subject subject = new Subject();
+        Thread thread = Thread.currentThread();
+        ClassLoader previous = thread.getContextClassLoader();
+        // LoginContext loads the realm's login module (Karaf's ProxyLoginModule) through the
+        // context class loader, which on an HTTP thread is not one that can see it.
+        thread.setContextClassLoader(JaasAuthenticator.class.getClassLoader());
+        try {
+            LoginContext context = new LoginContext(realm, subject, callbacks -> answer(callbacks, user, password),
+                    jaasConfiguration);
+            context.login();
+            Set<String> roles = new HashSet<>();
+            for (Principal principal : subject.getPrincipals()) {
+                if (principal instanceof RolePrincipal) {
+                    roles.add(principal.getName());
+                }
+            }
+            logoutQuietly(context);
+            return new Login(user, roles);
+        } catch (LoginException e) {
+            return null;
+        } finally {
+            thread.setContextClassLoader(previous);
+            java.util.Arrays.fill(password, '\0');
+        }
+    }
+
+    private static void answer(Callback[] callbacks, String user, char[] password)
+            throws UnsupportedCallbackException {
+        for (Callback callback : callbacks) {
+            if (callback instanceof NameCallback name) {
+                name.setName(user);
+            } else if (callback instanceof PasswordCallback pass) {
+                pass.setPassword(password);
+            } else {
+                throw new UnsupportedCallbackException(callback);
+            }
+        }
+    }
+
+    /** The roles are copied already; logout only lets the login modules release what they hold. */
+    private static void logoutQuietly(LoginContext context) {
+        try {
+            context.logout();
+        } catch (LoginException ignored) {
+            // Nothing to undo for a login that is over.
+        }
+    }
+
+    /** A digest of the header so the cache never holds a password. */
+    static String digest(String authorization) {
+        try {
+            byte[] hash = MessageDigest.getInstance("SHA-256").digest(authorization.getBytes(StandardCharsets.UTF_8));
+            return Base64.getEncoder().encodeToString(hash);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java platform provides SHA-256", e);
+        }
+    }
+}

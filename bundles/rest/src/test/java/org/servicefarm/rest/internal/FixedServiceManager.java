@@ -1,0 +1,138 @@
+package org.servicefarm.rest.internal;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+
+import org.servicefarm.api.Capacity;
+import org.servicefarm.api.CatalogComponent;
+import org.servicefarm.api.ConflictException;
+import org.servicefarm.api.DirectoryView;
+import org.servicefarm.api.Endpoint;
+import org.servicefarm.api.Environment;
+import org.servicefarm.api.HostRecord;
+import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.NotFoundException;
+import org.servicefarm.api.Offering;
+import org.servicefarm.api.Outcome;
+import org.servicefarm.api.Resolution;
+import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.ServiceRequest;
+import org.servicefarm.api.StateTableView;
+import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.VmState;
+
+/**
+ * A ServiceManager test double with fixed records: answers requests through a function the
+ * test sets, and records what the resources passed in.
+ */
+final class FixedServiceManager implements ServiceManager {
+
+    static final Offering WIKI = new Offering("wiki", "2.1",
+            new Environment("debian-12", "httpd-2.4", "php-8.2", List.of("cve-1")), "high");
+    static final Offering BLOG = new Offering("blog", "1.0",
+            new Environment("alpine-3.19", "nginx-1.24", "php-8.2", List.of()), "standard");
+    static final HostRecord HOST_A = new HostRecord("host-a", "libvirt", "test:///tmp/a.xml",
+            new Capacity(8, 16384, 10), 0.5, "standard", Map.of("bootMillis", "500"));
+    static final VmRecord WIKI_VM = new VmRecord("vm-1", "host-a", "img-wiki", WIKI,
+            Map.of("wiki", new Endpoint("127.0.0.1", 20001)), VmState.ACTIVE, new Capacity(1, 512, 1),
+            Instant.parse("2026-01-01T10:00:00Z"), Instant.parse("2026-01-01T10:05:00Z"), 3, null);
+
+    Function<ServiceRequest, Outcome> answer = request -> new Outcome.Never("no rule", Duration.ZERO);
+    final List<ServiceRequest> requests = new ArrayList<>();
+    final List<HostRecord> registered = new ArrayList<>();
+    final List<String> unregistered = new ArrayList<>();
+    RuntimeException registerFailure;
+    RuntimeException unregisterFailure;
+    int lastOfferingsLimit = -1;
+
+    @Override
+    public Outcome request(ServiceRequest request) {
+        requests.add(request);
+        return answer.apply(request);
+    }
+
+    @Override
+    public DirectoryView directory() {
+        return new DirectoryView() {
+            @Override
+            public Resolution resolve(ServiceRequest request) {
+                return new Resolution.Viable(WIKI, List.of());
+            }
+
+            @Override
+            public List<Offering> offerings(int limit) {
+                lastOfferingsLimit = limit;
+                return List.of(WIKI, BLOG).subList(0, Math.min(limit, 2));
+            }
+
+            @Override
+            public List<CatalogComponent> components() {
+                return List.of(new CatalogComponent(CatalogComponent.Kind.APPLICATION, "wiki", "2.1"),
+                        new CatalogComponent(CatalogComponent.Kind.OS, "debian-12", null));
+            }
+
+            @Override
+            public List<String> rules() {
+                return List.of("app:wiki requires runtime:php-8.2");
+            }
+
+            @Override
+            public List<String> securityLevels() {
+                return List.of("standard", "high");
+            }
+        };
+    }
+
+    @Override
+    public StateTableView stateTable() {
+        return new StateTableView() {
+            @Override
+            public List<VmRecord> vms() {
+                return List.of(WIKI_VM);
+            }
+
+            @Override
+            public Optional<VmRecord> vm(String id) {
+                return WIKI_VM.id().equals(id) ? Optional.of(WIKI_VM) : Optional.empty();
+            }
+
+            @Override
+            public List<VmRecord> offering(Offering offering) {
+                return WIKI.equals(offering) ? List.of(WIKI_VM) : List.of();
+            }
+        };
+    }
+
+    @Override
+    public List<HostStatus> hosts() {
+        return List.of(new HostStatus(HOST_A, new Capacity(2, 4096, 5), true, null));
+    }
+
+    @Override
+    public HostStatus registerHost(HostRecord host) {
+        if (registerFailure != null) {
+            throw registerFailure;
+        }
+        if (host.name().equals(HOST_A.name())) {
+            throw new ConflictException("a host named host-a exists");
+        }
+        registered.add(host);
+        return new HostStatus(host, Capacity.ZERO, false, "connecting");
+    }
+
+    @Override
+    public void unregisterHost(String name) {
+        if (unregisterFailure != null) {
+            throw unregisterFailure;
+        }
+        if (!name.equals(HOST_A.name())) {
+            throw new NotFoundException("no host named " + name);
+        }
+        unregistered.add(name);
+    }
+}

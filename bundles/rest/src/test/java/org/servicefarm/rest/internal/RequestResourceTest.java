@@ -1,0 +1,188 @@
+package org.servicefarm.rest.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.servicefarm.rest.internal.Responses.body;
+import static org.servicefarm.rest.internal.Responses.json;
+import static org.servicefarm.rest.internal.Responses.problem;
+
+import java.time.Duration;
+import java.util.List;
+
+import javax.ws.rs.core.Response;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.servicefarm.api.Activation;
+import org.servicefarm.api.Endpoint;
+import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.Outcome;
+import org.servicefarm.api.ServiceRequest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+class RequestResourceTest {
+
+    private final FixedServiceManager manager = new FixedServiceManager();
+    private final RequestResource resource = new RequestResource(manager);
+
+    @Test
+    void grantedIs200WithEndpointVmHostActivationOfferingAndElapsed() {
+        manager.answer = request -> new Outcome.Granted(new Endpoint("127.0.0.1", 20001), "vm-1", "host-a",
+                Activation.RESUMED, FixedServiceManager.WIKI, Duration.ofMillis(42));
+
+        Response response = resource.request(body("{\"service\":\"wiki\"}"));
+
+        assertEquals(200, response.getStatus());
+        assertEquals("application/json", response.getMediaType().toString());
+        JsonNode json = json(response);
+        assertEquals("GRANTED", json.get("outcome").asText());
+        assertEquals("127.0.0.1", json.at("/endpoint/host").asText());
+        assertEquals(20001, json.at("/endpoint/port").asInt());
+        assertEquals("vm-1", json.get("vmId").asText());
+        assertEquals("host-a", json.get("hostId").asText());
+        assertEquals("RESUMED", json.get("activation").asText());
+        assertEquals(42, json.get("elapsedMs").asLong());
+        assertEquals("wiki", json.at("/offering/service").asText());
+        assertEquals("2.1", json.at("/offering/version").asText());
+        assertEquals("debian-12", json.at("/offering/environment/os").asText());
+        assertEquals("httpd-2.4", json.at("/offering/environment/server").asText());
+        assertEquals("php-8.2", json.at("/offering/environment/runtime").asText());
+        assertEquals("cve-1", json.at("/offering/environment/patches/0").asText());
+        assertEquals("high", json.at("/offering/securityLevel").asText());
+    }
+
+    @Test
+    void grantedOfferingCanBePostedBackAsItIs() {
+        manager.answer = request -> new Outcome.Granted(new Endpoint("127.0.0.1", 20001), "vm-1", "host-a",
+                Activation.ACTIVE, FixedServiceManager.WIKI, Duration.ZERO);
+        JsonNode offering = json(resource.request(body("{\"service\":\"wiki\"}"))).get("offering");
+
+        resource.request(body(offering.toString()));
+
+        assertEquals(FixedServiceManager.WIKI.toRequest(), manager.requests.get(1));
+    }
+
+    @Test
+    void retryLaterIs503WithRetryAfterHeaderAndBody() {
+        manager.answer = request -> new Outcome.RetryLater(Duration.ofMillis(2500), FixedServiceManager.WIKI,
+                "building on host-a", Duration.ofMillis(1000));
+
+        Response response = resource.request(body("{\"service\":\"wiki\",\"deadlineMs\":1000}"));
+
+        assertEquals(503, response.getStatus());
+        assertEquals("3", response.getHeaderString("Retry-After"));
+        JsonNode json = json(response);
+        assertEquals("RETRY_LATER", json.get("outcome").asText());
+        assertEquals(3, json.get("retryAfterSeconds").asLong());
+        assertEquals("building on host-a", json.get("detail").asText());
+        assertEquals("wiki", json.at("/offering/service").asText());
+        assertEquals(1000, json.get("elapsedMs").asLong());
+    }
+
+    @Test
+    void retryLaterWithoutOfferingLeavesTheFieldOut() {
+        manager.answer = request -> new Outcome.RetryLater(Duration.ofSeconds(1), null, "busy", Duration.ZERO);
+
+        JsonNode json = json(resource.request(body("{\"service\":\"wiki\"}")));
+
+        assertFalse(json.has("offering"));
+    }
+
+    @Test
+    void neverIs404ProblemWithOutcomeAndReason() {
+        manager.answer = request -> new Outcome.Never("wiki does not run on windows-2022", Duration.ZERO);
+
+        JsonNode problem = problem(resource.request(body("{\"service\":\"wiki\"}")), 404);
+
+        assertEquals("NEVER", problem.get("outcome").asText());
+        assertEquals("wiki does not run on windows-2022", problem.get("detail").asText());
+        assertEquals("urn:servicefarm:problem:never", problem.get("type").asText());
+    }
+
+    @Test
+    void everyFieldReachesTheManager() {
+        resource.request(body("""
+                {"service":"wiki","version":"2.1",
+                 "environment":{"os":"debian-12","server":"httpd-2.4","runtime":"php-8.2","patches":["p2","p1"]},
+                 "securityLevel":"high","tier":"gold","deadlineMs":1500}"""));
+
+        ServiceRequest request = manager.requests.get(0);
+        assertEquals("wiki", request.service());
+        assertEquals("2.1", request.version());
+        assertEquals("debian-12", request.environment().os());
+        assertEquals("httpd-2.4", request.environment().server());
+        assertEquals("php-8.2", request.environment().runtime());
+        assertEquals(List.of("p1", "p2"), request.environment().patches());
+        assertEquals("high", request.securityLevel());
+        assertEquals("gold", request.tier());
+        assertEquals(Duration.ofMillis(1500), request.deadline());
+    }
+
+    @Test
+    void leftOutFieldsAreLeftToTheDirectory() {
+        resource.request(body("{\"service\":\"wiki\",\"environment\":{\"os\":\"debian-12\"}}"));
+
+        ServiceRequest request = manager.requests.get(0);
+        assertNull(request.version());
+        assertEquals("debian-12", request.environment().os());
+        assertNull(request.environment().server());
+        assertNull(request.securityLevel());
+        assertNull(request.deadline());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "",                                                  // empty body
+            "{\"service\":\"wiki\"",                             // malformed JSON
+            "[\"wiki\"]",                                        // not an object
+            "{}",                                                // missing service
+            "{\"service\":\"  \"}",                              // blank service
+            "{\"service\":\"wiki\",\"colour\":\"red\"}",         // unknown field
+            "{\"service\":\"wiki\",\"environment\":{\"kernel\":\"6\"}}", // unknown nested field
+            "{\"service\":42}",                                  // wrong type
+            "{\"service\":\"wiki\",\"deadlineMs\":\"100\"}",     // number as string
+            "{\"service\":\"wiki\",\"deadlineMs\":1.5}",         // fraction
+            "{\"service\":\"wiki\",\"deadlineMs\":-1}",          // negative deadline
+            "{\"service\":\"wiki\",\"environment\":{\"patches\":\"p1\"}}", // patches not an array
+            "{\"service\":\"wiki\",\"environment\":{\"patches\":[1]}}",    // patch not a string
+            "{\"service\":\"wiki\",\"environment\":\"debian\"}", // environment not an object
+            "{\"service\":\"wiki\",\"service\":\"blog\"}",       // duplicate field
+            "{\"service\":\"wiki\"} {}",                         // trailing content
+    })
+    void malformedInputIs400ProblemAndNeverReachesTheManager(String json) {
+        problem(resource.request(body(json)), 400);
+
+        assertTrue(manager.requests.isEmpty());
+    }
+
+    @Test
+    void unknownFieldIsNamedInTheDetail() {
+        JsonNode problem = problem(resource.request(body("{\"service\":\"wiki\",\"colour\":\"red\"}")), 400);
+
+        assertTrue(problem.get("detail").asText().contains("colour"), problem.toString());
+    }
+
+    @Test
+    void managersInvalidRequestIs400() {
+        manager.answer = request -> {
+            throw new InvalidRequestException("service name may not contain '<'");
+        };
+
+        JsonNode problem = problem(resource.request(body("{\"service\":\"<wiki>\"}")), 400);
+
+        assertEquals("service name may not contain '<'", problem.get("detail").asText());
+    }
+
+    @Test
+    void hugeBodyIs413() {
+        String huge = "{\"service\":\"" + "w".repeat(Bodies.MAX_BYTES) + "\"}";
+
+        problem(resource.request(body(huge)), 413);
+
+        assertTrue(manager.requests.isEmpty());
+    }
+}
