@@ -1,0 +1,100 @@
+package org.servicefarm.driver.libvirt.internal;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.libvirt.LibvirtException;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.metatype.annotations.Designate;
+import org.servicefarm.api.HostRecord;
+import org.servicefarm.api.driver.HostConnection;
+import org.servicefarm.api.driver.HypervisorDriver;
+import org.servicefarm.api.driver.HypervisorDriverName;
+import org.servicefarm.api.driver.HypervisorException;
+import org.servicefarm.api.driver.VmEventListener;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code libvirt} hypervisor driver: each host is its own libvirt connection ({@code test:///<node file>}
+ * for emulated hosts, {@code qemu:///system} for QEMU guests). See {@link HostSettings} for the per-host
+ * {@code hypervisor.*} properties it reads and {@link LibvirtHostConnection} for what a connection does.
+ */
+@Component(service = HypervisorDriver.class, configurationPid = LibvirtDriver.PID)
+@Designate(ocd = LibvirtDriverConfig.class)
+@HypervisorDriverName(LibvirtDriver.NAME)
+public final class LibvirtDriver implements HypervisorDriver {
+
+    static final String NAME = "libvirt";
+    static final String PID = "org.servicefarm.driver.libvirt";
+    static final String DEFAULT_STATE_DIR = "${karaf.data}/servicefarm/libvirt";
+
+    private static final Logger LOG = LoggerFactory.getLogger(LibvirtDriver.class);
+
+    private final Set<LibvirtHostConnection> connections = ConcurrentHashMap.newKeySet();
+    private volatile Path stateDirectory;
+    private volatile EventDispatcher dispatcher;
+
+    @Activate
+    void activate(LibvirtDriverConfig config) throws LibvirtException {
+        stateDirectory = resolveStateDirectory(config.stateDir());
+        try {
+            EventLoop.acquire();
+        } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
+            throw new IllegalStateException("the native libvirt library is missing: install the Debian package "
+                    + "libvirt0 (apt-get install libvirt0); cause: " + e, e);
+        }
+        dispatcher = new EventDispatcher();
+        LOG.info("libvirt driver ready; saved VM state goes under {}", stateDirectory);
+    }
+
+    @Deactivate
+    void deactivate() {
+        for (LibvirtHostConnection connection : List.copyOf(connections)) {
+            connection.close();
+        }
+        EventDispatcher current = dispatcher;
+        dispatcher = null;
+        if (current != null) {
+            current.close();
+        }
+        EventLoop.release();
+    }
+
+    @Override
+    public HostConnection connect(HostRecord host, VmEventListener events) throws HypervisorException {
+        EventDispatcher current = dispatcher;
+        if (current == null) {
+            throw new HypervisorException("the libvirt driver is not active");
+        }
+        if (!NAME.equals(host.driver())) {
+            throw new HypervisorException("host " + host.name() + " names driver '" + host.driver()
+                    + "', not '" + NAME + "'");
+        }
+        HostSettings settings = HostSettings.of(host);
+        LibvirtHostConnection connection = LibvirtHostConnection.open(host, settings, stateDirectory, current,
+                closed -> {
+                    connections.remove(closed);
+                    current.unregister(closed);
+                });
+        current.register(connection, events);
+        connections.add(connection);
+        return connection;
+    }
+
+    /** Replaces {@code ${karaf.data}} by the system property, or by java.io.tmpdir outside Karaf. */
+    static Path resolveStateDirectory(String configured) {
+        String text = configured == null || configured.isBlank() ? DEFAULT_STATE_DIR : configured.trim();
+        String karafData = System.getProperty("karaf.data");
+        String base = karafData != null && !karafData.isBlank() ? karafData : System.getProperty("java.io.tmpdir");
+        return Path.of(text.replace("${karaf.data}", base)).toAbsolutePath().normalize();
+    }
+
+    Path stateDirectory() {
+        return stateDirectory;
+    }
+}

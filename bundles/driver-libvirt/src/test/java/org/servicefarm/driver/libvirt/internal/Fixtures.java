@@ -1,0 +1,78 @@
+package org.servicefarm.driver.libvirt.internal;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import org.osgi.util.converter.Converters;
+import org.servicefarm.api.Capacity;
+import org.servicefarm.api.Environment;
+import org.servicefarm.api.HostRecord;
+import org.servicefarm.api.Offering;
+import org.servicefarm.api.driver.VmSpec;
+import org.servicefarm.api.image.ImageRef;
+
+/** Builders shared by the driver's tests. */
+final class Fixtures {
+
+    static final Offering WIKI = new Offering("wiki", "2.1",
+            new Environment("debian-12", "httpd-2.4", "php-8.2", List.of("cve-1")), "standard");
+
+    private Fixtures() {
+    }
+
+    /** A libvirt test-driver node file with the given CPUs and memory, plus any domain elements. */
+    static Path nodeFile(Path dir, String name, int cpus, long memoryMiB, String... domains) throws IOException {
+        StringBuilder xml = new StringBuilder("<node>\n  <cpu>\n    <mhz>2400</mhz>\n    <model>x86_64</model>\n"
+                + "    <nodes>1</nodes>\n    <sockets>1</sockets>\n    <cores>" + cpus + "</cores>\n"
+                + "    <threads>1</threads>\n    <active>" + cpus + "</active>\n  </cpu>\n"
+                + "  <memory>" + memoryMiB * 1024 + "</memory>\n");
+        for (String domain : domains) {
+            xml.append(domain).append('\n');
+        }
+        xml.append("</node>\n");
+        return Files.writeString(dir.resolve(name + ".xml"), xml);
+    }
+
+    static HostRecord host(String name, String uri, Map<String, String> properties) {
+        return new HostRecord(name, "libvirt", uri, new Capacity(4, 8192, 8), 0.10, "standard", properties);
+    }
+
+    static HostRecord testHost(String name, Path nodeFile, Map<String, String> properties) {
+        return host(name, "test://" + nodeFile.toAbsolutePath(), properties);
+    }
+
+    static ImageRef image(Map<String, String> artifacts) {
+        return new ImageRef("img-" + Integer.toHexString(artifacts.hashCode()), WIKI, ImageRef.Kind.BUILT, List.of(),
+                artifacts, 0);
+    }
+
+    static VmSpec spec(String vmId, VmSpec.GuestService... services) {
+        return new VmSpec(vmId, WIKI, image(Map.of()), 1, 128, List.of(services));
+    }
+
+    static VmSpec.GuestService http() {
+        return new VmSpec.GuestService("wiki", 80);
+    }
+
+    /** An active driver whose saved states go to {@code stateDir}; fails clearly when libvirt0 is missing. */
+    static LibvirtDriver driver(Path stateDir) throws Exception {
+        requireNativeLibvirt();
+        LibvirtDriver driver = new LibvirtDriver();
+        driver.activate(Converters.standardConverter().convert(Map.of("stateDir", stateDir.toString()))
+                .to(LibvirtDriverConfig.class));
+        return driver;
+    }
+
+    /** The tests run libvirt for real: without the native library they fail, saying what to install. */
+    static void requireNativeLibvirt() {
+        try {
+            Class.forName("org.libvirt.Library");
+        } catch (ClassNotFoundException | LinkageError e) {
+            throw new AssertionError("the native libvirt library could not be loaded: install the Debian package "
+                    + "libvirt0 (apt-get install libvirt0; the project's test script does this). Cause: " + e, e);
+        }
+    }
+}

@@ -1,0 +1,288 @@
+package org.servicefarm.driver.libvirt.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.libvirt.Connect;
+import org.libvirt.Domain;
+import org.servicefarm.api.Endpoint;
+import org.servicefarm.api.VmState;
+import org.servicefarm.api.driver.GuestInfo;
+import org.servicefarm.api.driver.HostConnection;
+import org.servicefarm.api.driver.HypervisorException;
+import org.servicefarm.api.driver.VmEvent;
+
+/** The driver against libvirt's real test driver: one libvirt connection per host, no mocks. */
+class LibvirtDriverTest {
+
+    private static final long EVENT_TIMEOUT_SECONDS = 10;
+
+    @TempDir
+    Path dir;
+
+    private LibvirtDriver driver;
+    private final List<HostConnection> opened = new ArrayList<>();
+    private final BlockingQueue<VmEvent> events = new LinkedBlockingQueue<>();
+
+    @BeforeEach
+    void activate() throws Exception {
+        driver = Fixtures.driver(dir.resolve("state"));
+    }
+
+    @AfterEach
+    void deactivate() {
+        opened.forEach(HostConnection::close);
+        driver.deactivate();
+    }
+
+    private HostConnection connect(String name, Map<String, String> properties, String... domains) throws Exception {
+        Path node = Fixtures.nodeFile(dir, name, 4, 8192, domains);
+        HostConnection connection = driver.connect(Fixtures.testHost(name, node, properties), events::add);
+        opened.add(connection);
+        return connection;
+    }
+
+    private static VmState stateOf(HostConnection host, String vmId) throws HypervisorException {
+        return host.guests().stream().filter(g -> g.vmId().equals(vmId)).map(GuestInfo::state).findFirst()
+                .orElse(VmState.DESTROYED);
+    }
+
+    private VmEvent nextEvent() throws InterruptedException {
+        VmEvent event = events.poll(EVENT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        assertNotNull(event, "no event within " + EVENT_TIMEOUT_SECONDS + " s");
+        return event;
+    }
+
+    @Test
+    void fullLifecycleOnOneOfTwoHosts() throws Exception {
+        HostConnection alpha = connect("alpha", Map.of("portRange", "20000-20009"));
+        HostConnection beta = connect("beta", Map.of("portRange", "20000-20009", "endpointHost", "beta.local"));
+
+        Map<String, Endpoint> endpoints = beta.define(Fixtures.spec("vm-1", Fixtures.http()));
+        assertEquals(Map.of("wiki", new Endpoint("beta.local", 20000)), endpoints);
+        assertEquals(VmState.FAILED, stateOf(beta, "vm-1"), "defined, never started, nothing saved");
+        assertTrue(alpha.guests().isEmpty(), "hosts are separate libvirt connections");
+
+        beta.start("vm-1");
+        assertEquals(VmState.ACTIVE, stateOf(beta, "vm-1"));
+        beta.suspend("vm-1");
+        assertEquals(VmState.SLEEPING, stateOf(beta, "vm-1"));
+        beta.resume("vm-1");
+        assertEquals(VmState.ACTIVE, stateOf(beta, "vm-1"));
+        beta.save("vm-1");
+        assertEquals(VmState.ARCHIVED, stateOf(beta, "vm-1"));
+        Path saved = dir.resolve("state").resolve("beta").resolve("vm-1.save");
+        assertTrue(Files.isRegularFile(saved), "saved state is a file under the state directory");
+        beta.restore("vm-1");
+        assertEquals(VmState.ACTIVE, stateOf(beta, "vm-1"));
+        assertFalse(Files.exists(saved), "restoring consumes the saved state");
+        beta.destroy("vm-1");
+        assertEquals(VmState.DESTROYED, stateOf(beta, "vm-1"));
+        assertTrue(beta.guests().isEmpty());
+
+        List<String> observed = new ArrayList<>();
+        VmEvent event;
+        do {
+            event = nextEvent();
+            assertEquals("beta", event.host());
+            assertEquals("vm-1", event.vmId());
+            observed.add(event.observed() + " " + event.detail());
+        } while (event.observed() != VmState.DESTROYED);
+        assertEquals(List.of("ACTIVE started (booted)", "SLEEPING suspended (paused)", "ACTIVE resumed (unpaused)",
+                "ARCHIVED stopped (saved)", "ACTIVE started (restored)", "DESTROYED undefined (removed)"), observed);
+
+        beta.destroy("vm-1"); // idempotent
+        assertEquals(List.of(20000), beta.define(Fixtures.spec("vm-2", Fixtures.http())).values().stream()
+                .map(Endpoint::port).toList(), "destroy released the port");
+    }
+
+    @Test
+    void bootTimeDelaysStartAndItsActiveEvent() throws Exception {
+        HostConnection host = connect("slow", Map.of("bootTimeMs", "400"));
+        host.define(Fixtures.spec("vm-slow"));
+
+        long began = System.nanoTime();
+        host.start("vm-slow");
+        long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began);
+
+        assertTrue(tookMs >= 400, "start returned after " + tookMs + " ms");
+        VmEvent event = nextEvent();
+        assertEquals(VmState.ACTIVE, event.observed());
+        assertTrue(events.isEmpty(), "libvirt's own STARTED event was replaced, not repeated: " + events);
+    }
+
+    @Test
+    void hostileVmIdsRoundTripThroughLibvirt() throws Exception {
+        HostConnection host = connect("hostile", Map.of());
+        String id = "a'\"<b>&";
+        String traversal = "../../escape";
+
+        host.define(Fixtures.spec(id, Fixtures.http()));
+        host.define(Fixtures.spec(traversal));
+        host.start(id);
+        host.save(id);
+
+        assertEquals(VmState.ARCHIVED, stateOf(host, id));
+        assertEquals(VmState.FAILED, stateOf(host, traversal), "'/' is encoded in the domain name, not refused");
+        LibvirtHostConnection connection = (LibvirtHostConnection) host;
+        Path hostStateDir = dir.resolve("state").resolve("hostile");
+        assertEquals(hostStateDir, connection.saveFile(traversal).getParent(), "ids cannot leave the state directory");
+        assertTrue(Files.isRegularFile(connection.saveFile(id)));
+        host.restore(id);
+        host.destroy(id);
+        host.destroy(traversal);
+        assertTrue(host.guests().isEmpty());
+    }
+
+    @Test
+    void portsAreNeverHandedOutTwiceAndAreRecoveredFromMetadata() throws Exception {
+        String recovered = "<domain type='test'><name>vm-old</name><metadata>"
+                + "<servicefarm:vm xmlns:servicefarm='" + FarmMetadata.NAMESPACE + "' id='vm-old' offering='k' "
+                + "image='i'><servicefarm:port service='wiki' guest='80' host='20001'/></servicefarm:vm></metadata>"
+                + "<memory unit='MiB'>128</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>";
+        HostConnection host = connect("ports", Map.of("portRange", "20000-20003"), recovered);
+
+        assertEquals(List.of(new GuestInfo("vm-old", VmState.ACTIVE)), host.guests());
+        assertEquals(Map.of("wiki", new Endpoint("ports", 20001)),
+                ((LibvirtHostConnection) host).endpoints("vm-old"), "endpoints rebuilt from metadata");
+        int a = host.define(Fixtures.spec("vm-a", Fixtures.http())).get("wiki").port();
+        int b = host.define(Fixtures.spec("vm-b", Fixtures.http())).get("wiki").port();
+        int c = host.define(Fixtures.spec("vm-c", Fixtures.http())).get("wiki").port();
+        assertEquals(List.of(20000, 20002, 20003), List.of(a, b, c), "20001 belongs to the recovered VM");
+
+        HypervisorException full = assertThrows(HypervisorException.class,
+                () -> host.define(Fixtures.spec("vm-d", Fixtures.http())));
+        assertTrue(full.getMessage().contains("no free port"), full.getMessage());
+        assertEquals(VmState.DESTROYED, stateOf(host, "vm-d"), "a refused define leaves nothing behind");
+
+        host.destroy("vm-old");
+        assertEquals(20001, host.define(Fixtures.spec("vm-d", Fixtures.http())).get("wiki").port());
+    }
+
+    @Test
+    void foreignDomainsAreIgnoredAndLeftAlone() throws Exception {
+        String foreign = "<domain type='test'><name>foreign</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+                + "<os><type>hvm</type></os></domain>";
+        HostConnection host = connect("mixed", Map.of(), foreign);
+        host.define(Fixtures.spec("vm-1"));
+
+        assertEquals(List.of("vm-1"), host.guests().stream().map(GuestInfo::vmId).toList());
+        HypervisorException refused = assertThrows(HypervisorException.class, () -> host.destroy("foreign"));
+        assertTrue(refused.getMessage().contains("not defined by the farm"), refused.getMessage());
+        HypervisorException unknown = assertThrows(HypervisorException.class, () -> host.start("foreign"));
+        assertTrue(unknown.getMessage().contains("no VM foreign"), unknown.getMessage());
+        HypervisorException taken = assertThrows(HypervisorException.class,
+                () -> host.define(Fixtures.spec("foreign")));
+        assertTrue(taken.getMessage().contains("already defined"), taken.getMessage());
+    }
+
+    @Test
+    void theDefaultTestDomainIsNotTheFarms() throws Exception {
+        HostConnection host = driver.connect(Fixtures.host("default", "test:///default", Map.of()), events::add);
+        opened.add(host);
+
+        assertTrue(host.guests().isEmpty());
+        Connect raw = new Connect("test:///default", false);
+        try {
+            Domain test = raw.domainLookupByName("test");
+            test.suspend(); // a foreign domain's events must not reach the farm
+            test.resume();
+            test.free();
+        } finally {
+            raw.close();
+        }
+        host.define(Fixtures.spec("vm-default"));
+        host.start("vm-default");
+        assertEquals("vm-default", nextEvent().vmId(), "the first event is the farm's own, not the test domain's");
+        host.destroy("vm-default");
+    }
+
+    @Test
+    void changesMadeBehindTheFarmsBackAreReported() throws Exception {
+        // test:///default is shared by every connection of the process, so a second one can act behind our back.
+        HostConnection host = driver.connect(Fixtures.host("shared", "test:///default",
+                Map.of("portRange", "20000-20000")), events::add);
+        opened.add(host);
+        host.define(Fixtures.spec("vm-w", Fixtures.http()));
+        host.start("vm-w");
+        assertEquals(VmState.ACTIVE, nextEvent().observed());
+
+        Connect raw = new Connect("test:///default", false);
+        try {
+            Domain domain = raw.domainLookupByName("vm-w");
+            domain.destroy();
+            VmEvent stopped = nextEvent();
+            assertEquals(VmState.FAILED, stopped.observed(), "a farm VM stopped by someone else no longer serves");
+            assertEquals("stopped (destroyed)", stopped.detail());
+            assertEquals(VmState.FAILED, stateOf(host, "vm-w"));
+            domain.undefine();
+            domain.free();
+        } finally {
+            raw.close();
+        }
+        assertEquals(VmState.DESTROYED, nextEvent().observed());
+        assertEquals(20000, host.define(Fixtures.spec("vm-x", Fixtures.http())).get("wiki").port(),
+                "an undefined VM's port is free again");
+        host.destroy("vm-x");
+    }
+
+    @Test
+    void closedConnectionsRefuseWorkAndStopEvents() throws Exception {
+        HostConnection host = connect("closing", Map.of());
+        host.define(Fixtures.spec("vm-c"));
+        host.close();
+
+        HypervisorException e = assertThrows(HypervisorException.class, () -> host.start("vm-c"));
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
+        host.close(); // twice is fine
+    }
+
+    @Test
+    void badHostsAreClearErrorsAndLeaveNothingOpen() throws Exception {
+        Path node = Fixtures.nodeFile(dir, "broken", 1, 1024);
+        Files.writeString(node, "<node><cpu>");
+        HypervisorException e = assertThrows(HypervisorException.class,
+                () -> driver.connect(Fixtures.testHost("broken", node, Map.of()), events::add));
+        assertTrue(e.getMessage().contains("host broken: cannot connect"), e.getMessage());
+
+        HypervisorException wrongDriver = assertThrows(HypervisorException.class, () -> driver.connect(
+                new org.servicefarm.api.HostRecord("x", "xapi", "test:///default",
+                        org.servicefarm.api.Capacity.ZERO, 0, null, Map.of()), events::add));
+        assertTrue(wrongDriver.getMessage().contains("'xapi'"), wrongDriver.getMessage());
+    }
+
+    @Test
+    void deactivationClosesEveryConnectionAndStopsTheEventLoop() throws Exception {
+        HostConnection host = connect("stopping", Map.of());
+        assertTrue(EventLoop.running());
+
+        driver.deactivate();
+
+        assertFalse(EventLoop.running());
+        assertThrows(HypervisorException.class, host::guests);
+        driver = Fixtures.driver(dir.resolve("state")); // the loop starts again for the next driver
+        assertTrue(EventLoop.running());
+        HostConnection again = connect("restarted", Map.of());
+        again.define(Fixtures.spec("vm-r"));
+        again.start("vm-r");
+        assertEquals(VmState.ACTIVE, nextEvent().observed());
+        assertNotEquals(host, again);
+    }
+}

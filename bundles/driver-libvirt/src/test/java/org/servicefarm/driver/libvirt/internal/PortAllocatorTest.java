@@ -1,0 +1,82 @@
+package org.servicefarm.driver.libvirt.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import org.junit.jupiter.api.Test;
+import org.servicefarm.api.driver.HypervisorException;
+
+class PortAllocatorTest {
+
+    @Test
+    void handsOutTheLowestFreePortsNeverTwice() throws Exception {
+        PortAllocator ports = PortAllocator.parse("20000-20004", "test");
+        assertEquals(List.of(20000, 20001), ports.allocate(2, "h"));
+        assertEquals(List.of(20002), ports.allocate(1, "h"));
+        ports.release(List.of(20000));
+        assertEquals(List.of(20000, 20003), ports.allocate(2, "h"));
+        assertTrue(ports.isTaken(20003));
+        assertFalse(ports.isTaken(20004));
+    }
+
+    @Test
+    void exhaustionTakesNothing() throws Exception {
+        PortAllocator ports = PortAllocator.parse("100-102", "test");
+        ports.allocate(2, "h");
+        HypervisorException e = assertThrows(HypervisorException.class, () -> ports.allocate(2, "h"));
+        assertTrue(e.getMessage().contains("no free port"), e.getMessage());
+        assertEquals(2, ports.takenCount(), "a failed allocation takes no port");
+        assertEquals(List.of(102), ports.allocate(1, "h"));
+    }
+
+    @Test
+    void reservedPortsAreSkippedAndOutsidersIgnored() throws Exception {
+        PortAllocator ports = PortAllocator.parse("20000-20003", "test");
+        ports.reserve(List.of(20000, 20002, 30000));
+        assertEquals(List.of(20001, 20003), ports.allocate(2, "h"));
+    }
+
+    @Test
+    void concurrentAllocationsNeverOverlap() throws Exception {
+        PortAllocator ports = PortAllocator.parse("20000-20999", "test");
+        Set<Integer> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        List<Thread> threads = new java.util.ArrayList<>();
+        java.util.concurrent.atomic.AtomicInteger duplicates = new java.util.concurrent.atomic.AtomicInteger();
+        for (int t = 0; t < 4; t++) {
+            Thread thread = new Thread(() -> {
+                for (int i = 0; i < 100; i++) {
+                    try {
+                        for (int port : ports.allocate(2, "h")) {
+                            if (!seen.add(port)) {
+                                duplicates.incrementAndGet();
+                            }
+                        }
+                    } catch (HypervisorException e) {
+                        throw new AssertionError(e);
+                    }
+                }
+            });
+            thread.start();
+            threads.add(thread);
+        }
+        for (Thread thread : threads) {
+            thread.join();
+        }
+        assertEquals(0, duplicates.get());
+        assertEquals(800, new HashSet<>(seen).size());
+    }
+
+    @Test
+    void badRangesAreClearErrors() {
+        for (String bad : List.of("", "20000", "20000-", "-5", "a-b", "30000-20000", "0-10", "65000-70000")) {
+            HypervisorException e = assertThrows(HypervisorException.class, () -> PortAllocator.parse(bad, "host x"));
+            assertTrue(e.getMessage().contains("portRange '" + bad + "'"), e.getMessage());
+        }
+    }
+}
