@@ -1,0 +1,498 @@
+package org.servicefarm.core.internal;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.servicefarm.api.Activation;
+import org.servicefarm.api.Capacity;
+import org.servicefarm.api.DirectoryView;
+import org.servicefarm.api.Endpoint;
+import org.servicefarm.api.HostRecord;
+import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.Offering;
+import org.servicefarm.api.Outcome;
+import org.servicefarm.api.Resolution;
+import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.ServiceRequest;
+import org.servicefarm.api.StateTableView;
+import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.VmState;
+import org.servicefarm.api.driver.HostConnection;
+import org.servicefarm.api.driver.VmSpec;
+import org.servicefarm.api.eviction.EvictionCandidate;
+import org.servicefarm.api.image.ImageRef;
+import org.servicefarm.api.image.ImageStore;
+import org.servicefarm.api.placement.PlacementRequest;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The service manager: the request flow in one place.
+ *
+ * <pre>
+ * request -> directory: viable?                       no -> NEVER
+ *         -> state table: VMs offering it
+ *         -> reuse or create:
+ *              ACTIVE with headroom                   -> grant
+ *              resume or restore already under way    -> join it
+ *              SLEEPING                               -> resume
+ *              creation already under way             -> join it (concurrent requests build once)
+ *              ARCHIVED                               -> restore
+ *              fewer replicas than the tier allows    -> create: image, VM cap (evict), place, define, start
+ *              otherwise                              -> the least loaded ACTIVE one
+ *         -> wait until the caller's deadline; past it RETRY_LATER, and the work goes on
+ * </pre>
+ */
+@Component(service = ServiceManager.class, configurationPid = FarmServiceManager.PID)
+@Designate(ocd = FarmServiceManager.Config.class)
+public class FarmServiceManager implements ServiceManager {
+
+    static final String PID = "org.servicefarm.core";
+    private static final Logger LOG = LoggerFactory.getLogger(FarmServiceManager.class);
+
+    @ObjectClassDefinition(name = "ServiceFarm service manager",
+            description = "How the manager answers requests: deadlines, the VM cap, VM sizes, tiers.")
+    public @interface Config {
+        @AttributeDefinition(name = "default deadline (ms)", description = "How long a request that names no "
+                + "deadline waits for its VM before it is answered RETRY_LATER.")
+        long deadline_default_ms() default 2000;
+
+        @AttributeDefinition(name = "maximum deadline (ms)", description = "The longest deadline a caller may ask "
+                + "for; longer ones are refused as malformed.")
+        long deadline_max_ms() default 120_000;
+
+        @AttributeDefinition(name = "VM cap", description = "The most VMs the farm holds at once, all hosts "
+                + "together; past it the eviction policy chooses a VM to destroy before a new one is created.")
+        int vm_cap() default 24;
+
+        @AttributeDefinition(name = "VM vCPUs", description = "Virtual CPUs given to each new VM.")
+        int vm_vcpus() default 1;
+
+        @AttributeDefinition(name = "VM memory (MiB)", description = "Memory in MiB given to each new VM.")
+        long vm_memoryMiB() default 256;
+
+        @AttributeDefinition(name = "VM requests per minute", description = "The request rate at which one VM "
+                + "counts as fully loaded; tiers compare a VM's share of it with their load threshold.")
+        double vm_requestsPerMinute() default 600;
+
+        @AttributeDefinition(description = "Customer tiers as name:maxReplicas:loadThreshold, comma-separated. "
+                + "A tier's requests get a new replica when every VM of the offering is above the threshold "
+                + "and fewer than maxReplicas exist.")
+        String[] tiers() default {"free:1:1.0", "standard:2:0.8", "premium:4:0.5"};
+
+        @AttributeDefinition(name = "default tier", description = "The tier of a request that names none.")
+        String defaultTier() default "standard";
+
+        @AttributeDefinition(name = "service ports", description = "The guest port each application listens on, "
+                + "as service=port, comma-separated; '*' is the default.")
+        String[] servicePorts() default {"*=80"};
+
+        @AttributeDefinition(description = "Threads that create, resume and restore VMs in the background.")
+        int workers() default 8;
+
+        @AttributeDefinition(name = "creation estimate (ms)", description = "The first guess of how long creating "
+                + "a VM takes, for Retry-After; replaced by measured times as VMs are created.")
+        long estimate_create_ms() default 5000;
+
+        @AttributeDefinition(name = "retry after a failure (s)", description = "Retry-After given when the farm "
+                + "cannot serve now (no capacity, a host failed).")
+        long retryAfter_failure_s() default 5;
+    }
+
+    /** A VM ready to serve, and how it got there. */
+    record Ready(VmRecord vm, Activation activation) {
+    }
+
+    /** Work under way for a request: what it does, when it started and how long it should take. */
+    record Work(CompletableFuture<Ready> future, String doing, long startNanos, Duration expected) {
+        static Work done(Ready ready) {
+            return new Work(CompletableFuture.completedFuture(ready), "ready", System.nanoTime(), Duration.ZERO);
+        }
+
+        Duration retryAfter(long nowNanos) {
+            Duration left = expected.minusNanos(nowNanos - startNanos);
+            return left.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : left;
+        }
+    }
+
+    /** The farm cannot take a new VM now; the request is answered RETRY_LATER with the reason. */
+    static final class NoCapacityException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        NoCapacityException(String message) {
+            super(message);
+        }
+    }
+
+    @Reference
+    DirectoryView directory;
+    @Reference
+    StateTable stateTable;
+    @Reference
+    HostRegistry hosts;
+    @Reference
+    Placement placement;
+    @Reference
+    Eviction eviction;
+    @Reference(policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    volatile ImageStore imageStore;
+
+    Clock clock = Clock.systemUTC();
+    private volatile Settings settings;
+    private ExecutorService workers;
+    private final Map<Offering, Work> creations = new ConcurrentHashMap<>();
+    private final Map<String, Work> activations = new ConcurrentHashMap<>();
+    private final Map<Offering, Object> offeringLocks = new ConcurrentHashMap<>();
+    private final Map<String, LoadMeter> loads = new ConcurrentHashMap<>();
+    /** Placement, the VM cap and recording a new VM happen together, so concurrent creations never overcommit. */
+    private final Object placementLock = new Object();
+    private final Map<Activation, DurationEstimate> estimates = new ConcurrentHashMap<>();
+
+    @Activate
+    void activate(Config config) {
+        settings = Settings.from(config);
+        AtomicInteger threads = new AtomicInteger();
+        workers = Executors.newFixedThreadPool(settings.workers(), r -> {
+            Thread t = new Thread(r, "servicefarm-worker-" + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        estimates.put(Activation.CREATED, new DurationEstimate(settings.createEstimate()));
+        estimates.put(Activation.RESUMED, new DurationEstimate(Duration.ofMillis(200)));
+        estimates.put(Activation.RESTORED, new DurationEstimate(Duration.ofSeconds(2)));
+    }
+
+    @Modified
+    void modified(Config config) {
+        // the pool keeps its size until the next activation; everything else applies to the next request
+        settings = Settings.from(config);
+    }
+
+    @Deactivate
+    void deactivate() {
+        workers.shutdownNow();
+        IllegalStateException stopping = new IllegalStateException("the service manager is stopping");
+        creations.values().forEach(w -> w.future().completeExceptionally(stopping));
+        activations.values().forEach(w -> w.future().completeExceptionally(stopping));
+    }
+
+    @Override
+    public Outcome request(ServiceRequest request) {
+        long startNanos = System.nanoTime();
+        Settings s = settings;
+        if (request == null || request.service() == null || request.service().isBlank()) {
+            throw new InvalidRequestException("service is required");
+        }
+        Settings.Tier tier = s.tier(request.tier());
+        Duration deadline = request.deadline() == null ? s.defaultDeadline() : request.deadline();
+        if (deadline.compareTo(s.maxDeadline()) > 0) {
+            throw new InvalidRequestException("deadline " + deadline.toMillis() + " ms exceeds the maximum of "
+                    + s.maxDeadline().toMillis() + " ms");
+        }
+        Resolution resolution = directory.resolve(request);
+        if (resolution instanceof Resolution.NotViable notViable) {
+            return new Outcome.Never(notViable.reason(), since(startNanos));
+        }
+        Offering offering = ((Resolution.Viable) resolution).offering();
+        Work work;
+        try {
+            work = serve(offering, tier);
+        } catch (RuntimeException e) {
+            LOG.warn("Request for {} could not be started", offering, e);
+            return new Outcome.RetryLater(s.failureRetryAfter(), offering, e.getMessage(), since(startNanos));
+        }
+        long left = deadline.toNanos() - (System.nanoTime() - startNanos);
+        try {
+            Ready ready = work.future().get(Math.max(0, left), TimeUnit.NANOSECONDS);
+            VmRecord vm = recordGrant(ready.vm());
+            return new Outcome.Granted(vm.endpoint(), vm.id(), vm.hostId(), ready.activation(), offering,
+                    since(startNanos));
+        } catch (TimeoutException e) {
+            return new Outcome.RetryLater(work.retryAfter(System.nanoTime()), offering, work.doing(), since(startNanos));
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            return new Outcome.RetryLater(s.failureRetryAfter(), offering, cause.getMessage(), since(startNanos));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Outcome.RetryLater(work.retryAfter(System.nanoTime()), offering, "interrupted while "
+                    + work.doing(), since(startNanos));
+        }
+    }
+
+    /** Decides how the offering will be served and returns the work that does it (maybe already done). */
+    Work serve(Offering offering, Settings.Tier tier) {
+        // the warm path takes no lock: an ACTIVE VM with headroom is granted at once
+        Optional<VmRecord> idle = leastLoadedActive(stateTable.offering(offering), tier.loadThreshold());
+        if (idle.isPresent()) {
+            return Work.done(new Ready(idle.get(), Activation.ACTIVE));
+        }
+        synchronized (offeringLocks.computeIfAbsent(offering, k -> new Object())) {
+            List<VmRecord> vms = stateTable.offering(offering);
+            idle = leastLoadedActive(vms, tier.loadThreshold());
+            if (idle.isPresent()) {
+                return Work.done(new Ready(idle.get(), Activation.ACTIVE));
+            }
+            for (VmRecord vm : vms) {
+                Work underWay = activations.get(vm.id());
+                if (underWay != null) {
+                    return underWay;
+                }
+            }
+            Optional<VmRecord> sleeping = mostRecentlyUsed(vms, VmState.SLEEPING);
+            if (sleeping.isPresent()) {
+                return activate(sleeping.get(), Activation.RESUMED);
+            }
+            Work creation = creations.get(offering);
+            if (creation != null) {
+                return creation;
+            }
+            Optional<VmRecord> archived = mostRecentlyUsed(vms, VmState.ARCHIVED);
+            if (archived.isPresent()) {
+                return activate(archived.get(), Activation.RESTORED);
+            }
+            Optional<VmRecord> busy = leastLoadedActive(vms, Double.POSITIVE_INFINITY);
+            if (vms.size() < tier.maxReplicas() || busy.isEmpty()) {
+                return create(offering, tier);
+            }
+            return Work.done(new Ready(busy.get(), Activation.ACTIVE));
+        }
+    }
+
+    private Optional<VmRecord> leastLoadedActive(List<VmRecord> vms, double loadThreshold) {
+        long now = System.nanoTime();
+        VmRecord best = null;
+        double bestLoad = Double.MAX_VALUE;
+        for (VmRecord vm : vms) {
+            if (vm.state() != VmState.ACTIVE) {
+                continue;
+            }
+            LoadMeter meter = loads.get(vm.id());
+            double load = meter == null ? 0 : meter.perMinute(now) / settings.requestsPerMinutePerVm();
+            if (load <= loadThreshold && load < bestLoad) {
+                best = vm;
+                bestLoad = load;
+            }
+        }
+        return Optional.ofNullable(best);
+    }
+
+    private static Optional<VmRecord> mostRecentlyUsed(List<VmRecord> vms, VmState state) {
+        return vms.stream().filter(vm -> vm.state() == state)
+                .max(Comparator.comparing(vm -> vm.lastUsedAt() == null ? vm.createdAt() : vm.lastUsedAt()));
+    }
+
+    private VmRecord recordGrant(VmRecord vm) {
+        long now = System.nanoTime();
+        loads.computeIfAbsent(vm.id(), k -> new LoadMeter(now)).record(now);
+        Instant when = clock.instant();
+        return stateTable.update(vm.id(), row -> row.granted(when)).orElse(vm);
+    }
+
+    /** Resumes a SLEEPING or restores an ARCHIVED VM in the background. Called under the offering's lock. */
+    private Work activate(VmRecord vm, Activation kind) {
+        VmState resting = vm.state();
+        VmState moving = kind == Activation.RESUMED ? VmState.RESUMING : VmState.RESTORING;
+        Work work = new Work(new CompletableFuture<>(), (kind == Activation.RESUMED ? "resuming " : "restoring ")
+                + vm.id() + " on " + vm.hostId(), System.nanoTime(), estimates.get(kind).get());
+        stateTable.transition(vm.id(), moving, null);
+        activations.put(vm.id(), work);
+        submit(work, () -> {
+            activations.remove(vm.id(), work);
+            stateTable.transition(vm.id(), resting, null);
+        }, () -> {
+            try {
+                HostConnection connection = hosts.connection(vm.hostId());
+                if (kind == Activation.RESUMED) {
+                    connection.resume(vm.id());
+                } else {
+                    connection.restore(vm.id());
+                }
+                VmRecord active = stateTable.transition(vm.id(), VmState.ACTIVE, null).orElseThrow();
+                estimates.get(kind).record(since(work.startNanos()));
+                activations.remove(vm.id(), work);
+                work.future().complete(new Ready(active, kind));
+            } catch (Exception | Error e) { // whatever happens, joined requests must get an answer
+                LOG.warn("{} failed: {}", work.doing(), e.getMessage());
+                // the VM is still where it was: leave it there for the next attempt
+                stateTable.transition(vm.id(), resting, work.doing() + " failed: " + e.getMessage());
+                activations.remove(vm.id(), work);
+                work.future().completeExceptionally(e);
+            }
+        });
+        return work;
+    }
+
+    /** Creates a VM for the offering in the background. Called under the offering's lock. */
+    private Work create(Offering offering, Settings.Tier tier) {
+        Work work = new Work(new CompletableFuture<>(), "creating a VM for " + offering.key(), System.nanoTime(),
+                estimates.get(Activation.CREATED).get());
+        creations.put(offering, work);
+        submit(work, () -> creations.remove(offering, work), () -> {
+            VmRecord placed = null;
+            try {
+                ImageRef image = imageStore.obtain(offering);
+                placed = place(offering, tier, image);
+                HostConnection connection = hosts.connection(placed.hostId());
+                Settings s = settings;
+                Map<String, Endpoint> endpoints = connection.define(new VmSpec(placed.id(), offering, image,
+                        placed.resources().vcpus(), placed.resources().memoryMiB(),
+                        List.of(new VmSpec.GuestService(offering.service(), s.guestPort(offering.service())))));
+                stateTable.update(placed.id(), vm -> vm.withEndpoints(endpoints).withState(VmState.STARTING, null));
+                connection.start(placed.id());
+                VmRecord active = stateTable.transition(placed.id(), VmState.ACTIVE, null).orElseThrow();
+                estimates.get(Activation.CREATED).record(since(work.startNanos()));
+                LOG.info("Created {} for {} on {} in {} ms", active.id(), offering.key(), active.hostId(),
+                        since(work.startNanos()).toMillis());
+                // no longer under way before it is done: a request arriving now must see the ACTIVE VM, not join
+                creations.remove(offering, work);
+                work.future().complete(new Ready(active, Activation.CREATED));
+            } catch (Exception | Error e) { // whatever happens, joined requests must get an answer
+                if (placed != null) {
+                    LOG.warn("Creating {} on {} failed: {}", placed.id(), placed.hostId(), e.getMessage());
+                    destroyQuietly(placed, VmState.FAILED, "creation failed: " + e.getMessage());
+                }
+                creations.remove(offering, work);
+                work.future().completeExceptionally(e);
+            }
+        });
+        return work;
+    }
+
+    /** Runs the work's task, or undoes its registration if the manager is stopping and takes no more work. */
+    private void submit(Work work, Runnable undo, Runnable task) {
+        try {
+            workers.execute(task);
+        } catch (RejectedExecutionException e) {
+            undo.run();
+            work.future().completeExceptionally(e);
+            throw new IllegalStateException("the service manager is stopping", e);
+        }
+    }
+
+    /** Enforces the VM cap, picks a host and records the new VM as CREATING, all under one lock. */
+    private VmRecord place(Offering offering, Settings.Tier tier, ImageRef image) throws NoCapacityException {
+        Settings s = settings;
+        VmRecord victim = null;
+        VmRecord placed;
+        synchronized (placementLock) {
+            List<VmRecord> occupying = stateTable.occupying();
+            long counted = occupying.stream().filter(vm -> vm.state() != VmState.DESTROYING).count();
+            if (counted >= s.vmCap()) {
+                victim = chooseVictim(occupying, offering);
+                stateTable.transition(victim.id(), VmState.DESTROYING, "evicted: VM cap of " + s.vmCap() + " reached");
+            }
+            List<String> replicaHosts = occupying.stream().filter(vm -> vm.offering().equals(offering))
+                    .map(VmRecord::hostId).toList();
+            PlacementRequest request = new PlacementRequest(offering, tier.name(), s.vmSize(), replicaHosts);
+            Placement.Decision decision = placement.place(request, hosts.statuses());
+            if (decision.host().isEmpty()) {
+                if (victim != null) {
+                    stateTable.transition(victim.id(), victim.state(), null);
+                }
+                throw new NoCapacityException(decision.reason());
+            }
+            String host = decision.host().get().name();
+            placed = new VmRecord(newVmId(), host, image.id(), offering, Map.of(), VmState.CREATING, s.vmSize(),
+                    clock.instant(), null, 0, "placed on " + host + " by " + decision.strategy());
+            stateTable.put(placed);
+        }
+        if (victim != null) {
+            LOG.info("Evicting {} ({}) to stay within the VM cap", victim.id(), victim.offering().key());
+            destroyQuietly(victim, VmState.DESTROYED, "evicted: VM cap reached");
+        }
+        return placed;
+    }
+
+    private VmRecord chooseVictim(List<VmRecord> occupying, Offering forOffering) throws NoCapacityException {
+        Map<String, VmRecord> evictable = new java.util.HashMap<>();
+        for (VmRecord vm : occupying) {
+            if (vm.state().reusable() && !activations.containsKey(vm.id()) && !vm.offering().equals(forOffering)) {
+                evictable.put(vm.id(), vm);
+            }
+        }
+        Duration rebuild = estimates.get(Activation.CREATED).get();
+        List<EvictionCandidate> candidates = evictable.values().stream()
+                .map(vm -> new EvictionCandidate(vm.id(), vm.createdAt(), vm.lastUsedAt(), vm.grants(),
+                        vm.resources().memoryMiB() * 1024 * 1024, rebuild)).toList();
+        for (EvictionCandidate candidate : eviction.rankVms(candidates, clock.instant())) {
+            VmRecord vm = evictable.get(candidate.id());
+            if (vm != null) {
+                return vm;
+            }
+        }
+        throw new NoCapacityException("the VM cap of " + settings.vmCap() + " is reached and "
+                + (eviction.hasVmPolicy() ? "no VM may be evicted" : "no eviction policy is in force"));
+    }
+
+    private void destroyQuietly(VmRecord vm, VmState finalState, String detail) {
+        try {
+            hosts.connection(vm.hostId()).destroy(vm.id());
+        } catch (Exception e) {
+            LOG.warn("Destroying {} on {} failed: {}", vm.id(), vm.hostId(), e.getMessage());
+        }
+        stateTable.transition(vm.id(), finalState, detail);
+        loads.remove(vm.id());
+    }
+
+    private static String newVmId() {
+        return String.format("sf-%012x", ThreadLocalRandom.current().nextLong() & 0xffff_ffff_ffffL);
+    }
+
+    private static Duration since(long startNanos) {
+        return Duration.ofNanos(System.nanoTime() - startNanos);
+    }
+
+    @Override
+    public DirectoryView directory() {
+        return directory;
+    }
+
+    @Override
+    public StateTableView stateTable() {
+        return stateTable;
+    }
+
+    @Override
+    public List<HostStatus> hosts() {
+        return hosts.statuses();
+    }
+
+    @Override
+    public HostStatus registerHost(HostRecord host) {
+        if (host == null) {
+            throw new InvalidRequestException("a host is required");
+        }
+        return hosts.register(host);
+    }
+
+    @Override
+    public void unregisterHost(String name) {
+        hosts.unregister(name);
+    }
+}

@@ -1,0 +1,305 @@
+package org.servicefarm.core.internal;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Dictionary;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
+
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.servicefarm.api.ConflictException;
+import org.servicefarm.api.HostRecord;
+import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.NotFoundException;
+import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.VmState;
+import org.servicefarm.api.driver.GuestInfo;
+import org.servicefarm.api.driver.HostConnection;
+import org.servicefarm.api.driver.HypervisorDriver;
+import org.servicefarm.api.driver.HypervisorException;
+import org.servicefarm.api.driver.VmEvent;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The farm's hosts: joins host configurations with the drivers that manage them, keeps one
+ * connection per host, and keeps the state table true to what the hypervisors report (events,
+ * and a reconcile on every connect). Drivers and hosts may come and go at any time.
+ */
+@Component(service = HostRegistry.class)
+public class HostRegistry {
+
+    private static final Logger LOG = LoggerFactory.getLogger(HostRegistry.class);
+    private static final Duration REGISTRATION_WAIT = Duration.ofSeconds(10);
+
+    /** A configured host and, while its driver is present and answered, its connection. */
+    private static final class Entry {
+        final HostRecord record;
+        volatile HostConnection connection;
+        volatile String detail = "connecting";
+
+        Entry(HostRecord record) {
+            this.record = record;
+        }
+    }
+
+    private final Map<String, Entry> hosts = new ConcurrentHashMap<>();
+    private final Map<String, HypervisorDriver> drivers = new ConcurrentHashMap<>();
+    private final Map<String, CompletableFuture<Void>> awaitedHosts = new ConcurrentHashMap<>();
+    /** One thread: connects are serialised so a host's connect and close never race. */
+    private final ExecutorService connector = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "servicefarm-host-connector");
+        t.setDaemon(true);
+        return t;
+    });
+
+    @Reference
+    StateTable stateTable;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    volatile ConfigurationAdmin configurationAdmin;
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addHost(HostConfiguration configuration) {
+        HostRecord record = configuration.record();
+        Entry entry = new Entry(record);
+        if (hosts.putIfAbsent(record.name(), entry) != null) {
+            LOG.error("Host {} is configured twice; the second configuration ({}) is ignored", record.name(), record.uri());
+            return;
+        }
+        connector.execute(() -> connect(entry));
+    }
+
+    void removeHost(HostConfiguration configuration) {
+        HostRecord record = configuration.record();
+        Entry entry = hosts.get(record.name());
+        if (entry != null && entry.record.equals(record) && hosts.remove(record.name(), entry)) {
+            connector.execute(() -> disconnect(entry, "host removed"));
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addDriver(HypervisorDriver driver, Map<String, Object> properties) {
+        String name = String.valueOf(properties.get(HypervisorDriver.NAME));
+        drivers.put(name, driver);
+        connector.execute(() -> hosts.values().stream()
+                .filter(e -> e.record.driver().equals(name) && e.connection == null).forEach(this::connect));
+    }
+
+    void removeDriver(HypervisorDriver driver, Map<String, Object> properties) {
+        String name = String.valueOf(properties.get(HypervisorDriver.NAME));
+        if (drivers.remove(name, driver)) {
+            connector.execute(() -> hosts.values().stream().filter(e -> e.record.driver().equals(name))
+                    .forEach(e -> disconnect(e, "driver " + name + " is not installed")));
+        }
+    }
+
+    @Deactivate
+    void deactivate() {
+        connector.shutdownNow();
+        hosts.values().forEach(e -> disconnect(e, "stopped"));
+    }
+
+    private void connect(Entry entry) {
+        HostRecord record = entry.record;
+        try {
+            HypervisorDriver driver = drivers.get(record.driver());
+            if (driver == null) {
+                entry.detail = "driver " + record.driver() + " is not installed";
+                return;
+            }
+            if (hosts.get(record.name()) != entry || entry.connection != null) {
+                return;
+            }
+            HostConnection connection = driver.connect(record, this::onEvent);
+            entry.connection = connection;
+            entry.detail = null;
+            reconcile(record.name(), connection);
+            LOG.info("Host {} connected through {} at {}", record.name(), record.driver(), record.uri());
+        } catch (HypervisorException | RuntimeException e) {
+            entry.detail = "cannot connect: " + e.getMessage();
+            LOG.warn("Host {} cannot be connected: {}", record.name(), e.getMessage());
+        } finally {
+            Optional.ofNullable(awaitedHosts.remove(record.name())).ifPresent(f -> f.complete(null));
+        }
+    }
+
+    private void disconnect(Entry entry, String why) {
+        HostConnection connection = entry.connection;
+        entry.connection = null;
+        entry.detail = why;
+        if (connection != null) {
+            try {
+                connection.close();
+            } catch (RuntimeException e) {
+                LOG.debug("Closing host {} failed", entry.record.name(), e);
+            }
+        }
+    }
+
+    /**
+     * Makes the table agree with the host: rows whose guest is gone become DESTROYED, rows in a
+     * resting state take the guest's state, and farm guests nobody knows are destroyed (an
+     * orphan holds capacity and serves nobody).
+     */
+    void reconcile(String host, HostConnection connection) throws HypervisorException {
+        Map<String, VmState> observed = connection.guests().stream()
+                .collect(Collectors.toMap(GuestInfo::vmId, GuestInfo::state, (a, b) -> a));
+        Set<String> known = new java.util.HashSet<>();
+        for (VmRecord vm : stateTable.occupying()) {
+            if (!vm.hostId().equals(host)) {
+                continue;
+            }
+            known.add(vm.id());
+            if (vm.state().transitional()) {
+                continue;
+            }
+            VmState state = observed.getOrDefault(vm.id(), VmState.DESTROYED);
+            if (state != vm.state()) {
+                stateTable.transition(vm.id(), state, "reconciled with host " + host);
+            }
+        }
+        for (String orphan : observed.keySet()) {
+            if (!known.contains(orphan) && stateTable.vm(orphan).map(vm -> !vm.state().occupiesHost()).orElse(true)) {
+                LOG.warn("Destroying guest {} on host {}: the state table does not know it", orphan, host);
+                connection.destroy(orphan);
+            }
+        }
+    }
+
+    /** Applies a hypervisor event, unless the manager itself is moving that VM (its own result wins). */
+    void onEvent(VmEvent event) {
+        stateTable.update(event.vmId(), vm -> {
+            if (!vm.hostId().equals(event.host()) || vm.state().transitional() || vm.state() == event.observed()
+                    || vm.state() == VmState.DESTROYED) {
+                return vm;
+            }
+            LOG.info("VM {} on {} is now {} ({})", vm.id(), event.host(), event.observed(), event.detail());
+            return vm.withState(event.observed(), "hypervisor: " + event.detail());
+        });
+    }
+
+    List<HostStatus> statuses() {
+        List<HostStatus> result = new ArrayList<>();
+        for (Entry e : hosts.values()) {
+            result.add(new HostStatus(e.record, stateTable.usedOn(e.record.name()), e.connection != null, e.detail));
+        }
+        result.sort(Comparator.comparing(HostStatus::name));
+        return result;
+    }
+
+    Optional<HostStatus> status(String name) {
+        return statuses().stream().filter(s -> s.name().equals(name)).findFirst();
+    }
+
+    /** The connection to {@code host}, or an exception saying why there is none. */
+    HostConnection connection(String host) throws HypervisorException {
+        Entry entry = hosts.get(host);
+        if (entry == null) {
+            throw new HypervisorException("host " + host + " is not configured");
+        }
+        HostConnection connection = entry.connection;
+        if (connection == null) {
+            throw new HypervisorException("host " + host + " is not connected: " + entry.detail);
+        }
+        return connection;
+    }
+
+    /** Adds a host as a factory configuration (persisted by Configuration Admin) and waits until it is known. */
+    HostStatus register(HostRecord record) {
+        ConfigurationAdmin cm = configurationAdmin;
+        if (cm == null) {
+            throw new IllegalStateException("Configuration Admin is not available: hosts cannot be added now");
+        }
+        try {
+            if (hosts.containsKey(record.name()) || configurationOf(cm, record.name()).isPresent()) {
+                throw new ConflictException("host " + record.name() + " exists");
+            }
+            CompletableFuture<Void> known = awaitedHosts.computeIfAbsent(record.name(), k -> new CompletableFuture<>());
+            Configuration configuration = cm.getFactoryConfiguration(HostConfiguration.FACTORY_PID, record.name(), "?");
+            configuration.update(toProperties(record));
+            known.get(REGISTRATION_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            return status(record.name()).orElseThrow(() -> new IllegalStateException("host " + record.name()
+                    + " was saved but its configuration was not accepted; see the log"));
+        } catch (IOException | InvalidSyntaxException | ExecutionException e) {
+            throw new IllegalStateException("cannot save host " + record.name() + ": " + e.getMessage(), e);
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("host " + record.name() + " was saved but did not come up within "
+                    + REGISTRATION_WAIT.toSeconds() + " s; see the log");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while adding host " + record.name());
+        } finally {
+            awaitedHosts.remove(record.name());
+        }
+    }
+
+    /** Removes a host that no VM occupies, with its configuration. */
+    void unregister(String name) {
+        ConfigurationAdmin cm = configurationAdmin;
+        try {
+            Optional<Configuration> configuration = cm == null ? Optional.empty() : configurationOf(cm, name);
+            if (configuration.isEmpty()) {
+                throw new NotFoundException("no host named " + name);
+            }
+            long occupants = stateTable.occupying().stream().filter(vm -> vm.hostId().equals(name)).count();
+            if (occupants > 0) {
+                throw new ConflictException("host " + name + " still holds " + occupants + " VM(s)");
+            }
+            configuration.get().delete();
+        } catch (IOException | InvalidSyntaxException e) {
+            throw new IllegalStateException("cannot remove host " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Optional<Configuration> configurationOf(ConfigurationAdmin cm, String name)
+            throws IOException, InvalidSyntaxException {
+        if (!HostRecord.validName(name)) {
+            return Optional.empty();
+        }
+        Configuration[] found = cm.listConfigurations("(&(service.factoryPid=" + HostConfiguration.FACTORY_PID
+                + ")(name=" + name + "))");
+        return found == null || found.length == 0 ? Optional.empty() : Optional.of(found[0]);
+    }
+
+    private static Dictionary<String, Object> toProperties(HostRecord record) {
+        Hashtable<String, Object> p = new Hashtable<>();
+        p.put("name", record.name());
+        p.put("driver", record.driver());
+        p.put("uri", record.uri());
+        p.put("capacity.vcpus", record.capacity().vcpus());
+        p.put("capacity.memoryMiB", record.capacity().memoryMiB());
+        p.put("capacity.vms", record.capacity().vms());
+        p.put("costPerHour", record.costPerHour());
+        p.put("securityZone", record.securityZone());
+        record.properties().forEach((k, v) -> p.put(HostConfiguration.DRIVER_PREFIX + k, v));
+        String etc = System.getProperty("karaf.etc");
+        if (etc != null) {
+            // Karaf's file installer then writes the host to etc/ like the shipped ones: an operator sees and edits it there
+            p.put("felix.fileinstall.filename",
+                    Path.of(etc, HostConfiguration.FACTORY_PID + "-" + record.name() + ".cfg").toUri().toString());
+        }
+        return p;
+    }
+}

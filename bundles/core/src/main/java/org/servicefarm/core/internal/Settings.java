@@ -1,0 +1,68 @@
+package org.servicefarm.core.internal;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.servicefarm.api.Capacity;
+import org.servicefarm.api.InvalidRequestException;
+
+/** The manager's configuration, parsed and checked once per change. */
+record Settings(Duration defaultDeadline, Duration maxDeadline, int vmCap, Capacity vmSize,
+                double requestsPerMinutePerVm, Map<String, Tier> tiers, String defaultTier,
+                Map<String, Integer> servicePorts, int workers, Duration createEstimate, Duration failureRetryAfter) {
+
+    /**
+     * A customer tier.
+     *
+     * @param maxReplicas   the most VMs one offering may have for requests of this tier
+     * @param loadThreshold the load (share of a VM's requests per minute) above which a VM counts as busy
+     *                      and this tier's requests prefer another or a new one
+     */
+    record Tier(String name, int maxReplicas, double loadThreshold) {
+    }
+
+    static Settings from(FarmServiceManager.Config c) {
+        Map<String, Tier> tiers = new LinkedHashMap<>();
+        for (String entry : Lists.split(c.tiers())) {
+            String[] parts = entry.split(":");
+            if (parts.length != 3) {
+                throw new IllegalArgumentException("tier '" + entry + "' must be name:maxReplicas:loadThreshold");
+            }
+            tiers.put(parts[0].trim(), new Tier(parts[0].trim(), Integer.parseInt(parts[1].trim()),
+                    Double.parseDouble(parts[2].trim())));
+        }
+        if (!tiers.containsKey(c.defaultTier())) {
+            throw new IllegalArgumentException("default tier '" + c.defaultTier() + "' is not one of " + tiers.keySet());
+        }
+        Map<String, Integer> ports = new HashMap<>();
+        for (String entry : Lists.split(c.servicePorts())) {
+            String[] parts = entry.split("=");
+            if (parts.length != 2) {
+                throw new IllegalArgumentException("service port '" + entry + "' must be service=port");
+            }
+            ports.put(parts[0].trim(), Integer.parseInt(parts[1].trim()));
+        }
+        if (c.vm_cap() < 1 || c.workers() < 1 || c.vm_requestsPerMinute() <= 0) {
+            throw new IllegalArgumentException("vm.cap, workers and vm.requestsPerMinute must be positive");
+        }
+        return new Settings(Duration.ofMillis(c.deadline_default_ms()), Duration.ofMillis(c.deadline_max_ms()),
+                c.vm_cap(), new Capacity(c.vm_vcpus(), c.vm_memoryMiB(), 1), c.vm_requestsPerMinute(),
+                Map.copyOf(tiers), c.defaultTier(), Map.copyOf(ports), c.workers(),
+                Duration.ofMillis(c.estimate_create_ms()), Duration.ofSeconds(c.retryAfter_failure_s()));
+    }
+
+    Tier tier(String name) {
+        Tier tier = tiers.get(name == null ? defaultTier : name);
+        if (tier == null) {
+            throw new InvalidRequestException("unknown tier '" + name + "'; tiers: " + List.copyOf(tiers.keySet()));
+        }
+        return tier;
+    }
+
+    int guestPort(String service) {
+        return servicePorts.getOrDefault(service, servicePorts.getOrDefault("*", 80));
+    }
+}

@@ -1,0 +1,103 @@
+package org.servicefarm.core.internal;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.UnaryOperator;
+
+import org.osgi.service.component.annotations.Component;
+import org.servicefarm.api.Capacity;
+import org.servicefarm.api.Offering;
+import org.servicefarm.api.StateTableView;
+import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.VmState;
+
+/**
+ * The state table, in memory. A component of its own so that reconfiguring the manager never
+ * loses it. Rows change only through {@link #put} and {@link #update}, each atomic per VM.
+ */
+@Component(service = {StateTable.class, StateTableView.class})
+public class StateTable implements StateTableView {
+
+    /** DESTROYED rows kept as history; older ones are dropped. */
+    static final int HISTORY_LIMIT = 1000;
+
+    private final Map<String, VmRecord> rows = new ConcurrentHashMap<>();
+    private static final Comparator<VmRecord> OLDEST_FIRST =
+            Comparator.comparing(VmRecord::createdAt).thenComparing(VmRecord::id);
+
+    @Override
+    public List<VmRecord> vms() {
+        List<VmRecord> all = new ArrayList<>(rows.values());
+        all.sort(OLDEST_FIRST);
+        return all;
+    }
+
+    @Override
+    public Optional<VmRecord> vm(String id) {
+        return Optional.ofNullable(id == null ? null : rows.get(id));
+    }
+
+    @Override
+    public List<VmRecord> offering(Offering offering) {
+        List<VmRecord> result = new ArrayList<>();
+        for (VmRecord vm : rows.values()) {
+            if (vm.state().occupiesHost() && vm.offering().equals(offering)) {
+                result.add(vm);
+            }
+        }
+        result.sort(OLDEST_FIRST);
+        return result;
+    }
+
+    /** VMs that occupy a host (every state but DESTROYED and FAILED). */
+    List<VmRecord> occupying() {
+        List<VmRecord> result = new ArrayList<>();
+        for (VmRecord vm : rows.values()) {
+            if (vm.state().occupiesHost()) {
+                result.add(vm);
+            }
+        }
+        return result;
+    }
+
+    /** What the VMs on {@code host} take of it. */
+    Capacity usedOn(String host) {
+        Capacity used = Capacity.ZERO;
+        for (VmRecord vm : rows.values()) {
+            if (vm.state().occupiesHost() && vm.hostId().equals(host)) {
+                used = used.plus(vm.resources());
+            }
+        }
+        return used;
+    }
+
+    void put(VmRecord vm) {
+        rows.put(vm.id(), vm);
+        pruneHistory();
+    }
+
+    /** Applies {@code change} atomically to the row, if it exists; returns the new row. */
+    Optional<VmRecord> update(String id, UnaryOperator<VmRecord> change) {
+        return Optional.ofNullable(rows.computeIfPresent(id, (k, vm) -> change.apply(vm)));
+    }
+
+    /** Moves a VM to {@code state} unless it is already DESTROYED. */
+    Optional<VmRecord> transition(String id, VmState state, String detail) {
+        Optional<VmRecord> result = update(id, vm -> vm.state() == VmState.DESTROYED ? vm : vm.withState(state, detail));
+        if (state == VmState.DESTROYED) {
+            pruneHistory();
+        }
+        return result;
+    }
+
+    private void pruneHistory() {
+        List<VmRecord> gone = rows.values().stream().filter(vm -> !vm.state().occupiesHost()).sorted(OLDEST_FIRST).toList();
+        for (int i = 0; i < gone.size() - HISTORY_LIMIT; i++) {
+            rows.remove(gone.get(i).id());
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package org.servicefarm.core.internal;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.function.BooleanSupplier;
+
+import org.osgi.util.converter.Converters;
+import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.driver.HypervisorDriver;
+import org.servicefarm.api.eviction.EvictionCandidate;
+import org.servicefarm.api.eviction.EvictionPolicy;
+import org.servicefarm.api.placement.PlacementStrategy;
+
+/** A core wired by hand, as DS would wire it, on the shipped catalog and the fake hypervisor. */
+final class Farm implements AutoCloseable {
+
+    final FakeHypervisor hypervisor = new FakeHypervisor();
+    final StateTable table = new StateTable();
+    final CatalogDirectory directory = new CatalogDirectory();
+    final HostRegistry hosts = new HostRegistry();
+    final Placement placement = new Placement();
+    final Eviction eviction = new Eviction();
+    final FarmServiceManager manager = new FarmServiceManager();
+
+    Farm(Map<String, Object> managerConfig) {
+        Map<String, Object> catalog = shippedConfig("org.servicefarm.catalog.cfg");
+        directory.configure(convert(catalog, CatalogDirectory.Config.class), catalog);
+        hosts.stateTable = table;
+        hosts.addDriver(hypervisor, Map.of(HypervisorDriver.NAME, "fake"));
+        addHost("small", 2, 0.10, "standard");
+        addHost("large", 8, 0.50, "standard");
+        addHost("vault", 4, 0.90, "high");
+        // the test's strategy: fewest VMs, then name — the real strategies are tested in their bundles
+        placement.bindStrategy((request, candidates) -> candidates.stream()
+                .min(java.util.Comparator.comparingInt((HostStatus h) -> h.used().vms()).thenComparing(HostStatus::name)),
+                Map.of(PlacementStrategy.NAME, "fewest-vms"));
+        placement.addFilter(new CapacityFilter(), Map.of());
+        SecurityZoneFilter zones = new SecurityZoneFilter();
+        zones.configure(convert(Map.of(), SecurityZoneFilter.Config.class));
+        placement.addFilter(zones, Map.of());
+        eviction.bindVmPolicy(leastRecentlyUsed());
+        manager.directory = directory;
+        manager.stateTable = table;
+        manager.hosts = hosts;
+        manager.placement = placement;
+        manager.eviction = eviction;
+        manager.imageStore = new ComposedImageStore();
+        Map<String, Object> config = new HashMap<>(Map.of("estimate.create.ms", 1000));
+        config.putAll(managerConfig);
+        manager.activate(convert(config, FarmServiceManager.Config.class));
+        await("hosts connected", () -> hosts.statuses().stream().allMatch(HostStatus::connected));
+    }
+
+    void addHost(String name, int vms, double cost, String zone) {
+        Map<String, Object> config = Map.of("name", name, "driver", "fake", "uri", "fake:///" + name,
+                "capacity.vms", vms, "costPerHour", cost, "securityZone", zone);
+        HostConfiguration host = new HostConfiguration();
+        host.activate(convert(config, HostConfiguration.Config.class), config);
+        hosts.addHost(host);
+    }
+
+    static EvictionPolicy leastRecentlyUsed() {
+        return (candidates, now) -> candidates.stream()
+                .sorted(java.util.Comparator.comparing(EvictionCandidate::lastUsedAt)).toList();
+    }
+
+    static <T> T convert(Map<String, Object> map, Class<T> type) {
+        return Converters.standardConverter().convert(map).to(type);
+    }
+
+    /** A configuration file from the project's etc/, as the appliance ships it. */
+    static Map<String, Object> shippedConfig(String file) {
+        Path path = Path.of("..", "..", "etc", file);
+        Properties properties = new Properties();
+        try (InputStream in = Files.newInputStream(path)) {
+            properties.load(in);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read " + path.toAbsolutePath(), e);
+        }
+        Map<String, Object> map = new HashMap<>();
+        properties.forEach((k, v) -> map.put((String) k, v));
+        return map;
+    }
+
+    static void await(String what, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                fail("timed out waiting for " + what);
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+        }
+    }
+
+    Optional<HostStatus> host(String name) {
+        return hosts.status(name);
+    }
+
+    List<org.servicefarm.api.VmRecord> vms() {
+        return table.vms();
+    }
+
+    @Override
+    public void close() {
+        manager.deactivate();
+        hosts.deactivate();
+    }
+}

@@ -1,0 +1,269 @@
+package org.servicefarm.core.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.servicefarm.api.Activation;
+import org.servicefarm.api.Environment;
+import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.Outcome;
+import org.servicefarm.api.ServiceRequest;
+import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.VmState;
+
+/** Every branch of the request flow, on a core wired by hand over an in-memory hypervisor. */
+class FarmServiceManagerTest {
+
+    private static final Duration LONG = Duration.ofSeconds(10);
+    private Farm farm = new Farm(Map.of());
+
+    @AfterEach
+    void stop() {
+        farm.close();
+    }
+
+    private Outcome request(String service, Duration deadline) {
+        return farm.manager.request(ServiceRequest.of(service).withDeadline(deadline));
+    }
+
+    private Outcome.Granted grant(String service) {
+        return assertInstanceOf(Outcome.Granted.class, request(service, LONG));
+    }
+
+    @Test
+    void nonViableCombinationIsNeverAndChangesNothing() {
+        Outcome outcome = farm.manager.request(new ServiceRequest("wiki", null,
+                new Environment(null, "tomcat-10.1", null, null), null, null, LONG));
+        Outcome.Never never = assertInstanceOf(Outcome.Never.class, outcome);
+        assertTrue(never.reason().contains("rule"), never.reason());
+        assertTrue(farm.vms().isEmpty());
+        assertEquals(0, farm.hypervisor.defines.get());
+    }
+
+    @Test
+    void unknownServiceIsNever() {
+        Outcome.Never never = assertInstanceOf(Outcome.Never.class, request("no-such-app", LONG));
+        assertTrue(never.reason().contains("unknown service 'no-such-app'"), never.reason());
+    }
+
+    @Test
+    void coldRequestCreatesAVmAndFillsTheEnvironment() {
+        Outcome.Granted granted = grant("wiki");
+        assertEquals(Activation.CREATED, granted.activation());
+        assertEquals("wiki", granted.offering().service());
+        assertEquals("2.1", granted.offering().version());
+        assertEquals("php-8.2", granted.offering().environment().runtime());
+        VmRecord vm = farm.manager.stateTable().vm(granted.vmId()).orElseThrow();
+        assertEquals(VmState.ACTIVE, vm.state());
+        assertEquals(granted.endpoint(), vm.endpoint());
+        assertEquals(1, vm.grants());
+        assertEquals(VmState.ACTIVE, farm.hypervisor.guestsByHost.get(vm.hostId()).get(vm.id()));
+    }
+
+    @Test
+    void secondRequestReusesTheActiveVm() {
+        Outcome.Granted first = grant("wiki");
+        Outcome.Granted second = grant("wiki");
+        assertEquals(Activation.ACTIVE, second.activation());
+        assertEquals(first.vmId(), second.vmId());
+        assertEquals(first.endpoint(), second.endpoint());
+        assertEquals(1, farm.hypervisor.defines.get());
+        assertEquals(2, farm.manager.stateTable().vm(first.vmId()).orElseThrow().grants());
+    }
+
+    @Test
+    void sleepingVmIsResumed() {
+        Outcome.Granted first = grant("wiki");
+        farm.hypervisor.external(first.hostId(), first.vmId(), VmState.SLEEPING);
+        assertEquals(VmState.SLEEPING, farm.table.vm(first.vmId()).orElseThrow().state());
+
+        Outcome.Granted second = grant("wiki");
+        assertEquals(Activation.RESUMED, second.activation());
+        assertEquals(first.vmId(), second.vmId());
+        assertEquals(VmState.ACTIVE, farm.hypervisor.guestsByHost.get(first.hostId()).get(first.vmId()));
+    }
+
+    @Test
+    void archivedVmIsRestored() {
+        Outcome.Granted first = grant("wiki");
+        farm.hypervisor.external(first.hostId(), first.vmId(), VmState.ARCHIVED);
+
+        Outcome.Granted second = grant("wiki");
+        assertEquals(Activation.RESTORED, second.activation());
+        assertEquals(first.vmId(), second.vmId());
+        assertEquals(VmState.ACTIVE, farm.table.vm(first.vmId()).orElseThrow().state());
+    }
+
+    @Test
+    void pastTheDeadlineTheAnswerIsRetryLaterAndTheBuildFinishes() {
+        farm.hypervisor.bootGate = new CountDownLatch(1);
+        Outcome.RetryLater later = assertInstanceOf(Outcome.RetryLater.class, request("wiki", Duration.ofMillis(50)));
+        assertTrue(later.retryAfterSeconds() >= 1);
+        assertTrue(later.detail().startsWith("creating a VM for wiki@2.1"), later.detail());
+        VmRecord building = farm.vms().get(0);
+        assertEquals(VmState.STARTING, building.state());
+
+        farm.hypervisor.bootGate.countDown();
+        Farm.await("the VM to become ACTIVE", () -> farm.table.vm(building.id()).orElseThrow().state() == VmState.ACTIVE);
+        Outcome.Granted next = assertInstanceOf(Outcome.Granted.class, request("wiki", Duration.ZERO));
+        assertEquals(building.id(), next.vmId());
+        assertEquals(Activation.ACTIVE, next.activation());
+        assertEquals(1, farm.hypervisor.defines.get());
+    }
+
+    @Test
+    void concurrentRequestsForOneColdCombinationBuildOnce() throws Exception {
+        farm.hypervisor.bootGate = new CountDownLatch(1);
+        int callers = 16;
+        ExecutorService pool = Executors.newFixedThreadPool(callers);
+        try {
+            CountDownLatch go = new CountDownLatch(1);
+            List<Future<Outcome>> outcomes = new ArrayList<>();
+            for (int i = 0; i < callers; i++) {
+                outcomes.add(pool.submit(() -> {
+                    go.await();
+                    return request("shop", LONG);
+                }));
+            }
+            go.countDown();
+            Farm.await("the build to start", () -> farm.hypervisor.defines.get() == 1);
+            farm.hypervisor.bootGate.countDown();
+            Set<String> vmIds = new HashSet<>();
+            int joined = 0;
+            for (Future<Outcome> outcome : outcomes) {
+                Outcome.Granted granted = assertInstanceOf(Outcome.Granted.class, outcome.get());
+                // a caller that was late for the build finds the VM already ACTIVE
+                joined += granted.activation() == Activation.CREATED ? 1 : 0;
+                vmIds.add(granted.vmId());
+            }
+            assertTrue(joined >= 1);
+            assertEquals(1, vmIds.size());
+            assertEquals(1, farm.hypervisor.defines.get());
+            assertEquals(callers, farm.table.vm(vmIds.iterator().next()).orElseThrow().grants());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void vmCapEvictsTheLeastRecentlyUsedVm() {
+        farm.close();
+        farm = new Farm(Map.of("vm.cap", 2));
+        Outcome.Granted wiki = grant("wiki");
+        Outcome.Granted shop = grant("shop");
+        grant("shop");
+        Outcome.Granted blog = grant("blog");
+        assertEquals(Activation.CREATED, blog.activation());
+        assertEquals(VmState.DESTROYED, farm.table.vm(wiki.vmId()).orElseThrow().state());
+        assertEquals(VmState.ACTIVE, farm.table.vm(shop.vmId()).orElseThrow().state());
+        assertEquals(1, farm.hypervisor.destroys.get());
+        assertEquals(2, farm.table.occupying().size());
+    }
+
+    @Test
+    void whenNothingMayBeEvictedTheAnswerIsRetryLater() {
+        farm.close();
+        farm = new Farm(Map.of("vm.cap", 1));
+        grant("wiki");
+        farm.eviction.bindVmPolicy((candidates, now) -> List.of()); // a policy that never evicts
+        Outcome.RetryLater later = assertInstanceOf(Outcome.RetryLater.class, request("blog", LONG));
+        assertTrue(later.detail().contains("VM cap of 1"), later.detail());
+        assertEquals(1, farm.table.occupying().size());
+    }
+
+    @Test
+    void busyVmGetsAReplicaUpToTheTierLimit() {
+        farm.close();
+        // one request a minute fills a VM: every grant makes it busy
+        farm = new Farm(Map.of("vm.requestsPerMinute", 1.0));
+        Outcome.Granted first = grant("wiki");
+        Outcome.Granted second = grant("wiki");
+        assertEquals(Activation.CREATED, second.activation());
+        assertNotEquals(first.vmId(), second.vmId());
+        assertNotEquals(first.hostId(), second.hostId(), "the replica goes to another host with fewer VMs");
+        Outcome.Granted third = grant("wiki");
+        assertEquals(Activation.ACTIVE, third.activation(), "standard tier allows two replicas");
+        ServiceRequest premium = ServiceRequest.of("wiki").withTier("premium").withDeadline(LONG);
+        assertEquals(Activation.CREATED, ((Outcome.Granted) farm.manager.request(premium)).activation());
+        assertEquals(3, farm.table.occupying().size());
+    }
+
+    @Test
+    void highSecurityGoesToItsOwnZoneWithItsPatches() {
+        Outcome.Granted granted = assertInstanceOf(Outcome.Granted.class, farm.manager.request(
+                new ServiceRequest("wiki", null, Environment.ANY, "high", null, LONG)));
+        assertEquals("vault", granted.hostId());
+        assertTrue(granted.offering().environment().patches().contains("openssl-3.0.15"));
+        Outcome.Granted standard = grant("wiki");
+        assertNotEquals("vault", standard.hostId());
+    }
+
+    @Test
+    void noHostWithRoomMeansRetryLater() {
+        farm.close();
+        farm = new Farm(Map.of("vm.memoryMiB", 1_000_000));
+        Outcome.RetryLater later = assertInstanceOf(Outcome.RetryLater.class, request("wiki", LONG));
+        assertTrue(later.detail().contains("no host can take the VM"), later.detail());
+        assertTrue(farm.table.occupying().isEmpty());
+    }
+
+    @Test
+    void failedCreationIsRecordedAndAnsweredRetryLater() {
+        farm.hypervisor.bootGate = new CountDownLatch(1);
+        farm.manager.request(ServiceRequest.of("wiki").withDeadline(Duration.ZERO));
+        Farm.await("the VM to boot", () -> !farm.vms().isEmpty() && farm.vms().get(0).state() == VmState.STARTING);
+        VmRecord vm = farm.vms().get(0);
+        farm.hypervisor.guestsByHost.get(vm.hostId()).put(vm.id(), VmState.SLEEPING); // start() will refuse
+        farm.hypervisor.bootGate.countDown();
+        Farm.await("the creation to fail", () -> farm.table.vm(vm.id()).orElseThrow().state() == VmState.FAILED);
+        assertNotNull(farm.table.vm(vm.id()).orElseThrow().detail());
+        assertInstanceOf(Outcome.Granted.class, request("wiki", LONG), "the next request builds anew");
+    }
+
+    @Test
+    void malformedRequestsAreRefusedAndChangeNothing() {
+        assertThrows(InvalidRequestException.class, () -> farm.manager.request(ServiceRequest.of(" ")));
+        assertThrows(InvalidRequestException.class,
+                () -> farm.manager.request(ServiceRequest.of("wiki").withTier("platinum")));
+        assertThrows(InvalidRequestException.class,
+                () -> farm.manager.request(ServiceRequest.of("wiki").withDeadline(Duration.ofHours(1))));
+        assertThrows(InvalidRequestException.class, () -> ServiceRequest.of("wiki").withDeadline(Duration.ofMillis(-1)));
+        assertTrue(farm.vms().isEmpty());
+    }
+
+    @Test
+    void hypervisorEventsKeepTheTableTrue() {
+        Outcome.Granted granted = grant("wiki");
+        farm.hypervisor.external(granted.hostId(), granted.vmId(), VmState.DESTROYED);
+        assertEquals(VmState.DESTROYED, farm.table.vm(granted.vmId()).orElseThrow().state());
+        Outcome.Granted again = grant("wiki");
+        assertEquals(Activation.CREATED, again.activation());
+    }
+
+    @Test
+    void reconcileOnConnectDropsVanishedGuestsAndDestroysOrphans() throws Exception {
+        Outcome.Granted granted = grant("wiki");
+        farm.hypervisor.guestsByHost.get(granted.hostId()).remove(granted.vmId());
+        farm.hypervisor.guestsByHost.get(granted.hostId()).put("sf-orphan", VmState.ACTIVE);
+        farm.hosts.reconcile(granted.hostId(), farm.hosts.connection(granted.hostId()));
+        assertEquals(VmState.DESTROYED, farm.table.vm(granted.vmId()).orElseThrow().state());
+        assertTrue(farm.hypervisor.guestsByHost.get(granted.hostId()).isEmpty());
+    }
+}
