@@ -1,0 +1,23 @@
+package org.servicefarm.shell.internal;
+
+import java.util.List;
+
+import org.apache.karaf.shell.api.action.lifecycle.Reference;
+import org.apache.karaf.shell.api.action.lifecycle.Service;
+import org.apache.karaf.shell.api.console.CommandLine;
+import org.apache.karaf.shell.api.console.Completer;
+import org.apache.karaf.shell.api.console.Session;
+import org.servicefarm.api.ServiceManager;
+
+/** Completes the directory's security levels. */
+@Service
+public class SecurityLevelCompleter implements Completer {
+
+    @Reference
+    ServiceManager manager;
+
+    @Override
+    public int complete(Session session, CommandLine commandLine, List<String> candidates) {
+        return Completions.complete(manager.directory().securityLevels(), session, commandLine, candidates);
+    }
+}

@@ -1,0 +1,148 @@
+package org.servicefarm.shell.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+import org.servicefarm.api.Activation;
+import org.servicefarm.api.Capacity;
+import org.servicefarm.api.Endpoint;
+import org.servicefarm.api.Environment;
+import org.servicefarm.api.HostRecord;
+import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.Offering;
+import org.servicefarm.api.Outcome;
+import org.servicefarm.api.ServiceRequest;
+import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.VmState;
+
+class FormatsTest {
+
+    static final Offering WIKI = new Offering("wiki", "2.1",
+            new Environment("debian-12", "httpd-2.4", "php-8.2", List.of("cve-1")), "high");
+
+    @Test
+    void everyFieldLeftOutIsFilledIn() {
+        assertEquals(List.of("version", "os", "server", "runtime", "patches", "securityLevel"),
+                Formats.filledIn(ServiceRequest.of("wiki"), WIKI));
+    }
+
+    @Test
+    void fieldsTheRequestNamedAreNotFilledIn() {
+        ServiceRequest request = new ServiceRequest("wiki", "2.1", new Environment("debian-12", null, "php-8.2",
+                List.of("cve-1")), null, null, null);
+
+        assertEquals(List.of("server", "securityLevel"), Formats.filledIn(request, WIKI));
+    }
+
+    @Test
+    void noPatchesAskedAndNoneGivenIsNotFilledIn() {
+        Offering plain = new Offering("wiki", "2.1", new Environment("debian-12", "httpd-2.4", "php-8.2", List.of()),
+                "high");
+        ServiceRequest request = new ServiceRequest("wiki", "2.1", new Environment("debian-12", "httpd-2.4",
+                "php-8.2", List.of()), "high", null, null);
+
+        assertEquals(List.of(), Formats.filledIn(request, plain));
+    }
+
+    @Test
+    void grantedPrintsEndpointVmHostActivationAndTheMarkedOffering() {
+        ServiceRequest request = new ServiceRequest("wiki", null, new Environment("debian-12", null, null, null),
+                null, null, null);
+        String text = Formats.outcome(request, new Outcome.Granted(new Endpoint("127.0.0.1", 20001), "vm-7",
+                "host-b", Activation.CREATED, WIKI, Duration.ofMillis(830)));
+
+        List<String> lines = text.lines().toList();
+        assertEquals("GRANTED wiki at 127.0.0.1:20001", lines.get(0));
+        assertTrue(text.contains("vm          vm-7"), text);
+        assertTrue(text.contains("host        host-b"), text);
+        assertTrue(text.contains("activation  CREATED"), text);
+        assertTrue(text.contains("elapsed     830 ms"), text);
+        assertTrue(text.contains("offering    wiki@2.1/debian-12/httpd-2.4/php-8.2+cve-1[high]"), text);
+        assertTrue(line(lines, "os").endsWith("debian-12"), "asked for, so not marked: " + text);
+        assertTrue(line(lines, "server").endsWith("httpd-2.4   (filled in)"), text);
+        assertTrue(line(lines, "securityLevel").endsWith("high   (filled in)"), text);
+        assertEquals("  filled in by the directory: version, server, runtime, patches, securityLevel",
+                lines.get(lines.size() - 1));
+    }
+
+    @Test
+    void retryLaterPrintsRetryAfterAndDetail() {
+        String text = Formats.outcome(ServiceRequest.of("wiki"),
+                new Outcome.RetryLater(Duration.ofMillis(1200), null, "booting on host-a", Duration.ofSeconds(1)));
+
+        assertTrue(text.startsWith("RETRY_LATER wiki: retry after 2 s\n"), text);
+        assertTrue(text.contains("detail      booting on host-a"), text);
+        assertFalse(text.contains("offering"), text);
+    }
+
+    @Test
+    void neverPrintsTheReasonOnOneLine() {
+        String text = Formats.outcome(ServiceRequest.of("wiki"),
+                new Outcome.Never("wiki needs php, windows-2022 has none", Duration.ZERO));
+
+        assertEquals("NEVER wiki: wiki needs php, windows-2022 has none\n", text);
+    }
+
+    @Test
+    void agoUsesTheCoarsestUnit() {
+        Instant now = Instant.parse("2026-01-02T00:00:00Z");
+        assertEquals("never", Formats.ago(null, now));
+        assertEquals("59s ago", Formats.ago(now.minusSeconds(59), now));
+        assertEquals("3m ago", Formats.ago(now.minusSeconds(200), now));
+        assertEquals("2h ago", Formats.ago(now.minusSeconds(7300), now));
+        assertEquals("1d ago", Formats.ago(now.minusSeconds(86400), now));
+        assertEquals("0s ago", Formats.ago(now.plusSeconds(5), now), "clock skew is not negative");
+    }
+
+    @Test
+    void vmAndHostRowsCarryTheirColumns() {
+        Instant now = Instant.parse("2026-01-01T10:06:00Z");
+        VmRecord vm = new VmRecord("vm-1", "host-a", "img", WIKI, Map.of("wiki", new Endpoint("127.0.0.1", 20001)),
+                VmState.SLEEPING, new Capacity(1, 512, 1), now.minusSeconds(600), now.minusSeconds(60), 4, null);
+        assertEquals(List.of("vm-1", "SLEEPING", "host-a", WIKI.key(), "127.0.0.1:20001", "4", "1m ago"),
+                Formats.vmRow(vm, now));
+        assertEquals(Formats.VM_COLUMNS.size(), Formats.vmRow(vm, now).size());
+
+        HostStatus host = new HostStatus(new HostRecord("host-a", "libvirt", "test:///a", new Capacity(8, 16384, 10),
+                0.5, "dmz", null), new Capacity(2, 4096, 5), false, "connection refused");
+        assertEquals(List.of("host-a", "libvirt", "dmz", "0.50", "8 vCPU, 16384 MiB, 10 VMs",
+                "2 vCPU, 4096 MiB, 5 VMs", "50%", "no: connection refused"), Formats.hostRow(host));
+        assertEquals(Formats.HOST_COLUMNS.size(), Formats.hostRow(host).size());
+    }
+
+    @Test
+    void offeringRowsHoldWhatFarmRequestTakes() {
+        assertEquals(List.of("wiki", "2.1", "debian-12", "httpd-2.4", "php-8.2", "cve-1", "high"),
+                Formats.offeringRow(WIKI));
+    }
+
+    @Test
+    void tablesPrintHeadersAndRowsOrTheEmptyText() {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+
+        Tables.print(Formats.OFFERING_COLUMNS, List.of(Formats.offeringRow(WIKI)), "none", out);
+        Tables.print(Formats.OFFERING_COLUMNS, List.of(), "No viable offerings.", out);
+
+        String text = bytes.toString(StandardCharsets.UTF_8);
+        List<String> lines = text.lines().toList();
+        assertTrue(lines.get(0).startsWith("Service"), text);
+        assertTrue(lines.get(0).contains("Security"), text);
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("wiki") && l.contains("php-8.2")), text);
+        assertTrue(text.contains("No viable offerings."), text);
+    }
+
+    private static String line(List<String> lines, String field) {
+        return lines.stream().filter(l -> l.trim().startsWith(field + " ")).findFirst().orElseThrow();
+    }
+}
