@@ -62,8 +62,4 @@ final class Json {
             throw new IllegalStateException("cannot write " + value.getClass().getSimpleName() + " as JSON", e);
         }
     }
-
-    static JsonNode tree(Object value) {
-        return MAPPER.valueToTree(value);
-    }
 }

@@ -66,10 +66,6 @@ final class LoginCache {
         return entries.size();
     }
 
-    void clear() {
-        entries.clear();
-    }
-
     /** Drops expired logins; if none has expired, drops the one closest to expiry. */
     private void makeRoom(long now) {
         entries.values().removeIf(entry -> now - entry.expiresAtNanos >= 0);
