@@ -197,6 +197,17 @@ final class DomainXml {
 
     static Document parse(String xml) throws HypervisorException {
         try {
+            DocumentBuilder builder = PARSER.get();
+            builder.reset();
+            return builder.parse(new InputSource(new StringReader(xml)));
+        } catch (SAXException | IOException e) {
+            throw new HypervisorException("domain XML is not well-formed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Builders are not thread-safe and costly to make: one per thread (guests() parses every domain's XML). */
+    private static final ThreadLocal<DocumentBuilder> PARSER = ThreadLocal.withInitial(() -> {
+        try {
             DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
             factory.setNamespaceAware(true);
             factory.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
@@ -204,11 +215,11 @@ final class DomainXml {
             factory.setExpandEntityReferences(false);
             DocumentBuilder builder = factory.newDocumentBuilder();
             builder.setErrorHandler(null);
-            return builder.parse(new InputSource(new StringReader(xml)));
-        } catch (ParserConfigurationException | SAXException | IOException e) {
-            throw new HypervisorException("domain XML is not well-formed: " + e.getMessage(), e);
+            return builder;
+        } catch (ParserConfigurationException e) {
+            throw new IllegalStateException("the Java runtime's XML parser cannot be configured securely", e);
         }
-    }
+    });
 
     /** Escapes the five XML special characters; safe in text and in either kind of quoted attribute. */
     static String escape(String value) {

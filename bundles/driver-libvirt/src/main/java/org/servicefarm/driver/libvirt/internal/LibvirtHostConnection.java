@@ -7,12 +7,17 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Queue;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -51,10 +56,10 @@ import org.slf4j.LoggerFactory;
  * file under the host's state directory.
  *
  * <p>Events: libvirt's lifecycle events for the farm's domains become {@link VmEvent}s carrying the resting
- * state the guest reached. The {@code STARTED} event of a {@link #start} or {@link #restore} this connection
- * carries out is withheld and replaced by an {@code ACTIVE} event once the call returns, because only then
- * is the guest serving (the boot time has passed); the {@code STOPPED} event of a {@link #destroy} is
- * withheld because {@code DESTROYED} follows when libvirt undefines the domain.
+ * state the guest reached, in libvirt's order. The {@code STARTED} event of a {@link #start} or
+ * {@link #restore} this connection carries out becomes {@code ACTIVE} only once the boot (or restore) time
+ * has passed too, because only then is the guest serving; the {@code STOPPED} event of a {@link #destroy}
+ * is withheld because {@code DESTROYED} follows when libvirt undefines the domain.
  */
 final class LibvirtHostConnection implements HostConnection {
 
@@ -171,17 +176,18 @@ final class LibvirtHostConnection implements HostConnection {
     @Override
     public void start(String vmId) throws HypervisorException {
         FarmDomain farmDomain;
+        Activation activation;
         ReentrantLock lock = lockFor(vmId);
         lock.lock();
         try {
             farmDomain = requireFarmDomain(vmId);
             Domain domain = requireDomain(vmId);
             try {
-                farmDomain.expectedStarts.incrementAndGet();
+                activation = farmDomain.beginActivation("started (booted)");
                 try {
                     call("start", vmId, domain::create);
                 } catch (HypervisorException e) {
-                    farmDomain.expectedStarts.decrementAndGet();
+                    farmDomain.activations.remove(activation);
                     throw e;
                 }
             } finally {
@@ -192,7 +198,7 @@ final class LibvirtHostConnection implements HostConnection {
         }
         // The lock is not held while the simulated boot runs: other VMs sharing the stripe carry on.
         waitFor(settings.bootTimeMs(), "start", vmId);
-        deliver(farmDomain, VmState.ACTIVE, "started (booted)");
+        finish(farmDomain, activation);
     }
 
     @Override
@@ -223,6 +229,7 @@ final class LibvirtHostConnection implements HostConnection {
     public void restore(String vmId) throws HypervisorException {
         Path file = saveFile(vmId);
         FarmDomain farmDomain;
+        Activation activation;
         ReentrantLock lock = lockFor(vmId);
         lock.lock();
         try {
@@ -231,14 +238,14 @@ final class LibvirtHostConnection implements HostConnection {
                 throw new HypervisorException("VM " + vmId + " on host " + host.name() + " has no saved state ("
                         + file + ")");
             }
-            farmDomain.expectedStarts.incrementAndGet();
+            activation = farmDomain.beginActivation("started (restored)");
             try {
                 call("restore", vmId, () -> {
                     libvirt.restore(file.toString());
                     return null;
                 });
             } catch (HypervisorException e) {
-                farmDomain.expectedStarts.decrementAndGet();
+                farmDomain.activations.remove(activation);
                 throw e;
             }
             // virDomainRestore brings a guest back as it was saved: one saved while paused is paused again.
@@ -258,7 +265,7 @@ final class LibvirtHostConnection implements HostConnection {
             lock.unlock();
         }
         waitFor(settings.restoreTimeMs(), "restore", vmId);
-        deliver(farmDomain, VmState.ACTIVE, "started (restored)");
+        finish(farmDomain, activation);
     }
 
     @Override
@@ -429,9 +436,17 @@ final class LibvirtHostConnection implements HostConnection {
             }
             DomainEventType type = event.getType();
             Object detail = event.getDetail();
-            if (type == DomainEventType.STARTED && detail != StartedDetail.WAKEUP
-                    && farmDomain.expectedStarts.getAndUpdate(n -> n > 0 ? n - 1 : 0) > 0) {
-                return 0; // start()/restore() reports ACTIVE itself once the guest serves
+            if (type == DomainEventType.STARTED && detail != StartedDetail.WAKEUP) {
+                // Events come in order, so this STARTED belongs to the oldest activation that has not seen one.
+                for (Activation activation : farmDomain.activations) {
+                    if (activation.eventArrived()) {
+                        if (activation.complete()) {
+                            farmDomain.activations.remove(activation);
+                            deliver(farmDomain, VmState.ACTIVE, activation.detail);
+                        }
+                        return 0; // otherwise start()/restore() delivers ACTIVE when its wait is over
+                    }
+                }
             }
             if (type == DomainEventType.STOPPED && detail == StoppedDetail.DESTROYED
                     && farmDomain.expectedDestroyStops.getAndUpdate(n -> n > 0 ? n - 1 : 0) > 0) {
@@ -443,12 +458,23 @@ final class LibvirtHostConnection implements HostConnection {
             }
             VmState observed = observedState(type, detail);
             if (observed != null) {
-                deliver(farmDomain, observed, event.toString().toLowerCase(java.util.Locale.ROOT));
+                deliver(farmDomain, observed, event.toString().toLowerCase(Locale.ROOT));
             }
         } catch (LibvirtException | RuntimeException e) {
             LOG.warn("host {}: could not handle a lifecycle event: {}", host.name(), e.toString());
         }
         return 0;
+    }
+
+    /**
+     * Marks the guest serving. ACTIVE goes out once libvirt's STARTED event has been seen too, so it is never
+     * delivered ahead of events libvirt queued before it (a save's ARCHIVED before a restore's ACTIVE).
+     */
+    private void finish(FarmDomain farmDomain, Activation activation) {
+        if (activation.waited() && activation.complete()) {
+            farmDomain.activations.remove(activation);
+            deliver(farmDomain, VmState.ACTIVE, activation.detail);
+        }
     }
 
     private void deliver(FarmDomain farmDomain, VmState observed, String detail) {
@@ -496,7 +522,7 @@ final class LibvirtHostConnection implements HostConnection {
     }
 
     private void checkServices(VmSpec spec) throws HypervisorException {
-        java.util.Set<String> names = new java.util.HashSet<>();
+        Set<String> names = new HashSet<>();
         for (VmSpec.GuestService service : spec.services()) {
             if (service.name() == null || service.name().isBlank()) {
                 throw new HypervisorException("VM " + spec.vmId() + ": a service has no name");
@@ -673,13 +699,48 @@ final class LibvirtHostConnection implements HostConnection {
         T call() throws LibvirtException;
     }
 
+    /** A start or restore: done when libvirt reported STARTED and the boot (or restore) time has passed. */
+    private static final class Activation {
+        final String detail;
+        private boolean eventSeen;
+        private boolean waitOver;
+        private boolean delivered;
+
+        Activation(String detail) {
+            this.detail = detail;
+        }
+
+        /** Records libvirt's STARTED event; false if this activation had already seen one. */
+        synchronized boolean eventArrived() {
+            if (eventSeen) {
+                return false;
+            }
+            eventSeen = true;
+            return true;
+        }
+
+        synchronized boolean waited() {
+            waitOver = true;
+            return true;
+        }
+
+        /** True exactly once: when both halves are in. */
+        synchronized boolean complete() {
+            if (delivered || !eventSeen || !waitOver) {
+                return false;
+            }
+            delivered = true;
+            return true;
+        }
+    }
+
     /** A farm domain as this connection tracks it. */
     private static final class FarmDomain {
         final FarmMetadata metadata;
         /** Tells this domain from an earlier or later one with the same name. */
         final String uuid;
-        /** STARTED events this connection caused and reports itself. */
-        final AtomicInteger expectedStarts = new AtomicInteger();
+        /** Starts and restores not yet reported, oldest first: each one's STARTED becomes ACTIVE once the guest serves. */
+        final Queue<Activation> activations = new ConcurrentLinkedQueue<>();
         /** STOPPED(DESTROYED) events of this connection's destroy() calls. */
         final AtomicInteger expectedDestroyStops = new AtomicInteger();
         final AtomicBoolean portsReleased = new AtomicBoolean();
@@ -692,6 +753,12 @@ final class LibvirtHostConnection implements HostConnection {
 
         boolean destroyed() {
             return destroyed;
+        }
+
+        Activation beginActivation(String detail) {
+            Activation activation = new Activation(detail);
+            activations.add(activation);
+            return activation;
         }
 
         void markDestroyed() {

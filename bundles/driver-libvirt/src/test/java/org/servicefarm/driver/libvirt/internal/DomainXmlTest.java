@@ -2,6 +2,7 @@ package org.servicefarm.driver.libvirt.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -41,6 +42,17 @@ class DomainXmlTest {
         assertEquals(HOSTILE, DomainXml.nameOf(xml));
         assertEquals(metadata, DomainXml.metadataOf(xml).orElseThrow());
         assertFalse(xml.contains(HOSTILE), "the raw id never appears unescaped");
+    }
+
+    @Test
+    void domainNamesEncodeOnlyWhatLibvirtRefuses() {
+        assertEquals(HOSTILE, DomainXml.domainName(HOSTILE));
+        assertEquals("..%2F..%2Fetc", DomainXml.domainName("../../etc"));
+        for (String id : List.of("a/b", "a%2Fb", "%", "%25/%2F", "plain", HOSTILE)) {
+            assertFalse(DomainXml.domainName(id).contains("/"), id);
+            assertEquals(id, DomainXml.vmIdOf(DomainXml.domainName(id)), "round trip of " + id);
+        }
+        assertNotEquals(DomainXml.domainName("a/b"), DomainXml.domainName("a%2Fb"), "no two ids share a name");
     }
 
     @Test

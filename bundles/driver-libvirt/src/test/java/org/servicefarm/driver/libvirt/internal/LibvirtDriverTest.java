@@ -114,6 +114,57 @@ class LibvirtDriverTest {
     }
 
     @Test
+    void manyThreadsOnTwoHostsKeepPortsAndEventsStraight() throws Exception {
+        List<HostConnection> hosts = List.of(connect("left", Map.of("portRange", "20000-20099")),
+                connect("right", Map.of("portRange", "20000-20099")));
+        int perHost = 6;
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+        Map<String, Integer> portOf = new java.util.concurrent.ConcurrentHashMap<>();
+        List<java.util.concurrent.Future<?>> work = new ArrayList<>();
+        try {
+            for (HostConnection host : hosts) {
+                for (int i = 0; i < perHost; i++) {
+                    String vmId = host.host().name() + "-vm-" + i;
+                    work.add(pool.submit(() -> {
+                        portOf.put(vmId, host.define(Fixtures.spec(vmId, Fixtures.http())).get("wiki").port());
+                        host.start(vmId);
+                        host.suspend(vmId);
+                        host.resume(vmId);
+                        host.save(vmId);
+                        host.restore(vmId);
+                        return null;
+                    }));
+                }
+            }
+            for (var future : work) {
+                future.get(30, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        for (HostConnection host : hosts) {
+            String prefix = host.host().name() + "-";
+            List<Integer> ports = portOf.entrySet().stream().filter(e -> e.getKey().startsWith(prefix))
+                    .map(Map.Entry::getValue).sorted().toList();
+            assertEquals(java.util.stream.IntStream.range(20000, 20000 + perHost).boxed().toList(), ports,
+                    host.host().name() + ": each VM its own port");
+            assertEquals(perHost, host.guests().stream().filter(g -> g.state() == VmState.ACTIVE).count());
+            for (int i = 0; i < perHost; i++) {
+                host.destroy(host.host().name() + "-vm-" + i);
+            }
+            assertTrue(host.guests().isEmpty());
+        }
+        Map<String, List<VmState>> byVm = new java.util.HashMap<>();
+        while (byVm.values().stream().filter(l -> l.contains(VmState.DESTROYED)).count() < 2L * perHost) {
+            VmEvent event = nextEvent();
+            byVm.computeIfAbsent(event.vmId(), k -> new ArrayList<>()).add(event.observed());
+        }
+        List<VmState> expected = List.of(VmState.ACTIVE, VmState.SLEEPING, VmState.ACTIVE, VmState.ARCHIVED,
+                VmState.ACTIVE, VmState.DESTROYED);
+        byVm.forEach((vmId, observed) -> assertEquals(expected, observed, vmId));
+    }
+
+    @Test
     void bootTimeDelaysStartAndItsActiveEvent() throws Exception {
         HostConnection host = connect("slow", Map.of("bootTimeMs", "400"));
         host.define(Fixtures.spec("vm-slow"));
