@@ -1,0 +1,370 @@
+package org.servicefarm.itests;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.security.PrivilegedExceptionAction;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Dictionary;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+import javax.inject.Inject;
+import javax.security.auth.Subject;
+
+import org.apache.karaf.features.BootFinished;
+import org.apache.karaf.features.FeaturesService;
+import org.apache.karaf.jaas.boot.principal.RolePrincipal;
+import org.apache.karaf.jaas.boot.principal.UserPrincipal;
+import org.apache.karaf.shell.api.console.Session;
+import org.apache.karaf.shell.api.console.SessionFactory;
+import org.junit.Before;
+import org.junit.FixMethodOrder;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.junit.runners.MethodSorters;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerClass;
+import org.ops4j.pax.exam.util.Filter;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleEvent;
+import org.osgi.framework.BundleListener;
+import org.osgi.framework.Constants;
+import org.osgi.framework.ServiceReference;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
+import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
+import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
+import org.osgi.service.component.runtime.dto.SatisfiedReferenceDTO;
+import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.placement.PlacementStrategy;
+import org.servicefarm.itests.FarmClient.Grant;
+import org.servicefarm.itests.FarmClient.Login;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * The appliance as it ships (the karaf-assembly zip, booted once for this class), used as a client
+ * and an operator would: REST, the shell, and a placement switch at run time.
+ * <p>
+ * Each test asks for an offering none of the others asked for, so each sees a cold combination.
+ * The placement switch changes the appliance for good, so it runs last (methods run by name).
+ */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerClass.class)
+@FixMethodOrder(MethodSorters.NAME_ASCENDING)
+public class ApplianceIT {
+
+    private static final Duration READY = Duration.ofSeconds(90);
+    private static final Duration GRANT = Duration.ofSeconds(60);
+    private static final String CORE_BUNDLE = "org.servicefarm.core";
+    /** The demo's cheapest (and smallest) host, from etc/org.servicefarm.host-alpha.cfg. */
+    private static final String CHEAPEST_HOST = "alpha";
+
+    @Inject
+    BundleContext bundleContext;
+
+    /** Injected once every boot feature is installed. */
+    @Inject
+    @Filter(timeout = 120_000)
+    BootFinished bootFinished;
+
+    @Inject
+    @Filter(timeout = 60_000)
+    ServiceManager serviceManager;
+
+    @Inject
+    SessionFactory sessionFactory;
+
+    @Inject
+    FeaturesService featuresService;
+
+    @Inject
+    ConfigurationAdmin configurationAdmin;
+
+    @Inject
+    ServiceComponentRuntime componentRuntime;
+
+    private FarmClient client;
+
+    @Configuration
+    public Option[] config() {
+        return ApplianceOptions.boot();
+    }
+
+    @Before
+    public void connect() {
+        client = new FarmClient(Integer.parseInt(System.getProperty(ApplianceOptions.HTTP_PORT_PROPERTY)));
+        client.awaitReady(READY);
+    }
+
+    @Test
+    public void a_restGrantsAnEndpointReusesItAndGuardsAccess() throws Exception {
+        ObjectNode offering = offering(0);
+        String body = FarmClient.JSON.writeValueAsString(offering);
+
+        assertEquals("no login", 401, client.post("/api/v1/requests", body, Login.NONE).statusCode());
+        assertEquals("a viewer may not act", 403, client.post("/api/v1/requests", body, Login.VIEWER).statusCode());
+        assertEquals("a viewer may read", 200, client.get("/api/v1/vms", Login.VIEWER).statusCode());
+
+        Grant first = client.requestUntilGranted(body, GRANT);
+        // Booting a demo VM takes longer than the default deadline: a cold request is deferred first.
+        assertTrue("a cold request is answered RETRY_LATER first", first.retries() >= 1);
+        assertEndpoint(first.endpoint());
+        assertFalse(first.vmId().isEmpty());
+
+        Grant second = client.requestUntilGranted(body, GRANT);
+        assertEquals("an identical request is served at once", 0, second.retries());
+        assertEquals("ACTIVE", second.activation());
+        assertEquals("the same VM serves it", first.vmId(), second.vmId());
+        assertEquals(first.endpoint(), second.endpoint());
+
+        HttpResponse<String> vm = client.get("/api/v1/vms/" + first.vmId(), Login.VIEWER);
+        assertEquals(200, vm.statusCode());
+        assertEquals("ACTIVE", FarmClient.json(vm).path("state").asText());
+
+        // wiki needs PHP, and Windows runs IIS, which runs .NET or nothing: never viable.
+        HttpResponse<String> never = client.post("/api/v1/requests",
+                "{\"service\":\"wiki\",\"environment\":{\"os\":\"windows-2022\"}}", Login.ADMIN);
+        assertEquals(never.body(), 404, never.statusCode());
+        assertEquals("NEVER", FarmClient.json(never).path("outcome").asText());
+
+        HttpResponse<String> malformed = client.post("/api/v1/requests", "{\"service\":", Login.ADMIN);
+        assertEquals(malformed.body(), 400, malformed.statusCode());
+    }
+
+    @Test
+    public void b_shellRequestGrantsAnEndpoint() throws Exception {
+        JsonNode offering = offering(1);
+        String command = farmRequestCommand(offering);
+        Pattern granted = Pattern.compile("GRANTED " + Pattern.quote(offering.path("service").asText())
+                + " at (\\S+):(\\d+)");
+        Pattern retry = Pattern.compile("RETRY_LATER .*retry after (\\d+) s");
+        Instant deadline = Instant.now().plus(GRANT);
+        int retries = 0;
+        while (true) {
+            String output = executeAsAdmin(command);
+            Matcher grant = granted.matcher(output);
+            if (grant.find()) {
+                int port = Integer.parseInt(grant.group(2));
+                assertTrue(output, port > 0 && port < 65536);
+                assertTrue("a cold request through the shell is deferred first: " + output, retries >= 1);
+                break;
+            }
+            Matcher later = retry.matcher(output);
+            assertTrue("granted or deferred, got: " + output, later.find());
+            long seconds = Long.parseLong(later.group(1));
+            retries++;
+            if (Instant.now().plusSeconds(seconds).isAfter(deadline)) {
+                fail("not granted within " + GRANT + ": " + output);
+            }
+            FarmClient.pause(seconds * 1000); // as the answer asked
+        }
+
+        String again = executeAsAdmin(command);
+        assertTrue("the second identical request reuses the VM: " + again, again.contains("ACTIVE"));
+    }
+
+    @Test
+    public void c_placementSwitchesAtRunTimeWithoutRestart() throws Exception {
+        Bundle core = bundle(CORE_BUNDLE);
+        Map<String, Long> bundleIdsBefore = servicefarmBundleIds();
+        Object managerIdBefore = managerServiceId();
+        List<String> coreEvents = new CopyOnWriteArrayList<>();
+        BundleListener watcher = event -> {
+            if (event.getBundle().getBundleId() == core.getBundleId()) {
+                coreEvents.add(eventName(event.getType()));
+            }
+        };
+        bundleContext.addBundleListener(watcher);
+        try {
+            // least-loaded (the default) weighs the load a new VM leaves: the small alpha loses to the larger hosts.
+            Grant leastLoaded = client.requestUntilGranted(FarmClient.JSON.writeValueAsString(offering(2)), GRANT);
+            assertNotEquals("least-loaded does not fill the smallest host first", CHEAPEST_HOST,
+                    leastLoaded.hostId());
+
+            featuresService.installFeature("servicefarm-placement-cheapest");
+            assertTrue(featuresService.isInstalled(featuresService.getFeature("servicefarm-placement-cheapest")));
+            setPlacementTarget("(placement.name=cheapest)");
+            await("the core's placement to bind the cheapest strategy", this::cheapestBound);
+
+            Grant cheapest = client.requestUntilGranted(FarmClient.JSON.writeValueAsString(offering(3)), GRANT);
+            assertEquals("cheapest places on the cheapest host", CHEAPEST_HOST, cheapest.hostId());
+            assertNotEquals(leastLoaded.hostId(), cheapest.hostId());
+        } finally {
+            bundleContext.removeBundleListener(watcher);
+        }
+
+        assertEquals("the core bundle stayed active the whole time", List.of(), coreEvents);
+        assertEquals(Bundle.ACTIVE, core.getState());
+        Map<String, Long> bundleIdsAfter = servicefarmBundleIds();
+        bundleIdsAfter.remove("org.servicefarm.placement-cheapest");
+        assertEquals("no bundle was reinstalled", bundleIdsBefore, bundleIdsAfter);
+        assertEquals("the service manager was not restarted", managerIdBefore, managerServiceId());
+    }
+
+    // --- helpers --------------------------------------------------------------------------------
+
+    /**
+     * The n-th viable offering of the catalog at the standard security level (the demo hosts are
+     * all in the standard zone), as a request body the API accepts as it is.
+     */
+    private ObjectNode offering(int n) {
+        HttpResponse<String> response = client.get("/api/v1/catalog/offerings?limit=100", Login.VIEWER);
+        assertEquals(response.body(), 200, response.statusCode());
+        List<ObjectNode> standard = new ArrayList<>();
+        for (JsonNode offering : FarmClient.json(response).path("offerings")) {
+            if ("standard".equals(offering.path("securityLevel").asText())) {
+                standard.add((ObjectNode) offering);
+            }
+        }
+        assertTrue("the demo catalog has at least " + (n + 1) + " standard offerings: " + response.body(),
+                standard.size() > n);
+        return standard.get(n);
+    }
+
+    private static void assertEndpoint(JsonNode endpoint) {
+        assertFalse("endpoint host: " + endpoint, endpoint.path("host").asText().isBlank());
+        int port = endpoint.path("port").asInt();
+        assertTrue("endpoint port: " + endpoint, port > 0 && port < 65536);
+    }
+
+    /** farm:request naming every field of the offering, so the shell asks for exactly it. */
+    private static String farmRequestCommand(JsonNode offering) {
+        StringBuilder command = new StringBuilder("farm:request");
+        option(command, "--version", offering.path("version"));
+        JsonNode environment = offering.path("environment");
+        option(command, "--os", environment.path("os"));
+        option(command, "--server", environment.path("server"));
+        option(command, "--runtime", environment.path("runtime"));
+        for (JsonNode patch : environment.path("patches")) {
+            option(command, "--patch", patch);
+        }
+        option(command, "--security-level", offering.path("securityLevel"));
+        return command.append(' ').append(offering.path("service").asText()).toString();
+    }
+
+    private static void option(StringBuilder command, String name, JsonNode value) {
+        if (value.isTextual() && !value.asText().isEmpty()) {
+            command.append(' ').append(name).append(' ').append(value.asText());
+        }
+    }
+
+    /** Runs a shell command as the demo admin (as bin/client -u admin would) and returns its output. */
+    private String executeAsAdmin(String command) throws Exception {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+        Subject admin = new Subject();
+        admin.getPrincipals().add(new UserPrincipal("admin"));
+        for (String role : List.of("admin", "operator", "viewer", "manager", "systembundles", "ssh")) {
+            admin.getPrincipals().add(new RolePrincipal(role));
+        }
+        Session session = sessionFactory.create(System.in, out, out);
+        try {
+            Object result = Subject.doAs(admin, (PrivilegedExceptionAction<Object>) () -> session.execute(command));
+            if (result != null) {
+                out.println(result);
+            }
+        } finally {
+            session.close();
+        }
+        out.flush();
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    private void setPlacementTarget(String target) throws Exception {
+        org.osgi.service.cm.Configuration placement = configurationAdmin.getConfiguration("org.servicefarm.placement",
+                "?");
+        Dictionary<String, Object> properties = placement.getProperties();
+        if (properties == null) {
+            properties = new Hashtable<>();
+        }
+        properties.put("placement.target", target);
+        placement.update(properties);
+    }
+
+    /** True once a component of the core has the strategy named cheapest bound to a reference. */
+    private boolean cheapestBound() {
+        Bundle core = bundle(CORE_BUNDLE);
+        for (ComponentDescriptionDTO description : componentRuntime.getComponentDescriptionDTOs(core)) {
+            for (ComponentConfigurationDTO configuration : componentRuntime.getComponentConfigurationDTOs(description)) {
+                for (SatisfiedReferenceDTO reference : configuration.satisfiedReferences) {
+                    boolean cheapest = Arrays.stream(reference.boundServices)
+                            .anyMatch(service -> "cheapest".equals(service.properties.get(PlacementStrategy.NAME)));
+                    if (cheapest) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Waits for a condition the appliance reaches asynchronously (DS reacting to configuration). */
+    private static void await(String what, BooleanSupplier condition) {
+        Instant deadline = Instant.now().plusSeconds(30);
+        while (!condition.getAsBoolean()) {
+            if (Instant.now().isAfter(deadline)) {
+                fail("timed out waiting for " + what);
+            }
+            FarmClient.pause(50);
+        }
+    }
+
+    private Bundle bundle(String symbolicName) {
+        return Arrays.stream(bundleContext.getBundles())
+                .filter(b -> symbolicName.equals(b.getSymbolicName()))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no bundle " + symbolicName));
+    }
+
+    private Map<String, Long> servicefarmBundleIds() {
+        return Arrays.stream(bundleContext.getBundles())
+                .filter(b -> b.getSymbolicName() != null && b.getSymbolicName().startsWith("org.servicefarm."))
+                .collect(Collectors.toMap(Bundle::getSymbolicName, Bundle::getBundleId, (a, b) -> a, TreeMap::new));
+    }
+
+    private Object managerServiceId() {
+        ServiceReference<ServiceManager> reference = bundleContext.getServiceReference(ServiceManager.class);
+        assertNotNull("the ServiceManager service is registered", reference);
+        return Objects.requireNonNull(reference.getProperty(Constants.SERVICE_ID));
+    }
+
+    private static String eventName(int type) {
+        return switch (type) {
+            case BundleEvent.STOPPING -> "STOPPING";
+            case BundleEvent.STOPPED -> "STOPPED";
+            case BundleEvent.UNRESOLVED -> "UNRESOLVED";
+            case BundleEvent.UPDATED -> "UPDATED";
+            case BundleEvent.UNINSTALLED -> "UNINSTALLED";
+            case BundleEvent.RESOLVED -> "RESOLVED";
+            case BundleEvent.STARTING -> "STARTING";
+            case BundleEvent.STARTED -> "STARTED";
+            default -> "EVENT-" + type;
+        };
+    }
+}

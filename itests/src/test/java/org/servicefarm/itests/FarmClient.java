@@ -1,0 +1,162 @@
+package org.servicefarm.itests;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/** The REST API as a client sees it: HTTP with Basic login against the appliance's demo users. */
+final class FarmClient {
+
+    /** A demo login from the assembly's etc/users.properties. */
+    record Login(String user, String password) {
+        static final Login ADMIN = new Login("admin", "admin");
+        static final Login VIEWER = new Login("viewer", "viewer");
+        static final Login NONE = null;
+
+        String header() {
+            return "Basic " + Base64.getEncoder()
+                    .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    /** A grant and how many RETRY_LATER answers came before it. */
+    record Grant(JsonNode body, int retries) {
+        String vmId() {
+            return body.path("vmId").asText();
+        }
+
+        String hostId() {
+            return body.path("hostId").asText();
+        }
+
+        String activation() {
+            return body.path("activation").asText();
+        }
+
+        JsonNode endpoint() {
+            return body.path("endpoint");
+        }
+    }
+
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final String base;
+
+    FarmClient(int port) {
+        this.base = "http://localhost:" + port;
+    }
+
+    HttpResponse<String> get(String path, Login login) {
+        return send(request(path, login).GET());
+    }
+
+    HttpResponse<String> post(String path, String json, Login login) {
+        return send(request(path, login).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
+    /**
+     * Waits until the REST API answers an authorised GET with 200: the boot features are
+     * installed before the JAX-RS whiteboard has published every resource.
+     */
+    void awaitReady(Duration timeout) {
+        Instant deadline = Instant.now().plus(timeout);
+        String last = "no answer";
+        while (Instant.now().isBefore(deadline)) {
+            try {
+                HttpResponse<String> response = send(request("/api/v1/hosts", Login.ADMIN).GET());
+                if (response.statusCode() == 200) {
+                    return;
+                }
+                last = response.statusCode() + " " + response.body();
+            } catch (UncheckedIOException e) {
+                last = e.getMessage();
+            }
+            pause(200);
+        }
+        fail("the REST API did not answer within " + timeout + ": " + last);
+    }
+
+    /**
+     * Posts a request until it is granted, waiting between tries as long as each 503 answer's
+     * Retry-After says; fails on any other answer or after {@code timeout}.
+     */
+    Grant requestUntilGranted(String requestJson, Duration timeout) {
+        Instant deadline = Instant.now().plus(timeout);
+        int retries = 0;
+        while (true) {
+            HttpResponse<String> response = post("/api/v1/requests", requestJson, Login.ADMIN);
+            JsonNode body = json(response);
+            if (response.statusCode() == 200) {
+                assertEquals("GRANTED", body.path("outcome").asText());
+                return new Grant(body, retries);
+            }
+            assertEquals("a request is granted or deferred, got " + response.body(), 503, response.statusCode());
+            assertEquals("RETRY_LATER", body.path("outcome").asText());
+            long retryAfter = Long.parseLong(response.headers().firstValue("Retry-After")
+                    .orElseThrow(() -> new AssertionError("503 without Retry-After: " + response.body())));
+            assertTrue("Retry-After is at least a second", retryAfter >= 1);
+            assertEquals("the body and the header agree on when to retry", retryAfter,
+                    body.path("retryAfterSeconds").asLong());
+            retries++;
+            if (Instant.now().plusSeconds(retryAfter).isAfter(deadline)) {
+                fail("not granted within " + timeout + " after " + retries + " RETRY_LATER answers: " + response.body());
+            }
+            pause(TimeUnit.SECONDS.toMillis(retryAfter)); // as the server asked
+        }
+    }
+
+    static JsonNode json(HttpResponse<String> response) {
+        try {
+            return JSON.readTree(response.body());
+        } catch (IOException e) {
+            throw new AssertionError("not JSON (" + response.statusCode() + "): " + response.body(), e);
+        }
+    }
+
+    private HttpRequest.Builder request(String path, Login login) {
+        HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(base + path))
+                .timeout(Duration.ofSeconds(30))
+                .header("Accept", "application/json");
+        if (login != null) {
+            builder.header("Authorization", login.header());
+        }
+        return builder;
+    }
+
+    private HttpResponse<String> send(HttpRequest.Builder builder) {
+        try {
+            return http.send(builder.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
+    static void pause(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+}
