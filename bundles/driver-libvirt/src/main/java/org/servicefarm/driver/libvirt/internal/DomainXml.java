@@ -81,6 +81,7 @@ final class DomainXml {
         xml.append("    <").append(p).append(FarmMetadata.ELEMENT).append(" xmlns:").append(FarmMetadata.PREFIX)
                 .append("='").append(FarmMetadata.NAMESPACE).append("'")
                 .append(" id='").append(attribute(metadata.vmId(), "VM id")).append("'")
+                .append(" host='").append(attribute(metadata.host(), "host name")).append("'")
                 .append(" offering='").append(attribute(metadata.offeringKey(), "offering key")).append("'")
                 .append(" image='").append(attribute(metadata.imageId(), "image id")).append("'>\n");
         for (PortBinding port : metadata.ports()) {
@@ -185,7 +186,7 @@ final class DomainXml {
                         + port.getAttribute("host") + "'", e);
             }
         }
-        return Optional.of(new FarmMetadata(vm.getAttribute("id"), vm.getAttribute("offering"),
+        return Optional.of(new FarmMetadata(vm.getAttribute("id"), vm.getAttribute("host"), vm.getAttribute("offering"),
                 vm.getAttribute("image"), ports));
     }
 

@@ -152,7 +152,7 @@ final class LibvirtHostConnection implements HostConnection {
                     VmSpec.GuestService service = spec.services().get(i);
                     bindings.add(new PortBinding(service.name(), service.guestPort(), ports.get(i)));
                 }
-                FarmMetadata metadata = new FarmMetadata(vmId, spec.offering() == null ? "" : spec.offering().key(),
+                FarmMetadata metadata = new FarmMetadata(vmId, host.name(), spec.offering() == null ? "" : spec.offering().key(),
                         spec.image().id(), bindings);
                 String xml = DomainXml.render(settings.kind(), spec, metadata, settings.forwardAddress());
                 Domain domain = call("define", vmId, () -> libvirt.domainDefineXML(xml));
@@ -285,6 +285,10 @@ final class LibvirtHostConnection implements HostConnection {
                         throw new HypervisorException("domain " + vmId + " on host " + host.name()
                                 + " was not defined by the farm; refusing to destroy it");
                     }
+                    if (!isOurs(metadata.get())) {
+                        throw new HypervisorException("domain " + vmId + " belongs to farm host '"
+                                + metadata.get().host() + "', not " + host.name() + "; refusing to destroy it");
+                    }
                     if (farmDomain == null) {
                         farmDomain = track(metadata.get(), call("read", vmId, domain::getUUIDString));
                     }
@@ -353,7 +357,7 @@ final class LibvirtHostConnection implements HostConnection {
                     throw new HypervisorException("host " + host.name() + ": cannot read a domain: "
                             + e.getMessage(), e);
                 }
-                Optional<FarmMetadata> metadata = DomainXml.metadataOf(xml);
+                Optional<FarmMetadata> metadata = DomainXml.metadataOf(xml).filter(this::isOurs);
                 if (metadata.isPresent()) {
                     FarmMetadata farm = metadata.get();
                     FarmDomain tracked = farmDomains.get(farm.vmId());
@@ -486,7 +490,7 @@ final class LibvirtHostConnection implements HostConnection {
         Domain[] domains = libvirt.listAllDomains(0);
         try {
             for (Domain domain : domains) {
-                Optional<FarmMetadata> metadata = DomainXml.metadataOf(domain.getXMLDesc(0));
+                Optional<FarmMetadata> metadata = DomainXml.metadataOf(domain.getXMLDesc(0)).filter(this::isOurs);
                 if (metadata.isPresent()) {
                     track(metadata.get(), domain.getUUIDString());
                 }
@@ -498,6 +502,10 @@ final class LibvirtHostConnection implements HostConnection {
         }
         LOG.info("host {}: connected to {}, {} farm domain(s) recovered, {} port(s) in use", host.name(),
                 settings.libvirtUri(), farmDomains.size(), settings.ports().takenCount());
+    }
+
+    private boolean isOurs(FarmMetadata metadata) {
+        return metadata.host().equals(host.name());
     }
 
     private FarmDomain track(FarmMetadata metadata, String uuid) {

@@ -23,7 +23,7 @@ class DomainXmlTest {
     private static final String HOSTILE = "a'\"<b>&";
 
     private static FarmMetadata metadata(String vmId, PortBinding... ports) {
-        return new FarmMetadata(vmId, Fixtures.WIKI.key(), "img-1", List.of(ports));
+        return new FarmMetadata(vmId, "alpha", Fixtures.WIKI.key(), "img-1", List.of(ports));
     }
 
     @Test
@@ -31,7 +31,7 @@ class DomainXmlTest {
         String hostileService = "svc</name><x a='1'>&amp;";
         VmSpec spec = new VmSpec(HOSTILE, Fixtures.WIKI, Fixtures.image(Map.of()), 1, 128,
                 List.of(new VmSpec.GuestService(hostileService, 80)));
-        FarmMetadata metadata = new FarmMetadata(HOSTILE, "key'\"<&>", "image]]>", List.of(
+        FarmMetadata metadata = new FarmMetadata(HOSTILE, "alpha", "key'\"<&>", "image]]>", List.of(
                 new PortBinding(hostileService, 80, 20000)));
 
         String xml = DomainXml.render(HostSettings.Kind.TEST, spec, metadata, "127.0.0.1");

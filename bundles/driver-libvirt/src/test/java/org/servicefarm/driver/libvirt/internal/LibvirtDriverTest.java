@@ -205,7 +205,7 @@ class LibvirtDriverTest {
     @Test
     void portsAreNeverHandedOutTwiceAndAreRecoveredFromMetadata() throws Exception {
         String recovered = "<domain type='test'><name>vm-old</name><metadata>"
-                + "<servicefarm:vm xmlns:servicefarm='" + FarmMetadata.NAMESPACE + "' id='vm-old' offering='k' "
+                + "<servicefarm:vm xmlns:servicefarm='" + FarmMetadata.NAMESPACE + "' id='vm-old' host='ports' offering='k' "
                 + "image='i'><servicefarm:port service='wiki' guest='80' host='20001'/></servicefarm:vm></metadata>"
                 + "<memory unit='MiB'>128</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>";
         HostConnection host = connect("ports", Map.of("portRange", "20000-20003"), recovered);
@@ -242,6 +242,22 @@ class LibvirtDriverTest {
         HypervisorException taken = assertThrows(HypervisorException.class,
                 () -> host.define(Fixtures.spec("foreign")));
         assertTrue(taken.getMessage().contains("already defined"), taken.getMessage());
+    }
+
+    @Test
+    void farmHostsSharingOneLibvirtSeeOnlyTheirOwnDomains() throws Exception {
+        HostConnection first = driver.connect(Fixtures.host("first", "test:///default", Map.of()), events::add);
+        opened.add(first);
+        HostConnection second = driver.connect(Fixtures.host("second", "test:///default", Map.of()), events::add);
+        opened.add(second);
+
+        first.define(Fixtures.spec("vm-first"));
+
+        assertEquals(List.of("vm-first"), first.guests().stream().map(GuestInfo::vmId).toList());
+        assertTrue(second.guests().isEmpty());
+        HypervisorException refused = assertThrows(HypervisorException.class, () -> second.destroy("vm-first"));
+        assertTrue(refused.getMessage().contains("belongs to farm host 'first'"), refused.getMessage());
+        first.destroy("vm-first");
     }
 
     @Test
