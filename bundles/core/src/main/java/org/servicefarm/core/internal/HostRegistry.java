@@ -188,9 +188,14 @@ public class HostRegistry {
         }
     }
 
-    /** Applies a hypervisor event, unless the manager itself is moving that VM (its own result wins). */
+    /**
+     * Applies a hypervisor event, unless the manager itself is moving that VM (its own result
+     * wins). A VM that failed outside the farm (crashed, stopped by someone) serves nobody: its
+     * guest is destroyed so that it holds no capacity the table no longer counts.
+     */
     void onEvent(VmEvent event) {
-        stateTable.update(event.vmId(), vm -> {
+        Optional<VmRecord> before = stateTable.vm(event.vmId());
+        Optional<VmRecord> after = stateTable.update(event.vmId(), vm -> {
             if (!vm.hostId().equals(event.host()) || vm.state().transitional() || vm.state() == event.observed()
                     || vm.state() == VmState.DESTROYED) {
                 return vm;
@@ -198,6 +203,21 @@ public class HostRegistry {
             LOG.info("VM {} on {} is now {} ({})", vm.id(), event.host(), event.observed(), event.detail());
             return vm.withState(event.observed(), "hypervisor: " + event.detail());
         });
+        boolean failedNow = after.map(vm -> vm.state() == VmState.FAILED).orElse(false)
+                && before.map(vm -> vm.state() != VmState.FAILED).orElse(false);
+        Entry entry = hosts.get(event.host());
+        if (failedNow && entry != null) {
+            connector.execute(() -> {
+                HostConnection connection = entry.connection;
+                try {
+                    if (connection != null) {
+                        connection.destroy(event.vmId());
+                    }
+                } catch (HypervisorException | RuntimeException e) {
+                    LOG.warn("Cleaning up failed VM {} on {} failed: {}", event.vmId(), event.host(), e.getMessage());
+                }
+            });
+        }
     }
 
     List<HostStatus> statuses() {

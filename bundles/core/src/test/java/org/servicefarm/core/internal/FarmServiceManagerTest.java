@@ -21,6 +21,7 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.servicefarm.api.Activation;
+import org.servicefarm.api.Capacity;
 import org.servicefarm.api.Environment;
 import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.Outcome;
@@ -255,6 +256,16 @@ class FarmServiceManagerTest {
         assertEquals(VmState.DESTROYED, farm.table.vm(granted.vmId()).orElseThrow().state());
         Outcome.Granted again = grant("wiki");
         assertEquals(Activation.CREATED, again.activation());
+    }
+
+    @Test
+    void aVmThatFailsOutsideTheFarmIsCleanedUp() {
+        Outcome.Granted granted = grant("wiki");
+        farm.hypervisor.external(granted.hostId(), granted.vmId(), VmState.FAILED);
+        assertEquals(VmState.FAILED, farm.table.vm(granted.vmId()).orElseThrow().state());
+        Farm.await("the failed guest to be destroyed",
+                () -> !farm.hypervisor.guestsByHost.get(granted.hostId()).containsKey(granted.vmId()));
+        assertEquals(Capacity.ZERO, farm.host(granted.hostId()).orElseThrow().used());
     }
 
     @Test
