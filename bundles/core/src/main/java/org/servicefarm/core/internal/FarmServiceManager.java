@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -59,13 +60,13 @@ import org.slf4j.LoggerFactory;
  * request -> directory: viable?                       no -> NEVER
  *         -> state table: VMs offering it
  *         -> reuse or create:
- *              ACTIVE with headroom                   -> grant
- *              resume or restore already under way    -> join it
- *              SLEEPING                               -> resume
- *              creation already under way             -> join it (concurrent requests build once)
- *              ARCHIVED                               -> restore
- *              fewer replicas than the tier allows    -> create: image, VM cap (evict), place, define, start
- *              otherwise                              -> the least loaded ACTIVE one
+ *              ACTIVE with headroom for the tier      -> grant
+ *              only busy ACTIVE ones                  -> grant on the least busy, and scale out in the
+ *                                                        background within the tier's replicas
+ *              none ACTIVE, work under way            -> join it (concurrent requests build once)
+ *              none ACTIVE                            -> resume a SLEEPING one, else restore an ARCHIVED
+ *                                                        one, else create: image, VM cap (evict), place,
+ *                                                        define, start
  *         -> wait until the caller's deadline; past it RETRY_LATER, and the work goes on
  * </pre>
  */
@@ -258,30 +259,37 @@ public class FarmServiceManager implements ServiceManager {
             if (idle.isPresent()) {
                 return Work.done(new Ready(idle.get(), Activation.ACTIVE));
             }
-            for (VmRecord vm : vms) {
-                Work underWay = activations.get(vm.id());
-                if (underWay != null) {
-                    return underWay;
-                }
-            }
-            Optional<VmRecord> sleeping = mostRecentlyUsed(vms, VmState.SLEEPING);
-            if (sleeping.isPresent()) {
-                return activate(sleeping.get(), Activation.RESUMED);
-            }
-            Work creation = creations.get(offering);
-            if (creation != null) {
-                return creation;
-            }
-            Optional<VmRecord> archived = mostRecentlyUsed(vms, VmState.ARCHIVED);
-            if (archived.isPresent()) {
-                return activate(archived.get(), Activation.RESTORED);
-            }
+            Work underWay = Optional.ofNullable(creations.get(offering)).orElseGet(() -> vms.stream()
+                    .map(vm -> activations.get(vm.id())).filter(Objects::nonNull).findFirst().orElse(null));
             Optional<VmRecord> busy = leastLoadedActive(vms, Double.POSITIVE_INFINITY);
-            if (vms.size() < tier.maxReplicas() || busy.isEmpty()) {
-                return create(offering, tier);
+            if (busy.isPresent()) {
+                // every ACTIVE VM is busy: serve on the least busy now and scale out in the background
+                if (underWay == null) {
+                    scaleOut(offering, vms, tier, false);
+                }
+                return Work.done(new Ready(busy.get(), Activation.ACTIVE));
             }
-            return Work.done(new Ready(busy.get(), Activation.ACTIVE));
+            return underWay != null ? underWay : scaleOut(offering, vms, tier, true);
         }
+    }
+
+    /**
+     * Brings one more VM of the offering into service, the cheapest way first: resume a SLEEPING
+     * one, restore an ARCHIVED one, or create one, the last only within the tier's replicas
+     * unless no VM can serve at all. Called under the offering's lock.
+     *
+     * @return the work, or {@code null} when the tier allows no more replicas
+     */
+    private Work scaleOut(Offering offering, List<VmRecord> vms, Settings.Tier tier, boolean noneServes) {
+        Optional<VmRecord> sleeping = mostRecentlyUsed(vms, VmState.SLEEPING);
+        if (sleeping.isPresent()) {
+            return activate(sleeping.get(), Activation.RESUMED);
+        }
+        Optional<VmRecord> archived = mostRecentlyUsed(vms, VmState.ARCHIVED);
+        if (archived.isPresent()) {
+            return activate(archived.get(), Activation.RESTORED);
+        }
+        return noneServes || vms.size() < tier.maxReplicas() ? create(offering, tier) : null;
     }
 
     private Optional<VmRecord> leastLoadedActive(List<VmRecord> vms, double loadThreshold) {
@@ -373,11 +381,11 @@ public class FarmServiceManager implements ServiceManager {
                 creations.remove(offering, work);
                 work.future().complete(new Ready(active, Activation.CREATED));
             } catch (Exception | Error e) { // whatever happens, joined requests must get an answer
+                creations.remove(offering, work);
                 if (placed != null) {
                     LOG.warn("Creating {} on {} failed: {}", placed.id(), placed.hostId(), e.getMessage());
                     destroyQuietly(placed, VmState.FAILED, "creation failed: " + e.getMessage());
                 }
-                creations.remove(offering, work);
                 work.future().completeExceptionally(e);
             }
         });

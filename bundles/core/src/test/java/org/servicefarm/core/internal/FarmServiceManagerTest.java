@@ -190,20 +190,32 @@ class FarmServiceManagerTest {
     }
 
     @Test
-    void busyVmGetsAReplicaUpToTheTierLimit() {
+    void busyVmServesAtOnceWhileAReplicaIsBuiltUpToTheTierLimit() {
         farm.close();
         // one request a minute fills a VM: every grant makes it busy
         farm = new Farm(Map.of("vm.requestsPerMinute", 1.0));
         Outcome.Granted first = grant("wiki");
-        Outcome.Granted second = grant("wiki");
-        assertEquals(Activation.CREATED, second.activation());
-        assertNotEquals(first.vmId(), second.vmId());
-        assertNotEquals(first.hostId(), second.hostId(), "the replica goes to another host with fewer VMs");
+        farm.hypervisor.bootGate = new CountDownLatch(1);
+        Outcome.Granted second = assertInstanceOf(Outcome.Granted.class, request("wiki", Duration.ZERO),
+                "a busy ACTIVE VM serves without waiting for the replica");
+        assertEquals(first.vmId(), second.vmId());
+        assertEquals(Activation.ACTIVE, second.activation());
+        Farm.await("a replica to be under way", () -> farm.table.occupying().size() == 2);
+        farm.hypervisor.bootGate.countDown();
+        Farm.await("the replica to be ACTIVE",
+                () -> farm.table.occupying().stream().allMatch(vm -> vm.state() == VmState.ACTIVE));
+        VmRecord replica = farm.table.occupying().stream().filter(vm -> !vm.id().equals(first.vmId()))
+                .findFirst().orElseThrow();
+        assertNotEquals(first.hostId(), replica.hostId(), "the replica goes to another host with fewer VMs");
+
         Outcome.Granted third = grant("wiki");
-        assertEquals(Activation.ACTIVE, third.activation(), "standard tier allows two replicas");
+        assertEquals(replica.id(), third.vmId(), "the idle replica serves next");
+        grant("wiki");
+        assertEquals(2, farm.table.occupying().size(), "standard tier allows two replicas");
+
         ServiceRequest premium = ServiceRequest.of("wiki").withTier("premium").withDeadline(LONG);
-        assertEquals(Activation.CREATED, ((Outcome.Granted) farm.manager.request(premium)).activation());
-        assertEquals(3, farm.table.occupying().size());
+        assertEquals(Activation.ACTIVE, ((Outcome.Granted) farm.manager.request(premium)).activation());
+        Farm.await("premium tier's third replica", () -> farm.table.occupying().size() == 3);
     }
 
     @Test
