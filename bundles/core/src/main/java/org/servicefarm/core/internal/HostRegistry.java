@@ -1,7 +1,6 @@
 package org.servicefarm.core.internal;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -314,12 +313,6 @@ public class HostRegistry {
         p.put("costPerHour", record.costPerHour());
         p.put("securityZone", record.securityZone());
         record.properties().forEach((k, v) -> p.put(HostConfiguration.DRIVER_PREFIX + k, v));
-        String etc = System.getProperty("karaf.etc");
-        if (etc != null) {
-            // Karaf's file installer then writes the host to etc/ like the shipped ones: an operator sees and edits it there
-            p.put("felix.fileinstall.filename",
-                    Path.of(etc, HostConfiguration.FACTORY_PID + "-" + record.name() + ".cfg").toUri().toString());
-        }
         return p;
     }
 }

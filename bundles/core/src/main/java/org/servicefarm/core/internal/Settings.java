@@ -50,7 +50,7 @@ record Settings(Duration defaultDeadline, Duration maxDeadline, int vmCap, Capac
         }
         return new Settings(Duration.ofMillis(c.deadline_default_ms()), Duration.ofMillis(c.deadline_max_ms()),
                 c.vm_cap(), new Capacity(c.vm_vcpus(), c.vm_memoryMiB(), 1), c.vm_requestsPerMinute(),
-                Map.copyOf(tiers), c.defaultTier(), Map.copyOf(ports), c.workers(),
+                java.util.Collections.unmodifiableMap(tiers), c.defaultTier(), Map.copyOf(ports), c.workers(),
                 Duration.ofMillis(c.estimate_create_ms()), Duration.ofSeconds(c.retryAfter_failure_s()));
     }
 
