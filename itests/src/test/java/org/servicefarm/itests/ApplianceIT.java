@@ -11,6 +11,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.security.PrivilegedExceptionAction;
 import java.time.Duration;
 import java.time.Instant;
@@ -225,6 +226,44 @@ public class ApplianceIT {
         bundleIdsAfter.remove("org.servicefarm.placement-cheapest");
         assertEquals("no bundle was reinstalled", bundleIdsBefore, bundleIdsAfter);
         assertEquals("the service manager was not restarted", managerIdBefore, managerServiceId());
+    }
+
+    /** Runs after the switch to cheapest: a host cheaper than every demo host attracts the next VM. */
+    @Test
+    public void d_hostsAreAddedAndRemovedAtRunTimeAndPersisted() throws Exception {
+        String nodeFile = Path.of(System.getProperty("karaf.etc"), "servicefarm", "hosts", "alpha.xml").toString();
+        String delta = "{\"name\":\"delta\",\"driver\":\"libvirt\",\"uri\":\"test://" + nodeFile + "\","
+                + "\"capacity\":{\"vcpus\":2,\"memoryMiB\":2048,\"vms\":4},\"costPerHour\":0.001,"
+                + "\"securityZone\":\"standard\",\"properties\":{\"portRange\":\"23000-23099\"}}";
+        int hostsBefore = FarmClient.json(client.get("/api/v1/hosts", Login.VIEWER)).path("hosts").size();
+
+        assertEquals("a viewer may not add hosts", 403, client.post("/api/v1/hosts", delta, Login.VIEWER).statusCode());
+        HttpResponse<String> hostile = client.post("/api/v1/hosts", delta.replace("\"delta\"", "\"<x>'&\""), Login.ADMIN);
+        assertEquals(hostile.body(), 400, hostile.statusCode());
+
+        HttpResponse<String> added = client.post("/api/v1/hosts", delta, Login.ADMIN);
+        assertEquals(added.body(), 201, added.statusCode());
+        assertTrue(added.body(), FarmClient.json(added).path("connected").asBoolean());
+        assertEquals(409, client.post("/api/v1/hosts", delta, Login.ADMIN).statusCode());
+        // Configuration Admin persists it: that is what brings it back after a restart
+        org.osgi.service.cm.Configuration[] saved = configurationAdmin.listConfigurations(
+                "(&(service.factoryPid=org.servicefarm.host)(name=delta))");
+        assertEquals(1, saved == null ? 0 : saved.length);
+
+        Grant onDelta = client.requestUntilGranted(FarmClient.JSON.writeValueAsString(offering(4)), GRANT);
+        assertEquals("the cheapest strategy prefers the new host", "delta", onDelta.hostId());
+        assertEquals(23000, onDelta.endpoint().path("port").asInt());
+        HttpResponse<String> busy = client.delete("/api/v1/hosts/delta", Login.ADMIN);
+        assertEquals(busy.body(), 409, busy.statusCode());
+
+        assertEquals(hostsBefore + 1, FarmClient.json(client.get("/api/v1/hosts", Login.VIEWER)).path("hosts").size());
+        HttpResponse<String> epsilon = client.post("/api/v1/hosts", delta.replace("\"delta\"", "\"epsilon\"")
+                .replace("23000-23099", "23100-23199"), Login.ADMIN);
+        assertEquals(epsilon.body(), 201, epsilon.statusCode());
+        assertEquals(204, client.delete("/api/v1/hosts/epsilon", Login.ADMIN).statusCode());
+        await("epsilon to be gone", () -> FarmClient.json(client.get("/api/v1/hosts", Login.VIEWER)).path("hosts")
+                .findValuesAsText("name").stream().noneMatch("epsilon"::equals));
+        assertEquals(404, client.delete("/api/v1/hosts/epsilon", Login.ADMIN).statusCode());
     }
 
     // --- helpers --------------------------------------------------------------------------------

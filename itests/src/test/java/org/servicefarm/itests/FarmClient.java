@@ -71,6 +71,10 @@ final class FarmClient {
                 .POST(HttpRequest.BodyPublishers.ofString(json)));
     }
 
+    HttpResponse<String> delete(String path, Login login) {
+        return send(request(path, login).DELETE());
+    }
+
     /**
      * Waits until the REST API answers an authorised GET with 200: the boot features are
      * installed before the JAX-RS whiteboard has published every resource.
