@@ -31,6 +31,7 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.servicefarm.api.Activation;
 import org.servicefarm.api.Capacity;
+import org.servicefarm.api.ConflictException;
 import org.servicefarm.api.DirectoryView;
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.HostRecord;
@@ -410,6 +411,8 @@ public class FarmServiceManager implements ServiceManager {
         VmRecord placed;
         synchronized (placementLock) {
             List<VmRecord> occupying = stateTable.occupying();
+            // VMs gone by hypervisor events leave their meters behind: drop them as VMs are created
+            loads.keySet().retainAll(occupying.stream().map(VmRecord::id).collect(java.util.stream.Collectors.toSet()));
             long counted = occupying.stream().filter(vm -> vm.state() != VmState.DESTROYING).count();
             if (counted >= s.vmCap()) {
                 victim = chooseVictim(occupying, offering);
@@ -501,6 +504,13 @@ public class FarmServiceManager implements ServiceManager {
 
     @Override
     public void unregisterHost(String name) {
-        hosts.unregister(name);
+        // under the placement lock: no VM can be placed on the host between the check and the removal
+        synchronized (placementLock) {
+            long occupants = stateTable.occupying().stream().filter(vm -> vm.hostId().equals(name)).count();
+            if (occupants > 0) {
+                throw new ConflictException("host " + name + " still holds " + occupants + " VM(s)");
+            }
+            hosts.unregister(name);
+        }
     }
 }

@@ -57,6 +57,8 @@ public class HostRegistry {
         final HostRecord record;
         volatile HostConnection connection;
         volatile String detail = "connecting";
+        /** Set while the host is being removed: placement no longer sees it as connected. */
+        volatile boolean retiring;
 
         Entry(HostRecord record) {
             this.record = record;
@@ -222,7 +224,9 @@ public class HostRegistry {
     List<HostStatus> statuses() {
         List<HostStatus> result = new ArrayList<>();
         for (Entry e : hosts.values()) {
-            result.add(new HostStatus(e.record, stateTable.usedOn(e.record.name()), e.connection != null, e.detail));
+            boolean usable = e.connection != null && !e.retiring;
+            result.add(new HostStatus(e.record, stateTable.usedOn(e.record.name()), usable,
+                    e.retiring ? "being removed" : e.detail));
         }
         result.sort(Comparator.comparing(HostStatus::name));
         return result;
@@ -246,7 +250,7 @@ public class HostRegistry {
     }
 
     /** Adds a host as a factory configuration (persisted by Configuration Admin) and waits until it is known. */
-    HostStatus register(HostRecord record) {
+    synchronized HostStatus register(HostRecord record) {
         ConfigurationAdmin cm = configurationAdmin;
         if (cm == null) {
             throw new IllegalStateException("Configuration Admin is not available: hosts cannot be added now");
@@ -274,7 +278,11 @@ public class HostRegistry {
         }
     }
 
-    /** Removes a host that no VM occupies, with its configuration. */
+    /**
+     * Removes a host with its configuration. The caller checks that no VM occupies it, under the
+     * same lock as placement, so that none is placed there meanwhile; from here on placement sees
+     * the host as unusable until its configuration is gone.
+     */
     void unregister(String name) {
         ConfigurationAdmin cm = configurationAdmin;
         try {
@@ -282,12 +290,10 @@ public class HostRegistry {
             if (configuration.isEmpty()) {
                 throw new NotFoundException("no host named " + name);
             }
-            long occupants = stateTable.occupying().stream().filter(vm -> vm.hostId().equals(name)).count();
-            if (occupants > 0) {
-                throw new ConflictException("host " + name + " still holds " + occupants + " VM(s)");
-            }
+            Optional.ofNullable(hosts.get(name)).ifPresent(e -> e.retiring = true);
             configuration.get().delete();
         } catch (IOException | InvalidSyntaxException e) {
+            Optional.ofNullable(hosts.get(name)).ifPresent(entry -> entry.retiring = false);
             throw new IllegalStateException("cannot remove host " + name + ": " + e.getMessage(), e);
         }
     }
