@@ -1,5 +1,7 @@
 package org.servicefarm.api;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -26,6 +28,23 @@ public record Offering(String service, String version, Environment environment, 
     /** The request that asks for exactly this offering. */
     public ServiceRequest toRequest() {
         return new ServiceRequest(service, version, environment, securityLevel, null, null);
+    }
+
+    /**
+     * The fields of this offering the directory chose because {@code request} left them out, in
+     * the order of a request body: version, os, server, runtime, patches (when patches were added
+     * to those asked for), securityLevel.
+     */
+    public List<String> filledIn(ServiceRequest request) {
+        List<String> filled = new ArrayList<>();
+        Environment asked = request.environment();
+        if (request.version() == null) filled.add("version");
+        if (asked.os() == null) filled.add("os");
+        if (asked.server() == null) filled.add("server");
+        if (asked.runtime() == null) filled.add("runtime");
+        if (environment.patches().size() > asked.patches().size()) filled.add("patches");
+        if (request.securityLevel() == null) filled.add("securityLevel");
+        return filled;
     }
 
     @Override

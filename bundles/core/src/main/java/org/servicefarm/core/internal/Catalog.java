@@ -11,6 +11,7 @@ import java.util.TreeSet;
 import org.servicefarm.api.CatalogComponent;
 import org.servicefarm.api.CatalogComponent.Kind;
 import org.servicefarm.api.Environment;
+import org.servicefarm.api.Offering;
 import org.servicefarm.api.Resolution;
 import org.servicefarm.api.ServiceRequest;
 
@@ -126,8 +127,8 @@ final class Catalog {
                                 new TreeSet<>(env.patches()), security);
                         Violation violation = check(candidate);
                         if (violation.rule == null) {
-                            return new Resolution.Viable(violation.combination.toOffering(),
-                                    filledIn(request, violation.combination));
+                            Offering offering = violation.combination.toOffering();
+                            return new Resolution.Viable(offering, offering.filledIn(request));
                         }
                         if (first == null) {
                             first = violation;
@@ -144,8 +145,8 @@ final class Catalog {
     }
 
     /** Up to {@code limit} viable offerings: every application, version, security level and environment. */
-    List<org.servicefarm.api.Offering> offerings(int limit) {
-        List<org.servicefarm.api.Offering> result = new ArrayList<>();
+    List<Offering> offerings(int limit) {
+        List<Offering> result = new ArrayList<>();
         for (Map.Entry<String, List<String>> app : applications.entrySet()) {
             for (String version : app.getValue()) {
                 for (String security : securityLevels) {
@@ -219,16 +220,5 @@ final class Catalog {
     private static Optional<String> unknownName(String what, String value, List<String> known) {
         return value == null || known.contains(value) ? Optional.empty()
                 : Optional.of("unknown " + what + " '" + value + "'; known: " + known);
-    }
-
-    private static List<String> filledIn(ServiceRequest request, Combination resolved) {
-        List<String> filled = new ArrayList<>();
-        if (request.version() == null) filled.add("version");
-        if (request.environment().os() == null) filled.add("os");
-        if (request.environment().server() == null) filled.add("server");
-        if (request.environment().runtime() == null) filled.add("runtime");
-        if (request.securityLevel() == null) filled.add("securityLevel");
-        if (resolved.patches().size() > request.environment().patches().size()) filled.add("patches");
-        return filled;
     }
 }

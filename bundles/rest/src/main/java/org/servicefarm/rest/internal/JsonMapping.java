@@ -57,12 +57,13 @@ final class JsonMapping {
     record CapacityJson(int vcpus, long memoryMiB, int vms) {
     }
 
+    /** {@code filledIn}: the offering fields the directory chose because the request left them out. */
     record GrantedJson(String outcome, EndpointJson endpoint, String vmId, String hostId, String activation,
-                       OfferingJson offering, long elapsedMs) {
+                       OfferingJson offering, List<String> filledIn, long elapsedMs) {
     }
 
     record RetryLaterJson(String outcome, long retryAfterSeconds, String detail, OfferingJson offering,
-                          long elapsedMs) {
+                          List<String> filledIn, long elapsedMs) {
     }
 
     record OfferingsJson(List<OfferingJson> offerings) {
@@ -113,14 +114,15 @@ final class JsonMapping {
         return capacity == null ? null : new CapacityJson(capacity.vcpus(), capacity.memoryMiB(), capacity.vms());
     }
 
-    static GrantedJson granted(Outcome.Granted granted) {
+    static GrantedJson granted(ServiceRequest request, Outcome.Granted granted) {
         return new GrantedJson("GRANTED", endpoint(granted.endpoint()), granted.vmId(), granted.hostId(),
-                granted.activation().name(), offering(granted.offering()), millis(granted.elapsed()));
+                granted.activation().name(), offering(granted.offering()), granted.offering().filledIn(request),
+                millis(granted.elapsed()));
     }
 
-    static RetryLaterJson retryLater(Outcome.RetryLater retry) {
+    static RetryLaterJson retryLater(ServiceRequest request, Outcome.RetryLater retry) {
         return new RetryLaterJson("RETRY_LATER", retry.retryAfterSeconds(), retry.detail(), offering(retry.offering()),
-                millis(retry.elapsed()));
+                retry.offering() == null ? List.of() : retry.offering().filledIn(request), millis(retry.elapsed()));
     }
 
     static OfferingsJson offerings(List<Offering> offerings) {

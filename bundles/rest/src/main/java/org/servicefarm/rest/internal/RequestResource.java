@@ -14,6 +14,7 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.ServiceRequest;
 
 /** {@code POST /api/v1/requests}: one call of {@link ServiceManager#request}, its outcome as HTTP. */
 @Component(service = RequestResource.class)
@@ -32,26 +33,28 @@ public class RequestResource {
     /** The body is read raw (any content type, so a bare {@code curl -d} works) and parsed strictly. */
     @POST
     public Response request(InputStream body) {
+        ServiceRequest request;
         Outcome outcome;
         try {
-            outcome = manager.request(JsonMapping.serviceRequest(Json.parse(Bodies.read(body))));
+            request = JsonMapping.serviceRequest(Json.parse(Bodies.read(body)));
+            outcome = manager.request(request);
         } catch (InvalidRequestException e) {
             return Problems.invalidRequest(e.getMessage());
         } catch (Bodies.TooLargeException e) {
             return Problems.tooLarge(e.getMessage());
         }
-        return answer(outcome);
+        return answer(request, outcome);
     }
 
-    static Response answer(Outcome outcome) {
+    static Response answer(ServiceRequest request, Outcome outcome) {
         if (outcome instanceof Outcome.Granted granted) {
-            return Response.ok(Json.write(JsonMapping.granted(granted)), Json.MEDIA_TYPE).build();
+            return Response.ok(Json.write(JsonMapping.granted(request, granted)), Json.MEDIA_TYPE).build();
         }
         if (outcome instanceof Outcome.RetryLater retry) {
             return Response.status(Response.Status.SERVICE_UNAVAILABLE)
                     .header("Retry-After", retry.retryAfterSeconds())
                     .type(Json.MEDIA_TYPE)
-                    .entity(Json.write(JsonMapping.retryLater(retry)))
+                    .entity(Json.write(JsonMapping.retryLater(request, retry)))
                     .build();
         }
         Outcome.Never never = (Outcome.Never) outcome;

@@ -53,6 +53,17 @@ class RequestResourceTest {
         assertEquals("php-8.2", json.at("/offering/environment/runtime").asText());
         assertEquals("cve-1", json.at("/offering/environment/patches/0").asText());
         assertEquals("high", json.at("/offering/securityLevel").asText());
+        assertEquals("[\"version\",\"os\",\"server\",\"runtime\",\"patches\",\"securityLevel\"]",
+                json.get("filledIn").toString(), "every field but the service was left to the directory");
+    }
+
+    @Test
+    void filledInNamesOnlyWhatTheRequestLeftOut() {
+        manager.answer = request -> new Outcome.Granted(new Endpoint("127.0.0.1", 20001), "vm-1", "host-a",
+                Activation.ACTIVE, FixedServiceManager.WIKI, Duration.ZERO);
+        JsonNode json = json(resource.request(body("{\"service\":\"wiki\",\"version\":\"2.1\","
+                + "\"environment\":{\"os\":\"debian-12\",\"patches\":[\"cve-1\"]},\"securityLevel\":\"high\"}")));
+        assertEquals("[\"server\",\"runtime\"]", json.get("filledIn").toString());
     }
 
     @Test
@@ -80,6 +91,7 @@ class RequestResourceTest {
         assertEquals(3, json.get("retryAfterSeconds").asLong());
         assertEquals("building on host-a", json.get("detail").asText());
         assertEquals("wiki", json.at("/offering/service").asText());
+        assertTrue(json.get("filledIn").toString().contains("\"os\""));
         assertEquals(1000, json.get("elapsedMs").asLong());
     }
 

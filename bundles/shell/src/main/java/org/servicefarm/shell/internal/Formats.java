@@ -22,35 +22,6 @@ final class Formats {
     private Formats() {
     }
 
-    /**
-     * The offering fields the directory chose because the request left them out, in the order
-     * of the request body: version, os, server, runtime, patches, securityLevel.
-     */
-    static List<String> filledIn(ServiceRequest request, Offering offering) {
-        List<String> filled = new ArrayList<>();
-        Environment asked = request.environment();
-        Environment got = offering.environment();
-        if (request.version() == null) {
-            filled.add("version");
-        }
-        if (asked.os() == null) {
-            filled.add("os");
-        }
-        if (asked.server() == null) {
-            filled.add("server");
-        }
-        if (asked.runtime() == null) {
-            filled.add("runtime");
-        }
-        if (asked.patches().isEmpty() && !got.patches().isEmpty()) {
-            filled.add("patches");
-        }
-        if (request.securityLevel() == null) {
-            filled.add("securityLevel");
-        }
-        return filled;
-    }
-
     /** The answer to farm:request, several lines for GRANTED and RETRY_LATER, one for NEVER. */
     static String outcome(ServiceRequest request, Outcome outcome) {
         StringBuilder out = new StringBuilder();
@@ -79,7 +50,7 @@ final class Formats {
     }
 
     private static void offering(StringBuilder out, ServiceRequest request, Offering offering) {
-        List<String> filled = filledIn(request, offering);
+        List<String> filled = offering.filledIn(request);
         Environment env = offering.environment();
         line(out, "offering", offering.key());
         field(out, "version", offering.version(), filled);

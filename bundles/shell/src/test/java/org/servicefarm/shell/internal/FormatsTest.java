@@ -33,7 +33,7 @@ class FormatsTest {
     @Test
     void everyFieldLeftOutIsFilledIn() {
         assertEquals(List.of("version", "os", "server", "runtime", "patches", "securityLevel"),
-                Formats.filledIn(ServiceRequest.of("wiki"), WIKI));
+                WIKI.filledIn(ServiceRequest.of("wiki")));
     }
 
     @Test
@@ -41,7 +41,7 @@ class FormatsTest {
         ServiceRequest request = new ServiceRequest("wiki", "2.1", new Environment("debian-12", null, "php-8.2",
                 List.of("cve-1")), null, null, null);
 
-        assertEquals(List.of("server", "securityLevel"), Formats.filledIn(request, WIKI));
+        assertEquals(List.of("server", "securityLevel"), WIKI.filledIn(request));
     }
 
     @Test
@@ -51,7 +51,7 @@ class FormatsTest {
         ServiceRequest request = new ServiceRequest("wiki", "2.1", new Environment("debian-12", "httpd-2.4",
                 "php-8.2", List.of()), "high", null, null);
 
-        assertEquals(List.of(), Formats.filledIn(request, plain));
+        assertEquals(List.of(), plain.filledIn(request));
     }
 
     @Test
