@@ -26,6 +26,8 @@ public class StateTable implements StateTableView {
     static final int HISTORY_LIMIT = 1000;
 
     private final Map<String, VmRecord> rows = new ConcurrentHashMap<>();
+    /** The rows that occupy a host, by offering: the warm path reads only these, never the history. */
+    private final Map<Offering, Map<String, VmRecord>> liveByOffering = new ConcurrentHashMap<>();
     private static final Comparator<VmRecord> OLDEST_FIRST =
             Comparator.comparing(VmRecord::createdAt).thenComparing(VmRecord::id);
 
@@ -43,12 +45,11 @@ public class StateTable implements StateTableView {
 
     @Override
     public List<VmRecord> offering(Offering offering) {
-        List<VmRecord> result = new ArrayList<>();
-        for (VmRecord vm : rows.values()) {
-            if (vm.state().occupiesHost() && vm.offering().equals(offering)) {
-                result.add(vm);
-            }
+        Map<String, VmRecord> live = liveByOffering.get(offering);
+        if (live == null) {
+            return List.of();
         }
+        List<VmRecord> result = new ArrayList<>(live.values());
         result.sort(OLDEST_FIRST);
         return result;
     }
@@ -76,13 +77,31 @@ public class StateTable implements StateTableView {
     }
 
     void put(VmRecord vm) {
-        rows.put(vm.id(), vm);
+        rows.compute(vm.id(), (k, old) -> index(vm));
         pruneHistory();
     }
 
     /** Applies {@code change} atomically to the row, if it exists; returns the new row. */
     Optional<VmRecord> update(String id, UnaryOperator<VmRecord> change) {
-        return Optional.ofNullable(rows.computeIfPresent(id, (k, vm) -> change.apply(vm)));
+        return Optional.ofNullable(rows.computeIfPresent(id, (k, vm) -> index(change.apply(vm))));
+    }
+
+    /** Keeps the live index in step with a row; called inside the row's atomic update. */
+    private VmRecord index(VmRecord vm) {
+        if (vm.state().occupiesHost()) {
+            // put inside compute: a concurrent removal of the last row must not drop the map under us
+            liveByOffering.compute(vm.offering(), (k, live) -> {
+                Map<String, VmRecord> rowsOfOffering = live == null ? new ConcurrentHashMap<>() : live;
+                rowsOfOffering.put(vm.id(), vm);
+                return rowsOfOffering;
+            });
+        } else {
+            liveByOffering.computeIfPresent(vm.offering(), (k, live) -> {
+                live.remove(vm.id());
+                return live.isEmpty() ? null : live;
+            });
+        }
+        return vm;
     }
 
     /** Moves a VM to {@code state} unless it is already DESTROYED. */
