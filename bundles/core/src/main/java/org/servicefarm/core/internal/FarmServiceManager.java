@@ -30,7 +30,6 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.servicefarm.api.Activation;
-import org.servicefarm.api.Capacity;
 import org.servicefarm.api.ConflictException;
 import org.servicefarm.api.DirectoryView;
 import org.servicefarm.api.Endpoint;
