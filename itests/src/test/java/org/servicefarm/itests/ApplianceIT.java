@@ -266,6 +266,42 @@ public class ApplianceIT {
         assertEquals(404, client.delete("/api/v1/hosts/epsilon", Login.ADMIN).statusCode());
     }
 
+    /**
+     * Runs last: with the VM cap at the number of VMs the farm holds, a new offering makes the
+     * eviction-lru bundle's policy evict the least recently used VM, and the count stays at the cap.
+     */
+    @Test
+    public void e_theVmCapEvictsTheLeastRecentlyUsedVm() throws Exception {
+        List<JsonNode> live = liveVms();
+        assertTrue("the earlier tests left VMs: " + live, live.size() >= 2);
+        JsonNode leastRecentlyUsed = live.stream().min(java.util.Comparator.comparing(ApplianceIT::lastUsed)).get();
+        setProperty("org.servicefarm.core", "vm.cap", live.size());
+        await("the core to apply the new VM cap", () -> coreConfigured("org.servicefarm.core", "vm.cap", live.size()));
+
+        Grant grant = client.requestUntilGranted(FarmClient.JSON.writeValueAsString(offering(5)), GRANT);
+        assertEndpoint(grant.endpoint());
+
+        HttpResponse<String> evicted = client.get("/api/v1/vms/" + leastRecentlyUsed.path("id").asText(), Login.VIEWER);
+        assertEquals("DESTROYED", FarmClient.json(evicted).path("state").asText());
+        assertTrue(evicted.body(), FarmClient.json(evicted).path("detail").asText().contains("evicted"));
+        assertEquals("the farm stays at its cap", live.size(), liveVms().size());
+    }
+
+    private List<JsonNode> liveVms() {
+        List<JsonNode> live = new ArrayList<>();
+        for (JsonNode vm : FarmClient.json(client.get("/api/v1/vms", Login.VIEWER)).path("vms")) {
+            if (!List.of("DESTROYED", "FAILED").contains(vm.path("state").asText())) {
+                live.add(vm);
+            }
+        }
+        return live;
+    }
+
+    private static Instant lastUsed(JsonNode vm) {
+        String when = vm.path("lastUsedAt").asText(null);
+        return Instant.parse(when == null || when.isEmpty() || "null".equals(when) ? vm.path("createdAt").asText() : when);
+    }
+
     // --- helpers --------------------------------------------------------------------------------
 
     /**
@@ -336,14 +372,31 @@ public class ApplianceIT {
     }
 
     private void setPlacementTarget(String target) throws Exception {
-        org.osgi.service.cm.Configuration placement = configurationAdmin.getConfiguration("org.servicefarm.placement",
-                "?");
-        Dictionary<String, Object> properties = placement.getProperties();
+        setProperty("org.servicefarm.placement", "placement.target", target);
+    }
+
+    private void setProperty(String pid, String key, Object value) throws Exception {
+        org.osgi.service.cm.Configuration configuration = configurationAdmin.getConfiguration(pid, "?");
+        Dictionary<String, Object> properties = configuration.getProperties();
         if (properties == null) {
             properties = new Hashtable<>();
         }
-        properties.put("placement.target", target);
-        placement.update(properties);
+        properties.put(key, value);
+        configuration.update(properties);
+    }
+
+    /** True once the core's component of {@code pid} runs with {@code key} = {@code value}. */
+    private boolean coreConfigured(String pid, String key, Object value) {
+        for (ComponentDescriptionDTO description : componentRuntime.getComponentDescriptionDTOs(bundle(CORE_BUNDLE))) {
+            if (Arrays.asList(description.configurationPid).contains(pid)) {
+                for (ComponentConfigurationDTO configuration : componentRuntime.getComponentConfigurationDTOs(description)) {
+                    if (value.equals(configuration.properties.get(key))) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
     }
 
     /** True once a component of the core has the strategy named cheapest bound to a reference. */
