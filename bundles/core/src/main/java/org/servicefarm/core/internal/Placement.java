@@ -44,21 +44,23 @@ public class Placement {
     record Decision(Optional<HostStatus> host, String strategy, String reason) {
     }
 
-    private volatile PlacementStrategy strategy;
-    private volatile String strategyName = "none";
+    /** The strategy in force with its name, swapped as one so a decision never mixes two. */
+    private record Bound(PlacementStrategy strategy, String name) {
+    }
+
+    private static final Bound NONE = new Bound(null, "none");
+    private volatile Bound bound = NONE;
     private final Map<HostFilter, String> filters = new ConcurrentHashMap<>();
 
     @Reference(name = "placement", cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
-    void bindStrategy(PlacementStrategy newStrategy, Map<String, Object> properties) {
-        strategyName = String.valueOf(properties.get(PlacementStrategy.NAME));
-        strategy = newStrategy;
+    synchronized void bindStrategy(PlacementStrategy newStrategy, Map<String, Object> properties) {
+        bound = new Bound(newStrategy, String.valueOf(properties.get(PlacementStrategy.NAME)));
     }
 
-    void unbindStrategy(PlacementStrategy oldStrategy) {
-        if (strategy == oldStrategy) {
-            strategy = null;
-            strategyName = "none";
+    synchronized void unbindStrategy(PlacementStrategy oldStrategy) {
+        if (bound.strategy() == oldStrategy) {
+            bound = NONE;
         }
     }
 
@@ -76,13 +78,10 @@ public class Placement {
         // the target filter is applied by DS, which rebinds 'placement' without deactivating us
     }
 
-    String strategyName() {
-        return strategyName;
-    }
-
     Decision place(PlacementRequest request, List<HostStatus> hosts) {
-        PlacementStrategy current = strategy;
-        String currentName = strategyName;
+        Bound inForce = bound;
+        PlacementStrategy current = inForce.strategy();
+        String currentName = inForce.name();
         List<HostStatus> candidates = new ArrayList<>();
         List<String> rejections = new ArrayList<>();
         for (HostStatus host : hosts) {
