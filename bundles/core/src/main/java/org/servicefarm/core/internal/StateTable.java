@@ -54,22 +54,18 @@ public class StateTable implements StateTableView {
         return result;
     }
 
-    /** VMs that occupy a host (every state but DESTROYED and FAILED). */
+    /** VMs that occupy a host (every state but DESTROYED and FAILED), read from the live index. */
     List<VmRecord> occupying() {
         List<VmRecord> result = new ArrayList<>();
-        for (VmRecord vm : rows.values()) {
-            if (vm.state().occupiesHost()) {
-                result.add(vm);
-            }
-        }
+        liveByOffering.values().forEach(live -> result.addAll(live.values()));
         return result;
     }
 
     /** What the VMs on {@code host} take of it. */
     Capacity usedOn(String host) {
         Capacity used = Capacity.ZERO;
-        for (VmRecord vm : rows.values()) {
-            if (vm.state().occupiesHost() && vm.hostId().equals(host)) {
+        for (VmRecord vm : occupying()) {
+            if (vm.hostId().equals(host)) {
                 used = used.plus(vm.resources());
             }
         }
