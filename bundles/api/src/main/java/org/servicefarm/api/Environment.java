@@ -14,7 +14,14 @@ public record Environment(String os, String server, String runtime, List<String>
 
     public static final Environment ANY = new Environment(null, null, null, List.of());
 
+    /** @throws InvalidRequestException naming the field when a name breaks the {@link Names} grammar */
     public Environment {
+        Names.optional("environment.os", os);
+        Names.optional("environment.server", server);
+        Names.optional("environment.runtime", runtime);
+        if (patches != null) {
+            patches.forEach(patch -> Names.required("environment.patches", patch));
+        }
         patches = patches == null ? List.of() : List.copyOf(new TreeSet<>(patches));
     }
 

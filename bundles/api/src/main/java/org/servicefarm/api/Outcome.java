@@ -1,6 +1,7 @@
 package org.servicefarm.api;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -17,13 +18,15 @@ public sealed interface Outcome permits Outcome.Granted, Outcome.RetryLater, Out
      * The service is reachable at {@code endpoint}.
      *
      * @param offering the combination that was granted, with every field the request left out filled in
+     * @param filledIn the request fields the directory chose, e.g. {@code ["version", "os"]}
      */
     record Granted(Endpoint endpoint, String vmId, String hostId, Activation activation, Offering offering,
-                   Duration elapsed) implements Outcome {
+                   List<String> filledIn, Duration elapsed) implements Outcome {
         public Granted {
             Objects.requireNonNull(endpoint, "endpoint");
             Objects.requireNonNull(vmId, "vmId");
             Objects.requireNonNull(activation, "activation");
+            filledIn = filledIn == null ? List.of() : List.copyOf(filledIn);
         }
     }
 
@@ -32,11 +35,14 @@ public sealed interface Outcome permits Outcome.Granted, Outcome.RetryLater, Out
      * goes on after this answer.
      *
      * @param offering the combination being prepared, or {@code null} if the request never got that far
+     * @param filledIn the request fields the directory chose (empty without an offering)
      * @param detail   what the manager is doing, or why it cannot answer yet
      */
-    record RetryLater(Duration retryAfter, Offering offering, String detail, Duration elapsed) implements Outcome {
+    record RetryLater(Duration retryAfter, Offering offering, List<String> filledIn, String detail, Duration elapsed)
+            implements Outcome {
         public RetryLater {
             Objects.requireNonNull(retryAfter, "retryAfter");
+            filledIn = filledIn == null ? List.of() : List.copyOf(filledIn);
         }
 
         /** Whole seconds to wait, at least one (HTTP's Retry-After has second granularity). */

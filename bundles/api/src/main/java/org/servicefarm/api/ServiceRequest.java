@@ -16,10 +16,18 @@ import java.time.Duration;
 public record ServiceRequest(String service, String version, Environment environment,
                              String securityLevel, String tier, Duration deadline) {
 
+    /**
+     * @throws InvalidRequestException naming the field when a name breaks the {@link Names} grammar, the
+     *                                 service is missing or the deadline is negative
+     */
     public ServiceRequest {
+        Names.required("service", service);
+        Names.optional("version", version);
+        Names.optional("securityLevel", securityLevel);
+        Names.optional("tier", tier);
         environment = environment == null ? Environment.ANY : environment;
         if (deadline != null && deadline.isNegative()) {
-            throw new InvalidRequestException("deadline must not be negative: " + deadline.toMillis() + " ms");
+            throw new InvalidRequestException("deadlineMs", "deadline must not be negative: " + deadline.toMillis() + " ms");
         }
     }
 

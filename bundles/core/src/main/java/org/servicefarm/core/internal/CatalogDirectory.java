@@ -87,10 +87,7 @@ public class CatalogDirectory implements DirectoryView {
 
     @Override
     public Resolution resolve(ServiceRequest request) {
-        if (request.service() == null || request.service().isBlank()) {
-            throw new InvalidRequestException("service is required");
-        }
-        // tier and deadline do not change viability: cache on the rest only
+        // the request's own constructor checked its names; tier and deadline do not change viability: cache on the rest only
         ServiceRequest shape = new ServiceRequest(request.service(), request.version(), request.environment(),
                 request.securityLevel(), null, null);
         Resolution cached = resolutions.get(shape);
@@ -108,7 +105,7 @@ public class CatalogDirectory implements DirectoryView {
     @Override
     public List<Offering> offerings(int limit) {
         if (limit < 0) {
-            throw new InvalidRequestException("limit must not be negative: " + limit);
+            throw new InvalidRequestException("limit", "limit must not be negative: " + limit);
         }
         return catalog.offerings(limit);
     }

@@ -207,41 +207,45 @@ public class FarmServiceManager implements ServiceManager {
     public Outcome request(ServiceRequest request) {
         long startNanos = System.nanoTime();
         Settings s = settings;
-        if (request == null || request.service() == null || request.service().isBlank()) {
-            throw new InvalidRequestException("service is required");
+        if (request == null) {
+            throw new InvalidRequestException("a request is required");
         }
         Settings.Tier tier = s.tier(request.tier());
         Duration deadline = request.deadline() == null ? s.defaultDeadline() : request.deadline();
         if (deadline.compareTo(s.maxDeadline()) > 0) {
-            throw new InvalidRequestException("deadline " + deadline.toMillis() + " ms exceeds the maximum of "
+            throw new InvalidRequestException("deadlineMs", "deadline " + deadline.toMillis() + " ms exceeds the maximum of "
                     + s.maxDeadline().toMillis() + " ms");
         }
         Resolution resolution = directory.resolve(request);
         if (resolution instanceof Resolution.NotViable notViable) {
             return new Outcome.Never(notViable.reason(), since(startNanos));
         }
-        Offering offering = ((Resolution.Viable) resolution).offering();
+        Resolution.Viable viable = (Resolution.Viable) resolution;
+        Offering offering = viable.offering();
+        List<String> filledIn = viable.filledIn();
         Work work;
         try {
             work = serve(offering, tier);
         } catch (RuntimeException e) {
             LOG.warn("Request for {} could not be started", offering, e);
-            return new Outcome.RetryLater(s.failureRetryAfter(), offering, e.getMessage(), since(startNanos));
+            return new Outcome.RetryLater(s.failureRetryAfter(), offering, filledIn, e.getMessage(), since(startNanos));
         }
         long left = deadline.toNanos() - (System.nanoTime() - startNanos);
         try {
             Ready ready = work.future().get(Math.max(0, left), TimeUnit.NANOSECONDS);
             VmRecord vm = recordGrant(ready.vm());
-            return new Outcome.Granted(vm.endpoint(), vm.id(), vm.hostId(), ready.activation(), offering,
+            return new Outcome.Granted(vm.endpoint(), vm.id(), vm.hostId(), ready.activation(), offering, filledIn,
                     since(startNanos));
         } catch (TimeoutException e) {
-            return new Outcome.RetryLater(work.retryAfter(System.nanoTime()), offering, work.doing(), since(startNanos));
+            return new Outcome.RetryLater(work.retryAfter(System.nanoTime()), offering, filledIn, work.doing(),
+                    since(startNanos));
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
-            return new Outcome.RetryLater(s.failureRetryAfter(), offering, cause.getMessage(), since(startNanos));
+            return new Outcome.RetryLater(s.failureRetryAfter(), offering, filledIn, cause.getMessage(),
+                    since(startNanos));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return new Outcome.RetryLater(work.retryAfter(System.nanoTime()), offering, "interrupted while "
+            return new Outcome.RetryLater(work.retryAfter(System.nanoTime()), offering, filledIn, "interrupted while "
                     + work.doing(), since(startNanos));
         }
     }

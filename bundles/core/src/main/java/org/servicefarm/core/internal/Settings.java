@@ -57,7 +57,7 @@ record Settings(Duration defaultDeadline, Duration maxDeadline, int vmCap, Capac
     Tier tier(String name) {
         Tier tier = tiers.get(name == null ? defaultTier : name);
         if (tier == null) {
-            throw new InvalidRequestException("unknown tier '" + name + "'; tiers: " + List.copyOf(tiers.keySet()));
+            throw new InvalidRequestException("tier", "unknown tier '" + name + "'; tiers: " + List.copyOf(tiers.keySet()));
         }
         return tier;
     }

@@ -116,13 +116,13 @@ final class JsonMapping {
 
     static GrantedJson granted(ServiceRequest request, Outcome.Granted granted) {
         return new GrantedJson("GRANTED", endpoint(granted.endpoint()), granted.vmId(), granted.hostId(),
-                granted.activation().name(), offering(granted.offering()), granted.offering().filledIn(request),
+                granted.activation().name(), offering(granted.offering()), granted.filledIn(),
                 millis(granted.elapsed()));
     }
 
     static RetryLaterJson retryLater(ServiceRequest request, Outcome.RetryLater retry) {
         return new RetryLaterJson("RETRY_LATER", retry.retryAfterSeconds(), retry.detail(), offering(retry.offering()),
-                retry.offering() == null ? List.of() : retry.offering().filledIn(request), millis(retry.elapsed()));
+                retry.filledIn(), millis(retry.elapsed()));
     }
 
     static OfferingsJson offerings(List<Offering> offerings) {

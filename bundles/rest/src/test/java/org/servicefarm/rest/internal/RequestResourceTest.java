@@ -32,7 +32,7 @@ class RequestResourceTest {
     @Test
     void grantedIs200WithEndpointVmHostActivationOfferingAndElapsed() {
         manager.answer = request -> new Outcome.Granted(new Endpoint("127.0.0.1", 20001), "vm-1", "host-a",
-                Activation.RESUMED, FixedServiceManager.WIKI, Duration.ofMillis(42));
+                Activation.RESUMED, FixedServiceManager.WIKI, FixedServiceManager.WIKI.filledIn(request), Duration.ofMillis(42));
 
         Response response = resource.request(body("{\"service\":\"wiki\"}"));
 
@@ -60,7 +60,7 @@ class RequestResourceTest {
     @Test
     void filledInNamesOnlyWhatTheRequestLeftOut() {
         manager.answer = request -> new Outcome.Granted(new Endpoint("127.0.0.1", 20001), "vm-1", "host-a",
-                Activation.ACTIVE, FixedServiceManager.WIKI, Duration.ZERO);
+                Activation.ACTIVE, FixedServiceManager.WIKI, FixedServiceManager.WIKI.filledIn(request), Duration.ZERO);
         JsonNode json = json(resource.request(body("{\"service\":\"wiki\",\"version\":\"2.1\","
                 + "\"environment\":{\"os\":\"debian-12\",\"patches\":[\"cve-1\"]},\"securityLevel\":\"high\"}")));
         assertEquals("[\"server\",\"runtime\"]", json.get("filledIn").toString());
@@ -69,7 +69,7 @@ class RequestResourceTest {
     @Test
     void grantedOfferingCanBePostedBackAsItIs() {
         manager.answer = request -> new Outcome.Granted(new Endpoint("127.0.0.1", 20001), "vm-1", "host-a",
-                Activation.ACTIVE, FixedServiceManager.WIKI, Duration.ZERO);
+                Activation.ACTIVE, FixedServiceManager.WIKI, FixedServiceManager.WIKI.filledIn(request), Duration.ZERO);
         JsonNode offering = json(resource.request(body("{\"service\":\"wiki\"}"))).get("offering");
 
         resource.request(body(offering.toString()));
@@ -80,7 +80,7 @@ class RequestResourceTest {
     @Test
     void retryLaterIs503WithRetryAfterHeaderAndBody() {
         manager.answer = request -> new Outcome.RetryLater(Duration.ofMillis(2500), FixedServiceManager.WIKI,
-                "building on host-a", Duration.ofMillis(1000));
+                FixedServiceManager.WIKI.filledIn(request), "building on host-a", Duration.ofMillis(1000));
 
         Response response = resource.request(body("{\"service\":\"wiki\",\"deadlineMs\":1000}"));
 
@@ -97,7 +97,7 @@ class RequestResourceTest {
 
     @Test
     void retryLaterWithoutOfferingLeavesTheFieldOut() {
-        manager.answer = request -> new Outcome.RetryLater(Duration.ofSeconds(1), null, "busy", Duration.ZERO);
+        manager.answer = request -> new Outcome.RetryLater(Duration.ofSeconds(1), null, null, "busy", Duration.ZERO);
 
         JsonNode json = json(resource.request(body("{\"service\":\"wiki\"}")));
 
@@ -181,12 +181,12 @@ class RequestResourceTest {
     @Test
     void managersInvalidRequestIs400() {
         manager.answer = request -> {
-            throw new InvalidRequestException("service name may not contain '<'");
+            throw new InvalidRequestException("no tier gold");
         };
 
-        JsonNode problem = problem(resource.request(body("{\"service\":\"<wiki>\"}")), 400);
+        JsonNode problem = problem(resource.request(body("{\"service\":\"wiki\",\"tier\":\"gold\"}")), 400);
 
-        assertEquals("service name may not contain '<'", problem.get("detail").asText());
+        assertEquals("no tier gold", problem.get("detail").asText());
     }
 
     @Test

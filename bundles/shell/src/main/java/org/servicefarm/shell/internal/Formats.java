@@ -31,7 +31,7 @@ final class Formats {
             line(out, "activation", granted.activation().name());
             line(out, "elapsed", millis(granted.elapsed()));
             if (granted.offering() != null) {
-                offering(out, request, granted.offering());
+                offering(out, granted.offering(), granted.filledIn());
             }
         } else if (outcome instanceof Outcome.RetryLater retry) {
             out.append("RETRY_LATER ").append(request.service()).append(": retry after ")
@@ -39,7 +39,7 @@ final class Formats {
             line(out, "detail", Objects.toString(retry.detail(), "-"));
             line(out, "elapsed", millis(retry.elapsed()));
             if (retry.offering() != null) {
-                offering(out, request, retry.offering());
+                offering(out, retry.offering(), retry.filledIn());
             }
         } else {
             Outcome.Never never = (Outcome.Never) outcome;
@@ -48,8 +48,7 @@ final class Formats {
         return out.toString();
     }
 
-    private static void offering(StringBuilder out, ServiceRequest request, Offering offering) {
-        List<String> filled = offering.filledIn(request);
+    private static void offering(StringBuilder out, Offering offering, List<String> filled) {
         Environment env = offering.environment();
         line(out, "offering", offering.key());
         field(out, "version", offering.version(), filled);

@@ -59,7 +59,7 @@ class FormatsTest {
         ServiceRequest request = new ServiceRequest("wiki", null, new Environment("debian-12", null, null, null),
                 null, null, null);
         String text = Formats.outcome(request, new Outcome.Granted(new Endpoint("127.0.0.1", 20001), "vm-7",
-                "host-b", Activation.CREATED, WIKI, Duration.ofMillis(830)));
+                "host-b", Activation.CREATED, WIKI, WIKI.filledIn(request), Duration.ofMillis(830)));
 
         List<String> lines = text.lines().toList();
         assertEquals("GRANTED wiki at 127.0.0.1:20001", lines.get(0));
@@ -78,7 +78,7 @@ class FormatsTest {
     @Test
     void retryLaterPrintsRetryAfterAndDetail() {
         String text = Formats.outcome(ServiceRequest.of("wiki"),
-                new Outcome.RetryLater(Duration.ofMillis(1200), null, "booting on host-a", Duration.ofSeconds(1)));
+                new Outcome.RetryLater(Duration.ofMillis(1200), null, null, "booting on host-a", Duration.ofSeconds(1)));
 
         assertTrue(text.startsWith("RETRY_LATER wiki: retry after 2 s\n"), text);
         assertTrue(text.contains("detail      booting on host-a"), text);
