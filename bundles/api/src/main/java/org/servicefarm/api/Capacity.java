@@ -5,10 +5,17 @@ public record Capacity(int vcpus, long memoryMiB, int vms) {
 
     public static final Capacity ZERO = new Capacity(0, 0, 0);
 
+    /** @throws InvalidRequestException naming the field ({@code capacity.vcpus}, ...) when an amount is negative */
     public Capacity {
-        if (vcpus < 0 || memoryMiB < 0 || vms < 0) {
-            throw new IllegalArgumentException("capacity must not be negative: " + vcpus + " vcpus, "
-                    + memoryMiB + " MiB, " + vms + " VMs");
+        if (vcpus < 0) {
+            throw new InvalidRequestException("capacity.vcpus", "capacity.vcpus must not be negative: " + vcpus);
+        }
+        if (memoryMiB < 0) {
+            throw new InvalidRequestException("capacity.memoryMiB", "capacity.memoryMiB must not be negative: "
+                    + memoryMiB);
+        }
+        if (vms < 0) {
+            throw new InvalidRequestException("capacity.vms", "capacity.vms must not be negative: " + vms);
         }
     }
 

@@ -55,13 +55,23 @@ public final class Names {
      * characters (then "…"), control and non-ASCII characters written as {@code \\uXXXX}.
      */
     public static String excerpt(String text) {
+        return excerpt(text, EXCERPT_LENGTH);
+    }
+
+    /**
+     * Like {@link #excerpt(String)} but keeping up to {@code maxLength} characters: for longer text
+     * that is safe to show but comes from outside (a hypervisor's error message, a URI), so that no
+     * message or log line carries a raw control character (a NUL, a line break that forges a log
+     * line, a terminal escape).
+     */
+    public static String excerpt(String text, int maxLength) {
         if (text == null) {
             return "null";
         }
-        StringBuilder out = new StringBuilder(Math.min(text.length(), EXCERPT_LENGTH) + 8);
+        StringBuilder out = new StringBuilder(Math.min(text.length(), maxLength) + 8);
         int shown = 0;
         for (int i = 0; i < text.length(); i++) {
-            if (shown == EXCERPT_LENGTH) {
+            if (shown == maxLength) {
                 return out.append('…').toString();
             }
             char c = text.charAt(i);

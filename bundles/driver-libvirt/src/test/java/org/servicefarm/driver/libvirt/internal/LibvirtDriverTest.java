@@ -331,7 +331,7 @@ class LibvirtDriverTest {
 
         HypervisorException wrongDriver = assertThrows(HypervisorException.class, () -> driver.connect(
                 new org.servicefarm.api.HostRecord("x", "xapi", "test:///default",
-                        org.servicefarm.api.Capacity.ZERO, 0, null, Map.of()), events::add));
+                        new org.servicefarm.api.Capacity(1, 1, 1), 0, null, Map.of()), events::add));
         assertTrue(wrongDriver.getMessage().contains("'xapi'"), wrongDriver.getMessage());
     }
 
