@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.HostRecord;
+import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.driver.GuestInfo;
 import org.servicefarm.api.driver.HostConnection;
@@ -22,6 +23,7 @@ import org.servicefarm.api.driver.VmEventListener;
  * An in-memory hypervisor for the core's unit tests: it keeps guest states like a hypervisor
  * would and refuses operations a hypervisor would refuse, and a test can hold boots at a gate
  * to see what the manager does meanwhile. The real driver is tested against libvirt itself.
+ * Its rules: a host's uri is {@code fake:///<anything>}, and its only property is {@code slow}.
  */
 final class FakeHypervisor implements HypervisorDriver {
 
@@ -29,11 +31,32 @@ final class FakeHypervisor implements HypervisorDriver {
     final Map<String, VmEventListener> listeners = new ConcurrentHashMap<>();
     final AtomicInteger defines = new AtomicInteger();
     final AtomicInteger destroys = new AtomicInteger();
+    final AtomicInteger validations = new AtomicInteger();
+    final AtomicInteger connects = new AtomicInteger();
     volatile CountDownLatch bootGate = new CountDownLatch(0);
     private final AtomicInteger nextPort = new AtomicInteger(20000);
 
     @Override
-    public HostConnection connect(HostRecord host, VmEventListener events) {
+    public void validate(HostRecord host) {
+        validations.incrementAndGet();
+        if (!host.uri().startsWith("fake:///")) {
+            throw new InvalidRequestException("uri", "the fake driver takes fake:/// URIs only");
+        }
+        for (String key : host.properties().keySet()) {
+            if (!key.equals("slow")) {
+                throw new InvalidRequestException("properties." + key, "properties." + key + " is not a fake setting");
+            }
+        }
+    }
+
+    @Override
+    public HostConnection connect(HostRecord host, VmEventListener events) throws HypervisorException {
+        try {
+            validate(host); // a driver's connect applies its rules too
+        } catch (InvalidRequestException e) {
+            throw new HypervisorException(e.getMessage());
+        }
+        connects.incrementAndGet();
         Map<String, VmState> guests = guestsByHost.computeIfAbsent(host.name(), k -> new ConcurrentHashMap<>());
         listeners.put(host.name(), events);
         return new HostConnection() {

@@ -202,7 +202,7 @@ final class DomainXml {
             builder.reset();
             return builder.parse(new InputSource(new StringReader(xml)));
         } catch (SAXException | IOException e) {
-            throw new HypervisorException("domain XML is not well-formed: " + e.getMessage(), e);
+            throw new HypervisorException("domain XML is not well-formed: " + LibvirtErrors.shown(e.getMessage()), e);
         }
     }
 

@@ -71,7 +71,7 @@ final class EventLoop {
             }
             Connect.setErrorCallback(null);
         } catch (LibvirtException e) {
-            LOG.warn("stopping the libvirt event loop failed: {}", e.getMessage());
+            LOG.warn("stopping the libvirt event loop failed: {}", LibvirtErrors.describe(e));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -90,7 +90,8 @@ final class EventLoop {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (LibvirtException e) {
-            LOG.error("the libvirt event loop failed; no more hypervisor events will arrive", e);
+            LOG.error("the libvirt event loop failed; no more hypervisor events will arrive: {}",
+                    LibvirtErrors.describe(e));
         }
     }
 }

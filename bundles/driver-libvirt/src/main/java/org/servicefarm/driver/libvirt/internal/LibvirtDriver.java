@@ -11,6 +11,8 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.metatype.annotations.Designate;
 import org.servicefarm.api.HostRecord;
+import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.Names;
 import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorDriver;
 import org.servicefarm.api.driver.HypervisorDriverName;
@@ -22,7 +24,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The {@code libvirt} hypervisor driver: each host is its own libvirt connection ({@code test:///<node file>}
  * for emulated hosts, {@code qemu:///system} for QEMU guests). See {@link HostSettings} for the per-host
- * {@code hypervisor.*} properties it reads and {@link LibvirtHostConnection} for what a connection does.
+ * {@code hypervisor.*} properties it reads, {@link HostRules} for the libvirt URIs a host may name (an
+ * allow-list from {@link LibvirtDriverConfig}) and {@link LibvirtHostConnection} for what a connection does.
  */
 @Component(service = HypervisorDriver.class, configurationPid = LibvirtDriver.PID)
 @Designate(ocd = LibvirtDriverConfig.class)
@@ -37,11 +40,13 @@ public final class LibvirtDriver implements HypervisorDriver {
 
     private final Set<LibvirtHostConnection> connections = ConcurrentHashMap.newKeySet();
     private volatile Path stateDirectory;
+    private volatile HostRules rules;
     private volatile EventDispatcher dispatcher;
 
     @Activate
     void activate(LibvirtDriverConfig config) throws LibvirtException {
         stateDirectory = resolveStateDirectory(config.stateDir());
+        rules = HostRules.from(config);
         try {
             EventLoop.acquire();
         } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
@@ -49,7 +54,8 @@ public final class LibvirtDriver implements HypervisorDriver {
                     + "libvirt0 (apt-get install libvirt0); cause: " + e, e);
         }
         dispatcher = new EventDispatcher();
-        LOG.info("libvirt driver ready; saved VM state goes under {}", stateDirectory);
+        LOG.info("libvirt driver ready; saved VM state goes under {}; test node files from {}", stateDirectory,
+                rules.nodeDirectory().map(Path::toString).orElse("nowhere"));
     }
 
     @Deactivate
@@ -59,10 +65,29 @@ public final class LibvirtDriver implements HypervisorDriver {
         }
         EventDispatcher current = dispatcher;
         dispatcher = null;
+        rules = null;
         if (current != null) {
             current.close();
         }
         EventLoop.release();
+    }
+
+    @Override
+    public void validate(HostRecord host) {
+        settings(host);
+    }
+
+    /** The host's settings, checked against this driver's rules; connects to nothing. */
+    private HostSettings settings(HostRecord host) {
+        HostRules current = rules;
+        if (current == null) {
+            throw new IllegalStateException("the libvirt driver is not active");
+        }
+        if (!NAME.equals(host.driver())) {
+            throw new InvalidRequestException("driver", "host " + host.name() + " names driver '"
+                    + Names.excerpt(host.driver()) + "', not '" + NAME + "'");
+        }
+        return HostSettings.of(host, current);
     }
 
     @Override
@@ -71,11 +96,13 @@ public final class LibvirtDriver implements HypervisorDriver {
         if (current == null) {
             throw new HypervisorException("the libvirt driver is not active");
         }
-        if (!NAME.equals(host.driver())) {
-            throw new HypervisorException("host " + host.name() + " names driver '" + host.driver()
-                    + "', not '" + NAME + "'");
+        HostSettings settings;
+        try {
+            settings = settings(host);
+        } catch (InvalidRequestException e) {
+            throw new HypervisorException("host " + host.name() + " is refused by the libvirt driver: "
+                    + e.getMessage());
         }
-        HostSettings settings = HostSettings.of(host);
         LibvirtHostConnection connection = LibvirtHostConnection.open(host, settings, stateDirectory, current,
                 closed -> {
                     connections.remove(closed);

@@ -105,8 +105,8 @@ final class LibvirtHostConnection implements HostConnection {
         try {
             libvirt = new Connect(settings.libvirtUri(), false);
         } catch (LibvirtException e) {
-            throw new HypervisorException("host " + host.name() + ": cannot connect to " + settings.libvirtUri()
-                    + ": " + e.getMessage(), e);
+            throw new HypervisorException("host " + host.name() + ": cannot connect to " + settings.shownUri()
+                    + ": " + LibvirtErrors.describe(e), e);
         }
         LibvirtHostConnection connection = new LibvirtHostConnection(host, settings, libvirt,
                 stateDirectory.resolve(host.name()), dispatcher, onClose);
@@ -118,7 +118,7 @@ final class LibvirtHostConnection implements HostConnection {
             if (e instanceof HypervisorException he) {
                 throw he;
             }
-            throw new HypervisorException("host " + host.name() + ": cannot read its domains: " + e.getMessage(), e);
+            throw new HypervisorException("host " + host.name() + ": cannot read its domains: " + describe(e), e);
         }
         return connection;
     }
@@ -219,7 +219,7 @@ final class LibvirtHostConnection implements HostConnection {
                 Files.createDirectories(file.getParent());
             } catch (IOException e) {
                 throw new HypervisorException("host " + host.name() + ": cannot create state directory "
-                        + file.getParent() + ": " + e.getMessage(), e);
+                        + file.getParent() + ": " + describe(e), e);
             }
             domain.save(file.toString());
         });
@@ -355,7 +355,7 @@ final class LibvirtHostConnection implements HostConnection {
                         continue; // undefined while we were listing
                     }
                     throw new HypervisorException("host " + host.name() + ": cannot read a domain: "
-                            + e.getMessage(), e);
+                            + describe(e), e);
                 }
                 Optional<FarmMetadata> metadata = DomainXml.metadataOf(xml).filter(this::isOurs);
                 if (metadata.isPresent()) {
@@ -465,7 +465,7 @@ final class LibvirtHostConnection implements HostConnection {
                 deliver(farmDomain, observed, event.toString().toLowerCase(Locale.ROOT));
             }
         } catch (LibvirtException | RuntimeException e) {
-            LOG.warn("host {}: could not handle a lifecycle event: {}", host.name(), e.toString());
+            LOG.warn("host {}: could not handle a lifecycle event: {}", host.name(), describe(e));
         }
         return 0;
     }
@@ -501,7 +501,7 @@ final class LibvirtHostConnection implements HostConnection {
             }
         }
         LOG.info("host {}: connected to {}, {} farm domain(s) recovered, {} port(s) in use", host.name(),
-                settings.libvirtUri(), farmDomains.size(), settings.ports().takenCount());
+                settings.shownUri(), farmDomains.size(), settings.ports().takenCount());
     }
 
     private boolean isOurs(FarmMetadata metadata) {
@@ -660,27 +660,32 @@ final class LibvirtHostConnection implements HostConnection {
 
     private HypervisorException failure(String what, String vmId, LibvirtException e) {
         return new HypervisorException("host " + host.name() + ": " + what + " " + vmId + " failed: "
-                + e.getMessage(), e);
+                + LibvirtErrors.describe(e), e);
     }
 
     private void closeQuietly() {
         try {
             libvirt.removeLifecycleListener(lifecycleListener);
         } catch (LibvirtException | RuntimeException e) {
-            LOG.debug("host {}: removing the lifecycle listener failed: {}", host.name(), e.toString());
+            LOG.debug("host {}: removing the lifecycle listener failed: {}", host.name(), describe(e));
         }
         try {
             libvirt.close();
         } catch (LibvirtException e) {
-            LOG.warn("host {}: closing the libvirt connection failed: {}", host.name(), e.getMessage());
+            LOG.warn("host {}: closing the libvirt connection failed: {}", host.name(), LibvirtErrors.describe(e));
         }
+    }
+
+    /** Any failure as it may be shown: libvirt's by {@link LibvirtErrors}, others bounded and escaped. */
+    private static String describe(Exception e) {
+        return e instanceof LibvirtException le ? LibvirtErrors.describe(le) : LibvirtErrors.shown(e.toString());
     }
 
     private static void free(Domain domain) {
         try {
             domain.free();
         } catch (LibvirtException e) {
-            LOG.debug("freeing a domain handle failed: {}", e.getMessage());
+            LOG.debug("freeing a domain handle failed: {}", LibvirtErrors.describe(e));
         }
     }
 
@@ -688,13 +693,13 @@ final class LibvirtHostConnection implements HostConnection {
         try {
             Files.deleteIfExists(file);
         } catch (IOException e) {
-            LOG.warn("cannot delete saved state {}: {}", file, e.getMessage());
+            LOG.warn("cannot delete saved state {}: {}", file, describe(e));
         }
     }
 
     @Override
     public String toString() {
-        return "libvirt host " + host.name() + " (" + settings.libvirtUri() + ")";
+        return "libvirt host " + host.name() + " (" + settings.shownUri() + ")";
     }
 
     @FunctionalInterface

@@ -4,7 +4,11 @@ import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.Collection;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
+import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.Names;
 import org.servicefarm.api.driver.HypervisorException;
 
 /**
@@ -12,6 +16,10 @@ import org.servicefarm.api.driver.HypervisorException;
  * until it is released; ports found in the metadata of existing domains are reserved on connect.
  */
 final class PortAllocator {
+
+    /** The lowest port a host's range may start at: ports below are privileged and the appliance's own. */
+    static final int LOWEST_PORT = 1024;
+    private static final Pattern RANGE = Pattern.compile("([0-9]{1,5})-([0-9]{1,5})");
 
     private final int first;
     private final int last;
@@ -27,24 +35,21 @@ final class PortAllocator {
     }
 
     /**
-     * Parses {@code FIRST-LAST}, e.g. {@code 20000-20999}.
+     * Parses {@code FIRST-LAST}, e.g. {@code 20000-20999}, within {@value #LOWEST_PORT}-65535.
      *
-     * @throws HypervisorException naming {@code source} when the text is not such a range
+     * @throws InvalidRequestException naming {@code field} when the text is not such a range
      */
-    static PortAllocator parse(String range, String source) throws HypervisorException {
-        String text = range == null ? "" : range.trim();
-        int dash = text.indexOf('-');
-        try {
-            if (dash <= 0 || dash == text.length() - 1) {
-                throw new IllegalArgumentException("expected FIRST-LAST");
+    static PortAllocator parse(String range, String field) {
+        Matcher matcher = RANGE.matcher(range == null ? "" : range.trim());
+        if (matcher.matches()) {
+            int from = Integer.parseInt(matcher.group(1));
+            int to = Integer.parseInt(matcher.group(2));
+            if (from >= LOWEST_PORT && from <= to && to <= 65535) {
+                return new PortAllocator(from, to);
             }
-            int from = Integer.parseInt(text.substring(0, dash).trim());
-            int to = Integer.parseInt(text.substring(dash + 1).trim());
-            return new PortAllocator(from, to);
-        } catch (IllegalArgumentException e) {
-            throw new HypervisorException(source + ": portRange '" + range
-                    + "' must be FIRST-LAST with 1 <= FIRST <= LAST <= 65535, e.g. 20000-20999", e);
         }
+        throw new InvalidRequestException(field, field + " must be FIRST-LAST with " + LOWEST_PORT
+                + " <= FIRST <= LAST <= 65535, e.g. 20000-20999, not '" + Names.excerpt(range) + "'");
     }
 
     int first() {

@@ -35,7 +35,7 @@ public final class DriverTimings {
         BlockingQueue<VmEvent> events = new LinkedBlockingQueue<>();
 
         long t0 = System.nanoTime();
-        LibvirtDriver driver = Fixtures.driver(dir.resolve("state"));
+        LibvirtDriver driver = Fixtures.driver(dir.resolve("state"), dir);
         long activateNs = System.nanoTime() - t0;
         Path alphaNode = Fixtures.nodeFile(dir, "alpha", 2, 2048);
         Path betaNode = Fixtures.nodeFile(dir, "beta", 4, 4096);

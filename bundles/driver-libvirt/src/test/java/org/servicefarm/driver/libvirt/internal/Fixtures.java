@@ -57,13 +57,25 @@ final class Fixtures {
         return new VmSpec.GuestService("wiki", 80);
     }
 
-    /** An active driver whose saved states go to {@code stateDir}; fails clearly when libvirt0 is missing. */
-    static LibvirtDriver driver(Path stateDir) throws Exception {
+    /**
+     * An active driver whose saved states go to {@code stateDir} and whose hosts may read test node files from
+     * {@code nodeDir}, otherwise configured as shipped; fails clearly when libvirt0 is missing.
+     */
+    static LibvirtDriver driver(Path stateDir, Path nodeDir) throws Exception {
         requireNativeLibvirt();
         LibvirtDriver driver = new LibvirtDriver();
-        driver.activate(Converters.standardConverter().convert(Map.of("stateDir", stateDir.toString()))
-                .to(LibvirtDriverConfig.class));
+        driver.activate(config(Map.of("stateDir", stateDir.toString(), "testNodeDirectory", nodeDir.toString())));
         return driver;
+    }
+
+    /** The driver's configuration: {@code overrides} over the defaults. */
+    static LibvirtDriverConfig config(Map<String, Object> overrides) {
+        return Converters.standardConverter().convert(overrides).to(LibvirtDriverConfig.class);
+    }
+
+    /** The rules of a driver configured with {@code overrides}, e.g. the node directory. */
+    static HostRules rules(Map<String, Object> overrides) {
+        return HostRules.from(config(overrides));
     }
 
     /** The tests run libvirt for real: without the native library they fail, saying what to install. */

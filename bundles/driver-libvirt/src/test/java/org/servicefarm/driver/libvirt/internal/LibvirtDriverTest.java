@@ -22,6 +22,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.libvirt.Connect;
 import org.libvirt.Domain;
+import org.libvirt.Error.ErrorNumber;
+import org.libvirt.LibvirtException;
+import org.servicefarm.api.Capacity;
+import org.servicefarm.api.HostRecord;
+import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.driver.GuestInfo;
@@ -43,7 +48,7 @@ class LibvirtDriverTest {
 
     @BeforeEach
     void activate() throws Exception {
-        driver = Fixtures.driver(dir.resolve("state"));
+        driver = Fixtures.driver(dir.resolve("state"), dir);
     }
 
     @AfterEach
@@ -330,9 +335,57 @@ class LibvirtDriverTest {
         assertTrue(e.getMessage().contains("host broken: cannot connect"), e.getMessage());
 
         HypervisorException wrongDriver = assertThrows(HypervisorException.class, () -> driver.connect(
-                new org.servicefarm.api.HostRecord("x", "xapi", "test:///default",
-                        new org.servicefarm.api.Capacity(1, 1, 1), 0, null, Map.of()), events::add));
+                new HostRecord("x", "xapi", "test:///default", new Capacity(1, 1, 1), 0, null, Map.of()), events::add));
         assertTrue(wrongDriver.getMessage().contains("'xapi'"), wrongDriver.getMessage());
+    }
+
+    /**
+     * The test driver quotes the first line of a node file it cannot parse: that line never reaches a message,
+     * nor do control characters. A real libvirt error, from a file inside the allowed directory.
+     */
+    @Test
+    void libvirtErrorsNeverCarryTheContentOfFiles() throws Exception {
+        Path node = dir.resolve("secret.xml");
+        Files.writeString(node, "root:$y$j9T$SECRET-HASH:19000:0:99999:7:::\nsecond line\n");
+        HypervisorException e = assertThrows(HypervisorException.class,
+                () -> driver.connect(Fixtures.testHost("leaky", node, Map.of()), events::add));
+        String message = e.getMessage();
+        assertFalse(message.contains("SECRET") || message.contains("root:") || message.contains("second"), message);
+        assertTrue(message.contains("VIR_ERR_XML"), "the code and its description stand for it: " + message);
+        assertTrue(message.contains("the XML document is malformed"), message);
+        assertTrue(message.chars().noneMatch(Character::isISOControl), message);
+
+        // what libvirt itself says, for comparison: the file's first line
+        LibvirtException raw = assertThrows(LibvirtException.class, () -> new Connect("test://" + node, true));
+        assertTrue(raw.getError().getMessage().contains("SECRET-HASH"), "libvirt quotes the file: the reason for all this");
+        assertFalse(LibvirtErrors.describe(raw).contains("SECRET"));
+    }
+
+    @Test
+    void libvirtMessagesAreShownWithoutUserInfoOrControlCharacters() {
+        assertEquals("cannot reach qemu+ssh://far.example/system: host key\\u000aforged",
+                LibvirtErrors.shown("cannot reach qemu+ssh://ops:pw@far.example/system: host key\nforged"));
+        assertTrue(LibvirtErrors.shown("x".repeat(5000)).length() <= LibvirtErrors.MAX_LENGTH + 1);
+        assertEquals("the XML document is malformed or invalid", LibvirtErrors.description(ErrorNumber.VIR_ERR_XML_DETAIL));
+        assertEquals("no domain", LibvirtErrors.description(ErrorNumber.VIR_ERR_NO_DOMAIN));
+    }
+
+    @Test
+    void validateChecksWithoutConnecting() throws Exception {
+        Path node = Fixtures.nodeFile(dir, "checked", 1, 1024);
+        driver.validate(Fixtures.testHost("checked", node, Map.of("portRange", "20000-20009")));
+        assertEquals("uri", assertThrows(InvalidRequestException.class, () -> driver.validate(
+                Fixtures.host("shadow", "test:///etc/shadow", Map.of()))).field());
+        assertEquals("uri", assertThrows(InvalidRequestException.class, () -> driver.validate(
+                Fixtures.host("ssh", "qemu+ssh://nobody@localhost/system?command=/tmp/x", Map.of()))).field());
+        assertEquals("properties.portRange", assertThrows(InvalidRequestException.class, () -> driver.validate(
+                Fixtures.testHost("checked", node, Map.of("portRange", "0-70000")))).field());
+        assertEquals("driver", assertThrows(InvalidRequestException.class, () -> driver.validate(
+                new HostRecord("x", "vmware", "test:///default", new Capacity(1, 1, 1), 0, null, Map.of()))).field());
+        // connect applies the same rules
+        HypervisorException refused = assertThrows(HypervisorException.class,
+                () -> driver.connect(Fixtures.host("shadow", "test:///etc/shadow", Map.of()), events::add));
+        assertTrue(refused.getMessage().contains("refused by the libvirt driver"), refused.getMessage());
     }
 
     @Test
@@ -344,7 +397,7 @@ class LibvirtDriverTest {
 
         assertFalse(EventLoop.running());
         assertThrows(HypervisorException.class, host::guests);
-        driver = Fixtures.driver(dir.resolve("state")); // the loop starts again for the next driver
+        driver = Fixtures.driver(dir.resolve("state"), dir); // the loop starts again for the next driver
         assertTrue(EventLoop.running());
         HostConnection again = connect("restarted", Map.of());
         again.define(Fixtures.spec("vm-r"));

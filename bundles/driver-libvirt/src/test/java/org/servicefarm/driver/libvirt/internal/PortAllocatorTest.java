@@ -10,13 +10,14 @@ import java.util.List;
 import java.util.Set;
 
 import org.junit.jupiter.api.Test;
+import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.driver.HypervisorException;
 
 class PortAllocatorTest {
 
     @Test
     void handsOutTheLowestFreePortsNeverTwice() throws Exception {
-        PortAllocator ports = PortAllocator.parse("20000-20004", "test");
+        PortAllocator ports = new PortAllocator(20000, 20004);
         assertEquals(List.of(20000, 20001), ports.allocate(2, "h"));
         assertEquals(List.of(20002), ports.allocate(1, "h"));
         ports.release(List.of(20000));
@@ -27,7 +28,7 @@ class PortAllocatorTest {
 
     @Test
     void exhaustionTakesNothing() throws Exception {
-        PortAllocator ports = PortAllocator.parse("100-102", "test");
+        PortAllocator ports = new PortAllocator(100, 102);
         ports.allocate(2, "h");
         HypervisorException e = assertThrows(HypervisorException.class, () -> ports.allocate(2, "h"));
         assertTrue(e.getMessage().contains("no free port"), e.getMessage());
@@ -37,14 +38,14 @@ class PortAllocatorTest {
 
     @Test
     void reservedPortsAreSkippedAndOutsidersIgnored() throws Exception {
-        PortAllocator ports = PortAllocator.parse("20000-20003", "test");
+        PortAllocator ports = new PortAllocator(20000, 20003);
         ports.reserve(List.of(20000, 20002, 30000));
         assertEquals(List.of(20001, 20003), ports.allocate(2, "h"));
     }
 
     @Test
     void concurrentAllocationsNeverOverlap() throws Exception {
-        PortAllocator ports = PortAllocator.parse("20000-20999", "test");
+        PortAllocator ports = new PortAllocator(20000, 20999);
         Set<Integer> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
         List<Thread> threads = new java.util.ArrayList<>();
         java.util.concurrent.atomic.AtomicInteger duplicates = new java.util.concurrent.atomic.AtomicInteger();
@@ -73,10 +74,14 @@ class PortAllocatorTest {
     }
 
     @Test
-    void badRangesAreClearErrors() {
-        for (String bad : List.of("", "20000", "20000-", "-5", "a-b", "30000-20000", "0-10", "65000-70000")) {
-            HypervisorException e = assertThrows(HypervisorException.class, () -> PortAllocator.parse(bad, "host x"));
-            assertTrue(e.getMessage().contains("portRange '" + bad + "'"), e.getMessage());
+    void badRangesAreRefusedNamingTheField() {
+        for (String bad : List.of("", "20000", "20000-", "-5", "a-b", "30000-20000", "0-10", "65000-70000", "80-90",
+                "1023-2000", " 2000 - 3000 ", "+2000-3000", "99999999999-3")) {
+            InvalidRequestException e = assertThrows(InvalidRequestException.class,
+                    () -> PortAllocator.parse(bad, "properties.portRange"));
+            assertEquals("properties.portRange", e.field());
+            assertTrue(e.getMessage().contains("1024 <= FIRST <= LAST <= 65535"), e.getMessage());
         }
+        assertEquals(1024, PortAllocator.parse("1024-65535", "properties.portRange").first());
     }
 }

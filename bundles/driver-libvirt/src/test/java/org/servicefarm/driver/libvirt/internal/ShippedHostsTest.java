@@ -41,7 +41,7 @@ class ShippedHostsTest {
         }
         Set<Double> costs = new HashSet<>();
         Set<String> zones = new HashSet<>();
-        LibvirtDriver driver = Fixtures.driver(state);
+        LibvirtDriver driver = Fixtures.driver(state, ETC.resolve("servicefarm").resolve("hosts"));
         List<HostConnection> connections = new ArrayList<>();
         try {
             for (HostRecord host : hosts) {
