@@ -28,9 +28,12 @@ public interface ServiceManager {
 
     /**
      * Adds a host at run time; it is persisted as a factory configuration and survives a restart.
+     * Its driver checks it first ({@link org.servicefarm.api.driver.HypervisorDriver#validate}): on any
+     * refusal nothing is persisted and nothing connects.
      *
-     * @throws InvalidRequestException if the record is invalid
-     * @throws ConflictException       if a host of that name exists
+     * @throws InvalidRequestException naming the field, if the record is invalid, its driver is not installed
+     *                                 ({@code driver}) or the driver refuses it ({@code uri}, {@code properties.<key>})
+     * @throws ConflictException       if a host of that name exists, regardless of case
      */
     HostStatus registerHost(HostRecord host);
 

@@ -11,11 +11,17 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.servicefarm.api.Capacity;
 import org.servicefarm.api.HostRecord;
+import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.Names;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One configured host: a factory configuration {@code etc/org.servicefarm.host-<name>.cfg}.
  * Each configuration becomes one instance of this component, which the {@link HostRegistry}
  * picks up. Keys starting with {@code hypervisor.} go to the driver without that prefix.
+ * A configuration that breaks the rules of {@link HostRecord} does not activate: the log says which
+ * key is wrong, and the host is not connected.
  */
 @Component(service = HostConfiguration.class, configurationPid = HostConfiguration.FACTORY_PID,
         configurationPolicy = ConfigurationPolicy.REQUIRE)
@@ -24,6 +30,7 @@ public class HostConfiguration {
 
     static final String FACTORY_PID = "org.servicefarm.host";
     static final String DRIVER_PREFIX = "hypervisor.";
+    private static final Logger LOG = LoggerFactory.getLogger(HostConfiguration.class);
 
     @ObjectClassDefinition(name = "ServiceFarm host",
             description = "A host of the farm. Keys starting with 'hypervisor.' are settings for its driver, "
@@ -61,7 +68,19 @@ public class HostConfiguration {
 
     @Activate
     void activate(Config config, Map<String, Object> properties) {
-        this.record = toRecord(config, properties);
+        try {
+            this.record = toRecord(config, properties);
+        } catch (InvalidRequestException e) {
+            LOG.error("Host configuration {} is refused and its host is not connected: {}{}",
+                    Names.excerpt(String.valueOf(properties.get("service.pid")), 200),
+                    e.field() == null ? "" : configKey(e.field()) + ": ", e.getMessage());
+            throw e;
+        }
+    }
+
+    /** The configuration key of a {@link HostRecord} field, e.g. {@code properties.bootTimeMs} -> {@code hypervisor.bootTimeMs}. */
+    static String configKey(String field) {
+        return field.startsWith("properties.") ? DRIVER_PREFIX + field.substring("properties.".length()) : field;
     }
 
     static HostRecord toRecord(Config config, Map<String, Object> properties) {

@@ -7,6 +7,7 @@ import java.util.Comparator;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -30,6 +31,8 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 import org.servicefarm.api.ConflictException;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.Names;
 import org.servicefarm.api.NotFoundException;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
@@ -45,12 +48,19 @@ import org.slf4j.LoggerFactory;
  * The farm's hosts: joins host configurations with the drivers that manage them, keeps one
  * connection per host, and keeps the state table true to what the hypervisors report (events,
  * and a reconcile on every connect). Drivers and hosts may come and go at any time.
+ * <p>
+ * Host names are unique regardless of case. A host is connected only once its driver accepted it
+ * ({@link HypervisorDriver#validate}); a registration at run time is checked before it is persisted.
+ * Whatever a driver says about a host (a refusal, a connection error) is shown and logged only as a
+ * bounded excerpt with control characters escaped ({@link #safe}).
  */
 @Component(service = HostRegistry.class)
 public class HostRegistry {
 
     private static final Logger LOG = LoggerFactory.getLogger(HostRegistry.class);
     private static final Duration REGISTRATION_WAIT = Duration.ofSeconds(10);
+    /** How much of a driver's message a host's detail and the log repeat. */
+    static final int DETAIL_LENGTH = 300;
 
     /** A configured host and, while its driver is present and answered, its connection. */
     private static final class Entry {
@@ -65,6 +75,7 @@ public class HostRegistry {
         }
     }
 
+    /** By {@link #key} of the host name: one entry per name regardless of case. */
     private final Map<String, Entry> hosts = new ConcurrentHashMap<>();
     private final Map<String, HypervisorDriver> drivers = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<Void>> awaitedHosts = new ConcurrentHashMap<>();
@@ -85,8 +96,10 @@ public class HostRegistry {
     void addHost(HostConfiguration configuration) {
         HostRecord record = configuration.record();
         Entry entry = new Entry(record);
-        if (hosts.putIfAbsent(record.name(), entry) != null) {
-            LOG.error("Host {} is configured twice; the second configuration ({}) is ignored", record.name(), record.uri());
+        Entry existing = hosts.putIfAbsent(key(record.name()), entry);
+        if (existing != null) {
+            LOG.error("Host {} is configured twice (host names are unique regardless of case: {} exists); "
+                    + "the second configuration is ignored", record.name(), existing.record.name());
             return;
         }
         connector.execute(() -> connect(entry));
@@ -94,8 +107,8 @@ public class HostRegistry {
 
     void removeHost(HostConfiguration configuration) {
         HostRecord record = configuration.record();
-        Entry entry = hosts.get(record.name());
-        if (entry != null && entry.record.equals(record) && hosts.remove(record.name(), entry)) {
+        Entry entry = hosts.get(key(record.name()));
+        if (entry != null && entry.record.equals(record) && hosts.remove(key(record.name()), entry)) {
             connector.execute(() -> disconnect(entry, "host removed"));
         }
     }
@@ -130,17 +143,25 @@ public class HostRegistry {
                 entry.detail = "driver " + record.driver() + " is not installed";
                 return;
             }
-            if (hosts.get(record.name()) != entry || entry.connection != null) {
+            if (hosts.get(key(record.name())) != entry || entry.connection != null) {
+                return;
+            }
+            try {
+                driver.validate(record);
+            } catch (InvalidRequestException e) {
+                entry.detail = "refused by driver " + record.driver() + ": " + safe(e.getMessage());
+                LOG.warn("Host {} is not connected: driver {} refuses it: {}", record.name(), record.driver(),
+                        safe(e.getMessage()));
                 return;
             }
             HostConnection connection = driver.connect(record, this::onEvent);
             entry.connection = connection;
             entry.detail = null;
             reconcile(record.name(), connection);
-            LOG.info("Host {} connected through {} at {}", record.name(), record.driver(), record.uri());
+            LOG.info("Host {} connected through {}", record.name(), record.driver());
         } catch (HypervisorException | RuntimeException e) {
-            entry.detail = "cannot connect: " + e.getMessage();
-            LOG.warn("Host {} cannot be connected: {}", record.name(), e.getMessage());
+            entry.detail = "cannot connect: " + safe(e.getMessage());
+            LOG.warn("Host {} cannot be connected: {}", record.name(), safe(e.getMessage()));
         } finally {
             Optional.ofNullable(awaitedHosts.remove(record.name())).ifPresent(f -> f.complete(null));
         }
@@ -206,7 +227,7 @@ public class HostRegistry {
         });
         boolean failedNow = after.map(vm -> vm.state() == VmState.FAILED).orElse(false)
                 && before.map(vm -> vm.state() != VmState.FAILED).orElse(false);
-        Entry entry = hosts.get(event.host());
+        Entry entry = entry(event.host());
         if (failedNow && entry != null) {
             connector.execute(() -> {
                 HostConnection connection = entry.connection;
@@ -215,7 +236,7 @@ public class HostRegistry {
                         connection.destroy(event.vmId());
                     }
                 } catch (HypervisorException | RuntimeException e) {
-                    LOG.warn("Cleaning up failed VM {} on {} failed: {}", event.vmId(), event.host(), e.getMessage());
+                    LOG.warn("Cleaning up failed VM {} on {} failed: {}", event.vmId(), event.host(), safe(e.getMessage()));
                 }
             });
         }
@@ -238,7 +259,7 @@ public class HostRegistry {
 
     /** The connection to {@code host}, or an exception saying why there is none. */
     HostConnection connection(String host) throws HypervisorException {
-        Entry entry = hosts.get(host);
+        Entry entry = entry(host);
         if (entry == null) {
             throw new HypervisorException("host " + host + " is not configured");
         }
@@ -249,24 +270,43 @@ public class HostRegistry {
         return connection;
     }
 
-    /** Adds a host as a factory configuration (persisted by Configuration Admin) and waits until it is known. */
+    /**
+     * Adds a host as a factory configuration (persisted by Configuration Admin) and waits until it is known.
+     * Before anything is written, the host's driver must be installed, its name must be free regardless of
+     * case (among connected and configured hosts) and the driver must accept it ({@link HypervisorDriver#validate}):
+     * on any refusal nothing is persisted and nothing connects.
+     *
+     * @throws InvalidRequestException naming the field: the driver is not installed or refuses the host
+     * @throws ConflictException       a host of that name exists, in any case
+     */
     synchronized HostStatus register(HostRecord record) {
         ConfigurationAdmin cm = configurationAdmin;
         if (cm == null) {
             throw new IllegalStateException("Configuration Admin is not available: hosts cannot be added now");
         }
+        HypervisorDriver driver = drivers.get(record.driver());
+        if (driver == null) {
+            throw new InvalidRequestException("driver", "driver '" + Names.excerpt(record.driver())
+                    + "' is not installed; installed drivers: " + new java.util.TreeSet<>(drivers.keySet()));
+        }
         try {
-            if (hosts.containsKey(record.name()) || configurationOf(cm, record.name()).isPresent()) {
-                throw new ConflictException("host " + record.name() + " exists");
+            Entry known = hosts.get(key(record.name()));
+            Optional<String> taken = known != null ? Optional.of(known.record.name())
+                    : configuredName(cm, record.name());
+            if (taken.isPresent()) {
+                throw new ConflictException("host " + record.name() + " exists"
+                        + (taken.get().equals(record.name()) ? "" : " as " + taken.get()
+                        + " (host names are unique regardless of case)"));
             }
-            CompletableFuture<Void> known = awaitedHosts.computeIfAbsent(record.name(), k -> new CompletableFuture<>());
+            driver.validate(record);
+            CompletableFuture<Void> up = awaitedHosts.computeIfAbsent(record.name(), k -> new CompletableFuture<>());
             Configuration configuration = cm.getFactoryConfiguration(HostConfiguration.FACTORY_PID, record.name(), "?");
             configuration.update(toProperties(record));
-            known.get(REGISTRATION_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            up.get(REGISTRATION_WAIT.toMillis(), TimeUnit.MILLISECONDS);
             return status(record.name()).orElseThrow(() -> new IllegalStateException("host " + record.name()
                     + " was saved but its configuration was not accepted; see the log"));
         } catch (IOException | InvalidSyntaxException | ExecutionException e) {
-            throw new IllegalStateException("cannot save host " + record.name() + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot save host " + record.name() + ": " + safe(e.getMessage()), e);
         } catch (TimeoutException e) {
             throw new IllegalStateException("host " + record.name() + " was saved but did not come up within "
                     + REGISTRATION_WAIT.toSeconds() + " s; see the log");
@@ -290,12 +330,45 @@ public class HostRegistry {
             if (configuration.isEmpty()) {
                 throw new NotFoundException("no host named " + name);
             }
-            Optional.ofNullable(hosts.get(name)).ifPresent(e -> e.retiring = true);
+            Optional.ofNullable(entry(name)).ifPresent(e -> e.retiring = true);
             configuration.get().delete();
         } catch (IOException | InvalidSyntaxException e) {
-            Optional.ofNullable(hosts.get(name)).ifPresent(entry -> entry.retiring = false);
+            Optional.ofNullable(entry(name)).ifPresent(entry -> entry.retiring = false);
             throw new IllegalStateException("cannot remove host " + name + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The name of a persisted host configuration whose name equals {@code name} regardless of case. */
+    private static Optional<String> configuredName(ConfigurationAdmin cm, String name)
+            throws IOException, InvalidSyntaxException {
+        Configuration[] found = cm.listConfigurations("(service.factoryPid=" + HostConfiguration.FACTORY_PID + ")");
+        if (found == null) {
+            return Optional.empty();
+        }
+        for (Configuration configuration : found) {
+            Dictionary<String, Object> properties = configuration.getProperties();
+            Object configured = properties == null ? null : properties.get("name");
+            if (configured instanceof String text && text.equalsIgnoreCase(name)) {
+                return Optional.of(text);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The entry of exactly this host name, or {@code null}. */
+    private Entry entry(String name) {
+        Entry entry = name == null ? null : hosts.get(key(name));
+        return entry != null && entry.record.name().equals(name) ? entry : null;
+    }
+
+    /** Host names are unique regardless of case: the map key. */
+    private static String key(String name) {
+        return name.toLowerCase(Locale.ROOT);
+    }
+
+    /** A driver's message as a host's detail and the log show it: bounded, control characters escaped. */
+    static String safe(String message) {
+        return Names.excerpt(message, DETAIL_LENGTH);
     }
 
     private static Optional<Configuration> configurationOf(ConfigurationAdmin cm, String name)

@@ -31,11 +31,13 @@ final class Farm implements AutoCloseable {
     final Placement placement = new Placement();
     final Eviction eviction = new Eviction();
     final FarmServiceManager manager = new FarmServiceManager();
+    final FakeConfigurationAdmin configurations = new FakeConfigurationAdmin(hosts);
 
     Farm(Map<String, Object> managerConfig) {
         Map<String, Object> catalog = shippedConfig("org.servicefarm.catalog.cfg");
         directory.configure(convert(catalog, CatalogDirectory.Config.class), catalog);
         hosts.stateTable = table;
+        hosts.configurationAdmin = configurations.service();
         hosts.addDriver(hypervisor, Map.of(HypervisorDriver.NAME, "fake"));
         addHost("small", 2, 0.10, "standard");
         addHost("large", 8, 0.50, "standard");
