@@ -3,6 +3,7 @@ package org.servicefarm.shell.internal;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.api.action.Argument;
@@ -11,6 +12,7 @@ import org.apache.karaf.shell.api.action.Completion;
 import org.apache.karaf.shell.api.action.Option;
 import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
+import org.apache.karaf.shell.support.CommandException;
 import org.servicefarm.api.Environment;
 import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.Outcome;
@@ -59,11 +61,27 @@ public class RequestCommand implements Action {
     @Option(name = "--deadline", description = "How many milliseconds to wait before answering RETRY_LATER")
     Long deadlineMs;
 
-    PrintStream out = System.out;
-    PrintStream err = System.err;
+    @Argument(index = 1, name = "TRAILING", description = "Nothing: options come before SERVICE, e.g. "
+            + "farm:request --tier standard wiki", multiValued = true)
+    List<String> trailing;
 
+    /** The option or argument of each request field, as {@link InvalidRequestException#field()} names it. */
+    static final Map<String, String> OPTIONS = Map.of("service", "SERVICE", "version", "--version",
+            "environment.os", "--os", "environment.server", "--server", "environment.runtime", "--runtime",
+            "environment.patches", "--patch", "securityLevel", "--security-level", "tier", "--tier",
+            "deadlineMs", "--deadline");
+
+    PrintStream out = System.out;
+
+    /**
+     * @throws CommandException for a malformed request: Karaf prints its message (the API's words, naming the
+     *                          option) and the command fails (exit status 1 over ssh and bin/client)
+     */
     @Override
-    public Object execute() {
+    public Object execute() throws CommandException {
+        if (trailing != null && !trailing.isEmpty()) {
+            throw Failures.trailing("farm:request", "SERVICE", trailing);
+        }
         ServiceRequest request;
         Outcome outcome;
         try {
@@ -71,8 +89,7 @@ public class RequestCommand implements Action {
                     securityLevel, tier, deadlineMs == null ? null : Duration.ofMillis(deadlineMs));
             outcome = manager.request(request);
         } catch (InvalidRequestException e) {
-            err.println("Invalid request: " + e.getMessage());
-            return null;
+            throw Failures.invalid(e, OPTIONS);
         }
         out.print(Formats.outcome(request, outcome));
         return null;

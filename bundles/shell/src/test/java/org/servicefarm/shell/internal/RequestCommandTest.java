@@ -1,6 +1,7 @@
 package org.servicefarm.shell.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -11,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.apache.karaf.shell.support.CommandException;
 import org.junit.jupiter.api.Test;
 import org.servicefarm.api.CatalogComponent;
 import org.servicefarm.api.CatalogComponent.Kind;
@@ -47,12 +49,11 @@ class RequestCommandTest {
         command.manager = manager();
         command.service = service;
         command.out = new PrintStream(out, true, StandardCharsets.UTF_8);
-        command.err = new PrintStream(err, true, StandardCharsets.UTF_8);
         return command;
     }
 
     @Test
-    void optionsBecomeTheRequest() {
+    void optionsBecomeTheRequest() throws Exception {
         RequestCommand command = command("wiki");
         command.version = "2.1";
         command.os = "debian-12";
@@ -77,18 +78,76 @@ class RequestCommandTest {
         assertEquals("NEVER wiki: not in the catalog\n", out.toString(StandardCharsets.UTF_8));
     }
 
+    /** What Karaf prints for the command's failure: it fails, and the user reads one plain line. */
+    private String fails(RequestCommand command) {
+        CommandException e = assertThrows(CommandException.class, command::execute);
+        assertTrue(received.isEmpty(), "nothing was asked of the manager");
+        assertEquals("", out.toString(StandardCharsets.UTF_8));
+        return KarafConsole.shown(e);
+    }
+
     @Test
-    void badInputIsOnePlainLine() {
+    void badInputFailsNamingTheOptionInTheApisWords() {
         RequestCommand negative = command("wiki");
         negative.deadlineMs = -5L;
-        negative.execute();
-        command("bad").execute();
+        assertEquals("Invalid option --deadline: deadline must not be negative: -5 ms\n", fails(negative));
 
-        List<String> lines = err.toString(StandardCharsets.UTF_8).lines().toList();
-        assertEquals(List.of("Invalid request: deadline must not be negative: -5 ms",
-                "Invalid request: unknown service bad"), lines);
-        assertTrue(received.isEmpty());
-        assertEquals("", out.toString(StandardCharsets.UTF_8));
+        RequestCommand os = command("wiki");
+        os.os = "a;id";
+        assertEquals("Invalid option --os: environment.os must be 1-63 letters, digits, '.', '_', '+' or '-', "
+                + "starting with a letter or digit\n", fails(os));
+
+        RequestCommand patch = command("wiki");
+        patch.patches = List.of("ok", "<p>");
+        assertTrue(fails(patch).startsWith("Invalid option --patch: environment.patches "));
+
+        RequestCommand tier = command("wiki");
+        tier.tier = "gold\u001b[2J";
+        assertTrue(fails(tier).startsWith("Invalid option --tier: tier must be"));
+
+        assertTrue(fails(command("<wiki>")).startsWith("Invalid argument SERVICE: service must be"));
+    }
+
+    @Test
+    void theManagersRefusalIsPrintedInItsWords() {
+        RequestCommand gold = command("wiki");
+        gold.tier = "platinum";
+        gold.manager = refusing(new InvalidRequestException("tier", "unknown tier 'platinum'; tiers: [free, standard]"));
+        assertEquals("Invalid option --tier: unknown tier 'platinum'; tiers: [free, standard]\n", fails(gold));
+
+        RequestCommand unfielded = command("wiki");
+        unfielded.manager = refusing(new InvalidRequestException("unknown service bad"));
+        assertEquals("Invalid request: unknown service bad\n", fails(unfielded));
+    }
+
+    @Test
+    void optionsAfterTheServiceAreRefusedSayingOptionsComeFirst() {
+        RequestCommand late = command("wiki");
+        late.trailing = List.of("--tier", "gold");
+        assertEquals("Options come before SERVICE: farm:request [options] SERVICE, e.g. farm:request --tier "
+                + "standard wiki\n", fails(late));
+        RequestCommand two = command("wiki");
+        two.trailing = List.of("blog");
+        assertEquals("farm:request takes one SERVICE, not 2\n", fails(two));
+    }
+
+    @Test
+    void offeringsRefuseALimitOutOfRange() {
+        for (int limit : new int[] {0, -1, OfferingsCommand.MAX_LIMIT + 1}) {
+            OfferingsCommand command = new OfferingsCommand();
+            command.manager = manager();
+            command.limit = limit;
+            CommandException e = assertThrows(CommandException.class, command::execute);
+            assertEquals("Invalid option --limit: limit must be from 1 to 1000, not " + limit + "\n",
+                    KarafConsole.shown(e));
+        }
+    }
+
+    private static ServiceManager refusing(RuntimeException e) {
+        return (ServiceManager) Proxy.newProxyInstance(RequestCommandTest.class.getClassLoader(),
+                new Class<?>[] {ServiceManager.class}, (proxy, method, args) -> {
+                    throw e;
+                });
     }
 
     @Test
