@@ -1,6 +1,7 @@
 package org.servicefarm.rest.internal;
 
 import java.security.Principal;
+import java.time.Duration;
 
 import javax.security.auth.login.Configuration;
 import javax.ws.rs.container.ContainerRequestContext;
@@ -17,6 +18,8 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.osgi.service.metatype.annotations.Designate;
 import org.servicefarm.rest.internal.AccessPolicy.Need;
 import org.servicefarm.rest.internal.LoginCache.Login;
+
+import com.github.benmanes.caffeine.cache.Ticker;
 
 /**
  * HTTP Basic login against a JAAS realm and the role check, for every JAX-RS application on the
@@ -42,7 +45,8 @@ public class LoginFilter implements ContainerRequestFilter {
     /** @param jaasConfiguration the JAAS configuration to use, {@code null} for the installed one */
     LoginFilter(RestConfig config, Configuration jaasConfiguration) {
         this.authenticator = new JaasAuthenticator(config.realm(), jaasConfiguration,
-                new LoginCache(config.loginCacheSeconds() * 1000L, config.loginCacheSize(), System::nanoTime));
+                new LoginCache(Duration.ofSeconds(config.loginCacheSeconds()), config.loginCacheSize(),
+                        Ticker.systemTicker()));
         this.policy = new AccessPolicy(config);
     }
 
