@@ -14,13 +14,16 @@ public @interface RestConfig {
             + "backed by etc/users.properties, is called karaf.")
     String realm() default "karaf";
 
-    @AttributeDefinition(description = "The role that may read: every GET under /api/v1.")
+    @AttributeDefinition(description = "The realm role that grants the API's role viewer, which may read: every "
+            + "GET under /api/v1.")
     String viewerRole() default "viewer";
 
-    @AttributeDefinition(description = "The role that may also act: ask for services with POST /api/v1/requests.")
+    @AttributeDefinition(description = "The realm role that grants the API's role operator, which may also act: "
+            + "ask for services with POST /api/v1/requests. It includes the viewer's rights.")
     String operatorRole() default "operator";
 
-    @AttributeDefinition(description = "The role that may also manage the farm: add and remove hosts.")
+    @AttributeDefinition(description = "The realm role that grants the API's role admin, which may also manage the "
+            + "farm: add and remove hosts. It includes the operator's rights.")
     String adminRole() default "admin";
 
     @AttributeDefinition(description = "How many seconds a successful login is remembered, so that not every "
