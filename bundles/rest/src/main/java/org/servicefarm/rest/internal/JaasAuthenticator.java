@@ -22,7 +22,8 @@ import org.servicefarm.rest.internal.LoginCache.Login;
 /**
  * Checks an HTTP Basic {@code Authorization} header against a JAAS realm (Karaf's {@code karaf}
  * by default) and returns the user's roles: from the cache when the same header logged in
- * recently, else by a JAAS login.
+ * recently, else by a JAAS login unless the throttle says the user or the client address must
+ * wait first.
  */
 final class JaasAuthenticator {
 
@@ -32,6 +33,10 @@ final class JaasAuthenticator {
 
     /** The header is missing, is not HTTP Basic, or the realm refused it. */
     record Refused(String reason) implements Result {
+    }
+
+    /** Too many failures of this user or from this address: not checked; try again after {@code seconds}. */
+    record Throttled(long seconds) implements Result {
     }
 
     record LoggedIn(Login login) implements Result {
@@ -45,25 +50,31 @@ final class JaasAuthenticator {
     private final String realm;
     private final Configuration jaasConfiguration;
     private final LoginCache cache;
+    private final LoginThrottle throttle;
 
     /**
      * @param jaasConfiguration the JAAS configuration to log in with, or {@code null} for the installed
      *                          one (in Karaf: the realms registered as OSGi services)
      */
-    JaasAuthenticator(String realm, Configuration jaasConfiguration, LoginCache cache) {
+    JaasAuthenticator(String realm, Configuration jaasConfiguration, LoginCache cache, LoginThrottle throttle) {
         this.realm = realm;
         this.jaasConfiguration = jaasConfiguration;
         this.cache = cache;
+        this.throttle = throttle;
     }
 
-    /** @param authorization the request's Authorization header, or {@code null} */
-    Result authenticate(String authorization) {
+    /**
+     * @param authorization the request's Authorization header, or {@code null}
+     * @param address       the client's address as the connection shows it
+     */
+    Result authenticate(String authorization, String address) {
         if (authorization == null) {
             return NO_LOGIN;
         }
         if (!authorization.regionMatches(true, 0, BASIC, 0, BASIC.length())) {
             return WRONG_LOGIN;
         }
+        // A login that worked recently passes even while its user is throttled: the throttle is for guesses.
         String key = Digests.sha256(authorization);
         Login cached = cache.get(key);
         if (cached != null) {
@@ -80,10 +91,17 @@ final class JaasAuthenticator {
         if (colon <= 0) {
             return WRONG_LOGIN;
         }
-        Login login = login(decoded.substring(0, colon), decoded.substring(colon + 1).toCharArray());
+        String user = decoded.substring(0, colon);
+        long wait = throttle.secondsToWait(user, address);
+        if (wait > 0) {
+            return new Throttled(wait);
+        }
+        Login login = login(user, decoded.substring(colon + 1).toCharArray());
         if (login == null) {
+            throttle.failed(user, address);
             return WRONG_LOGIN;
         }
+        throttle.succeeded(user, address);
         cache.put(key, login);
         return new LoggedIn(login);
     }

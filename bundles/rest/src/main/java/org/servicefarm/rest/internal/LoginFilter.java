@@ -6,10 +6,12 @@ import java.util.Set;
 
 import javax.annotation.Priority;
 import javax.security.auth.login.Configuration;
+import javax.servlet.http.HttpServletRequest;
 import javax.ws.rs.Priorities;
 import javax.ws.rs.container.ContainerRequestContext;
 import javax.ws.rs.container.ContainerRequestFilter;
 import javax.ws.rs.container.PreMatching;
+import javax.ws.rs.core.Context;
 import javax.ws.rs.core.HttpHeaders;
 import javax.ws.rs.core.SecurityContext;
 
@@ -22,6 +24,7 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.servicefarm.rest.internal.JaasAuthenticator.LoggedIn;
 import org.servicefarm.rest.internal.JaasAuthenticator.Refused;
 import org.servicefarm.rest.internal.JaasAuthenticator.Result;
+import org.servicefarm.rest.internal.JaasAuthenticator.Throttled;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 
@@ -30,7 +33,7 @@ import com.github.benmanes.caffeine.cache.Ticker;
  * anything served beside the API, a benchmark's constant resource for one, pays the same login).
  * Runs before resource matching, so that an anonymous client gets 401 whatever it asks for; what
  * a logged-in user may do is decided after matching, by {@link RoleFilter}, from the method that
- * will run.
+ * will run. Repeated failures are slowed by a {@link LoginThrottle}: such attempts get 429.
  */
 @Component(service = ContainerRequestFilter.class, configurationPid = RestConfig.PID)
 @Designate(ocd = RestConfig.class)
@@ -43,6 +46,10 @@ public class LoginFilter implements ContainerRequestFilter {
 
     static final String NAME = "servicefarm-login";
 
+    /** Where a connection comes from: the socket's peer. X-Forwarded-For is the client's to write, so not read. */
+    @Context
+    HttpServletRequest connection;
+
     private final JaasAuthenticator authenticator;
     private final Roles roles;
 
@@ -53,22 +60,35 @@ public class LoginFilter implements ContainerRequestFilter {
 
     /**
      * @param jaasConfiguration the JAAS configuration to use, {@code null} for the installed one
-     * @param ticker            the clock of the login cache (nanoseconds)
+     * @param ticker            the clock of the login cache and the throttle (nanoseconds)
      */
     LoginFilter(RestConfig config, Configuration jaasConfiguration, Ticker ticker) {
         this.authenticator = new JaasAuthenticator(config.realm(), jaasConfiguration,
-                new LoginCache(Duration.ofSeconds(config.loginCacheSeconds()), config.loginCacheSize(), ticker));
+                new LoginCache(Duration.ofSeconds(config.loginCacheSeconds()), config.loginCacheSize(), ticker),
+                new LoginThrottle(LoginThrottle.Limits.of(config), ticker));
         this.roles = new Roles(config);
     }
 
     @Override
     public void filter(ContainerRequestContext request) {
-        Result result = authenticator.authenticate(request.getHeaderString(HttpHeaders.AUTHORIZATION));
+        Result result = authenticator.authenticate(request.getHeaderString(HttpHeaders.AUTHORIZATION), address());
         if (result instanceof LoggedIn in) {
             request.setSecurityContext(securityContext(in.login().user(), roles.granted(in.login().roles()),
                     request.getSecurityContext()));
+        } else if (result instanceof Throttled throttled) {
+            request.abortWith(Problems.throttled(throttled.seconds()));
         } else {
             request.abortWith(Problems.unauthorized(((Refused) result).reason()));
+        }
+    }
+
+    private String address() {
+        try {
+            String address = connection == null ? null : connection.getRemoteAddr();
+            return address == null ? "unknown" : address;
+        } catch (RuntimeException e) {
+            // No servlet request behind this call (another transport): all such clients share one address.
+            return "unknown";
         }
     }
 

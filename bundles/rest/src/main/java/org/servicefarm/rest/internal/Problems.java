@@ -74,6 +74,13 @@ final class Problems {
         return response(forbiddenProblem(detail));
     }
 
+    /** 429: too many failed logins; the login is not checked until {@code seconds} have passed. */
+    static Response throttled(long seconds) {
+        Problem problem = problem("too-many-logins", "Too many failed logins", 429, "too many failed logins for "
+                + "this user or from this address; try again in " + seconds + " s", null, null);
+        return Response.fromResponse(response(problem)).header(HttpHeaders.RETRY_AFTER, seconds).build();
+    }
+
     static Problem problem(String slug, String title, int status, String detail, String field, String outcome) {
         return new Problem("urn:servicefarm:problem:" + slug, title, status, shortened(detail), field, outcome);
     }

@@ -37,7 +37,7 @@ import org.osgi.util.converter.Converters;
  * Jetty of Pax Web) on a free loopback port, with the bundle's resources over a
  * {@link FixedServiceManager}, and its login and role filters, JSON provider and mappers, as the
  * whiteboard registers them. A JAAS configuration of {@link TestLoginModule} stands in for Karaf's
- * realm, and the login cache runs on a clock the test moves ({@link #nanos}). Requests
+ * realm, and the login cache and throttle run on a clock the test moves ({@link #nanos}). Requests
  * go over a plain socket, so that a test chooses every byte of the request line and the client's
  * own address. A test starts one of its own ({@link #start}, closed after use), or shares one with
  * the other tests of its class ({@link #perClass}).
@@ -59,7 +59,7 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
     static final String JSON = "application/json";
 
     final FixedServiceManager manager = new FixedServiceManager();
-    /** The clock of the login cache, in nanoseconds. */
+    /** The clock of the login cache and the throttle, in nanoseconds. */
     final AtomicLong nanos = new AtomicLong(1_000_000_000L);
     private final Map<String, Object> config;
     private final Object[] extraResources;
