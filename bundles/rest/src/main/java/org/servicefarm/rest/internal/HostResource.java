@@ -29,8 +29,8 @@ import org.servicefarm.api.ServiceManager;
 @JaxrsResource
 @JaxrsName("servicefarm-hosts")
 @JSONRequired
-@JaxrsExtensionSelect({JSONRequired.FILTER, Extensions.LOGIN, Extensions.ROLES, Extensions.JSON, Extensions.PROBLEMS,
-        Extensions.JSON_PROBLEMS})
+@JaxrsExtensionSelect({JSONRequired.FILTER, Extensions.LOGIN, Extensions.ROLES, Extensions.WADL_OFF, Extensions.JSON,
+        Extensions.PROBLEMS, Extensions.JSON_PROBLEMS})
 @Path("api/v1/hosts")
 @Produces(MediaType.APPLICATION_JSON)
 public class HostResource {

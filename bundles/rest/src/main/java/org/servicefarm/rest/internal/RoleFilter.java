@@ -35,7 +35,7 @@ import org.servicefarm.rest.internal.Problems.Problem;
  * <p>
  * As a response filter it also guards what the runtime answers by itself without a resource
  * method (an OPTIONS request, CXF's WADL for {@code ?_wadl}, which CXF computes before any filter
- * of ours runs, even the login): a success that no role check let through is replaced by 401 for an anonymous
+ * of ours runs): a success that no role check let through is replaced by 401 for an anonymous
  * client and 403 for a logged-in one. Errors (404, 405 with its Allow header, ...) pass as they are.
  */
 @Component(service = {ContainerRequestFilter.class, ContainerResponseFilter.class},

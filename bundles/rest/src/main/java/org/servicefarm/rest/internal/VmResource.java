@@ -23,8 +23,8 @@ import org.servicefarm.api.ServiceManager;
 @JaxrsResource
 @JaxrsName("servicefarm-vms")
 @JSONRequired
-@JaxrsExtensionSelect({JSONRequired.FILTER, Extensions.LOGIN, Extensions.ROLES, Extensions.JSON, Extensions.PROBLEMS,
-        Extensions.JSON_PROBLEMS})
+@JaxrsExtensionSelect({JSONRequired.FILTER, Extensions.LOGIN, Extensions.ROLES, Extensions.WADL_OFF, Extensions.JSON,
+        Extensions.PROBLEMS, Extensions.JSON_PROBLEMS})
 @Path("api/v1/vms")
 @Produces(MediaType.APPLICATION_JSON)
 public class VmResource {

@@ -1,6 +1,7 @@
 package org.servicefarm.rest.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -211,10 +212,24 @@ class AuthorizationTest {
         }
     }
 
-    /** CXF's WADL generator answers before the login: its answer is refused all the same. */
+    /** With CXF's generator switched off, {@code _wadl} is an ordinary query parameter. */
+    @ParameterizedTest
+    @ValueSource(strings = {"/api/v1/hosts?_wadl", "/api/v1?_wadl", "/?_wadl", "/api/v1/vms?_wadl&_type=json",
+            "/api/v1/hosts?_wadl=", "/api/v1/hosts;x?_wadl"})
+    void wadlIsNeverGenerated(String target) {
+        Answer anonymous = stack.send("GET", target, null, null, null);
+        anonymous.problem(401);
+        Answer viewer = stack.send("GET", target, Login.VIEWER.header(), null, null);
+        assertFalse(viewer.body().contains("wadl"), viewer.body());
+        assertFalse(viewer.contentType().contains("xml"), viewer.contentType());
+        Answer guest = stack.send("GET", target, Login.GUEST.header(), null, null);
+        assertTrue(guest.status() == 403 || guest.status() == 404, guest.body());
+    }
+
+    /** Should CXF's own generator answer (WadlOff missing), its answer is refused all the same. */
     @Test
     void cxfsOwnWadlIsRefusedByTheRoleCheck() {
-        try (RestStack cxfWadl = RestStack.start()) {
+        try (RestStack cxfWadl = RestStack.startWithCxfWadl()) {
             List<String> bodies = new ArrayList<>();
             for (String target : List.of("/api/v1/hosts?_wadl", "/api/v1?_wadl", "/?_wadl")) {
                 for (Login login : new Login[] {null, Login.VIEWER, Login.ADMIN}) {

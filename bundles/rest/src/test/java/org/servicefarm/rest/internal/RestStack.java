@@ -62,23 +62,30 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
     /** The clock of the login cache and the throttle, in nanoseconds. */
     final AtomicLong nanos = new AtomicLong(1_000_000_000L);
     private final Map<String, Object> config;
+    private final boolean wadlOff;
     private final Object[] extraResources;
     private Server jetty;
     private Bus bus;
     private int port;
 
-    private RestStack(Map<String, Object> config, Object... extraResources) {
+    private RestStack(Map<String, Object> config, boolean wadlOff, Object... extraResources) {
         this.config = config;
+        this.wadlOff = wadlOff;
         this.extraResources = extraResources;
     }
 
     /** A started stack with the default configuration plus {@code config}, and any further resources. */
     static RestStack start(Map<String, Object> config, Object... extraResources) {
-        return new RestStack(config, extraResources).started();
+        return new RestStack(config, true, extraResources).started();
     }
 
     static RestStack start() {
         return start(Map.of());
+    }
+
+    /** A started stack whose WADL is CXF's own, as if {@link WadlOff} were missing. */
+    static RestStack startWithCxfWadl() {
+        return new RestStack(Map.of(), false).started();
     }
 
     /**
@@ -86,7 +93,7 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
      * first, stopped after the last, its manager reset before each.
      */
     static RestStack perClass(Object... extraResources) {
-        return new RestStack(Map.of(), extraResources);
+        return new RestStack(Map.of(), true, extraResources);
     }
 
     @Override
@@ -123,9 +130,13 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
                 new VmResource(manager), new HostResource(manager)));
         resources.addAll(List.of(extraResources));
         endpoint.setServiceBeans(resources);
-        endpoint.setProviders(List.of(
+        List<Object> extensions = new ArrayList<>(List.of(
                 new LoginFilter(restConfig, TestLoginModule.configuration("karaf", "farm"), nanos::get),
                 new RoleFilter(restConfig), new JsonProvider(), new ProblemMapper(), new JsonProblemMapper()));
+        if (wadlOff) {
+            extensions.add(new WadlOff());
+        }
+        endpoint.setProviders(extensions);
         endpoint.create();
 
         CXFNonSpringServlet servlet = new CXFNonSpringServlet();
