@@ -2,7 +2,8 @@ package org.servicefarm.rest.internal;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
+
+import org.servicefarm.api.InvalidRequestException;
 
 /** Reads request bodies with a size cap: the API's bodies are small, and a huge one is a mistake or an attack. */
 final class Bodies {
@@ -22,18 +23,20 @@ final class Bodies {
     private Bodies() {
     }
 
-    static byte[] read(InputStream in) {
-        if (in == null) {
-            return new byte[0];
+    /**
+     * The body's bytes.
+     *
+     * @throws TooLargeException       when it exceeds {@link #MAX_BYTES}
+     * @throws InvalidRequestException when it is empty
+     */
+    static byte[] read(InputStream in) throws IOException {
+        byte[] bytes = in == null ? new byte[0] : in.readNBytes(MAX_BYTES + 1);
+        if (bytes.length > MAX_BYTES) {
+            throw new TooLargeException();
         }
-        try {
-            byte[] bytes = in.readNBytes(MAX_BYTES + 1);
-            if (bytes.length > MAX_BYTES) {
-                throw new TooLargeException();
-            }
-            return bytes;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        if (bytes.length == 0) {
+            throw new InvalidRequestException("the request body is empty; a JSON object is expected");
         }
+        return bytes;
     }
 }

@@ -1,23 +1,32 @@
 package org.servicefarm.rest.internal;
 
+import javax.annotation.security.RolesAllowed;
 import javax.ws.rs.GET;
 import javax.ws.rs.Path;
+import javax.ws.rs.Produces;
 import javax.ws.rs.QueryParam;
-import javax.ws.rs.core.Response;
+import javax.ws.rs.core.MediaType;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtensionSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 import org.servicefarm.api.DirectoryView;
+import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.ServiceManager;
 
 /** {@code GET /api/v1/catalog/...}: the service directory's read calls. */
 @Component(service = CatalogResource.class)
 @JaxrsResource
 @JaxrsName("servicefarm-catalog")
+@JSONRequired
+@JaxrsExtensionSelect({JSONRequired.FILTER, Extensions.LOGIN, Extensions.ROLES, Extensions.WADL_OFF, Extensions.JSON,
+        Extensions.PROBLEMS, Extensions.JSON_PROBLEMS})
 @Path("api/v1/catalog")
+@Produces(MediaType.APPLICATION_JSON)
 public class CatalogResource {
 
     static final int DEFAULT_LIMIT = 50;
@@ -36,27 +45,24 @@ public class CatalogResource {
      */
     @GET
     @Path("offerings")
-    public Response offerings(@QueryParam("limit") String limit) {
-        int max;
-        try {
-            max = limit(limit);
-        } catch (IllegalArgumentException e) {
-            return Problems.invalidRequest(e.getMessage());
-        }
-        return ok(JsonMapping.offerings(directory().offerings(max)));
+    @RolesAllowed(Roles.VIEWER)
+    public JsonMapping.OfferingsJson offerings(@QueryParam("limit") String limit) {
+        return JsonMapping.offerings(directory().offerings(limit(limit)));
     }
 
     @GET
     @Path("components")
-    public Response components() {
-        return ok(JsonMapping.components(directory().components()));
+    @RolesAllowed(Roles.VIEWER)
+    public JsonMapping.ComponentsJson components() {
+        return JsonMapping.components(directory().components());
     }
 
     @GET
     @Path("rules")
-    public Response rules() {
+    @RolesAllowed(Roles.VIEWER)
+    public JsonMapping.RulesJson rules() {
         DirectoryView directory = directory();
-        return ok(new JsonMapping.RulesJson(directory.rules(), directory.securityLevels()));
+        return new JsonMapping.RulesJson(directory.rules(), directory.securityLevels());
     }
 
     static int limit(String text) {
@@ -67,19 +73,15 @@ public class CatalogResource {
         try {
             value = Integer.parseInt(text.trim());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("limit must be a whole number from 1 to " + MAX_LIMIT);
+            throw new InvalidRequestException("limit", "limit must be a whole number from 1 to " + MAX_LIMIT);
         }
         if (value < 1 || value > MAX_LIMIT) {
-            throw new IllegalArgumentException("limit must be from 1 to " + MAX_LIMIT + ", not " + value);
+            throw new InvalidRequestException("limit", "limit must be from 1 to " + MAX_LIMIT + ", not " + value);
         }
         return value;
     }
 
     private DirectoryView directory() {
         return manager.directory();
-    }
-
-    private static Response ok(Object body) {
-        return Response.ok(Json.write(body), Json.MEDIA_TYPE).build();
     }
 }

@@ -1,32 +1,38 @@
 package org.servicefarm.rest.internal;
 
-import java.io.InputStream;
 import java.net.URI;
 
+import javax.annotation.security.RolesAllowed;
 import javax.ws.rs.DELETE;
 import javax.ws.rs.GET;
 import javax.ws.rs.POST;
 import javax.ws.rs.Path;
 import javax.ws.rs.PathParam;
+import javax.ws.rs.Produces;
+import javax.ws.rs.core.MediaType;
 import javax.ws.rs.core.Response;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtensionSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
-import org.servicefarm.api.ConflictException;
-import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
-import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.Names;
 import org.servicefarm.api.NotFoundException;
 import org.servicefarm.api.ServiceManager;
 
-/** {@code /api/v1/hosts}: list hosts, and (role admin, checked by the login filter) add and remove them. */
+/** {@code /api/v1/hosts}: list hosts (viewer), and add and remove them (admin). */
 @Component(service = HostResource.class)
 @JaxrsResource
 @JaxrsName("servicefarm-hosts")
+@JSONRequired
+@JaxrsExtensionSelect({JSONRequired.FILTER, Extensions.LOGIN, Extensions.ROLES, Extensions.WADL_OFF, Extensions.JSON,
+        Extensions.PROBLEMS, Extensions.JSON_PROBLEMS})
 @Path("api/v1/hosts")
+@Produces(MediaType.APPLICATION_JSON)
 public class HostResource {
 
     private final ServiceManager manager;
@@ -37,58 +43,37 @@ public class HostResource {
     }
 
     @GET
-    public Response hosts() {
-        return Response.ok(Json.write(JsonMapping.hosts(manager.hosts())), Json.MEDIA_TYPE).build();
+    @RolesAllowed(Roles.VIEWER)
+    public JsonMapping.HostsJson hosts() {
+        return JsonMapping.hosts(manager.hosts());
     }
 
     @GET
     @Path("{name}")
-    public Response host(@PathParam("name") String name) {
+    @RolesAllowed(Roles.VIEWER)
+    public JsonMapping.HostJson host(@PathParam("name") String name) {
         return manager.hosts().stream()
                 .filter(host -> host.name().equals(name))
                 .findFirst()
-                .map(host -> Response.ok(Json.write(JsonMapping.host(host)), Json.MEDIA_TYPE).build())
-                .orElseGet(() -> Problems.notFound("no host named " + name));
+                .map(JsonMapping::host)
+                .orElseThrow(() -> new NotFoundException("no host named " + Names.excerpt(name)));
     }
 
+    /** 201 with the host's status and its address. */
     @POST
-    public Response register(InputStream body) {
-        HostRecord host;
-        try {
-            host = JsonMapping.hostRecord(Json.parse(Bodies.read(body)));
-        } catch (Bodies.TooLargeException e) {
-            return Problems.tooLarge(e.getMessage());
-        } catch (IllegalArgumentException e) {
-            // InvalidRequestException, and the API records' own checks: all the client's mistake.
-            return Problems.invalidRequest(e.getMessage());
-        }
-        HostStatus registered;
-        try {
-            registered = manager.registerHost(host);
-        } catch (InvalidRequestException e) {
-            return Problems.invalidRequest(e.getMessage());
-        } catch (ConflictException e) {
-            return Problems.conflict(e.getMessage());
-        }
+    @RolesAllowed(Roles.ADMIN)
+    public Response register(HostRegistration body) {
+        HostStatus registered = manager.registerHost(body.toHostRecord());
         // Relative: JAX-RS resolves it against the application's base URI. Host names are URI-safe by rule.
         return Response.created(URI.create("api/v1/hosts/" + registered.name()))
-                .type(Json.MEDIA_TYPE)
-                .entity(Json.write(JsonMapping.host(registered)))
+                .entity(JsonMapping.host(registered))
                 .build();
     }
 
     @DELETE
     @Path("{name}")
-    public Response unregister(@PathParam("name") String name) {
-        try {
-            manager.unregisterHost(name);
-        } catch (NotFoundException e) {
-            return Problems.notFound(e.getMessage());
-        } catch (ConflictException e) {
-            return Problems.conflict(e.getMessage());
-        } catch (InvalidRequestException e) {
-            return Problems.invalidRequest(e.getMessage());
-        }
-        return Response.noContent().build();
+    @RolesAllowed(Roles.ADMIN)
+    public void unregister(@PathParam("name") String name) {
+        manager.unregisterHost(name);
     }
 }

@@ -1,9 +1,8 @@
 package org.servicefarm.rest.internal;
 
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.Principal;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashSet;
 import java.util.Set;
@@ -22,53 +21,89 @@ import org.servicefarm.rest.internal.LoginCache.Login;
 
 /**
  * Checks an HTTP Basic {@code Authorization} header against a JAAS realm (Karaf's {@code karaf}
- * by default) and returns the user's roles, from the cache when the same header logged in
- * recently.
+ * by default) and returns the user's roles: from the cache when the same header logged in
+ * recently, else by a JAAS login unless the throttle says the user or the client address must
+ * wait first.
  */
 final class JaasAuthenticator {
+
+    /** What became of a login attempt. */
+    sealed interface Result {
+    }
+
+    /** The header is missing, is not HTTP Basic, or the realm refused it. */
+    record Refused(String reason) implements Result {
+    }
+
+    /** Too many failures of this user or from this address: not checked; try again after {@code seconds}. */
+    record Throttled(long seconds) implements Result {
+    }
+
+    record LoggedIn(Login login) implements Result {
+    }
+
+    static final Refused NO_LOGIN = new Refused("log in with HTTP Basic (user name and password)");
+    static final Refused WRONG_LOGIN = new Refused("wrong user name or password");
 
     private static final String BASIC = "basic ";
 
     private final String realm;
     private final Configuration jaasConfiguration;
     private final LoginCache cache;
+    private final LoginThrottle throttle;
 
     /**
      * @param jaasConfiguration the JAAS configuration to log in with, or {@code null} for the installed
      *                          one (in Karaf: the realms registered as OSGi services)
      */
-    JaasAuthenticator(String realm, Configuration jaasConfiguration, LoginCache cache) {
+    JaasAuthenticator(String realm, Configuration jaasConfiguration, LoginCache cache, LoginThrottle throttle) {
         this.realm = realm;
         this.jaasConfiguration = jaasConfiguration;
         this.cache = cache;
+        this.throttle = throttle;
     }
 
-    /** The login for this header, or {@code null} when it is missing, malformed or the realm refuses it. */
-    Login authenticate(String authorization) {
-        if (authorization == null || !authorization.regionMatches(true, 0, BASIC, 0, BASIC.length())) {
-            return null;
+    /**
+     * @param authorization the request's Authorization header, or {@code null}
+     * @param address       the client's address as the connection shows it
+     */
+    Result authenticate(String authorization, String address) {
+        if (authorization == null) {
+            return NO_LOGIN;
         }
-        String key = digest(authorization);
+        if (!authorization.regionMatches(true, 0, BASIC, 0, BASIC.length())) {
+            return WRONG_LOGIN;
+        }
+        // A login that worked recently passes even while its user is throttled: the throttle is for guesses.
+        String key = Digests.sha256(authorization);
         Login cached = cache.get(key);
         if (cached != null) {
-            return cached;
+            return new LoggedIn(cached);
         }
         String decoded;
         try {
             decoded = new String(Base64.getDecoder().decode(authorization.substring(BASIC.length()).trim()),
                     StandardCharsets.UTF_8);
         } catch (IllegalArgumentException e) {
-            return null;
+            return WRONG_LOGIN;
         }
         int colon = decoded.indexOf(':');
         if (colon <= 0) {
-            return null;
+            return WRONG_LOGIN;
         }
-        Login login = login(decoded.substring(0, colon), decoded.substring(colon + 1).toCharArray());
-        if (login != null) {
-            cache.put(key, login);
+        String user = decoded.substring(0, colon);
+        long wait = throttle.secondsToWait(user, address);
+        if (wait > 0) {
+            return new Throttled(wait);
         }
-        return login;
+        Login login = login(user, decoded.substring(colon + 1).toCharArray());
+        if (login == null) {
+            throttle.failed(user, address);
+            return WRONG_LOGIN;
+        }
+        throttle.succeeded(user, address);
+        cache.put(key, login);
+        return new LoggedIn(login);
     }
 
     private Login login(String user, char[] password) {
@@ -94,7 +129,7 @@ final class JaasAuthenticator {
             return null;
         } finally {
             thread.setContextClassLoader(previous);
-            java.util.Arrays.fill(password, '\0');
+            Arrays.fill(password, '\0');
         }
     }
 
@@ -117,16 +152,6 @@ final class JaasAuthenticator {
             context.logout();
         } catch (LoginException ignored) {
             // Nothing to undo for a login that is over.
-        }
-    }
-
-    /** A digest of the header so the cache never holds a password. */
-    static String digest(String authorization) {
-        try {
-            byte[] hash = MessageDigest.getInstance("SHA-256").digest(authorization.getBytes(StandardCharsets.UTF_8));
-            return Base64.getEncoder().encodeToString(hash);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every Java platform provides SHA-256", e);
         }
     }
 }

@@ -1,32 +1,49 @@
 package org.servicefarm.rest.internal;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-
-import org.servicefarm.api.InvalidRequestException;
-
 import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.cfg.CoercionAction;
+import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.type.LogicalType;
 
 /**
- * The bundle's own Jackson mapper. Bodies are read as trees and checked field by field (see
- * {@link JsonMapping}) so that every client mistake becomes a precise 400, and responses are
- * written here so that the wire shape is exactly what the unit tests see.
+ * The bundle's own Jackson mapper, behind its JSON provider ({@link JsonProvider}). It reads
+ * strictly, so that a body means exactly what the v1 contract says or is refused with a precise
+ * 400 ({@link JsonProblemMapper}): no unknown fields, no duplicate fields, nothing after the
+ * value, no null for a number, and no scalar coercion ("100" for a number, 1.5 for a whole
+ * number, 1 or true for a string). It writes null fields by leaving them out.
  */
 final class Json {
 
-    static final String MEDIA_TYPE = "application/json";
-
-    private static final ObjectMapper MAPPER = JsonMapper.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+    static final ObjectMapper MAPPER = JsonMapper.builder()
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+            // Every logical type: no value from a string of another kind, nor from an empty string.
+            .withCoercionConfigDefaults(config -> config
+                    .setCoercion(CoercionInputShape.String, CoercionAction.Fail)
+                    .setCoercion(CoercionInputShape.EmptyString, CoercionAction.Fail))
+            .withCoercionConfig(LogicalType.Textual, config -> config
+                    .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
+                    .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
+                    .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
+            .withCoercionConfig(LogicalType.Integer, config -> config
+                    .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
+                    .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
+            .withCoercionConfig(LogicalType.Float, config -> config
+                    .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
+            .withCoercionConfig(LogicalType.Boolean, config -> config
+                    .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
+                    .setCoercion(CoercionInputShape.Float, CoercionAction.Fail))
             .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
             .serializationInclusion(JsonInclude.Include.NON_NULL)
             .build();
@@ -34,30 +51,10 @@ final class Json {
     private Json() {
     }
 
-    /** Parses a request body; malformed JSON is the client's mistake. */
-    static JsonNode parse(byte[] body) {
-        if (body == null || body.length == 0) {
-            throw new InvalidRequestException("the request body is empty; a JSON object is expected");
-        }
+    /** {@code value} as JSON text, for answers written without the JSON provider (problems). */
+    static String text(Object value) {
         try {
-            JsonNode node = MAPPER.readTree(body);
-            if (node == null || node.isMissingNode()) {
-                throw new InvalidRequestException("the request body is empty; a JSON object is expected");
-            }
-            return node;
-        } catch (JsonProcessingException e) {
-            // The original message only: Jackson's full message quotes the body back.
-            JsonLocation where = e.getLocation();
-            throw new InvalidRequestException("malformed JSON" + (where == null ? "" : " at line "
-                    + where.getLineNr() + ", column " + where.getColumnNr()) + ": " + e.getOriginalMessage());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    static byte[] write(Object value) {
-        try {
-            return MAPPER.writeValueAsBytes(value);
+            return MAPPER.writeValueAsString(value);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot write " + value.getClass().getSimpleName() + " as JSON", e);
         }

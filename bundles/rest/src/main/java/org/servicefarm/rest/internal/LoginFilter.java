@@ -1,11 +1,17 @@
 package org.servicefarm.rest.internal;
 
 import java.security.Principal;
+import java.time.Duration;
+import java.util.Set;
 
+import javax.annotation.Priority;
 import javax.security.auth.login.Configuration;
+import javax.servlet.http.HttpServletRequest;
+import javax.ws.rs.Priorities;
 import javax.ws.rs.container.ContainerRequestContext;
 import javax.ws.rs.container.ContainerRequestFilter;
 import javax.ws.rs.container.PreMatching;
+import javax.ws.rs.core.Context;
 import javax.ws.rs.core.HttpHeaders;
 import javax.ws.rs.core.SecurityContext;
 
@@ -15,60 +21,81 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtension;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.osgi.service.metatype.annotations.Designate;
-import org.servicefarm.rest.internal.AccessPolicy.Need;
-import org.servicefarm.rest.internal.LoginCache.Login;
+import org.servicefarm.rest.internal.JaasAuthenticator.LoggedIn;
+import org.servicefarm.rest.internal.JaasAuthenticator.Refused;
+import org.servicefarm.rest.internal.JaasAuthenticator.Result;
+import org.servicefarm.rest.internal.JaasAuthenticator.Throttled;
+
+import com.github.benmanes.caffeine.cache.Ticker;
 
 /**
- * HTTP Basic login against a JAAS realm and the role check, for every JAX-RS application on the
- * whiteboard (so anything served beside the API, a benchmark's constant resource for one, pays
- * the same login). Runs before resource matching.
+ * HTTP Basic login against a JAAS realm, for every JAX-RS application on the whiteboard (so
+ * anything served beside the API, a benchmark's constant resource for one, pays the same login).
+ * Runs before resource matching, so that an anonymous client gets 401 whatever it asks for; what
+ * a logged-in user may do is decided after matching, by {@link RoleFilter}, from the method that
+ * will run. Repeated failures are slowed by a {@link LoginThrottle}: such attempts get 429.
  */
 @Component(service = ContainerRequestFilter.class, configurationPid = RestConfig.PID)
 @Designate(ocd = RestConfig.class)
 @JaxrsExtension
-@JaxrsName("servicefarm-login")
+@JaxrsName(LoginFilter.NAME)
 @JaxrsApplicationSelect("(osgi.jaxrs.name=*)")
 @PreMatching
+@Priority(Priorities.AUTHENTICATION)
 public class LoginFilter implements ContainerRequestFilter {
 
+    static final String NAME = "servicefarm-login";
+
+    /** Where a connection comes from: the socket's peer. X-Forwarded-For is the client's to write, so not read. */
+    @Context
+    HttpServletRequest connection;
+
     private final JaasAuthenticator authenticator;
-    private final AccessPolicy policy;
+    private final Roles roles;
 
     @Activate
     public LoginFilter(RestConfig config) {
-        this(config, null);
+        this(config, null, Ticker.systemTicker());
     }
 
-    /** @param jaasConfiguration the JAAS configuration to use, {@code null} for the installed one */
-    LoginFilter(RestConfig config, Configuration jaasConfiguration) {
+    /**
+     * @param jaasConfiguration the JAAS configuration to use, {@code null} for the installed one
+     * @param ticker            the clock of the login cache and the throttle (nanoseconds)
+     */
+    LoginFilter(RestConfig config, Configuration jaasConfiguration, Ticker ticker) {
         this.authenticator = new JaasAuthenticator(config.realm(), jaasConfiguration,
-                new LoginCache(config.loginCacheSeconds() * 1000L, config.loginCacheSize(), System::nanoTime));
-        this.policy = new AccessPolicy(config);
+                new LoginCache(Duration.ofSeconds(config.loginCacheSeconds()), config.loginCacheSize(), ticker),
+                new LoginThrottle(LoginThrottle.Limits.of(config), ticker));
+        this.roles = new Roles(config);
     }
 
     @Override
     public void filter(ContainerRequestContext request) {
-        String authorization = request.getHeaderString(HttpHeaders.AUTHORIZATION);
-        if (authorization == null) {
-            request.abortWith(Problems.unauthorized("log in with HTTP Basic (user name and password)"));
-            return;
+        Result result = authenticator.authenticate(request.getHeaderString(HttpHeaders.AUTHORIZATION), address());
+        if (result instanceof LoggedIn in) {
+            request.setSecurityContext(securityContext(in.login().user(), roles.granted(in.login().roles()),
+                    request.getSecurityContext()));
+        } else if (result instanceof Throttled throttled) {
+            request.abortWith(Problems.throttled(throttled.seconds()));
+        } else {
+            request.abortWith(Problems.unauthorized(((Refused) result).reason()));
         }
-        Login login = authenticator.authenticate(authorization);
-        if (login == null) {
-            request.abortWith(Problems.unauthorized("wrong user name or password"));
-            return;
-        }
-        Need need = AccessPolicy.need(request.getMethod(), request.getUriInfo().getPath());
-        if (!policy.allows(login.roles(), need)) {
-            request.abortWith(Problems.forbidden("user " + login.user() + " lacks role " + policy.roleFor(need)
-                    + " for " + request.getMethod() + " " + request.getUriInfo().getPath()));
-            return;
-        }
-        request.setSecurityContext(securityContext(login, request.getSecurityContext()));
     }
 
-    private static SecurityContext securityContext(Login login, SecurityContext original) {
-        Principal user = login::user;
+    private String address() {
+        try {
+            String address = connection == null ? null : connection.getRemoteAddr();
+            return address == null ? "unknown" : address;
+        } catch (RuntimeException e) {
+            // No servlet request behind this call (another transport): all such clients share one address.
+            return "unknown";
+        }
+    }
+
+    /** The user and their logical roles ({@link Roles}): isUserInRole answers for viewer, operator and admin. */
+    private static SecurityContext securityContext(String userName, Set<String> logicalRoles,
+                                                   SecurityContext original) {
+        Principal user = () -> userName;
         boolean secure = original != null && original.isSecure();
         return new SecurityContext() {
             @Override
@@ -78,7 +105,7 @@ public class LoginFilter implements ContainerRequestFilter {
 
             @Override
             public boolean isUserInRole(String role) {
-                return login.roles().contains(role);
+                return logicalRoles.contains(role);
             }
 
             @Override

@@ -1,26 +1,32 @@
 package org.servicefarm.rest.internal;
 
-import java.io.InputStream;
-
+import javax.annotation.security.RolesAllowed;
 import javax.ws.rs.POST;
 import javax.ws.rs.Path;
+import javax.ws.rs.Produces;
+import javax.ws.rs.core.HttpHeaders;
+import javax.ws.rs.core.MediaType;
 import javax.ws.rs.core.Response;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtensionSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
-import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceManager;
-import org.servicefarm.api.ServiceRequest;
 
 /** {@code POST /api/v1/requests}: one call of {@link ServiceManager#request}, its outcome as HTTP. */
 @Component(service = RequestResource.class)
 @JaxrsResource
 @JaxrsName("servicefarm-requests")
+@JSONRequired
+@JaxrsExtensionSelect({JSONRequired.FILTER, Extensions.LOGIN, Extensions.ROLES, Extensions.WADL_OFF, Extensions.JSON,
+        Extensions.PROBLEMS, Extensions.JSON_PROBLEMS})
 @Path("api/v1/requests")
+@Produces(MediaType.APPLICATION_JSON)
 public class RequestResource {
 
     private final ServiceManager manager;
@@ -30,34 +36,20 @@ public class RequestResource {
         this.manager = manager;
     }
 
-    /** The body is read raw (any content type, so a bare {@code curl -d} works) and parsed strictly. */
+    /** GRANTED is 200, RETRY_LATER 503 with Retry-After, NEVER a 404 problem. */
     @POST
-    public Response request(InputStream body) {
-        ServiceRequest request;
-        Outcome outcome;
-        try {
-            request = JsonMapping.serviceRequest(Json.parse(Bodies.read(body)));
-            outcome = manager.request(request);
-        } catch (InvalidRequestException e) {
-            return Problems.invalidRequest(e.getMessage());
-        } catch (Bodies.TooLargeException e) {
-            return Problems.tooLarge(e.getMessage());
-        }
-        return answer(request, outcome);
-    }
-
-    static Response answer(ServiceRequest request, Outcome outcome) {
+    @RolesAllowed(Roles.OPERATOR)
+    public Response request(RequestBody body) {
+        Outcome outcome = manager.request(body.toRequest());
         if (outcome instanceof Outcome.Granted granted) {
-            return Response.ok(Json.write(JsonMapping.granted(request, granted)), Json.MEDIA_TYPE).build();
+            return Response.ok(JsonMapping.granted(granted)).build();
         }
         if (outcome instanceof Outcome.RetryLater retry) {
             return Response.status(Response.Status.SERVICE_UNAVAILABLE)
-                    .header("Retry-After", retry.retryAfterSeconds())
-                    .type(Json.MEDIA_TYPE)
-                    .entity(Json.write(JsonMapping.retryLater(request, retry)))
+                    .header(HttpHeaders.RETRY_AFTER, retry.retryAfterSeconds())
+                    .entity(JsonMapping.retryLater(retry))
                     .build();
         }
-        Outcome.Never never = (Outcome.Never) outcome;
-        return Problems.never(never.reason());
+        return Problems.response(Problems.never(((Outcome.Never) outcome).reason()));
     }
 }

@@ -28,7 +28,8 @@ import org.servicefarm.api.VmState;
 
 /**
  * A ServiceManager test double with fixed records: answers requests through a function the
- * test sets, and records what the resources passed in.
+ * test sets, and records what the resources passed in. The requests may come from the HTTP
+ * threads of a {@link RestStack}; each test sends one request at a time and reads after the answer.
  */
 final class FixedServiceManager implements ServiceManager {
 
@@ -42,13 +43,31 @@ final class FixedServiceManager implements ServiceManager {
             Map.of("wiki", new Endpoint("127.0.0.1", 20001)), VmState.ACTIVE, new Capacity(1, 512, 1),
             Instant.parse("2026-01-01T10:00:00Z"), Instant.parse("2026-01-01T10:05:00Z"), 3, null);
 
-    Function<ServiceRequest, Outcome> answer = request -> new Outcome.Never("no rule", Duration.ZERO);
+    Function<ServiceRequest, Outcome> answer;
     final List<ServiceRequest> requests = new ArrayList<>();
     final List<HostRecord> registered = new ArrayList<>();
     final List<String> unregistered = new ArrayList<>();
     RuntimeException registerFailure;
     RuntimeException unregisterFailure;
-    int lastOfferingsLimit = -1;
+    /** Thrown by {@link #hosts()} when set: a failure of the server, not of the request. */
+    RuntimeException hostsFailure;
+    int lastOfferingsLimit;
+
+    FixedServiceManager() {
+        reset();
+    }
+
+    /** Back to the fixed records and no recorded calls, for the next test on the same stack. */
+    void reset() {
+        answer = request -> new Outcome.Never("no rule", Duration.ZERO);
+        requests.clear();
+        registered.clear();
+        unregistered.clear();
+        registerFailure = null;
+        unregisterFailure = null;
+        hostsFailure = null;
+        lastOfferingsLimit = -1;
+    }
 
     @Override
     public Outcome request(ServiceRequest request) {
@@ -110,6 +129,9 @@ final class FixedServiceManager implements ServiceManager {
 
     @Override
     public List<HostStatus> hosts() {
+        if (hostsFailure != null) {
+            throw hostsFailure;
+        }
         return List.of(new HostStatus(HOST_A, new Capacity(2, 4096, 5), true, null));
     }
 

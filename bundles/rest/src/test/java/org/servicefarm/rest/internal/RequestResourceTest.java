@@ -4,16 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.servicefarm.rest.internal.Responses.body;
-import static org.servicefarm.rest.internal.Responses.json;
-import static org.servicefarm.rest.internal.Responses.problem;
 
 import java.time.Duration;
 import java.util.List;
 
-import javax.ws.rs.core.Response;
-
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.servicefarm.api.Activation;
@@ -21,24 +17,28 @@ import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceRequest;
+import org.servicefarm.rest.internal.RestStack.Login;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+/** {@code POST /api/v1/requests} over HTTP, through the whole stack. */
 class RequestResourceTest {
 
-    private final FixedServiceManager manager = new FixedServiceManager();
-    private final RequestResource resource = new RequestResource(manager);
+    @RegisterExtension
+    static final RestStack stack = RestStack.perClass();
+    private final FixedServiceManager manager = stack.manager;
+
+    private Answer request(String json) {
+        return stack.post("/api/v1/requests", Login.OPERATOR, json);
+    }
 
     @Test
     void grantedIs200WithEndpointVmHostActivationOfferingAndElapsed() {
         manager.answer = request -> new Outcome.Granted(new Endpoint("127.0.0.1", 20001), "vm-1", "host-a",
                 Activation.RESUMED, FixedServiceManager.WIKI, FixedServiceManager.WIKI.filledIn(request), Duration.ofMillis(42));
 
-        Response response = resource.request(body("{\"service\":\"wiki\"}"));
+        JsonNode json = request("{\"service\":\"wiki\"}").json(200);
 
-        assertEquals(200, response.getStatus());
-        assertEquals("application/json", response.getMediaType().toString());
-        JsonNode json = json(response);
         assertEquals("GRANTED", json.get("outcome").asText());
         assertEquals("127.0.0.1", json.at("/endpoint/host").asText());
         assertEquals(20001, json.at("/endpoint/port").asInt());
@@ -61,8 +61,8 @@ class RequestResourceTest {
     void filledInNamesOnlyWhatTheRequestLeftOut() {
         manager.answer = request -> new Outcome.Granted(new Endpoint("127.0.0.1", 20001), "vm-1", "host-a",
                 Activation.ACTIVE, FixedServiceManager.WIKI, FixedServiceManager.WIKI.filledIn(request), Duration.ZERO);
-        JsonNode json = json(resource.request(body("{\"service\":\"wiki\",\"version\":\"2.1\","
-                + "\"environment\":{\"os\":\"debian-12\",\"patches\":[\"cve-1\"]},\"securityLevel\":\"high\"}")));
+        JsonNode json = request("{\"service\":\"wiki\",\"version\":\"2.1\","
+                + "\"environment\":{\"os\":\"debian-12\",\"patches\":[\"cve-1\"]},\"securityLevel\":\"high\"}").json(200);
         assertEquals("[\"server\",\"runtime\"]", json.get("filledIn").toString());
     }
 
@@ -70,9 +70,9 @@ class RequestResourceTest {
     void grantedOfferingCanBePostedBackAsItIs() {
         manager.answer = request -> new Outcome.Granted(new Endpoint("127.0.0.1", 20001), "vm-1", "host-a",
                 Activation.ACTIVE, FixedServiceManager.WIKI, FixedServiceManager.WIKI.filledIn(request), Duration.ZERO);
-        JsonNode offering = json(resource.request(body("{\"service\":\"wiki\"}"))).get("offering");
+        JsonNode offering = request("{\"service\":\"wiki\"}").json(200).get("offering");
 
-        resource.request(body(offering.toString()));
+        request(offering.toString()).json(200);
 
         assertEquals(FixedServiceManager.WIKI.toRequest(), manager.requests.get(1));
     }
@@ -82,11 +82,10 @@ class RequestResourceTest {
         manager.answer = request -> new Outcome.RetryLater(Duration.ofMillis(2500), FixedServiceManager.WIKI,
                 FixedServiceManager.WIKI.filledIn(request), "building on host-a", Duration.ofMillis(1000));
 
-        Response response = resource.request(body("{\"service\":\"wiki\",\"deadlineMs\":1000}"));
+        Answer answer = request("{\"service\":\"wiki\",\"deadlineMs\":1000}");
 
-        assertEquals(503, response.getStatus());
-        assertEquals("3", response.getHeaderString("Retry-After"));
-        JsonNode json = json(response);
+        JsonNode json = answer.json(503);
+        assertEquals("3", answer.header("Retry-After"));
         assertEquals("RETRY_LATER", json.get("outcome").asText());
         assertEquals(3, json.get("retryAfterSeconds").asLong());
         assertEquals("building on host-a", json.get("detail").asText());
@@ -99,7 +98,7 @@ class RequestResourceTest {
     void retryLaterWithoutOfferingLeavesTheFieldOut() {
         manager.answer = request -> new Outcome.RetryLater(Duration.ofSeconds(1), null, null, "busy", Duration.ZERO);
 
-        JsonNode json = json(resource.request(body("{\"service\":\"wiki\"}")));
+        JsonNode json = request("{\"service\":\"wiki\"}").json(503);
 
         assertFalse(json.has("offering"));
     }
@@ -108,19 +107,20 @@ class RequestResourceTest {
     void neverIs404ProblemWithOutcomeAndReason() {
         manager.answer = request -> new Outcome.Never("wiki does not run on windows-2022", Duration.ZERO);
 
-        JsonNode problem = problem(resource.request(body("{\"service\":\"wiki\"}")), 404);
+        JsonNode problem = request("{\"service\":\"wiki\"}").problem(404);
 
         assertEquals("NEVER", problem.get("outcome").asText());
         assertEquals("wiki does not run on windows-2022", problem.get("detail").asText());
         assertEquals("urn:servicefarm:problem:never", problem.get("type").asText());
+        assertFalse(problem.has("field"), "field is left out when no field is at fault");
     }
 
     @Test
     void everyFieldReachesTheManager() {
-        resource.request(body("""
+        request("""
                 {"service":"wiki","version":"2.1",
                  "environment":{"os":"debian-12","server":"httpd-2.4","runtime":"php-8.2","patches":["p2","p1"]},
-                 "securityLevel":"high","tier":"gold","deadlineMs":1500}"""));
+                 "securityLevel":"high","tier":"gold","deadlineMs":1500}""");
 
         ServiceRequest request = manager.requests.get(0);
         assertEquals("wiki", request.service());
@@ -136,7 +136,7 @@ class RequestResourceTest {
 
     @Test
     void leftOutFieldsAreLeftToTheDirectory() {
-        resource.request(body("{\"service\":\"wiki\",\"environment\":{\"os\":\"debian-12\"}}"));
+        request("{\"service\":\"wiki\",\"environment\":{\"os\":\"debian-12\"}}");
 
         ServiceRequest request = manager.requests.get(0);
         assertNull(request.version());
@@ -164,16 +164,17 @@ class RequestResourceTest {
             "{\"service\":\"wiki\",\"environment\":\"debian\"}", // environment not an object
             "{\"service\":\"wiki\",\"service\":\"blog\"}",       // duplicate field
             "{\"service\":\"wiki\"} {}",                         // trailing content
+            "null",                                              // no object at all
     })
     void malformedInputIs400ProblemAndNeverReachesTheManager(String json) {
-        problem(resource.request(body(json)), 400);
+        request(json).problem(400);
 
         assertTrue(manager.requests.isEmpty());
     }
 
     @Test
     void unknownFieldIsNamedInTheDetail() {
-        JsonNode problem = problem(resource.request(body("{\"service\":\"wiki\",\"colour\":\"red\"}")), 400);
+        JsonNode problem = request("{\"service\":\"wiki\",\"colour\":\"red\"}").problem(400);
 
         assertTrue(problem.get("detail").asText().contains("colour"), problem.toString());
     }
@@ -181,19 +182,20 @@ class RequestResourceTest {
     @Test
     void managersInvalidRequestIs400() {
         manager.answer = request -> {
-            throw new InvalidRequestException("no tier gold");
+            throw new InvalidRequestException("tier", "no tier gold");
         };
 
-        JsonNode problem = problem(resource.request(body("{\"service\":\"wiki\",\"tier\":\"gold\"}")), 400);
+        JsonNode problem = request("{\"service\":\"wiki\",\"tier\":\"gold\"}").problem(400);
 
         assertEquals("no tier gold", problem.get("detail").asText());
+        assertEquals("tier", problem.get("field").asText());
     }
 
     @Test
     void hugeBodyIs413() {
         String huge = "{\"service\":\"" + "w".repeat(Bodies.MAX_BYTES) + "\"}";
 
-        problem(resource.request(body(huge)), 413);
+        request(huge).problem(413);
 
         assertTrue(manager.requests.isEmpty());
     }

@@ -3,59 +3,67 @@ package org.servicefarm.rest.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.servicefarm.rest.internal.Responses.problem;
 
-import java.util.HashMap;
 import java.util.Map;
 
-import javax.ws.rs.NotAllowedException;
-import javax.ws.rs.NotFoundException;
-import javax.ws.rs.core.Response;
-
 import org.junit.jupiter.api.Test;
-import org.osgi.util.converter.Converters;
+import org.servicefarm.rest.internal.RestStack.Login;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
 class RestFrontEndAndProblemMapperTest {
 
-    private static RestConfig config(Map<String, Object> properties) {
-        return Converters.standardConverter().convert(new HashMap<>(properties)).to(RestConfig.class);
-    }
-
     @Test
     void addressUsesTheFrameworksHttpPortOr8181() {
-        assertEquals("http://localhost:8181/api/v1", new RestFrontEnd(config(Map.of()), (String) null).address());
-        assertEquals("http://localhost:9090/api/v1", new RestFrontEnd(config(Map.of()), "9090").address());
-        assertEquals("http://localhost:8181/api/v1", new RestFrontEnd(config(Map.of()), "eighty").address());
+        assertEquals("http://localhost:8181/api/v1", new RestFrontEnd(RestStack.config(Map.of()), (String) null).address());
+        assertEquals("http://localhost:9090/api/v1", new RestFrontEnd(RestStack.config(Map.of()), "9090").address());
+        assertEquals("http://localhost:8181/api/v1", new RestFrontEnd(RestStack.config(Map.of()), "eighty").address());
     }
 
     @Test
     void configuredPortOrBaseUrlWins() {
         assertEquals("http://localhost:7000/api/v1",
-                new RestFrontEnd(config(Map.of("httpPort", 7000)), "9090").address());
+                new RestFrontEnd(RestStack.config(Map.of("httpPort", 7000)), "9090").address());
         assertEquals("https://farm.example.org/api/v1",
-                new RestFrontEnd(config(Map.of("baseUrl", "https://farm.example.org/api/v1/")), "9090").address());
+                new RestFrontEnd(RestStack.config(Map.of("baseUrl", "https://farm.example.org/api/v1/")), "9090")
+                        .address());
     }
 
     @Test
     void runtimeClientErrorsKeepTheirStatusAsProblems() {
-        ProblemMapper mapper = new ProblemMapper();
+        try (RestStack stack = RestStack.start()) {
+            stack.get("/api/v1/nothing-here", Login.VIEWER).problem(404);
 
-        problem(mapper.toResponse(new NotFoundException()), 404);
+            Answer notAllowed = stack.send("PUT", "/api/v1/hosts", Login.ADMIN.header(), RestStack.JSON, "{}");
+            notAllowed.problem(405);
+            String allow = notAllowed.header("Allow");
+            assertTrue(allow.contains("GET") && allow.contains("POST"), allow);
+        }
+    }
 
-        Response notAllowed = mapper.toResponse(new NotAllowedException("GET", new String[] {"POST"}));
-        problem(notAllowed, 405);
-        String allow = notAllowed.getHeaderString("Allow");
-        assertTrue(allow.contains("GET") && allow.contains("POST"), allow);
+    @Test
+    void aBodyThatIsNotJsonIs415SayingWhatToSend() {
+        try (RestStack stack = RestStack.start()) {
+            for (String type : new String[] {"text/plain", "application/x-www-form-urlencoded", null}) {
+                Answer answer = stack.send("POST", "/api/v1/requests", Login.OPERATOR.header(), type,
+                        "{\"service\":\"wiki\"}");
+
+                JsonNode problem = answer.problem(415);
+                assertTrue(problem.get("detail").asText().contains("Content-Type: application/json"), answer.body());
+            }
+            assertTrue(stack.manager.requests.isEmpty());
+        }
     }
 
     @Test
     void anythingElseIs500WithoutItsMessageOrTrace() {
-        Response response = new ProblemMapper().toResponse(new IllegalStateException("secret internals at x.y.Z"));
+        try (RestStack stack = RestStack.start()) {
+            stack.manager.hostsFailure = new IllegalStateException("secret internals at x.y.Z");
 
-        JsonNode problem = problem(response, 500);
-        assertFalse(problem.toString().contains("secret"), problem.toString());
-        assertTrue(problem.get("detail").asText().contains("incident"));
+            JsonNode problem = stack.get("/api/v1/hosts", Login.VIEWER).problem(500);
+
+            assertFalse(problem.toString().contains("secret"), problem.toString());
+            assertTrue(problem.get("detail").asText().contains("incident"));
+        }
     }
 }

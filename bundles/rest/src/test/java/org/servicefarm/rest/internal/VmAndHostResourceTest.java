@@ -3,23 +3,23 @@ package org.servicefarm.rest.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.servicefarm.rest.internal.Responses.body;
-import static org.servicefarm.rest.internal.Responses.json;
-import static org.servicefarm.rest.internal.Responses.problem;
 
+import java.util.List;
 import java.util.Map;
 
-import javax.ws.rs.core.Response;
-
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.servicefarm.api.ConflictException;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.Names;
+import org.servicefarm.rest.internal.RestStack.Login;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+/** {@code /api/v1/vms} and {@code /api/v1/hosts} over HTTP, through the whole stack. */
 class VmAndHostResourceTest {
 
     private static final String NEW_HOST = """
@@ -27,13 +27,17 @@ class VmAndHostResourceTest {
              "capacity":{"vcpus":4,"memoryMiB":8192,"vms":6},"costPerHour":0.25,"securityZone":"dmz",
              "properties":{"bootMillis":800}}""";
 
-    private final FixedServiceManager manager = new FixedServiceManager();
-    private final VmResource vms = new VmResource(manager);
-    private final HostResource hosts = new HostResource(manager);
+    @RegisterExtension
+    static final RestStack stack = RestStack.perClass();
+    private final FixedServiceManager manager = stack.manager;
+
+    private Answer register(String json) {
+        return stack.post("/api/v1/hosts", Login.ADMIN, json);
+    }
 
     @Test
     void vmsListEveryFieldOfTheStateTable() {
-        JsonNode vm = json(vms.vms()).get("vms").get(0);
+        JsonNode vm = stack.get("/api/v1/vms", Login.VIEWER).json(200).get("vms").get(0);
 
         assertEquals("vm-1", vm.get("id").asText());
         assertEquals("ACTIVE", vm.get("state").asText());
@@ -50,14 +54,24 @@ class VmAndHostResourceTest {
 
     @Test
     void oneVmByIdOr404() {
-        assertEquals("vm-1", json(vms.vm("vm-1")).get("id").asText());
-        JsonNode problem = problem(vms.vm("vm-9"), 404);
+        assertEquals("vm-1", stack.get("/api/v1/vms/vm-1", Login.VIEWER).json(200).get("id").asText());
+        JsonNode problem = stack.get("/api/v1/vms/vm-9", Login.VIEWER).problem(404);
         assertTrue(problem.get("detail").asText().contains("vm-9"));
     }
 
     @Test
+    void anUnknownIdIsRepeatedOnlyAsAnExcerpt() {
+        String id = "x".repeat(2000);
+
+        Answer answer = stack.get("/api/v1/vms/" + id, Login.VIEWER);
+
+        answer.problem(404);
+        assertFalse(answer.body().contains("x".repeat(Names.EXCERPT_LENGTH + 1)), "an excerpt at most: " + answer.body());
+    }
+
+    @Test
     void hostsShowCapacityUseLoadCostZoneAndConnection() {
-        JsonNode host = json(hosts.hosts()).get("hosts").get(0);
+        JsonNode host = stack.get("/api/v1/hosts", Login.VIEWER).json(200).get("hosts").get(0);
 
         assertEquals("host-a", host.get("name").asText());
         assertEquals("libvirt", host.get("driver").asText());
@@ -74,17 +88,17 @@ class VmAndHostResourceTest {
 
     @Test
     void oneHostByNameOr404() {
-        assertEquals("host-a", json(hosts.host("host-a")).get("name").asText());
-        problem(hosts.host("host-z"), 404);
+        assertEquals("host-a", stack.get("/api/v1/hosts/host-a", Login.VIEWER).json(200).get("name").asText());
+        stack.get("/api/v1/hosts/host-z", Login.VIEWER).problem(404);
     }
 
     @Test
     void registeringAHostIs201WithLocationAndStatus() {
-        Response response = hosts.register(body(NEW_HOST));
+        Answer response = register(NEW_HOST);
 
-        assertEquals(201, response.getStatus());
-        assertEquals("api/v1/hosts/host-d", response.getLocation().toString());
-        assertEquals("connecting", json(response).get("detail").asText());
+        JsonNode json = response.json(201);
+        assertTrue(response.header("Location").endsWith("/api/v1/hosts/host-d"), response.header("Location"));
+        assertEquals("connecting", json.get("detail").asText());
         HostRecord host = manager.registered.get(0);
         assertEquals("host-d", host.name());
         assertEquals(8192, host.capacity().memoryMiB());
@@ -94,16 +108,24 @@ class VmAndHostResourceTest {
     }
 
     @Test
+    void propertyValuesMayBeStringsNumbersOrBooleans() {
+        register(NEW_HOST.replace("{\"bootMillis\":800}", "{\"a\":\"x\",\"b\":1.5,\"c\":true}")).json(201);
+
+        assertEquals(Map.of("a", "x", "b", "1.5", "c", "true"), manager.registered.get(0).properties());
+    }
+
+    @Test
     void registeringAnExistingHostIs409() {
-        problem(hosts.register(body(NEW_HOST.replace("host-d", "host-a"))), 409);
+        register(NEW_HOST.replace("host-d", "host-a")).problem(409);
     }
 
     @Test
     void managersRefusalsMapTo400And409() {
-        manager.registerFailure = new InvalidRequestException("no driver named xapi");
-        problem(hosts.register(body(NEW_HOST)), 400);
+        manager.registerFailure = new InvalidRequestException("driver", "no driver named xapi");
+        JsonNode invalid = register(NEW_HOST).problem(400);
+        assertEquals("driver", invalid.get("field").asText());
         manager.registerFailure = new ConflictException("host-d is being removed");
-        problem(hosts.register(body(NEW_HOST)), 409);
+        register(NEW_HOST).problem(409);
     }
 
     @ParameterizedTest
@@ -118,23 +140,25 @@ class VmAndHostResourceTest {
             "{\"name\":\"h\",\"driver\":\"libvirt\",\"uri\":\"test:///x\",\"capacity\":{\"vcpus\":1,\"memoryMiB\":1,\"vms\":1},\"owner\":\"me\"}",
             "{\"name\":\"h\",\"uri\":\"test:///x\",\"capacity\":{\"vcpus\":1,\"memoryMiB\":1,\"vms\":1}}",
             "{\"name\":\"h\",\"driver\":\"libvirt\",\"uri\":\"test:///x\",\"capacity\":{\"vcpus\":1,\"memoryMiB\":1,\"vms\":1},\"properties\":{\"a\":{}}}",
+            "{\"name\":\"h\",\"driver\":\"libvirt\",\"uri\":\"test:///x\",\"capacity\":{\"vcpus\":1,\"memoryMiB\":1,\"vms\":1},\"properties\":{\"a\":null}}",
+            "{\"name\":\"h\",\"driver\":\"libvirt\",\"uri\":\"test:///x\",\"capacity\":{\"vcpus\":3000000000,\"memoryMiB\":1,\"vms\":1}}",
             "not json",
     })
     void malformedHostIs400AndNothingIsRegistered(String json) {
-        problem(hosts.register(body(json)), 400);
+        register(json).problem(400);
 
         assertTrue(manager.registered.isEmpty());
     }
 
     @Test
     void removingAHostIs204Or404Or409() {
-        assertEquals(204, hosts.unregister("host-a").getStatus());
-        assertEquals(java.util.List.of("host-a"), manager.unregistered);
+        assertEquals(204, stack.delete("/api/v1/hosts/host-a", Login.ADMIN).status());
+        assertEquals(List.of("host-a"), manager.unregistered);
 
-        problem(hosts.unregister("host-z"), 404);
+        stack.delete("/api/v1/hosts/host-z", Login.ADMIN).problem(404);
 
         manager.unregisterFailure = new ConflictException("host-a runs 2 VMs");
-        JsonNode problem = problem(hosts.unregister("host-a"), 409);
+        JsonNode problem = stack.delete("/api/v1/hosts/host-a", Login.ADMIN).problem(409);
         assertEquals("host-a runs 2 VMs", problem.get("detail").asText());
     }
 }

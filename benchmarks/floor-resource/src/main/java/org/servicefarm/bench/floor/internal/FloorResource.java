@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 
+import javax.annotation.security.RolesAllowed;
 import javax.ws.rs.POST;
 import javax.ws.rs.Path;
 import javax.ws.rs.core.Response;
@@ -25,7 +26,9 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
  * resource of the same JAX-RS whiteboard application (so the same HTTP stack and the same login
  * filter apply), reads the raw body with the same cap, parses it as strictly with Jackson, and
  * answers a JSON body of the same shape, which is constant. The difference between the two is
- * then the cost of the service manager's warm path plus the REST bundle's mapping.
+ * then the cost of the service manager's warm path plus the REST bundle's mapping. Like the API's
+ * request method it needs the operator role: the REST bundle's role check refuses a method that
+ * declares none.
  */
 @Component(service = FloorResource.class)
 @JaxrsResource
@@ -46,6 +49,7 @@ public class FloorResource {
             .getBytes(StandardCharsets.UTF_8);
 
     @POST
+    @RolesAllowed("operator")
     public Response floor(InputStream body) throws IOException {
         byte[] bytes = body == null ? new byte[0] : body.readNBytes(MAX_BYTES + 1);
         if (bytes.length == 0 || bytes.length > MAX_BYTES) {

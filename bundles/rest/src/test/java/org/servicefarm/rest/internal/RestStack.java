@@ -1,0 +1,270 @@
+package org.servicefarm.rest.internal;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.apache.cxf.Bus;
+import org.apache.cxf.BusFactory;
+import org.apache.cxf.jaxrs.JAXRSServerFactoryBean;
+import org.apache.cxf.transport.servlet.CXFNonSpringServlet;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.servlet.ServletContextHandler;
+import org.eclipse.jetty.servlet.ServletHolder;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.osgi.util.converter.Converters;
+
+/**
+ * The REST front end as the appliance runs it, in-process: CXF's JAX-RS servlet in Jetty 9.4 (the
+ * Jetty of Pax Web) on a free loopback port, with the bundle's resources over a
+ * {@link FixedServiceManager}, and its login and role filters, JSON provider and mappers, as the
+ * whiteboard registers them. A JAAS configuration of {@link TestLoginModule} stands in for Karaf's
+ * realm, and the login cache and throttle run on a clock the test moves ({@link #nanos}). Requests
+ * go over a plain socket, so that a test chooses every byte of the request line and the client's
+ * own address. A test starts one of its own ({@link #start}, closed after use), or shares one with
+ * the other tests of its class ({@link #perClass}).
+ */
+final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCallback, AfterAllCallback {
+
+    /** A demo login of {@link TestLoginModule}. */
+    record Login(String user, String password) {
+        static final Login VIEWER = new Login("viewer", "viewer-pw");
+        static final Login OPERATOR = new Login("operator", "operator-pw");
+        static final Login ADMIN = new Login("admin", "admin-pw");
+        static final Login GUEST = new Login("guest", "guest-pw");
+
+        String header() {
+            return basic(user, password);
+        }
+    }
+
+    static final String JSON = "application/json";
+
+    final FixedServiceManager manager = new FixedServiceManager();
+    /** The clock of the login cache and the throttle, in nanoseconds. */
+    final AtomicLong nanos = new AtomicLong(1_000_000_000L);
+    private final Map<String, Object> config;
+    private final boolean wadlOff;
+    private final Object[] extraResources;
+    private Server jetty;
+    private Bus bus;
+    private int port;
+
+    private RestStack(Map<String, Object> config, boolean wadlOff, Object... extraResources) {
+        this.config = config;
+        this.wadlOff = wadlOff;
+        this.extraResources = extraResources;
+    }
+
+    /** A started stack with the default configuration plus {@code config}, and any further resources. */
+    static RestStack start(Map<String, Object> config, Object... extraResources) {
+        return new RestStack(config, true, extraResources).started();
+    }
+
+    static RestStack start() {
+        return start(Map.of());
+    }
+
+    /** A started stack whose WADL is CXF's own, as if {@link WadlOff} were missing. */
+    static RestStack startWithCxfWadl() {
+        return new RestStack(Map.of(), false).started();
+    }
+
+    /**
+     * A stack for all tests of a class ({@code @RegisterExtension static final}): started before the
+     * first, stopped after the last, its manager reset before each.
+     */
+    static RestStack perClass(Object... extraResources) {
+        return new RestStack(Map.of(), true, extraResources);
+    }
+
+    @Override
+    public void beforeAll(ExtensionContext context) {
+        started();
+    }
+
+    @Override
+    public void beforeEach(ExtensionContext context) {
+        manager.reset();
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) {
+        close();
+    }
+
+    private RestStack started() {
+        try {
+            start(config(config));
+            return this;
+        } catch (Exception e) {
+            throw new IllegalStateException("the REST stack did not start", e);
+        }
+    }
+
+    private void start(RestConfig restConfig) throws Exception {
+        bus = BusFactory.newInstance().createBus();
+        JAXRSServerFactoryBean endpoint = new JAXRSServerFactoryBean();
+        endpoint.setBus(bus);
+        endpoint.setAddress("/");
+        endpoint.setStaticSubresourceResolution(false);
+        List<Object> resources = new ArrayList<>(List.of(new RequestResource(manager), new CatalogResource(manager),
+                new VmResource(manager), new HostResource(manager)));
+        resources.addAll(List.of(extraResources));
+        endpoint.setServiceBeans(resources);
+        List<Object> extensions = new ArrayList<>(List.of(
+                new LoginFilter(restConfig, TestLoginModule.configuration("karaf", "farm"), nanos::get),
+                new RoleFilter(restConfig), new JsonProvider(), new ProblemMapper(), new JsonProblemMapper()));
+        if (wadlOff) {
+            extensions.add(new WadlOff());
+        }
+        endpoint.setProviders(extensions);
+        endpoint.create();
+
+        CXFNonSpringServlet servlet = new CXFNonSpringServlet();
+        servlet.setBus(bus);
+        ServletContextHandler context = new ServletContextHandler(ServletContextHandler.NO_SESSIONS);
+        context.setContextPath("/");
+        ServletHolder holder = new ServletHolder(servlet);
+        holder.setInitOrder(0);
+        context.addServlet(holder, "/*");
+        jetty = new Server(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        jetty.setHandler(context);
+        jetty.start();
+        port = ((ServerConnector) jetty.getConnectors()[0]).getLocalPort();
+    }
+
+    static RestConfig config(Map<String, Object> properties) {
+        return Converters.standardConverter().convert(new HashMap<>(properties)).to(RestConfig.class);
+    }
+
+    static String basic(String user, String password) {
+        return "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+    }
+
+    void advanceSeconds(long seconds) {
+        nanos.addAndGet(seconds * 1_000_000_000L);
+    }
+
+    Answer get(String target, Login login) {
+        return send("GET", target, login == null ? null : login.header(), null, null);
+    }
+
+    Answer post(String target, Login login, String json) {
+        return send("POST", target, login == null ? null : login.header(), JSON, json);
+    }
+
+    Answer delete(String target, Login login) {
+        return send("DELETE", target, login == null ? null : login.header(), null, null);
+    }
+
+    Answer send(String method, String target, String authorization, String contentType, String body) {
+        return send(method, target, authorization, contentType, body, InetAddress.getLoopbackAddress());
+    }
+
+    /**
+     * One HTTP/1.1 request on a new connection from {@code from} (any 127.x.y.z address works on
+     * Linux), the request target sent exactly as given.
+     */
+    Answer send(String method, String target, String authorization, String contentType, String body,
+                InetAddress from) {
+        byte[] content = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
+        StringBuilder head = new StringBuilder(method).append(' ').append(target).append(" HTTP/1.1\r\n")
+                .append("Host: localhost:").append(port).append("\r\n")
+                .append("Connection: close\r\n");
+        if (authorization != null) {
+            head.append("Authorization: ").append(authorization).append("\r\n");
+        }
+        if (contentType != null) {
+            head.append("Content-Type: ").append(contentType).append("\r\n");
+        }
+        if (body != null) {
+            head.append("Content-Length: ").append(content.length).append("\r\n");
+        }
+        head.append("\r\n");
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port, from, 0)) {
+            socket.setSoTimeout(30_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(head.toString().getBytes(StandardCharsets.ISO_8859_1));
+            out.write(content);
+            out.flush();
+            return read(socket.getInputStream(), method.equals("HEAD"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static Answer read(InputStream in, boolean head) throws IOException {
+        String statusLine = line(in);
+        int status = Integer.parseInt(statusLine.split(" ")[1]);
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        for (String line = line(in); !line.isEmpty(); line = line(in)) {
+            int colon = line.indexOf(':');
+            headers.computeIfAbsent(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), name -> new ArrayList<>())
+                    .add(line.substring(colon + 1).trim());
+        }
+        byte[] body;
+        List<String> encoding = headers.get("transfer-encoding");
+        if (head) {
+            body = new byte[0];
+        } else if (encoding != null && encoding.get(0).equalsIgnoreCase("chunked")) {
+            ByteArrayOutputStream chunks = new ByteArrayOutputStream();
+            for (int size = Integer.parseInt(line(in).split(";")[0].trim(), 16); size > 0;
+                 size = Integer.parseInt(line(in).split(";")[0].trim(), 16)) {
+                chunks.write(in.readNBytes(size));
+                line(in);
+            }
+            body = chunks.toByteArray();
+        } else if (headers.containsKey("content-length")) {
+            body = in.readNBytes(Integer.parseInt(headers.get("content-length").get(0)));
+        } else {
+            body = in.readAllBytes();
+        }
+        // The server closes the connection (Connection: close): read to the end, so that closing
+        // the socket never resets a connection the server is still finishing.
+        in.readAllBytes();
+        return new Answer(status, headers, new String(body, StandardCharsets.UTF_8));
+    }
+
+    private static String line(InputStream in) throws IOException {
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        for (int b = in.read(); b != '\n'; b = in.read()) {
+            if (b < 0) {
+                throw new IOException("the connection closed in the middle of a line: " + line);
+            }
+            if (b != '\r') {
+                line.write(b);
+            }
+        }
+        return line.toString(StandardCharsets.ISO_8859_1);
+    }
+
+    @Override
+    public void close() {
+        try {
+            jetty.stop();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        } finally {
+            bus.shutdown(true);
+        }
+    }
+}
