@@ -26,6 +26,8 @@ final class ApplianceOptions {
 
     /** System property (inside the appliance) holding the HTTP port the tests chose. */
     static final String HTTP_PORT_PROPERTY = "servicefarm.it.http.port";
+    /** System property (inside the appliance) holding the ssh port of its shell. */
+    static final String SSH_PORT_PROPERTY = "servicefarm.it.ssh.port";
 
     private ApplianceOptions() {
     }
@@ -33,6 +35,7 @@ final class ApplianceOptions {
     static Option[] boot() {
         String karafVersion = System.getProperty("karaf.version", "4.4.10");
         String httpPort = freePort();
+        String sshPort = freePort();
         List<Option> options = new ArrayList<>(List.of(
                 karafDistributionConfiguration()
                         .frameworkUrl(assemblyUrl())
@@ -43,13 +46,14 @@ final class ApplianceOptions {
                 logLevel(LogLevel.WARN),
                 // Ports of their own, so a running appliance or another build cannot clash (8181, 8101, 1099, 44444).
                 editConfigurationFilePut("etc/org.ops4j.pax.web.cfg", "org.osgi.service.http.port", httpPort),
-                editConfigurationFilePut("etc/org.apache.karaf.shell.cfg", "sshPort", freePort()),
+                editConfigurationFilePut("etc/org.apache.karaf.shell.cfg", "sshPort", sshPort),
                 editConfigurationFilePut("etc/org.apache.karaf.management.cfg", "rmiRegistryPort", freePort()),
                 editConfigurationFilePut("etc/org.apache.karaf.management.cfg", "rmiServerPort", freePort()),
                 editConfigurationFilePut("etc/org.apache.karaf.features.cfg", "updateSnapshots", "none"),
                 editConfigurationFilePut("etc/org.ops4j.pax.url.mvn.cfg", "org.ops4j.pax.url.mvn.localRepository",
                         System.getProperty("org.ops4j.pax.url.mvn.localRepository", "")),
                 systemProperty(HTTP_PORT_PROPERTY).value(httpPort),
+                systemProperty(SSH_PORT_PROPERTY).value(sshPort),
                 // As in the assembly's bin/setenv: without it the JAX-RS API bundle fails to open (JDK 17.0.15+).
                 // A system property would be set too late, after the JDK read it.
                 vmOption("-Djdk.util.zip.disableZip64ExtraFieldValidation=true")));

@@ -25,6 +25,7 @@ final class FarmClient {
     /** A demo login from the assembly's etc/users.properties. */
     record Login(String user, String password) {
         static final Login ADMIN = new Login("admin", "admin");
+        static final Login OPERATOR = new Login("operator", "operator");
         static final Login VIEWER = new Login("viewer", "viewer");
         static final Login NONE = null;
 
@@ -73,6 +74,16 @@ final class FarmClient {
 
     HttpResponse<String> delete(String path, Login login) {
         return send(request(path, login).DELETE());
+    }
+
+    /** Any method on a path sent as written (no normalisation), with a JSON body when {@code json} is not null. */
+    HttpResponse<String> send(String method, String path, String json, Login login) {
+        HttpRequest.Builder builder = request(path, login);
+        if (json != null) {
+            builder.header("Content-Type", "application/json");
+        }
+        return send(builder.method(method, json == null ? HttpRequest.BodyPublishers.noBody()
+                : HttpRequest.BodyPublishers.ofString(json)));
     }
 
     /**

@@ -33,16 +33,8 @@ record HostRegistration(String name, String driver, String uri, CapacityBody cap
         if (capacity == null) {
             throw new InvalidRequestException("capacity", "capacity is required: {\"vcpus\":N,\"memoryMiB\":N,\"vms\":N}");
         }
-        Capacity amounts;
-        try {
-            amounts = new Capacity(required("capacity.vcpus", capacity.vcpus()),
-                    required("capacity.memoryMiB", capacity.memoryMiB()), required("capacity.vms", capacity.vms()));
-        } catch (InvalidRequestException e) {
-            throw e;
-        } catch (IllegalArgumentException e) {
-            // The API's Capacity refuses negative amounts with a plain IllegalArgumentException (numbers only).
-            throw new InvalidRequestException("capacity", e.getMessage());
-        }
+        Capacity amounts = new Capacity(required("capacity.vcpus", capacity.vcpus()),
+                required("capacity.memoryMiB", capacity.memoryMiB()), required("capacity.vms", capacity.vms()));
         return new HostRecord(name, driver, uri, amounts, costPerHour == null ? 0 : costPerHour, securityZone,
                 properties);
     }
