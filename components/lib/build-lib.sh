@@ -15,9 +15,22 @@ die() { log "ERROR: $*"; exit 1; }
 
 # --- Debian packages -------------------------------------------------------------------------
 
+# apt_memo CMD ARGS...: runs an apt-cache query once per state of apt's package lists (a cached
+# build makes no apt-cache call: they cost 0.2-0.5 s each here).
+APT_STATE="$(stat -c '%n %s %Y' /var/lib/apt/lists/*Packages* 2>/dev/null | sha256sum | cut -c1-16)"
+apt_memo() {
+    local f; f="$CACHE/apt-memo/$APT_STATE/$(printf '%s\n' "$@" | sha256sum | cut -c1-32)"
+    if [ ! -f "$f" ]; then
+        mkdir -p "$(dirname "$f")"
+        "$@" > "$f.tmp" 2>/dev/null || true
+        mv "$f.tmp" "$f"
+    fi
+    cat "$f"
+}
+
 # deb_info PKG... -> lines "name version filename" for the candidate versions (one apt-cache call).
 deb_info() {
-    apt-cache show --no-all-versions "$@" 2>/dev/null | awk '
+    apt_memo apt-cache show --no-all-versions "$@" | awk '
         /^Package: /  { p = $2 }
         /^Version: /  { v = $2 }
         /^Architecture: / { arch = $2 }
@@ -26,8 +39,8 @@ deb_info() {
 
 # deb_closure PKG... -> the package names in the Depends/Pre-Depends closure (real packages only).
 deb_closure() {
-    apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
-        --no-replaces --no-enhances "$@" 2>/dev/null | grep -E '^[a-z0-9]' | sort -u
+    apt_memo apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
+        --no-replaces --no-enhances "$@" | grep -E '^[a-z0-9]' | sort -u
 }
 
 # deb_fetch PKG... -> path of each package's .deb in $CACHE/debs (downloaded once).
@@ -164,7 +177,7 @@ json_list() { if [ $# -eq 0 ]; then echo '[]'; else printf '%s\n' "$@" | jq -R .
 # --- shared by the OS recipes ----------------------------------------------------------------
 
 # kernel_pkg -> the Debian kernel package that linux-image-amd64 points at
-kernel_pkg() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/ { print $2; exit }'; }
+kernel_pkg() { apt_memo apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/ { print $2; exit }'; }
 
 # os_common_layer MODULE...: busybox (Debian's busybox-static) at usr/lib/sf/bin with its applets,
 # ServiceFarm's init scripts, the kernel modules named (and their dependencies, in load order)
