@@ -34,13 +34,13 @@ class DomainXmlTest {
         FarmMetadata metadata = new FarmMetadata(HOSTILE, "alpha", "key'\"<&>", "image]]>", List.of(
                 new PortBinding(hostileService, 80, 20000)));
 
-        String xml = DomainXml.render(HostSettings.Kind.TEST, spec, metadata, "127.0.0.1");
+        String xml = render(HostSettings.Kind.TEST, spec, metadata);
 
         Document document = DomainXml.parse(xml);
         assertEquals("domain", document.getDocumentElement().getTagName());
         assertEquals(1, document.getElementsByTagName("name").getLength(), "no element was injected: " + xml);
         assertEquals(HOSTILE, DomainXml.nameOf(xml));
-        assertEquals(metadata, DomainXml.metadataOf(xml).orElseThrow());
+        assertEquals(metadata, FarmMetadata.of(xml).orElseThrow());
         assertFalse(xml.contains(HOSTILE), "the raw id never appears unescaped");
     }
 
@@ -58,8 +58,8 @@ class DomainXmlTest {
     @Test
     void charactersXmlCannotCarryAreRefused() {
         for (String id : List.of("vm\u0000", "vm\u0001x", "vm\nline", "vm\ttab", "bad\uD800")) {
-            HypervisorException e = assertThrows(HypervisorException.class, () -> DomainXml.render(
-                    HostSettings.Kind.TEST, Fixtures.spec(id), metadata(id), "127.0.0.1"));
+            HypervisorException e = assertThrows(HypervisorException.class, () -> render(HostSettings.Kind.TEST,
+                    Fixtures.spec(id), metadata(id)));
             assertTrue(e.getMessage().contains("VM id"), e.getMessage());
         }
     }
@@ -67,15 +67,15 @@ class DomainXmlTest {
     @Test
     void testDomainsAreTypeTestWithTheSpecsSize() throws Exception {
         VmSpec spec = new VmSpec("vm-1", Fixtures.WIKI, Fixtures.image(Map.of()), 2, 384, List.of(Fixtures.http()));
-        Element domain = DomainXml.parse(DomainXml.render(HostSettings.Kind.TEST, spec,
-                metadata("vm-1", new PortBinding("wiki", 80, 20005)), "127.0.0.1")).getDocumentElement();
+        Element domain = DomainXml.parse(render(HostSettings.Kind.TEST, spec,
+                metadata("vm-1", new PortBinding("wiki", 80, 20005)))).getDocumentElement();
 
         assertEquals("test", domain.getAttribute("type"));
         Element memory = (Element) domain.getElementsByTagName("memory").item(0);
         assertEquals("MiB", memory.getAttribute("unit"));
         assertEquals("384", memory.getTextContent());
         assertEquals("2", domain.getElementsByTagName("vcpu").item(0).getTextContent());
-        assertEquals(0, domain.getElementsByTagNameNS(DomainXml.QEMU_NAMESPACE, "commandline").getLength());
+        assertEquals(0, domain.getElementsByTagNameNS(QemuDomainTemplate.NAMESPACE, "commandline").getLength());
     }
 
     @Test
@@ -85,14 +85,14 @@ class DomainXmlTest {
                 List.of(new VmSpec.GuestService("wiki", 80), new VmSpec.GuestService("ssh", 22)));
         FarmMetadata metadata = metadata("vm-q", new PortBinding("wiki", 80, 20010), new PortBinding("ssh", 22, 20011));
 
-        String xml = DomainXml.render(HostSettings.Kind.QEMU, spec, metadata, "127.0.0.1");
+        String xml = render(HostSettings.Kind.QEMU, spec, metadata);
         Element domain = DomainXml.parse(xml).getDocumentElement();
 
         assertEquals("qemu", domain.getAttribute("type"));
         assertEquals("/images/vmlinuz & co", text(domain, "kernel"));
         assertEquals("/images/initrd<1>.img", text(domain, "initrd"));
         assertEquals("console=ttyS0 quiet", text(domain, "cmdline"));
-        NodeList args = domain.getElementsByTagNameNS(DomainXml.QEMU_NAMESPACE, "arg");
+        NodeList args = domain.getElementsByTagNameNS(QemuDomainTemplate.NAMESPACE, "arg");
         List<String> values = new ArrayList<>();
         for (int i = 0; i < args.getLength(); i++) {
             values.add(((Element) args.item(i)).getAttribute("value"));
@@ -100,28 +100,32 @@ class DomainXmlTest {
         assertEquals(List.of("-netdev",
                 "user,id=sfnet0,hostfwd=tcp:127.0.0.1:20010-:80,hostfwd=tcp:127.0.0.1:20011-:22",
                 "-device", "virtio-net-pci,netdev=sfnet0"), values);
-        assertEquals(metadata, DomainXml.metadataOf(xml).orElseThrow());
+        assertEquals(metadata, FarmMetadata.of(xml).orElseThrow());
     }
 
     @Test
     void qemuNeedsAKernel() {
         VmSpec spec = new VmSpec("vm-q", Fixtures.WIKI, Fixtures.image(Map.of("initrd", "/i.img")), 1, 128, List.of());
         HypervisorException e = assertThrows(HypervisorException.class,
-                () -> DomainXml.render(HostSettings.Kind.QEMU, spec, metadata("vm-q"), "127.0.0.1"));
+                () -> render(HostSettings.Kind.QEMU, spec, metadata("vm-q")));
         assertTrue(e.getMessage().contains("kernel"), e.getMessage());
     }
 
     @Test
     void domainsWithoutFarmMetadataAreForeign() throws Exception {
-        assertTrue(DomainXml.metadataOf("<domain type='test'><name>test</name></domain>").isEmpty());
-        assertTrue(DomainXml.metadataOf("<domain type='test'><name>x</name><metadata>"
+        assertTrue(FarmMetadata.of("<domain type='test'><name>test</name></domain>").isEmpty());
+        assertTrue(FarmMetadata.of("<domain type='test'><name>x</name><metadata>"
                 + "<other:vm xmlns:other='urn:other' id='x'/></metadata></domain>").isEmpty());
     }
 
     @Test
     void malformedXmlIsAClearError() {
-        HypervisorException e = assertThrows(HypervisorException.class, () -> DomainXml.metadataOf("<domain>"));
+        HypervisorException e = assertThrows(HypervisorException.class, () -> FarmMetadata.of("<domain>"));
         assertTrue(e.getMessage().contains("not well-formed"), e.getMessage());
+    }
+
+    private static String render(HostSettings.Kind kind, VmSpec spec, FarmMetadata metadata) throws HypervisorException {
+        return DomainTemplate.of(kind).render(spec, metadata, Fixtures.settings(kind));
     }
 
     private static String text(Element parent, String tag) {

@@ -49,6 +49,12 @@ final class Fixtures {
                 artifacts, 0);
     }
 
+    /** The settings of a host of {@code kind} on this machine with the default port range and forward address. */
+    static HostSettings settings(HostSettings.Kind kind) {
+        return new HostSettings("alpha", kind, kind == HostSettings.Kind.TEST ? "test:///default" : "qemu:///system", 0,
+                0, "127.0.0.1", new PortAllocator(20000, 20999), "127.0.0.1");
+    }
+
     static VmSpec spec(String vmId, VmSpec.GuestService... services) {
         return new VmSpec(vmId, WIKI, image(Map.of()), 1, 128, List.of(services));
     }
