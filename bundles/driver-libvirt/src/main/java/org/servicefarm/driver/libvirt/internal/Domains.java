@@ -3,7 +3,6 @@ package org.servicefarm.driver.libvirt.internal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.function.BooleanSupplier;
 
 import org.libvirt.Connect;
 import org.libvirt.Domain;
@@ -34,26 +33,21 @@ final class Domains {
         void apply(Domain domain) throws LibvirtException, HypervisorException;
     }
 
-    @FunctionalInterface
-    interface LibvirtCall<T> {
-        T call() throws LibvirtException;
-    }
-
     private final String hostName;
     private final Connect libvirt;
-    private final BooleanSupplier closed;
+    private final LibvirtCalls calls;
 
-    Domains(String hostName, Connect libvirt, BooleanSupplier closed) {
-        this.hostName = hostName;
+    Domains(Connect libvirt, LibvirtCalls calls) {
+        this.hostName = calls.hostName();
         this.libvirt = libvirt;
-        this.closed = closed;
+        this.calls = calls;
     }
 
     /** Defines a domain and returns its UUID. */
     String define(String vmId, String xml) throws HypervisorException {
-        Domain domain = call("define", vmId, () -> libvirt.domainDefineXML(xml));
+        Domain domain = calls.call("define", vmId, () -> libvirt.domainDefineXML(xml));
         try {
-            return call("read", vmId, domain::getUUIDString);
+            return calls.call("read", vmId, domain::getUUIDString);
         } finally {
             free(domain);
         }
@@ -75,7 +69,7 @@ final class Domains {
     DomainState state(String vmId) throws HypervisorException {
         Domain domain = require(vmId);
         try {
-            return call("read state of", vmId, domain::getInfo).state;
+            return calls.call("read state of", vmId, domain::getInfo).state;
         } finally {
             free(domain);
         }
@@ -83,15 +77,12 @@ final class Domains {
 
     /** Restores a domain from a saved-state file (libvirt names the domain from the file). */
     void restore(String vmId, String file) throws HypervisorException {
-        call("restore", vmId, () -> {
-            libvirt.restore(file);
-            return null;
-        });
+        calls.run("restore", vmId, () -> libvirt.restore(file));
     }
 
     /** Every domain on the host; domains undefined while listing are skipped. */
     List<Listed> list() throws HypervisorException {
-        Domain[] domains = call("list domains of", hostName, () -> libvirt.listAllDomains(0));
+        Domain[] domains = calls.call("list domains of", hostName, () -> libvirt.listAllDomains(0));
         List<Listed> listed = new ArrayList<>(domains.length);
         try {
             for (Domain domain : domains) {
@@ -144,13 +135,10 @@ final class Domains {
         }
         Domain domain = found.get();
         try {
-            if (call("read state of", vmId, domain::isActive) == 1) {
+            if (calls.call("read state of", vmId, domain::isActive) == 1) {
                 beforeStop.run();
                 try {
-                    call("destroy", vmId, () -> {
-                        domain.destroy();
-                        return null;
-                    });
+                    calls.run("destroy", vmId, domain::destroy);
                 } catch (HypervisorException e) {
                     stopFailed.run();
                     if (exists(vmId)) {
@@ -160,10 +148,7 @@ final class Domains {
                 }
             }
             try {
-                call("undefine", vmId, () -> {
-                    domain.undefine(UNDEFINE_MANAGED_SAVE_AND_SNAPSHOTS);
-                    return null;
-                });
+                calls.run("undefine", vmId, () -> domain.undefine(UNDEFINE_MANAGED_SAVE_AND_SNAPSHOTS));
             } catch (HypervisorException e) {
                 if (exists(vmId)) {
                     throw e;
@@ -198,23 +183,11 @@ final class Domains {
     }
 
     void ensureOpen() throws HypervisorException {
-        if (closed.getAsBoolean()) {
-            throw new HypervisorException("the connection to host " + hostName + " is closed");
-        }
-    }
-
-    <T> T call(String what, String vmId, LibvirtCall<T> call) throws HypervisorException {
-        ensureOpen();
-        try {
-            return call.call();
-        } catch (LibvirtException e) {
-            throw failure(what, vmId, e);
-        }
+        calls.ensureOpen();
     }
 
     private HypervisorException failure(String what, String vmId, LibvirtException e) {
-        return new HypervisorException("host " + hostName + ": " + what + " " + vmId + " failed: "
-                + LibvirtErrors.describe(e), e);
+        return calls.failure(what, vmId, e);
     }
 
     private static void free(Domain domain) {

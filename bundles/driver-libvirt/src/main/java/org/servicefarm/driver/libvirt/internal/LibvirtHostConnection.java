@@ -21,7 +21,9 @@ import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.driver.GuestInfo;
 import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorException;
+import org.servicefarm.api.driver.StagedImage;
 import org.servicefarm.api.driver.VmSpec;
+import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.driver.libvirt.internal.FarmDomains.Tracked;
 import org.servicefarm.driver.libvirt.internal.FarmMetadata.PortBinding;
 import org.servicefarm.driver.libvirt.internal.LifecycleEvents.Activation;
@@ -30,7 +32,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One host: one libvirt connection and the farm's domains on it. It carries out the {@link HostConnection}
- * operations, one VM at a time, from the pieces that own each concern: {@link Domains} (the libvirt calls),
+ * operations, one VM at a time, from the pieces that own each concern: {@link Domains} (the libvirt calls on domains),
+ * {@link ImageStaging} (images onto the host),
  * {@link FarmDomains} (which domains are the farm's, and their ports), {@link LifecycleEvents} (libvirt's events
  * paired with this connection's operations), {@link SavedStates} (saved-state files) and {@link DomainTemplate}
  * (the domain XML of the host's kind).
@@ -47,6 +50,7 @@ final class LibvirtHostConnection implements HostConnection {
     private final HostSettings settings;
     private final Connect libvirt;
     private final Domains domains;
+    private final ImageStaging staging;
     private final FarmDomains farm;
     private final LifecycleEvents events;
     private final SavedStates savedStates;
@@ -61,7 +65,9 @@ final class LibvirtHostConnection implements HostConnection {
         this.host = host;
         this.settings = settings;
         this.libvirt = libvirt;
-        this.domains = new Domains(host.name(), libvirt, closed::get);
+        LibvirtCalls calls = new LibvirtCalls(host.name(), closed::get);
+        this.domains = new Domains(libvirt, calls);
+        this.staging = new ImageStaging(libvirt, settings, calls);
         this.farm = new FarmDomains(settings.ports());
         this.events = new LifecycleEvents(host.name(), farm, event -> dispatcher.dispatch(this, event), closed::get);
         this.savedStates = new SavedStates(host.name(), saveDirectory);
@@ -113,6 +119,11 @@ final class LibvirtHostConnection implements HostConnection {
     }
 
     @Override
+    public StagedImage stage(ImageRef image) throws HypervisorException {
+        return staging.stage(image);
+    }
+
+    @Override
     public Map<String, Endpoint> define(VmSpec spec) throws HypervisorException {
         String vmId = spec.vmId();
         ReentrantLock lock = lockFor(vmId);
@@ -132,7 +143,7 @@ final class LibvirtHostConnection implements HostConnection {
                     bindings.add(new PortBinding(service.name(), service.guestPort(), ports.get(i)));
                 }
                 FarmMetadata metadata = new FarmMetadata(vmId, host.name(),
-                        spec.offering() == null ? "" : spec.offering().key(), spec.image().id(), bindings);
+                        spec.offering() == null ? "" : spec.offering().key(), spec.image().image().id(), bindings);
                 String uuid = domains.define(vmId, template.render(spec, metadata, settings));
                 farm.track(metadata, uuid);
                 defined = true;

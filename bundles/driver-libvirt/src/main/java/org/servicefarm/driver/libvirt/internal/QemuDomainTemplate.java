@@ -1,16 +1,19 @@
 package org.servicefarm.driver.libvirt.internal;
 
-import java.util.Map;
+import java.util.Optional;
 
 import org.servicefarm.api.driver.HypervisorException;
+import org.servicefarm.api.driver.StagedImage;
 import org.servicefarm.api.driver.VmSpec;
+import org.servicefarm.api.image.Artifact;
 import org.servicefarm.driver.libvirt.internal.FarmMetadata.PortBinding;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 
 /**
- * A QEMU guest (TCG: {@code type='qemu'}) booting the image's kernel and initrd, reached through QEMU user-mode
- * networking with one host forward per service. libvirt 9.0 drops {@code <portForward>} on user interfaces, so
+ * A QEMU guest (TCG: {@code type='qemu'}) booting the staged kernel and initrd directly, with the staged disk (if
+ * any) read-only, a serial console on a pty and no graphics, reached through QEMU user-mode networking with one host
+ * forward per service. libvirt 9.0 drops {@code <portForward>} on user interfaces, so
  * the network goes in through {@code <qemu:commandline>}.
  */
 final class QemuDomainTemplate implements DomainTemplate {
@@ -26,12 +29,9 @@ final class QemuDomainTemplate implements DomainTemplate {
 
     @Override
     public String render(VmSpec spec, FarmMetadata metadata, HostSettings settings) throws HypervisorException {
-        Map<String, String> artifacts = spec.image().artifacts();
-        String kernel = artifacts.get("kernel");
-        if (kernel == null || kernel.isBlank()) {
-            throw new HypervisorException("VM " + spec.vmId() + ": image " + spec.image().id()
-                    + " has no 'kernel' artifact, which a QEMU guest boots from");
-        }
+        StagedImage image = spec.image();
+        String kernel = image.location(Artifact.Kind.KERNEL).orElseThrow(() -> new HypervisorException("VM "
+                + spec.vmId() + ": image " + image.image().id() + " has no KERNEL artifact, which a QEMU guest boots"));
         Document document = DomainXml.skeleton("qemu", spec, metadata);
         Element domain = document.getDocumentElement();
         domain.setAttributeNS("http://www.w3.org/2000/xmlns/", "xmlns:qemu", NAMESPACE);
@@ -41,26 +41,31 @@ final class QemuDomainTemplate implements DomainTemplate {
         type.setAttribute("arch", "x86_64");
         type.setAttribute("machine", "pc");
         DomainXml.text(os, "kernel", kernel);
-        String initrd = artifacts.get("initrd");
-        if (initrd != null && !initrd.isBlank()) {
-            DomainXml.text(os, "initrd", initrd);
+        Optional<String> initrd = image.location(Artifact.Kind.INITRD);
+        if (initrd.isPresent()) {
+            DomainXml.text(os, "initrd", initrd.get());
         }
-        DomainXml.text(os, "cmdline", artifacts.getOrDefault("cmdline", DEFAULT_KERNEL_CMDLINE));
+        String args = image.image().kernelArgs();
+        DomainXml.text(os, "cmdline", args.isBlank() ? DEFAULT_KERNEL_CMDLINE : args);
+        DomainXml.child(DomainXml.child(domain, "features"), "acpi");
         DomainXml.lifecycleActions(domain);
 
         Element devices = DomainXml.child(domain, "devices");
-        String disk = artifacts.get("disk");
-        if (disk != null && !disk.isBlank()) {
+        Optional<String> disk = image.location(Artifact.Kind.DISK);
+        if (disk.isPresent()) {
+            // The staged volume is shared by every VM of the image (it is named by its content): never written.
             Element diskElement = DomainXml.child(devices, "disk");
             diskElement.setAttribute("type", "file");
             diskElement.setAttribute("device", "disk");
             Element driver = DomainXml.child(diskElement, "driver");
             driver.setAttribute("name", "qemu");
-            driver.setAttribute("type", disk.endsWith(".qcow2") ? "qcow2" : "raw");
-            DomainXml.attribute(DomainXml.child(diskElement, "source"), "file", disk, "disk path");
+            driver.setAttribute("type", "raw");
+            DomainXml.attribute(DomainXml.child(diskElement, "source"), "file", disk.get(), "disk path");
             Element target = DomainXml.child(diskElement, "target");
             target.setAttribute("dev", "vda");
             target.setAttribute("bus", "virtio");
+            DomainXml.child(diskElement, "readonly");
+            DomainXml.child(diskElement, "shareable");
         }
         Element serial = DomainXml.child(devices, "serial");
         serial.setAttribute("type", "pty");
@@ -80,7 +85,9 @@ final class QemuDomainTemplate implements DomainTemplate {
         }
         Element commandline = document.createElementNS(NAMESPACE, "qemu:commandline");
         domain.appendChild(commandline);
-        for (String arg : new String[] {"-netdev", netdev.toString(), "-device", "virtio-net-pci,netdev=" + NETDEV_ID}) {
+        // The NIC gets a fixed slot: devices from the command line would otherwise take slots libvirt assigns.
+        for (String arg : new String[] {"-netdev", netdev.toString(), "-device",
+                "virtio-net-pci,netdev=" + NETDEV_ID + ",bus=pci.0,addr=0x10"}) {
             Element element = document.createElementNS(NAMESPACE, "qemu:arg");
             element.setAttribute("value", arg);
             commandline.appendChild(element);
