@@ -1,5 +1,9 @@
 package org.servicefarm.core.internal;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -21,13 +25,17 @@ import org.servicefarm.api.driver.StagedImage;
 import org.servicefarm.api.driver.VmEventListener;
 import org.servicefarm.api.image.ImageRef;
 
+import com.sun.net.httpserver.HttpServer;
+
 /**
  * An in-memory hypervisor for the core's unit tests: it keeps guest states like a hypervisor
  * would and refuses operations a hypervisor would refuse, and a test can hold boots at a gate
- * to see what the manager does meanwhile. The real driver is tested against libvirt itself.
+ * to see what the manager does meanwhile. Its guests' services answer for real, on one HTTP
+ * server on loopback, while {@link #answering} is set: the core's readiness probe is the same
+ * as in the appliance. The real driver is tested against libvirt itself.
  * Its rules: a host's uri is {@code fake:///<anything>}, and its only property is {@code slow}.
  */
-final class FakeHypervisor implements HypervisorDriver {
+final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
 
     final Map<String, Map<String, VmState>> guestsByHost = new ConcurrentHashMap<>();
     final Map<String, VmEventListener> listeners = new ConcurrentHashMap<>();
@@ -37,7 +45,31 @@ final class FakeHypervisor implements HypervisorDriver {
     final AtomicInteger validations = new AtomicInteger();
     final AtomicInteger connects = new AtomicInteger();
     volatile CountDownLatch bootGate = new CountDownLatch(0);
-    private final AtomicInteger nextPort = new AtomicInteger(20000);
+    /** Whether the guests' services answer; when not, their connections are closed without an answer. */
+    volatile boolean answering = true;
+    private final HttpServer services;
+    private final Endpoint endpoint;
+
+    FakeHypervisor() {
+        try {
+            services = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        services.createContext("/", exchange -> {
+            if (answering) {
+                exchange.sendResponseHeaders(200, -1);
+            }
+            exchange.close();
+        });
+        services.start();
+        endpoint = new Endpoint("127.0.0.1", services.getAddress().getPort());
+    }
+
+    @Override
+    public void close() {
+        services.stop(0);
+    }
 
     @Override
     public void validate(HostRecord host) {
@@ -61,6 +93,7 @@ final class FakeHypervisor implements HypervisorDriver {
         }
         connects.incrementAndGet();
         Map<String, VmState> guests = guestsByHost.computeIfAbsent(host.name(), k -> new ConcurrentHashMap<>());
+        Map<String, Map<String, Endpoint>> endpointsByVm = new ConcurrentHashMap<>();
         listeners.put(host.name(), events);
         return new HostConnection() {
             @Override
@@ -75,18 +108,18 @@ final class FakeHypervisor implements HypervisorDriver {
             }
 
             @Override
-            public Map<String, Endpoint> define(org.servicefarm.api.driver.VmSpec spec) throws HypervisorException {
+            public void define(org.servicefarm.api.driver.VmSpec spec) throws HypervisorException {
                 if (guests.putIfAbsent(spec.vmId(), VmState.DESTROYED) != null) {
                     throw new HypervisorException("domain " + spec.vmId() + " exists");
                 }
                 defines.incrementAndGet();
                 Map<String, Endpoint> endpoints = new java.util.HashMap<>();
-                spec.services().forEach(s -> endpoints.put(s.name(), new Endpoint(host.name(), nextPort.getAndIncrement())));
-                return endpoints;
+                spec.services().forEach(s -> endpoints.put(s.name(), endpoint));
+                endpointsByVm.put(spec.vmId(), endpoints);
             }
 
             @Override
-            public void start(String vmId) throws HypervisorException {
+            public Map<String, Endpoint> start(String vmId) throws HypervisorException {
                 try {
                     if (!bootGate.await(10, TimeUnit.SECONDS)) {
                         throw new HypervisorException("boot of " + vmId + " timed out");
@@ -97,6 +130,7 @@ final class FakeHypervisor implements HypervisorDriver {
                 }
                 expect(vmId, VmState.DESTROYED);
                 guests.put(vmId, VmState.ACTIVE);
+                return endpointsByVm.get(vmId);
             }
 
             @Override
@@ -106,9 +140,10 @@ final class FakeHypervisor implements HypervisorDriver {
             }
 
             @Override
-            public void resume(String vmId) throws HypervisorException {
+            public Map<String, Endpoint> resume(String vmId) throws HypervisorException {
                 expect(vmId, VmState.SLEEPING);
                 guests.put(vmId, VmState.ACTIVE);
+                return endpointsByVm.get(vmId);
             }
 
             @Override
@@ -120,9 +155,10 @@ final class FakeHypervisor implements HypervisorDriver {
             }
 
             @Override
-            public void restore(String vmId) throws HypervisorException {
+            public Map<String, Endpoint> restore(String vmId) throws HypervisorException {
                 expect(vmId, VmState.ARCHIVED);
                 guests.put(vmId, VmState.ACTIVE);
+                return endpointsByVm.get(vmId);
             }
 
             @Override

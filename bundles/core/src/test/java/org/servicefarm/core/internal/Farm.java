@@ -116,5 +116,6 @@ final class Farm implements AutoCloseable {
     public void close() {
         manager.deactivate();
         hosts.deactivate();
+        hypervisor.close();
     }
 }

@@ -282,6 +282,67 @@ class FarmServiceManagerTest {
     }
 
     @Test
+    void aVmIsActiveOnlyOnceItsServiceAnswersOnItsEndpoint() {
+        farm.hypervisor.answering = false;
+        Outcome.RetryLater later = assertInstanceOf(Outcome.RetryLater.class, request("wiki", Duration.ofMillis(300)));
+        assertTrue(later.detail().startsWith("creating a VM for wiki"), later.detail());
+        VmRecord starting = farm.vms().get(0);
+        assertEquals(VmState.STARTING, starting.state(), "the hypervisor runs it, its service does not answer yet");
+        assertEquals("started; waiting for its services to answer", starting.detail());
+        assertNotNull(starting.endpoint(), "the endpoint start() reported is recorded at once");
+
+        farm.hypervisor.answering = true;
+        Farm.await("the VM to answer", () -> farm.table.vm(starting.id()).orElseThrow().state() == VmState.ACTIVE);
+        assertEquals(starting.id(), grant("wiki").vmId());
+    }
+
+    @Test
+    void aVmWhoseServiceNeverAnswersFailsItsCreationAndIsDestroyed() {
+        farm.close();
+        farm = new Farm(Map.of("probe.limit.ms", 300, "probe.interval.ms", 20, "probe.timeout.ms", 100));
+        farm.hypervisor.answering = false;
+        Outcome.RetryLater later = assertInstanceOf(Outcome.RetryLater.class, request("wiki", LONG));
+        assertTrue(later.detail().contains("did not answer HTTP within 300 ms"), later.detail());
+        VmRecord failed = farm.vms().get(0);
+        assertEquals(VmState.FAILED, failed.state());
+        assertTrue(failed.detail().startsWith("creation failed: service wiki at 127.0.0.1:"), failed.detail());
+        assertTrue(farm.hypervisor.guestsByHost.get(failed.hostId()).isEmpty(), "the guest is destroyed");
+
+        farm.hypervisor.answering = true;
+        assertEquals(Activation.CREATED, grant("wiki").activation(), "the next request builds anew");
+    }
+
+    @Test
+    void aWokenVmThatDoesNotAnswerIsDestroyedNotPutBack() {
+        farm.close();
+        farm = new Farm(Map.of("probe.limit.ms", 300, "probe.interval.ms", 20, "probe.timeout.ms", 100));
+        Outcome.Granted first = grant("wiki");
+        farm.hypervisor.external(first.hostId(), first.vmId(), VmState.SLEEPING);
+        farm.hypervisor.answering = false;
+
+        Outcome.RetryLater later = assertInstanceOf(Outcome.RetryLater.class, request("wiki", LONG));
+        assertTrue(later.detail().contains("did not answer"), later.detail());
+        VmRecord vm = farm.table.vm(first.vmId()).orElseThrow();
+        assertEquals(VmState.FAILED, vm.state());
+        assertTrue(vm.detail().startsWith("resuming " + first.vmId()), vm.detail());
+        assertTrue(farm.hypervisor.guestsByHost.get(first.hostId()).isEmpty());
+    }
+
+    @Test
+    void waitingForServicesToAnswerHoldsNoWorker() {
+        farm.close();
+        farm = new Farm(Map.of("workers", 1));
+        farm.hypervisor.answering = false;
+        request("wiki", Duration.ZERO);
+        request("blog", Duration.ZERO);
+        Farm.await("both VMs started by the one worker", () -> farm.vms().size() == 2
+                && farm.vms().stream().allMatch(vm -> vm.state() == VmState.STARTING && vm.endpoint() != null));
+
+        farm.hypervisor.answering = true;
+        Farm.await("both to answer", () -> farm.vms().stream().allMatch(vm -> vm.state() == VmState.ACTIVE));
+    }
+
+    @Test
     void reconcileOnConnectDropsVanishedGuestsAndDestroysOrphans() throws Exception {
         Outcome.Granted granted = grant("wiki");
         farm.hypervisor.guestsByHost.get(granted.hostId()).remove(granted.vmId());
