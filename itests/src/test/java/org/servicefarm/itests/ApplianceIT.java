@@ -278,7 +278,7 @@ public class ApplianceIT {
     }
 
     /**
-     * Runs last: with the VM cap at the number of VMs the farm holds, a new offering makes the
+     * Runs after the placement switch: with the VM cap at the number of VMs the farm holds, a new offering makes the
      * eviction-lru bundle's policy evict the least recently used VM, and the count stays at the cap.
      */
     @Test
@@ -296,6 +296,49 @@ public class ApplianceIT {
         assertEquals("DESTROYED", FarmClient.json(evicted).path("state").asText());
         assertTrue(evicted.body(), FarmClient.json(evicted).path("detail").asText().contains("evicted"));
         assertEquals("the farm stays at its cap", live.size(), liveVms().size());
+    }
+
+    /**
+     * Runs last: the core restarts, and its state table (kept in memory) starts empty. Reconcile adopts the guest it
+     * finds on a host whose libvirt outlives the core (test:///default lives as long as the appliance's JVM) from what
+     * the farm recorded on it, instead of destroying it, and the adopted VM serves the next request.
+     */
+    @Test
+    public void f_aCoreRestartAdoptsTheGuestsItFindsInsteadOfDestroyingThem() throws Exception {
+        setProperty("org.servicefarm.core", "vm.cap", 24);
+        await("the core to apply the VM cap", () -> coreConfigured("org.servicefarm.core", "vm.cap", 24));
+        String zeta = "{\"name\":\"zeta\",\"driver\":\"libvirt\",\"uri\":\"test:///default\","
+                + "\"capacity\":{\"vcpus\":2,\"memoryMiB\":2048,\"vms\":4},\"costPerHour\":0.0001,"
+                + "\"securityZone\":\"standard\",\"properties\":{\"portRange\":\"23200-23299\",\"bootTimeMs\":\"500\"}}";
+        HttpResponse<String> added = client.post("/api/v1/hosts", zeta, Login.ADMIN);
+        assertEquals(added.body(), 201, added.statusCode());
+        String body = FarmClient.JSON.writeValueAsString(offering(6));
+        Grant before = client.requestUntilGranted(body, GRANT);
+        assertEquals("the cheapest strategy prefers the new host", "zeta", before.hostId());
+
+        Bundle core = bundle(CORE_BUNDLE);
+        core.stop();
+        core.start();
+
+        String path = "/api/v1/vms/" + before.vmId();
+        await("the guest to be adopted", () -> {
+            try {
+                HttpResponse<String> vm = client.get(path, Login.VIEWER);
+                return vm.statusCode() == 200 && "ACTIVE".equals(FarmClient.json(vm).path("state").asText());
+            } catch (RuntimeException e) {
+                return false; // the REST API is rebinding to the restarted core
+            }
+        });
+        JsonNode adopted = FarmClient.json(client.get(path, Login.VIEWER));
+        assertEquals("zeta", adopted.path("host").asText());
+        assertTrue(adopted.toString(), adopted.path("detail").asText().startsWith("adopted from host zeta"));
+        Grant after = client.requestUntilGranted(body, GRANT);
+        assertEquals("the adopted VM serves", before.vmId(), after.vmId());
+        assertEquals("ACTIVE", after.activation());
+        assertEquals(before.endpoint(), after.endpoint());
+        HttpResponse<String> service = client.getService(after.endpoint());
+        assertEquals(service.body(), 200, service.statusCode());
+        assertTrue(service.body(), service.body().contains("vm " + before.vmId() + "\n"));
     }
 
     private List<JsonNode> liveVms() {

@@ -65,7 +65,11 @@ public interface HostConnection extends AutoCloseable {
     /** Stops a VM if it runs and removes its definition and saved state. Idempotent. */
     void destroy(String vmId) throws HypervisorException;
 
-    /** The guests the hypervisor has for this farm, for reconciling the state table. */
+    /**
+     * The guests the hypervisor has for this farm, for reconciling the state table: each with its resting state and
+     * what the farm recorded on it at define ({@link GuestInfo.Recorded}), or why that cannot be read
+     * ({@link GuestInfo.Unrecorded}).
+     */
     List<GuestInfo> guests() throws HypervisorException;
 
     /** Disconnects; events stop. Guests keep running. */

@@ -402,7 +402,8 @@ public class FarmServiceManager implements ServiceManager {
                 StagedImage staged = connection.stage(image);
                 connection.define(new VmSpec(placed.id(), offering, staged, placed.resources().vcpus(),
                         placed.resources().memoryMiB(),
-                        List.of(new VmSpec.GuestService(offering.service(), s.guestPort(offering.service())))));
+                        List.of(new VmSpec.GuestService(offering.service(), s.guestPort(offering.service()))),
+                        placed.createdAt()));
                 stateTable.transition(placed.id(), VmState.STARTING, null);
                 Map<String, Endpoint> endpoints = connection.start(placed.id());
                 VmRecord starting = stateTable.update(placed.id(), vm -> vm.withEndpoints(endpoints)

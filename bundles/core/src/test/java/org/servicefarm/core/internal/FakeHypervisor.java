@@ -12,11 +12,13 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.servicefarm.api.Capacity;
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.driver.GuestInfo;
+import org.servicefarm.api.driver.GuestMetadata;
 import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorDriver;
 import org.servicefarm.api.driver.HypervisorException;
@@ -38,6 +40,8 @@ import com.sun.net.httpserver.HttpServer;
 final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
 
     final Map<String, Map<String, VmState>> guestsByHost = new ConcurrentHashMap<>();
+    /** What the farm recorded on each guest at define, as a real hypervisor keeps it beside the guest; by VM id. */
+    final Map<String, GuestMetadata> recorded = new ConcurrentHashMap<>();
     final Map<String, VmEventListener> listeners = new ConcurrentHashMap<>();
     final AtomicInteger stages = new AtomicInteger();
     final AtomicInteger defines = new AtomicInteger();
@@ -93,7 +97,6 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
         }
         connects.incrementAndGet();
         Map<String, VmState> guests = guestsByHost.computeIfAbsent(host.name(), k -> new ConcurrentHashMap<>());
-        Map<String, Map<String, Endpoint>> endpointsByVm = new ConcurrentHashMap<>();
         listeners.put(host.name(), events);
         return new HostConnection() {
             @Override
@@ -115,7 +118,8 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
                 defines.incrementAndGet();
                 Map<String, Endpoint> endpoints = new java.util.HashMap<>();
                 spec.services().forEach(s -> endpoints.put(s.name(), endpoint));
-                endpointsByVm.put(spec.vmId(), endpoints);
+                recorded.put(spec.vmId(), new GuestMetadata(spec.vmId(), spec.offering(), spec.image().image().id(),
+                        new Capacity(spec.vcpus(), spec.memoryMiB(), 1), endpoints, spec.createdAt()));
             }
 
             @Override
@@ -130,7 +134,7 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
                 }
                 expect(vmId, VmState.DESTROYED);
                 guests.put(vmId, VmState.ACTIVE);
-                return endpointsByVm.get(vmId);
+                return endpoints(vmId);
             }
 
             @Override
@@ -143,7 +147,7 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
             public Map<String, Endpoint> resume(String vmId) throws HypervisorException {
                 expect(vmId, VmState.SLEEPING);
                 guests.put(vmId, VmState.ACTIVE);
-                return endpointsByVm.get(vmId);
+                return endpoints(vmId);
             }
 
             @Override
@@ -158,11 +162,12 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
             public Map<String, Endpoint> restore(String vmId) throws HypervisorException {
                 expect(vmId, VmState.ARCHIVED);
                 guests.put(vmId, VmState.ACTIVE);
-                return endpointsByVm.get(vmId);
+                return endpoints(vmId);
             }
 
             @Override
             public void destroy(String vmId) {
+                recorded.remove(vmId);
                 if (guests.remove(vmId) != null) {
                     destroys.incrementAndGet();
                 }
@@ -171,8 +176,16 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
             @Override
             public List<GuestInfo> guests() {
                 List<GuestInfo> list = new ArrayList<>();
-                guests.forEach((id, state) -> list.add(new GuestInfo(id, state)));
+                guests.forEach((id, state) -> {
+                    GuestMetadata metadata = recorded.get(id);
+                    list.add(metadata == null ? new GuestInfo.Unrecorded(id, state, "it carries no farm metadata")
+                            : new GuestInfo.Recorded(metadata, state));
+                });
                 return list;
+            }
+
+            private Map<String, Endpoint> endpoints(String vmId) {
+                return recorded.get(vmId).endpoints();
             }
 
             @Override

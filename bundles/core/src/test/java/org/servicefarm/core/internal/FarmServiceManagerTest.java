@@ -1,6 +1,7 @@
 package org.servicefarm.core.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -340,6 +341,64 @@ class FarmServiceManagerTest {
 
         farm.hypervisor.answering = true;
         Farm.await("both to answer", () -> farm.vms().stream().allMatch(vm -> vm.state() == VmState.ACTIVE));
+    }
+
+    @Test
+    void afterARestartReconcileAdoptsTheGuestsItsRecordsAccountFor() {
+        Outcome.Granted wiki = grant("wiki");
+        Outcome.Granted blog = grant("blog");
+        farm.hypervisor.external(blog.hostId(), blog.vmId(), VmState.SLEEPING);
+        VmRecord before = farm.table.vm(wiki.vmId()).orElseThrow();
+        farm.stop();
+
+        farm = new Farm(Map.of(), farm.hypervisor); // an empty state table; the hosts connect and reconcile
+        VmRecord adopted = farm.table.vm(wiki.vmId()).orElseThrow();
+        assertEquals(VmState.ACTIVE, adopted.state());
+        assertEquals(before.hostId(), adopted.hostId());
+        assertEquals(before.offering(), adopted.offering());
+        assertEquals(before.imageId(), adopted.imageId());
+        assertEquals(before.resources(), adopted.resources());
+        assertEquals(before.endpoints(), adopted.endpoints());
+        assertEquals(before.createdAt(), adopted.createdAt());
+        assertTrue(adopted.detail().startsWith("adopted from host " + before.hostId()), adopted.detail());
+        assertEquals(VmState.SLEEPING, farm.table.vm(blog.vmId()).orElseThrow().state());
+
+        int defines = farm.hypervisor.defines.get();
+        Outcome.Granted again = grant("wiki");
+        assertEquals(wiki.vmId(), again.vmId(), "the adopted VM serves");
+        assertEquals(Activation.ACTIVE, again.activation());
+        assertEquals(Activation.RESUMED, grant("blog").activation(), "an adopted sleeping VM is woken");
+        assertEquals(defines, farm.hypervisor.defines.get(), "nothing was built again");
+        assertEquals(2, farm.hypervisor.guestsByHost.values().stream().mapToInt(Map::size).sum());
+    }
+
+    @Test
+    void reconcileRemovesOnlyGuestsItCannotAccountFor() throws Exception {
+        Outcome.Granted kept = grant("wiki");
+        Outcome.Granted failed = grant("blog");
+        Outcome.Granted destroyed = grant("shop");
+        String host = kept.hostId();
+        farm.hypervisor.guestsByHost.get(failed.hostId()).put(failed.vmId(), VmState.FAILED);
+        farm.stop();
+        farm = new Farm(Map.of(), farm.hypervisor);
+        // a guest the table has as destroyed (its destroy failed at the hypervisor), and one without a farm record
+        farm.table.put(new VmRecord(destroyed.vmId(), destroyed.hostId(), "img", destroyed.offering(), Map.of(),
+                VmState.DESTROYED, new Capacity(1, 256, 1), java.time.Instant.now(), null, 0, "evicted"));
+        farm.hypervisor.guestsByHost.get(host).put("sf-unrecorded", VmState.ACTIVE);
+        for (String each : List.of(host, failed.hostId(), destroyed.hostId())) {
+            farm.hosts.reconcile(each, farm.hosts.connection(each));
+        }
+
+        assertEquals(VmState.ACTIVE, farm.table.vm(kept.vmId()).orElseThrow().state(), "accounted for: kept");
+        assertTrue(farm.hypervisor.guestsByHost.get(host).containsKey(kept.vmId()));
+        assertTrue(farm.table.vm("sf-unrecorded").isEmpty(), "nothing accounts for it: not adopted");
+        assertFalse(farm.hypervisor.guestsByHost.get(host).containsKey("sf-unrecorded"), "and removed");
+        assertFalse(farm.hypervisor.guestsByHost.get(destroyed.hostId()).containsKey(destroyed.vmId()),
+                "the table says it was destroyed: its destroy is finished");
+        VmRecord failedRow = farm.table.vm(failed.vmId()).orElseThrow();
+        assertEquals(VmState.FAILED, failedRow.state(), "a failed guest is adopted as what it is");
+        assertFalse(farm.hypervisor.guestsByHost.get(failed.hostId()).containsKey(failed.vmId()),
+                "and removed: it cannot serve");
     }
 
     @Test

@@ -3,7 +3,6 @@ package org.servicefarm.driver.libvirt.internal;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -145,8 +144,7 @@ final class LibvirtHostConnection implements HostConnection {
                     VmSpec.GuestService service = spec.services().get(i);
                     bindings.add(new PortBinding(service.name(), service.guestPort(), ports.get(i)));
                 }
-                FarmMetadata metadata = new FarmMetadata(vmId, host.name(),
-                        spec.offering() == null ? "" : spec.offering().key(), spec.image().image().id(), bindings);
+                FarmMetadata metadata = FarmMetadata.of(spec, host.name(), bindings);
                 String xml = template.render(spec, metadata, settings);
                 if (simulated != null) {
                     simulated.listen(metadata); // holds the ports on this machine from now on
@@ -271,8 +269,8 @@ final class LibvirtHostConnection implements HostConnection {
                 if (tracked == null || !tracked.uuid.equals(domain.uuid())) {
                     track(recorded, domain); // defined behind this connection's back (another connection)
                 }
-                guests.add(new GuestInfo(recorded.vmId(),
-                        GuestStates.restingState(domain.state(), savedStates.exists(recorded.vmId()))));
+                guests.add(recorded.guestInfo(GuestStates.restingState(domain.state(),
+                        savedStates.exists(recorded.vmId())), settings.endpointHost()));
             }
         }
         return guests;
@@ -332,11 +330,7 @@ final class LibvirtHostConnection implements HostConnection {
     }
 
     private Map<String, Endpoint> endpointsOf(FarmMetadata metadata) {
-        Map<String, Endpoint> endpoints = new LinkedHashMap<>();
-        for (PortBinding port : metadata.ports()) {
-            endpoints.put(port.service(), new Endpoint(settings.endpointHost(), port.hostPort()));
-        }
-        return endpoints;
+        return metadata.endpoints(settings.endpointHost());
     }
 
     private void checkServices(VmSpec spec) throws HypervisorException {

@@ -21,6 +21,7 @@ final class Fixtures {
 
     static final Offering WIKI = new Offering("wiki", "2.1",
             new Environment("debian-12", "httpd-2.4", "php-8.2", List.of("cve-1")), "standard");
+    static final java.time.Instant CREATED = java.time.Instant.parse("2026-01-02T03:04:05.678Z");
 
     private Fixtures() {
     }
@@ -113,7 +114,7 @@ final class Fixtures {
     }
 
     static VmSpec spec(String vmId, VmSpec.GuestService... services) {
-        return new VmSpec(vmId, WIKI, staged(), 1, 128, List.of(services));
+        return new VmSpec(vmId, WIKI, staged(), 1, 128, List.of(services), Fixtures.CREATED);
     }
 
     static VmSpec.GuestService http() {

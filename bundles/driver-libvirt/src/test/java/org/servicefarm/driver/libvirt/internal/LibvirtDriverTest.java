@@ -2,6 +2,7 @@ package org.servicefarm.driver.libvirt.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -35,9 +36,11 @@ import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.driver.GuestInfo;
+import org.servicefarm.api.driver.GuestMetadata;
 import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.driver.VmEvent;
+import org.servicefarm.api.driver.VmSpec;
 
 /** The driver against libvirt's real test driver: one libvirt connection per host, no mocks. */
 class LibvirtDriverTest {
@@ -261,13 +264,16 @@ class LibvirtDriverTest {
     @Test
     void portsAreNeverHandedOutTwiceAndAreRecoveredFromMetadata() throws Exception {
         int port = Fixtures.freePorts(4);
+        // metadata as an older appliance wrote it: enough to recognise the domain and its port, not to adopt it
         String recovered = "<domain type='test'><name>vm-old</name><metadata>"
                 + "<servicefarm:vm xmlns:servicefarm='" + FarmMetadata.NAMESPACE + "' id='vm-old' host='ports' offering='k' "
                 + "image='i'><servicefarm:port service='wiki' guest='80' host='" + (port + 1) + "'/></servicefarm:vm>"
                 + "</metadata><memory unit='MiB'>128</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>";
         HostConnection host = connect("ports", Map.of("portRange", Fixtures.range(port, 4)), recovered);
 
-        assertEquals(List.of(new GuestInfo("vm-old", VmState.ACTIVE)), host.guests());
+        assertEquals(List.of(new GuestInfo.Unrecorded("vm-old", VmState.ACTIVE, "its farm metadata is incomplete: it "
+                + "carries no offering (written by an older appliance?); its vcpus and memoryMiB are missing or "
+                + "malformed; its creation time is missing or malformed")), host.guests());
         assertEquals(Map.of("wiki", new Endpoint("127.0.0.1", port + 1)),
                 ((LibvirtHostConnection) host).endpoints("vm-old"), "endpoints rebuilt from metadata");
         assertEquals(200, SimulatedAnswers.await(new Endpoint("127.0.0.1", port + 1)).statusCode(),
@@ -286,6 +292,34 @@ class LibvirtDriverTest {
         host.destroy("vm-old");
         host.define(Fixtures.spec("vm-d", Fixtures.http()));
         assertEquals(port + 1, portOf(host, "vm-d"));
+    }
+
+    /**
+     * After an appliance restart its state table is empty: a new connection reports every farm guest with what the
+     * farm recorded on it at define, so that the core adopts it. test:///default is shared by the connections of this
+     * process, so a guest defined through one connection outlives it.
+     */
+    @Test
+    void aNewConnectionReportsWhatTheFarmRecordedOnEachGuest() throws Exception {
+        int port = Fixtures.freePorts(2);
+        Map<String, String> settings = Map.of("portRange", Fixtures.range(port, 2));
+        HostConnection before = driver.connect(Fixtures.host("keeper", "test:///default", settings), events::add);
+        VmSpec spec = new VmSpec("vm-kept", Fixtures.WIKI, Fixtures.staged(), 2, 384,
+                List.of(Fixtures.http(), new VmSpec.GuestService("ssh", 22)), Fixtures.CREATED);
+        before.define(spec);
+        Map<String, Endpoint> endpoints = before.start("vm-kept");
+        before.close(); // the appliance stops; the guest runs on
+
+        HostConnection after = driver.connect(Fixtures.host("keeper", "test:///default", settings), events::add);
+        opened.add(after);
+        GuestInfo.Recorded guest = assertInstanceOf(GuestInfo.Recorded.class, after.guests().get(0));
+        assertEquals(VmState.ACTIVE, guest.state());
+        assertEquals(new GuestMetadata("vm-kept", Fixtures.WIKI, spec.image().image().id(), new Capacity(2, 384, 1),
+                endpoints, Fixtures.CREATED), guest.metadata());
+        assertEquals(Map.of("wiki", new Endpoint("127.0.0.1", port), "ssh", new Endpoint("127.0.0.1", port + 1)),
+                endpoints);
+        assertEquals(200, SimulatedAnswers.await(endpoints.get("wiki")).statusCode(), "and it answers again");
+        after.destroy("vm-kept");
     }
 
     @Test
