@@ -320,7 +320,8 @@ public class FarmServiceManager implements ServiceManager {
         VmRecord best = null;
         double bestLoad = Double.MAX_VALUE;
         for (VmRecord vm : vms) {
-            if (vm.state() != VmState.ACTIVE) {
+            // an ACTIVE VM without an endpoint (adopted from a host that did not know it) cannot be granted
+            if (vm.state() != VmState.ACTIVE || vm.endpoint() == null) {
                 continue;
             }
             LoadMeter meter = loads.get(vm.id());
@@ -363,18 +364,23 @@ public class FarmServiceManager implements ServiceManager {
                         : connection.restore(vm.id());
                 VmRecord waking = stateTable.update(vm.id(), row -> row.withEndpoints(endpoints)).orElseThrow();
                 serving(waking).whenCompleteAsync((answered, silent) -> {
-                    if (silent == null) {
-                        VmRecord active = serveFrom(waking, () -> activations.remove(vm.id(), work));
-                        estimates.get(kind).record(since(work.startNanos()));
-                        work.future().complete(new Ready(active, kind));
-                    } else {
-                        // it runs but does not serve: broken, so it goes (putting it back would not be true)
-                        String why = work.doing() + " failed: " + cause(silent).getMessage();
-                        LOG.warn("{}; destroying it", why);
-                        activations.remove(vm.id(), work);
-                        destroyQuietly(waking, VmState.FAILED, why);
-                        work.future().completeExceptionally(cause(silent));
+                    Throwable failure = silent == null ? null : cause(silent);
+                    if (failure == null) {
+                        try {
+                            VmRecord active = serveFrom(waking, () -> activations.remove(vm.id(), work));
+                            estimates.get(kind).record(since(work.startNanos()));
+                            work.future().complete(new Ready(active, kind));
+                            return;
+                        } catch (RuntimeException | Error e) { // the row vanished meanwhile: still an answer
+                            failure = e;
+                        }
                     }
+                    // it runs but does not serve: broken, so it goes (putting it back would not be true)
+                    String why = work.doing() + " failed: " + failure.getMessage();
+                    LOG.warn("{}; destroying it", why);
+                    activations.remove(vm.id(), work);
+                    destroyQuietly(waking, VmState.FAILED, why);
+                    work.future().completeExceptionally(failure);
                 }, workers);
             } catch (Exception | Error e) { // whatever happens, joined requests must get an answer
                 LOG.warn("{} failed: {}", work.doing(), e.getMessage());
@@ -409,11 +415,16 @@ public class FarmServiceManager implements ServiceManager {
                 VmRecord starting = stateTable.update(placed.id(), vm -> vm.withEndpoints(endpoints)
                         .withState(VmState.STARTING, "started; waiting for its services to answer")).orElseThrow();
                 serving(starting).whenCompleteAsync((answered, silent) -> {
-                    if (silent == null) {
-                        created(starting, work);
-                    } else {
-                        creationFailed(offering, starting, work, cause(silent));
+                    try {
+                        if (silent == null) {
+                            created(starting, work);
+                            return;
+                        }
+                    } catch (RuntimeException | Error e) { // the row vanished meanwhile: still an answer
+                        creationFailed(offering, starting, work, e);
+                        return;
                     }
+                    creationFailed(offering, starting, work, cause(silent));
                 }, workers);
             } catch (Exception | Error e) { // whatever happens, joined requests must get an answer
                 creationFailed(offering, placed, work, e);

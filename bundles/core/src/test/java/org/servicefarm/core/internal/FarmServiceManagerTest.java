@@ -29,6 +29,7 @@ import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.driver.GuestMetadata;
 
 /** Every branch of the request flow, on a core wired by hand over an in-memory hypervisor. */
 class FarmServiceManagerTest {
@@ -370,6 +371,21 @@ class FarmServiceManagerTest {
         assertEquals(Activation.RESUMED, grant("blog").activation(), "an adopted sleeping VM is woken");
         assertEquals(defines, farm.hypervisor.defines.get(), "nothing was built again");
         assertEquals(2, farm.hypervisor.guestsByHost.values().stream().mapToInt(Map::size).sum());
+    }
+
+    @Test
+    void anAdoptedVmWhoseEndpointsTheHostDoesNotKnowIsNeverGranted() {
+        Outcome.Granted first = grant("wiki");
+        farm.stop();
+        GuestMetadata recorded = farm.hypervisor.recorded.get(first.vmId());
+        farm.hypervisor.recorded.put(first.vmId(), new GuestMetadata(recorded.vmId(), recorded.offering(),
+                recorded.imageId(), recorded.resources(), Map.of(), recorded.createdAt()));
+        farm = new Farm(Map.of(), farm.hypervisor);
+        assertEquals(VmState.ACTIVE, farm.table.vm(first.vmId()).orElseThrow().state(), "adopted as it is");
+
+        Outcome.Granted next = grant("wiki");
+        assertNotEquals(first.vmId(), next.vmId(), "a grant needs an endpoint: another VM serves");
+        assertEquals(Activation.CREATED, next.activation());
     }
 
     @Test
