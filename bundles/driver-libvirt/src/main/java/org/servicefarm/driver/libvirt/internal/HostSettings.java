@@ -2,6 +2,7 @@ package org.servicefarm.driver.libvirt.internal;
 
 import java.net.Inet6Address;
 import java.net.InetAddress;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -19,32 +20,49 @@ import org.servicefarm.api.Names;
  * <table>
  * <caption>Driver properties</caption>
  * <tr><th>key</th><th>default</th><th>meaning</th></tr>
- * <tr><td>{@value #BOOT_TIME_MS}</td><td>0</td><td>milliseconds {@code start()} waits after libvirt started the
- * domain, standing in for a guest's boot on test-driver hosts: 0 to {@value #MAX_WAIT_MS}</td></tr>
- * <tr><td>{@value #RESTORE_TIME_MS}</td><td>0</td><td>the same for {@code restore()}</td></tr>
- * <tr><td>{@value #ENDPOINT_HOST}</td><td>the host's name</td><td>host name or IP address put in endpoints</td></tr>
+ * <tr><td>{@value #BOOT_TIME_MS}</td><td>0</td><td>test-driver hosts: milliseconds a simulated guest takes after
+ * its start before its services answer ({@link SimulatedHost}), standing in for a boot: 0 to
+ * {@value #MAX_WAIT_MS}</td></tr>
+ * <tr><td>{@value #RESTORE_TIME_MS}</td><td>0</td><td>the same after a restore</td></tr>
+ * <tr><td>{@value #ENDPOINT_HOST}</td><td>the forward address, {@code 127.0.0.1} when that is a wildcard</td><td>the
+ * host name or IP address put in endpoints: where clients connect to the forwarded ports (never the farm's name for
+ * the host; set it for a remote host)</td></tr>
  * <tr><td>{@value #PORT_RANGE}</td><td>{@value #DEFAULT_PORT_RANGE}</td><td>host ports endpoints are allocated
- * from, FIRST-LAST within 1024-65535; hosts on one machine need disjoint ranges</td></tr>
- * <tr><td>{@value #FORWARD_ADDRESS}</td><td>{@value #DEFAULT_FORWARD_ADDRESS}</td><td>QEMU hosts: the IP address
- * QEMU's user-mode network forwards the allocated ports from (an IP literal: it goes into a QEMU option)</td></tr>
+ * from, FIRST-LAST within 1024-65535; on this machine's hosts a port something else holds is skipped</td></tr>
+ * <tr><td>{@value #FORWARD_ADDRESS}</td><td>{@value #DEFAULT_FORWARD_ADDRESS}</td><td>the IP address the allocated
+ * ports are forwarded from: by QEMU's user-mode network, or by the simulated guests of a test-driver host (an IP
+ * literal: it goes into a QEMU option)</td></tr>
+ * <tr><td>{@value #STAGING_POOL}</td><td>{@value #DEFAULT_STAGING_POOL}</td><td>the libvirt storage pool images are
+ * staged into; created as a {@code dir} pool when the host has none of that name</td></tr>
+ * <tr><td>{@value #STAGING_DIRECTORY}</td><td>{@value #DEFAULT_STAGING_DIRECTORY}</td><td>the directory on the host
+ * that a pool the driver creates keeps its volumes in: an absolute path</td></tr>
  * </table>
  */
-record HostSettings(String hostName, Kind kind, String libvirtUri, long bootTimeMs, long restoreTimeMs,
-                    String endpointHost, PortAllocator ports, String forwardAddress) {
+record HostSettings(String hostName, Kind kind, String libvirtUri, boolean local, long bootTimeMs,
+                    long restoreTimeMs, String endpointHost, PortAllocator ports, String forwardAddress,
+                    String stagingPool, String stagingDirectory) {
 
     static final String BOOT_TIME_MS = "bootTimeMs";
     static final String RESTORE_TIME_MS = "restoreTimeMs";
     static final String ENDPOINT_HOST = "endpointHost";
     static final String PORT_RANGE = "portRange";
     static final String FORWARD_ADDRESS = "forwardAddress";
+    static final String STAGING_POOL = "stagingPool";
+    static final String STAGING_DIRECTORY = "stagingDirectory";
+    static final String DEFAULT_STAGING_POOL = "servicefarm";
+    static final String DEFAULT_STAGING_DIRECTORY = "/var/lib/libvirt/images/servicefarm";
     static final String DEFAULT_PORT_RANGE = "20000-20999";
     static final String DEFAULT_FORWARD_ADDRESS = "127.0.0.1";
     /** The longest simulated boot or restore: ten minutes. */
     static final long MAX_WAIT_MS = 600_000;
 
     private static final Set<String> KNOWN_KEYS =
-            Set.of(BOOT_TIME_MS, RESTORE_TIME_MS, ENDPOINT_HOST, PORT_RANGE, FORWARD_ADDRESS);
+            Set.of(BOOT_TIME_MS, RESTORE_TIME_MS, ENDPOINT_HOST, PORT_RANGE, FORWARD_ADDRESS, STAGING_POOL,
+                    STAGING_DIRECTORY);
     private static final Pattern MILLIS = Pattern.compile("[0-9]{1,7}");
+    private static final Pattern POOL_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+    /** Absolute, segments of letters, digits, '.', '_', '+' and '-': nothing a shell, URI or XML reads twice. */
+    private static final Pattern DIRECTORY = Pattern.compile("(/[A-Za-z0-9._+-]+)+/?");
 
     /** The hypervisor behind a libvirt URI: it decides the domain XML. */
     enum Kind {
@@ -71,7 +89,9 @@ record HostSettings(String hostName, Kind kind, String libvirtUri, long bootTime
         HostRules.Target target = rules.check(host.uri());
         long bootTime = millis(properties, BOOT_TIME_MS);
         long restoreTime = millis(properties, RESTORE_TIME_MS);
-        String endpointHost = host.name();
+        String forward = forwardAddress(properties.getOrDefault(FORWARD_ADDRESS, DEFAULT_FORWARD_ADDRESS).trim());
+        InetAddress forwardFrom = Addresses.ipLiteral(unbracketed(forward)).orElseThrow();
+        String endpointHost = forwardFrom.isAnyLocalAddress() ? DEFAULT_FORWARD_ADDRESS : unbracketed(forward);
         if (properties.containsKey(ENDPOINT_HOST)) {
             endpointHost = properties.get(ENDPOINT_HOST).trim();
             if (!Addresses.endpointHost(endpointHost)) {
@@ -82,9 +102,20 @@ record HostSettings(String hostName, Kind kind, String libvirtUri, long bootTime
         }
         PortAllocator ports = PortAllocator.parse(properties.getOrDefault(PORT_RANGE, DEFAULT_PORT_RANGE),
                 field(PORT_RANGE));
-        String forward = forwardAddress(properties.getOrDefault(FORWARD_ADDRESS, DEFAULT_FORWARD_ADDRESS).trim());
-        return new HostSettings(host.name(), target.kind(), target.libvirtUri(), bootTime, restoreTime, endpointHost,
-                ports, forward);
+        String pool = properties.getOrDefault(STAGING_POOL, DEFAULT_STAGING_POOL).trim();
+        if (!POOL_NAME.matcher(pool).matches()) {
+            throw new InvalidRequestException(field(STAGING_POOL), field(STAGING_POOL) + " must be 1-64 letters, digits, "
+                    + "'.', '_' or '-', starting with a letter or digit, not '" + Names.excerpt(pool) + "'");
+        }
+        String directory = properties.getOrDefault(STAGING_DIRECTORY, DEFAULT_STAGING_DIRECTORY).trim();
+        if (!DIRECTORY.matcher(directory).matches() || List.of(directory.split("/")).contains("..")
+                || List.of(directory.split("/")).contains(".")) {
+            throw new InvalidRequestException(field(STAGING_DIRECTORY), field(STAGING_DIRECTORY) + " must be an "
+                    + "absolute path of letters, digits, '.', '_', '+' and '-' without '.' or '..' segments, not '"
+                    + Names.excerpt(directory) + "'");
+        }
+        return new HostSettings(host.name(), target.kind(), target.libvirtUri(), target.local(), bootTime, restoreTime,
+                endpointHost, ports, forward, pool, directory);
     }
 
     /** The URI as messages and logs show it: without user info, control characters escaped. */
@@ -97,9 +128,26 @@ record HostSettings(String hostName, Kind kind, String libvirtUri, long bootTime
         return "properties." + key;
     }
 
+    /** The address the guests' ports are forwarded from. */
+    InetAddress forwardInetAddress() {
+        return Addresses.ipLiteral(unbracketed(forwardAddress)).orElseThrow();
+    }
+
+    /**
+     * Whether {@code port} can be forwarded: on this machine's hosts, nothing on the forward address holds it (a port
+     * of a remote host cannot be checked from here).
+     */
+    boolean portFree(int port) {
+        return !local || PortAllocator.bindable(new java.net.InetSocketAddress(forwardInetAddress(), port));
+    }
+
+    private static String unbracketed(String text) {
+        return text.startsWith("[") && text.endsWith("]") ? text.substring(1, text.length() - 1) : text;
+    }
+
     /** An IP literal as QEMU's hostfwd option takes it: IPv6 in brackets. */
     private static String forwardAddress(String text) {
-        String bare = text.startsWith("[") && text.endsWith("]") ? text.substring(1, text.length() - 1) : text;
+        String bare = unbracketed(text);
         InetAddress address = Addresses.ipLiteral(bare).orElseThrow(() -> new InvalidRequestException(
                 field(FORWARD_ADDRESS), field(FORWARD_ADDRESS) + " must be an IP address (it goes into a QEMU option), "
                 + "not '" + Names.excerpt(text) + "'"));
