@@ -22,13 +22,15 @@ import java.util.regex.Pattern;
  * @param costPerHour  what an hour of a VM on it costs, in the operator's currency: 0 to {@value #MAX_COST_PER_HOUR}
  * @param securityZone the zone it stands in (see the directory's security levels): a {@link Names name};
  *                     {@code standard} when left out
+ * @param speed        how fast its CPUs are next to the farm's reference host (1): from {@value #MIN_SPEED} to
+ *                     {@value #MAX_SPEED}; placement strategies that prefer fast hosts read it
  * @param properties   driver-specific settings, e.g. a simulated boot time: at most {@value #MAX_PROPERTIES},
  *                     keys of letters, digits, '.', '_' and '-' (starting with a letter, at most
  *                     {@value #MAX_PROPERTY_KEY_LENGTH}), values of printable ASCII (at most
  *                     {@value #MAX_PROPERTY_VALUE_LENGTH})
  */
 public record HostRecord(String name, String driver, String uri, Capacity capacity, double costPerHour,
-                         String securityZone, Map<String, String> properties) {
+                         String securityZone, Map<String, String> properties, double speed) {
 
     public static final int MAX_URI_LENGTH = 1024;
     public static final int MAX_VCPUS = 4096;
@@ -38,6 +40,10 @@ public record HostRecord(String name, String driver, String uri, Capacity capaci
     public static final int MAX_PROPERTIES = 32;
     public static final int MAX_PROPERTY_KEY_LENGTH = 64;
     public static final int MAX_PROPERTY_VALUE_LENGTH = 256;
+    public static final double MIN_SPEED = 0.01;
+    public static final double MAX_SPEED = 1000;
+    /** The speed of a host that names none: the farm's reference. */
+    public static final double DEFAULT_SPEED = 1.0;
     /** The security zone of a host that names none. */
     public static final String DEFAULT_SECURITY_ZONE = "standard";
 
@@ -47,7 +53,7 @@ public record HostRecord(String name, String driver, String uri, Capacity capaci
 
     /**
      * @throws InvalidRequestException naming the offending field ({@code name}, {@code driver}, {@code uri},
-     *                                 {@code capacity.vcpus}, {@code costPerHour}, {@code securityZone},
+     *                                 {@code capacity.vcpus}, {@code costPerHour}, {@code securityZone}, {@code speed},
      *                                 {@code properties.<key>} ...), without repeating the value at length
      */
     public HostRecord {
@@ -83,6 +89,16 @@ public record HostRecord(String name, String driver, String uri, Capacity capaci
         securityZone = securityZone == null || securityZone.isBlank() ? DEFAULT_SECURITY_ZONE
                 : Names.optional("securityZone", securityZone);
         properties = properties == null ? Map.of() : checkProperties(properties);
+        if (!(speed >= MIN_SPEED && speed <= MAX_SPEED)) { // also false for NaN
+            throw new InvalidRequestException("speed", "speed must be a number from " + MIN_SPEED + " to "
+                    + (long) MAX_SPEED + ", not " + speed);
+        }
+    }
+
+    /** A host of the reference speed ({@value #DEFAULT_SPEED}). */
+    public HostRecord(String name, String driver, String uri, Capacity capacity, double costPerHour,
+                      String securityZone, Map<String, String> properties) {
+        this(name, driver, uri, capacity, costPerHour, securityZone, properties, DEFAULT_SPEED);
     }
 
     /** True when {@code name} is acceptable as a host name. */

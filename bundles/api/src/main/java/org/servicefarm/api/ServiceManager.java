@@ -19,6 +19,17 @@ public interface ServiceManager {
      */
     Outcome request(ServiceRequest request);
 
+    /**
+     * What {@link #request} would do now, without doing it: whether a VM would be reused, woken or created, and for a
+     * creation how the host would be chosen (the filters that removed hosts, the best candidates with their scores,
+     * the choice). Nothing is created, reserved or changed.
+     *
+     * @throws InvalidRequestException for a malformed request
+     */
+    default Explanation explain(ServiceRequest request) {
+        throw new UnsupportedOperationException("this service manager does not explain its decisions");
+    }
+
     DirectoryView directory();
 
     StateTableView stateTable();
@@ -36,6 +47,17 @@ public interface ServiceManager {
      * @throws ConflictException       if a host of that name exists, regardless of case
      */
     HostStatus registerHost(HostRecord host);
+
+    /**
+     * Drains a host ({@code drained} true): no new VM is placed there, and the VMs it runs stay; or undrains it.
+     * Shown in the host's status.
+     *
+     * @return the host's status after the change
+     * @throws NotFoundException if there is no such host
+     */
+    default HostStatus drain(String name, boolean drained) {
+        throw new UnsupportedOperationException("this service manager cannot drain hosts");
+    }
 
     /**
      * Removes a host that runs no VM.

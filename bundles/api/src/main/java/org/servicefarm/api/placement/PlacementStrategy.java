@@ -1,15 +1,17 @@
 package org.servicefarm.api.placement;
 
-import java.util.List;
-import java.util.Optional;
+import java.util.Iterator;
 
 import org.osgi.annotation.versioning.ConsumerType;
-import org.servicefarm.api.HostStatus;
 
 /**
- * A soft placement preference: picks one host among the candidates every filter accepted.
- * Exactly one is in force, chosen by configuration ({@code placement.target}) and, among
- * matching ones, by {@code service.ranking}.
+ * A soft placement preference: ranks hosts, best first. The core draws from the ranking lazily and takes the first
+ * host that passes every {@link HostFilter} and on which it can reserve room, so a strategy never sees, and never
+ * has to sort, every host. Exactly one is in force, chosen by configuration ({@code placement.target}) and, among
+ * matching ones, by {@code service.ranking}; while none matches, the core ranks by {@link Weigher#LOAD} itself.
+ * <p>
+ * Most strategies are a blend of weighers: {@code return hosts.ranked(weights, request);}. A ranking must be
+ * deterministic for a given farm: state how ties are broken (the view's own ranking breaks them by host name).
  */
 @ConsumerType
 public interface PlacementStrategy {
@@ -17,6 +19,6 @@ public interface PlacementStrategy {
     /** Service property (String): the strategy's name, e.g. {@code least-loaded}. */
     String NAME = "placement.name";
 
-    /** The host to place on, or empty if none of the candidates will do. Candidates are never empty. */
-    Optional<HostStatus> choose(PlacementRequest request, List<HostStatus> candidates);
+    /** The hosts of {@code hosts} in this strategy's order of preference, best first, drawn lazily. */
+    Iterator<Candidate> rank(PlacementRequest request, HostView hosts);
 }

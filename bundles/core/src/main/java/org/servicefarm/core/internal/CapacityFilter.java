@@ -9,16 +9,16 @@ import org.servicefarm.api.placement.FilterName;
 import org.servicefarm.api.placement.HostFilter;
 import org.servicefarm.api.placement.PlacementRequest;
 
-/** Hard constraint: the host is connected and has room for the VM. */
-@Component(service = HostFilter.class)
+/**
+ * Hard constraint: the host has room for the VM (vCPUs, memory, a VM slot). The reservation checks the same again
+ * atomically ({@link HostIndex#tryReserve}); this filter is what explanations show.
+ */
+@Component(service = HostFilter.class, property = HostFilter.COST + ":Integer=20")
 @FilterName("capacity")
 public class CapacityFilter implements HostFilter {
 
     @Override
     public Optional<String> reject(HostStatus host, PlacementRequest request) {
-        if (!host.connected()) {
-            return Optional.of("not connected" + (host.detail() == null ? "" : " (" + host.detail() + ")"));
-        }
         Capacity free = host.free();
         Capacity demand = request.demand();
         if (!free.fits(demand)) {

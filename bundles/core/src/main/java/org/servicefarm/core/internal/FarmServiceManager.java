@@ -3,6 +3,7 @@ package org.servicefarm.core.internal;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -30,9 +31,9 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.servicefarm.api.Activation;
-import org.servicefarm.api.ConflictException;
 import org.servicefarm.api.DirectoryView;
 import org.servicefarm.api.Endpoint;
+import org.servicefarm.api.Explanation;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.InvalidRequestException;
@@ -50,6 +51,7 @@ import org.servicefarm.api.driver.VmSpec;
 import org.servicefarm.api.eviction.EvictionCandidate;
 import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.api.image.ImageStore;
+import org.servicefarm.api.placement.PlacementExplanation;
 import org.servicefarm.api.placement.PlacementRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -188,8 +190,6 @@ public class FarmServiceManager implements ServiceManager {
     private final Map<String, Work> activations = new ConcurrentHashMap<>();
     private final Map<Offering, Object> offeringLocks = new ConcurrentHashMap<>();
     private final Map<String, LoadMeter> loads = new ConcurrentHashMap<>();
-    /** Placement, the VM cap and recording a new VM happen together, so concurrent creations never overcommit. */
-    private final Object placementLock = new Object();
     private final Map<Activation, DurationEstimate> estimates = new ConcurrentHashMap<>();
 
     @Activate
@@ -226,15 +226,8 @@ public class FarmServiceManager implements ServiceManager {
     public Outcome request(ServiceRequest request) {
         long startNanos = System.nanoTime();
         Settings s = settings;
-        if (request == null) {
-            throw new InvalidRequestException("a request is required");
-        }
-        Settings.Tier tier = s.tier(request.tier());
-        Duration deadline = request.deadline() == null ? s.defaultDeadline() : request.deadline();
-        if (deadline.compareTo(s.maxDeadline()) > 0) {
-            throw new InvalidRequestException("deadlineMs", "deadline " + deadline.toMillis() + " ms exceeds the maximum of "
-                    + s.maxDeadline().toMillis() + " ms");
-        }
+        Settings.Tier tier = admit(request, s);
+        Duration deadline = deadline(request, s);
         Resolution resolution = directory.resolve(request);
         if (resolution instanceof Resolution.NotViable notViable) {
             return new Outcome.Never(notViable.reason(), since(startNanos));
@@ -277,42 +270,127 @@ public class FarmServiceManager implements ServiceManager {
             return Work.done(new Ready(idle.get(), Activation.ACTIVE));
         }
         synchronized (offeringLocks.computeIfAbsent(offering, k -> new Object())) {
-            List<VmRecord> vms = stateTable.offering(offering);
-            idle = leastLoadedActive(vms, tier.loadThreshold());
-            if (idle.isPresent()) {
-                return Work.done(new Ready(idle.get(), Activation.ACTIVE));
+            Plan plan = plan(offering, stateTable.offering(offering), tier);
+            Work started = switch (plan.step()) {
+                case RESUME -> activate(plan.subject(), Activation.RESUMED);
+                case RESTORE -> activate(plan.subject(), Activation.RESTORED);
+                case CREATE -> create(offering, tier);
+                case NONE -> null;
+            };
+            if (plan.grant() != null) {
+                return Work.done(new Ready(plan.grant(), Activation.ACTIVE));
             }
-            Work underWay = Optional.ofNullable(creations.get(offering)).orElseGet(() -> vms.stream()
-                    .map(vm -> activations.get(vm.id())).filter(Objects::nonNull).findFirst().orElse(null));
-            Optional<VmRecord> busy = leastLoadedActive(vms, Double.POSITIVE_INFINITY);
-            if (busy.isPresent()) {
-                // every ACTIVE VM is busy: serve on the least busy now and scale out in the background
-                if (underWay == null) {
-                    scaleOut(offering, vms, tier, false);
-                }
-                return Work.done(new Ready(busy.get(), Activation.ACTIVE));
-            }
-            return underWay != null ? underWay : scaleOut(offering, vms, tier, true);
+            return plan.join() != null ? plan.join() : started;
         }
+    }
+
+    /** How one more VM of an offering is brought into service. */
+    enum Step { NONE, RESUME, RESTORE, CREATE }
+
+    /**
+     * What serving an offering takes now, decided from its VMs without acting (so {@link #explain} says what
+     * {@link #serve} does): a VM to grant at once, or work under way to join, and a step that brings one more VM into
+     * service in the background, on {@code subject} for a resume or restore.
+     */
+    record Plan(VmRecord grant, Work join, Step step, VmRecord subject) {
+    }
+
+    private Plan plan(Offering offering, List<VmRecord> vms, Settings.Tier tier) {
+        Optional<VmRecord> idle = leastLoadedActive(vms, tier.loadThreshold());
+        if (idle.isPresent()) {
+            return new Plan(idle.get(), null, Step.NONE, null);
+        }
+        Work underWay = Optional.ofNullable(creations.get(offering)).orElseGet(() -> vms.stream()
+                .map(vm -> activations.get(vm.id())).filter(Objects::nonNull).findFirst().orElse(null));
+        Optional<VmRecord> busy = leastLoadedActive(vms, Double.POSITIVE_INFINITY);
+        if (busy.isPresent()) {
+            // every ACTIVE VM is busy: serve on the least busy now and scale out in the background
+            return underWay == null ? scaleOut(busy.get(), vms, tier, false)
+                    : new Plan(busy.get(), null, Step.NONE, null);
+        }
+        return underWay != null ? new Plan(null, underWay, Step.NONE, null) : scaleOut(null, vms, tier, true);
     }
 
     /**
      * Brings one more VM of the offering into service, the cheapest way first: resume a SLEEPING
      * one, restore an ARCHIVED one, or create one, the last only within the tier's replicas
-     * unless no VM can serve at all. Called under the offering's lock.
-     *
-     * @return the work, or {@code null} when the tier allows no more replicas
+     * unless no VM can serve at all.
      */
-    private Work scaleOut(Offering offering, List<VmRecord> vms, Settings.Tier tier, boolean noneServes) {
+    private static Plan scaleOut(VmRecord grant, List<VmRecord> vms, Settings.Tier tier, boolean noneServes) {
         Optional<VmRecord> sleeping = mostRecentlyUsed(vms, VmState.SLEEPING);
         if (sleeping.isPresent()) {
-            return activate(sleeping.get(), Activation.RESUMED);
+            return new Plan(grant, null, Step.RESUME, sleeping.get());
         }
         Optional<VmRecord> archived = mostRecentlyUsed(vms, VmState.ARCHIVED);
         if (archived.isPresent()) {
-            return activate(archived.get(), Activation.RESTORED);
+            return new Plan(grant, null, Step.RESTORE, archived.get());
         }
-        return noneServes || vms.size() < tier.maxReplicas() ? create(offering, tier) : null;
+        return new Plan(grant, null, noneServes || vms.size() < tier.maxReplicas() ? Step.CREATE : Step.NONE, null);
+    }
+
+    @Override
+    public Explanation explain(ServiceRequest request) {
+        long startNanos = System.nanoTime();
+        Settings s = settings;
+        Settings.Tier tier = admit(request, s);
+        Resolution resolution = directory.resolve(request);
+        if (resolution instanceof Resolution.NotViable notViable) {
+            return new Explanation(null, List.of(), "answer NEVER: " + notViable.reason(), null, since(startNanos));
+        }
+        Resolution.Viable viable = (Resolution.Viable) resolution;
+        Offering offering = viable.offering();
+        Plan plan = plan(offering, stateTable.offering(offering), tier);
+        List<String> action = new ArrayList<>();
+        if (plan.grant() != null) {
+            action.add("grant VM " + plan.grant().id() + " on " + plan.grant().hostId() + " (ACTIVE)");
+        } else if (plan.join() != null) {
+            action.add("wait for the work under way (" + plan.join().doing() + ")");
+        }
+        PlacementExplanation placed = null;
+        String background = plan.grant() != null ? " in the background" : "";
+        switch (plan.step()) {
+            case RESUME -> action.add("wake SLEEPING VM " + plan.subject().id() + " on " + plan.subject().hostId()
+                    + " (resume)" + background);
+            case RESTORE -> action.add("wake ARCHIVED VM " + plan.subject().id() + " on " + plan.subject().hostId()
+                    + " (restore)" + background);
+            case CREATE -> {
+                placed = placement.explain(placementRequest(offering, tier, s));
+                String cap = stateTable.capped() >= s.vmCap() ? ", evicting a VM to stay within the VM cap of "
+                        + s.vmCap() : "";
+                action.add(placed.chosen() != null ? "create a VM on host " + placed.chosen() + background + cap
+                        : "answer RETRY_LATER: a new VM is needed but " + placed.reason());
+            }
+            case NONE -> {
+                if (plan.grant() == null && plan.join() == null) {
+                    action.add("answer RETRY_LATER: the tier allows no more replicas");
+                }
+            }
+        }
+        return new Explanation(offering, viable.filledIn(), String.join("; ", action), placed, since(startNanos));
+    }
+
+    /** The request's tier, once the request and its deadline are known to be acceptable. */
+    private static Settings.Tier admit(ServiceRequest request, Settings s) {
+        if (request == null) {
+            throw new InvalidRequestException("a request is required");
+        }
+        Settings.Tier tier = s.tier(request.tier());
+        Duration deadline = deadline(request, s);
+        if (deadline.compareTo(s.maxDeadline()) > 0) {
+            throw new InvalidRequestException("deadlineMs", "deadline " + deadline.toMillis() + " ms exceeds the maximum of "
+                    + s.maxDeadline().toMillis() + " ms");
+        }
+        return tier;
+    }
+
+    private static Duration deadline(ServiceRequest request, Settings s) {
+        return request.deadline() == null ? s.defaultDeadline() : request.deadline();
+    }
+
+    /** What placement needs to know of a new VM of the offering: its size, its tier and where its replicas are. */
+    private PlacementRequest placementRequest(Offering offering, Settings.Tier tier, Settings s) {
+        List<String> replicaHosts = stateTable.offering(offering).stream().map(VmRecord::hostId).toList();
+        return new PlacementRequest(offering, tier.name(), s.vmSize(), replicaHosts);
     }
 
     private Optional<VmRecord> leastLoadedActive(List<VmRecord> vms, double loadThreshold) {
@@ -492,40 +570,60 @@ public class FarmServiceManager implements ServiceManager {
         }
     }
 
-    /** Enforces the VM cap, picks a host and records the new VM as CREATING, all under one lock. */
+    /**
+     * Places a new VM and records it as CREATING: room on a host is reserved first ({@link Placement#place}), then a
+     * slot under the VM cap (evicting a VM while the cap is reached), and the row takes both over. No global lock:
+     * each is reserved atomically, so concurrent creations never over-commit a host nor exceed the cap, and
+     * creations on different hosts do not wait for each other.
+     */
     private VmRecord place(Offering offering, Settings.Tier tier, ImageRef image) throws NoCapacityException {
         Settings s = settings;
-        VmRecord victim = null;
-        VmRecord placed;
-        synchronized (placementLock) {
-            List<VmRecord> occupying = stateTable.occupying();
-            // VMs gone by hypervisor events leave their meters behind: drop them as VMs are created
-            loads.keySet().retainAll(occupying.stream().map(VmRecord::id).collect(java.util.stream.Collectors.toSet()));
-            long counted = occupying.stream().filter(vm -> vm.state() != VmState.DESTROYING).count();
-            if (counted >= s.vmCap()) {
-                victim = chooseVictim(occupying, offering);
-                stateTable.transition(victim.id(), VmState.DESTROYING, "evicted: VM cap of " + s.vmCap() + " reached");
-            }
-            List<String> replicaHosts = occupying.stream().filter(vm -> vm.offering().equals(offering))
-                    .map(VmRecord::hostId).toList();
-            PlacementRequest request = new PlacementRequest(offering, tier.name(), s.vmSize(), replicaHosts);
-            Placement.Decision decision = placement.place(request, hosts.statuses());
-            if (decision.host().isEmpty()) {
-                if (victim != null) {
-                    stateTable.transition(victim.id(), victim.state(), null);
-                }
-                throw new NoCapacityException(decision.reason());
-            }
-            String host = decision.host().get().name();
-            placed = new VmRecord(newVmId(), host, image.id(), offering, Map.of(), VmState.CREATING, s.vmSize(),
-                    clock.instant(), null, 0, "placed on " + host + " by " + decision.strategy());
-            stateTable.put(placed);
+        PlacementRequest request = placementRequest(offering, tier, s);
+        Placement.Decision decision = placement.place(request);
+        if (decision.host().isEmpty()) {
+            throw new NoCapacityException(decision.reason());
         }
-        if (victim != null) {
+        String host = decision.host().get().name();
+        List<VmRecord> evicted;
+        try {
+            evicted = reserveCapSlot(offering, s);
+        } catch (NoCapacityException | RuntimeException e) {
+            placement.release(host, request);
+            throw e;
+        }
+        VmRecord placed = new VmRecord(newVmId(), host, image.id(), offering, Map.of(), VmState.CREATING, s.vmSize(),
+                clock.instant(), null, 0, "placed on " + host + " by " + decision.strategy());
+        stateTable.putReserved(placed);
+        for (VmRecord victim : evicted) {
             LOG.info("Evicting {} ({}) to stay within the VM cap", victim.id(), victim.offering().key());
             destroyQuietly(victim, VmState.DESTROYED, "evicted: VM cap reached");
         }
         return placed;
+    }
+
+    /**
+     * Takes a slot under the VM cap, evicting a VM while the cap is reached, and returns the VMs it evicted. A victim
+     * is marked DESTROYING only if it is still in the state it was chosen in (one being woken meanwhile stays), which
+     * frees its slot; another creation may take that slot first, and then this one evicts again.
+     */
+    private List<VmRecord> reserveCapSlot(Offering offering, Settings s) throws NoCapacityException {
+        List<VmRecord> evicted = new ArrayList<>();
+        while (!stateTable.tryReserveSlot(s.vmCap())) {
+            List<VmRecord> occupying = stateTable.occupying();
+            // VMs gone by hypervisor events leave their meters behind: drop them when the cap is reached
+            loads.keySet().retainAll(occupying.stream().map(VmRecord::id).collect(java.util.stream.Collectors.toSet()));
+            VmRecord victim = chooseVictim(occupying, offering);
+            java.util.concurrent.atomic.AtomicBoolean marked = new java.util.concurrent.atomic.AtomicBoolean();
+            stateTable.update(victim.id(), vm -> {
+                marked.set(vm.state() == victim.state());
+                return marked.get() ? vm.withState(VmState.DESTROYING, "evicted: VM cap of " + s.vmCap() + " reached")
+                        : vm;
+            });
+            if (marked.get()) {
+                evicted.add(victim);
+            }
+        }
+        return evicted;
     }
 
     private VmRecord chooseVictim(List<VmRecord> occupying, Offering forOffering) throws NoCapacityException {
@@ -591,14 +689,13 @@ public class FarmServiceManager implements ServiceManager {
     }
 
     @Override
+    public HostStatus drain(String name, boolean drained) {
+        return hosts.drain(name, drained);
+    }
+
+    @Override
     public void unregisterHost(String name) {
-        // under the placement lock: no VM can be placed on the host between the check and the removal
-        synchronized (placementLock) {
-            long occupants = stateTable.occupying().stream().filter(vm -> vm.hostId().equals(name)).count();
-            if (occupants > 0) {
-                throw new ConflictException("host " + name + " still holds " + occupants + " VM(s)");
-            }
-            hosts.unregister(name);
-        }
+        // whether VMs occupy it is decided atomically with placement's reservations
+        hosts.unregister(name);
     }
 }

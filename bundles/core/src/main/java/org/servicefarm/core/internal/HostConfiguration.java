@@ -62,6 +62,11 @@ public class HostConfiguration {
         @AttributeDefinition(name = "security zone", description = "The security zone the host stands in; "
                 + "isolated security levels are placed only on hosts of their own zone.")
         String securityZone() default "standard";
+
+        @AttributeDefinition(name = "speed", description = "How fast the host's CPUs are next to the farm's "
+                + "reference host (1.0); placement strategies that prefer fast hosts (priority, weighted with speed) "
+                + "read it.")
+        double speed() default 1.0;
     }
 
     private HostRecord record;
@@ -92,7 +97,7 @@ public class HostConfiguration {
         });
         return new HostRecord(config.name(), config.driver(), config.uri(),
                 new Capacity(config.capacity_vcpus(), config.capacity_memoryMiB(), config.capacity_vms()),
-                config.costPerHour(), config.securityZone(), driverProperties);
+                config.costPerHour(), config.securityZone(), driverProperties, config.speed());
     }
 
     HostRecord record() {

@@ -68,8 +68,6 @@ public class HostRegistry {
         final HostRecord record;
         volatile HostConnection connection;
         volatile String detail = "connecting";
-        /** Set while the host is being removed: placement no longer sees it as connected. */
-        volatile boolean retiring;
 
         Entry(HostRecord record) {
             this.record = record;
@@ -90,6 +88,10 @@ public class HostRegistry {
     @Reference
     StateTable stateTable;
 
+    /** Where each host's status lives: this registry publishes connections and driver failures there. */
+    @Reference
+    HostIndex index;
+
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     volatile ConfigurationAdmin configurationAdmin;
 
@@ -103,6 +105,7 @@ public class HostRegistry {
                     + "the second configuration is ignored", record.name(), existing.record.name());
             return;
         }
+        index.configure(record);
         connector.execute(() -> connect(entry));
     }
 
@@ -110,6 +113,7 @@ public class HostRegistry {
         HostRecord record = configuration.record();
         Entry entry = hosts.get(key(record.name()));
         if (entry != null && entry.record.equals(record) && hosts.remove(key(record.name()), entry)) {
+            index.remove(record.name());
             connector.execute(() -> disconnect(entry, "host removed"));
         }
     }
@@ -141,7 +145,7 @@ public class HostRegistry {
         try {
             HypervisorDriver driver = drivers.get(record.driver());
             if (driver == null) {
-                entry.detail = "driver " + record.driver() + " is not installed";
+                detail(entry, "driver " + record.driver() + " is not installed");
                 return;
             }
             if (hosts.get(key(record.name())) != entry || entry.connection != null) {
@@ -150,7 +154,7 @@ public class HostRegistry {
             try {
                 driver.validate(record);
             } catch (InvalidRequestException e) {
-                entry.detail = "refused by driver " + record.driver() + ": " + safe(e.getMessage());
+                detail(entry, "refused by driver " + record.driver() + ": " + safe(e.getMessage()));
                 LOG.warn("Host {} is not connected: driver {} refuses it: {}", record.name(), record.driver(),
                         safe(e.getMessage()));
                 return;
@@ -163,11 +167,11 @@ public class HostRegistry {
                 connection.close();
                 throw e;
             }
-            entry.connection = connection;
-            entry.detail = null;
+            entry.connection = new WatchedConnection(connection, record.name(), index);
+            detail(entry, null);
             LOG.info("Host {} connected through {}", record.name(), record.driver());
         } catch (HypervisorException | RuntimeException e) {
-            entry.detail = "cannot connect: " + safe(e.getMessage());
+            detail(entry, "cannot connect: " + safe(e.getMessage()));
             LOG.warn("Host {} cannot be connected: {}", record.name(), safe(e.getMessage()));
         } finally {
             Optional.ofNullable(awaitedHosts.remove(record.name())).ifPresent(f -> f.complete(null));
@@ -177,7 +181,7 @@ public class HostRegistry {
     private void disconnect(Entry entry, String why) {
         HostConnection connection = entry.connection;
         entry.connection = null;
-        entry.detail = why;
+        detail(entry, why);
         if (connection != null) {
             try {
                 connection.close();
@@ -286,19 +290,31 @@ public class HostRegistry {
         }
     }
 
-    List<HostStatus> statuses() {
-        List<HostStatus> result = new ArrayList<>();
-        for (Entry e : hosts.values()) {
-            boolean usable = e.connection != null && !e.retiring;
-            result.add(new HostStatus(e.record, stateTable.usedOn(e.record.name()), usable,
-                    e.retiring ? "being removed" : e.detail));
+    /** Sets why the host is (not) connected, and publishes its connection to the index placement reads. */
+    private void detail(Entry entry, String detail) {
+        entry.detail = detail;
+        if (hosts.get(key(entry.record.name())) == entry) { // a removed entry no longer speaks for the host
+            index.connection(entry.record.name(), entry.connection != null, detail);
         }
-        result.sort(Comparator.comparing(HostStatus::name));
-        return result;
+    }
+
+    List<HostStatus> statuses() {
+        return index.statuses();
     }
 
     Optional<HostStatus> status(String name) {
-        return statuses().stream().filter(s -> s.name().equals(name)).findFirst();
+        return index.status(name);
+    }
+
+    /**
+     * Drains or undrains a host.
+     *
+     * @throws NotFoundException if there is no such host
+     */
+    HostStatus drain(String name, boolean drained) {
+        HostStatus status = index.drain(name, drained);
+        LOG.info("Host {} {}", name, drained ? "drained: no new VM is placed there" : "undrained");
+        return status;
     }
 
     /** The connection to {@code host}, or an exception saying why there is none. */
@@ -363,21 +379,29 @@ public class HostRegistry {
     }
 
     /**
-     * Removes a host with its configuration. The caller checks that no VM occupies it, under the
-     * same lock as placement, so that none is placed there meanwhile; from here on placement sees
-     * the host as unusable until its configuration is gone.
+     * Removes a host that runs no VM, with its configuration. Whether VMs occupy it is decided atomically with
+     * placement's reservations ({@link HostIndex#retire}): from then on nothing is placed there.
+     *
+     * @throws NotFoundException if there is no such host
+     * @throws ConflictException if VMs occupy it
      */
     void unregister(String name) {
         ConfigurationAdmin cm = configurationAdmin;
+        Optional<Configuration> configuration;
         try {
-            Optional<Configuration> configuration = cm == null ? Optional.empty() : configurationOf(cm, name);
-            if (configuration.isEmpty()) {
-                throw new NotFoundException("no host named " + name);
-            }
-            Optional.ofNullable(entry(name)).ifPresent(e -> e.retiring = true);
-            configuration.get().delete();
+            configuration = cm == null ? Optional.empty() : configurationOf(cm, name);
         } catch (IOException | InvalidSyntaxException e) {
-            Optional.ofNullable(entry(name)).ifPresent(entry -> entry.retiring = false);
+            throw new IllegalStateException("cannot remove host " + name + ": " + e.getMessage(), e);
+        }
+        if (configuration.isEmpty()) {
+            throw new NotFoundException("no host named " + name);
+        }
+        index.retire(name);
+        try {
+            configuration.get().delete();
+        } catch (IOException | RuntimeException e) {
+            index.unretire(name);
+            Optional.ofNullable(entry(name)).ifPresent(entry -> detail(entry, entry.detail));
             throw new IllegalStateException("cannot remove host " + name + ": " + e.getMessage(), e);
         }
     }
@@ -435,6 +459,7 @@ public class HostRegistry {
         p.put("capacity.vms", record.capacity().vms());
         p.put("costPerHour", record.costPerHour());
         p.put("securityZone", record.securityZone());
+        p.put("speed", record.speed());
         record.properties().forEach((k, v) -> p.put(HostConfiguration.DRIVER_PREFIX + k, v));
         return p;
     }

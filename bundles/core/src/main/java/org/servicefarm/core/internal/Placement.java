@@ -1,11 +1,14 @@
 package org.servicefarm.core.internal;
 
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
@@ -16,31 +19,50 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.placement.Candidate;
 import org.servicefarm.api.placement.HostFilter;
+import org.servicefarm.api.placement.HostView;
+import org.servicefarm.api.placement.PlacementExplanation;
 import org.servicefarm.api.placement.PlacementRequest;
 import org.servicefarm.api.placement.PlacementStrategy;
+import org.servicefarm.api.placement.Weigher;
+import org.servicefarm.api.placement.Weights;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Chooses a host: every {@link HostFilter} applies, then the one {@link PlacementStrategy} in
- * force picks. The strategy is chosen by {@code placement.target} and may change at any time:
- * a decision reads it once, so requests in flight finish on the strategy they started with.
+ * Chooses a host and reserves room there. The zones every {@link HostFilter} admits are put in view; the one
+ * {@link PlacementStrategy} in force ranks their hosts; the core draws from that ranking, checks every filter on
+ * each host drawn (cheapest filter first) and reserves room on the first that passes with a compare-and-set on the
+ * host's status ({@link HostIndex#tryReserve}). If the host changed meanwhile its filters are checked again on its
+ * new state, so every hard constraint holds for the VM placed, without a global lock.
+ * <p>
+ * The strategy is chosen by {@code placement.target} and may change at any time: a decision reads it once, so
+ * requests in flight finish on the strategy they started with. While no strategy matches (one is being swapped for
+ * another), or if the one in force fails, the core ranks by load itself, so no request fails for want of a strategy.
  */
 @Component(service = Placement.class, configurationPid = Placement.PID)
 @Designate(ocd = Placement.Config.class)
 public class Placement {
 
     static final String PID = "org.servicefarm.placement";
+    private static final Logger LOG = LoggerFactory.getLogger(Placement.class);
 
     @ObjectClassDefinition(name = "ServiceFarm placement",
-            description = "Which placement strategy chooses the host for a new VM.")
+            description = "Which placement strategy chooses the host for a new VM, and how decisions are explained.")
     public @interface Config {
         @AttributeDefinition(name = "placement strategy", description = "An LDAP filter over the placement "
                 + "strategies' service properties choosing the one in force, e.g. (placement.name=cheapest). "
-                + "Among several matches the highest service.ranking wins. Takes effect without a restart.")
+                + "Among several matches the highest service.ranking wins. Takes effect without a restart; while "
+                + "none matches, the core places on the least loaded host itself.")
         String placement_target() default "(placement.name=least-loaded)";
+
+        @AttributeDefinition(name = "explained candidates", description = "How many of the best candidate hosts an "
+                + "explanation lists with their scores.")
+        int explain_candidates() default 5;
     }
 
-    /** The outcome of a placement: a host, or why there is none (each rejected host with its reason). */
+    /** The outcome of a placement: the host (room for the VM is reserved there), or why there is none. */
     record Decision(Optional<HostStatus> host, String strategy, String reason) {
     }
 
@@ -48,9 +70,29 @@ public class Placement {
     private record Bound(PlacementStrategy strategy, String name) {
     }
 
-    private static final Bound NONE = new Bound(null, "none");
-    private volatile Bound bound = NONE;
-    private final Map<HostFilter, String> filters = new ConcurrentHashMap<>();
+    /** A filter with what the explanations call it, in the order filters run. */
+    private record Filter(HostFilter filter, String name, int cost) {
+        static final Comparator<Filter> CHEAPEST_FIRST =
+                Comparator.comparingInt(Filter::cost).thenComparing(Filter::name);
+    }
+
+    static final String FALLBACK_NAME = "built-in least-loaded";
+    private static final Bound FALLBACK =
+            new Bound((request, hosts) -> hosts.ranked(Weights.of(Weigher.LOAD), request), FALLBACK_NAME);
+
+    @Reference
+    HostIndex index;
+
+    private volatile Bound bound = FALLBACK;
+    private volatile List<Filter> filters = List.of();
+    private volatile int explained = 5;
+
+    @Activate
+    @Modified
+    void configure(Config config) {
+        explained = Math.max(1, config.explain_candidates());
+        // the target filter is applied by DS, which rebinds 'placement' without deactivating us
+    }
 
     @Reference(name = "placement", cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -60,53 +102,187 @@ public class Placement {
 
     synchronized void unbindStrategy(PlacementStrategy oldStrategy) {
         if (bound.strategy() == oldStrategy) {
-            bound = NONE;
+            bound = FALLBACK;
         }
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
-    void addFilter(HostFilter filter, Map<String, Object> properties) {
-        filters.put(filter, String.valueOf(properties.getOrDefault(HostFilter.NAME, filter.getClass().getSimpleName())));
+    synchronized void addFilter(HostFilter filter, Map<String, Object> properties) {
+        Object cost = properties.get(HostFilter.COST);
+        List<Filter> next = new ArrayList<>(filters);
+        next.add(new Filter(filter, String.valueOf(properties.getOrDefault(HostFilter.NAME,
+                filter.getClass().getSimpleName())), cost instanceof Number n ? n.intValue() : 100));
+        next.sort(Filter.CHEAPEST_FIRST);
+        filters = List.copyOf(next);
     }
 
-    void removeFilter(HostFilter filter) {
-        filters.remove(filter);
+    synchronized void removeFilter(HostFilter filter) {
+        filters = filters.stream().filter(f -> f.filter() != filter).toList();
     }
 
-    @Modified
-    void modified() {
-        // the target filter is applied by DS, which rebinds 'placement' without deactivating us
+    /**
+     * Chooses a host and reserves room for the VM there. The caller records the VM in the state table with
+     * {@link StateTable#putReserved}, or gives the room back with {@link #release}.
+     */
+    Decision place(PlacementRequest request) {
+        Draw draw = draw(request, 1, true);
+        if (!draw.passed.isEmpty()) {
+            return new Decision(Optional.of(draw.passed.get(0).host()), draw.strategy, null);
+        }
+        return new Decision(Optional.empty(), draw.strategy, draw.reason());
     }
 
-    Decision place(PlacementRequest request, List<HostStatus> hosts) {
+    /** Gives back the room {@link #place} reserved on {@code host} for a VM that will not be recorded. */
+    void release(String host, PlacementRequest request) {
+        index.vacate(host, request.demand(), request.offering().securityLevel());
+    }
+
+    /** How {@link #place} would decide now, without reserving anything. */
+    PlacementExplanation explain(PlacementRequest request) {
+        Draw draw = draw(request, explained, false);
+        List<PlacementExplanation.Removal> removed = new ArrayList<>();
+        draw.removed.forEach((filter, tally) -> removed.add(new PlacementExplanation.Removal(filter, tally.hosts,
+                tally.example)));
+        return new PlacementExplanation(draw.strategy, index.size(), draw.examined, removed, draw.passed,
+                draw.passed.isEmpty() ? null : draw.passed.get(0).name(), draw.passed.isEmpty() ? draw.reason() : null);
+    }
+
+    /** What one filter removed. */
+    private static final class Tally {
+        int hosts;
+        String example;
+    }
+
+    /** The result of drawing candidates from a ranking. */
+    private final class Draw {
+        String strategy;
+        int examined;
+        final List<Candidate> passed = new ArrayList<>();
+        final Map<String, Tally> removed = new LinkedHashMap<>();
+
+        void remove(String filter, int hosts, String example) {
+            Tally tally = removed.computeIfAbsent(filter, k -> new Tally());
+            tally.hosts += hosts;
+            if (tally.example == null) {
+                tally.example = example;
+            }
+        }
+
+        String reason() {
+            if (index.size() == 0) {
+                return "no host is configured";
+            }
+            StringBuilder why = new StringBuilder("no host can take the VM (" + strategy + " ranked "
+                    + examined + " of " + index.size() + " hosts):");
+            removed.forEach((filter, tally) -> why.append(" ").append(filter).append(" removed ").append(tally.hosts)
+                    .append(" (e.g. ").append(tally.example).append(");"));
+            if (removed.isEmpty()) {
+                why.append(" none has room that could be reserved;");
+            }
+            return why.substring(0, why.length() - 1);
+        }
+    }
+
+    /**
+     * Draws hosts from the ranking of the strategy in force until {@code wanted} pass every filter (and, with
+     * {@code reserve}, room is reserved on the first). One piece of code for deciding and for explaining, so an
+     * explanation says what a decision would do.
+     */
+    private Draw draw(PlacementRequest request, int wanted, boolean reserve) {
         Bound inForce = bound;
-        PlacementStrategy current = inForce.strategy();
-        String currentName = inForce.name();
-        List<HostStatus> candidates = new ArrayList<>();
-        List<String> rejections = new ArrayList<>();
-        for (HostStatus host : hosts) {
-            Optional<String> rejection = Optional.empty();
-            for (Map.Entry<HostFilter, String> filter : filters.entrySet()) {
-                rejection = filter.getKey().reject(host, request);
-                if (rejection.isPresent()) {
-                    rejections.add(host.name() + ": " + rejection.get() + " (" + filter.getValue() + ")");
+        List<Filter> checks = filters;
+        Draw draw = new Draw();
+        draw.strategy = inForce.name();
+        List<String> zones = new ArrayList<>();
+        for (String zone : index.zones()) {
+            Filter excluding = zoneExcluder(checks, zone, request);
+            if (excluding == null) {
+                zones.add(zone);
+            } else {
+                draw.remove(excluding.name(), index.zoneSize(zone), "zone " + zone + " is not admitted");
+            }
+        }
+        HostView view = index.view(zones);
+        String level = request.offering().securityLevel();
+        Iterator<Candidate> ranking = rank(inForce, request, view, draw);
+        while (draw.passed.size() < wanted) {
+            Candidate candidate;
+            try {
+                if (!ranking.hasNext()) {
                     break;
                 }
+                candidate = ranking.next();
+            } catch (RuntimeException e) { // a strategy going away mid-draw: finish on the core's own ranking
+                LOG.warn("Placement strategy {} failed while ranking; ranking by load instead", draw.strategy, e);
+                draw.strategy = FALLBACK_NAME + " (" + draw.strategy + " failed: " + e + ")";
+                ranking = FALLBACK.strategy().rank(request, view);
+                continue;
             }
-            if (rejection.isEmpty()) {
-                candidates.add(host);
+            draw.examined++;
+            HostIndex.Slot slot = index.slotOf(candidate.name());
+            while (slot != null) {
+                HostStatus status = slot.status.get();
+                Optional<String> rejection = Optional.empty();
+                Filter rejecting = null;
+                for (Filter filter : checks) {
+                    rejection = reject(filter, status, request);
+                    if (rejection.isPresent()) {
+                        rejecting = filter;
+                        break;
+                    }
+                }
+                if (rejecting != null) {
+                    draw.remove(rejecting.name(), 1, status.name() + ": " + rejection.get());
+                    break;
+                }
+                if (!reserve) {
+                    draw.passed.add(candidate);
+                    break;
+                }
+                if (index.tryReserve(slot, status, request.demand(), level)) {
+                    draw.passed.add(new Candidate(slot.status.get(), candidate.score(), candidate.scores()));
+                    break;
+                }
+                if (slot.status.get() == status) { // unchanged, so it cannot take the VM: no filter said why
+                    draw.remove("reservation", 1, status.name() + ": no room could be reserved");
+                    break;
+                }
+                // the host changed since its filters were checked: check them again on its new state
             }
         }
-        if (candidates.isEmpty()) {
-            return new Decision(Optional.empty(), currentName, hosts.isEmpty() ? "no host is configured"
-                    : "no host can take the VM: " + String.join("; ", rejections));
+        return draw;
+    }
+
+    private static Iterator<Candidate> rank(Bound inForce, PlacementRequest request, HostView view, Draw draw) {
+        try {
+            return inForce.strategy().rank(request, view);
+        } catch (RuntimeException e) {
+            LOG.warn("Placement strategy {} failed; ranking by load instead", inForce.name(), e);
+            draw.strategy = FALLBACK_NAME + " (" + inForce.name() + " failed: " + e + ")";
+            return FALLBACK.strategy().rank(request, view);
         }
-        if (current == null) {
-            return new Decision(Optional.empty(), currentName, "no placement strategy is in force (check "
-                    + PID + " placement.target and the installed placement features)");
+    }
+
+    private static Filter zoneExcluder(List<Filter> checks, String zone, PlacementRequest request) {
+        for (Filter filter : checks) {
+            try {
+                if (!filter.filter().admitsZone(zone, request)) {
+                    return filter;
+                }
+            } catch (RuntimeException e) {
+                LOG.warn("Host filter {} failed on zone {}; the zone's hosts are checked one by one", filter.name(),
+                        zone, e);
+            }
         }
-        Optional<HostStatus> chosen = current.choose(request, List.copyOf(candidates));
-        return new Decision(chosen, currentName, chosen.isPresent() ? null
-                : "placement strategy " + currentName + " chose none of " + candidates.size() + " candidate hosts");
+        return null;
+    }
+
+    /** A filter that fails rejects: a hard constraint that cannot be checked is not known to hold. */
+    private static Optional<String> reject(Filter filter, HostStatus status, PlacementRequest request) {
+        try {
+            return filter.filter().reject(status, request);
+        } catch (RuntimeException e) {
+            return Optional.of("the filter failed: " + e);
+        }
     }
 }

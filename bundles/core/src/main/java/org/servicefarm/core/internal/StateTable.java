@@ -8,8 +8,10 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
 
+import java.util.concurrent.atomic.AtomicInteger;
+
 import org.osgi.service.component.annotations.Component;
-import org.servicefarm.api.Capacity;
+import org.osgi.service.component.annotations.Reference;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.StateTableView;
 import org.servicefarm.api.VmRecord;
@@ -18,6 +20,10 @@ import org.servicefarm.api.VmState;
 /**
  * The state table, in memory. A component of its own so that reconfiguring the manager never
  * loses it. Rows change only through {@link #put} and {@link #update}, each atomic per VM.
+ * <p>
+ * Inside each row's atomic change it reports what the change means for the hosts ({@link HostIndex#occupy},
+ * {@link HostIndex#vacate}) and keeps the count of VMs under the VM cap, so both follow the rows incrementally and
+ * exactly once per change, never by a scan.
  */
 @Component(service = {StateTable.class, StateTableView.class})
 public class StateTable implements StateTableView {
@@ -25,7 +31,12 @@ public class StateTable implements StateTableView {
     /** DESTROYED rows kept as history; older ones are dropped. */
     static final int HISTORY_LIMIT = 1000;
 
+    @Reference
+    HostIndex hosts;
+
     private final Map<String, VmRecord> rows = new ConcurrentHashMap<>();
+    /** Rows under the VM cap (occupying a host, not being destroyed), plus slots reserved for rows to come. */
+    private final AtomicInteger capped = new AtomicInteger();
     /** The rows that occupy a host, by offering: the warm path reads only these, never the history. */
     private final Map<Offering, Map<String, VmRecord>> liveByOffering = new ConcurrentHashMap<>();
     private static final Comparator<VmRecord> OLDEST_FIRST =
@@ -61,29 +72,84 @@ public class StateTable implements StateTableView {
         return result;
     }
 
-    /** What the VMs on {@code host} take of it. */
-    Capacity usedOn(String host) {
-        Capacity used = Capacity.ZERO;
-        for (VmRecord vm : occupying()) {
-            if (vm.hostId().equals(host)) {
-                used = used.plus(vm.resources());
-            }
-        }
-        return used;
+    /** Adds or replaces a row; what it occupies is counted (an adopted VM runs there whatever room is left). */
+    void put(VmRecord vm) {
+        rows.compute(vm.id(), (k, old) -> index(old, vm, false));
+        pruneHistory();
     }
 
-    void put(VmRecord vm) {
-        rows.compute(vm.id(), (k, old) -> index(vm));
-        pruneHistory();
+    /**
+     * Adds the row of a VM placement reserved room for ({@link Placement#place}) and a VM-cap slot was reserved for
+     * ({@link #tryReserveSlot}): both are already counted, so this takes them over instead of counting again.
+     */
+    void putReserved(VmRecord vm) {
+        rows.compute(vm.id(), (k, old) -> {
+            if (old != null) {
+                throw new IllegalStateException("VM " + vm.id() + " is in the table already");
+            }
+            return index(null, vm, true);
+        });
     }
 
     /** Applies {@code change} atomically to the row, if it exists; returns the new row. */
     Optional<VmRecord> update(String id, UnaryOperator<VmRecord> change) {
-        return Optional.ofNullable(rows.computeIfPresent(id, (k, vm) -> index(change.apply(vm))));
+        return Optional.ofNullable(rows.computeIfPresent(id, (k, vm) -> index(vm, change.apply(vm), false)));
     }
 
-    /** Keeps the live index in step with a row; called inside the row's atomic update. */
-    private VmRecord index(VmRecord vm) {
+    /** How many VMs count under the VM cap: those occupying a host and not being destroyed, and reserved slots. */
+    int capped() {
+        return capped.get();
+    }
+
+    /** Takes a slot under the VM cap for a VM about to be placed, if fewer than {@code cap} are taken. */
+    boolean tryReserveSlot(int cap) {
+        while (true) {
+            int now = capped.get();
+            if (now >= cap) {
+                return false;
+            }
+            if (capped.compareAndSet(now, now + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** Gives back a slot {@link #tryReserveSlot} took for a VM that will not be recorded. */
+    void releaseSlot() {
+        capped.decrementAndGet();
+    }
+
+    private static boolean underCap(VmRecord vm) {
+        return vm != null && vm.state().occupiesHost() && vm.state() != VmState.DESTROYING;
+    }
+
+    private static boolean occupies(VmRecord vm) {
+        return vm != null && vm.state().occupiesHost();
+    }
+
+    /**
+     * Keeps the live index, the hosts' use and the cap count in step with a row changing from {@code old} to
+     * {@code vm}; called inside the row's atomic update, so each change is counted once. {@code reserved}: the new
+     * row's use and cap slot were counted when they were reserved.
+     */
+    private VmRecord index(VmRecord old, VmRecord vm, boolean reserved) {
+        if (occupies(old) && !(occupies(vm) && old.hostId().equals(vm.hostId())
+                && old.resources().equals(vm.resources()))) {
+            hosts.vacate(old.hostId(), old.resources(), old.offering().securityLevel());
+        }
+        if (occupies(vm) && !reserved && !(occupies(old) && old.hostId().equals(vm.hostId())
+                && old.resources().equals(vm.resources()))) {
+            hosts.occupy(vm.hostId(), vm.resources(), vm.offering().securityLevel());
+        }
+        int capDelta = (underCap(vm) ? 1 : 0) - (underCap(old) ? 1 : 0);
+        if (capDelta != 0 && !reserved) {
+            capped.addAndGet(capDelta);
+        }
+        return indexByOffering(vm);
+    }
+
+    /** Keeps the live index in step with a row. */
+    private VmRecord indexByOffering(VmRecord vm) {
         if (vm.state().occupiesHost()) {
             // put inside compute: a concurrent removal of the last row must not drop the map under us
             liveByOffering.compute(vm.offering(), (k, live) -> {

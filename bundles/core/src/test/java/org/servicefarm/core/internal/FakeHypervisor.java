@@ -7,6 +7,7 @@ import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -49,6 +50,8 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
     final AtomicInteger validations = new AtomicInteger();
     final AtomicInteger connects = new AtomicInteger();
     volatile CountDownLatch bootGate = new CountDownLatch(0);
+    /** Hosts whose driver refuses every define, as a failing hypervisor would. */
+    final Set<String> failingHosts = ConcurrentHashMap.newKeySet();
     /** Whether the guests' services answer; when not, their connections are closed without an answer. */
     volatile boolean answering = true;
     private final HttpServer services;
@@ -112,6 +115,9 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
 
             @Override
             public void define(org.servicefarm.api.driver.VmSpec spec) throws HypervisorException {
+                if (failingHosts.contains(host.name())) {
+                    throw new HypervisorException("host " + host.name() + " is failing");
+                }
                 if (guests.putIfAbsent(spec.vmId(), VmState.DESTROYED) != null) {
                     throw new HypervisorException("domain " + spec.vmId() + " exists");
                 }

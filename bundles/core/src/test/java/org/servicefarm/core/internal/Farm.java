@@ -19,12 +19,16 @@ import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.driver.HypervisorDriver;
 import org.servicefarm.api.eviction.EvictionCandidate;
 import org.servicefarm.api.eviction.EvictionPolicy;
+import org.servicefarm.api.placement.HostFilter;
 import org.servicefarm.api.placement.PlacementStrategy;
+import org.servicefarm.api.placement.Weigher;
+import org.servicefarm.api.placement.Weights;
 
 /** A core wired by hand, as DS would wire it, on the shipped catalog and the fake hypervisor. */
 final class Farm implements AutoCloseable {
 
     final FakeHypervisor hypervisor;
+    final HostIndex index = new HostIndex();
     final StateTable table = new StateTable();
     final CatalogDirectory directory = new CatalogDirectory();
     final HostRegistry hosts = new HostRegistry();
@@ -42,20 +46,20 @@ final class Farm implements AutoCloseable {
         this.hypervisor = hypervisor;
         Map<String, Object> catalog = shippedConfig("org.servicefarm.catalog.cfg");
         directory.configure(convert(catalog, CatalogDirectory.Config.class), catalog);
+        table.hosts = index;
         hosts.stateTable = table;
+        hosts.index = index;
+        placement.index = index;
+        placement.configure(convert(Map.of(), Placement.Config.class));
         hosts.configurationAdmin = configurations.service();
         hosts.addDriver(hypervisor, Map.of(HypervisorDriver.NAME, "fake"));
         addHost("small", 2, 0.10, "standard");
         addHost("large", 8, 0.50, "standard");
         addHost("vault", 4, 0.90, "high");
         // the test's strategy: fewest VMs, then name — the real strategies are tested in their bundles
-        placement.bindStrategy((request, candidates) -> candidates.stream()
-                .min(java.util.Comparator.comparingInt((HostStatus h) -> h.used().vms()).thenComparing(HostStatus::name)),
+        placement.bindStrategy((request, view) -> view.ranked(Weights.of(Weigher.VMS), request),
                 Map.of(PlacementStrategy.NAME, "fewest-vms"));
-        placement.addFilter(new CapacityFilter(), Map.of());
-        SecurityZoneFilter zones = new SecurityZoneFilter();
-        zones.configure(convert(Map.of(), SecurityZoneFilter.Config.class));
-        placement.addFilter(zones, Map.of());
+        Filters.all().forEach((name, filter) -> placement.addFilter(filter, Map.of(HostFilter.NAME, name)));
         eviction.bindVmPolicy(leastRecentlyUsed());
         manager.directory = directory;
         manager.stateTable = table;

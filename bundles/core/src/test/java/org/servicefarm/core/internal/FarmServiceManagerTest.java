@@ -216,9 +216,14 @@ class FarmServiceManagerTest {
         grant("wiki");
         assertEquals(2, farm.table.occupying().size(), "standard tier allows two replicas");
 
+        // anti-affinity gives each replica a host of its own: a third standard host for the third replica
+        farm.addHost("spare", 4, 0.20, "standard");
+        Farm.await("spare to connect", () -> farm.host("spare").map(h -> h.connected()).orElse(false));
         ServiceRequest premium = ServiceRequest.of("wiki").withTier("premium").withDeadline(LONG);
         assertEquals(Activation.ACTIVE, ((Outcome.Granted) farm.manager.request(premium)).activation());
         Farm.await("premium tier's third replica", () -> farm.table.occupying().size() == 3);
+        assertEquals(3, farm.table.occupying().stream().map(VmRecord::hostId).distinct().count(),
+                "one replica per host");
     }
 
     @Test

@@ -1,23 +1,26 @@
 package org.servicefarm.placement.cheapest.internal;
 
-import java.util.Comparator;
-import java.util.List;
-import java.util.Optional;
+import java.util.Iterator;
+import java.util.Map;
 
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
-import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.placement.Candidate;
+import org.servicefarm.api.placement.HostView;
 import org.servicefarm.api.placement.PlacementName;
 import org.servicefarm.api.placement.PlacementRequest;
 import org.servicefarm.api.placement.PlacementStrategy;
+import org.servicefarm.api.placement.Weigher;
+import org.servicefarm.api.placement.Weights;
 
 /**
  * Places a new VM on the candidate host whose hour costs least, filling cheap hosts before dear ones.
  * <p>
- * Among hosts of the same price the one left least loaded by the new VM wins (so equally cheap
- * hosts fill evenly), then the host name, so the same farm always gets the same answer.
+ * Cost weighs 1 and load 0.001, so among hosts of the same price the least loaded wins (equally cheap hosts fill
+ * evenly) and a price difference outweighs any load difference unless it is below a thousandth of the dearest
+ * host's price; then the host name, so the same farm always gets the same answer.
  */
 @Component(configurationPid = CheapestPlacement.PID, property = "service.ranking:Integer=50")
 @Designate(ocd = CheapestPlacement.Config.class)
@@ -25,6 +28,7 @@ import org.servicefarm.api.placement.PlacementStrategy;
 public class CheapestPlacement implements PlacementStrategy {
 
     static final String PID = "org.servicefarm.placement.cheapest";
+    static final Weights WEIGHTS = new Weights(Map.of(Weigher.COST, 1.0, Weigher.LOAD, 0.001));
 
     /**
      * The strategy itself has nothing to tune; its configuration only sets the service ranking,
@@ -41,25 +45,8 @@ public class CheapestPlacement implements PlacementStrategy {
         int service_ranking() default 50;
     }
 
-    private static final Comparator<HostStatus> CHEAPEST_FIRST = Comparator
-            .comparingDouble((HostStatus host) -> host.host().costPerHour());
-
     @Override
-    public Optional<HostStatus> choose(PlacementRequest request, List<HostStatus> candidates) {
-        // The contract promises candidates, but an empty list must not become an exception here.
-        if (candidates == null || candidates.isEmpty()) {
-            return Optional.empty();
-        }
-        Comparator<HostStatus> order = CHEAPEST_FIRST
-                .thenComparingDouble(host -> loadAfterPlacement(host, request))
-                .thenComparing(HostStatus::name);
-        // A host that cannot hold the demand will not do, however cheap, even if no capacity filter said so.
-        return candidates.stream()
-                .filter(host -> host.free().fits(request.demand()))
-                .min(order);
-    }
-
-    static double loadAfterPlacement(HostStatus host, PlacementRequest request) {
-        return host.host().capacity().loadOf(host.used().plus(request.demand()));
+    public Iterator<Candidate> rank(PlacementRequest request, HostView hosts) {
+        return hosts.ranked(WEIGHTS, request);
     }
 }

@@ -1,12 +1,10 @@
 package org.servicefarm.placement.cheapest.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
 import org.servicefarm.api.Capacity;
@@ -14,6 +12,7 @@ import org.servicefarm.api.Environment;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.Offering;
+import org.servicefarm.api.placement.HostViews;
 import org.servicefarm.api.placement.PlacementRequest;
 
 class CheapestPlacementTest {
@@ -37,7 +36,7 @@ class CheapestPlacementTest {
     }
 
     @Test
-    void equalCostIsBrokenByTheLeastLoadAfterPlacement() {
+    void equalCostIsBrokenByTheLeastLoad() {
         HostStatus busy = host("a-busy", 0.25, ROOMY, new Capacity(4, 1024, 2));
         HostStatus quiet = host("z-quiet", 0.25, ROOMY, new Capacity(1, 1024, 2));
         HostStatus dear = host("dear", 0.50, ROOMY, Capacity.ZERO);
@@ -55,32 +54,18 @@ class CheapestPlacementTest {
     }
 
     @Test
-    void aCheapHostThatCannotHoldTheDemandIsPassedOver() {
-        HostStatus cheapButFull = host("cheap", 0.10, new Capacity(8, 8192, 3), new Capacity(3, 1536, 3));
+    void ranksEveryHostByPrice() {
         HostStatus dear = host("dear", 0.90, ROOMY, Capacity.ZERO);
+        HostStatus cheap = host("cheap", 0.10, ROOMY, new Capacity(6, 6144, 8));
+        HostStatus middling = host("middling", 0.40, ROOMY, new Capacity(1, 512, 1));
 
-        assertEquals("dear", choose(cheapButFull, dear));
-        assertEquals(Optional.empty(), strategy.choose(ONE_SMALL_VM, List.of(cheapButFull)));
-    }
-
-    @Test
-    void noCandidatesGivesNoChoice() {
-        assertTrue(strategy.choose(ONE_SMALL_VM, List.of()).isEmpty());
-    }
-
-    @Test
-    void leavesItsInputAsItWas() {
-        List<HostStatus> candidates = new ArrayList<>(List.of(
-                host("b", 0.5, ROOMY, Capacity.ZERO), host("a", 0.1, ROOMY, Capacity.ZERO)));
-        List<HostStatus> before = List.copyOf(candidates);
-
-        strategy.choose(ONE_SMALL_VM, candidates);
-
-        assertEquals(before, candidates);
+        List<String> names = new ArrayList<>();
+        strategy.rank(ONE_SMALL_VM, HostViews.of(List.of(dear, cheap, middling))).forEachRemaining(c -> names.add(c.name()));
+        assertEquals(List.of("cheap", "middling", "dear"), names);
     }
 
     private String choose(HostStatus... candidates) {
-        return strategy.choose(ONE_SMALL_VM, List.of(candidates)).orElseThrow().name();
+        return strategy.rank(ONE_SMALL_VM, HostViews.of(List.of(candidates))).next().name();
     }
 
     private static HostStatus host(String name, double costPerHour, Capacity capacity, Capacity used) {

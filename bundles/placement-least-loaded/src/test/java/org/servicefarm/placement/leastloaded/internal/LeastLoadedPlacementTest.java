@@ -1,12 +1,10 @@
 package org.servicefarm.placement.leastloaded.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
 import org.servicefarm.api.Capacity;
@@ -14,90 +12,60 @@ import org.servicefarm.api.Environment;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.Offering;
+import org.servicefarm.api.placement.HostViews;
 import org.servicefarm.api.placement.PlacementRequest;
 
 class LeastLoadedPlacementTest {
 
     private static final Offering WIKI = new Offering("wiki", "2.1",
             new Environment("debian-12", "httpd-2.4", "php-8.2", List.of()), "standard");
-    private static final Capacity ONE_SMALL_VM = new Capacity(1, 512, 1);
+    private static final PlacementRequest REQUEST = new PlacementRequest(WIKI, "standard", new Capacity(1, 512, 1),
+            List.of());
 
     private final LeastLoadedPlacement strategy = new LeastLoadedPlacement();
 
     @Test
-    void choosesTheHostLeastLoadedAfterPlacement() {
+    void ranksTheLeastLoadedHostFirst() {
         HostStatus busy = host("busy", new Capacity(8, 8192, 10), new Capacity(6, 2048, 3));
         HostStatus quiet = host("quiet", new Capacity(8, 8192, 10), new Capacity(2, 2048, 3));
+        HostStatus idle = host("idle", new Capacity(2, 1024, 2), Capacity.ZERO);
 
-        assertEquals("quiet", choose(request(List.of()), busy, quiet));
-        assertEquals("quiet", choose(request(List.of()), quiet, busy));
+        assertEquals(List.of("idle", "quiet", "busy"), ranking(busy, quiet, idle));
     }
 
     @Test
-    void countsTheNewVmSoABiggerHostBeatsASmallerOneEquallyUsedNow() {
-        // Both idle before placement; the new VM takes half of the small host but an eighth of the big one.
-        HostStatus small = host("a-small", new Capacity(2, 1024, 2), Capacity.ZERO);
-        HostStatus big = host("z-big", new Capacity(8, 4096, 8), Capacity.ZERO);
+    void loadIsTheLargestShareOfAnyResource() {
+        // a quarter of the vCPUs but three quarters of the VM slots: 0.75
+        HostStatus slots = host("slots", new Capacity(8, 8192, 4), new Capacity(2, 512, 3));
+        HostStatus cpus = host("cpus", new Capacity(8, 8192, 16), new Capacity(4, 512, 3));
 
-        assertEquals("z-big", choose(request(List.of()), small, big));
+        assertEquals(List.of("cpus", "slots"), ranking(slots, cpus));
     }
 
     @Test
-    void equalLoadIsBrokenByFewerReplicasOfTheSameOffering() {
-        HostStatus a = host("a", new Capacity(4, 4096, 4), new Capacity(1, 512, 1));
-        HostStatus b = host("b", new Capacity(4, 4096, 4), new Capacity(1, 512, 1));
+    void equalLoadGoesByNameWhateverTheOrderGiven() {
+        HostStatus alpha = host("alpha", new Capacity(4, 4096, 4), new Capacity(1, 512, 1));
+        HostStatus beta = host("beta", new Capacity(8, 8192, 8), new Capacity(2, 1024, 2));
+        HostStatus gamma = host("gamma", new Capacity(4, 4096, 4), new Capacity(1, 512, 1));
 
-        assertEquals("b", choose(request(List.of("a")), a, b));
-        assertEquals("a", choose(request(List.of("b", "b")), a, b));
-        // Two replicas on a count against it more than one on b.
-        assertEquals("b", choose(request(List.of("a", "a", "b")), a, b));
+        assertEquals(List.of("alpha", "beta", "gamma"), ranking(gamma, beta, alpha));
+        assertEquals(List.of("alpha", "beta", "gamma"), ranking(beta, alpha, gamma));
     }
 
     @Test
-    void equalLoadAndReplicasAreBrokenByNameWhateverTheOrderGiven() {
-        HostStatus alpha = host("alpha", new Capacity(4, 4096, 4), Capacity.ZERO);
-        HostStatus beta = host("beta", new Capacity(4, 4096, 4), Capacity.ZERO);
-        HostStatus gamma = host("gamma", new Capacity(4, 4096, 4), Capacity.ZERO);
-
-        assertEquals("alpha", choose(request(List.of()), gamma, beta, alpha));
-        assertEquals("alpha", choose(request(List.of()), beta, alpha, gamma));
+    void scoresAreOneMinusTheLoad() {
+        HostStatus half = host("half", new Capacity(4, 4096, 4), new Capacity(2, 512, 1));
+        var candidate = strategy.rank(REQUEST, HostViews.of(List.of(half))).next();
+        assertEquals(0.5, candidate.score(), 1e-9);
     }
 
-    @Test
-    void aHostThatCannotHoldTheDemandIsNotChosen() {
-        HostStatus full = host("full", new Capacity(8, 8192, 2), new Capacity(1, 512, 2));
-        HostStatus tight = host("tight", new Capacity(2, 1024, 4), new Capacity(1, 256, 1));
-
-        assertEquals("tight", choose(request(List.of()), full, tight));
-        assertEquals(Optional.empty(), strategy.choose(request(List.of()), List.of(full)));
+    private List<String> ranking(HostStatus... hosts) {
+        List<String> names = new ArrayList<>();
+        strategy.rank(REQUEST, HostViews.of(List.of(hosts))).forEachRemaining(c -> names.add(c.name()));
+        return names;
     }
 
-    @Test
-    void noCandidatesGivesNoChoice() {
-        assertTrue(strategy.choose(request(List.of()), List.of()).isEmpty());
-    }
-
-    @Test
-    void leavesItsInputAsItWas() {
-        List<HostStatus> candidates = new ArrayList<>(List.of(
-                host("b", new Capacity(4, 4096, 4), Capacity.ZERO),
-                host("a", new Capacity(4, 4096, 4), Capacity.ZERO)));
-        List<HostStatus> before = List.copyOf(candidates);
-
-        strategy.choose(request(List.of()), candidates);
-
-        assertEquals(before, candidates);
-    }
-
-    private String choose(PlacementRequest request, HostStatus... candidates) {
-        return strategy.choose(request, List.of(candidates)).orElseThrow().name();
-    }
-
-    private static PlacementRequest request(List<String> replicaHosts) {
-        return new PlacementRequest(WIKI, "standard", ONE_SMALL_VM, replicaHosts);
-    }
-
-    private static HostStatus host(String name, Capacity capacity, Capacity used) {
+    static HostStatus host(String name, Capacity capacity, Capacity used) {
         HostRecord record = new HostRecord(name, "libvirt", "test:///" + name, capacity, 1.0, "standard", Map.of());
         return new HostStatus(record, used, true, null);
     }

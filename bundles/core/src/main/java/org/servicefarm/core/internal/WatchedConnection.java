@@ -1,0 +1,122 @@
+package org.servicefarm.core.internal;
+
+import java.util.List;
+import java.util.Map;
+
+import org.servicefarm.api.Endpoint;
+import org.servicefarm.api.HostRecord;
+import org.servicefarm.api.driver.GuestInfo;
+import org.servicefarm.api.driver.HostConnection;
+import org.servicefarm.api.driver.HypervisorException;
+import org.servicefarm.api.driver.StagedImage;
+import org.servicefarm.api.driver.VmSpec;
+import org.servicefarm.api.image.ImageRef;
+
+/**
+ * A host's connection that tells the {@link HostIndex} how its driver answers: each call that fails counts toward
+ * the host's failures in a row, and each call that completes bringing a VM up (start, resume, restore) clears them,
+ * so placement skips a failing host until it recovers ({@link HealthFilter}). The steps before (stage, define) and
+ * clean-up or listing calls (destroy, guests, suspend, save) succeeding say nothing of whether a VM can be brought up
+ * there: a host that stages but refuses every define, or destroys but starts nothing, stays skipped.
+ */
+final class WatchedConnection implements HostConnection {
+
+    /** A driver call. */
+    private interface Call<T> {
+        T run() throws HypervisorException;
+    }
+
+    private final HostConnection driver;
+    private final String host;
+    private final HostIndex index;
+
+    WatchedConnection(HostConnection driver, String host, HostIndex index) {
+        this.driver = driver;
+        this.host = host;
+        this.index = index;
+    }
+
+    private <T> T watch(String what, Call<T> call) throws HypervisorException {
+        return watch(what, true, call);
+    }
+
+    private <T> T watch(String what, boolean recovers, Call<T> call) throws HypervisorException {
+        try {
+            T result = call.run();
+            if (recovers) {
+                index.succeeded(host);
+            }
+            return result;
+        } catch (HypervisorException | RuntimeException e) {
+            index.failed(host, what + ": " + HostRegistry.safe(e.getMessage()));
+            throw e;
+        }
+    }
+
+    @Override
+    public HostRecord host() {
+        return driver.host();
+    }
+
+    @Override
+    public StagedImage stage(ImageRef image) throws HypervisorException {
+        return watch("stage", false, () -> driver.stage(image));
+    }
+
+    @Override
+    public void define(VmSpec spec) throws HypervisorException {
+        watch("define", false, () -> {
+            driver.define(spec);
+            return null;
+        });
+    }
+
+    @Override
+    public Map<String, Endpoint> start(String vmId) throws HypervisorException {
+        return watch("start", () -> driver.start(vmId));
+    }
+
+    @Override
+    public void suspend(String vmId) throws HypervisorException {
+        watch("suspend", false, () -> {
+            driver.suspend(vmId);
+            return null;
+        });
+    }
+
+    @Override
+    public Map<String, Endpoint> resume(String vmId) throws HypervisorException {
+        return watch("resume", () -> driver.resume(vmId));
+    }
+
+    @Override
+    public void save(String vmId) throws HypervisorException {
+        watch("save", false, () -> {
+            driver.save(vmId);
+            return null;
+        });
+    }
+
+    @Override
+    public Map<String, Endpoint> restore(String vmId) throws HypervisorException {
+        return watch("restore", () -> driver.restore(vmId));
+    }
+
+    @Override
+    public void destroy(String vmId) throws HypervisorException {
+        watch("destroy", false, () -> {
+            driver.destroy(vmId);
+            return null;
+        });
+    }
+
+    @Override
+    public List<GuestInfo> guests() throws HypervisorException {
+        return watch("guests", false, driver::guests);
+    }
+
+    @Override
+    public void close() {
+        driver.close();
+    }
+}

@@ -1,0 +1,28 @@
+package org.servicefarm.core.internal;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.servicefarm.api.placement.HostFilter;
+
+/** The core's filters with their default configuration, by name, as DS would activate them. */
+final class Filters {
+    private Filters() {
+    }
+
+    static Map<String, HostFilter> all() {
+        Map<String, HostFilter> filters = new LinkedHashMap<>();
+        filters.put("drained", new DrainedFilter());
+        HealthFilter health = new HealthFilter();
+        health.configure(Farm.convert(Map.of(), HealthFilter.Config.class));
+        filters.put("health", health);
+        filters.put("capacity", new CapacityFilter());
+        SecurityZoneFilter zones = new SecurityZoneFilter();
+        zones.configure(Farm.convert(Map.of(), SecurityZoneFilter.Config.class));
+        filters.put("security-zone", zones);
+        AntiAffinityFilter antiAffinity = new AntiAffinityFilter();
+        antiAffinity.configure(Farm.convert(Map.of(), AntiAffinityFilter.Config.class));
+        filters.put("anti-affinity", antiAffinity);
+        return filters;
+    }
+}
