@@ -121,6 +121,10 @@ public class SecurityIT {
             new Call("GET", "/api/v1/hosts", null, Need.VIEWER, 200),
             new Call("GET", "/api/v1/hosts/alpha", null, Need.VIEWER, 200),
             new Call("POST", "/api/v1/requests", NEVER_REQUEST, Need.OPERATOR, 404),
+            // explains what it would do, doing nothing: 200 with the NEVER it would answer
+            new Call("POST", "/api/v1/requests?explain=true", NEVER_REQUEST, Need.OPERATOR, 200),
+            new Call("POST", "/api/v1/hosts/no-such-host/drain", null, Need.ADMIN, 404),
+            new Call("DELETE", "/api/v1/hosts/no-such-host/drain", null, Need.ADMIN, 404),
             new Call("POST", "/api/v1/hosts", HOST_OF_NO_DRIVER, Need.ADMIN, 400),
             new Call("DELETE", "/api/v1/hosts/no-such-host", null, Need.ADMIN, 404),
             // The finding: DELETE /api/v1/hosts;x/alpha by an operator removed alpha. An admin would
@@ -189,7 +193,10 @@ public class SecurityIT {
         int cells = 0;
         for (Call call : CALLS) {
             for (Map.Entry<String, UnaryOperator<String>> spelling : SPELLINGS.entrySet()) {
-                String path = spelling.getValue().apply(call.path());
+                // a spelling changes the path; the query string stays as it is
+                int query = call.path().indexOf('?');
+                String path = query < 0 ? spelling.getValue().apply(call.path())
+                        : spelling.getValue().apply(call.path().substring(0, query)) + call.path().substring(query);
                 Map<String, Answer> answers = new LinkedHashMap<>();
                 for (Map.Entry<String, Login> login : LOGINS.entrySet()) {
                     if (login.getKey().equals("admin") && call.allowedStatus() < 0) {

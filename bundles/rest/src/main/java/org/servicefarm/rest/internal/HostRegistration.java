@@ -17,11 +17,13 @@ import com.fasterxml.jackson.databind.util.AccessPattern;
 /**
  * The body of {@code POST /api/v1/hosts}, as the JSON provider binds it. The capacity and its three
  * amounts are required; the host record checks the rest. Driver properties are strings, and a
- * number or a boolean is taken as its text ({@code "bootMillis": 800}), as v1 always accepted.
+ * number or a boolean is taken as its text ({@code "bootMillis": 800}), as v1 always accepted. The speed is
+ * optional (the farm's reference, 1, when left out).
  */
 record HostRegistration(String name, String driver, String uri, CapacityBody capacity, Double costPerHour,
                         String securityZone,
-                        @JsonDeserialize(contentUsing = PropertyValue.class) Map<String, String> properties) {
+                        @JsonDeserialize(contentUsing = PropertyValue.class) Map<String, String> properties,
+                        Double speed) {
 
     record CapacityBody(Integer vcpus, Long memoryMiB, Integer vms) {
     }
@@ -36,7 +38,7 @@ record HostRegistration(String name, String driver, String uri, CapacityBody cap
         Capacity amounts = new Capacity(required("capacity.vcpus", capacity.vcpus()),
                 required("capacity.memoryMiB", capacity.memoryMiB()), required("capacity.vms", capacity.vms()));
         return new HostRecord(name, driver, uri, amounts, costPerHour == null ? 0 : costPerHour, securityZone,
-                properties);
+                properties, speed == null ? HostRecord.DEFAULT_SPEED : speed);
     }
 
     private static <T> T required(String field, T value) {

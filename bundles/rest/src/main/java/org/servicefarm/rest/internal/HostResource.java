@@ -24,7 +24,7 @@ import org.servicefarm.api.Names;
 import org.servicefarm.api.NotFoundException;
 import org.servicefarm.api.ServiceManager;
 
-/** {@code /api/v1/hosts}: list hosts (viewer), and add and remove them (admin). */
+/** {@code /api/v1/hosts}: list hosts (viewer), and add, remove, drain and undrain them (admin). */
 @Component(service = HostResource.class)
 @JaxrsResource
 @JaxrsName("servicefarm-hosts")
@@ -68,6 +68,22 @@ public class HostResource {
         return Response.created(URI.create("api/v1/hosts/" + registered.name()))
                 .entity(JsonMapping.host(registered))
                 .build();
+    }
+
+    /** Drains the host: no new VM is placed there; the VMs it runs stay. 200 with its status. */
+    @POST
+    @Path("{name}/drain")
+    @RolesAllowed(Roles.ADMIN)
+    public JsonMapping.HostJson drain(@PathParam("name") String name) {
+        return JsonMapping.host(manager.drain(name, true));
+    }
+
+    /** Undrains the host. 200 with its status. */
+    @DELETE
+    @Path("{name}/drain")
+    @RolesAllowed(Roles.ADMIN)
+    public JsonMapping.HostJson undrain(@PathParam("name") String name) {
+        return JsonMapping.host(manager.drain(name, false));
     }
 
     @DELETE

@@ -10,11 +10,15 @@ import org.servicefarm.api.Capacity;
 import org.servicefarm.api.CatalogComponent;
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.Environment;
+import org.servicefarm.api.Explanation;
+import org.servicefarm.api.HostHealth;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.placement.Candidate;
+import org.servicefarm.api.placement.PlacementExplanation;
 
 /**
  * The JSON of the v1 contract's answers, in one place: the response records below, which the
@@ -70,10 +74,33 @@ final class JsonMapping {
     record VmsJson(List<VmJson> vms) {
     }
 
-    /** A host with its use; driver properties are left out since they may hold credentials. */
+    /**
+     * A host with its use; driver properties are left out since they may hold credentials. {@code health} is left
+     * out while the host's driver has not failed since its last success.
+     */
     record HostJson(String name, String driver, String uri, CapacityJson capacity, CapacityJson used,
                     CapacityJson free, double load, double costPerHour, String securityZone, boolean connected,
-                    String detail) {
+                    String detail, double speed, boolean drained, HealthJson health,
+                    Map<String, Integer> securityLevels) {
+    }
+
+    record HealthJson(int consecutiveFailures, String lastFailureAt, String lastFailure) {
+    }
+
+    /** What {@code POST /api/v1/requests?explain=true} answers: what the manager would do, nothing done. */
+    record ExplanationJson(String outcome, OfferingJson offering, List<String> filledIn, String action,
+                           PlacementJson placement, long elapsedMs) {
+    }
+
+    record PlacementJson(String strategy, int hosts, int examined, List<RemovalJson> removed,
+                         List<CandidateJson> candidates, String chosen, String reason) {
+    }
+
+    record RemovalJson(String filter, int hosts, String example) {
+    }
+
+    /** {@code scores}: each weigher's own score, by weigher name. */
+    record CandidateJson(String host, double score, Map<String, Double> scores) {
     }
 
     record HostsJson(List<HostJson> hosts) {
@@ -134,7 +161,28 @@ final class JsonMapping {
         HostRecord host = status.host();
         return new HostJson(host.name(), host.driver(), host.uri(), capacity(host.capacity()), capacity(status.used()),
                 capacity(status.free()), status.load(), host.costPerHour(), host.securityZone(), status.connected(),
-                status.detail());
+                status.detail(), host.speed(), status.drained(), health(status.health()),
+                new TreeMap<>(status.securityLevels()));
+    }
+
+    private static HealthJson health(HostHealth health) {
+        return health.consecutiveFailures() == 0 ? null : new HealthJson(health.consecutiveFailures(),
+                instant(health.lastFailureAt()), health.lastFailure());
+    }
+
+    static ExplanationJson explanation(Explanation explanation) {
+        PlacementExplanation p = explanation.placement();
+        PlacementJson placement = p == null ? null : new PlacementJson(p.strategy(), p.hosts(), p.examined(),
+                p.removed().stream().map(r -> new RemovalJson(r.filter(), r.hosts(), r.example())).toList(),
+                p.candidates().stream().map(JsonMapping::candidate).toList(), p.chosen(), p.reason());
+        return new ExplanationJson("EXPLAINED", offering(explanation.offering()), explanation.filledIn(),
+                explanation.action(), placement, millis(explanation.elapsed()));
+    }
+
+    private static CandidateJson candidate(Candidate candidate) {
+        Map<String, Double> scores = new TreeMap<>();
+        candidate.scores().forEach((weigher, score) -> scores.put(weigher.key(), score));
+        return new CandidateJson(candidate.name(), candidate.score(), scores);
     }
 
     static HostsJson hosts(List<HostStatus> hosts) {

@@ -1,9 +1,11 @@
 package org.servicefarm.rest.internal;
 
 import javax.annotation.security.RolesAllowed;
+import javax.ws.rs.DefaultValue;
 import javax.ws.rs.POST;
 import javax.ws.rs.Path;
 import javax.ws.rs.Produces;
+import javax.ws.rs.QueryParam;
 import javax.ws.rs.core.HttpHeaders;
 import javax.ws.rs.core.MediaType;
 import javax.ws.rs.core.Response;
@@ -18,7 +20,10 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceManager;
 
-/** {@code POST /api/v1/requests}: one call of {@link ServiceManager#request}, its outcome as HTTP. */
+/**
+ * {@code POST /api/v1/requests}: one call of {@link ServiceManager#request}, its outcome as HTTP; with
+ * {@code ?explain=true} one call of {@link ServiceManager#explain}.
+ */
 @Component(service = RequestResource.class)
 @JaxrsResource
 @JaxrsName("servicefarm-requests")
@@ -36,10 +41,16 @@ public class RequestResource {
         this.manager = manager;
     }
 
-    /** GRANTED is 200, RETRY_LATER 503 with Retry-After, NEVER a 404 problem. */
+    /**
+     * GRANTED is 200, RETRY_LATER 503 with Retry-After, NEVER a 404 problem. With {@code explain=true}: 200 with
+     * what the manager would do (reuse, wake or create a VM, and how the host would be chosen), nothing done.
+     */
     @POST
     @RolesAllowed(Roles.OPERATOR)
-    public Response request(RequestBody body) {
+    public Response request(RequestBody body, @QueryParam("explain") @DefaultValue("false") boolean explain) {
+        if (explain) {
+            return Response.ok(JsonMapping.explanation(manager.explain(body.toRequest()))).build();
+        }
         Outcome outcome = manager.request(body.toRequest());
         if (outcome instanceof Outcome.Granted granted) {
             return Response.ok(JsonMapping.granted(granted)).build();

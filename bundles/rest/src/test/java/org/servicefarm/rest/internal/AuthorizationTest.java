@@ -62,6 +62,9 @@ class AuthorizationTest {
             "POST,   /api/v1/requests,           operator",
             "POST,   /api/v1/hosts,              admin",
             "DELETE, /api/v1/hosts/host-a,       admin",
+            "POST,   /api/v1/requests?explain=true, operator",
+            "POST,   /api/v1/hosts/host-a/drain, admin",
+            "DELETE, /api/v1/hosts/host-a/drain, admin",
     })
     void eachMethodNeedsItsRole(String method, String path, String least) {
         int rung = List.of("guest", Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN).indexOf(least);
@@ -101,6 +104,8 @@ class AuthorizationTest {
                 "GET /api/v1/hosts", "viewer", "GET /api/v1/hosts/{name}", "viewer",
                 "POST /api/v1/requests", "operator", "POST /api/v1/hosts", "admin",
                 "DELETE /api/v1/hosts/{name}", "admin"));
+        table.put("POST /api/v1/hosts/{name}/drain", "admin");
+        table.put("DELETE /api/v1/hosts/{name}/drain", "admin");
         assertEquals(table, declared);
     }
 

@@ -14,6 +14,8 @@ import org.servicefarm.api.ConflictException;
 import org.servicefarm.api.DirectoryView;
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.Environment;
+import org.servicefarm.api.Explanation;
+import org.servicefarm.api.HostHealth;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.NotFoundException;
@@ -25,6 +27,9 @@ import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.StateTableView;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.placement.Candidate;
+import org.servicefarm.api.placement.PlacementExplanation;
+import org.servicefarm.api.placement.Weigher;
 
 /**
  * A ServiceManager test double with fixed records: answers requests through a function the
@@ -47,6 +52,8 @@ final class FixedServiceManager implements ServiceManager {
     final List<ServiceRequest> requests = new ArrayList<>();
     final List<HostRecord> registered = new ArrayList<>();
     final List<String> unregistered = new ArrayList<>();
+    final List<ServiceRequest> explained = new ArrayList<>();
+    final Map<String, Boolean> drained = new java.util.HashMap<>();
     RuntimeException registerFailure;
     RuntimeException unregisterFailure;
     /** Thrown by {@link #hosts()} when set: a failure of the server, not of the request. */
@@ -61,6 +68,8 @@ final class FixedServiceManager implements ServiceManager {
     void reset() {
         answer = request -> new Outcome.Never("no rule", Duration.ZERO);
         requests.clear();
+        explained.clear();
+        drained.clear();
         registered.clear();
         unregistered.clear();
         registerFailure = null;
@@ -145,6 +154,28 @@ final class FixedServiceManager implements ServiceManager {
         }
         registered.add(host);
         return new HostStatus(host, Capacity.ZERO, false, "connecting");
+    }
+
+    @Override
+    public Explanation explain(ServiceRequest request) {
+        explained.add(request);
+        PlacementExplanation placement = new PlacementExplanation("least-loaded", 3, 2,
+                List.of(new PlacementExplanation.Removal("security-zone", 1, "zone high is not admitted")),
+                List.of(new Candidate(new HostStatus(HOST_A, new Capacity(2, 4096, 5), true, null), 0.75,
+                        Map.of(Weigher.LOAD, 0.75))), "host-a", null);
+        return new Explanation(WIKI, List.of("version"), "create a VM on host host-a", placement,
+                Duration.ofMillis(3));
+    }
+
+    @Override
+    public HostStatus drain(String name, boolean drained) {
+        if (!name.equals(HOST_A.name())) {
+            throw new NotFoundException("no host named " + name);
+        }
+        this.drained.put(name, drained);
+        return new HostStatus(HOST_A, new Capacity(2, 4096, 5), true, null, drained,
+                new HostHealth(2, Instant.parse("2026-01-01T10:00:00Z"), "define: boom"),
+                Map.of("standard", 5));
     }
 
     @Override

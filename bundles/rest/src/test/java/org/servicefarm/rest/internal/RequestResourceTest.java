@@ -199,4 +199,24 @@ class RequestResourceTest {
 
         assertTrue(manager.requests.isEmpty());
     }
+
+    @Test
+    void explainAnswersWhatTheManagerWouldDoAndDoesNothing() {
+        int requestsBefore = manager.requests.size();
+        JsonNode explained = stack.post("/api/v1/requests?explain=true", Login.OPERATOR, "{\"service\":\"wiki\"}")
+                .json(200);
+
+        assertEquals("EXPLAINED", explained.get("outcome").asText());
+        assertEquals("create a VM on host host-a", explained.get("action").asText());
+        assertEquals("wiki", explained.at("/offering/service").asText());
+        assertEquals("least-loaded", explained.at("/placement/strategy").asText());
+        assertEquals("host-a", explained.at("/placement/chosen").asText());
+        assertEquals("security-zone", explained.at("/placement/removed/0/filter").asText());
+        assertEquals(1, explained.at("/placement/removed/0/hosts").asInt());
+        assertEquals("host-a", explained.at("/placement/candidates/0/host").asText());
+        assertEquals(0.75, explained.at("/placement/candidates/0/score").asDouble(), 1e-9);
+        assertEquals(0.75, explained.at("/placement/candidates/0/scores/load").asDouble(), 1e-9);
+        assertEquals("wiki", manager.explained.get(manager.explained.size() - 1).service());
+        assertEquals(requestsBefore, manager.requests.size(), "no request was made");
+    }
 }

@@ -161,4 +161,26 @@ class VmAndHostResourceTest {
         JsonNode problem = stack.delete("/api/v1/hosts/host-a", Login.ADMIN).problem(409);
         assertEquals("host-a runs 2 VMs", problem.get("detail").asText());
     }
+
+    @Test
+    void drainingAndUndrainingAHostAnswerItsStatus() {
+        JsonNode drained = stack.post("/api/v1/hosts/host-a/drain", Login.ADMIN, null).json(200);
+        assertTrue(drained.get("drained").asBoolean());
+        assertEquals(2, drained.at("/health/consecutiveFailures").asInt());
+        assertEquals("define: boom", drained.at("/health/lastFailure").asText());
+        assertEquals(5, drained.at("/securityLevels/standard").asInt());
+        assertEquals(Boolean.TRUE, manager.drained.get("host-a"));
+
+        assertFalse(stack.delete("/api/v1/hosts/host-a/drain", Login.ADMIN).json(200).get("drained").asBoolean());
+        assertEquals(Boolean.FALSE, manager.drained.get("host-a"));
+        stack.post("/api/v1/hosts/nowhere/drain", Login.ADMIN, null).problem(404);
+    }
+
+    @Test
+    void aHealthyHostShowsItsSpeedAndNoHealth() {
+        JsonNode host = stack.get("/api/v1/hosts/host-a", Login.VIEWER).json(200);
+        assertEquals(1.0, host.get("speed").asDouble(), 1e-9);
+        assertFalse(host.get("drained").asBoolean());
+        assertFalse(host.has("health"));
+    }
 }

@@ -9,11 +9,14 @@ import java.util.Objects;
 import org.servicefarm.api.Capacity;
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.Environment;
+import org.servicefarm.api.Explanation;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.placement.Candidate;
+import org.servicefarm.api.placement.PlacementExplanation;
 
 /** Everything the commands print, as plain functions of API records (tested without Karaf). */
 final class Formats {
@@ -45,6 +48,35 @@ final class Formats {
             Outcome.Never never = (Outcome.Never) outcome;
             out.append("NEVER ").append(request.service()).append(": ").append(never.reason()).append('\n');
         }
+        return out.toString();
+    }
+
+    /** The answer to farm:explain: what the manager would do, then how the host would be chosen. */
+    static String explanation(ServiceRequest request, Explanation explanation) {
+        StringBuilder out = new StringBuilder();
+        out.append("EXPLAIN ").append(request.service()).append(": would ").append(explanation.action()).append('\n');
+        PlacementExplanation placement = explanation.placement();
+        if (placement != null) {
+            line(out, "strategy", placement.strategy() + " (looked at " + placement.examined() + " of "
+                    + placement.hosts() + " hosts)");
+            for (PlacementExplanation.Removal removal : placement.removed()) {
+                line(out, "removed", removal.filter() + ": " + removal.hosts() + " host(s), e.g. " + removal.example());
+            }
+            int rank = 1;
+            for (Candidate candidate : placement.candidates()) {
+                StringBuilder scores = new StringBuilder();
+                candidate.scores().forEach((weigher, score) -> scores.append(scores.length() == 0 ? "" : ", ")
+                        .append(weigher.key()).append(' ').append(String.format(Locale.ROOT, "%.3f", score)));
+                line(out, rank == 1 ? "candidates" : "", String.format(Locale.ROOT, "%d. %-16s score %.3f  (%s)",
+                        rank++, candidate.name(), candidate.score(), scores));
+            }
+            line(out, "chosen", placement.chosen() == null ? "none: " + placement.reason() : placement.chosen());
+        }
+        line(out, "elapsed", millis(explanation.elapsed()));
+        if (explanation.offering() != null) {
+            offering(out, explanation.offering(), explanation.filledIn());
+        }
+        out.append("  nothing was created or changed\n");
         return out.toString();
     }
 
@@ -118,8 +150,19 @@ final class Formats {
     static List<String> hostRow(HostStatus status) {
         return List.of(status.name(), status.host().driver(), status.host().securityZone(),
                 String.format(Locale.ROOT, "%.2f", status.host().costPerHour()), capacity(status.host().capacity()),
-                capacity(status.used()), percent(status.load()),
-                status.connected() ? "yes" : "no" + (status.detail() == null ? "" : ": " + status.detail()));
+                capacity(status.used()), percent(status.load()), state(status));
+    }
+
+    /** Connected or why not, then drained and a failing driver, which keep placement away too. */
+    private static String state(HostStatus status) {
+        String state = status.connected() ? "yes" : "no" + (status.detail() == null ? "" : ": " + status.detail());
+        if (status.drained()) {
+            state += ", drained";
+        }
+        if (status.health().consecutiveFailures() > 0) {
+            state += ", driver failed " + status.health().consecutiveFailures() + " time(s) in a row";
+        }
+        return state;
     }
 
     static final List<String> OFFERING_COLUMNS =

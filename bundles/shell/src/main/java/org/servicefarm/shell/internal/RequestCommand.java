@@ -79,19 +79,27 @@ public class RequestCommand implements Action {
      */
     @Override
     public Object execute() throws CommandException {
-        if (trailing != null && !trailing.isEmpty()) {
-            throw Failures.trailing("farm:request", "SERVICE", trailing);
-        }
-        ServiceRequest request;
+        ServiceRequest request = request("farm:request");
         Outcome outcome;
         try {
-            request = new ServiceRequest(service, version, new Environment(os, server, runtime, patches),
-                    securityLevel, tier, deadlineMs == null ? null : Duration.ofMillis(deadlineMs));
             outcome = manager.request(request);
         } catch (InvalidRequestException e) {
             throw Failures.invalid(e, OPTIONS);
         }
         out.print(Formats.outcome(request, outcome));
         return null;
+    }
+
+    /** The request the options and SERVICE name; {@code command} names the command in refusals. */
+    ServiceRequest request(String command) throws CommandException {
+        if (trailing != null && !trailing.isEmpty()) {
+            throw Failures.trailing(command, "SERVICE", trailing);
+        }
+        try {
+            return new ServiceRequest(service, version, new Environment(os, server, runtime, patches),
+                    securityLevel, tier, deadlineMs == null ? null : Duration.ofMillis(deadlineMs));
+        } catch (InvalidRequestException e) {
+            throw Failures.invalid(e, OPTIONS);
+        }
     }
 }

@@ -13,6 +13,11 @@ import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
+import org.servicefarm.api.placement.Weigher;
+import org.servicefarm.api.placement.PlacementExplanation;
+import org.servicefarm.api.placement.Candidate;
+import org.servicefarm.api.HostHealth;
+import org.servicefarm.api.Explanation;
 import org.servicefarm.api.Activation;
 import org.servicefarm.api.Capacity;
 import org.servicefarm.api.Endpoint;
@@ -144,5 +149,37 @@ class FormatsTest {
 
     private static String line(List<String> lines, String field) {
         return lines.stream().filter(l -> l.trim().startsWith(field + " ")).findFirst().orElseThrow();
+    }
+
+    @Test
+    void anExplanationShowsTheActionTheRemovalsTheRankedCandidatesAndTheChoice() {
+        HostRecord gamma = new HostRecord("gamma", "libvirt", "test:///g", new Capacity(8, 16384, 16), 0.3,
+                "standard", null);
+        HostRecord alpha = new HostRecord("alpha", "libvirt", "test:///a", new Capacity(2, 2048, 4), 0.05,
+                "standard", null);
+        PlacementExplanation placement = new PlacementExplanation("least-loaded", 3, 2,
+                List.of(new PlacementExplanation.Removal("security-zone", 1, "zone high is not admitted")),
+                List.of(new Candidate(new HostStatus(gamma, new Capacity(1, 256, 1), true, null), 0.875,
+                                Map.of(Weigher.LOAD, 0.875)),
+                        new Candidate(new HostStatus(alpha, new Capacity(1, 256, 1), true, null), 0.5,
+                                Map.of(Weigher.LOAD, 0.5))), "gamma", null);
+        String text = Formats.explanation(ServiceRequest.of("wiki"), new Explanation(WIKI, List.of("version"),
+                "create a VM on host gamma", placement, Duration.ofMillis(2)));
+
+        assertTrue(text.startsWith("EXPLAIN wiki: would create a VM on host gamma\n"), text);
+        assertTrue(text.contains("strategy    least-loaded (looked at 2 of 3 hosts)"), text);
+        assertTrue(text.contains("removed     security-zone: 1 host(s), e.g. zone high is not admitted"), text);
+        assertTrue(text.contains("candidates  1. gamma            score 0.875  (load 0.875)"), text);
+        assertTrue(text.contains("2. alpha            score 0.500  (load 0.500)"), text);
+        assertTrue(text.contains("chosen      gamma"), text);
+        assertTrue(text.contains("nothing was created or changed"), text);
+    }
+
+    @Test
+    void aDrainedOrFailingHostSaysSo() {
+        HostStatus host = new HostStatus(new HostRecord("host-a", "libvirt", "test:///a", new Capacity(8, 16384, 10),
+                0.5, "dmz", null), Capacity.ZERO, true, null, true,
+                new HostHealth(3, Instant.parse("2026-01-01T10:00:00Z"), "define: boom"), Map.of());
+        assertEquals("yes, drained, driver failed 3 time(s) in a row", Formats.hostRow(host).get(7));
     }
 }

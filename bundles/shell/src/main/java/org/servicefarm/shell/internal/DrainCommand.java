@@ -1,0 +1,46 @@
+package org.servicefarm.shell.internal;
+
+import java.io.PrintStream;
+
+import org.apache.karaf.shell.api.action.Action;
+import org.apache.karaf.shell.api.action.Argument;
+import org.apache.karaf.shell.api.action.Command;
+import org.apache.karaf.shell.api.action.lifecycle.Reference;
+import org.apache.karaf.shell.api.action.lifecycle.Service;
+import org.apache.karaf.shell.support.CommandException;
+import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.NotFoundException;
+import org.servicefarm.api.ServiceManager;
+
+/** farm:drain: one call of {@link ServiceManager#drain}; no new VM is placed on the host, its VMs stay. */
+@Command(scope = "farm", name = "drain", description = "Drains a host: no new VM is placed there; the VMs it runs "
+        + "stay. farm:undrain undoes it.")
+@Service
+public class DrainCommand implements Action {
+
+    @Reference
+    ServiceManager manager;
+
+    @Argument(index = 0, name = "HOST", description = "The host's name", required = true)
+    String host;
+
+    PrintStream out = System.out;
+
+    /** Whether this command drains (farm:drain) or undrains (farm:undrain). */
+    boolean drains() {
+        return true;
+    }
+
+    @Override
+    public Object execute() throws CommandException {
+        HostStatus status;
+        try {
+            status = manager.drain(host, drains());
+        } catch (NotFoundException e) {
+            throw Failures.failure("Invalid argument HOST: " + e.getMessage());
+        }
+        out.println(status.name() + (status.drained() ? " drained: no new VM is placed there; its "
+                + status.used().vms() + " VM(s) stay" : " undrained: it takes new VMs again"));
+        return null;
+    }
+}

@@ -1,0 +1,33 @@
+package org.servicefarm.shell.internal;
+
+import org.apache.karaf.shell.api.action.Command;
+import org.apache.karaf.shell.api.action.lifecycle.Service;
+import org.apache.karaf.shell.support.CommandException;
+import org.servicefarm.api.Explanation;
+import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.ServiceRequest;
+
+/**
+ * farm:explain: one call of {@link ServiceManager#explain}, with farm:request's options: what the manager would do
+ * and how it would choose the host, nothing done.
+ */
+@Command(scope = "farm", name = "explain", description = "Says what farm:request with the same options would do "
+        + "now (reuse, wake or create a VM; the filters that removed hosts, the best candidates with their scores, "
+        + "the choice), without doing anything.")
+@Service
+public class ExplainCommand extends RequestCommand {
+
+    @Override
+    public Object execute() throws CommandException {
+        ServiceRequest request = request("farm:explain");
+        Explanation explanation;
+        try {
+            explanation = manager.explain(request);
+        } catch (InvalidRequestException e) {
+            throw Failures.invalid(e, OPTIONS);
+        }
+        out.print(Formats.explanation(request, explanation));
+        return null;
+    }
+}
