@@ -151,16 +151,17 @@ public class HostIndex {
         }
     }
 
-    /** Its driver connected (health starts afresh) or is gone, with why. A retiring host stays disconnected. */
+    /**
+     * Its driver connected (health starts afresh) or is gone, with why. A retiring host stays disconnected. It may
+     * come before {@link #configure}: the registry connects on its own thread.
+     */
     void connection(String name, boolean connected, String detail) {
-        Slot slot = slots.get(name);
-        if (slot != null) {
-            boolean usable = connected && !slot.retiring;
-            change(slot, s -> {
-                HostStatus next = s.withConnection(usable, slot.retiring ? "being removed" : detail);
-                return connected ? next.withHealth(HostHealth.HEALTHY) : next;
-            });
-        }
+        Slot slot = slot(name);
+        boolean usable = connected && !slot.retiring;
+        change(slot, s -> {
+            HostStatus next = s.withConnection(usable, slot.retiring ? "being removed" : detail);
+            return connected ? next.withHealth(HostHealth.HEALTHY) : next;
+        });
     }
 
     /** A driver call on the host failed. */

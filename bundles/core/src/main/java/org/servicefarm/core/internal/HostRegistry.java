@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -23,6 +24,7 @@ import java.util.stream.Collectors;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
@@ -78,6 +80,7 @@ public class HostRegistry {
     private final Map<String, Entry> hosts = new ConcurrentHashMap<>();
     private final Map<String, HypervisorDriver> drivers = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<Void>> awaitedHosts = new ConcurrentHashMap<>();
+    private final CountDownLatch activated = new CountDownLatch(1);
     /** One thread: connects are serialised so a host's connect and close never race. */
     private final ExecutorService connector = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "servicefarm-host-connector");
@@ -105,16 +108,20 @@ public class HostRegistry {
                     + "the second configuration is ignored", record.name(), existing.record.name());
             return;
         }
-        index.configure(record);
-        connector.execute(() -> connect(entry));
+        later(() -> {
+            index.configure(record);
+            connect(entry);
+        });
     }
 
     void removeHost(HostConfiguration configuration) {
         HostRecord record = configuration.record();
         Entry entry = hosts.get(key(record.name()));
         if (entry != null && entry.record.equals(record) && hosts.remove(key(record.name()), entry)) {
-            index.remove(record.name());
-            connector.execute(() -> disconnect(entry, "host removed"));
+            later(() -> {
+                index.remove(record.name());
+                disconnect(entry, "host removed");
+            });
         }
     }
 
@@ -122,16 +129,38 @@ public class HostRegistry {
     void addDriver(HypervisorDriver driver, Map<String, Object> properties) {
         String name = String.valueOf(properties.get(HypervisorDriver.NAME));
         drivers.put(name, driver);
-        connector.execute(() -> hosts.values().stream()
+        later(() -> hosts.values().stream()
                 .filter(e -> e.record.driver().equals(name) && e.connection == null).forEach(this::connect));
     }
 
     void removeDriver(HypervisorDriver driver, Map<String, Object> properties) {
         String name = String.valueOf(properties.get(HypervisorDriver.NAME));
         if (drivers.remove(name, driver)) {
-            connector.execute(() -> hosts.values().stream().filter(e -> e.record.driver().equals(name))
+            later(() -> hosts.values().stream().filter(e -> e.record.driver().equals(name))
                     .forEach(e -> disconnect(e, "driver " + name + " is not installed")));
         }
+    }
+
+    @Activate
+    void activate() {
+        activated.countDown();
+    }
+
+    /**
+     * Runs a task on the connector thread once this registry is active. DS calls the bind methods of the host and
+     * driver references before it sets the static references (index, stateTable) the tasks use, so the connector
+     * holds its tasks, in order, until activation.
+     */
+    private void later(Runnable task) {
+        connector.execute(() -> {
+            try {
+                activated.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            task.run();
+        });
     }
 
     @Deactivate

@@ -49,6 +49,7 @@ final class Farm implements AutoCloseable {
         table.hosts = index;
         hosts.stateTable = table;
         hosts.index = index;
+        hosts.activate();
         placement.index = index;
         placement.configure(convert(Map.of(), Placement.Config.class));
         hosts.configurationAdmin = configurations.service();
@@ -70,7 +71,8 @@ final class Farm implements AutoCloseable {
         Map<String, Object> config = new HashMap<>(Map.of("estimate.create.ms", 1000));
         config.putAll(managerConfig);
         manager.activate(convert(config, FarmServiceManager.Config.class));
-        await("hosts connected", () -> hosts.statuses().stream().allMatch(HostStatus::connected));
+        await("hosts connected", () -> hosts.statuses().size() == 3
+                && hosts.statuses().stream().allMatch(HostStatus::connected), () -> hosts.statuses().toString());
     }
 
     void addHost(String name, int vms, double cost, String zone) {
@@ -105,10 +107,15 @@ final class Farm implements AutoCloseable {
     }
 
     static void await(String what, BooleanSupplier condition) {
+        await(what, condition, () -> "");
+    }
+
+    /** Waits for {@code condition}; on a time-out the failure says what {@code state} was. */
+    static void await(String what, BooleanSupplier condition, java.util.function.Supplier<String> state) {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
-                fail("timed out waiting for " + what);
+                fail("timed out waiting for " + what + " " + state.get());
             }
             java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
         }
