@@ -67,7 +67,7 @@ final class Formats {
                 StringBuilder scores = new StringBuilder();
                 candidate.scores().forEach((weigher, score) -> scores.append(scores.length() == 0 ? "" : ", ")
                         .append(weigher.key()).append(' ').append(String.format(Locale.ROOT, "%.3f", score)));
-                line(out, rank == 1 ? "candidates" : "", String.format(Locale.ROOT, "%d. %-16s score %.3f  (%s)",
+                line(out, rank == 1 ? "candidates" : "", String.format(Locale.ROOT, "%d. %-16s score %.3f  (weighers: %s)",
                         rank++, candidate.name(), candidate.score(), scores));
             }
             line(out, "chosen", placement.chosen() == null ? "none: " + placement.reason() : placement.chosen());

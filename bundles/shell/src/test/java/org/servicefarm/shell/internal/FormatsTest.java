@@ -169,8 +169,8 @@ class FormatsTest {
         assertTrue(text.startsWith("EXPLAIN wiki: would create a VM on host gamma\n"), text);
         assertTrue(text.contains("strategy    least-loaded (looked at 2 of 3 hosts)"), text);
         assertTrue(text.contains("removed     security-zone: 1 host(s), e.g. zone high is not admitted"), text);
-        assertTrue(text.contains("candidates  1. gamma            score 0.875  (load 0.875)"), text);
-        assertTrue(text.contains("2. alpha            score 0.500  (load 0.500)"), text);
+        assertTrue(text.contains("candidates  1. gamma            score 0.875  (weighers: load 0.875)"), text);
+        assertTrue(text.contains("2. alpha            score 0.500  (weighers: load 0.500)"), text);
         assertTrue(text.contains("chosen      gamma"), text);
         assertTrue(text.contains("nothing was created or changed"), text);
     }
