@@ -119,4 +119,39 @@ class PlacementFlowTest {
         assertEquals(1, farm.table.capped());
         assertEquals(256, farm.host(blog.hostId()).orElseThrow().used().memoryMiB());
     }
+
+    @Test
+    void concurrentCreationsNeverExceedTheVmCapNorAHost() throws Exception {
+        farm.close();
+        Farm capped = new Farm(Map.of("vm.cap", 3));
+        try {
+            List<org.servicefarm.api.Offering> offerings = capped.directory.offerings(100).stream()
+                    .filter(o -> o.securityLevel().equals("standard")).limit(12).toList();
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+            // two waves: the first fills the cap with VMs being created (none may be evicted), the second evicts
+            // the first's VMs, now ACTIVE, several at once
+            for (List<org.servicefarm.api.Offering> wave : List.of(offerings.subList(0, 6), offerings.subList(6, 12))) {
+                List<java.util.concurrent.Future<Outcome>> answers = new java.util.ArrayList<>();
+                for (org.servicefarm.api.Offering offering : wave) {
+                    answers.add(pool.submit(() -> capped.manager.request(offering.toRequest().withDeadline(LONG))));
+                }
+                for (java.util.concurrent.Future<Outcome> answer : answers) {
+                    answer.get(30, java.util.concurrent.TimeUnit.SECONDS);
+                }
+            }
+            pool.shutdown();
+            assertTrue(capped.table.vms().stream().anyMatch(vm -> vm.state() == VmState.DESTROYED
+                    && vm.detail().startsWith("evicted")), "the second wave evicted");
+            long counted = capped.table.occupying().stream().filter(vm -> vm.state() != VmState.DESTROYING).count();
+            assertTrue(counted <= 3, "at most the cap: " + counted);
+            assertEquals(counted, capped.table.capped(), "the cap count is the rows' count");
+            for (HostStatus host : capped.hosts.statuses()) {
+                long rows = capped.table.occupying().stream().filter(vm -> vm.hostId().equals(host.name())).count();
+                assertEquals(rows, host.used().vms(), host.name() + "'s use is its rows'");
+                assertTrue(host.used().vms() <= host.host().capacity().vms(), host.name());
+            }
+        } finally {
+            capped.close();
+        }
+    }
 }
