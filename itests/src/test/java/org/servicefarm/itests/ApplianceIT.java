@@ -212,8 +212,9 @@ public class ApplianceIT {
         };
         bundleContext.addBundleListener(watcher);
         try {
-            // least-loaded (the default) prefers the emptier host: the earlier tests' VMs (the first on alpha, of equal
-            // load 0 and first by name; the second on gamma) leave the small alpha at half its vCPUs, gamma at an eighth.
+            // least-loaded (the default) prefers the emptier host: the earlier tests' VMs (the first on gamma, idle like
+            // alpha but with more room; the second on the then emptier alpha) leave the small alpha at half its vCPUs,
+            // gamma at an eighth.
             Grant leastLoaded = client.requestUntilGranted(FarmClient.JSON.writeValueAsString(offering(2)), GRANT);
             assertNotEquals("least-loaded does not fill the smallest host first", CHEAPEST_HOST,
                     leastLoaded.hostId());

@@ -88,16 +88,17 @@ public class PlacementSwapIT {
         String probe = offerings.get(2);
         String fresh = offerings.get(3);
 
-        // least-loaded (the default) on an idle farm: the first VM goes to alpha (equal load 0, then by name), the
-        // second to the emptier gamma, and the next would go to gamma again (alpha is at half its vCPUs)
-        assertEquals("alpha", client.requestUntilGranted(warm, GRANT).hostId());
-        assertEquals("gamma", client.requestUntilGranted(second, GRANT).hostId());
+        // least-loaded (the default) on an idle farm: the first VM goes to gamma (equal load 0, more room than
+        // alpha), the second to the then emptier alpha, and the next would go to gamma (alpha is at half its vCPUs)
+        assertEquals("gamma", client.requestUntilGranted(warm, GRANT).hostId());
+        assertEquals("alpha", client.requestUntilGranted(second, GRANT).hostId());
         JsonNode before = explain(probe);
         assertEquals("least-loaded", before.at("/placement/strategy").asText());
         assertEquals("gamma", before.at("/placement/chosen").asText());
 
         Load load = new Load(List.of(
-                () -> judgeRequest(client.post("/api/v1/requests", warm, Login.OPERATOR)),
+                // tier free: one VM per offering, so the stream's load does not add a replica that would fill alpha
+                () -> judgeRequest(client.post("/api/v1/requests", freeTier(warm), Login.OPERATOR)),
                 // a cold offering: its VM is placed at once (least-loaded: gamma) and built while the swap goes on
                 () -> judgeRequest(client.post("/api/v1/requests", fresh, Login.OPERATOR)),
                 () -> judgeExplanation(client.post("/api/v1/requests?explain=true", probe, Login.OPERATOR))));
@@ -198,6 +199,14 @@ public class PlacementSwapIT {
             throw new AssertionError("no host chosen: " + response.body());
         }
         strategies.add(body.at("/placement/strategy").asText());
+    }
+
+    private static String freeTier(String body) {
+        try {
+            return FarmClient.JSON.writeValueAsString(((ObjectNode) FarmClient.JSON.readTree(body)).put("tier", "free"));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private JsonNode explain(String body) {

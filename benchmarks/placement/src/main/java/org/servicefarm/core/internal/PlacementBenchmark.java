@@ -38,7 +38,7 @@ import org.servicefarm.api.placement.Weights;
 public class PlacementBenchmark {
 
     /** The blends the strategies rank by, by strategy name. */
-    static final Map<String, String> BLENDS = Map.of("least-loaded", "load:1", "cheapest", "cost:1 load:0.001",
+    static final Map<String, String> BLENDS = Map.of("least-loaded", "load:1 room:0.01", "cheapest", "cost:1 load:0.001",
             "binpack", "fill:1", "spread", "replicas:1 vms:0.1", "weighted", "load:1 cost:1 speed:0.5");
     private static final int REQUESTS = 4096;
 

@@ -58,6 +58,7 @@ public final class HostViews {
         double maxCost = hosts.stream().mapToDouble(h -> h.host().costPerHour()).max().orElse(0);
         double maxSpeed = hosts.stream().mapToDouble(h -> h.host().speed()).max().orElse(0);
         double maxVms = hosts.stream().mapToDouble(h -> h.used().vms()).max().orElse(0);
+        double maxRoom = hosts.stream().mapToDouble(h -> h.free().vms()).max().orElse(0);
         double maxReplicas = replicas.values().stream().mapToInt(Integer::intValue).max().orElse(0);
         double total = weights.weights().values().stream().mapToDouble(Double::doubleValue).sum();
         List<Map.Entry<Double, Candidate>> ranked = new ArrayList<>();
@@ -69,6 +70,7 @@ public final class HostViews {
                 double p = switch (weight.getKey()) {
                     case LOAD -> load;
                     case FILL -> 1 - load;
+                    case ROOM -> maxRoom > 0 ? 1 - host.free().vms() / maxRoom : 0;
                     case COST -> maxCost > 0 ? host.host().costPerHour() / maxCost : 0;
                     case SPEED -> maxSpeed > 0 ? 1 - host.host().speed() / maxSpeed : 0;
                     case VMS -> maxVms > 0 ? host.used().vms() / maxVms : 0;

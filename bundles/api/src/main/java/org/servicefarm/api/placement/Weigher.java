@@ -13,6 +13,11 @@ public enum Weigher {
     LOAD,
     /** Prefers fuller hosts (bin-packing, so that others stay empty): one minus the load. */
     FILL,
+    /**
+     * Prefers hosts with more room left: one minus its free VM slots over the most free slots of any host in view
+     * (so between two equally loaded hosts the bigger one wins).
+     */
+    ROOM,
     /** Prefers cheaper hosts: its cost per hour over the dearest host's in view. */
     COST,
     /** Prefers faster hosts: one minus its speed over the fastest host's in view. */

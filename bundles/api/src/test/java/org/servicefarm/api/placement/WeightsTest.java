@@ -28,7 +28,7 @@ class WeightsTest {
     @Test
     void badWeightsSayWhatIsWrong() {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> Weights.parse("nearness:1")).getMessage()
-                .contains("weighers: load, fill, cost, speed, vms, replicas"));
+                .contains("weighers: load, fill, room, cost, speed, vms, replicas"));
         assertThrows(IllegalArgumentException.class, () -> Weights.parse("load:-1"));
         assertThrows(IllegalArgumentException.class, () -> Weights.parse("load:NaN"));
         assertThrows(IllegalArgumentException.class, () -> Weights.parse("load:1 load:2"));

@@ -49,7 +49,8 @@ public class HostIndex {
     /** Lets floating-point rounding never prune a host that fits. */
     private static final double EPSILON = 1e-9;
     /** The weighers with an index of their own; {@link Weigher#REPLICAS} is computed per request. */
-    static final List<Weigher> INDEXED = List.of(Weigher.LOAD, Weigher.FILL, Weigher.COST, Weigher.SPEED, Weigher.VMS);
+    static final List<Weigher> INDEXED = List.of(Weigher.LOAD, Weigher.FILL, Weigher.ROOM, Weigher.COST, Weigher.SPEED,
+            Weigher.VMS);
 
     /** One host. Its status is the truth; {@code zone} and {@code keys} say where the indexes hold it. */
     static final class Slot {
@@ -70,18 +71,20 @@ public class HostIndex {
 
     /**
      * A host's index keys: ascending is better for every weigher, ties by host name.
-     * LOAD: its load; FILL: minus its load; COST: its cost per hour; SPEED: minus its speed; VMS: its VM count.
+     * LOAD: its load; FILL: minus its load; ROOM: minus its free VM slots; COST: its cost per hour; SPEED: minus its
+     * speed; VMS: its VM count.
      */
-    record Keys(double load, double cost, double speed, int vms) {
+    record Keys(double load, int room, double cost, double speed, int vms) {
         static Keys of(HostStatus status) {
-            return new Keys(Math.min(1.0, status.load()), status.host().costPerHour(), status.host().speed(),
-                    status.used().vms());
+            return new Keys(Math.min(1.0, status.load()), status.free().vms(), status.host().costPerHour(),
+                    status.host().speed(), status.used().vms());
         }
 
         double key(Weigher weigher) {
             return switch (weigher) {
                 case LOAD -> load;
                 case FILL -> -load;
+                case ROOM -> -room;
                 case COST -> cost;
                 case SPEED -> -speed;
                 case VMS -> vms;

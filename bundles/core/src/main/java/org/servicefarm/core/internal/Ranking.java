@@ -131,6 +131,7 @@ final class Ranking implements Iterator<Candidate> {
     private final double maxCost;
     private final double maxSpeed;
     private final double maxVms;
+    private final double maxRoom;
     private final double maxReplicas;
     private final Set<String> seen = new HashSet<>();
     private final PriorityQueue<Scored> queue = new PriorityQueue<>(BEST_FIRST);
@@ -153,16 +154,19 @@ final class Ranking implements Iterator<Candidate> {
         double cost = 0;
         double speed = 0;
         double vms = 0;
+        double room = 0;
         for (Zone zone : zones) {
             if (!zone.lists.get(Weigher.COST).isEmpty()) {
                 cost = Math.max(cost, zone.lists.get(Weigher.COST).last().key());
                 speed = Math.max(speed, -zone.lists.get(Weigher.SPEED).first().key());
                 vms = Math.max(vms, zone.lists.get(Weigher.VMS).last().key());
+                room = Math.max(room, -zone.lists.get(Weigher.ROOM).first().key());
             }
         }
         maxCost = cost;
         maxSpeed = speed;
         maxVms = vms;
+        maxRoom = room;
         maxReplicas = replicas.values().stream().mapToInt(Integer::intValue).max().orElse(0);
         sources = new Source[weighers.length];
         for (int i = 0; i < weighers.length; i++) {
@@ -318,6 +322,7 @@ final class Ranking implements Iterator<Candidate> {
         double p = switch (weigher) {
             case LOAD -> key;
             case FILL -> 1 + key;
+            case ROOM -> maxRoom > 0 ? 1 + key / maxRoom : 0;
             case COST -> maxCost > 0 ? key / maxCost : 0;
             case SPEED -> maxSpeed > 0 ? 1 + key / maxSpeed : 0;
             case VMS -> maxVms > 0 ? key / maxVms : 0;

@@ -23,9 +23,10 @@ import org.servicefarm.api.placement.Weights;
 /** The indexed ranking (threshold algorithm) gives the order of the reference that scores every host. */
 class RankingTest {
 
-    private static final List<String> BLENDS = List.of("load:1", "fill:1", "cost:1", "speed:1", "vms:1",
+    private static final List<String> BLENDS = List.of("load:1", "fill:1", "room:1", "load:1 room:0.01", "cost:1",
+            "speed:1", "vms:1",
             "replicas:1", "cost:1 load:0.001", "replicas:1 vms:0.1", "speed:2 load:1", "load:1 cost:1",
-            "load:1 cost:1 speed:0.5 vms:0.3 replicas:2 fill:0.1");
+            "load:1 cost:1 speed:0.5 vms:0.3 replicas:2 fill:0.1 room:0.2");
 
     @Test
     void theIndexedRankingIsTheReferenceOrderOnRandomFarmsWithManyTies() {

@@ -1,6 +1,7 @@
 package org.servicefarm.placement.leastloaded.internal;
 
 import java.util.Iterator;
+import java.util.Map;
 
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
@@ -18,7 +19,9 @@ import org.servicefarm.api.placement.Weights;
  * Places a new VM on the least loaded host, so that load spreads evenly over the farm.
  * <p>
  * Load is the host's largest share of any resource in use now (vCPUs, memory, VM slots), as the core's index orders
- * hosts by it; equally loaded hosts go by name, so the same farm always gets the same answer.
+ * hosts by it (weight 1). Room left weighs 0.01: among equally loaded hosts the one with more free VM slots wins (a
+ * big idle host before a small idle one), and it outweighs a load difference only below a hundredth. Then the host
+ * name, so the same farm always gets the same answer.
  */
 @Component(configurationPid = LeastLoadedPlacement.PID, property = "service.ranking:Integer=100")
 @Designate(ocd = LeastLoadedPlacement.Config.class)
@@ -26,7 +29,7 @@ import org.servicefarm.api.placement.Weights;
 public class LeastLoadedPlacement implements PlacementStrategy {
 
     static final String PID = "org.servicefarm.placement.leastloaded";
-    static final Weights WEIGHTS = Weights.of(Weigher.LOAD);
+    static final Weights WEIGHTS = new Weights(Map.of(Weigher.LOAD, 1.0, Weigher.ROOM, 0.01));
 
     /**
      * The strategy itself has nothing to tune; its configuration only sets the service ranking,

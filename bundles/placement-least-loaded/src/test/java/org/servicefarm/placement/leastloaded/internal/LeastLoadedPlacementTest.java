@@ -43,20 +43,31 @@ class LeastLoadedPlacementTest {
     }
 
     @Test
-    void equalLoadGoesByNameWhateverTheOrderGiven() {
+    void equalLoadGoesToTheHostWithMoreRoomThenByNameWhateverTheOrderGiven() {
         HostStatus alpha = host("alpha", new Capacity(4, 4096, 4), new Capacity(1, 512, 1));
         HostStatus beta = host("beta", new Capacity(8, 8192, 8), new Capacity(2, 1024, 2));
         HostStatus gamma = host("gamma", new Capacity(4, 4096, 4), new Capacity(1, 512, 1));
 
-        assertEquals(List.of("alpha", "beta", "gamma"), ranking(gamma, beta, alpha));
-        assertEquals(List.of("alpha", "beta", "gamma"), ranking(beta, alpha, gamma));
+        assertEquals(List.of("beta", "alpha", "gamma"), ranking(gamma, beta, alpha));
+        assertEquals(List.of("beta", "alpha", "gamma"), ranking(beta, alpha, gamma));
     }
 
     @Test
-    void scoresAreOneMinusTheLoad() {
+    void aBigIdleHostBeatsASmallIdleOneButNotAnEmptierOne() {
+        HostStatus small = host("a-small", new Capacity(2, 1024, 2), Capacity.ZERO);
+        HostStatus big = host("z-big", new Capacity(16, 16384, 16), Capacity.ZERO);
+        HostStatus bigBusy = host("m-big-busy", new Capacity(16, 16384, 16), new Capacity(2, 1024, 2));
+
+        assertEquals(List.of("z-big", "a-small", "m-big-busy"), ranking(small, bigBusy, big));
+    }
+
+    @Test
+    void scoresAreOneMinusTheWeightedPenalties() {
         HostStatus half = host("half", new Capacity(4, 4096, 4), new Capacity(2, 512, 1));
         var candidate = strategy.rank(REQUEST, HostViews.of(List.of(half))).next();
-        assertEquals(0.5, candidate.score(), 1e-9);
+        // load 0.5; room 0 (the most free slots in view)
+        assertEquals(1 - 0.5 / 1.01, candidate.score(), 1e-9);
+        assertEquals(0.5, candidate.scores().get(org.servicefarm.api.placement.Weigher.LOAD), 1e-9);
     }
 
     private List<String> ranking(HostStatus... hosts) {

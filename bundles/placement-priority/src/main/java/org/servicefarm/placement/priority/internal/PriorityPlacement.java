@@ -38,7 +38,7 @@ public class PriorityPlacement implements PlacementStrategy {
         int service_ranking() default 10;
 
         @AttributeDefinition(name = "tiers", description = "Each tier's weights as tier=weigher:weight+weigher:weight, "
-                + "comma-separated, e.g. premium=speed:2+load:1. Weighers: load, fill, cost, speed, vms, replicas.")
+                + "comma-separated, e.g. premium=speed:2+load:1. Weighers: load, fill, room, cost, speed, vms, replicas.")
         String[] tiers() default {"premium=speed:2+load:1", "standard=load:1+cost:1", "free=cost:1"};
 
         @AttributeDefinition(name = "other tiers", description = "The weights of a tier the tiers setting does not "

@@ -36,8 +36,8 @@ public class WeightedPlacement implements PlacementStrategy {
         int service_ranking() default 10;
 
         @AttributeDefinition(name = "weights", description = "Weigher:weight pairs separated by spaces, commas or "
-                + "'+'. Weighers: load (emptier hosts), fill (fuller hosts), cost (cheaper hosts), speed (faster "
-                + "hosts), vms (hosts with fewer VMs), replicas (hosts with fewer replicas of the offering). A "
+                + "'+'. Weighers: load (emptier hosts), fill (fuller hosts), room (more free VM slots), cost "
+                + "(cheaper hosts), speed (faster hosts), vms (hosts with fewer VMs), replicas (hosts with fewer replicas of the offering). A "
                 + "weigher left out weighs nothing.")
         String weights() default "load:1 cost:1";
     }
