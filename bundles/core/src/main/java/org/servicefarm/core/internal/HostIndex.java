@@ -40,8 +40,9 @@ import org.servicefarm.api.placement.Weights;
  * Use changes incrementally: the state table reports each VM that starts or stops occupying a host
  * ({@link #occupy}, {@link #vacate}), and placement reserves room for a new VM with a compare-and-set on the host's
  * status ({@link #tryReserve}) that succeeds only if the VM still fits: two placements on different hosts never wait
- * for each other, and two on the same host cannot both take its last room. The indexes follow a status change under
- * that host's own lock, so they may trail a change by a moment; rankings read them, reservations never rely on them.
+ * for each other, and two on the same host cannot both take its last room. The indexes follow a host's status
+ * changes, one thread at a time per host and without making the others wait, so they may trail a change by a moment;
+ * rankings read them, reservations never rely on them.
  */
 @Component(service = HostIndex.class)
 public class HostIndex {
@@ -56,7 +57,9 @@ public class HostIndex {
     static final class Slot {
         final String name;
         final AtomicReference<HostStatus> status;
-        /** Guarded by this slot's lock. */
+        /** Status changes not yet brought to the indexes; whoever raises it from 0 does the work ({@link #reindex}). */
+        private final AtomicInteger pending = new AtomicInteger();
+        /** Written only by the thread that does the reindexing work. */
         private Zone zone;
         /** The keys the zone's indexes hold for this host (read by rankings without the lock). */
         volatile Keys keys;
@@ -323,27 +326,32 @@ public class HostIndex {
     }
 
     /**
-     * Brings the indexes in line with the host's current status. Under the slot's lock, and reading the status
-     * inside it, so whatever order concurrent changes of one host finish in, the last to run leaves the indexes
-     * true; other hosts are not held up.
+     * Brings the indexes in line with the host's current status, after a change of it. The thread that finds no work
+     * pending on the host does it, and goes on while changes keep coming; the others return at once (no thread waits
+     * for another, which on a host every placement wants would make the slowest decide for all). Each round reads
+     * the status after the changes it counts, so when the work stops the indexes hold the latest status.
      */
     private void reindex(Slot slot) {
-        synchronized (slot) {
+        if (slot.pending.getAndIncrement() > 0) {
+            return; // the thread at work will see this change
+        }
+        int seen;
+        do {
+            seen = slot.pending.get();
             HostStatus s = slot.status.get();
             Zone target = s.host() == null ? null : zones.computeIfAbsent(s.host().securityZone(), Zone::new);
             Keys keys = target == null ? null : Keys.of(s);
-            if (target == slot.zone && Objects.equals(keys, slot.keys)) {
-                return;
+            if (target != slot.zone || !Objects.equals(keys, slot.keys)) {
+                if (slot.zone != null) {
+                    slot.zone.remove(slot, slot.keys);
+                }
+                if (target != null) {
+                    target.add(slot, keys, s.host().capacity());
+                }
+                slot.zone = target;
+                slot.keys = keys;
             }
-            if (slot.zone != null) {
-                slot.zone.remove(slot, slot.keys);
-            }
-            if (target != null) {
-                target.add(slot, keys, s.host().capacity());
-            }
-            slot.zone = target;
-            slot.keys = keys;
-        }
+        } while (slot.pending.addAndGet(-seen) > 0);
     }
 
     /** The hosts of some zones, read through their indexes. */
