@@ -188,6 +188,18 @@ public final class LibvirtSaveImage {
             f.setXIncludeAware(false);
             f.setExpandEntityReferences(false);
             DocumentBuilder b = f.newDocumentBuilder();
+            // The default handler prints to stderr before throwing: throw only.
+            b.setErrorHandler(new org.xml.sax.helpers.DefaultHandler() {
+                @Override
+                public void fatalError(org.xml.sax.SAXParseException e) throws SAXException {
+                    throw e;
+                }
+
+                @Override
+                public void error(org.xml.sax.SAXParseException e) throws SAXException {
+                    throw e;
+                }
+            });
             return b.parse(new InputSource(new StringReader(xml)));
         } catch (ParserConfigurationException | SAXException e) {
             throw new IOException("domain XML in the save image does not parse: " + e.getMessage(), e);

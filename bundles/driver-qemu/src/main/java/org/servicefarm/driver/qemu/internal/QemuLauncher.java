@@ -46,6 +46,7 @@ public final class QemuLauncher {
     /** Names being launched or attached (so two launches cannot take one name). */
     private final Map<String, Boolean> reserved = new ConcurrentHashMap<>();
     private volatile String qemuVersion;
+    private volatile Duration attachTimeout = Duration.ofSeconds(5);
 
     /** What {@link #recover()} found. */
     public record Recovery(List<QemuGuest> attached, List<GuestState> gone, List<String> problems) {
@@ -65,6 +66,11 @@ public final class QemuLauncher {
     /** A launcher whose machine type alias (e.g. {@code pc}) is resolved to QEMU's versioned name. */
     public static QemuLauncher create(QemuSettings settings) throws IOException {
         return new QemuLauncher(settings.withMachine(resolveMachine(settings.qemuBinary(), settings.machine())));
+    }
+
+    /** How long {@link #recover()} waits for a live guest's QMP monitor (5 s unless changed). */
+    void attachTimeout(Duration timeout) {
+        attachTimeout = timeout;
     }
 
     public QemuSettings settings() {
@@ -237,7 +243,7 @@ public final class QemuLauncher {
                 if (state.pid() > 0 && ProcInfo.alive(state.pid(), state.startTicks())
                         && ProcInfo.cmdline(state.pid()).equals(state.argv())) {
                     try {
-                        QmpClient qmp = QmpClient.connect(paths.qmp(), Duration.ofSeconds(5), null);
+                        QmpClient qmp = QmpClient.connect(paths.qmp(), attachTimeout, null);
                         QemuGuest guest = new QemuGuest(this, state, paths, qmp);
                         guests.put(name, guest);
                         attached.add(guest);
