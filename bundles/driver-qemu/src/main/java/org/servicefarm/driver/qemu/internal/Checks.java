@@ -29,6 +29,8 @@ public final class Checks {
     private static final Pattern IPV4 = Pattern.compile("(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
             + "(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}");
     private static final Pattern MACHINE = Pattern.compile("[a-z0-9][a-z0-9._-]{0,47}");
+    /** A CPU model and flags: {@code qemu64,+rdrand,-svm}. */
+    private static final Pattern CPU = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9._-]{0,47}(,[+-][a-z0-9._-]{1,32}){0,16}");
 
     private Checks() {
     }
@@ -146,6 +148,14 @@ public final class Checks {
     public static String machine(String field, String value) {
         if (value == null || !MACHINE.matcher(value).matches()) {
             throw new IllegalArgumentException(field + " must be a QEMU machine or accelerator name, not " + excerpt(value));
+        }
+        return value;
+    }
+
+    /** Returns {@code value} when it is a CPU model with optional {@code +flag}/{@code -flag}s. */
+    public static String cpu(String field, String value) {
+        if (value == null || !CPU.matcher(value).matches()) {
+            throw new IllegalArgumentException(field + " must be a QEMU CPU model with +flag/-flag options, not " + excerpt(value));
         }
         return value;
     }

@@ -140,13 +140,15 @@ public final class ClonePool implements AutoCloseable {
         if (guest == null) {
             guest = startSlot(checkpoint, GuestState.Role.CLONE);
         }
-        refillLater();
         try {
             cloner.restore(guest, checkpoint, Cloner.Mode.COPY_ON_WRITE, restoreTimeout);
             return guest;
         } catch (IOException | RuntimeException e) {
             retire(guest);
             throw e;
+        } finally {
+            // After the restore: a QEMU starting beside it would take CPU from the claim.
+            refillLater();
         }
     }
 
@@ -161,10 +163,15 @@ public final class ClonePool implements AutoCloseable {
     }
 
     /**
-     * Takes back what a restart left: idle pool processes of known checkpoints return to their pool,
-     * their ports are reserved; clones are returned for the caller to account for.
+     * Takes back what a restart left ({@link QemuLauncher#recover()}): idle pool processes of the
+     * {@code known} checkpoints return to their pool, the ports of all are reserved, and the clones are
+     * returned for the caller to account for. Call it before {@link #setSize}, which would otherwise
+     * start processes that the adopted ones make unnecessary.
      */
-    public List<QemuGuest> adopt(List<QemuGuest> recovered) {
+    public List<QemuGuest> adopt(List<QemuGuest> recovered, List<Checkpoint> known) {
+        for (Checkpoint cp : known) {
+            checkpoints.putIfAbsent(cp.id(), cp);
+        }
         List<QemuGuest> clones = new ArrayList<>();
         for (QemuGuest g : recovered) {
             String cp = g.state().checkpoint();
@@ -184,21 +191,40 @@ public final class ClonePool implements AutoCloseable {
         return clones;
     }
 
+    /**
+     * Stops refilling and leaves the idle processes running, their QMP connections closed: the
+     * appliance stops, and the next one {@link #adopt}s them.
+     */
+    public void detach() {
+        stopRefilling();
+        for (Deque<QemuGuest> q : idle.values()) {
+            QemuGuest g;
+            while ((g = q.pollFirst()) != null) {
+                g.detach();
+            }
+        }
+    }
+
     /** Stops refilling and quits every idle process (claimed clones keep running). */
     @Override
     public void close() {
-        closed = true;
-        refiller.shutdownNow();
-        try {
-            refiller.awaitTermination(30, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        stopRefilling();
         for (Deque<QemuGuest> q : idle.values()) {
             QemuGuest g;
             while ((g = q.pollFirst()) != null) {
                 retire(g);
             }
+        }
+    }
+
+    private void stopRefilling() {
+        closed = true;
+        // No interrupt: a launch in progress finishes (the refill loop then stops) rather than leave a process behind.
+        refiller.shutdown();
+        try {
+            refiller.awaitTermination(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

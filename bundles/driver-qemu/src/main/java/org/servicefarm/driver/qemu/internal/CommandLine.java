@@ -49,6 +49,8 @@ public final class CommandLine {
         argv.add(spec.memoryMiB() + "M");
         argv.add("-object");
         argv.add(memoryBackend(settings, spec));
+        argv.add("-cpu");
+        argv.add(settings.cpu());
         argv.add("-smp");
         argv.add(Integer.toString(spec.vcpus()));
         argv.add("-nodefaults");
@@ -145,7 +147,8 @@ public final class CommandLine {
                 case "-chardev": a = a.replaceFirst("path=.*$", "path=SERIAL"); break;
                 case "-qmp": a = "QMP"; break;
                 case "-pidfile": a = "PIDFILE"; break;
-                case "-netdev": a = a.replaceAll(":[0-9]+-:", ":PORT-:"); break;
+                // Forwards are host-side only (not in the guest's state): any number may differ.
+                case "-netdev": a = a.replaceAll(",hostfwd=[^,]*", ""); break;
                 case "-object": a = a.replaceFirst("memory-backend-(ram|file)", "memory-backend")
                         .replaceFirst(",share=(on|off)", "").replaceFirst(",mem-path=[^,]*", ""); break;
                 default: break;

@@ -11,7 +11,8 @@ import java.util.List;
 /**
  * Host ports for port forwards. A port is handed out at most once until released, and only when
  * nothing else on the host listens on it (a bind is tried): libvirt guests and other programs take
- * ports from the same space.
+ * ports from the same space. Keep the range below the kernel's ephemeral ports
+ * ({@code net.ipv4.ip_local_port_range}, 32768-60999 by default), where outgoing connections take theirs.
  */
 public final class PortRange {
 
@@ -70,7 +71,9 @@ public final class PortRange {
 
     private boolean bindable(int port) {
         try (ServerSocket s = new ServerSocket()) {
-            s.setReuseAddress(false);
+            // As QEMU's user-mode network binds its forwards: a port whose last connection lingers in
+            // TIME_WAIT is free.
+            s.setReuseAddress(true);
             s.bind(new InetSocketAddress(InetAddress.getByName(bindAddress), port));
             return true;
         } catch (IOException e) {

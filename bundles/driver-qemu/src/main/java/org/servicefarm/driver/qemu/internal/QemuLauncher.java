@@ -153,13 +153,7 @@ public final class QemuLauncher {
             pb.redirectErrorStream(true);
             pb.redirectOutput(ProcessBuilder.Redirect.appendTo(paths.log().toFile()));
             Process starter = pb.start();
-            boolean done;
-            try {
-                done = starter.waitFor(settings.launchTimeout().toMillis(), TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                done = false;
-            }
+            boolean done = waitUninterruptibly(starter, settings.launchTimeout());
             if (!done) {
                 starter.destroyForcibly();
                 killFromPidFile(paths, argv);
@@ -300,6 +294,28 @@ public final class QemuLauncher {
                 ticks.getAsLong());
         adopted.write(paths.state());
         return adopted;
+    }
+
+    /**
+     * Waits for the daemonizing QEMU to report, through an interrupt too: giving up half-way would leave
+     * a QEMU that nobody recorded. The interrupt is kept for the caller to see.
+     */
+    private static boolean waitUninterruptibly(Process starter, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return starter.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     private void killFromPidFile(GuestPaths paths, List<String> argv) {

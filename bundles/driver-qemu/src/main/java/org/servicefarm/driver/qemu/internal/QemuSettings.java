@@ -17,6 +17,10 @@ import java.util.List;
  * @param machine         QEMU machine type; an alias such as {@code pc} is resolved to its versioned
  *                        name before a checkpoint records it, so a QEMU upgrade cannot change it
  * @param accel           QEMU accelerator ({@code tcg}: there is no usable KVM here)
+ * @param cpu             QEMU CPU model and flags; the default {@code qemu64,+rdrand} gives the guest
+ *                        RDRAND (emulated by TCG from the host's getrandom), so its kernel random generator
+ *                        is ready at once (without it, the busybox guests had no "crng init done" after
+ *                        25 s) and a clone's VM generation ID change reseeds it
  * @param bindAddress     host address the port forwards listen on
  * @param runAs           user QEMU drops to after opening its files ({@code -runas}), or {@code null}
  * @param sandbox         enable QEMU's seccomp sandbox (spawning stays allowed: {@code exec:} migration needs it)
@@ -28,7 +32,7 @@ import java.util.List;
  * @param launchTimeout   how long QEMU may take to start (until {@code -daemonize} returns)
  */
 public record QemuSettings(Path qemuBinary, Path stateDir, Path checkpointDir, List<Path> imageRoots, String machine,
-        String accel, String bindAddress, String runAs, boolean sandbox, boolean vmGenId, boolean restrictNetwork,
+        String accel, String cpu, String bindAddress, String runAs, boolean sandbox, boolean vmGenId, boolean restrictNetwork,
         Duration launchTimeout) {
 
     public QemuSettings {
@@ -42,6 +46,7 @@ public record QemuSettings(Path qemuBinary, Path stateDir, Path checkpointDir, L
         imageRoots.forEach(r -> Checks.plain("imageRoots", r));
         Checks.machine("machine", machine);
         Checks.machine("accel", accel);
+        Checks.cpu("cpu", cpu);
         Checks.ipv4("bindAddress", bindAddress);
         if (runAs != null) {
             Checks.user("runAs", runAs);
@@ -57,31 +62,31 @@ public record QemuSettings(Path qemuBinary, Path stateDir, Path checkpointDir, L
     public static QemuSettings defaults() {
         return new QemuSettings(Path.of("/usr/bin/qemu-system-x86_64"), Path.of("/run/servicefarm/qemu"),
                 Path.of("/var/lib/servicefarm/checkpoints"), List.of(Path.of("/var/lib/servicefarm/images")), "pc", "tcg",
-                "127.0.0.1", null, true, true, true, Duration.ofSeconds(30));
+                "qemu64,+rdrand", "127.0.0.1", null, true, true, true, Duration.ofSeconds(30));
     }
 
     public QemuSettings withDirectories(Path state, Path checkpoints, List<Path> images) {
-        return new QemuSettings(qemuBinary, state, checkpoints, images, machine, accel, bindAddress, runAs, sandbox, vmGenId,
+        return new QemuSettings(qemuBinary, state, checkpoints, images, machine, accel, cpu, bindAddress, runAs, sandbox, vmGenId,
                 restrictNetwork, launchTimeout);
     }
 
     public QemuSettings withMachine(String resolvedMachine) {
-        return new QemuSettings(qemuBinary, stateDir, checkpointDir, imageRoots, resolvedMachine, accel, bindAddress, runAs,
+        return new QemuSettings(qemuBinary, stateDir, checkpointDir, imageRoots, resolvedMachine, accel, cpu, bindAddress, runAs,
                 sandbox, vmGenId, restrictNetwork, launchTimeout);
     }
 
     public QemuSettings withRunAs(String user) {
-        return new QemuSettings(qemuBinary, stateDir, checkpointDir, imageRoots, machine, accel, bindAddress, user, sandbox,
+        return new QemuSettings(qemuBinary, stateDir, checkpointDir, imageRoots, machine, accel, cpu, bindAddress, user, sandbox,
                 vmGenId, restrictNetwork, launchTimeout);
     }
 
     public QemuSettings withQemuBinary(Path binary) {
-        return new QemuSettings(binary, stateDir, checkpointDir, imageRoots, machine, accel, bindAddress, runAs, sandbox,
+        return new QemuSettings(binary, stateDir, checkpointDir, imageRoots, machine, accel, cpu, bindAddress, runAs, sandbox,
                 vmGenId, restrictNetwork, launchTimeout);
     }
 
     public QemuSettings withHardening(boolean seccomp, boolean generationId, boolean restrict) {
-        return new QemuSettings(qemuBinary, stateDir, checkpointDir, imageRoots, machine, accel, bindAddress, runAs, seccomp,
+        return new QemuSettings(qemuBinary, stateDir, checkpointDir, imageRoots, machine, accel, cpu, bindAddress, runAs, seccomp,
                 generationId, restrict, launchTimeout);
     }
 }

@@ -329,7 +329,8 @@ public final class QmpClient implements AutoCloseable {
         } catch (ClosedChannelException e) {
             reason = "closed by the client";
         } catch (IOException e) {
-            reason = "QMP socket error: " + e.getMessage();
+            // A reset is how a peer that died with bytes unread looks: the same as end-of-file.
+            reason = reason + ": " + e.getMessage();
         } catch (RuntimeException e) {
             reason = "QMP protocol error: " + e.getMessage();
         }

@@ -54,6 +54,7 @@ class CommandLineTest {
         assertEquals("guest=tpl-cp1,debug-threads=on", after(argv, "-name"));
         assertEquals("pc-i440fx-7.2,accel=tcg,memory-backend=mem", after(argv, "-machine"));
         assertEquals("256M", after(argv, "-m"));
+        assertEquals("qemu64,+rdrand", after(argv, "-cpu"));
         assertEquals("memory-backend-file,id=mem,size=256M,mem-path=" + ram + ",share=on", after(argv, "-object"));
         // The kernel command line is one argument, spaces and all: no shell splits it.
         assertEquals("console=ttyS0 quiet panic=5 rootfstype=ramfs", after(argv, "-append"));
@@ -145,6 +146,9 @@ class CommandLineTest {
         QemuSettings d = QemuSettings.defaults();
         assertThrows(IllegalArgumentException.class, () -> d.withRunAs("root; id"));
         assertThrows(IllegalArgumentException.class, () -> d.withMachine("pc,accel=kvm"));
+        assertThrows(IllegalArgumentException.class, () -> Checks.cpu("cpu", "qemu64,+rdrand,id=x"));
+        assertThrows(IllegalArgumentException.class, () -> Checks.cpu("cpu", "qemu64 -device x"));
+        assertEquals("max,-svm", Checks.cpu("cpu", "max,-svm"));
         assertThrows(IllegalArgumentException.class,
                 () -> d.withDirectories(Path.of("/run/" + "x".repeat(60)), d.checkpointDir(), d.imageRoots()),
                 "socket paths would be too long");

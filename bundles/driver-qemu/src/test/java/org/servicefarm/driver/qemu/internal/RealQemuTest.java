@@ -154,6 +154,79 @@ class RealQemuTest {
     }
 
     @Test
+    void aPortAddedAfterTheRestoreAnswers() throws Exception {
+        int port = ports.allocate(1).get(0);
+        QemuGuest clone = new Cloner(launcher).clone(checkpoint, "rq-late-port", List.of(), Cloner.Mode.COPY_ON_WRITE,
+                Duration.ofSeconds(30));
+        try {
+            assertTrue(clone.forwards().isEmpty());
+            clone.addForward(new GuestSpec.Forward(port, 80));
+            HttpProbe.awaitOk("127.0.0.1", port, "/", Duration.ofSeconds(20), Duration.ofMillis(400), Duration.ofMillis(10));
+            RealQemu.assertOk(port, PAGE);
+            assertEquals(port, GuestState.read(clone.paths().state()).forwards().get(0).hostPort(), "recorded for recovery");
+            IOException twice = assertThrows(IOException.class, () -> clone.addForward(new GuestSpec.Forward(port, 81)));
+            assertTrue(twice.getMessage().contains("hostfwd_add"), twice.getMessage());
+        } finally {
+            clone.kill();
+            ports.release(port);
+        }
+    }
+
+    @Test
+    void idlePoolProcessesAreAdoptedAfterARestart() throws Exception {
+        ClonePool before = new ClonePool(new Cloner(launcher), ports, new ClonePool.FixedCapacity(4, 1024),
+                Duration.ofSeconds(30));
+        before.setSize(checkpoint, 2);
+        assertTrue(before.awaitFull(checkpoint.id(), Duration.ofSeconds(30)));
+        // The appliance stops: the pool lets go of its processes, which keep waiting.
+        before.detach();
+
+        QemuLauncher again = new QemuLauncher(launcher.settings());
+        QemuLauncher.Recovery recovery = again.recover();
+        ClonePool.FixedCapacity capacity = new ClonePool.FixedCapacity(4, 1024);
+        try (ClonePool after = new ClonePool(new Cloner(again), new PortRange("127.0.0.1", 31000, 31999), capacity,
+                Duration.ofSeconds(30))) {
+            assertEquals(List.of(), after.adopt(recovery.attached(), List.of(checkpoint)), "no clones to account for");
+            assertEquals(2, after.idle(checkpoint.id()));
+            after.setSize(checkpoint, 2);
+            assertTrue(after.awaitFull(checkpoint.id(), Duration.ofSeconds(30)));
+            assertEquals(2, capacity.processes(), "the adopted processes fill the pool: none started");
+            QemuGuest clone = after.claim(checkpoint);
+            int port = clone.hostPort(80).orElseThrow();
+            HttpProbe.awaitOk("127.0.0.1", port, "/", Duration.ofSeconds(20), Duration.ofMillis(400), Duration.ofMillis(10));
+            RealQemu.assertOk(port, PAGE);
+            after.retire(clone);
+        }
+        assertTrue(again.guests().isEmpty(), "closing the pool quit the idle processes");
+    }
+
+    @Test
+    void aCloneGetsANewGenerationIdAndItsKernelReseeds() throws Exception {
+        Image quiet = checkpoint.image();
+        // loglevel=7 so that the kernel's notice reaches the serial console.
+        Image verbose = new Image(quiet.key(), quiet.kernel(), quiet.initrd(), quiet.disk(),
+                quiet.cmdline().replace("quiet", "loglevel=7"), quiet.minMemoryMiB());
+        Checkpoint cp = new Checkpointer(launcher, ports).create("rqgen", verbose, 128, List.of(80),
+                Checkpointer.Options.defaults());
+        int port = ports.allocate(1).get(0);
+        QemuGuest clone = new Cloner(launcher).clone(cp, "rq-gen", List.of(new GuestSpec.Forward(port, 80)),
+                Cloner.Mode.COPY_ON_WRITE, Duration.ofSeconds(30));
+        try {
+            HttpProbe.awaitOk("127.0.0.1", port, "/", Duration.ofSeconds(20), Duration.ofMillis(400), Duration.ofMillis(10));
+            String console = "";
+            for (int i = 0; i < 100 && !console.contains("virtual machine fork"); i++) {
+                Thread.sleep(50);
+                console = Files.readString(clone.paths().serial());
+            }
+            assertTrue(console.contains("crng reseeded due to virtual machine fork"), "serial console: " + console);
+        } finally {
+            clone.kill();
+            ports.release(port);
+            new Checkpointer(launcher, ports).delete(cp);
+        }
+    }
+
+    @Test
     void aSlotStartedForOneCheckpointRefusesAnother() throws Exception {
         int port = ports.allocate(1).get(0);
         Cloner cloner = new Cloner(launcher);
