@@ -299,6 +299,32 @@ public final class FastStart {
             }
             pool.setSize(cp, 0);
         }
+
+        // Three renamed libvirt clones of the one save file running at once, each on its own port.
+        List<Integer> lvPorts = ports.allocate(3);
+        List<String> lvNames = new ArrayList<>();
+        String savedXml = LibvirtSaveImage.read(save).xml();
+        for (int i = 0; i < 3; i++) {
+            String name = "fsb-" + label + "-lvmulti-" + (i + 1);
+            LibvirtSaveImage.rewriteXml(save, LibvirtSaveImage.renamed(savedXml, name, UUID.randomUUID().toString(),
+                    Map.of(savedPort, lvPorts.get(i)), null));
+            sh("virsh", "-c", URI, "restore", save.toString());
+            domains.add(name);
+            domainNames.add(name);
+            lvNames.add(name);
+            awaitOk(System.nanoTime(), lvPorts.get(i));
+        }
+        LibvirtSaveImage.rewriteXml(save, savedXml);
+        for (int port : lvPorts) {
+            expectPage(port);
+        }
+        sleep(1000);
+        for (int i = 0; i < 3; i++) {
+            memory.put("3 libvirt renamed clones: clone " + (i + 1), ProcInfo.memory(libvirtPid(lvNames.get(i))));
+        }
+        lvNames.forEach(this::destroy);
+        lvPorts.forEach(ports::release);
+
         checkpointer.delete(cp);
         Files.deleteIfExists(save);
         Files.deleteIfExists(work.resolve(savedName + ".xml"));
@@ -411,6 +437,36 @@ public final class FastStart {
         }
         for (QemuGuest g : launcher.guests()) {
             g.kill();
+        }
+        // What an interrupted run leaves in the work directory: checkpoints, save images, domain XML.
+        try (var files = Files.list(work)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                String n = f.getFileName().toString();
+                if (n.endsWith(".save") || (n.startsWith("fsb-") && n.endsWith(".xml"))) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        } catch (IOException e) {
+            System.out.println("cannot clean " + work + ": " + e.getMessage());
+        }
+        try (var dirs = Files.list(launcher.settings().checkpointDir())) {
+            for (Path d : (Iterable<Path>) dirs::iterator) {
+                if (d.getFileName().toString().startsWith("fsb-")) {
+                    try (var inside = Files.list(d)) {
+                        for (Path f : (Iterable<Path>) inside::iterator) {
+                            Files.deleteIfExists(f);
+                        }
+                    }
+                    Files.deleteIfExists(d);
+                }
+            }
+        } catch (IOException e) {
+            System.out.println("cannot clean the checkpoints: " + e.getMessage());
+        }
+        try {
+            Files.deleteIfExists(launcher.settings().stateDir());
+        } catch (IOException e) {
+            // not empty: someone else's guests, or ours that would not die (said above)
         }
         for (String name : new ArrayList<>(domainNames)) {
             for (String suffix : List.of(".log", "-serial.log")) {

@@ -80,8 +80,9 @@ public final class Checkpointer {
         Map<String, Long> timings = new LinkedHashMap<>();
         boolean complete = false;
         long t0 = System.nanoTime();
-        QemuGuest template = launcher.launch(spec, GuestState.Role.TEMPLATE, id);
+        QemuGuest template = null;
         try {
+            template = launcher.launch(spec, GuestState.Role.TEMPLATE, id);
             timings.put("launch", ms(System.nanoTime() - t0));
             for (GuestSpec.Forward f : forwards) {
                 HttpProbe.awaitOk(settings.bindAddress(), f.hostPort(), options.readyPath(), options.readyTimeout(),
@@ -114,7 +115,7 @@ public final class Checkpointer {
             complete = true;
             return checkpoint;
         } finally {
-            if (template.alive()) {
+            if (template != null && template.alive()) {
                 template.quit(Duration.ofSeconds(10));
             }
             hostPorts.forEach(ports::release);
