@@ -17,9 +17,12 @@ import org.servicefarm.api.Offering;
  * @param artifacts driver-level files by role (e.g. {@code kernel}, {@code initrd}, {@code disk}); empty
  *                  for images that exist only as a composition (the libvirt test driver needs no bits)
  * @param sizeBytes bytes it takes in the image store
+ * @param reason    why this image is a composition only and cannot boot a real guest (e.g. "no operating
+ *                  system component 'windows-2022'"), or {@code null} when it carries bootable artifacts.
+ *                  A driver that needs bits can refuse a composition-only image at once with this reason.
  */
 public record ImageRef(String id, Offering offering, Kind kind, List<CatalogComponent> layers,
-                       Map<String, String> artifacts, long sizeBytes) {
+                       Map<String, String> artifacts, long sizeBytes, String reason) {
 
     public enum Kind {
         /** Composed from components for this request. */
@@ -35,5 +38,16 @@ public record ImageRef(String id, Offering offering, Kind kind, List<CatalogComp
         Objects.requireNonNull(kind, "kind");
         layers = List.copyOf(layers);
         artifacts = artifacts == null ? Map.of() : Map.copyOf(artifacts);
+    }
+
+    /** An image without a reason: real when it has artifacts (the form of API 1.0). */
+    public ImageRef(String id, Offering offering, Kind kind, List<CatalogComponent> layers,
+                    Map<String, String> artifacts, long sizeBytes) {
+        this(id, offering, kind, layers, artifacts, sizeBytes, null);
+    }
+
+    /** True when the image is a composition only (no artifacts): enough for the libvirt test driver, not for QEMU. */
+    public boolean compositionOnly() {
+        return artifacts.isEmpty();
     }
 }

@@ -1,4 +1,7 @@
-/** Images: what VMs are made from, composed of directory components. */
+/**
+ * Images: what VMs are made from, composed of directory components. An {@link ImageStore} finds or builds
+ * them; the core's {@link ImageService} shows the repository, the images and their builds, and popularity.
+ */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.servicefarm.api.image;
