@@ -161,6 +161,8 @@ public class FarmServiceManager implements ServiceManager {
     Placement placement;
     @Reference
     Eviction eviction;
+    @Reference
+    Popularity popularity;
     @Reference(policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     volatile ImageStore imageStore;
 
@@ -222,6 +224,7 @@ public class FarmServiceManager implements ServiceManager {
         }
         Resolution.Viable viable = (Resolution.Viable) resolution;
         Offering offering = viable.offering();
+        popularity.record(offering);
         List<String> filledIn = viable.filledIn();
         Work work;
         try {
@@ -368,13 +371,14 @@ public class FarmServiceManager implements ServiceManager {
         submit(work, () -> creations.remove(offering, work), () -> {
             VmRecord placed = null;
             try {
-                ImageRef image = imageStore.obtain(offering);
+                Settings s = settings;
+                List<VmSpec.GuestService> services =
+                        List.of(new VmSpec.GuestService(offering.service(), s.guestPort(offering.service())));
+                ImageRef image = imageStore.obtain(offering, services);
                 placed = place(offering, tier, image);
                 HostConnection connection = hosts.connection(placed.hostId());
-                Settings s = settings;
                 Map<String, Endpoint> endpoints = connection.define(new VmSpec(placed.id(), offering, image,
-                        placed.resources().vcpus(), placed.resources().memoryMiB(),
-                        List.of(new VmSpec.GuestService(offering.service(), s.guestPort(offering.service())))));
+                        placed.resources().vcpus(), placed.resources().memoryMiB(), services));
                 stateTable.update(placed.id(), vm -> vm.withEndpoints(endpoints).withState(VmState.STARTING, null));
                 connection.start(placed.id());
                 VmRecord active = stateTable.transition(placed.id(), VmState.ACTIVE, null).orElseThrow();
