@@ -6,6 +6,7 @@ import java.util.Map;
 import org.osgi.annotation.versioning.ConsumerType;
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.HostRecord;
+import org.servicefarm.api.image.ImageRef;
 
 /**
  * One connected host. VM ids are the manager's; a driver must never put them (or any other
@@ -17,7 +18,16 @@ public interface HostConnection extends AutoCloseable {
     HostRecord host();
 
     /**
-     * Defines a VM from its image and allocates where its services will be reached.
+     * Makes an image's artifacts available on this host, so that VMs placed here can be defined from it. The core
+     * calls it after placement chose this host and before {@link #define}. Idempotent: artifacts the host already
+     * holds (by their sha256) are not transferred again. May take long (an upload to a remote host).
+     *
+     * @return where the artifacts are on this host; an image without artifacts stages to no locations
+     */
+    StagedImage stage(ImageRef image) throws HypervisorException;
+
+    /**
+     * Defines a VM from its staged image and allocates where its services will be reached.
      *
      * @return the endpoint of each service in the spec, by service name
      */

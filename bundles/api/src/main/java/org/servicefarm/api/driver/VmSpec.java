@@ -4,19 +4,18 @@ import java.util.List;
 import java.util.Objects;
 
 import org.servicefarm.api.Offering;
-import org.servicefarm.api.image.ImageRef;
 
 /**
  * What a driver needs to define a VM.
  *
  * @param vmId      the manager's id; becomes the domain name (escaped by the driver)
  * @param offering  the combination it offers
- * @param image     the image to run
+ * @param image     the image to run, staged on the VM's host
  * @param vcpus     virtual CPUs
  * @param memoryMiB memory
  * @param services  the services inside the guest and the guest ports they listen on
  */
-public record VmSpec(String vmId, Offering offering, ImageRef image, int vcpus, long memoryMiB,
+public record VmSpec(String vmId, Offering offering, StagedImage image, int vcpus, long memoryMiB,
                      List<GuestService> services) {
 
     public VmSpec {

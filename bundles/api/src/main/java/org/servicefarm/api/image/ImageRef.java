@@ -1,8 +1,10 @@
 package org.servicefarm.api.image;
 
+import java.util.EnumSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
 
 import org.servicefarm.api.CatalogComponent;
 import org.servicefarm.api.Offering;
@@ -10,19 +12,21 @@ import org.servicefarm.api.Offering;
 /**
  * An image a VM can be made from.
  *
- * @param id        content-derived id: equal compositions have equal ids
- * @param offering  the combination it provides
- * @param kind      how it was obtained
- * @param layers    the components it is composed of, base first
- * @param artifacts driver-level files by role (e.g. {@code kernel}, {@code initrd}, {@code disk}); empty
- *                  for images that exist only as a composition (the libvirt test driver needs no bits)
- * @param sizeBytes bytes it takes in the image store
- * @param reason    why this image is a composition only and cannot boot a real guest (e.g. "no operating
- *                  system component 'windows-2022'"), or {@code null} when it carries bootable artifacts.
- *                  A driver that needs bits can refuse a composition-only image at once with this reason.
+ * @param id         content-derived id: equal compositions have equal ids
+ * @param offering   the combination it provides
+ * @param kind       how it was obtained
+ * @param layers     the components it is composed of, base first
+ * @param artifacts  its files, at most one of each {@link Artifact.Kind}; empty for images that exist only as a
+ *                   composition (the libvirt test driver needs no bits)
+ * @param kernelArgs the kernel command line a guest booting its {@link Artifact.Kind#KERNEL KERNEL} gets; empty when
+ *                   the image has no kernel or leaves the choice to the driver
+ * @param sizeBytes  bytes it takes in the image store
+ * @param reason     why this image is a composition only and cannot boot a real guest (e.g. "no operating system
+ *                   component 'windows-2022'"), or {@code null} when it carries bootable artifacts. A driver that
+ *                   needs bits can refuse a composition-only image at once with this reason.
  */
 public record ImageRef(String id, Offering offering, Kind kind, List<CatalogComponent> layers,
-                       Map<String, String> artifacts, long sizeBytes, String reason) {
+                       List<Artifact> artifacts, String kernelArgs, long sizeBytes, String reason) {
 
     public enum Kind {
         /** Composed from components for this request. */
@@ -37,13 +41,25 @@ public record ImageRef(String id, Offering offering, Kind kind, List<CatalogComp
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(kind, "kind");
         layers = List.copyOf(layers);
-        artifacts = artifacts == null ? Map.of() : Map.copyOf(artifacts);
+        artifacts = artifacts == null ? List.of() : List.copyOf(artifacts);
+        Set<Artifact.Kind> kinds = EnumSet.noneOf(Artifact.Kind.class);
+        for (Artifact artifact : artifacts) {
+            if (!kinds.add(artifact.kind())) {
+                throw new IllegalArgumentException("image " + id + " has more than one " + artifact.kind() + " artifact");
+            }
+        }
+        kernelArgs = kernelArgs == null ? "" : kernelArgs;
     }
 
-    /** An image without a reason: real when it has artifacts (the form of API 1.0). */
-    public ImageRef(String id, Offering offering, Kind kind, List<CatalogComponent> layers,
-                    Map<String, String> artifacts, long sizeBytes) {
-        this(id, offering, kind, layers, artifacts, sizeBytes, null);
+    /** An image without a reason: real when it has artifacts. */
+    public ImageRef(String id, Offering offering, Kind kind, List<CatalogComponent> layers, List<Artifact> artifacts,
+                    String kernelArgs, long sizeBytes) {
+        this(id, offering, kind, layers, artifacts, kernelArgs, sizeBytes, null);
+    }
+
+    /** The artifact of the given kind, if the image has one. */
+    public Optional<Artifact> artifact(Artifact.Kind artifactKind) {
+        return artifacts.stream().filter(a -> a.kind() == artifactKind).findFirst();
     }
 
     /** True when the image is a composition only (no artifacts): enough for the libvirt test driver, not for QEMU. */

@@ -57,8 +57,8 @@ public class ComposedImageStore implements ImageStore {
         }
         layers.add(new CatalogComponent(Kind.APPLICATION, offering.service(), offering.version()));
         offering.environment().patches().forEach(p -> layers.add(new CatalogComponent(Kind.PATCH, p, null)));
-        return new ImageRef("img-" + digest(layers.toString()), offering, ImageRef.Kind.BUILT, layers, Map.of(), 0,
-                REASON);
+        return new ImageRef("img-" + digest(layers.toString()), offering, ImageRef.Kind.BUILT, layers, List.of(), "",
+                0, REASON);
     }
 
     private static String digest(String text) {

@@ -45,6 +45,7 @@ import org.servicefarm.api.StateTableView;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.driver.HostConnection;
+import org.servicefarm.api.driver.StagedImage;
 import org.servicefarm.api.driver.VmSpec;
 import org.servicefarm.api.eviction.EvictionCandidate;
 import org.servicefarm.api.image.ImageRef;
@@ -66,7 +67,7 @@ import org.slf4j.LoggerFactory;
  *              none ACTIVE, work under way            -> join it (concurrent requests build once)
  *              none ACTIVE                            -> resume a SLEEPING one, else restore an ARCHIVED
  *                                                        one, else create: image, VM cap (evict), place,
- *                                                        define, start
+ *                                                        stage the image on that host, define, start
  *         -> wait until the caller's deadline; past it RETRY_LATER, and the work goes on
  * </pre>
  */
@@ -377,7 +378,8 @@ public class FarmServiceManager implements ServiceManager {
                 ImageRef image = imageStore.obtain(offering, services);
                 placed = place(offering, tier, image);
                 HostConnection connection = hosts.connection(placed.hostId());
-                Map<String, Endpoint> endpoints = connection.define(new VmSpec(placed.id(), offering, image,
+                StagedImage staged = connection.stage(image);
+                Map<String, Endpoint> endpoints = connection.define(new VmSpec(placed.id(), offering, staged,
                         placed.resources().vcpus(), placed.resources().memoryMiB(), services));
                 stateTable.update(placed.id(), vm -> vm.withEndpoints(endpoints).withState(VmState.STARTING, null));
                 connection.start(placed.id());

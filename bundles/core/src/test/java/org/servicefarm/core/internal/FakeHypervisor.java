@@ -17,7 +17,9 @@ import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorDriver;
 import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.driver.VmEvent;
+import org.servicefarm.api.driver.StagedImage;
 import org.servicefarm.api.driver.VmEventListener;
+import org.servicefarm.api.image.ImageRef;
 
 /**
  * An in-memory hypervisor for the core's unit tests: it keeps guest states like a hypervisor
@@ -29,6 +31,7 @@ final class FakeHypervisor implements HypervisorDriver {
 
     final Map<String, Map<String, VmState>> guestsByHost = new ConcurrentHashMap<>();
     final Map<String, VmEventListener> listeners = new ConcurrentHashMap<>();
+    final AtomicInteger stages = new AtomicInteger();
     final AtomicInteger defines = new AtomicInteger();
     final AtomicInteger destroys = new AtomicInteger();
     final AtomicInteger validations = new AtomicInteger();
@@ -63,6 +66,12 @@ final class FakeHypervisor implements HypervisorDriver {
             @Override
             public HostRecord host() {
                 return host;
+            }
+
+            @Override
+            public StagedImage stage(ImageRef image) {
+                stages.incrementAndGet();
+                return new StagedImage(image, Map.of());
             }
 
             @Override

@@ -76,6 +76,7 @@ class FarmServiceManagerTest {
         assertEquals(granted.endpoint(), vm.endpoint());
         assertEquals(1, vm.grants());
         assertEquals(VmState.ACTIVE, farm.hypervisor.guestsByHost.get(vm.hostId()).get(vm.id()));
+        assertEquals(1, farm.hypervisor.stages.get(), "the image was staged on the chosen host before define");
     }
 
     @Test

@@ -22,6 +22,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
+import org.servicefarm.api.image.Artifact;
+
 /**
  * Writes one image directory, {@code <images>/<id>/}: {@code kernel} and {@code disk} hard-linked to
  * their repository blobs where the file system allows (copied otherwise), {@code initrd} the
@@ -46,7 +48,7 @@ final class ImageBuilder {
     }
 
     /** A built image: its directory, its files, and what it takes in the store (linked files take nothing). */
-    record Built(Path dir, List<ImageArtifact> artifacts, long sizeBytes, ImageJson json) {
+    record Built(Path dir, List<Artifact> artifacts, long sizeBytes, ImageJson json) {
     }
 
     private final VerifiedBlobs verified;
@@ -69,18 +71,18 @@ final class ImageBuilder {
         Files.createDirectory(tmp);
         try {
             long start = System.nanoTime();
-            List<ImageArtifact> artifacts = new ArrayList<>();
+            List<Artifact> artifacts = new ArrayList<>();
             long size = 0;
             progress.step("checking the kernel");
             Placed kernel = place(repository, composition.kernel(), tmp.resolve(KERNEL), progress);
-            artifacts.add(new ImageArtifact(ImageArtifact.Kind.KERNEL, images.resolve(id).resolve(KERNEL),
+            artifacts.add(new Artifact(Artifact.Kind.KERNEL, images.resolve(id).resolve(KERNEL),
                     composition.kernel().sha256(), composition.kernel().size()));
             size += kernel.linked ? 0 : composition.kernel().size();
             if (composition.disk() != null) {
                 progress.step("checking the disk");
                 Placed disk = place(repository, composition.disk(), tmp.resolve(DISK), progress);
                 size += disk.linked ? 0 : composition.disk().size();
-                artifacts.add(new ImageArtifact(ImageArtifact.Kind.DISK, images.resolve(id).resolve(DISK),
+                artifacts.add(new Artifact(Artifact.Kind.DISK, images.resolve(id).resolve(DISK),
                         composition.disk().sha256(), composition.disk().size()));
             }
             progress.step("writing the initrd (" + (composition.layers().size() + 1) + " layers)");
@@ -88,7 +90,7 @@ final class ImageBuilder {
             String initrdSha = writeInitrd(repository, composition, generated, initrd, progress);
             long initrdSize = Files.size(initrd);
             size += initrdSize;
-            artifacts.add(new ImageArtifact(ImageArtifact.Kind.INITRD, images.resolve(id).resolve(INITRD), initrdSha,
+            artifacts.add(new Artifact(Artifact.Kind.INITRD, images.resolve(id).resolve(INITRD), initrdSha,
                     initrdSize));
             List<String> layers = new ArrayList<>();
             composition.layers().forEach(layer -> layers.add(layer.sha256()));

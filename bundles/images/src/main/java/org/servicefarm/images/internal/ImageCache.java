@@ -32,6 +32,7 @@ import org.servicefarm.api.Names;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.driver.VmSpec;
 import org.servicefarm.api.eviction.EvictionCandidate;
+import org.servicefarm.api.image.Artifact;
 import org.servicefarm.api.image.ImageException;
 import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.api.image.ImageStatus;
@@ -260,7 +261,7 @@ final class ImageCache {
             if (plan instanceof CompositionOnly only) {
                 entry = new Entry(only.id(), offering, kind, List.of(), now);
                 entry.detail = only.reason();
-                entry.ready(new ImageRef(only.id(), offering, kind, CatalogLayers.of(offering), Map.of(), 0,
+                entry.ready(new ImageRef(only.id(), offering, kind, CatalogLayers.of(offering), List.of(), "", 0,
                         only.reason()));
                 entries.put(entry.id, entry);
                 return entry;
@@ -323,7 +324,7 @@ final class ImageCache {
                         }
                     });
             ImageRef ref = new ImageRef(entry.id, entry.offering, entry.kind, CatalogLayers.of(entry.offering),
-                    ImageArtifact.byRole(built.artifacts()), built.sizeBytes(), null);
+                    built.artifacts(), real.composition().cmdline(), built.sizeBytes(), null);
             synchronized (lock) {
                 entry.dir = built.dir();
                 entry.sizeBytes = built.sizeBytes();
@@ -355,7 +356,7 @@ final class ImageCache {
     private ImageRef withOffering(Entry entry, Offering offering) {
         ImageRef image = entry.image;
         ImageRef named = new ImageRef(image.id(), offering, image.kind(), CatalogLayers.of(offering), image.artifacts(),
-                image.sizeBytes(), image.reason());
+                image.kernelArgs(), image.sizeBytes(), image.reason());
         entry.image = named;
         return named;
     }
@@ -494,12 +495,12 @@ final class ImageCache {
                     LOG.warn("Ignoring the offering in {}: {}", dir, Names.excerpt(e.getMessage(), 200));
                 }
             }
-            List<ImageArtifact> artifacts = new ArrayList<>();
-            long size = file(dir, ImageBuilder.KERNEL, ImageArtifact.Kind.KERNEL, json.kernelSha256(), artifacts);
+            List<Artifact> artifacts = new ArrayList<>();
+            long size = file(dir, ImageBuilder.KERNEL, Artifact.Kind.KERNEL, json.kernelSha256(), artifacts);
             if (Boolean.TRUE.equals(json.disk())) {
-                size += file(dir, ImageBuilder.DISK, ImageArtifact.Kind.DISK, json.diskSha256(), artifacts);
+                size += file(dir, ImageBuilder.DISK, Artifact.Kind.DISK, json.diskSha256(), artifacts);
             }
-            size += file(dir, ImageBuilder.INITRD, ImageArtifact.Kind.INITRD, json.initrdSha256(), artifacts);
+            size += file(dir, ImageBuilder.INITRD, Artifact.Kind.INITRD, json.initrdSha256(), artifacts);
             Instant created = Files.getLastModifiedTime(dir).toInstant();
             Entry entry = new Entry(id, known, ImageRef.Kind.PREBUILT,
                     json.components() == null ? List.of() : json.components(), created);
@@ -510,8 +511,7 @@ final class ImageCache {
                 entry.buildCost = Duration.ofMillis(json.buildMillis());
             }
             List<CatalogComponent> layers = known == null ? List.of() : CatalogLayers.of(known);
-            entry.ready(new ImageRef(id, known, ImageRef.Kind.PREBUILT, layers, ImageArtifact.byRole(artifacts), size,
-                    null));
+            entry.ready(new ImageRef(id, known, ImageRef.Kind.PREBUILT, layers, artifacts, json.cmdline(), size, null));
             return entry;
         } catch (IOException | RuntimeException e) {
             LOG.warn("Ignoring image directory {}: {}", dir, Names.excerpt(e.getMessage(), 200));
@@ -519,15 +519,23 @@ final class ImageCache {
         }
     }
 
-    /** A file of an image on disk: its size in the store (0 when hard-linked elsewhere); it must be a regular file. */
-    private static long file(Path dir, String name, ImageArtifact.Kind kind, String sha256,
-                             List<ImageArtifact> artifacts) throws IOException {
+    /**
+     * A file of an image on disk: its size in the store (0 when hard-linked elsewhere); it must be a regular file.
+     * Its digest is image.json's, or computed when image.json has none (an image composed by components/compose).
+     */
+    private static long file(Path dir, String name, Artifact.Kind kind, String sha256,
+                             List<Artifact> artifacts) throws IOException {
         Path file = dir.resolve(name);
         BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         if (!attributes.isRegularFile()) {
             throw new IOException(file + " is not a regular file");
         }
-        artifacts.add(new ImageArtifact(kind, file, sha256, attributes.size()));
+        String digest = sha256;
+        if (digest == null || !Manifests.SHA256.matcher(digest).matches()) {
+            LOG.info("Hashing {}: its image.json gives no digest", file);
+            digest = VerifiedBlobs.sha256(file);
+        }
+        artifacts.add(new Artifact(kind, file, digest, attributes.size()));
         Object links = Files.getAttribute(file, "unix:nlink", LinkOption.NOFOLLOW_LINKS);
         return links instanceof Integer n && n > 1 ? 0 : attributes.size();
     }

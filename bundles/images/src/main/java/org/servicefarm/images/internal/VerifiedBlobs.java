@@ -77,6 +77,19 @@ final class VerifiedBlobs {
         verified.put(blob.sha256(), new Stamp(attributes.fileKey(), attributes.size(), attributes.lastModifiedTime()));
     }
 
+    /** The sha256 of a file, in hex. */
+    static String sha256(Path file) throws IOException {
+        MessageDigest digest = sha256();
+        try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
+            byte[] buffer = new byte[1 << 16];
+            int n;
+            while ((n = in.read(buffer)) > 0) {
+                digest.update(buffer, 0, n);
+            }
+        }
+        return HexFormat.of().formatHex(digest.digest());
+    }
+
     static MessageDigest sha256() {
         try {
             return MessageDigest.getInstance("SHA-256");

@@ -37,6 +37,7 @@ import org.servicefarm.api.Offering;
 import org.servicefarm.api.driver.VmSpec;
 import org.servicefarm.api.eviction.EvictionCandidate;
 import org.servicefarm.api.image.ImageException;
+import org.servicefarm.api.image.Artifact;
 import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.api.image.ImageStatus;
 import org.servicefarm.api.image.ImageStatus.State;
@@ -116,7 +117,7 @@ class ImageCacheTest {
 
         ImageRef built = obtain(cache, WIKI);
         assertEquals(first, built.id());
-        assertEquals(images.resolve(first), Path.of(built.artifacts().get("initrd")).getParent());
+        assertEquals(images.resolve(first), built.artifact(Artifact.Kind.INITRD).orElseThrow().file().getParent());
 
         // a new build of the server: another blob, another image; the old one stays as it was
         repo.add("server", "web", "1.2-1", List.of("server:web", "server:web-1.2"), List.of("abi:libc", "init:sf"),
@@ -161,6 +162,12 @@ class ImageCacheTest {
                 Files.getPosixFilePermissions(dir.resolve("initrd"))));
         assertEquals(Files.size(dir.resolve("initrd")), image.sizeBytes(), "linked kernel takes nothing");
         assertNull(image.reason());
+        Artifact kernel = image.artifact(Artifact.Kind.KERNEL).orElseThrow();
+        assertEquals(repo.sha("os/tiny/1.0", "kernel"), kernel.sha256());
+        assertEquals(dir.resolve("kernel"), kernel.file());
+        assertEquals(ImageBuilder.sha256(initrd), image.artifact(Artifact.Kind.INITRD).orElseThrow().sha256());
+        assertEquals(initrd.length, image.artifact(Artifact.Kind.INITRD).orElseThrow().sizeBytes());
+        assertEquals("console=ttyS0 quiet", image.kernelArgs());
     }
 
     // ---- one build -------------------------------------------------------------------------
@@ -271,7 +278,7 @@ class ImageCacheTest {
     @Test
     void anImageOnDiskIsUsedInsteadOfBuilding() throws Exception {
         ImageRef built = obtain(cache(), WIKI_ON_DISKY);
-        assertTrue(built.artifacts().containsKey("disk"));
+        assertTrue(built.artifact(Artifact.Kind.DISK).isPresent());
 
         ImageCache restarted = cache();
         ImageStatus found = restarted.status(built.id()).orElseThrow();
@@ -325,7 +332,7 @@ class ImageCacheTest {
         ImageRef image = obtain(restarted, SITE);
         assertEquals(1, restarted.builds.get(), "built, not taken from the half directory");
         assertTrue(ImageBuilder.whole(images.resolve(id), id));
-        assertTrue(Files.size(Path.of(image.artifacts().get("initrd"))) > 10);
+        assertTrue(Files.size(image.artifact(Artifact.Kind.INITRD).orElseThrow().file()) > 10);
         try (Stream<Path> left = Files.list(images)) {
             assertEquals(List.of(images.resolve(id)), left.toList());
         }

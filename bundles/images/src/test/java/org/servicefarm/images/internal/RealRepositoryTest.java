@@ -30,6 +30,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.servicefarm.api.Environment;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.driver.VmSpec;
+import org.servicefarm.api.image.Artifact;
 import org.servicefarm.api.image.ImageRef;
 
 /**
@@ -147,7 +148,7 @@ class RealRepositoryTest {
         long cachedStart = System.nanoTime();
         cache.obtain(cache.plan(new RepositoryDirectory(REPO).current(), offering, services), offering, services);
         long cachedMicros = (System.nanoTime() - cachedStart) / 1_000;
-        Path javaDir = Path.of(image.artifacts().get("initrd")).getParent();
+        Path javaDir = image.artifact(Artifact.Kind.INITRD).orElseThrow().file().getParent();
 
         ImageJson bash = ImageJson.read(bashDir.resolve("image.json"));
         ImageJson java = ImageJson.read(javaDir.resolve("image.json"));
@@ -156,6 +157,7 @@ class RealRepositoryTest {
         assertEquals(bashLayers, javaLayers, "the same layers in the same order");
         assertEquals(bash.components(), java.components());
         assertEquals(bash.cmdline(), java.cmdline());
+        assertEquals(bash.cmdline(), image.kernelArgs());
         assertEquals(bash.disk(), java.disk());
         assertEquals(bash.minMemoryMiB(), java.minMemoryMiB());
         assertEquals(bash.services(), java.services());

@@ -25,6 +25,7 @@ import org.servicefarm.api.VmState;
 import org.servicefarm.api.driver.VmSpec;
 import org.servicefarm.api.eviction.EvictionCandidate;
 import org.servicefarm.api.image.ComponentInfo;
+import org.servicefarm.api.image.Artifact;
 import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.api.image.ImageStatus;
 
@@ -93,7 +94,9 @@ class RepositoryImageStoreTest {
         ImageRef image = store.obtain(wiki, List.of(new VmSpec.GuestService("wiki", 8080)));
         assertEquals(started.id(), image.id());
         assertEquals(ImageRef.Kind.PREBUILT, image.kind(), "built ahead of demand");
-        assertEquals(List.of("initrd", "kernel"), image.artifacts().keySet().stream().sorted().toList());
+        assertEquals(List.of(Artifact.Kind.KERNEL, Artifact.Kind.INITRD), image.artifacts().stream().map(Artifact::kind)
+                .toList());
+        assertEquals("console=ttyS0 quiet", image.kernelArgs());
         assertTrue(store.find(wiki).isPresent());
         assertEquals(image, store.images().get(0));
         assertEquals(ImageStatus.State.READY, store.status(image.id()).orElseThrow().state());

@@ -2,6 +2,7 @@ package org.servicefarm.driver.libvirt.internal;
 
 import java.net.Inet6Address;
 import java.net.InetAddress;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -27,24 +28,37 @@ import org.servicefarm.api.Names;
  * from, FIRST-LAST within 1024-65535; hosts on one machine need disjoint ranges</td></tr>
  * <tr><td>{@value #FORWARD_ADDRESS}</td><td>{@value #DEFAULT_FORWARD_ADDRESS}</td><td>QEMU hosts: the IP address
  * QEMU's user-mode network forwards the allocated ports from (an IP literal: it goes into a QEMU option)</td></tr>
+ * <tr><td>{@value #STAGING_POOL}</td><td>{@value #DEFAULT_STAGING_POOL}</td><td>the libvirt storage pool images are
+ * staged into; created as a {@code dir} pool when the host has none of that name</td></tr>
+ * <tr><td>{@value #STAGING_DIRECTORY}</td><td>{@value #DEFAULT_STAGING_DIRECTORY}</td><td>the directory on the host
+ * that a pool the driver creates keeps its volumes in: an absolute path</td></tr>
  * </table>
  */
 record HostSettings(String hostName, Kind kind, String libvirtUri, long bootTimeMs, long restoreTimeMs,
-                    String endpointHost, PortAllocator ports, String forwardAddress) {
+                    String endpointHost, PortAllocator ports, String forwardAddress, String stagingPool,
+                    String stagingDirectory) {
 
     static final String BOOT_TIME_MS = "bootTimeMs";
     static final String RESTORE_TIME_MS = "restoreTimeMs";
     static final String ENDPOINT_HOST = "endpointHost";
     static final String PORT_RANGE = "portRange";
     static final String FORWARD_ADDRESS = "forwardAddress";
+    static final String STAGING_POOL = "stagingPool";
+    static final String STAGING_DIRECTORY = "stagingDirectory";
+    static final String DEFAULT_STAGING_POOL = "servicefarm";
+    static final String DEFAULT_STAGING_DIRECTORY = "/var/lib/libvirt/images/servicefarm";
     static final String DEFAULT_PORT_RANGE = "20000-20999";
     static final String DEFAULT_FORWARD_ADDRESS = "127.0.0.1";
     /** The longest simulated boot or restore: ten minutes. */
     static final long MAX_WAIT_MS = 600_000;
 
     private static final Set<String> KNOWN_KEYS =
-            Set.of(BOOT_TIME_MS, RESTORE_TIME_MS, ENDPOINT_HOST, PORT_RANGE, FORWARD_ADDRESS);
+            Set.of(BOOT_TIME_MS, RESTORE_TIME_MS, ENDPOINT_HOST, PORT_RANGE, FORWARD_ADDRESS, STAGING_POOL,
+                    STAGING_DIRECTORY);
     private static final Pattern MILLIS = Pattern.compile("[0-9]{1,7}");
+    private static final Pattern POOL_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+    /** Absolute, segments of letters, digits, '.', '_', '+' and '-': nothing a shell, URI or XML reads twice. */
+    private static final Pattern DIRECTORY = Pattern.compile("(/[A-Za-z0-9._+-]+)+/?");
 
     /** The hypervisor behind a libvirt URI: it decides the domain XML. */
     enum Kind {
@@ -83,8 +97,20 @@ record HostSettings(String hostName, Kind kind, String libvirtUri, long bootTime
         PortAllocator ports = PortAllocator.parse(properties.getOrDefault(PORT_RANGE, DEFAULT_PORT_RANGE),
                 field(PORT_RANGE));
         String forward = forwardAddress(properties.getOrDefault(FORWARD_ADDRESS, DEFAULT_FORWARD_ADDRESS).trim());
+        String pool = properties.getOrDefault(STAGING_POOL, DEFAULT_STAGING_POOL).trim();
+        if (!POOL_NAME.matcher(pool).matches()) {
+            throw new InvalidRequestException(field(STAGING_POOL), field(STAGING_POOL) + " must be 1-64 letters, digits, "
+                    + "'.', '_' or '-', starting with a letter or digit, not '" + Names.excerpt(pool) + "'");
+        }
+        String directory = properties.getOrDefault(STAGING_DIRECTORY, DEFAULT_STAGING_DIRECTORY).trim();
+        if (!DIRECTORY.matcher(directory).matches() || List.of(directory.split("/")).contains("..")
+                || List.of(directory.split("/")).contains(".")) {
+            throw new InvalidRequestException(field(STAGING_DIRECTORY), field(STAGING_DIRECTORY) + " must be an "
+                    + "absolute path of letters, digits, '.', '_', '+' and '-' without '.' or '..' segments, not '"
+                    + Names.excerpt(directory) + "'");
+        }
         return new HostSettings(host.name(), target.kind(), target.libvirtUri(), bootTime, restoreTime, endpointHost,
-                ports, forward);
+                ports, forward, pool, directory);
     }
 
     /** The URI as messages and logs show it: without user info, control characters escaped. */

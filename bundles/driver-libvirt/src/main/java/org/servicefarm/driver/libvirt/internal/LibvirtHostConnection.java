@@ -1,84 +1,63 @@
 package org.servicefarm.driver.libvirt.internal;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Queue;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
 import org.libvirt.Connect;
-import org.libvirt.Domain;
 import org.libvirt.DomainInfo.DomainState;
-import org.libvirt.Error.ErrorNumber;
 import org.libvirt.LibvirtException;
-import org.libvirt.event.DomainEvent;
-import org.libvirt.event.DomainEventType;
-import org.libvirt.event.LifecycleListener;
-import org.libvirt.event.StartedDetail;
-import org.libvirt.event.StoppedDetail;
-import org.libvirt.event.SuspendedDetail;
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.HostRecord;
-import org.servicefarm.api.VmState;
 import org.servicefarm.api.driver.GuestInfo;
 import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorException;
-import org.servicefarm.api.driver.VmEvent;
+import org.servicefarm.api.driver.StagedImage;
 import org.servicefarm.api.driver.VmSpec;
+import org.servicefarm.api.image.ImageRef;
+import org.servicefarm.driver.libvirt.internal.FarmDomains.Tracked;
 import org.servicefarm.driver.libvirt.internal.FarmMetadata.PortBinding;
+import org.servicefarm.driver.libvirt.internal.LifecycleEvents.Activation;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One host: one libvirt connection, the farm's domains on it, its port allocations and its events.
+ * One host: one libvirt connection and the farm's domains on it. It carries out the {@link HostConnection}
+ * operations, one VM at a time, from the pieces that own each concern: {@link Domains} (the libvirt calls on domains),
+ * {@link ImageStaging} (images onto the host),
+ * {@link FarmDomains} (which domains are the farm's, and their ports), {@link LifecycleEvents} (libvirt's events
+ * paired with this connection's operations), {@link SavedStates} (saved-state files) and {@link DomainTemplate}
+ * (the domain XML of the host's kind).
  *
- * <p>The farm's domains are the ones carrying {@link FarmMetadata}; every other domain on the host is left
- * alone and never reported. A VM's domain name is its id ({@link DomainXml#domainName}); its saved state is a
- * file under the host's state directory.
- *
- * <p>Events: libvirt's lifecycle events for the farm's domains become {@link VmEvent}s carrying the resting
- * state the guest reached, in libvirt's order. The {@code STARTED} event of a {@link #start} or
- * {@link #restore} this connection carries out becomes {@code ACTIVE} only once the boot (or restore) time
- * has passed too, because only then is the guest serving; the {@code STOPPED} event of a {@link #destroy}
- * is withheld because {@code DESTROYED} follows when libvirt undefines the domain.
+ * <p>The farm's domains are the ones carrying {@link FarmMetadata} naming this host; every other domain on the
+ * host is left alone and never reported. A VM's domain name is its id ({@link DomainXml#domainName}).
  */
 final class LibvirtHostConnection implements HostConnection {
 
     private static final Logger LOG = LoggerFactory.getLogger(LibvirtHostConnection.class);
-    /** virDomainUndefineFlags: also drop managed-save images and snapshot metadata, which the farm never keeps. */
-    private static final int UNDEFINE_MANAGED_SAVE_AND_SNAPSHOTS = 1 | 2;
     private static final int LOCK_STRIPES = 32;
 
     private final HostRecord host;
     private final HostSettings settings;
     private final Connect libvirt;
-    private final Path saveDirectory;
-    private final EventDispatcher dispatcher;
+    private final Domains domains;
+    private final ImageStaging staging;
+    private final FarmDomains farm;
+    private final LifecycleEvents events;
+    private final SavedStates savedStates;
+    private final DomainTemplate template;
     private final Consumer<LibvirtHostConnection> onClose;
-    /** The farm's domains on this host, by VM id (= domain name). */
-    private final ConcurrentMap<String, FarmDomain> farmDomains = new ConcurrentHashMap<>();
     /** Operations on one VM are serialised; striped so the lock table stays bounded. */
     private final ReentrantLock[] vmLocks = new ReentrantLock[LOCK_STRIPES];
-    private final LifecycleListener lifecycleListener = this::onLifecycleEvent;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private LibvirtHostConnection(HostRecord host, HostSettings settings, Connect libvirt, Path saveDirectory,
@@ -86,8 +65,13 @@ final class LibvirtHostConnection implements HostConnection {
         this.host = host;
         this.settings = settings;
         this.libvirt = libvirt;
-        this.saveDirectory = saveDirectory;
-        this.dispatcher = dispatcher;
+        LibvirtCalls calls = new LibvirtCalls(host.name(), closed::get);
+        this.domains = new Domains(libvirt, calls);
+        this.staging = new ImageStaging(libvirt, settings, calls);
+        this.farm = new FarmDomains(settings.ports());
+        this.events = new LifecycleEvents(host.name(), farm, event -> dispatcher.dispatch(this, event), closed::get);
+        this.savedStates = new SavedStates(host.name(), saveDirectory);
+        this.template = DomainTemplate.of(settings.kind());
         this.onClose = onClose;
         for (int i = 0; i < vmLocks.length; i++) {
             vmLocks[i] = new ReentrantLock();
@@ -111,14 +95,16 @@ final class LibvirtHostConnection implements HostConnection {
         LibvirtHostConnection connection = new LibvirtHostConnection(host, settings, libvirt,
                 stateDirectory.resolve(host.name()), dispatcher, onClose);
         try {
-            libvirt.addLifecycleListener(connection.lifecycleListener);
+            libvirt.addLifecycleListener(connection.events);
             connection.recoverFarmDomains();
         } catch (LibvirtException | HypervisorException | RuntimeException e) {
             connection.closeQuietly();
             if (e instanceof HypervisorException he) {
                 throw he;
             }
-            throw new HypervisorException("host " + host.name() + ": cannot read its domains: " + describe(e), e);
+            throw new HypervisorException("host " + host.name() + ": cannot read its domains: "
+                    + (e instanceof LibvirtException le ? LibvirtErrors.describe(le) : LibvirtErrors.shown(e.toString())),
+                    e);
         }
         return connection;
     }
@@ -133,15 +119,19 @@ final class LibvirtHostConnection implements HostConnection {
     }
 
     @Override
+    public StagedImage stage(ImageRef image) throws HypervisorException {
+        return staging.stage(image);
+    }
+
+    @Override
     public Map<String, Endpoint> define(VmSpec spec) throws HypervisorException {
         String vmId = spec.vmId();
         ReentrantLock lock = lockFor(vmId);
         lock.lock();
         try {
-            ensureOpen();
+            domains.ensureOpen();
             checkServices(spec);
-            FarmDomain known = farmDomains.get(vmId);
-            if ((known != null && !known.destroyed()) || lookup(vmId).map(this::freeing).orElse(false)) {
+            if (farm.live(vmId) != null || domains.exists(vmId)) {
                 throw new HypervisorException("VM " + vmId + " is already defined on host " + host.name());
             }
             List<Integer> ports = settings.ports().allocate(spec.services().size(), host.name());
@@ -152,15 +142,10 @@ final class LibvirtHostConnection implements HostConnection {
                     VmSpec.GuestService service = spec.services().get(i);
                     bindings.add(new PortBinding(service.name(), service.guestPort(), ports.get(i)));
                 }
-                FarmMetadata metadata = new FarmMetadata(vmId, host.name(), spec.offering() == null ? "" : spec.offering().key(),
-                        spec.image().id(), bindings);
-                String xml = DomainXml.render(settings.kind(), spec, metadata, settings.forwardAddress());
-                Domain domain = call("define", vmId, () -> libvirt.domainDefineXML(xml));
-                try {
-                    farmDomains.put(vmId, new FarmDomain(metadata, call("read", vmId, domain::getUUIDString)));
-                } finally {
-                    free(domain);
-                }
+                FarmMetadata metadata = new FarmMetadata(vmId, host.name(),
+                        spec.offering() == null ? "" : spec.offering().key(), spec.image().image().id(), bindings);
+                String uuid = domains.define(vmId, template.render(spec, metadata, settings));
+                farm.track(metadata, uuid);
                 defined = true;
                 return endpointsOf(metadata);
             } finally {
@@ -175,97 +160,79 @@ final class LibvirtHostConnection implements HostConnection {
 
     @Override
     public void start(String vmId) throws HypervisorException {
-        FarmDomain farmDomain;
+        Tracked tracked;
         Activation activation;
         ReentrantLock lock = lockFor(vmId);
         lock.lock();
         try {
-            farmDomain = requireFarmDomain(vmId);
-            Domain domain = requireDomain(vmId);
+            tracked = requireTracked(vmId);
+            activation = events.begin(tracked, "started (booted)");
             try {
-                activation = farmDomain.beginActivation("started (booted)");
-                try {
-                    call("start", vmId, domain::create);
-                } catch (HypervisorException e) {
-                    farmDomain.activations.remove(activation);
-                    throw e;
-                }
-            } finally {
-                free(domain);
+                domains.run(vmId, "start", domain -> domain.create());
+            } catch (HypervisorException e) {
+                events.abandon(tracked, activation);
+                throw e;
             }
         } finally {
             lock.unlock();
         }
         // The lock is not held while the simulated boot runs: other VMs sharing the stripe carry on.
         waitFor(settings.bootTimeMs(), "start", vmId);
-        finish(farmDomain, activation);
+        events.finish(tracked, activation);
     }
 
     @Override
     public void suspend(String vmId) throws HypervisorException {
-        onDomain(vmId, "suspend", Domain::suspend);
+        onDomain(vmId, "suspend", domain -> domain.suspend());
     }
 
     @Override
     public void resume(String vmId) throws HypervisorException {
-        onDomain(vmId, "resume", Domain::resume);
+        onDomain(vmId, "resume", domain -> domain.resume());
     }
 
     @Override
     public void save(String vmId) throws HypervisorException {
-        Path file = saveFile(vmId);
-        onDomain(vmId, "save", domain -> {
-            try {
-                Files.createDirectories(file.getParent());
-            } catch (IOException e) {
-                throw new HypervisorException("host " + host.name() + ": cannot create state directory "
-                        + file.getParent() + ": " + describe(e), e);
-            }
-            domain.save(file.toString());
-        });
+        ReentrantLock lock = lockFor(vmId);
+        lock.lock();
+        try {
+            requireTracked(vmId);
+            Path file = savedStates.prepare(vmId);
+            domains.run(vmId, "save", domain -> domain.save(file.toString()));
+        } finally {
+            lock.unlock();
+        }
     }
 
     @Override
     public void restore(String vmId) throws HypervisorException {
-        Path file = saveFile(vmId);
-        FarmDomain farmDomain;
+        Tracked tracked;
         Activation activation;
         ReentrantLock lock = lockFor(vmId);
         lock.lock();
         try {
-            farmDomain = requireFarmDomain(vmId);
-            if (!Files.isRegularFile(file)) {
+            tracked = requireTracked(vmId);
+            if (!savedStates.exists(vmId)) {
                 throw new HypervisorException("VM " + vmId + " on host " + host.name() + " has no saved state ("
-                        + file + ")");
+                        + savedStates.file(vmId) + ")");
             }
-            activation = farmDomain.beginActivation("started (restored)");
+            activation = events.begin(tracked, "started (restored)");
             try {
-                call("restore", vmId, () -> {
-                    libvirt.restore(file.toString());
-                    return null;
-                });
+                domains.restore(vmId, savedStates.file(vmId).toString());
             } catch (HypervisorException e) {
-                farmDomain.activations.remove(activation);
+                events.abandon(tracked, activation);
                 throw e;
             }
             // virDomainRestore brings a guest back as it was saved: one saved while paused is paused again.
-            Domain domain = requireDomain(vmId);
-            try {
-                if (call("read state of", vmId, domain::getInfo).state == DomainState.VIR_DOMAIN_PAUSED) {
-                    call("resume", vmId, () -> {
-                        domain.resume();
-                        return null;
-                    });
-                }
-            } finally {
-                free(domain);
+            if (domains.state(vmId) == DomainState.VIR_DOMAIN_PAUSED) {
+                domains.run(vmId, "resume", domain -> domain.resume());
             }
-            deleteQuietly(file);
+            savedStates.delete(vmId);
         } finally {
             lock.unlock();
         }
         waitFor(settings.restoreTimeMs(), "restore", vmId);
-        finish(farmDomain, activation);
+        events.finish(tracked, activation);
     }
 
     @Override
@@ -273,62 +240,30 @@ final class LibvirtHostConnection implements HostConnection {
         ReentrantLock lock = lockFor(vmId);
         lock.lock();
         try {
-            ensureOpen();
-            Optional<Domain> found = lookup(vmId);
-            FarmDomain farmDomain = farmDomains.get(vmId);
+            domains.ensureOpen();
+            Optional<Domains.Listed> found = domains.find(vmId);
+            Tracked tracked = farm.get(vmId);
             if (found.isPresent()) {
-                Domain domain = found.get();
-                try {
-                    Optional<FarmMetadata> metadata = DomainXml.metadataOf(call("read", vmId,
-                            () -> domain.getXMLDesc(0)));
-                    if (metadata.isEmpty()) {
-                        throw new HypervisorException("domain " + vmId + " on host " + host.name()
-                                + " was not defined by the farm; refusing to destroy it");
-                    }
-                    if (!isOurs(metadata.get())) {
-                        throw new HypervisorException("domain " + vmId + " belongs to farm host '"
-                                + metadata.get().host() + "', not " + host.name() + "; refusing to destroy it");
-                    }
-                    if (farmDomain == null) {
-                        farmDomain = track(metadata.get(), call("read", vmId, domain::getUUIDString));
-                    }
-                    if (call("read state of", vmId, domain::isActive) == 1) {
-                        farmDomain.expectedDestroyStops.incrementAndGet();
-                        try {
-                            call("destroy", vmId, () -> {
-                                domain.destroy();
-                                return null;
-                            });
-                        } catch (HypervisorException e) {
-                            farmDomain.expectedDestroyStops.decrementAndGet();
-                            if (!stillExists(vmId)) {
-                                LOG.debug("VM {} on host {} vanished while being destroyed", vmId, host.name());
-                            } else {
-                                throw e;
-                            }
-                        }
-                    }
-                    try {
-                        call("undefine", vmId, () -> {
-                            domain.undefine(UNDEFINE_MANAGED_SAVE_AND_SNAPSHOTS);
-                            return null;
-                        });
-                    } catch (HypervisorException e) {
-                        if (stillExists(vmId)) {
-                            throw e;
-                        }
-                    }
-                } finally {
-                    free(domain);
+                FarmMetadata metadata = FarmMetadata.of(found.get().xml()).orElseThrow(() -> new HypervisorException(
+                        "domain " + vmId + " on host " + host.name() + " was not defined by the farm; refusing to "
+                                + "destroy it"));
+                if (!isOurs(metadata)) {
+                    throw new HypervisorException("domain " + vmId + " belongs to farm host '" + metadata.host()
+                            + "', not " + host.name() + "; refusing to destroy it");
                 }
+                if (tracked == null || !tracked.uuid.equals(found.get().uuid())) {
+                    tracked = farm.track(metadata, found.get().uuid());
+                }
+                Tracked destroying = tracked;
+                domains.destroy(vmId, () -> events.expectDestroyStop(destroying),
+                        () -> events.destroyStopNotComing(destroying));
             }
-            deleteQuietly(saveFile(vmId));
-            if (farmDomain != null) {
-                // The entry stays until libvirt's UNDEFINED event has been turned into DESTROYED.
-                farmDomain.markDestroyed();
-                releasePorts(farmDomain);
+            savedStates.delete(vmId);
+            if (tracked != null) {
+                // The domain stays tracked until libvirt's UNDEFINED event has been turned into DESTROYED.
+                farm.destroyed(tracked);
                 if (found.isEmpty()) {
-                    farmDomains.remove(vmId, farmDomain);
+                    farm.forget(tracked);
                 }
             }
         } finally {
@@ -338,42 +273,18 @@ final class LibvirtHostConnection implements HostConnection {
 
     @Override
     public List<GuestInfo> guests() throws HypervisorException {
-        ensureOpen();
-        Domain[] domains = call("list domains of", host.name(), () -> libvirt.listAllDomains(0));
+        domains.ensureOpen();
         List<GuestInfo> guests = new ArrayList<>();
-        try {
-            for (Domain domain : domains) {
-                String xml;
-                DomainState state;
-                String uuid;
-                try {
-                    xml = domain.getXMLDesc(0);
-                    state = domain.getInfo().state;
-                    uuid = domain.getUUIDString();
-                } catch (LibvirtException e) {
-                    if (e.getError().getCode() == ErrorNumber.VIR_ERR_NO_DOMAIN) {
-                        continue; // undefined while we were listing
-                    }
-                    throw new HypervisorException("host " + host.name() + ": cannot read a domain: "
-                            + describe(e), e);
+        for (Domains.Listed domain : domains.list()) {
+            Optional<FarmMetadata> metadata = FarmMetadata.of(domain.xml()).filter(this::isOurs);
+            if (metadata.isPresent()) {
+                FarmMetadata recorded = metadata.get();
+                Tracked tracked = farm.get(recorded.vmId());
+                if (tracked == null || !tracked.uuid.equals(domain.uuid())) {
+                    farm.track(recorded, domain.uuid());
                 }
-                Optional<FarmMetadata> metadata = DomainXml.metadataOf(xml).filter(this::isOurs);
-                if (metadata.isPresent()) {
-                    FarmMetadata farm = metadata.get();
-                    FarmDomain tracked = farmDomains.get(farm.vmId());
-                    if (tracked == null || !tracked.uuid.equals(uuid)) {
-                        if (tracked != null) {
-                            releasePorts(tracked); // its domain was replaced behind the farm's back
-                        }
-                        track(farm, uuid);
-                    }
-                    guests.add(new GuestInfo(farm.vmId(),
-                            restingState(state, Files.isRegularFile(saveFile(farm.vmId())))));
-                }
-            }
-        } finally {
-            for (Domain domain : domains) {
-                free(domain);
+                guests.add(new GuestInfo(recorded.vmId(),
+                        GuestStates.restingState(domain.state(), savedStates.exists(recorded.vmId()))));
             }
         }
         return guests;
@@ -381,8 +292,13 @@ final class LibvirtHostConnection implements HostConnection {
 
     /** The endpoints of a VM the farm knows on this host, rebuilt from its metadata; empty if unknown. */
     Map<String, Endpoint> endpoints(String vmId) {
-        FarmDomain farmDomain = farmDomains.get(vmId);
-        return farmDomain == null || farmDomain.destroyed() ? Map.of() : endpointsOf(farmDomain.metadata);
+        Tracked tracked = farm.live(vmId);
+        return tracked == null ? Map.of() : endpointsOf(tracked.metadata);
+    }
+
+    /** Where a VM's saved state goes. */
+    Path saveFile(String vmId) {
+        return savedStates.file(vmId);
     }
 
     @Override
@@ -398,127 +314,19 @@ final class LibvirtHostConnection implements HostConnection {
         return closed.get();
     }
 
-    /**
-     * The resting state of a domain as {@link #guests()} reports it. A domain that is shut off with no saved
-     * state cannot serve nor be restored: FAILED, like a crashed one.
-     */
-    static VmState restingState(DomainState state, boolean hasSavedState) {
-        return switch (state) {
-            case VIR_DOMAIN_RUNNING, VIR_DOMAIN_BLOCKED -> VmState.ACTIVE;
-            case VIR_DOMAIN_PAUSED, VIR_DOMAIN_PMSUSPENDED -> VmState.SLEEPING;
-            case VIR_DOMAIN_SHUTOFF -> hasSavedState ? VmState.ARCHIVED : VmState.FAILED;
-            case VIR_DOMAIN_SHUTDOWN, VIR_DOMAIN_CRASHED, VIR_DOMAIN_NOSTATE -> VmState.FAILED;
-        };
-    }
-
-    /**
-     * The resting state a libvirt lifecycle event leaves a guest in, or {@code null} for events that leave
-     * no new resting state (DEFINED, the SHUTDOWN that precedes STOPPED).
-     */
-    static VmState observedState(DomainEventType type, Object detail) {
-        return switch (type) {
-            case STARTED, RESUMED -> VmState.ACTIVE;
-            case SUSPENDED -> detail == SuspendedDetail.IOERROR || detail == SuspendedDetail.WATCHDOG
-                    || detail == SuspendedDetail.API_ERROR ? VmState.FAILED : VmState.SLEEPING;
-            case PMSUSPENDED -> VmState.SLEEPING;
-            case STOPPED -> detail == StoppedDetail.SAVED ? VmState.ARCHIVED : VmState.FAILED;
-            case CRASHED -> VmState.FAILED;
-            case UNDEFINED -> VmState.DESTROYED;
-            case DEFINED, SHUTDOWN, UNKNOWN -> null;
-        };
-    }
-
-    private int onLifecycleEvent(Domain domain, DomainEvent event) {
-        try {
-            if (closed.get()) {
-                return 0;
-            }
-            String vmId = DomainXml.vmIdOf(domain.getName());
-            FarmDomain farmDomain = farmDomains.get(vmId);
-            if (farmDomain == null || !farmDomain.uuid.equals(domain.getUUIDString())) {
-                return 0; // not the farm's, or a late event of a domain that had the same name before
-            }
-            DomainEventType type = event.getType();
-            Object detail = event.getDetail();
-            if (type == DomainEventType.STARTED && detail != StartedDetail.WAKEUP) {
-                // Events come in order, so this STARTED belongs to the oldest activation that has not seen one.
-                for (Activation activation : farmDomain.activations) {
-                    if (activation.eventArrived()) {
-                        if (activation.complete()) {
-                            farmDomain.activations.remove(activation);
-                            deliver(farmDomain, VmState.ACTIVE, activation.detail);
-                        }
-                        return 0; // otherwise start()/restore() delivers ACTIVE when its wait is over
-                    }
-                }
-            }
-            if (type == DomainEventType.STOPPED && detail == StoppedDetail.DESTROYED
-                    && farmDomain.expectedDestroyStops.getAndUpdate(n -> n > 0 ? n - 1 : 0) > 0) {
-                return 0; // destroy(): DESTROYED follows with UNDEFINED
-            }
-            if (type == DomainEventType.UNDEFINED) {
-                farmDomains.remove(vmId, farmDomain);
-                releasePorts(farmDomain); // no-op when destroy() released them already
-            }
-            VmState observed = observedState(type, detail);
-            if (observed != null) {
-                deliver(farmDomain, observed, event.toString().toLowerCase(Locale.ROOT));
-            }
-        } catch (LibvirtException | RuntimeException e) {
-            LOG.warn("host {}: could not handle a lifecycle event: {}", host.name(), describe(e));
-        }
-        return 0;
-    }
-
-    /**
-     * Marks the guest serving. ACTIVE goes out once libvirt's STARTED event has been seen too, so it is never
-     * delivered ahead of events libvirt queued before it (a save's ARCHIVED before a restore's ACTIVE).
-     */
-    private void finish(FarmDomain farmDomain, Activation activation) {
-        if (activation.waited() && activation.complete()) {
-            farmDomain.activations.remove(activation);
-            deliver(farmDomain, VmState.ACTIVE, activation.detail);
-        }
-    }
-
-    private void deliver(FarmDomain farmDomain, VmState observed, String detail) {
-        VmEvent event = new VmEvent(host.name(), farmDomain.metadata.vmId(), observed, detail);
-        dispatcher.dispatch(this, event);
-    }
-
-    private void recoverFarmDomains() throws LibvirtException, HypervisorException {
-        Domain[] domains = libvirt.listAllDomains(0);
-        try {
-            for (Domain domain : domains) {
-                Optional<FarmMetadata> metadata = DomainXml.metadataOf(domain.getXMLDesc(0)).filter(this::isOurs);
-                if (metadata.isPresent()) {
-                    track(metadata.get(), domain.getUUIDString());
-                }
-            }
-        } finally {
-            for (Domain domain : domains) {
-                free(domain);
+    private void recoverFarmDomains() throws HypervisorException {
+        for (Domains.Listed domain : domains.list()) {
+            Optional<FarmMetadata> metadata = FarmMetadata.of(domain.xml()).filter(this::isOurs);
+            if (metadata.isPresent()) {
+                farm.track(metadata.get(), domain.uuid());
             }
         }
         LOG.info("host {}: connected to {}, {} farm domain(s) recovered, {} port(s) in use", host.name(),
-                settings.shownUri(), farmDomains.size(), settings.ports().takenCount());
+                settings.shownUri(), farm.size(), farm.portsTaken());
     }
 
     private boolean isOurs(FarmMetadata metadata) {
         return metadata.host().equals(host.name());
-    }
-
-    private FarmDomain track(FarmMetadata metadata, String uuid) {
-        FarmDomain farmDomain = new FarmDomain(metadata, uuid);
-        settings.ports().reserve(metadata.hostPorts());
-        farmDomains.put(metadata.vmId(), farmDomain);
-        return farmDomain;
-    }
-
-    private void releasePorts(FarmDomain farmDomain) {
-        if (farmDomain.portsReleased.compareAndSet(false, true)) {
-            settings.ports().release(farmDomain.metadata.hostPorts());
-        }
     }
 
     private Map<String, Endpoint> endpointsOf(FarmMetadata metadata) {
@@ -546,84 +354,24 @@ final class LibvirtHostConnection implements HostConnection {
     }
 
     /** Runs {@code operation} on the VM's domain under the VM's lock. */
-    private void onDomain(String vmId, String what, DomainOperation operation) throws HypervisorException {
+    private void onDomain(String vmId, String what, Domains.Operation operation) throws HypervisorException {
         ReentrantLock lock = lockFor(vmId);
         lock.lock();
         try {
-            requireFarmDomain(vmId);
-            Domain domain = requireDomain(vmId);
-            try {
-                operation.apply(domain);
-            } catch (LibvirtException e) {
-                throw failure(what, vmId, e);
-            } finally {
-                free(domain);
-            }
+            requireTracked(vmId);
+            domains.run(vmId, what, operation);
         } finally {
             lock.unlock();
         }
     }
 
-    private FarmDomain requireFarmDomain(String vmId) throws HypervisorException {
-        ensureOpen();
-        FarmDomain farmDomain = farmDomains.get(vmId);
-        if (farmDomain == null || farmDomain.destroyed()) {
+    private Tracked requireTracked(String vmId) throws HypervisorException {
+        domains.ensureOpen();
+        Tracked tracked = farm.live(vmId);
+        if (tracked == null) {
             throw new HypervisorException("no VM " + vmId + " on host " + host.name());
         }
-        return farmDomain;
-    }
-
-    private Domain requireDomain(String vmId) throws HypervisorException {
-        return lookup(vmId).orElseThrow(() -> new HypervisorException("VM " + vmId + " is known to the farm but "
-                + "host " + host.name() + " has no domain for it any more"));
-    }
-
-    private Optional<Domain> lookup(String vmId) throws HypervisorException {
-        try {
-            return Optional.of(libvirt.domainLookupByName(DomainXml.domainName(vmId)));
-        } catch (LibvirtException e) {
-            if (e.getError().getCode() == ErrorNumber.VIR_ERR_NO_DOMAIN) {
-                return Optional.empty();
-            }
-            throw failure("look up", vmId, e);
-        }
-    }
-
-    private boolean stillExists(String vmId) throws HypervisorException {
-        return lookup(vmId).map(this::freeing).orElse(false);
-    }
-
-    /** Frees a looked-up domain and says it existed. */
-    private boolean freeing(Domain domain) {
-        free(domain);
-        return true;
-    }
-
-    /**
-     * Where a VM's saved state goes. The id is encoded so that no id can name a path outside the host's
-     * state directory (or collide with another id); very long ids use their SHA-256.
-     */
-    Path saveFile(String vmId) {
-        StringBuilder name = new StringBuilder();
-        for (byte b : vmId.getBytes(StandardCharsets.UTF_8)) {
-            int c = b & 0xff;
-            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_') {
-                name.append((char) c);
-            } else {
-                name.append('%').append(HexFormat.of().withUpperCase().toHexDigits((byte) c));
-            }
-        }
-        String fileName = name.length() <= 200 ? name.toString() : "sha256-" + sha256(vmId);
-        return saveDirectory.resolve(fileName + ".save");
-    }
-
-    private static String sha256(String text) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
-        }
+        return tracked;
     }
 
     private void waitFor(long millis, String what, String vmId) throws HypervisorException {
@@ -643,31 +391,11 @@ final class LibvirtHostConnection implements HostConnection {
         return vmLocks[Math.floorMod(vmId.hashCode(), vmLocks.length)];
     }
 
-    private void ensureOpen() throws HypervisorException {
-        if (closed.get()) {
-            throw new HypervisorException("the connection to host " + host.name() + " is closed");
-        }
-    }
-
-    private <T> T call(String what, String vmId, LibvirtCall<T> call) throws HypervisorException {
-        ensureOpen();
-        try {
-            return call.call();
-        } catch (LibvirtException e) {
-            throw failure(what, vmId, e);
-        }
-    }
-
-    private HypervisorException failure(String what, String vmId, LibvirtException e) {
-        return new HypervisorException("host " + host.name() + ": " + what + " " + vmId + " failed: "
-                + LibvirtErrors.describe(e), e);
-    }
-
     private void closeQuietly() {
         try {
-            libvirt.removeLifecycleListener(lifecycleListener);
+            libvirt.removeLifecycleListener(events);
         } catch (LibvirtException | RuntimeException e) {
-            LOG.debug("host {}: removing the lifecycle listener failed: {}", host.name(), describe(e));
+            LOG.debug("host {}: removing the lifecycle listener failed: {}", host.name(), e.toString());
         }
         try {
             libvirt.close();
@@ -676,106 +404,8 @@ final class LibvirtHostConnection implements HostConnection {
         }
     }
 
-    /** Any failure as it may be shown: libvirt's by {@link LibvirtErrors}, others bounded and escaped. */
-    private static String describe(Exception e) {
-        return e instanceof LibvirtException le ? LibvirtErrors.describe(le) : LibvirtErrors.shown(e.toString());
-    }
-
-    private static void free(Domain domain) {
-        try {
-            domain.free();
-        } catch (LibvirtException e) {
-            LOG.debug("freeing a domain handle failed: {}", LibvirtErrors.describe(e));
-        }
-    }
-
-    private static void deleteQuietly(Path file) {
-        try {
-            Files.deleteIfExists(file);
-        } catch (IOException e) {
-            LOG.warn("cannot delete saved state {}: {}", file, describe(e));
-        }
-    }
-
     @Override
     public String toString() {
         return "libvirt host " + host.name() + " (" + settings.shownUri() + ")";
-    }
-
-    @FunctionalInterface
-    private interface DomainOperation {
-        void apply(Domain domain) throws LibvirtException, HypervisorException;
-    }
-
-    @FunctionalInterface
-    private interface LibvirtCall<T> {
-        T call() throws LibvirtException;
-    }
-
-    /** A start or restore: done when libvirt reported STARTED and the boot (or restore) time has passed. */
-    private static final class Activation {
-        final String detail;
-        private boolean eventSeen;
-        private boolean waitOver;
-        private boolean delivered;
-
-        Activation(String detail) {
-            this.detail = detail;
-        }
-
-        /** Records libvirt's STARTED event; false if this activation had already seen one. */
-        synchronized boolean eventArrived() {
-            if (eventSeen) {
-                return false;
-            }
-            eventSeen = true;
-            return true;
-        }
-
-        synchronized boolean waited() {
-            waitOver = true;
-            return true;
-        }
-
-        /** True exactly once: when both halves are in. */
-        synchronized boolean complete() {
-            if (delivered || !eventSeen || !waitOver) {
-                return false;
-            }
-            delivered = true;
-            return true;
-        }
-    }
-
-    /** A farm domain as this connection tracks it. */
-    private static final class FarmDomain {
-        final FarmMetadata metadata;
-        /** Tells this domain from an earlier or later one with the same name. */
-        final String uuid;
-        /** Starts and restores not yet reported, oldest first: each one's STARTED becomes ACTIVE once the guest serves. */
-        final Queue<Activation> activations = new ConcurrentLinkedQueue<>();
-        /** STOPPED(DESTROYED) events of this connection's destroy() calls. */
-        final AtomicInteger expectedDestroyStops = new AtomicInteger();
-        final AtomicBoolean portsReleased = new AtomicBoolean();
-        private volatile boolean destroyed;
-
-        FarmDomain(FarmMetadata metadata, String uuid) {
-            this.metadata = metadata;
-            this.uuid = uuid;
-        }
-
-        boolean destroyed() {
-            return destroyed;
-        }
-
-        Activation beginActivation(String detail) {
-            Activation activation = new Activation(detail);
-            activations.add(activation);
-            return activation;
-        }
-
-        void markDestroyed() {
-            destroyed = true;
-        }
     }
 }

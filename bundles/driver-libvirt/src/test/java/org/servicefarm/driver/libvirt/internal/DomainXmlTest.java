@@ -5,14 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.driver.VmSpec;
+import org.servicefarm.api.image.Artifact;
 import org.servicefarm.driver.libvirt.internal.FarmMetadata.PortBinding;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
@@ -29,18 +35,18 @@ class DomainXmlTest {
     @Test
     void hostileNamesStayWellFormedAndRoundTrip() throws Exception {
         String hostileService = "svc</name><x a='1'>&amp;";
-        VmSpec spec = new VmSpec(HOSTILE, Fixtures.WIKI, Fixtures.image(Map.of()), 1, 128,
+        VmSpec spec = new VmSpec(HOSTILE, Fixtures.WIKI, Fixtures.staged(), 1, 128,
                 List.of(new VmSpec.GuestService(hostileService, 80)));
         FarmMetadata metadata = new FarmMetadata(HOSTILE, "alpha", "key'\"<&>", "image]]>", List.of(
                 new PortBinding(hostileService, 80, 20000)));
 
-        String xml = DomainXml.render(HostSettings.Kind.TEST, spec, metadata, "127.0.0.1");
+        String xml = render(HostSettings.Kind.TEST, spec, metadata);
 
         Document document = DomainXml.parse(xml);
         assertEquals("domain", document.getDocumentElement().getTagName());
         assertEquals(1, document.getElementsByTagName("name").getLength(), "no element was injected: " + xml);
         assertEquals(HOSTILE, DomainXml.nameOf(xml));
-        assertEquals(metadata, DomainXml.metadataOf(xml).orElseThrow());
+        assertEquals(metadata, FarmMetadata.of(xml).orElseThrow());
         assertFalse(xml.contains(HOSTILE), "the raw id never appears unescaped");
     }
 
@@ -58,70 +64,126 @@ class DomainXmlTest {
     @Test
     void charactersXmlCannotCarryAreRefused() {
         for (String id : List.of("vm\u0000", "vm\u0001x", "vm\nline", "vm\ttab", "bad\uD800")) {
-            HypervisorException e = assertThrows(HypervisorException.class, () -> DomainXml.render(
-                    HostSettings.Kind.TEST, Fixtures.spec(id), metadata(id), "127.0.0.1"));
+            HypervisorException e = assertThrows(HypervisorException.class, () -> render(HostSettings.Kind.TEST,
+                    Fixtures.spec(id), metadata(id)));
             assertTrue(e.getMessage().contains("VM id"), e.getMessage());
         }
     }
 
     @Test
     void testDomainsAreTypeTestWithTheSpecsSize() throws Exception {
-        VmSpec spec = new VmSpec("vm-1", Fixtures.WIKI, Fixtures.image(Map.of()), 2, 384, List.of(Fixtures.http()));
-        Element domain = DomainXml.parse(DomainXml.render(HostSettings.Kind.TEST, spec,
-                metadata("vm-1", new PortBinding("wiki", 80, 20005)), "127.0.0.1")).getDocumentElement();
+        VmSpec spec = new VmSpec("vm-1", Fixtures.WIKI, Fixtures.staged(), 2, 384, List.of(Fixtures.http()));
+        Element domain = DomainXml.parse(render(HostSettings.Kind.TEST, spec,
+                metadata("vm-1", new PortBinding("wiki", 80, 20005)))).getDocumentElement();
 
         assertEquals("test", domain.getAttribute("type"));
         Element memory = (Element) domain.getElementsByTagName("memory").item(0);
         assertEquals("MiB", memory.getAttribute("unit"));
         assertEquals("384", memory.getTextContent());
         assertEquals("2", domain.getElementsByTagName("vcpu").item(0).getTextContent());
-        assertEquals(0, domain.getElementsByTagNameNS(DomainXml.QEMU_NAMESPACE, "commandline").getLength());
+        assertEquals(0, domain.getElementsByTagNameNS(QemuDomainTemplate.NAMESPACE, "commandline").getLength());
     }
 
     @Test
-    void qemuDomainsBootTheImagesKernelWithAHostForwardPerService() throws Exception {
-        VmSpec spec = new VmSpec("vm-q", Fixtures.WIKI, Fixtures.image(Map.of(
-                "kernel", "/images/vmlinuz & co", "initrd", "/images/initrd<1>.img")), 1, 128,
+    void qemuDomainsBootTheStagedKernelWithAHostForwardPerService() throws Exception {
+        VmSpec spec = new VmSpec("vm-q", Fixtures.WIKI, Fixtures.staged("", Map.of(
+                Artifact.Kind.KERNEL, "/pool/vmlinuz & co", Artifact.Kind.INITRD, "/pool/initrd<1>.img")), 1, 128,
                 List.of(new VmSpec.GuestService("wiki", 80), new VmSpec.GuestService("ssh", 22)));
         FarmMetadata metadata = metadata("vm-q", new PortBinding("wiki", 80, 20010), new PortBinding("ssh", 22, 20011));
 
-        String xml = DomainXml.render(HostSettings.Kind.QEMU, spec, metadata, "127.0.0.1");
+        String xml = render(HostSettings.Kind.QEMU, spec, metadata);
         Element domain = DomainXml.parse(xml).getDocumentElement();
 
         assertEquals("qemu", domain.getAttribute("type"));
-        assertEquals("/images/vmlinuz & co", text(domain, "kernel"));
-        assertEquals("/images/initrd<1>.img", text(domain, "initrd"));
-        assertEquals("console=ttyS0 quiet", text(domain, "cmdline"));
-        NodeList args = domain.getElementsByTagNameNS(DomainXml.QEMU_NAMESPACE, "arg");
-        List<String> values = new ArrayList<>();
-        for (int i = 0; i < args.getLength(); i++) {
-            values.add(((Element) args.item(i)).getAttribute("value"));
-        }
+        assertEquals("/pool/vmlinuz & co", text(domain, "kernel"));
+        assertEquals("/pool/initrd<1>.img", text(domain, "initrd"));
+        assertEquals("console=ttyS0 quiet", text(domain, "cmdline"), "the driver's default without kernel arguments");
+        assertEquals(0, domain.getElementsByTagName("disk").getLength());
+        assertEquals(0, domain.getElementsByTagName("graphics").getLength());
+        assertEquals("pty", ((Element) domain.getElementsByTagName("serial").item(0)).getAttribute("type"));
         assertEquals(List.of("-netdev",
                 "user,id=sfnet0,hostfwd=tcp:127.0.0.1:20010-:80,hostfwd=tcp:127.0.0.1:20011-:22",
-                "-device", "virtio-net-pci,netdev=sfnet0"), values);
-        assertEquals(metadata, DomainXml.metadataOf(xml).orElseThrow());
+                "-device", "virtio-net-pci,netdev=sfnet0,bus=pci.0,addr=0x10"), qemuArgs(domain));
+        assertEquals(metadata, FarmMetadata.of(xml).orElseThrow());
+    }
+
+    @Test
+    void aStagedDiskIsSharedReadOnlyAndTheImagesKernelArgumentsAreUsed() throws Exception {
+        VmSpec spec = new VmSpec("vm-d", Fixtures.WIKI, Fixtures.staged("console=ttyS0 root=/dev/vda ro", Map.of(
+                Artifact.Kind.KERNEL, "/pool/k", Artifact.Kind.DISK, "/pool/d")), 1, 256, List.of(Fixtures.http()));
+        Element domain = DomainXml.parse(render(HostSettings.Kind.QEMU, spec,
+                metadata("vm-d", new PortBinding("wiki", 80, 20000)))).getDocumentElement();
+
+        assertEquals("console=ttyS0 root=/dev/vda ro", text(domain, "cmdline"));
+        assertEquals(0, domain.getElementsByTagName("initrd").getLength());
+        Element disk = (Element) domain.getElementsByTagName("disk").item(0);
+        assertEquals("/pool/d", ((Element) disk.getElementsByTagName("source").item(0)).getAttribute("file"));
+        assertEquals(1, disk.getElementsByTagName("readonly").getLength(), "a staged volume is shared: read-only");
+        assertEquals(1, disk.getElementsByTagName("shareable").getLength());
     }
 
     @Test
     void qemuNeedsAKernel() {
-        VmSpec spec = new VmSpec("vm-q", Fixtures.WIKI, Fixtures.image(Map.of("initrd", "/i.img")), 1, 128, List.of());
+        VmSpec spec = new VmSpec("vm-q", Fixtures.WIKI, Fixtures.staged("", Map.of(Artifact.Kind.INITRD, "/i.img")), 1,
+                128, List.of());
         HypervisorException e = assertThrows(HypervisorException.class,
-                () -> DomainXml.render(HostSettings.Kind.QEMU, spec, metadata("vm-q"), "127.0.0.1"));
-        assertTrue(e.getMessage().contains("kernel"), e.getMessage());
+                () -> render(HostSettings.Kind.QEMU, spec, metadata("vm-q")));
+        assertTrue(e.getMessage().contains("KERNEL"), e.getMessage());
     }
 
     @Test
     void domainsWithoutFarmMetadataAreForeign() throws Exception {
-        assertTrue(DomainXml.metadataOf("<domain type='test'><name>test</name></domain>").isEmpty());
-        assertTrue(DomainXml.metadataOf("<domain type='test'><name>x</name><metadata>"
+        assertTrue(FarmMetadata.of("<domain type='test'><name>test</name></domain>").isEmpty());
+        assertTrue(FarmMetadata.of("<domain type='test'><name>x</name><metadata>"
                 + "<other:vm xmlns:other='urn:other' id='x'/></metadata></domain>").isEmpty());
     }
 
     @Test
     void malformedXmlIsAClearError() {
-        HypervisorException e = assertThrows(HypervisorException.class, () -> DomainXml.metadataOf("<domain>"));
+        HypervisorException e = assertThrows(HypervisorException.class, () -> FarmMetadata.of("<domain>"));
         assertTrue(e.getMessage().contains("not well-formed"), e.getMessage());
+    }
+
+    private static String render(HostSettings.Kind kind, VmSpec spec, FarmMetadata metadata) throws HypervisorException {
+        return DomainTemplate.of(kind).render(spec, metadata, Fixtures.settings(kind));
+    }
+
+    /**
+     * What the driver writes is valid by libvirt's own schemas (virt-xml-validate from libvirt-clients, which needs
+     * xmllint from libxml2-utils); skipped where the tools are not installed.
+     */
+    @Test
+    void everyDocumentTheDriverWritesValidatesAgainstLibvirtsSchemas(@TempDir Path dir) throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/virt-xml-validate")) && Files.isExecutable(Path.of("/usr/bin/xmllint")),
+                "virt-xml-validate and xmllint are not installed");
+        VmSpec spec = new VmSpec("sf-0123456789ab", Fixtures.WIKI, Fixtures.staged("console=ttyS0 rootfstype=ramfs",
+                Map.of(Artifact.Kind.KERNEL, "/pool/k", Artifact.Kind.INITRD, "/pool/i", Artifact.Kind.DISK, "/pool/d")),
+                1, 256, List.of(new VmSpec.GuestService("wiki", 80), new VmSpec.GuestService("ssh", 22)));
+        FarmMetadata metadata = metadata(spec.vmId(), new PortBinding("wiki", 80, 20010), new PortBinding("ssh", 22, 20011));
+        Map<String, String> documents = Map.of(
+                "qemu-domain", render(HostSettings.Kind.QEMU, spec, metadata),
+                "test-domain", render(HostSettings.Kind.TEST, spec, metadata),
+                "pool", ImageStaging.poolXml("servicefarm", "/var/lib/libvirt/images/servicefarm"),
+                "volume", ImageStaging.volumeXml("0".repeat(64), 31_457_280));
+        for (Map.Entry<String, String> document : documents.entrySet()) {
+            Path file = Files.writeString(dir.resolve(document.getKey() + ".xml"), document.getValue());
+            String schema = document.getKey().endsWith("domain") ? "domain"
+                    : document.getKey().equals("pool") ? "storagepool" : "storagevol";
+            Process validate = new ProcessBuilder("/usr/bin/virt-xml-validate", file.toString(), schema)
+                    .redirectErrorStream(true).start();
+            String output = new String(validate.getInputStream().readAllBytes());
+            assertTrue(validate.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(0, validate.exitValue(), document.getKey() + ": " + output + "\n" + document.getValue());
+        }
+    }
+
+    private static List<String> qemuArgs(Element domain) {
+        NodeList args = domain.getElementsByTagNameNS(QemuDomainTemplate.NAMESPACE, "arg");
+        List<String> values = new ArrayList<>();
+        for (int i = 0; i < args.getLength(); i++) {
+            values.add(((Element) args.item(i)).getAttribute("value"));
+        }
+        return values;
     }
 
     private static String text(Element parent, String tag) {

@@ -11,7 +11,9 @@ import org.servicefarm.api.Capacity;
 import org.servicefarm.api.Environment;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.Offering;
+import org.servicefarm.api.driver.StagedImage;
 import org.servicefarm.api.driver.VmSpec;
+import org.servicefarm.api.image.Artifact;
 import org.servicefarm.api.image.ImageRef;
 
 /** Builders shared by the driver's tests. */
@@ -44,13 +46,45 @@ final class Fixtures {
         return host(name, "test://" + nodeFile.toAbsolutePath(), properties);
     }
 
-    static ImageRef image(Map<String, String> artifacts) {
+    static ImageRef image(List<Artifact> artifacts) {
         return new ImageRef("img-" + Integer.toHexString(artifacts.hashCode()), WIKI, ImageRef.Kind.BUILT, List.of(),
-                artifacts, 0);
+                artifacts, "", artifacts.stream().mapToLong(Artifact::sizeBytes).sum());
+    }
+
+    /** An image without artifacts, staged: what a test-driver host defines VMs from. */
+    static StagedImage staged() {
+        return new StagedImage(image(List.of()), Map.of());
+    }
+
+    /** A staged image whose artifacts are at the given host-local locations, booting with {@code kernelArgs}. */
+    static StagedImage staged(String kernelArgs, Map<Artifact.Kind, String> locations) {
+        ImageRef image = new ImageRef("img-staged", WIKI, ImageRef.Kind.BUILT, List.of(), List.of(), kernelArgs, 0);
+        return new StagedImage(image, locations);
+    }
+
+    /** An artifact whose file in {@code dir} holds {@code content}. */
+    static Artifact artifact(Path dir, Artifact.Kind kind, String content) throws IOException {
+        byte[] bytes = content.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        Path file = Files.write(dir.resolve(kind.name().toLowerCase(java.util.Locale.ROOT) + "-" + content.hashCode()),
+                bytes);
+        try {
+            String sha256 = java.util.HexFormat.of().formatHex(
+                    java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+            return new Artifact(kind, file, sha256, bytes.length);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The settings of a host of {@code kind} on this machine with the default port range and forward address. */
+    static HostSettings settings(HostSettings.Kind kind) {
+        return new HostSettings("alpha", kind, kind == HostSettings.Kind.TEST ? "test:///default" : "qemu:///system", 0,
+                0, "127.0.0.1", new PortAllocator(20000, 20999), "127.0.0.1", HostSettings.DEFAULT_STAGING_POOL,
+                HostSettings.DEFAULT_STAGING_DIRECTORY);
     }
 
     static VmSpec spec(String vmId, VmSpec.GuestService... services) {
-        return new VmSpec(vmId, WIKI, image(Map.of()), 1, 128, List.of(services));
+        return new VmSpec(vmId, WIKI, staged(), 1, 128, List.of(services));
     }
 
     static VmSpec.GuestService http() {

@@ -46,6 +46,8 @@ class HostSettingsTest {
         assertEquals(20000, settings.ports().first());
         assertEquals(20999, settings.ports().last());
         assertEquals("127.0.0.1", settings.forwardAddress());
+        assertEquals("servicefarm", settings.stagingPool());
+        assertEquals("/var/lib/libvirt/images/servicefarm", settings.stagingDirectory());
     }
 
     @Test
@@ -64,6 +66,9 @@ class HostSettingsTest {
         assertEquals("10.0.0.7", settings(Map.of("endpointHost", "10.0.0.7")).endpointHost());
         assertEquals("fe80::1", settings(Map.of("endpointHost", "fe80::1")).endpointHost());
         assertEquals("my_host-1", settings(Map.of("endpointHost", "my_host-1")).endpointHost());
+        HostSettings staging = settings(Map.of("stagingPool", "sf-images", "stagingDirectory", "/srv/sf/pool"));
+        assertEquals("sf-images", staging.stagingPool());
+        assertEquals("/srv/sf/pool", staging.stagingDirectory());
     }
 
     @ParameterizedTest(name = "{0} = ''{1}''")
@@ -94,6 +99,13 @@ class HostSettingsTest {
             "forwardAddress  | 0x7f.0.0.1",
             "forwardAddress  | 256.1.1.1",
             "forwardAddress  | fe80::1%eth0",
+            "stagingPool     | a/b",
+            "stagingPool     | -pool",
+            "stagingPool     | '<pool>'",
+            "stagingDirectory | relative/dir",
+            "stagingDirectory | /srv/../etc",
+            "stagingDirectory | /srv/a b",
+            "stagingDirectory | /srv/$(id)",
             "bootTimeMS      | 3000",
             "command         | /bin/sh"})
     void badSettingsAreRefusedNamingTheirField(String key, String value) {

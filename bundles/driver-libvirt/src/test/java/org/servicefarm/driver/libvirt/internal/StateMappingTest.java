@@ -19,28 +19,28 @@ class StateMappingTest {
 
     @Test
     void domainStates() {
-        assertEquals(VmState.ACTIVE, LibvirtHostConnection.restingState(DomainState.VIR_DOMAIN_RUNNING, false));
-        assertEquals(VmState.ACTIVE, LibvirtHostConnection.restingState(DomainState.VIR_DOMAIN_BLOCKED, false));
-        assertEquals(VmState.SLEEPING, LibvirtHostConnection.restingState(DomainState.VIR_DOMAIN_PAUSED, false));
-        assertEquals(VmState.SLEEPING, LibvirtHostConnection.restingState(DomainState.VIR_DOMAIN_PMSUSPENDED, false));
-        assertEquals(VmState.ARCHIVED, LibvirtHostConnection.restingState(DomainState.VIR_DOMAIN_SHUTOFF, true));
-        assertEquals(VmState.FAILED, LibvirtHostConnection.restingState(DomainState.VIR_DOMAIN_SHUTOFF, false));
-        assertEquals(VmState.FAILED, LibvirtHostConnection.restingState(DomainState.VIR_DOMAIN_CRASHED, true));
+        assertEquals(VmState.ACTIVE, GuestStates.restingState(DomainState.VIR_DOMAIN_RUNNING, false));
+        assertEquals(VmState.ACTIVE, GuestStates.restingState(DomainState.VIR_DOMAIN_BLOCKED, false));
+        assertEquals(VmState.SLEEPING, GuestStates.restingState(DomainState.VIR_DOMAIN_PAUSED, false));
+        assertEquals(VmState.SLEEPING, GuestStates.restingState(DomainState.VIR_DOMAIN_PMSUSPENDED, false));
+        assertEquals(VmState.ARCHIVED, GuestStates.restingState(DomainState.VIR_DOMAIN_SHUTOFF, true));
+        assertEquals(VmState.FAILED, GuestStates.restingState(DomainState.VIR_DOMAIN_SHUTOFF, false));
+        assertEquals(VmState.FAILED, GuestStates.restingState(DomainState.VIR_DOMAIN_CRASHED, true));
     }
 
     @Test
     void events() {
-        assertEquals(VmState.ACTIVE, LibvirtHostConnection.observedState(DomainEventType.STARTED, StartedDetail.BOOTED));
+        assertEquals(VmState.ACTIVE, GuestStates.observedState(DomainEventType.STARTED, StartedDetail.BOOTED));
         assertEquals(VmState.SLEEPING,
-                LibvirtHostConnection.observedState(DomainEventType.SUSPENDED, SuspendedDetail.PAUSED));
+                GuestStates.observedState(DomainEventType.SUSPENDED, SuspendedDetail.PAUSED));
         assertEquals(VmState.FAILED,
-                LibvirtHostConnection.observedState(DomainEventType.SUSPENDED, SuspendedDetail.IOERROR));
-        assertEquals(VmState.ARCHIVED, LibvirtHostConnection.observedState(DomainEventType.STOPPED, StoppedDetail.SAVED));
+                GuestStates.observedState(DomainEventType.SUSPENDED, SuspendedDetail.IOERROR));
+        assertEquals(VmState.ARCHIVED, GuestStates.observedState(DomainEventType.STOPPED, StoppedDetail.SAVED));
         assertEquals(VmState.FAILED,
-                LibvirtHostConnection.observedState(DomainEventType.STOPPED, StoppedDetail.SHUTDOWN));
+                GuestStates.observedState(DomainEventType.STOPPED, StoppedDetail.SHUTDOWN));
         assertEquals(VmState.DESTROYED,
-                LibvirtHostConnection.observedState(DomainEventType.UNDEFINED, UndefinedDetail.REMOVED));
-        assertNull(LibvirtHostConnection.observedState(DomainEventType.DEFINED, DefinedDetail.ADDED));
-        assertNull(LibvirtHostConnection.observedState(DomainEventType.SHUTDOWN, ShutdownDetail.FINISHED));
+                GuestStates.observedState(DomainEventType.UNDEFINED, UndefinedDetail.REMOVED));
+        assertNull(GuestStates.observedState(DomainEventType.DEFINED, DefinedDetail.ADDED));
+        assertNull(GuestStates.observedState(DomainEventType.SHUTDOWN, ShutdownDetail.FINISHED));
     }
 }

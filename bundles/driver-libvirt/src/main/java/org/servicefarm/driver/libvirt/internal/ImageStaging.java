@@ -1,0 +1,336 @@
+package org.servicefarm.driver.libvirt.internal;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+
+import org.libvirt.Connect;
+import org.libvirt.Error.ErrorNumber;
+import org.libvirt.LibvirtException;
+import org.libvirt.StoragePool;
+import org.libvirt.StorageVol;
+import org.libvirt.Stream;
+import org.servicefarm.api.driver.HypervisorException;
+import org.servicefarm.api.driver.StagedImage;
+import org.servicefarm.api.image.Artifact;
+import org.servicefarm.api.image.ImageRef;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.w3c.dom.Document;
+import org.w3c.dom.Element;
+
+/**
+ * Stages images onto one host through a libvirt storage pool, so that local ({@code qemu:///system}) and remote
+ * ({@code qemu+ssh}, {@code qemu+tls}) hosts are served alike: the pool ({@link HostSettings#stagingPool()}, a
+ * {@code dir} pool under {@link HostSettings#stagingDirectory()} created when missing) holds one volume per
+ * artifact, named by its sha256, uploaded over a libvirt stream. A volume of that name exists only once its upload
+ * is complete: content goes to {@code <sha256>.part} first, is checked against the sha256 while it is sent, and is
+ * then copied into {@code <sha256>} on the host (libvirt cannot rename volumes). Volumes already there are not sent
+ * again.
+ *
+ * <p>libvirt's test driver has pools and volumes but takes no uploads, and its guests run nothing: on test hosts
+ * the volumes are created with the artifact's size and no content.
+ */
+final class ImageStaging {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ImageStaging.class);
+    /** Bytes per {@code virStreamSend}: well within a libvirt RPC message (256 KiB of payload). */
+    private static final int CHUNK = 128 * 1024;
+    private static final String PART = ".part";
+
+    private final String hostName;
+    private final Connect libvirt;
+    private final HostSettings settings;
+    private final LibvirtCalls calls;
+    /** One transfer per artifact at a time on this host; other artifacts stage meanwhile. */
+    private final Map<String, ReentrantLock> artifactLocks = new ConcurrentHashMap<>();
+    private final Object poolLock = new Object();
+
+    ImageStaging(Connect libvirt, HostSettings settings, LibvirtCalls calls) {
+        this.hostName = calls.hostName();
+        this.libvirt = libvirt;
+        this.settings = settings;
+        this.calls = calls;
+    }
+
+    StagedImage stage(ImageRef image) throws HypervisorException {
+        if (image.artifacts().isEmpty()) {
+            return new StagedImage(image, Map.of());
+        }
+        StoragePool pool = pool();
+        try {
+            Map<Artifact.Kind, String> locations = new EnumMap<>(Artifact.Kind.class);
+            for (Artifact artifact : image.artifacts()) {
+                locations.put(artifact.kind(), volume(pool, artifact));
+            }
+            return new StagedImage(image, locations);
+        } finally {
+            free(pool);
+        }
+    }
+
+    /** The staging pool, defined, built and started when the host has none of that name. */
+    private StoragePool pool() throws HypervisorException {
+        synchronized (poolLock) {
+            String name = settings.stagingPool();
+            StoragePool pool = lookupPool(name).orElse(null);
+            try {
+                if (pool == null) {
+                    pool = definePool(name);
+                }
+                if (calls.call("read staging pool", name, pool::isActive) != 1) {
+                    StoragePool inactive = pool;
+                    calls.run("start staging pool", name, () -> inactive.create(0));
+                }
+                return pool;
+            } catch (HypervisorException | RuntimeException e) {
+                if (pool != null) {
+                    free(pool);
+                }
+                throw e;
+            }
+        }
+    }
+
+    private StoragePool definePool(String name) throws HypervisorException {
+        String xml = poolXml(name, settings.stagingDirectory());
+        StoragePool pool;
+        try {
+            pool = libvirt.storagePoolDefineXML(xml, 0);
+        } catch (LibvirtException e) {
+            // Another appliance (or an operator) defined it meanwhile: use theirs.
+            return lookupPool(name).orElseThrow(() -> calls.failure("define staging pool", name, e));
+        }
+        try {
+            pool.build(0);
+            pool.setAutostart(1);
+        } catch (LibvirtException e) {
+            free(pool);
+            throw calls.failure("build staging pool", name + " in " + settings.stagingDirectory(), e);
+        }
+        LOG.info("host {}: defined staging pool {} in {}", hostName, name, settings.stagingDirectory());
+        return pool;
+    }
+
+    /** The host-local path of the artifact's volume, uploaded first when the pool does not hold it yet. */
+    private String volume(StoragePool pool, Artifact artifact) throws HypervisorException {
+        String name = artifact.sha256();
+        ReentrantLock lock = artifactLocks.computeIfAbsent(name, k -> new ReentrantLock());
+        lock.lock();
+        try {
+            Optional<StorageVol> existing = lookupVolume(pool, name);
+            if (existing.isPresent()) {
+                StorageVol volume = existing.get();
+                try {
+                    long capacity = calls.call("read volume", name, volume::getInfo).capacity;
+                    if (capacity == artifact.sizeBytes()) {
+                        return calls.call("read volume", name, volume::getPath);
+                    }
+                    LOG.warn("host {}: volume {} holds {} bytes, not {}: staging it again", hostName, name, capacity,
+                            artifact.sizeBytes());
+                    delete(volume, name);
+                } finally {
+                    free(volume);
+                }
+            }
+            return create(pool, artifact);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private String create(StoragePool pool, Artifact artifact) throws HypervisorException {
+        String name = artifact.sha256();
+        String completeXml = volumeXml(name, artifact.sizeBytes());
+        if (settings.kind() == HostSettings.Kind.TEST) {
+            StorageVol volume = calls.call("create volume", name, () -> pool.storageVolCreateXML(completeXml, 0));
+            try {
+                return calls.call("read volume", name, volume::getPath);
+            } finally {
+                free(volume);
+            }
+        }
+        long began = System.nanoTime();
+        lookupVolume(pool, name + PART).ifPresent(stale -> {
+            deleteQuietly(stale, name + PART);
+            free(stale);
+        });
+        String partXml = volumeXml(name + PART, artifact.sizeBytes());
+        StorageVol part = calls.call("create volume", name + PART, () -> pool.storageVolCreateXML(partXml, 0));
+        try {
+            upload(part, artifact);
+            long uploaded = System.nanoTime();
+            StorageVol complete = calls.call("copy volume", name + PART,
+                    () -> pool.storageVolCreateXMLFrom(completeXml, part, 0));
+            try {
+                LOG.info("host {}: staged {} {} ({} bytes) in {} ms (upload {} ms, copy {} ms)", hostName,
+                        artifact.kind(), name, artifact.sizeBytes(), (System.nanoTime() - began) / 1_000_000,
+                        (uploaded - began) / 1_000_000, (System.nanoTime() - uploaded) / 1_000_000);
+                return calls.call("read volume", name, complete::getPath);
+            } finally {
+                free(complete);
+            }
+        } finally {
+            deleteQuietly(part, name + PART);
+            free(part);
+        }
+    }
+
+    /** Sends the artifact's file into the volume, checking its size and sha256 on the way. */
+    private void upload(StorageVol volume, Artifact artifact) throws HypervisorException {
+        Stream stream = calls.call("open a stream for", artifact.sha256(), () -> libvirt.streamNew(0));
+        boolean finished = false;
+        try (FileChannel file = FileChannel.open(artifact.file(), StandardOpenOption.READ)) {
+            if (file.size() != artifact.sizeBytes()) {
+                throw new HypervisorException("artifact " + artifact.sha256() + " is " + file.size() + " bytes in "
+                        + "the image store, not " + artifact.sizeBytes());
+            }
+            calls.run("upload", artifact.sha256(), () -> volume.upload(stream, 0, artifact.sizeBytes(), 0));
+            MessageDigest sha256 = sha256();
+            ByteBuffer buffer = ByteBuffer.allocate(CHUNK);
+            while (file.read(buffer.clear()) > 0) {
+                buffer.flip();
+                sha256.update(buffer.duplicate());
+                send(stream, Arrays.copyOf(buffer.array(), buffer.limit()));
+            }
+            String actual = HexFormat.of().formatHex(sha256.digest());
+            if (!actual.equals(artifact.sha256())) {
+                throw new HypervisorException("artifact " + artifact.sha256() + " has sha256 " + actual
+                        + " in the image store: not staged");
+            }
+            calls.run("finish the upload of", artifact.sha256(), stream::finish);
+            finished = true;
+        } catch (IOException e) {
+            throw new HypervisorException("host " + hostName + ": cannot read artifact " + artifact.sha256() + ": "
+                    + LibvirtErrors.shown(e.toString()), e);
+        } finally {
+            if (!finished) {
+                try {
+                    stream.abort();
+                } catch (LibvirtException | RuntimeException e) {
+                    LOG.debug("host {}: aborting an upload failed: {}", hostName, e.toString());
+                }
+            }
+            try {
+                stream.free();
+            } catch (LibvirtException e) {
+                LOG.debug("host {}: freeing a stream failed: {}", hostName, LibvirtErrors.describe(e));
+            }
+        }
+    }
+
+    /**
+     * Sends all of {@code bytes}. Each call passes a buffer of its own from its start: what libvirt-java hands to
+     * virStreamSend is the buffer as a whole, so a partial send continues from a copy of the rest.
+     */
+    private void send(Stream stream, byte[] bytes) throws HypervisorException {
+        byte[] rest = bytes;
+        while (rest.length > 0) {
+            byte[] chunk = rest;
+            int sent = calls.call("send data of", "an artifact", () -> stream.send(chunk));
+            if (sent <= 0) {
+                throw new HypervisorException("host " + hostName + ": the upload stream took no data");
+            }
+            rest = Arrays.copyOfRange(rest, sent, rest.length);
+        }
+    }
+
+    /** A {@code dir} pool keeping its volumes in {@code directory}. */
+    static String poolXml(String name, String directory) throws HypervisorException {
+        Document document = DomainXml.newDocument();
+        Element root = document.createElement("pool");
+        root.setAttribute("type", "dir");
+        document.appendChild(root);
+        DomainXml.text(root, "name", name);
+        Element target = DomainXml.child(root, "target");
+        DomainXml.text(target, "path", directory);
+        // QEMU runs unprivileged: it must reach and read the volumes, never write them.
+        DomainXml.text(DomainXml.child(target, "permissions"), "mode", "0755");
+        return DomainXml.serialize(document);
+    }
+
+    /** A raw volume of {@code sizeBytes}, readable by all (QEMU reads it as another user). */
+    static String volumeXml(String name, long sizeBytes) throws HypervisorException {
+        Document document = DomainXml.newDocument();
+        Element root = document.createElement("volume");
+        document.appendChild(root);
+        DomainXml.text(root, "name", name);
+        DomainXml.text(root, "capacity", Long.toString(sizeBytes)).setAttribute("unit", "bytes");
+        Element target = DomainXml.child(root, "target");
+        DomainXml.child(target, "format").setAttribute("type", "raw");
+        DomainXml.text(DomainXml.child(target, "permissions"), "mode", "0644");
+        return DomainXml.serialize(document);
+    }
+
+    private Optional<StoragePool> lookupPool(String name) throws HypervisorException {
+        try {
+            calls.ensureOpen();
+            return Optional.of(libvirt.storagePoolLookupByName(name));
+        } catch (LibvirtException e) {
+            if (e.getError().getCode() == ErrorNumber.VIR_ERR_NO_STORAGE_POOL) {
+                return Optional.empty();
+            }
+            throw calls.failure("look up staging pool", name, e);
+        }
+    }
+
+    private Optional<StorageVol> lookupVolume(StoragePool pool, String name) throws HypervisorException {
+        try {
+            calls.ensureOpen();
+            return Optional.of(pool.storageVolLookupByName(name));
+        } catch (LibvirtException e) {
+            if (e.getError().getCode() == ErrorNumber.VIR_ERR_NO_STORAGE_VOL) {
+                return Optional.empty();
+            }
+            throw calls.failure("look up volume", name, e);
+        }
+    }
+
+    private void delete(StorageVol volume, String name) throws HypervisorException {
+        calls.run("delete volume", name, () -> volume.delete(0));
+    }
+
+    private void deleteQuietly(StorageVol volume, String name) {
+        try {
+            volume.delete(0);
+        } catch (LibvirtException e) {
+            if (e.getError().getCode() != ErrorNumber.VIR_ERR_NO_STORAGE_VOL) {
+                LOG.warn("host {}: cannot delete volume {}: {}", hostName, name, LibvirtErrors.describe(e));
+            }
+        }
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+        }
+    }
+
+    private static void free(StoragePool pool) {
+        try {
+            pool.free();
+        } catch (LibvirtException e) {
+            LOG.debug("freeing a pool handle failed: {}", LibvirtErrors.describe(e));
+        }
+    }
+
+    private static void free(StorageVol volume) {
+        try {
+            volume.free();
+        } catch (LibvirtException e) {
+            LOG.debug("freeing a volume handle failed: {}", LibvirtErrors.describe(e));
+        }
+    }
+}
