@@ -2,17 +2,12 @@ package org.servicefarm.shell.internal;
 
 import java.io.PrintStream;
 import java.time.Duration;
-import java.util.List;
 
-import org.apache.karaf.shell.api.action.Action;
-import org.apache.karaf.shell.api.action.Argument;
 import org.apache.karaf.shell.api.action.Command;
-import org.apache.karaf.shell.api.action.Completion;
 import org.apache.karaf.shell.api.action.Option;
 import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 import org.apache.karaf.shell.support.CommandException;
-import org.servicefarm.api.Environment;
 import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.image.BuildOutcome;
@@ -22,40 +17,10 @@ import org.servicefarm.api.image.ImageService;
 @Command(scope = "farm", name = "build", description = "Builds the image of a service ahead of demand and prints its "
         + "progress until it is ready or failed. Fields left out are chosen by the directory, as for farm:request.")
 @Service
-public class BuildCommand implements Action {
+public class BuildCommand extends RequestOptions {
 
     @Reference
     ImageService images;
-
-    @Argument(index = 0, name = "SERVICE", description = "The application, e.g. wiki", required = true)
-    @Completion(ApplicationCompleter.class)
-    String service;
-
-    @Option(name = "--version", description = "The application version (default: the newest viable one)")
-    String version;
-
-    @Option(name = "--os", description = "The operating system")
-    @Completion(OsCompleter.class)
-    String os;
-
-    @Option(name = "--server", description = "The server software")
-    @Completion(ServerCompleter.class)
-    String server;
-
-    @Option(name = "--runtime", description = "The language runtime")
-    @Completion(RuntimeCompleter.class)
-    String runtime;
-
-    @Option(name = "--patch", description = "A patch to apply; repeat for several", multiValued = true)
-    @Completion(PatchCompleter.class)
-    List<String> patches;
-
-    @Option(name = "--security-level", description = "The security level")
-    @Completion(SecurityLevelCompleter.class)
-    String securityLevel;
-
-    @Option(name = "--tier", description = "The customer tier (as for farm:request; a build is the same for every tier)")
-    String tier;
 
     @Option(name = "--deadline", description = "How many milliseconds to follow the build before leaving it to "
             + "finish in the background (default: until it is ready or failed)")
@@ -63,10 +28,6 @@ public class BuildCommand implements Action {
 
     @Option(name = "--no-wait", description = "Start the build and return at once; farm:images shows its progress")
     boolean noWait;
-
-    @Argument(index = 1, name = "TRAILING", description = "Nothing: options come before SERVICE, e.g. "
-            + "farm:build --os debian-12 wiki", multiValued = true)
-    List<String> trailing;
 
     PrintStream out = System.out;
     /** How often the build's progress is read while following it. */
@@ -78,17 +39,12 @@ public class BuildCommand implements Action {
      */
     @Override
     public Object execute() throws CommandException {
-        if (trailing != null && !trailing.isEmpty()) {
-            throw Failures.trailing("farm:build", "SERVICE", trailing);
-        }
-        ServiceRequest request;
+        ServiceRequest request = request("farm:build", deadlineMs);
         BuildOutcome outcome;
         try {
-            request = new ServiceRequest(service, version, new Environment(os, server, runtime, patches),
-                    securityLevel, tier, deadlineMs == null ? null : Duration.ofMillis(deadlineMs));
             outcome = images.build(request);
         } catch (InvalidRequestException e) {
-            throw Failures.invalid(e, RequestCommand.OPTIONS);
+            throw Failures.invalid(e, OPTIONS);
         }
         if (outcome instanceof BuildOutcome.Never never) {
             throw Failures.failure("NEVER " + request.service() + ": " + never.reason());
