@@ -127,7 +127,9 @@ final class ImageCache {
 
         Progress progress() {
             return state == State.BUILDING ? new Progress(step, steps, doing, bytesDone.get(), bytesTotal)
-                    : state == State.READY ? Progress.done(bytesTotal) : new Progress(step, steps, "failed: " + doing,
+                    : state == State.READY ? (steps == 0 ? Progress.done(bytesTotal)
+                    : new Progress(steps, steps, "done", bytesTotal, bytesTotal))
+                    : new Progress(step, steps, "failed: " + doing,
                     bytesDone.get(), bytesTotal);
         }
 
@@ -375,16 +377,21 @@ final class ImageCache {
                 Instant now = clock.instant();
                 Map<String, Integer> live = inUse.get();
                 Map<String, Entry> evictable = new HashMap<>();
+                long evictableBytes = 0;
                 for (Entry e : entries.values()) {
                     if (evictable(e, live, now)) {
                         evictable.put(e.id, e);
+                        evictableBytes += e.sizeBytes;
                     }
                 }
-                if (evictable.isEmpty()) {
-                    long held = used() - building.sizeBytes;
+                if (evictable.isEmpty() || used() - evictableBytes > budget) {
+                    // not even evicting every image that may go would make room: evict none
+                    long held = used() - building.sizeBytes - evictableBytes;
                     throw new ImageException("the image cache's budget of " + mib(budget) + " is spent: " + mib(held)
                             + " are held by images in use by VMs, being built or just handed out, and this image "
-                            + "needs " + mib(building.sizeBytes) + "; nothing can be evicted");
+                            + "needs " + mib(building.sizeBytes) + (evictable.isEmpty() ? "; nothing can be evicted"
+                            : "; evicting all " + evictable.size() + " images that may go (" + mib(evictableBytes)
+                            + ") would not make room, so none is evicted"));
                 }
                 List<EvictionCandidate> candidates = evictable.values().stream().map(this::candidate).toList();
                 Optional<List<EvictionCandidate>> ranked = ranker.rank(candidates, now);

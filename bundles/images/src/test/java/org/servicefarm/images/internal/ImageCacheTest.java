@@ -424,6 +424,26 @@ class ImageCacheTest {
     }
 
     @Test
+    void whenEvictingAllThatMayGoWouldNotMakeRoomNothingIsEvicted() throws Exception {
+        ImageCache measure = cache();
+        long wiki = obtain(measure, WIKI).sizeBytes();
+        long small = obtain(measure, SITE_ON_DISKY).sizeBytes();
+        long large = obtain(measure, WIKI_ON_DISKY).sizeBytes();
+        assertTrue(large > small);
+        for (Offering o : List.of(WIKI, SITE_ON_DISKY, WIKI_ON_DISKY)) {
+            ImageBuilder.deleteTree(images.resolve(plan(measure, o).id()));
+        }
+
+        ImageCache cache = cache(wiki + small, Duration.ZERO, pool, lru);
+        live.put(obtain(cache, WIKI).id(), 1);
+        ImageRef idle = obtain(cache, SITE_ON_DISKY);
+        ImageException failure = assertThrows(ImageException.class, () -> obtain(cache, WIKI_ON_DISKY));
+        assertTrue(failure.getMessage().contains("would not make room, so none is evicted"), failure.getMessage());
+        assertEquals(State.READY, cache.status(idle.id()).orElseThrow().state(), "the idle image was not evicted");
+        assertTrue(Files.isDirectory(images.resolve(idle.id())));
+    }
+
+    @Test
     void anImageJustHandedOutForANewVmIsKeptForTheGracePeriod() throws Exception {
         ImageCache measure = cache();
         long site = obtain(measure, SITE).sizeBytes();

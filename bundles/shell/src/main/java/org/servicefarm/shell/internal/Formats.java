@@ -200,8 +200,18 @@ final class Formats {
         return Math.round(progress.fraction() * 100) + "%";
     }
 
-    /** Bytes as MiB with one decimal. */
+    /** Bytes in the largest binary unit that leaves at least 1, with one decimal: "320 B", "1.5 KiB", "24.9 MiB". */
     static String size(long bytes) {
-        return String.format(Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
+        if (bytes < 1024) {
+            return bytes + " B";
+        }
+        String[] units = {"KiB", "MiB", "GiB", "TiB"};
+        double value = bytes / 1024.0;
+        int unit = 0;
+        while (value >= 1024 && unit < units.length - 1) {
+            value /= 1024;
+            unit++;
+        }
+        return String.format(Locale.ROOT, "%.1f %s", value, units[unit]);
     }
 }

@@ -114,10 +114,10 @@ class BuildCommandTest {
         assertEquals("""
                 BUILDING wiki: image 80bfb71f9ad57f2f281405fb for wiki@2.1/debian-12/nginx-1.22/php-8.2[standard]
                   filled in by the directory: version, server
-                  queued, 0% of 0.0 MiB
-                  step 1/5 making room in the image cache, 0% of 0.0 MiB
-                  step 2/5 checking the kernel, 30% of 0.0 MiB
-                  step 4/5 writing the initrd (5 layers), 90% of 0.0 MiB
+                  queued, 0% of 100 B
+                  step 1/5 making room in the image cache, 0% of 100 B
+                  step 2/5 checking the kernel, 30% of 100 B
+                  step 4/5 writing the initrd (5 layers), 90% of 100 B
                 READY 80bfb71f9ad57f2f281405fb: 25.0 MiB in the store, 4 components
                 """, printed(), "a line per step and per tenth of the bytes, not per poll");
     }

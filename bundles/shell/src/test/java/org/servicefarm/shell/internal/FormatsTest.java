@@ -169,5 +169,7 @@ class FormatsTest {
                 Duration.ofMinutes(10), 10, null);
         assertEquals(List.of("wiki@2.1/debian-12/nginx-1.22/php-8.2[standard]", "12", "600 s", "10", "-"),
                 Formats.demandRow(demand));
+        assertEquals(List.of("320 B", "1.5 KiB", "24.9 MiB", "1.0 GiB"), List.of(Formats.size(320),
+                Formats.size(1536), Formats.size(26_109_542), Formats.size(1L << 30)));
     }
 }
