@@ -72,6 +72,14 @@ final class FarmClient {
                 .POST(HttpRequest.BodyPublishers.ofString(json)));
     }
 
+    /** {@code GET /} of a granted service at its endpoint, as a client of the service would ask. */
+    HttpResponse<String> getService(JsonNode endpoint) {
+        String host = endpoint.path("host").asText();
+        URI uri = URI.create("http://" + (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":"
+                + endpoint.path("port").asInt() + "/");
+        return send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).GET());
+    }
+
     HttpResponse<String> delete(String path, Login login) {
         return send(request(path, login).DELETE());
     }

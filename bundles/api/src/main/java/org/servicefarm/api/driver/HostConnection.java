@@ -11,6 +11,12 @@ import org.servicefarm.api.image.ImageRef;
 /**
  * One connected host. VM ids are the manager's; a driver must never put them (or any other
  * name) into hypervisor configuration unescaped. Every call is synchronous and thread-safe.
+ * <p>
+ * Readiness is the core's, not the driver's: {@link #start}, {@link #resume} and {@link #restore} return once the
+ * hypervisor runs the guest, with the endpoints its services will answer on; the core probes those endpoints and
+ * counts the VM as serving only once they answer. An endpoint is an address a client can connect to (an IP address
+ * or a name the host is configured with), never the farm's name for the host; a driver reports endpoints once it
+ * knows them, which may be only after the guest booted.
  */
 @ConsumerType
 public interface HostConnection extends AutoCloseable {
@@ -26,32 +32,44 @@ public interface HostConnection extends AutoCloseable {
      */
     StagedImage stage(ImageRef image) throws HypervisorException;
 
-    /**
-     * Defines a VM from its staged image and allocates where its services will be reached.
-     *
-     * @return the endpoint of each service in the spec, by service name
-     */
-    Map<String, Endpoint> define(VmSpec spec) throws HypervisorException;
+    /** Defines a VM from its staged image, ready to be started. Nothing runs yet. */
+    void define(VmSpec spec) throws HypervisorException;
 
-    /** Boots a defined VM and returns once its services answer (or the driver's boot time passed). */
-    void start(String vmId) throws HypervisorException;
+    /**
+     * Boots a defined VM and returns once the hypervisor runs it; its services may still be booting.
+     *
+     * @return where each service of the spec will be reached, by service name
+     */
+    Map<String, Endpoint> start(String vmId) throws HypervisorException;
 
     /** Pauses a running VM in memory. */
     void suspend(String vmId) throws HypervisorException;
 
-    /** Resumes a suspended VM. */
-    void resume(String vmId) throws HypervisorException;
+    /**
+     * Resumes a suspended VM and returns once it runs again.
+     *
+     * @return where each of its services is reached, by service name
+     */
+    Map<String, Endpoint> resume(String vmId) throws HypervisorException;
 
     /** Saves a running or suspended VM's state to disk and stops it. */
     void save(String vmId) throws HypervisorException;
 
-    /** Starts a saved VM from its saved state. */
-    void restore(String vmId) throws HypervisorException;
+    /**
+     * Starts a saved VM from its saved state and returns once the hypervisor runs it.
+     *
+     * @return where each of its services is reached, by service name
+     */
+    Map<String, Endpoint> restore(String vmId) throws HypervisorException;
 
     /** Stops a VM if it runs and removes its definition and saved state. Idempotent. */
     void destroy(String vmId) throws HypervisorException;
 
-    /** The guests the hypervisor has for this farm, for reconciling the state table. */
+    /**
+     * The guests the hypervisor has for this farm, for reconciling the state table: each with its resting state and
+     * what the farm recorded on it at define ({@link GuestInfo.Recorded}), or why that cannot be read
+     * ({@link GuestInfo.Unrecorded}).
+     */
     List<GuestInfo> guests() throws HypervisorException;
 
     /** Disconnects; events stop. Guests keep running. */

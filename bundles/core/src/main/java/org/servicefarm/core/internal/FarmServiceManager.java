@@ -68,6 +68,8 @@ import org.slf4j.LoggerFactory;
  *              none ACTIVE                            -> resume a SLEEPING one, else restore an ARCHIVED
  *                                                        one, else create: image, VM cap (evict), place,
  *                                                        stage the image on that host, define, start
+ *              a VM started, resumed or restored      -> ACTIVE once its services answer on their endpoints
+ *                                                        ({@link EndpointProbe}, no thread held meanwhile)
  *         -> wait until the caller's deadline; past it RETRY_LATER, and the work goes on
  * </pre>
  */
@@ -125,6 +127,19 @@ public class FarmServiceManager implements ServiceManager {
         @AttributeDefinition(name = "retry after a failure (s)", description = "Retry-After given when the farm "
                 + "cannot serve now (no capacity, a host failed).")
         long retryAfter_failure_s() default 5;
+
+        @AttributeDefinition(name = "probe timeout (ms)", description = "How long one try to reach a new or woken "
+                + "VM's service may take: a TCP connect, an HTTP GET / and any HTTP status line back.")
+        long probe_timeout_ms() default 2000;
+
+        @AttributeDefinition(name = "probe interval (ms)", description = "The pause after a failed try before the "
+                + "service is tried again.")
+        long probe_interval_ms() default 250;
+
+        @AttributeDefinition(name = "probe limit (ms)", description = "How long a new or woken VM's services may take "
+                + "to answer in all; past it the creation or activation fails. Keep it well above a real guest's cold "
+                + "boot under QEMU's emulation (8 to 26 s).")
+        long probe_limit_ms() default 120_000;
     }
 
     /** A VM ready to serve, and how it got there. */
@@ -170,6 +185,7 @@ public class FarmServiceManager implements ServiceManager {
     Clock clock = Clock.systemUTC();
     private volatile Settings settings;
     private ExecutorService workers;
+    private EndpointProbe probe;
     private final Map<Offering, Work> creations = new ConcurrentHashMap<>();
     private final Map<String, Work> activations = new ConcurrentHashMap<>();
     private final Map<Offering, Object> offeringLocks = new ConcurrentHashMap<>();
@@ -187,6 +203,7 @@ public class FarmServiceManager implements ServiceManager {
             t.setDaemon(true);
             return t;
         });
+        probe = new EndpointProbe();
         estimates.put(Activation.CREATED, new DurationEstimate(settings.createEstimate()));
         estimates.put(Activation.RESUMED, new DurationEstimate(Duration.ofMillis(200)));
         estimates.put(Activation.RESTORED, new DurationEstimate(Duration.ofSeconds(2)));
@@ -201,6 +218,7 @@ public class FarmServiceManager implements ServiceManager {
     @Deactivate
     void deactivate() {
         workers.shutdownNow();
+        probe.close();
         IllegalStateException stopping = new IllegalStateException("the service manager is stopping");
         creations.values().forEach(w -> w.future().completeExceptionally(stopping));
         activations.values().forEach(w -> w.future().completeExceptionally(stopping));
@@ -305,7 +323,8 @@ public class FarmServiceManager implements ServiceManager {
         VmRecord best = null;
         double bestLoad = Double.MAX_VALUE;
         for (VmRecord vm : vms) {
-            if (vm.state() != VmState.ACTIVE) {
+            // an ACTIVE VM without an endpoint (adopted from a host that did not know it) cannot be granted
+            if (vm.state() != VmState.ACTIVE || vm.endpoint() == null) {
                 continue;
             }
             LoadMeter meter = loads.get(vm.id());
@@ -344,15 +363,28 @@ public class FarmServiceManager implements ServiceManager {
         }, () -> {
             try {
                 HostConnection connection = hosts.connection(vm.hostId());
-                if (kind == Activation.RESUMED) {
-                    connection.resume(vm.id());
-                } else {
-                    connection.restore(vm.id());
-                }
-                VmRecord active = stateTable.transition(vm.id(), VmState.ACTIVE, null).orElseThrow();
-                estimates.get(kind).record(since(work.startNanos()));
-                activations.remove(vm.id(), work);
-                work.future().complete(new Ready(active, kind));
+                Map<String, Endpoint> endpoints = kind == Activation.RESUMED ? connection.resume(vm.id())
+                        : connection.restore(vm.id());
+                VmRecord waking = stateTable.update(vm.id(), row -> row.withEndpoints(endpoints)).orElseThrow();
+                serving(waking).whenCompleteAsync((answered, silent) -> {
+                    Throwable failure = silent == null ? null : cause(silent);
+                    if (failure == null) {
+                        try {
+                            VmRecord active = serveFrom(waking, () -> activations.remove(vm.id(), work));
+                            estimates.get(kind).record(since(work.startNanos()));
+                            work.future().complete(new Ready(active, kind));
+                            return;
+                        } catch (RuntimeException | Error e) { // the row vanished meanwhile: still an answer
+                            failure = e;
+                        }
+                    }
+                    // it runs but does not serve: broken, so it goes (putting it back would not be true)
+                    String why = work.doing() + " failed: " + failure.getMessage();
+                    LOG.warn("{}; destroying it", why);
+                    activations.remove(vm.id(), work);
+                    destroyQuietly(waking, VmState.FAILED, why);
+                    work.future().completeExceptionally(failure);
+                }, workers);
             } catch (Exception | Error e) { // whatever happens, joined requests must get an answer
                 LOG.warn("{} failed: {}", work.doing(), e.getMessage());
                 // the VM is still where it was: leave it there for the next attempt
@@ -379,27 +411,77 @@ public class FarmServiceManager implements ServiceManager {
                 placed = place(offering, tier, image);
                 HostConnection connection = hosts.connection(placed.hostId());
                 StagedImage staged = connection.stage(image);
-                Map<String, Endpoint> endpoints = connection.define(new VmSpec(placed.id(), offering, staged,
-                        placed.resources().vcpus(), placed.resources().memoryMiB(), services));
-                stateTable.update(placed.id(), vm -> vm.withEndpoints(endpoints).withState(VmState.STARTING, null));
-                connection.start(placed.id());
-                VmRecord active = stateTable.transition(placed.id(), VmState.ACTIVE, null).orElseThrow();
-                estimates.get(Activation.CREATED).record(since(work.startNanos()));
-                LOG.info("Created {} for {} on {} in {} ms", active.id(), offering.key(), active.hostId(),
-                        since(work.startNanos()).toMillis());
-                // no longer under way before it is done: a request arriving now must see the ACTIVE VM, not join
-                creations.remove(offering, work);
-                work.future().complete(new Ready(active, Activation.CREATED));
+                connection.define(new VmSpec(placed.id(), offering, staged, placed.resources().vcpus(),
+                        placed.resources().memoryMiB(), services, placed.createdAt()));
+                stateTable.transition(placed.id(), VmState.STARTING, null);
+                Map<String, Endpoint> endpoints = connection.start(placed.id());
+                VmRecord starting = stateTable.update(placed.id(), vm -> vm.withEndpoints(endpoints)
+                        .withState(VmState.STARTING, "started; waiting for its services to answer")).orElseThrow();
+                serving(starting).whenCompleteAsync((answered, silent) -> {
+                    try {
+                        if (silent == null) {
+                            created(starting, work);
+                            return;
+                        }
+                    } catch (RuntimeException | Error e) { // the row vanished meanwhile: still an answer
+                        creationFailed(offering, starting, work, e);
+                        return;
+                    }
+                    creationFailed(offering, starting, work, cause(silent));
+                }, workers);
             } catch (Exception | Error e) { // whatever happens, joined requests must get an answer
-                creations.remove(offering, work);
-                if (placed != null) {
-                    LOG.warn("Creating {} on {} failed: {}", placed.id(), placed.hostId(), e.getMessage());
-                    destroyQuietly(placed, VmState.FAILED, "creation failed: " + e.getMessage());
-                }
-                work.future().completeExceptionally(e);
+                creationFailed(offering, placed, work, e);
             }
         });
         return work;
+    }
+
+    private void created(VmRecord vm, Work work) {
+        VmRecord active = serveFrom(vm, () -> creations.remove(vm.offering(), work));
+        estimates.get(Activation.CREATED).record(since(work.startNanos()));
+        LOG.info("Created {} for {} on {} in {} ms", active.id(), active.offering().key(), active.hostId(),
+                since(work.startNanos()).toMillis());
+        work.future().complete(new Ready(active, Activation.CREATED));
+    }
+
+    /**
+     * Makes the VM ACTIVE and ends the work that brought it there, as one step for {@link #serve}: under the offering's
+     * lock, a request sees either the work under way or the ACTIVE VM, never both or neither.
+     */
+    private VmRecord serveFrom(VmRecord vm, Runnable endWork) {
+        synchronized (offeringLocks.computeIfAbsent(vm.offering(), k -> new Object())) {
+            VmRecord active = stateTable.transition(vm.id(), VmState.ACTIVE, null).orElseThrow();
+            endWork.run();
+            return active;
+        }
+    }
+
+    /** A creation failed at any step: the VM (if it was placed) goes, and joined requests get the failure. */
+    private void creationFailed(Offering offering, VmRecord placed, Work work, Throwable failure) {
+        creations.remove(offering, work);
+        if (placed != null) {
+            LOG.warn("Creating {} on {} failed: {}", placed.id(), placed.hostId(), failure.getMessage());
+            destroyQuietly(placed, VmState.FAILED, "creation failed: " + failure.getMessage());
+        }
+        work.future().completeExceptionally(failure);
+    }
+
+    /**
+     * Completes once every endpoint of the VM answers ({@link EndpointProbe}); fails at once when the driver reported
+     * no endpoint for the VM's own service, which could never be granted.
+     */
+    private CompletableFuture<Void> serving(VmRecord vm) {
+        if (vm.endpoint() == null) {
+            return CompletableFuture.failedFuture(new IllegalStateException("host " + vm.hostId()
+                    + " reported no endpoint for service " + vm.offering().service()));
+        }
+        return probe.await(vm.endpoints(), settings.probe());
+    }
+
+    /** What failed, without the wrapper of a future's stage. */
+    private static Throwable cause(Throwable failure) {
+        return failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
     }
 
     /** Runs the work's task, or undoes its registration if the manager is stopping and takes no more work. */

@@ -37,6 +37,7 @@ import org.servicefarm.api.NotFoundException;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.driver.GuestInfo;
+import org.servicefarm.api.driver.GuestMetadata;
 import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorDriver;
 import org.servicefarm.api.driver.HypervisorException;
@@ -155,9 +156,15 @@ public class HostRegistry {
                 return;
             }
             HostConnection connection = driver.connect(record, this::onEvent);
+            try {
+                // before the host is usable: nothing is placed there while its table rows are being made true
+                reconcile(record.name(), connection);
+            } catch (HypervisorException | RuntimeException e) {
+                connection.close();
+                throw e;
+            }
             entry.connection = connection;
             entry.detail = null;
-            reconcile(record.name(), connection);
             LOG.info("Host {} connected through {}", record.name(), record.driver());
         } catch (HypervisorException | RuntimeException e) {
             entry.detail = "cannot connect: " + safe(e.getMessage());
@@ -181,12 +188,15 @@ public class HostRegistry {
     }
 
     /**
-     * Makes the table agree with the host: rows whose guest is gone become DESTROYED, rows in a
-     * resting state take the guest's state, and farm guests nobody knows are destroyed (an
-     * orphan holds capacity and serves nobody).
+     * Makes the table agree with the host. Rows whose guest is gone become DESTROYED, and rows in a resting state take
+     * the guest's state. A farm guest the table does not know (the appliance restarted, say) is adopted from what the
+     * farm recorded on it: it gets its row back. Only a guest that cannot be accounted for is removed, and each
+     * removal is logged with its reason: its record is missing or unreadable, the table has it as destroyed or
+     * failed, or it is adopted as FAILED (it cannot serve, and would hold capacity no row counts).
      */
     void reconcile(String host, HostConnection connection) throws HypervisorException {
-        Map<String, VmState> observed = connection.guests().stream()
+        List<GuestInfo> guests = connection.guests();
+        Map<String, VmState> observed = guests.stream()
                 .collect(Collectors.toMap(GuestInfo::vmId, GuestInfo::state, (a, b) -> a));
         Set<String> known = new java.util.HashSet<>();
         for (VmRecord vm : stateTable.occupying()) {
@@ -202,11 +212,45 @@ public class HostRegistry {
                 stateTable.transition(vm.id(), state, "reconciled with host " + host);
             }
         }
-        for (String orphan : observed.keySet()) {
-            if (!known.contains(orphan) && stateTable.vm(orphan).map(vm -> !vm.state().occupiesHost()).orElse(true)) {
-                LOG.warn("Destroying guest {} on host {}: the state table does not know it", orphan, host);
-                connection.destroy(orphan);
+        for (GuestInfo guest : guests) {
+            if (known.contains(guest.vmId())) {
+                continue;
             }
+            Optional<VmRecord> row = stateTable.vm(guest.vmId());
+            if (row.isPresent() && row.get().state().occupiesHost()) {
+                LOG.warn("Guest {} on host {} is in the state table on host {}; left alone", safe(guest.vmId()), host,
+                        row.get().hostId());
+            } else if (row.isPresent()) {
+                remove(host, connection, guest, "the state table has it as " + row.get().state());
+            } else if (guest instanceof GuestInfo.Recorded recorded) {
+                adopt(host, connection, recorded);
+            } else {
+                remove(host, connection, guest, ((GuestInfo.Unrecorded) guest).reason());
+            }
+        }
+    }
+
+    /** Takes a guest the table does not know back into it, from what the farm recorded on it. */
+    private void adopt(String host, HostConnection connection, GuestInfo.Recorded guest) {
+        GuestMetadata metadata = guest.metadata();
+        String why = "adopted from host " + host + ": found " + guest.state() + " with the farm's record, not in the "
+                + "state table";
+        stateTable.put(new VmRecord(metadata.vmId(), host, metadata.imageId(), metadata.offering(), metadata.endpoints(),
+                guest.state(), metadata.resources(), metadata.createdAt(), null, 0, why));
+        LOG.info("Adopted guest {} on host {} ({}, {}): it was not in the state table", safe(metadata.vmId()), host,
+                metadata.offering().key(), guest.state());
+        if (guest.state() == VmState.FAILED) {
+            remove(host, connection, guest, "adopted as FAILED: it cannot serve");
+        }
+    }
+
+    /** Removes a guest, logging why; a guest that cannot be removed is logged and left (the next reconcile tries again). */
+    private void remove(String host, HostConnection connection, GuestInfo guest, String reason) {
+        LOG.warn("Removing guest {} ({}) from host {}: {}", safe(guest.vmId()), guest.state(), host, safe(reason));
+        try {
+            connection.destroy(guest.vmId());
+        } catch (HypervisorException | RuntimeException e) {
+            LOG.warn("Guest {} on host {} could not be removed: {}", safe(guest.vmId()), host, safe(e.getMessage()));
         }
     }
 

@@ -12,7 +12,8 @@ import org.servicefarm.api.InvalidRequestException;
 /** The manager's configuration, parsed and checked once per change. */
 record Settings(Duration defaultDeadline, Duration maxDeadline, int vmCap, Capacity vmSize,
                 double requestsPerMinutePerVm, Map<String, Tier> tiers, String defaultTier,
-                Map<String, Integer> servicePorts, int workers, Duration createEstimate, Duration failureRetryAfter) {
+                Map<String, Integer> servicePorts, int workers, Duration createEstimate, Duration failureRetryAfter,
+                EndpointProbe.Timing probe) {
 
     /**
      * A customer tier.
@@ -44,7 +45,9 @@ record Settings(Duration defaultDeadline, Duration maxDeadline, int vmCap, Capac
         return new Settings(Duration.ofMillis(c.deadline_default_ms()), Duration.ofMillis(c.deadline_max_ms()),
                 c.vm_cap(), new Capacity(c.vm_vcpus(), c.vm_memoryMiB(), 1), c.vm_requestsPerMinute(),
                 java.util.Collections.unmodifiableMap(tiers), c.defaultTier(), Map.copyOf(ports), c.workers(),
-                Duration.ofMillis(c.estimate_create_ms()), Duration.ofSeconds(c.retryAfter_failure_s()));
+                Duration.ofMillis(c.estimate_create_ms()), Duration.ofSeconds(c.retryAfter_failure_s()),
+                new EndpointProbe.Timing(Duration.ofMillis(c.probe_timeout_ms()), Duration.ofMillis(c.probe_interval_ms()),
+                        Duration.ofMillis(c.probe_limit_ms())));
     }
 
     /** Parses {@code service=port} entries ('*' the default) into a map. */

@@ -1,5 +1,9 @@
 package org.servicefarm.core.internal;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -8,11 +12,13 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.servicefarm.api.Capacity;
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.driver.GuestInfo;
+import org.servicefarm.api.driver.GuestMetadata;
 import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorDriver;
 import org.servicefarm.api.driver.HypervisorException;
@@ -21,15 +27,21 @@ import org.servicefarm.api.driver.StagedImage;
 import org.servicefarm.api.driver.VmEventListener;
 import org.servicefarm.api.image.ImageRef;
 
+import com.sun.net.httpserver.HttpServer;
+
 /**
  * An in-memory hypervisor for the core's unit tests: it keeps guest states like a hypervisor
  * would and refuses operations a hypervisor would refuse, and a test can hold boots at a gate
- * to see what the manager does meanwhile. The real driver is tested against libvirt itself.
+ * to see what the manager does meanwhile. Its guests' services answer for real, on one HTTP
+ * server on loopback, while {@link #answering} is set: the core's readiness probe is the same
+ * as in the appliance. The real driver is tested against libvirt itself.
  * Its rules: a host's uri is {@code fake:///<anything>}, and its only property is {@code slow}.
  */
-final class FakeHypervisor implements HypervisorDriver {
+final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
 
     final Map<String, Map<String, VmState>> guestsByHost = new ConcurrentHashMap<>();
+    /** What the farm recorded on each guest at define, as a real hypervisor keeps it beside the guest; by VM id. */
+    final Map<String, GuestMetadata> recorded = new ConcurrentHashMap<>();
     final Map<String, VmEventListener> listeners = new ConcurrentHashMap<>();
     final AtomicInteger stages = new AtomicInteger();
     final AtomicInteger defines = new AtomicInteger();
@@ -37,7 +49,31 @@ final class FakeHypervisor implements HypervisorDriver {
     final AtomicInteger validations = new AtomicInteger();
     final AtomicInteger connects = new AtomicInteger();
     volatile CountDownLatch bootGate = new CountDownLatch(0);
-    private final AtomicInteger nextPort = new AtomicInteger(20000);
+    /** Whether the guests' services answer; when not, their connections are closed without an answer. */
+    volatile boolean answering = true;
+    private final HttpServer services;
+    private final Endpoint endpoint;
+
+    FakeHypervisor() {
+        try {
+            services = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        services.createContext("/", exchange -> {
+            if (answering) {
+                exchange.sendResponseHeaders(200, -1);
+            }
+            exchange.close();
+        });
+        services.start();
+        endpoint = new Endpoint("127.0.0.1", services.getAddress().getPort());
+    }
+
+    @Override
+    public void close() {
+        services.stop(0);
+    }
 
     @Override
     public void validate(HostRecord host) {
@@ -75,18 +111,19 @@ final class FakeHypervisor implements HypervisorDriver {
             }
 
             @Override
-            public Map<String, Endpoint> define(org.servicefarm.api.driver.VmSpec spec) throws HypervisorException {
+            public void define(org.servicefarm.api.driver.VmSpec spec) throws HypervisorException {
                 if (guests.putIfAbsent(spec.vmId(), VmState.DESTROYED) != null) {
                     throw new HypervisorException("domain " + spec.vmId() + " exists");
                 }
                 defines.incrementAndGet();
                 Map<String, Endpoint> endpoints = new java.util.HashMap<>();
-                spec.services().forEach(s -> endpoints.put(s.name(), new Endpoint(host.name(), nextPort.getAndIncrement())));
-                return endpoints;
+                spec.services().forEach(s -> endpoints.put(s.name(), endpoint));
+                recorded.put(spec.vmId(), new GuestMetadata(spec.vmId(), spec.offering(), spec.image().image().id(),
+                        new Capacity(spec.vcpus(), spec.memoryMiB(), 1), endpoints, spec.createdAt()));
             }
 
             @Override
-            public void start(String vmId) throws HypervisorException {
+            public Map<String, Endpoint> start(String vmId) throws HypervisorException {
                 try {
                     if (!bootGate.await(10, TimeUnit.SECONDS)) {
                         throw new HypervisorException("boot of " + vmId + " timed out");
@@ -97,6 +134,7 @@ final class FakeHypervisor implements HypervisorDriver {
                 }
                 expect(vmId, VmState.DESTROYED);
                 guests.put(vmId, VmState.ACTIVE);
+                return endpoints(vmId);
             }
 
             @Override
@@ -106,9 +144,10 @@ final class FakeHypervisor implements HypervisorDriver {
             }
 
             @Override
-            public void resume(String vmId) throws HypervisorException {
+            public Map<String, Endpoint> resume(String vmId) throws HypervisorException {
                 expect(vmId, VmState.SLEEPING);
                 guests.put(vmId, VmState.ACTIVE);
+                return endpoints(vmId);
             }
 
             @Override
@@ -120,13 +159,15 @@ final class FakeHypervisor implements HypervisorDriver {
             }
 
             @Override
-            public void restore(String vmId) throws HypervisorException {
+            public Map<String, Endpoint> restore(String vmId) throws HypervisorException {
                 expect(vmId, VmState.ARCHIVED);
                 guests.put(vmId, VmState.ACTIVE);
+                return endpoints(vmId);
             }
 
             @Override
             public void destroy(String vmId) {
+                recorded.remove(vmId);
                 if (guests.remove(vmId) != null) {
                     destroys.incrementAndGet();
                 }
@@ -135,8 +176,16 @@ final class FakeHypervisor implements HypervisorDriver {
             @Override
             public List<GuestInfo> guests() {
                 List<GuestInfo> list = new ArrayList<>();
-                guests.forEach((id, state) -> list.add(new GuestInfo(id, state)));
+                guests.forEach((id, state) -> {
+                    GuestMetadata metadata = recorded.get(id);
+                    list.add(metadata == null ? new GuestInfo.Unrecorded(id, state, "it carries no farm metadata")
+                            : new GuestInfo.Recorded(metadata, state));
+                });
                 return list;
+            }
+
+            private Map<String, Endpoint> endpoints(String vmId) {
+                return recorded.get(vmId).endpoints();
             }
 
             @Override

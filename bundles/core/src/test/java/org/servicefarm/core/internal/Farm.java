@@ -24,7 +24,7 @@ import org.servicefarm.api.placement.PlacementStrategy;
 /** A core wired by hand, as DS would wire it, on the shipped catalog and the fake hypervisor. */
 final class Farm implements AutoCloseable {
 
-    final FakeHypervisor hypervisor = new FakeHypervisor();
+    final FakeHypervisor hypervisor;
     final StateTable table = new StateTable();
     final CatalogDirectory directory = new CatalogDirectory();
     final HostRegistry hosts = new HostRegistry();
@@ -37,6 +37,12 @@ final class Farm implements AutoCloseable {
     final FakeConfigurationAdmin configurations = new FakeConfigurationAdmin(hosts);
 
     Farm(Map<String, Object> managerConfig) {
+        this(managerConfig, new FakeHypervisor());
+    }
+
+    /** A core over the guests of {@code hypervisor}: what an appliance finds when it restarts. */
+    Farm(Map<String, Object> managerConfig, FakeHypervisor hypervisor) {
+        this.hypervisor = hypervisor;
         Map<String, Object> catalog = shippedConfig("org.servicefarm.catalog.cfg");
         directory.configure(convert(catalog, CatalogDirectory.Config.class), catalog);
         hosts.stateTable = table;
@@ -122,6 +128,12 @@ final class Farm implements AutoCloseable {
 
     @Override
     public void close() {
+        stop();
+        hypervisor.close();
+    }
+
+    /** Stops the core, as a crash or a restart would; the hypervisor and its guests carry on. */
+    void stop() {
         manager.deactivate();
         hosts.deactivate();
     }

@@ -1,6 +1,7 @@
 package org.servicefarm.core.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -28,6 +29,7 @@ import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.driver.GuestMetadata;
 
 /** Every branch of the request flow, on a core wired by hand over an in-memory hypervisor. */
 class FarmServiceManagerTest {
@@ -279,6 +281,140 @@ class FarmServiceManagerTest {
         Farm.await("the failed guest to be destroyed",
                 () -> !farm.hypervisor.guestsByHost.get(granted.hostId()).containsKey(granted.vmId()));
         assertEquals(Capacity.ZERO, farm.host(granted.hostId()).orElseThrow().used());
+    }
+
+    @Test
+    void aVmIsActiveOnlyOnceItsServiceAnswersOnItsEndpoint() {
+        farm.hypervisor.answering = false;
+        Outcome.RetryLater later = assertInstanceOf(Outcome.RetryLater.class, request("wiki", Duration.ofMillis(300)));
+        assertTrue(later.detail().startsWith("creating a VM for wiki"), later.detail());
+        VmRecord starting = farm.vms().get(0);
+        assertEquals(VmState.STARTING, starting.state(), "the hypervisor runs it, its service does not answer yet");
+        assertEquals("started; waiting for its services to answer", starting.detail());
+        assertNotNull(starting.endpoint(), "the endpoint start() reported is recorded at once");
+
+        farm.hypervisor.answering = true;
+        Farm.await("the VM to answer", () -> farm.table.vm(starting.id()).orElseThrow().state() == VmState.ACTIVE);
+        assertEquals(starting.id(), grant("wiki").vmId());
+    }
+
+    @Test
+    void aVmWhoseServiceNeverAnswersFailsItsCreationAndIsDestroyed() {
+        farm.close();
+        farm = new Farm(Map.of("probe.limit.ms", 300, "probe.interval.ms", 20, "probe.timeout.ms", 100));
+        farm.hypervisor.answering = false;
+        Outcome.RetryLater later = assertInstanceOf(Outcome.RetryLater.class, request("wiki", LONG));
+        assertTrue(later.detail().contains("did not answer HTTP within 300 ms"), later.detail());
+        VmRecord failed = farm.vms().get(0);
+        assertEquals(VmState.FAILED, failed.state());
+        assertTrue(failed.detail().startsWith("creation failed: service wiki at 127.0.0.1:"), failed.detail());
+        assertTrue(farm.hypervisor.guestsByHost.get(failed.hostId()).isEmpty(), "the guest is destroyed");
+
+        farm.hypervisor.answering = true;
+        assertEquals(Activation.CREATED, grant("wiki").activation(), "the next request builds anew");
+    }
+
+    @Test
+    void aWokenVmThatDoesNotAnswerIsDestroyedNotPutBack() {
+        farm.close();
+        farm = new Farm(Map.of("probe.limit.ms", 300, "probe.interval.ms", 20, "probe.timeout.ms", 100));
+        Outcome.Granted first = grant("wiki");
+        farm.hypervisor.external(first.hostId(), first.vmId(), VmState.SLEEPING);
+        farm.hypervisor.answering = false;
+
+        Outcome.RetryLater later = assertInstanceOf(Outcome.RetryLater.class, request("wiki", LONG));
+        assertTrue(later.detail().contains("did not answer"), later.detail());
+        VmRecord vm = farm.table.vm(first.vmId()).orElseThrow();
+        assertEquals(VmState.FAILED, vm.state());
+        assertTrue(vm.detail().startsWith("resuming " + first.vmId()), vm.detail());
+        assertTrue(farm.hypervisor.guestsByHost.get(first.hostId()).isEmpty());
+    }
+
+    @Test
+    void waitingForServicesToAnswerHoldsNoWorker() {
+        farm.close();
+        farm = new Farm(Map.of("workers", 1));
+        farm.hypervisor.answering = false;
+        request("wiki", Duration.ZERO);
+        request("blog", Duration.ZERO);
+        Farm.await("both VMs started by the one worker", () -> farm.vms().size() == 2
+                && farm.vms().stream().allMatch(vm -> vm.state() == VmState.STARTING && vm.endpoint() != null));
+
+        farm.hypervisor.answering = true;
+        Farm.await("both to answer", () -> farm.vms().stream().allMatch(vm -> vm.state() == VmState.ACTIVE));
+    }
+
+    @Test
+    void afterARestartReconcileAdoptsTheGuestsItsRecordsAccountFor() {
+        Outcome.Granted wiki = grant("wiki");
+        Outcome.Granted blog = grant("blog");
+        farm.hypervisor.external(blog.hostId(), blog.vmId(), VmState.SLEEPING);
+        VmRecord before = farm.table.vm(wiki.vmId()).orElseThrow();
+        farm.stop();
+
+        farm = new Farm(Map.of(), farm.hypervisor); // an empty state table; the hosts connect and reconcile
+        VmRecord adopted = farm.table.vm(wiki.vmId()).orElseThrow();
+        assertEquals(VmState.ACTIVE, adopted.state());
+        assertEquals(before.hostId(), adopted.hostId());
+        assertEquals(before.offering(), adopted.offering());
+        assertEquals(before.imageId(), adopted.imageId());
+        assertEquals(before.resources(), adopted.resources());
+        assertEquals(before.endpoints(), adopted.endpoints());
+        assertEquals(before.createdAt(), adopted.createdAt());
+        assertTrue(adopted.detail().startsWith("adopted from host " + before.hostId()), adopted.detail());
+        assertEquals(VmState.SLEEPING, farm.table.vm(blog.vmId()).orElseThrow().state());
+
+        int defines = farm.hypervisor.defines.get();
+        Outcome.Granted again = grant("wiki");
+        assertEquals(wiki.vmId(), again.vmId(), "the adopted VM serves");
+        assertEquals(Activation.ACTIVE, again.activation());
+        assertEquals(Activation.RESUMED, grant("blog").activation(), "an adopted sleeping VM is woken");
+        assertEquals(defines, farm.hypervisor.defines.get(), "nothing was built again");
+        assertEquals(2, farm.hypervisor.guestsByHost.values().stream().mapToInt(Map::size).sum());
+    }
+
+    @Test
+    void anAdoptedVmWhoseEndpointsTheHostDoesNotKnowIsNeverGranted() {
+        Outcome.Granted first = grant("wiki");
+        farm.stop();
+        GuestMetadata recorded = farm.hypervisor.recorded.get(first.vmId());
+        farm.hypervisor.recorded.put(first.vmId(), new GuestMetadata(recorded.vmId(), recorded.offering(),
+                recorded.imageId(), recorded.resources(), Map.of(), recorded.createdAt()));
+        farm = new Farm(Map.of(), farm.hypervisor);
+        assertEquals(VmState.ACTIVE, farm.table.vm(first.vmId()).orElseThrow().state(), "adopted as it is");
+
+        Outcome.Granted next = grant("wiki");
+        assertNotEquals(first.vmId(), next.vmId(), "a grant needs an endpoint: another VM serves");
+        assertEquals(Activation.CREATED, next.activation());
+    }
+
+    @Test
+    void reconcileRemovesOnlyGuestsItCannotAccountFor() throws Exception {
+        Outcome.Granted kept = grant("wiki");
+        Outcome.Granted failed = grant("blog");
+        Outcome.Granted destroyed = grant("shop");
+        String host = kept.hostId();
+        farm.hypervisor.guestsByHost.get(failed.hostId()).put(failed.vmId(), VmState.FAILED);
+        farm.stop();
+        farm = new Farm(Map.of(), farm.hypervisor);
+        // a guest the table has as destroyed (its destroy failed at the hypervisor), and one without a farm record
+        farm.table.put(new VmRecord(destroyed.vmId(), destroyed.hostId(), "img", destroyed.offering(), Map.of(),
+                VmState.DESTROYED, new Capacity(1, 256, 1), java.time.Instant.now(), null, 0, "evicted"));
+        farm.hypervisor.guestsByHost.get(host).put("sf-unrecorded", VmState.ACTIVE);
+        for (String each : List.of(host, failed.hostId(), destroyed.hostId())) {
+            farm.hosts.reconcile(each, farm.hosts.connection(each));
+        }
+
+        assertEquals(VmState.ACTIVE, farm.table.vm(kept.vmId()).orElseThrow().state(), "accounted for: kept");
+        assertTrue(farm.hypervisor.guestsByHost.get(host).containsKey(kept.vmId()));
+        assertTrue(farm.table.vm("sf-unrecorded").isEmpty(), "nothing accounts for it: not adopted");
+        assertFalse(farm.hypervisor.guestsByHost.get(host).containsKey("sf-unrecorded"), "and removed");
+        assertFalse(farm.hypervisor.guestsByHost.get(destroyed.hostId()).containsKey(destroyed.vmId()),
+                "the table says it was destroyed: its destroy is finished");
+        VmRecord failedRow = farm.table.vm(failed.vmId()).orElseThrow();
+        assertEquals(VmState.FAILED, failedRow.state(), "a failed guest is adopted as what it is");
+        assertFalse(farm.hypervisor.guestsByHost.get(failed.hostId()).containsKey(failed.vmId()),
+                "and removed: it cannot serve");
     }
 
     @Test

@@ -1,8 +1,6 @@
 package org.servicefarm.driver.libvirt.internal;
 
-import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -17,8 +15,6 @@ final class FarmDomains {
     static final class Tracked {
         final FarmMetadata metadata;
         final String uuid;
-        /** Starts and restores not yet reported, oldest first (see {@link LifecycleEvents}). */
-        final Queue<LifecycleEvents.Activation> activations = new ConcurrentLinkedQueue<>();
         /** STOPPED(DESTROYED) events of this connection's own destroys, withheld (see {@link LifecycleEvents}). */
         final AtomicInteger expectedDestroyStops = new AtomicInteger();
         private final AtomicBoolean portsReleased = new AtomicBoolean();

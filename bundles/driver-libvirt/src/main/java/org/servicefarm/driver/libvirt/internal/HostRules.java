@@ -63,8 +63,11 @@ final class HostRules {
     private static final Pattern PARAMETER_NAME = Pattern.compile("[a-z_]{1,32}");
     private static final Pattern PARAMETER_VALUE = Pattern.compile("[A-Za-z0-9._-]{0,64}");
 
-    /** The URI a host names, checked: what kind of hypervisor it is and the URI libvirt is given. */
-    record Target(HostSettings.Kind kind, String libvirtUri) {
+    /**
+     * The URI a host names, checked: what kind of hypervisor it is, the URI libvirt is given, and whether its guests'
+     * ports are this machine's (test driver, {@code qemu:///}) or a remote host's.
+     */
+    record Target(HostSettings.Kind kind, String libvirtUri, boolean local) {
     }
 
     private final Optional<Path> nodeDirectory;
@@ -109,13 +112,13 @@ final class HostRules {
         String name = scheme.group(1).toLowerCase(Locale.ROOT);
         String rest = scheme.group(2);
         if (name.equals("test")) {
-            return new Target(HostSettings.Kind.TEST, testUri(rest));
+            return new Target(HostSettings.Kind.TEST, testUri(rest), true);
         }
         if (localUris.contains(name + ":" + rest)) {
-            return new Target(HostSettings.Kind.QEMU, name + ":" + rest);
+            return new Target(HostSettings.Kind.QEMU, name + ":" + rest, true);
         }
         if (remoteSchemes.contains(name)) {
-            return new Target(HostSettings.Kind.QEMU, remoteUri(name, rest));
+            return new Target(HostSettings.Kind.QEMU, remoteUri(name, rest), false);
         }
         throw refuse("uri scheme '" + Names.excerpt(name) + "' is not allowed: the libvirt driver accepts "
                 + allowed());

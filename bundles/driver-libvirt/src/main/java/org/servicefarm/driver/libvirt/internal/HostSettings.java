@@ -20,23 +20,27 @@ import org.servicefarm.api.Names;
  * <table>
  * <caption>Driver properties</caption>
  * <tr><th>key</th><th>default</th><th>meaning</th></tr>
- * <tr><td>{@value #BOOT_TIME_MS}</td><td>0</td><td>milliseconds {@code start()} waits after libvirt started the
- * domain, standing in for a guest's boot on test-driver hosts: 0 to {@value #MAX_WAIT_MS}</td></tr>
- * <tr><td>{@value #RESTORE_TIME_MS}</td><td>0</td><td>the same for {@code restore()}</td></tr>
- * <tr><td>{@value #ENDPOINT_HOST}</td><td>the host's name</td><td>host name or IP address put in endpoints</td></tr>
+ * <tr><td>{@value #BOOT_TIME_MS}</td><td>0</td><td>test-driver hosts: milliseconds a simulated guest takes after
+ * its start before its services answer ({@link SimulatedHost}), standing in for a boot: 0 to
+ * {@value #MAX_WAIT_MS}</td></tr>
+ * <tr><td>{@value #RESTORE_TIME_MS}</td><td>0</td><td>the same after a restore</td></tr>
+ * <tr><td>{@value #ENDPOINT_HOST}</td><td>the forward address, {@code 127.0.0.1} when that is a wildcard</td><td>the
+ * host name or IP address put in endpoints: where clients connect to the forwarded ports (never the farm's name for
+ * the host; set it for a remote host)</td></tr>
  * <tr><td>{@value #PORT_RANGE}</td><td>{@value #DEFAULT_PORT_RANGE}</td><td>host ports endpoints are allocated
- * from, FIRST-LAST within 1024-65535; hosts on one machine need disjoint ranges</td></tr>
- * <tr><td>{@value #FORWARD_ADDRESS}</td><td>{@value #DEFAULT_FORWARD_ADDRESS}</td><td>QEMU hosts: the IP address
- * QEMU's user-mode network forwards the allocated ports from (an IP literal: it goes into a QEMU option)</td></tr>
+ * from, FIRST-LAST within 1024-65535; on this machine's hosts a port something else holds is skipped</td></tr>
+ * <tr><td>{@value #FORWARD_ADDRESS}</td><td>{@value #DEFAULT_FORWARD_ADDRESS}</td><td>the IP address the allocated
+ * ports are forwarded from: by QEMU's user-mode network, or by the simulated guests of a test-driver host (an IP
+ * literal: it goes into a QEMU option)</td></tr>
  * <tr><td>{@value #STAGING_POOL}</td><td>{@value #DEFAULT_STAGING_POOL}</td><td>the libvirt storage pool images are
  * staged into; created as a {@code dir} pool when the host has none of that name</td></tr>
  * <tr><td>{@value #STAGING_DIRECTORY}</td><td>{@value #DEFAULT_STAGING_DIRECTORY}</td><td>the directory on the host
  * that a pool the driver creates keeps its volumes in: an absolute path</td></tr>
  * </table>
  */
-record HostSettings(String hostName, Kind kind, String libvirtUri, long bootTimeMs, long restoreTimeMs,
-                    String endpointHost, PortAllocator ports, String forwardAddress, String stagingPool,
-                    String stagingDirectory) {
+record HostSettings(String hostName, Kind kind, String libvirtUri, boolean local, long bootTimeMs,
+                    long restoreTimeMs, String endpointHost, PortAllocator ports, String forwardAddress,
+                    String stagingPool, String stagingDirectory) {
 
     static final String BOOT_TIME_MS = "bootTimeMs";
     static final String RESTORE_TIME_MS = "restoreTimeMs";
@@ -85,7 +89,9 @@ record HostSettings(String hostName, Kind kind, String libvirtUri, long bootTime
         HostRules.Target target = rules.check(host.uri());
         long bootTime = millis(properties, BOOT_TIME_MS);
         long restoreTime = millis(properties, RESTORE_TIME_MS);
-        String endpointHost = host.name();
+        String forward = forwardAddress(properties.getOrDefault(FORWARD_ADDRESS, DEFAULT_FORWARD_ADDRESS).trim());
+        InetAddress forwardFrom = Addresses.ipLiteral(unbracketed(forward)).orElseThrow();
+        String endpointHost = forwardFrom.isAnyLocalAddress() ? DEFAULT_FORWARD_ADDRESS : unbracketed(forward);
         if (properties.containsKey(ENDPOINT_HOST)) {
             endpointHost = properties.get(ENDPOINT_HOST).trim();
             if (!Addresses.endpointHost(endpointHost)) {
@@ -96,7 +102,6 @@ record HostSettings(String hostName, Kind kind, String libvirtUri, long bootTime
         }
         PortAllocator ports = PortAllocator.parse(properties.getOrDefault(PORT_RANGE, DEFAULT_PORT_RANGE),
                 field(PORT_RANGE));
-        String forward = forwardAddress(properties.getOrDefault(FORWARD_ADDRESS, DEFAULT_FORWARD_ADDRESS).trim());
         String pool = properties.getOrDefault(STAGING_POOL, DEFAULT_STAGING_POOL).trim();
         if (!POOL_NAME.matcher(pool).matches()) {
             throw new InvalidRequestException(field(STAGING_POOL), field(STAGING_POOL) + " must be 1-64 letters, digits, "
@@ -109,8 +114,8 @@ record HostSettings(String hostName, Kind kind, String libvirtUri, long bootTime
                     + "absolute path of letters, digits, '.', '_', '+' and '-' without '.' or '..' segments, not '"
                     + Names.excerpt(directory) + "'");
         }
-        return new HostSettings(host.name(), target.kind(), target.libvirtUri(), bootTime, restoreTime, endpointHost,
-                ports, forward, pool, directory);
+        return new HostSettings(host.name(), target.kind(), target.libvirtUri(), target.local(), bootTime, restoreTime,
+                endpointHost, ports, forward, pool, directory);
     }
 
     /** The URI as messages and logs show it: without user info, control characters escaped. */
@@ -123,9 +128,26 @@ record HostSettings(String hostName, Kind kind, String libvirtUri, long bootTime
         return "properties." + key;
     }
 
+    /** The address the guests' ports are forwarded from. */
+    InetAddress forwardInetAddress() {
+        return Addresses.ipLiteral(unbracketed(forwardAddress)).orElseThrow();
+    }
+
+    /**
+     * Whether {@code port} can be forwarded: on this machine's hosts, nothing on the forward address holds it (a port
+     * of a remote host cannot be checked from here).
+     */
+    boolean portFree(int port) {
+        return !local || PortAllocator.bindable(new java.net.InetSocketAddress(forwardInetAddress(), port));
+    }
+
+    private static String unbracketed(String text) {
+        return text.startsWith("[") && text.endsWith("]") ? text.substring(1, text.length() - 1) : text;
+    }
+
     /** An IP literal as QEMU's hostfwd option takes it: IPv6 in brackets. */
     private static String forwardAddress(String text) {
-        String bare = text.startsWith("[") && text.endsWith("]") ? text.substring(1, text.length() - 1) : text;
+        String bare = unbracketed(text);
         InetAddress address = Addresses.ipLiteral(bare).orElseThrow(() -> new InvalidRequestException(
                 field(FORWARD_ADDRESS), field(FORWARD_ADDRESS) + " must be an IP address (it goes into a QEMU option), "
                 + "not '" + Names.excerpt(text) + "'"));

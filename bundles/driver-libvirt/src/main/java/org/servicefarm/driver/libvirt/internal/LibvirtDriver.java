@@ -42,6 +42,7 @@ public final class LibvirtDriver implements HypervisorDriver {
     private volatile Path stateDirectory;
     private volatile HostRules rules;
     private volatile EventDispatcher dispatcher;
+    private volatile SimulatedGuests simulatedGuests;
 
     @Activate
     void activate(LibvirtDriverConfig config) throws LibvirtException {
@@ -54,6 +55,7 @@ public final class LibvirtDriver implements HypervisorDriver {
                     + "libvirt0 (apt-get install libvirt0); cause: " + e, e);
         }
         dispatcher = new EventDispatcher();
+        simulatedGuests = new SimulatedGuests();
         LOG.info("libvirt driver ready; saved VM state goes under {}; test node files from {}", stateDirectory,
                 rules.nodeDirectory().map(Path::toString).orElse("nowhere"));
     }
@@ -68,6 +70,11 @@ public final class LibvirtDriver implements HypervisorDriver {
         rules = null;
         if (current != null) {
             current.close();
+        }
+        SimulatedGuests guests = simulatedGuests;
+        simulatedGuests = null;
+        if (guests != null) {
+            guests.close();
         }
         EventLoop.release();
     }
@@ -104,7 +111,7 @@ public final class LibvirtDriver implements HypervisorDriver {
                     + e.getMessage());
         }
         LibvirtHostConnection connection = LibvirtHostConnection.open(host, settings, stateDirectory, current,
-                closed -> {
+                simulatedGuests, closed -> {
                     connections.remove(closed);
                     current.unregister(closed);
                 });

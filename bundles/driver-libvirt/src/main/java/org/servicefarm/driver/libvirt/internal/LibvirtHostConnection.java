@@ -3,12 +3,10 @@ package org.servicefarm.driver.libvirt.internal;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
@@ -26,14 +24,13 @@ import org.servicefarm.api.driver.VmSpec;
 import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.driver.libvirt.internal.FarmDomains.Tracked;
 import org.servicefarm.driver.libvirt.internal.FarmMetadata.PortBinding;
-import org.servicefarm.driver.libvirt.internal.LifecycleEvents.Activation;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One host: one libvirt connection and the farm's domains on it. It carries out the {@link HostConnection}
  * operations, one VM at a time, from the pieces that own each concern: {@link Domains} (the libvirt calls on domains),
- * {@link ImageStaging} (images onto the host),
+ * {@link ImageStaging} (images onto the host), {@link SimulatedHost} (a test host's guests answering),
  * {@link FarmDomains} (which domains are the farm's, and their ports), {@link LifecycleEvents} (libvirt's events
  * paired with this connection's operations), {@link SavedStates} (saved-state files) and {@link DomainTemplate}
  * (the domain XML of the host's kind).
@@ -55,13 +52,16 @@ final class LibvirtHostConnection implements HostConnection {
     private final LifecycleEvents events;
     private final SavedStates savedStates;
     private final DomainTemplate template;
+    /** A test host's guests' services; {@code null} on QEMU hosts, whose guests answer themselves. */
+    private final SimulatedHost simulated;
     private final Consumer<LibvirtHostConnection> onClose;
     /** Operations on one VM are serialised; striped so the lock table stays bounded. */
     private final ReentrantLock[] vmLocks = new ReentrantLock[LOCK_STRIPES];
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private LibvirtHostConnection(HostRecord host, HostSettings settings, Connect libvirt, Path saveDirectory,
-                                  EventDispatcher dispatcher, Consumer<LibvirtHostConnection> onClose) {
+                                  EventDispatcher dispatcher, SimulatedGuests simulatedGuests,
+                                  Consumer<LibvirtHostConnection> onClose) {
         this.host = host;
         this.settings = settings;
         this.libvirt = libvirt;
@@ -69,7 +69,9 @@ final class LibvirtHostConnection implements HostConnection {
         this.domains = new Domains(libvirt, calls);
         this.staging = new ImageStaging(libvirt, settings, calls);
         this.farm = new FarmDomains(settings.ports());
-        this.events = new LifecycleEvents(host.name(), farm, event -> dispatcher.dispatch(this, event), closed::get);
+        this.simulated = settings.kind() == HostSettings.Kind.TEST ? new SimulatedHost(settings, simulatedGuests) : null;
+        this.events = new LifecycleEvents(host.name(), farm, event -> dispatcher.dispatch(this, event),
+                simulated == null ? (vmId, type, detail) -> { } : simulated::observed, closed::get);
         this.savedStates = new SavedStates(host.name(), saveDirectory);
         this.template = DomainTemplate.of(settings.kind());
         this.onClose = onClose;
@@ -83,8 +85,8 @@ final class LibvirtHostConnection implements HostConnection {
      * domains (and their ports) from their metadata.
      */
     static LibvirtHostConnection open(HostRecord host, HostSettings settings, Path stateDirectory,
-                                      EventDispatcher dispatcher, Consumer<LibvirtHostConnection> onClose)
-            throws HypervisorException {
+                                      EventDispatcher dispatcher, SimulatedGuests simulatedGuests,
+                                      Consumer<LibvirtHostConnection> onClose) throws HypervisorException {
         Connect libvirt;
         try {
             libvirt = new Connect(settings.libvirtUri(), false);
@@ -93,7 +95,7 @@ final class LibvirtHostConnection implements HostConnection {
                     + ": " + LibvirtErrors.describe(e), e);
         }
         LibvirtHostConnection connection = new LibvirtHostConnection(host, settings, libvirt,
-                stateDirectory.resolve(host.name()), dispatcher, onClose);
+                stateDirectory.resolve(host.name()), dispatcher, simulatedGuests, onClose);
         try {
             libvirt.addLifecycleListener(connection.events);
             connection.recoverFarmDomains();
@@ -124,7 +126,7 @@ final class LibvirtHostConnection implements HostConnection {
     }
 
     @Override
-    public Map<String, Endpoint> define(VmSpec spec) throws HypervisorException {
+    public void define(VmSpec spec) throws HypervisorException {
         String vmId = spec.vmId();
         ReentrantLock lock = lockFor(vmId);
         lock.lock();
@@ -134,7 +136,7 @@ final class LibvirtHostConnection implements HostConnection {
             if (farm.live(vmId) != null || domains.exists(vmId)) {
                 throw new HypervisorException("VM " + vmId + " is already defined on host " + host.name());
             }
-            List<Integer> ports = settings.ports().allocate(spec.services().size(), host.name());
+            List<Integer> ports = settings.ports().allocate(spec.services().size(), host.name(), settings::portFree);
             boolean defined = false;
             try {
                 List<PortBinding> bindings = new ArrayList<>();
@@ -142,12 +144,20 @@ final class LibvirtHostConnection implements HostConnection {
                     VmSpec.GuestService service = spec.services().get(i);
                     bindings.add(new PortBinding(service.name(), service.guestPort(), ports.get(i)));
                 }
-                FarmMetadata metadata = new FarmMetadata(vmId, host.name(),
-                        spec.offering() == null ? "" : spec.offering().key(), spec.image().image().id(), bindings);
-                String uuid = domains.define(vmId, template.render(spec, metadata, settings));
-                farm.track(metadata, uuid);
+                FarmMetadata metadata = FarmMetadata.of(spec, host.name(), bindings);
+                String xml = template.render(spec, metadata, settings);
+                if (simulated != null) {
+                    simulated.listen(metadata); // holds the ports on this machine from now on
+                }
+                try {
+                    farm.track(metadata, domains.define(vmId, xml));
+                } catch (HypervisorException | RuntimeException e) {
+                    if (simulated != null) {
+                        simulated.close(vmId);
+                    }
+                    throw e;
+                }
                 defined = true;
-                return endpointsOf(metadata);
             } finally {
                 if (!defined) {
                     settings.ports().release(ports);
@@ -159,26 +169,8 @@ final class LibvirtHostConnection implements HostConnection {
     }
 
     @Override
-    public void start(String vmId) throws HypervisorException {
-        Tracked tracked;
-        Activation activation;
-        ReentrantLock lock = lockFor(vmId);
-        lock.lock();
-        try {
-            tracked = requireTracked(vmId);
-            activation = events.begin(tracked, "started (booted)");
-            try {
-                domains.run(vmId, "start", domain -> domain.create());
-            } catch (HypervisorException e) {
-                events.abandon(tracked, activation);
-                throw e;
-            }
-        } finally {
-            lock.unlock();
-        }
-        // The lock is not held while the simulated boot runs: other VMs sharing the stripe carry on.
-        waitFor(settings.bootTimeMs(), "start", vmId);
-        events.finish(tracked, activation);
+    public Map<String, Endpoint> start(String vmId) throws HypervisorException {
+        return onDomain(vmId, "start", domain -> domain.create());
     }
 
     @Override
@@ -187,8 +179,8 @@ final class LibvirtHostConnection implements HostConnection {
     }
 
     @Override
-    public void resume(String vmId) throws HypervisorException {
-        onDomain(vmId, "resume", domain -> domain.resume());
+    public Map<String, Endpoint> resume(String vmId) throws HypervisorException {
+        return onDomain(vmId, "resume", domain -> domain.resume());
     }
 
     @Override
@@ -205,34 +197,25 @@ final class LibvirtHostConnection implements HostConnection {
     }
 
     @Override
-    public void restore(String vmId) throws HypervisorException {
-        Tracked tracked;
-        Activation activation;
+    public Map<String, Endpoint> restore(String vmId) throws HypervisorException {
         ReentrantLock lock = lockFor(vmId);
         lock.lock();
         try {
-            tracked = requireTracked(vmId);
+            Tracked tracked = requireTracked(vmId);
             if (!savedStates.exists(vmId)) {
                 throw new HypervisorException("VM " + vmId + " on host " + host.name() + " has no saved state ("
                         + savedStates.file(vmId) + ")");
             }
-            activation = events.begin(tracked, "started (restored)");
-            try {
-                domains.restore(vmId, savedStates.file(vmId).toString());
-            } catch (HypervisorException e) {
-                events.abandon(tracked, activation);
-                throw e;
-            }
+            domains.restore(vmId, savedStates.file(vmId).toString());
             // virDomainRestore brings a guest back as it was saved: one saved while paused is paused again.
             if (domains.state(vmId) == DomainState.VIR_DOMAIN_PAUSED) {
                 domains.run(vmId, "resume", domain -> domain.resume());
             }
             savedStates.delete(vmId);
+            return endpointsOf(tracked.metadata);
         } finally {
             lock.unlock();
         }
-        waitFor(settings.restoreTimeMs(), "restore", vmId);
-        events.finish(tracked, activation);
     }
 
     @Override
@@ -259,6 +242,9 @@ final class LibvirtHostConnection implements HostConnection {
                         () -> events.destroyStopNotComing(destroying));
             }
             savedStates.delete(vmId);
+            if (simulated != null) {
+                simulated.close(vmId); // its ports are free when destroy returns, not only once UNDEFINED arrives
+            }
             if (tracked != null) {
                 // The domain stays tracked until libvirt's UNDEFINED event has been turned into DESTROYED.
                 farm.destroyed(tracked);
@@ -281,10 +267,10 @@ final class LibvirtHostConnection implements HostConnection {
                 FarmMetadata recorded = metadata.get();
                 Tracked tracked = farm.get(recorded.vmId());
                 if (tracked == null || !tracked.uuid.equals(domain.uuid())) {
-                    farm.track(recorded, domain.uuid());
+                    track(recorded, domain); // defined behind this connection's back (another connection)
                 }
-                guests.add(new GuestInfo(recorded.vmId(),
-                        GuestStates.restingState(domain.state(), savedStates.exists(recorded.vmId()))));
+                guests.add(recorded.guestInfo(GuestStates.restingState(domain.state(),
+                        savedStates.exists(recorded.vmId())), settings.endpointHost()));
             }
         }
         return guests;
@@ -306,6 +292,9 @@ final class LibvirtHostConnection implements HostConnection {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        if (simulated != null) {
+            simulated.close();
+        }
         closeQuietly();
         onClose.accept(this);
     }
@@ -318,11 +307,22 @@ final class LibvirtHostConnection implements HostConnection {
         for (Domains.Listed domain : domains.list()) {
             Optional<FarmMetadata> metadata = FarmMetadata.of(domain.xml()).filter(this::isOurs);
             if (metadata.isPresent()) {
-                farm.track(metadata.get(), domain.uuid());
+                track(metadata.get(), domain);
             }
         }
         LOG.info("host {}: connected to {}, {} farm domain(s) recovered, {} port(s) in use", host.name(),
                 settings.shownUri(), farm.size(), farm.portsTaken());
+    }
+
+    /** Tracks a farm domain this connection did not define; a test host's guest listens again, and answers if it runs. */
+    private void track(FarmMetadata metadata, Domains.Listed domain) {
+        farm.track(metadata, domain.uuid());
+        if (simulated != null) {
+            simulated.listen(metadata);
+            if (GuestStates.restingState(domain.state(), false) == org.servicefarm.api.VmState.ACTIVE) {
+                simulated.running(metadata.vmId());
+            }
+        }
     }
 
     private boolean isOurs(FarmMetadata metadata) {
@@ -330,11 +330,7 @@ final class LibvirtHostConnection implements HostConnection {
     }
 
     private Map<String, Endpoint> endpointsOf(FarmMetadata metadata) {
-        Map<String, Endpoint> endpoints = new LinkedHashMap<>();
-        for (PortBinding port : metadata.ports()) {
-            endpoints.put(port.service(), new Endpoint(settings.endpointHost(), port.hostPort()));
-        }
-        return endpoints;
+        return metadata.endpoints(settings.endpointHost());
     }
 
     private void checkServices(VmSpec spec) throws HypervisorException {
@@ -353,13 +349,15 @@ final class LibvirtHostConnection implements HostConnection {
         }
     }
 
-    /** Runs {@code operation} on the VM's domain under the VM's lock. */
-    private void onDomain(String vmId, String what, Domains.Operation operation) throws HypervisorException {
+    /** Runs {@code operation} on the VM's domain under the VM's lock; returns the VM's endpoints. */
+    private Map<String, Endpoint> onDomain(String vmId, String what, Domains.Operation operation)
+            throws HypervisorException {
         ReentrantLock lock = lockFor(vmId);
         lock.lock();
         try {
-            requireTracked(vmId);
+            Tracked tracked = requireTracked(vmId);
             domains.run(vmId, what, operation);
+            return endpointsOf(tracked.metadata);
         } finally {
             lock.unlock();
         }
@@ -372,19 +370,6 @@ final class LibvirtHostConnection implements HostConnection {
             throw new HypervisorException("no VM " + vmId + " on host " + host.name());
         }
         return tracked;
-    }
-
-    private void waitFor(long millis, String what, String vmId) throws HypervisorException {
-        if (millis <= 0) {
-            return;
-        }
-        try {
-            TimeUnit.MILLISECONDS.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new HypervisorException("host " + host.name() + ": interrupted while VM " + vmId + " was in "
-                    + what, e);
-        }
     }
 
     private ReentrantLock lockFor(String vmId) {

@@ -1,9 +1,14 @@
 package org.servicefarm.driver.libvirt.internal;
 
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.channels.ServerSocketChannel;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.Collection;
 import java.util.List;
+import java.util.function.IntPredicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -62,15 +67,29 @@ final class PortAllocator {
 
     /** Takes the {@code count} lowest free ports, all or none. */
     synchronized List<Integer> allocate(int count, String hostName) throws HypervisorException {
+        return allocate(count, hostName, port -> true);
+    }
+
+    /**
+     * Takes the {@code count} lowest free ports that are also {@code usable} (e.g. not held by anything else on the
+     * machine), all or none. Unusable ports are skipped, not taken: they may be usable next time.
+     */
+    synchronized List<Integer> allocate(int count, String hostName, IntPredicate usable) throws HypervisorException {
         List<Integer> ports = new ArrayList<>(count);
         int index = 0;
+        int skipped = 0;
         while (ports.size() < count) {
             index = taken.nextClearBit(index);
             if (first + index > last) {
                 throw new HypervisorException("host " + hostName + " has no free port left in " + first + "-" + last
-                        + " (" + count + " needed, " + (size() - taken.cardinality()) + " free)");
+                        + " (" + count + " needed, " + (size() - taken.cardinality()) + " free"
+                        + (skipped > 0 ? ", of which " + skipped + " held by something else on this machine" : "") + ")");
             }
-            ports.add(first + index);
+            if (usable.test(first + index)) {
+                ports.add(first + index);
+            } else {
+                skipped++;
+            }
             index++;
         }
         for (int port : ports) {
@@ -93,6 +112,17 @@ final class PortAllocator {
             if (port >= first && port <= last) {
                 taken.clear(port - first);
             }
+        }
+    }
+
+    /** True when a listener could bind {@code address} now (as the guest's forward will). */
+    static boolean bindable(InetSocketAddress address) {
+        try (ServerSocketChannel probe = ServerSocketChannel.open()) {
+            probe.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            probe.bind(address);
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 

@@ -2,6 +2,7 @@ package org.servicefarm.driver.libvirt.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,6 +17,11 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.servicefarm.api.Capacity;
+import org.servicefarm.api.Endpoint;
+import org.servicefarm.api.VmState;
+import org.servicefarm.api.driver.GuestInfo;
+import org.servicefarm.api.driver.GuestMetadata;
 import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.driver.VmSpec;
 import org.servicefarm.api.image.Artifact;
@@ -29,16 +35,17 @@ class DomainXmlTest {
     private static final String HOSTILE = "a'\"<b>&";
 
     private static FarmMetadata metadata(String vmId, PortBinding... ports) {
-        return new FarmMetadata(vmId, "alpha", Fixtures.WIKI.key(), "img-1", List.of(ports));
+        return new FarmMetadata(vmId, "alpha", Fixtures.WIKI, "img-1", new Capacity(1, 128, 1), Fixtures.CREATED,
+                List.of(ports), null);
     }
 
     @Test
     void hostileNamesStayWellFormedAndRoundTrip() throws Exception {
         String hostileService = "svc</name><x a='1'>&amp;";
         VmSpec spec = new VmSpec(HOSTILE, Fixtures.WIKI, Fixtures.staged(), 1, 128,
-                List.of(new VmSpec.GuestService(hostileService, 80)));
-        FarmMetadata metadata = new FarmMetadata(HOSTILE, "alpha", "key'\"<&>", "image]]>", List.of(
-                new PortBinding(hostileService, 80, 20000)));
+                List.of(new VmSpec.GuestService(hostileService, 80)), Fixtures.CREATED);
+        FarmMetadata metadata = new FarmMetadata(HOSTILE, "alpha", Fixtures.WIKI, "image]]>'\"<&", new Capacity(1, 128, 1),
+                Fixtures.CREATED, List.of(new PortBinding(hostileService, 80, 20000)), null);
 
         String xml = render(HostSettings.Kind.TEST, spec, metadata);
 
@@ -72,7 +79,7 @@ class DomainXmlTest {
 
     @Test
     void testDomainsAreTypeTestWithTheSpecsSize() throws Exception {
-        VmSpec spec = new VmSpec("vm-1", Fixtures.WIKI, Fixtures.staged(), 2, 384, List.of(Fixtures.http()));
+        VmSpec spec = new VmSpec("vm-1", Fixtures.WIKI, Fixtures.staged(), 2, 384, List.of(Fixtures.http()), Fixtures.CREATED);
         Element domain = DomainXml.parse(render(HostSettings.Kind.TEST, spec,
                 metadata("vm-1", new PortBinding("wiki", 80, 20005)))).getDocumentElement();
 
@@ -88,7 +95,7 @@ class DomainXmlTest {
     void qemuDomainsBootTheStagedKernelWithAHostForwardPerService() throws Exception {
         VmSpec spec = new VmSpec("vm-q", Fixtures.WIKI, Fixtures.staged("", Map.of(
                 Artifact.Kind.KERNEL, "/pool/vmlinuz & co", Artifact.Kind.INITRD, "/pool/initrd<1>.img")), 1, 128,
-                List.of(new VmSpec.GuestService("wiki", 80), new VmSpec.GuestService("ssh", 22)));
+                List.of(new VmSpec.GuestService("wiki", 80), new VmSpec.GuestService("ssh", 22)), Fixtures.CREATED);
         FarmMetadata metadata = metadata("vm-q", new PortBinding("wiki", 80, 20010), new PortBinding("ssh", 22, 20011));
 
         String xml = render(HostSettings.Kind.QEMU, spec, metadata);
@@ -110,7 +117,7 @@ class DomainXmlTest {
     @Test
     void aStagedDiskIsSharedReadOnlyAndTheImagesKernelArgumentsAreUsed() throws Exception {
         VmSpec spec = new VmSpec("vm-d", Fixtures.WIKI, Fixtures.staged("console=ttyS0 root=/dev/vda ro", Map.of(
-                Artifact.Kind.KERNEL, "/pool/k", Artifact.Kind.DISK, "/pool/d")), 1, 256, List.of(Fixtures.http()));
+                Artifact.Kind.KERNEL, "/pool/k", Artifact.Kind.DISK, "/pool/d")), 1, 256, List.of(Fixtures.http()), Fixtures.CREATED);
         Element domain = DomainXml.parse(render(HostSettings.Kind.QEMU, spec,
                 metadata("vm-d", new PortBinding("wiki", 80, 20000)))).getDocumentElement();
 
@@ -125,10 +132,34 @@ class DomainXmlTest {
     @Test
     void qemuNeedsAKernel() {
         VmSpec spec = new VmSpec("vm-q", Fixtures.WIKI, Fixtures.staged("", Map.of(Artifact.Kind.INITRD, "/i.img")), 1,
-                128, List.of());
+                128, List.of(), Fixtures.CREATED);
         HypervisorException e = assertThrows(HypervisorException.class,
                 () -> render(HostSettings.Kind.QEMU, spec, metadata("vm-q")));
         assertTrue(e.getMessage().contains("KERNEL"), e.getMessage());
+    }
+
+    @Test
+    void whatTheFarmRecordsIsReadBackWholeOrSaysWhatIsMissing() throws Exception {
+        FarmMetadata written = FarmMetadata.of(new VmSpec("vm-r", Fixtures.WIKI, Fixtures.staged(), 2, 512,
+                List.of(Fixtures.http()), Fixtures.CREATED), "alpha", List.of(new PortBinding("wiki", 80, 20007)));
+        FarmMetadata read = FarmMetadata.of(render(HostSettings.Kind.TEST, Fixtures.spec("vm-r"), written)).orElseThrow();
+        assertEquals(written, read);
+        assertEquals(new GuestInfo.Recorded(new GuestMetadata("vm-r", Fixtures.WIKI, "img-" + Integer.toHexString(
+                List.of().hashCode()), new Capacity(2, 512, 1), Map.of("wiki", new Endpoint("10.0.0.9", 20007)),
+                Fixtures.CREATED), VmState.SLEEPING), read.guestInfo(VmState.SLEEPING, "10.0.0.9"));
+
+        String tampered = "<domain type='test'><name>vm-t</name><metadata><servicefarm:vm xmlns:servicefarm='"
+                + FarmMetadata.NAMESPACE + "' id='vm-t' host='alpha' image='i' vcpus='one' memoryMiB='64' created='x'>"
+                + "<servicefarm:offering service='wiki' version='2.1' os='debian 12' server='s' runtime='r' "
+                + "securityLevel='standard'/><servicefarm:port service='wiki' guest='80' host='2x'/>"
+                + "</servicefarm:vm></metadata></domain>";
+        GuestInfo.Unrecorded unrecorded = assertInstanceOf(GuestInfo.Unrecorded.class,
+                FarmMetadata.of(tampered).orElseThrow().guestInfo(VmState.ACTIVE, "127.0.0.1"));
+        assertEquals("vm-t", unrecorded.vmId());
+        for (String part : List.of("a port binding is malformed", "its offering is invalid", "vcpus and memoryMiB",
+                "creation time")) {
+            assertTrue(unrecorded.reason().contains(part), unrecorded.reason());
+        }
     }
 
     @Test
@@ -158,7 +189,7 @@ class DomainXmlTest {
                 "virt-xml-validate and xmllint are not installed");
         VmSpec spec = new VmSpec("sf-0123456789ab", Fixtures.WIKI, Fixtures.staged("console=ttyS0 rootfstype=ramfs",
                 Map.of(Artifact.Kind.KERNEL, "/pool/k", Artifact.Kind.INITRD, "/pool/i", Artifact.Kind.DISK, "/pool/d")),
-                1, 256, List.of(new VmSpec.GuestService("wiki", 80), new VmSpec.GuestService("ssh", 22)));
+                1, 256, List.of(new VmSpec.GuestService("wiki", 80), new VmSpec.GuestService("ssh", 22)), Fixtures.CREATED);
         FarmMetadata metadata = metadata(spec.vmId(), new PortBinding("wiki", 80, 20010), new PortBinding("ssh", 22, 20011));
         Map<String, String> documents = Map.of(
                 "qemu-domain", render(HostSettings.Kind.QEMU, spec, metadata),

@@ -21,6 +21,7 @@ final class Fixtures {
 
     static final Offering WIKI = new Offering("wiki", "2.1",
             new Environment("debian-12", "httpd-2.4", "php-8.2", List.of("cve-1")), "standard");
+    static final java.time.Instant CREATED = java.time.Instant.parse("2026-01-02T03:04:05.678Z");
 
     private Fixtures() {
     }
@@ -76,15 +77,44 @@ final class Fixtures {
         }
     }
 
+    /**
+     * The first of {@code count} consecutive ports nothing on this machine listens on now (tests share the machine
+     * with running appliances and other builds), within the ephemeral range.
+     */
+    static int freePorts(int count) throws IOException {
+        for (int tries = 0; tries < 50; tries++) {
+            int first;
+            try (java.net.ServerSocket any = new java.net.ServerSocket(0)) {
+                first = any.getLocalPort();
+            }
+            if (first + count > 65535) {
+                continue;
+            }
+            boolean free = true;
+            for (int port = first; port < first + count && free; port++) {
+                free = PortAllocator.bindable(new java.net.InetSocketAddress("127.0.0.1", port));
+            }
+            if (free) {
+                return first;
+            }
+        }
+        throw new IOException("no " + count + " consecutive free ports found");
+    }
+
+    /** The port range of {@code count} ports from {@code first}, as a host's portRange says it. */
+    static String range(int first, int count) {
+        return first + "-" + (first + count - 1);
+    }
+
     /** The settings of a host of {@code kind} on this machine with the default port range and forward address. */
     static HostSettings settings(HostSettings.Kind kind) {
-        return new HostSettings("alpha", kind, kind == HostSettings.Kind.TEST ? "test:///default" : "qemu:///system", 0,
-                0, "127.0.0.1", new PortAllocator(20000, 20999), "127.0.0.1", HostSettings.DEFAULT_STAGING_POOL,
+        return new HostSettings("alpha", kind, kind == HostSettings.Kind.TEST ? "test:///default" : "qemu:///system",
+                true, 0, 0, "127.0.0.1", new PortAllocator(20000, 20999), "127.0.0.1", HostSettings.DEFAULT_STAGING_POOL,
                 HostSettings.DEFAULT_STAGING_DIRECTORY);
     }
 
     static VmSpec spec(String vmId, VmSpec.GuestService... services) {
-        return new VmSpec(vmId, WIKI, staged(), 1, 128, List.of(services));
+        return new VmSpec(vmId, WIKI, staged(), 1, 128, List.of(services), Fixtures.CREATED);
     }
 
     static VmSpec.GuestService http() {

@@ -61,11 +61,12 @@ class HostRulesTest {
     @Test
     void theShippedFormsAreAllowed() throws Exception {
         String real = node.toRealPath().toString();
-        assertEquals(new HostRules.Target(HostSettings.Kind.TEST, "test://" + real), rules.check("test://" + node));
+        assertEquals(new HostRules.Target(HostSettings.Kind.TEST, "test://" + real, true), rules.check("test://" + node));
         assertEquals("test://" + real, rules.check("test:///" + node).libvirtUri(), "test:///${karaf.etc}/... form");
         assertEquals("test:///default", rules.check("test:///default").libvirtUri());
-        assertEquals(new HostRules.Target(HostSettings.Kind.QEMU, "qemu:///system"), rules.check("qemu:///system"));
-        assertEquals("qemu+tls://far.example/system", rules.check("qemu+tls://far.example/system").libvirtUri());
+        assertEquals(new HostRules.Target(HostSettings.Kind.QEMU, "qemu:///system", true), rules.check("qemu:///system"));
+        assertEquals(new HostRules.Target(HostSettings.Kind.QEMU, "qemu+tls://far.example/system", false),
+                rules.check("qemu+tls://far.example/system"), "a remote host's ports are not this machine's");
         assertEquals("qemu+ssh://ops@far.example:2222/system?no_tty=1",
                 rules.check("qemu+ssh://ops@far.example:2222/system?no_tty=1").libvirtUri());
         assertEquals("qemu+ssh://203.0.113.5/session", rules.check("qemu+ssh://203.0.113.5/session").libvirtUri());

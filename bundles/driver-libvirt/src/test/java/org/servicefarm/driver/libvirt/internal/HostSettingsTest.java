@@ -41,7 +41,9 @@ class HostSettingsTest {
 
         assertEquals(HostSettings.Kind.TEST, settings.kind());
         assertEquals("test://" + node.toRealPath(), settings.libvirtUri());
-        assertEquals("alpha", settings.endpointHost(), "endpoints name the host by default");
+        assertEquals("127.0.0.1", settings.endpointHost(), "endpoints are an address a client connects to, never "
+                + "the farm's name for the host");
+        assertTrue(settings.local(), "a test host's ports are this machine's");
         assertEquals(0, settings.bootTimeMs());
         assertEquals(20000, settings.ports().first());
         assertEquals(20999, settings.ports().last());
@@ -66,6 +68,10 @@ class HostSettingsTest {
         assertEquals("10.0.0.7", settings(Map.of("endpointHost", "10.0.0.7")).endpointHost());
         assertEquals("fe80::1", settings(Map.of("endpointHost", "fe80::1")).endpointHost());
         assertEquals("my_host-1", settings(Map.of("endpointHost", "my_host-1")).endpointHost());
+        assertEquals("10.1.2.3", settings(Map.of("forwardAddress", "10.1.2.3")).endpointHost(),
+                "unset, the endpoint host is where the ports are forwarded from");
+        assertEquals("127.0.0.1", settings(Map.of("forwardAddress", "0.0.0.0")).endpointHost(),
+                "or loopback when they are forwarded from every address");
         HostSettings staging = settings(Map.of("stagingPool", "sf-images", "stagingDirectory", "/srv/sf/pool"));
         assertEquals("sf-images", staging.stagingPool());
         assertEquals("/srv/sf/pool", staging.stagingDirectory());
@@ -145,6 +151,8 @@ class HostSettingsTest {
         assertEquals(HostSettings.Kind.QEMU, HostSettings.of(Fixtures.host("q", "qemu:///system", Map.of()), rules).kind());
         HostSettings remote = HostSettings.of(Fixtures.host("q", "qemu+ssh://root@far.example/system", Map.of()), rules);
         assertEquals(HostSettings.Kind.QEMU, remote.kind());
+        assertFalse(remote.local(), "a remote host's ports are not checked on this machine");
+        assertTrue(remote.portFree(1), "so every port of its range is a candidate");
         assertFalse(remote.shownUri().contains("root"), "user info is not shown: " + remote.shownUri());
     }
 }

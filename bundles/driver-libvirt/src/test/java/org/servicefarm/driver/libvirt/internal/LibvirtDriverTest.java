@@ -2,16 +2,22 @@ package org.servicefarm.driver.libvirt.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -30,9 +36,11 @@ import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.driver.GuestInfo;
+import org.servicefarm.api.driver.GuestMetadata;
 import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.driver.VmEvent;
+import org.servicefarm.api.driver.VmSpec;
 
 /** The driver against libvirt's real test driver: one libvirt connection per host, no mocks. */
 class LibvirtDriverTest {
@@ -77,25 +85,27 @@ class LibvirtDriverTest {
 
     @Test
     void fullLifecycleOnOneOfTwoHosts() throws Exception {
-        HostConnection alpha = connect("alpha", Map.of("portRange", "20000-20009"));
-        HostConnection beta = connect("beta", Map.of("portRange", "20000-20009", "endpointHost", "beta.local"));
+        int port = Fixtures.freePorts(10);
+        HostConnection alpha = connect("alpha", Map.of("portRange", Fixtures.range(port, 5)));
+        HostConnection beta = connect("beta", Map.of("portRange", Fixtures.range(port + 5, 5),
+                "endpointHost", "beta.local"));
 
-        Map<String, Endpoint> endpoints = beta.define(Fixtures.spec("vm-1", Fixtures.http()));
-        assertEquals(Map.of("wiki", new Endpoint("beta.local", 20000)), endpoints);
+        beta.define(Fixtures.spec("vm-1", Fixtures.http()));
         assertEquals(VmState.FAILED, stateOf(beta, "vm-1"), "defined, never started, nothing saved");
         assertTrue(alpha.guests().isEmpty(), "hosts are separate libvirt connections");
 
-        beta.start("vm-1");
+        Map<String, Endpoint> endpoints = beta.start("vm-1");
+        assertEquals(Map.of("wiki", new Endpoint("beta.local", port + 5)), endpoints, "start reports the endpoints");
         assertEquals(VmState.ACTIVE, stateOf(beta, "vm-1"));
         beta.suspend("vm-1");
         assertEquals(VmState.SLEEPING, stateOf(beta, "vm-1"));
-        beta.resume("vm-1");
+        assertEquals(endpoints, beta.resume("vm-1"), "so do resume and restore");
         assertEquals(VmState.ACTIVE, stateOf(beta, "vm-1"));
         beta.save("vm-1");
         assertEquals(VmState.ARCHIVED, stateOf(beta, "vm-1"));
         Path saved = dir.resolve("state").resolve("beta").resolve("vm-1.save");
         assertTrue(Files.isRegularFile(saved), "saved state is a file under the state directory");
-        beta.restore("vm-1");
+        assertEquals(endpoints, beta.restore("vm-1"));
         assertEquals(VmState.ACTIVE, stateOf(beta, "vm-1"));
         assertFalse(Files.exists(saved), "restoring consumes the saved state");
         beta.destroy("vm-1");
@@ -114,14 +124,19 @@ class LibvirtDriverTest {
                 "ARCHIVED stopped (saved)", "ACTIVE started (restored)", "DESTROYED undefined (removed)"), observed);
 
         beta.destroy("vm-1"); // idempotent
-        assertEquals(List.of(20000), beta.define(Fixtures.spec("vm-2", Fixtures.http())).values().stream()
-                .map(Endpoint::port).toList(), "destroy released the port");
+        beta.define(Fixtures.spec("vm-2", Fixtures.http()));
+        assertEquals(port + 5, portOf(beta, "vm-2"), "destroy released the port");
+    }
+
+    private static int portOf(HostConnection host, String vmId) {
+        return ((LibvirtHostConnection) host).endpoints(vmId).get("wiki").port();
     }
 
     @Test
     void manyThreadsOnTwoHostsKeepPortsAndEventsStraight() throws Exception {
-        List<HostConnection> hosts = List.of(connect("left", Map.of("portRange", "20000-20099")),
-                connect("right", Map.of("portRange", "20000-20099")));
+        int base = Fixtures.freePorts(20);
+        List<HostConnection> hosts = List.of(connect("left", Map.of("portRange", Fixtures.range(base, 10))),
+                connect("right", Map.of("portRange", Fixtures.range(base + 10, 10))));
         int perHost = 6;
         java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
         Map<String, Integer> portOf = new java.util.concurrent.ConcurrentHashMap<>();
@@ -131,8 +146,8 @@ class LibvirtDriverTest {
                 for (int i = 0; i < perHost; i++) {
                     String vmId = host.host().name() + "-vm-" + i;
                     work.add(pool.submit(() -> {
-                        portOf.put(vmId, host.define(Fixtures.spec(vmId, Fixtures.http())).get("wiki").port());
-                        host.start(vmId);
+                        host.define(Fixtures.spec(vmId, Fixtures.http()));
+                        portOf.put(vmId, host.start(vmId).get("wiki").port());
                         host.suspend(vmId);
                         host.resume(vmId);
                         host.save(vmId);
@@ -149,9 +164,10 @@ class LibvirtDriverTest {
         }
         for (HostConnection host : hosts) {
             String prefix = host.host().name() + "-";
+            int first = host.host().name().equals("left") ? base : base + 10;
             List<Integer> ports = portOf.entrySet().stream().filter(e -> e.getKey().startsWith(prefix))
                     .map(Map.Entry::getValue).sorted().toList();
-            assertEquals(java.util.stream.IntStream.range(20000, 20000 + perHost).boxed().toList(), ports,
+            assertEquals(java.util.stream.IntStream.range(first, first + perHost).boxed().toList(), ports,
                     host.host().name() + ": each VM its own port");
             assertEquals(perHost, host.guests().stream().filter(g -> g.state() == VmState.ACTIVE).count());
             for (int i = 0; i < perHost; i++) {
@@ -170,18 +186,56 @@ class LibvirtDriverTest {
     }
 
     @Test
-    void bootTimeDelaysStartAndItsActiveEvent() throws Exception {
-        HostConnection host = connect("slow", Map.of("bootTimeMs", "400"));
-        host.define(Fixtures.spec("vm-slow"));
+    void simulatedGuestsAnswerOnceBootedAndNotWhileSuspendedSavedOrDestroyed() throws Exception {
+        int port = Fixtures.freePorts(1);
+        HostConnection host = connect("slow", Map.of("bootTimeMs", "400", "restoreTimeMs", "200",
+                "portRange", Fixtures.range(port, 1)));
+        host.define(Fixtures.spec("vm-slow", Fixtures.http()));
+        Endpoint endpoint = new Endpoint("127.0.0.1", port);
+        assertTrue(SimulatedAnswers.get(endpoint).isEmpty(), "defined, not started: the port is held, nothing answers");
 
         long began = System.nanoTime();
-        host.start("vm-slow");
-        long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began);
+        assertEquals(Map.of("wiki", endpoint), host.start("vm-slow"));
+        long startMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began);
+        assertTrue(startMs < 400, "start returns once libvirt runs the guest, not after its boot: " + startMs + " ms");
+        assertEquals(VmState.ACTIVE, nextEvent().observed(), "and libvirt's STARTED is reported at once");
+        assertTrue(SimulatedAnswers.get(endpoint).isEmpty(), "still booting");
 
-        assertTrue(tookMs >= 400, "start returned after " + tookMs + " ms");
-        VmEvent event = nextEvent();
-        assertEquals(VmState.ACTIVE, event.observed());
-        assertTrue(events.isEmpty(), "libvirt's own STARTED event was replaced, not repeated: " + events);
+        HttpResponse<String> page = SimulatedAnswers.await(endpoint);
+        long answeredMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began);
+        assertTrue(answeredMs >= 400, "answers after the simulated boot: " + answeredMs + " ms");
+        assertEquals(200, page.statusCode());
+        assertEquals(Optional.of(SimulatedGuests.SERVER), page.headers().firstValue("Server"));
+        assertEquals("vm vm-slow\noffering " + Fixtures.WIKI.key() + "\nsimulated guest on libvirt test host slow\n",
+                page.body());
+
+        host.suspend("vm-slow");
+        SimulatedAnswers.awaitSilence(endpoint);
+        host.resume("vm-slow");
+        assertEquals(200, SimulatedAnswers.await(endpoint).statusCode());
+        host.save("vm-slow");
+        SimulatedAnswers.awaitSilence(endpoint);
+        began = System.nanoTime();
+        host.restore("vm-slow");
+        SimulatedAnswers.await(endpoint);
+        assertTrue(System.nanoTime() - began >= TimeUnit.MILLISECONDS.toNanos(200), "after the simulated restore");
+
+        host.destroy("vm-slow");
+        assertTrue(PortAllocator.bindable(new InetSocketAddress("127.0.0.1", port)), "destroy freed the port");
+    }
+
+    @Test
+    void portsSomethingElseHoldsOnThisMachineAreSkipped() throws Exception {
+        int port = Fixtures.freePorts(3);
+        try (ServerSocket squatter = new ServerSocket(port, 1, InetAddress.getByName("127.0.0.1"))) {
+            HostConnection host = connect("crowded", Map.of("portRange", Fixtures.range(port, 2)));
+            host.define(Fixtures.spec("vm-1", Fixtures.http()));
+            assertEquals(port + 1, portOf(host, "vm-1"), "the held port is skipped, not an error");
+            HypervisorException full = assertThrows(HypervisorException.class,
+                    () -> host.define(Fixtures.spec("vm-2", Fixtures.http())));
+            assertTrue(full.getMessage().contains("of which 1 held by something else on this machine"),
+                    full.getMessage());
+        }
     }
 
     @Test
@@ -209,19 +263,26 @@ class LibvirtDriverTest {
 
     @Test
     void portsAreNeverHandedOutTwiceAndAreRecoveredFromMetadata() throws Exception {
+        int port = Fixtures.freePorts(4);
+        // metadata as an older appliance wrote it: enough to recognise the domain and its port, not to adopt it
         String recovered = "<domain type='test'><name>vm-old</name><metadata>"
                 + "<servicefarm:vm xmlns:servicefarm='" + FarmMetadata.NAMESPACE + "' id='vm-old' host='ports' offering='k' "
-                + "image='i'><servicefarm:port service='wiki' guest='80' host='20001'/></servicefarm:vm></metadata>"
-                + "<memory unit='MiB'>128</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>";
-        HostConnection host = connect("ports", Map.of("portRange", "20000-20003"), recovered);
+                + "image='i'><servicefarm:port service='wiki' guest='80' host='" + (port + 1) + "'/></servicefarm:vm>"
+                + "</metadata><memory unit='MiB'>128</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>";
+        HostConnection host = connect("ports", Map.of("portRange", Fixtures.range(port, 4)), recovered);
 
-        assertEquals(List.of(new GuestInfo("vm-old", VmState.ACTIVE)), host.guests());
-        assertEquals(Map.of("wiki", new Endpoint("ports", 20001)),
+        assertEquals(List.of(new GuestInfo.Unrecorded("vm-old", VmState.ACTIVE, "its farm metadata is incomplete: it "
+                + "carries no offering (written by an older appliance?); its vcpus and memoryMiB are missing or "
+                + "malformed; its creation time is missing or malformed")), host.guests());
+        assertEquals(Map.of("wiki", new Endpoint("127.0.0.1", port + 1)),
                 ((LibvirtHostConnection) host).endpoints("vm-old"), "endpoints rebuilt from metadata");
-        int a = host.define(Fixtures.spec("vm-a", Fixtures.http())).get("wiki").port();
-        int b = host.define(Fixtures.spec("vm-b", Fixtures.http())).get("wiki").port();
-        int c = host.define(Fixtures.spec("vm-c", Fixtures.http())).get("wiki").port();
-        assertEquals(List.of(20000, 20002, 20003), List.of(a, b, c), "20001 belongs to the recovered VM");
+        assertEquals(200, SimulatedAnswers.await(new Endpoint("127.0.0.1", port + 1)).statusCode(),
+                "a recovered running guest of a test host answers again");
+        host.define(Fixtures.spec("vm-a", Fixtures.http()));
+        host.define(Fixtures.spec("vm-b", Fixtures.http()));
+        host.define(Fixtures.spec("vm-c", Fixtures.http()));
+        assertEquals(List.of(port, port + 2, port + 3), List.of(portOf(host, "vm-a"), portOf(host, "vm-b"),
+                portOf(host, "vm-c")), "the second port belongs to the recovered VM");
 
         HypervisorException full = assertThrows(HypervisorException.class,
                 () -> host.define(Fixtures.spec("vm-d", Fixtures.http())));
@@ -229,7 +290,36 @@ class LibvirtDriverTest {
         assertEquals(VmState.DESTROYED, stateOf(host, "vm-d"), "a refused define leaves nothing behind");
 
         host.destroy("vm-old");
-        assertEquals(20001, host.define(Fixtures.spec("vm-d", Fixtures.http())).get("wiki").port());
+        host.define(Fixtures.spec("vm-d", Fixtures.http()));
+        assertEquals(port + 1, portOf(host, "vm-d"));
+    }
+
+    /**
+     * After an appliance restart its state table is empty: a new connection reports every farm guest with what the
+     * farm recorded on it at define, so that the core adopts it. test:///default is shared by the connections of this
+     * process, so a guest defined through one connection outlives it.
+     */
+    @Test
+    void aNewConnectionReportsWhatTheFarmRecordedOnEachGuest() throws Exception {
+        int port = Fixtures.freePorts(2);
+        Map<String, String> settings = Map.of("portRange", Fixtures.range(port, 2));
+        HostConnection before = driver.connect(Fixtures.host("keeper", "test:///default", settings), events::add);
+        VmSpec spec = new VmSpec("vm-kept", Fixtures.WIKI, Fixtures.staged(), 2, 384,
+                List.of(Fixtures.http(), new VmSpec.GuestService("ssh", 22)), Fixtures.CREATED);
+        before.define(spec);
+        Map<String, Endpoint> endpoints = before.start("vm-kept");
+        before.close(); // the appliance stops; the guest runs on
+
+        HostConnection after = driver.connect(Fixtures.host("keeper", "test:///default", settings), events::add);
+        opened.add(after);
+        GuestInfo.Recorded guest = assertInstanceOf(GuestInfo.Recorded.class, after.guests().get(0));
+        assertEquals(VmState.ACTIVE, guest.state());
+        assertEquals(new GuestMetadata("vm-kept", Fixtures.WIKI, spec.image().image().id(), new Capacity(2, 384, 1),
+                endpoints, Fixtures.CREATED), guest.metadata());
+        assertEquals(Map.of("wiki", new Endpoint("127.0.0.1", port), "ssh", new Endpoint("127.0.0.1", port + 1)),
+                endpoints);
+        assertEquals(200, SimulatedAnswers.await(endpoints.get("wiki")).statusCode(), "and it answers again");
+        after.destroy("vm-kept");
     }
 
     @Test
@@ -289,8 +379,9 @@ class LibvirtDriverTest {
     @Test
     void changesMadeBehindTheFarmsBackAreReported() throws Exception {
         // test:///default is shared by every connection of the process, so a second one can act behind our back.
+        int port = Fixtures.freePorts(1);
         HostConnection host = driver.connect(Fixtures.host("shared", "test:///default",
-                Map.of("portRange", "20000-20000")), events::add);
+                Map.of("portRange", Fixtures.range(port, 1))), events::add);
         opened.add(host);
         host.define(Fixtures.spec("vm-w", Fixtures.http()));
         host.start("vm-w");
@@ -310,8 +401,8 @@ class LibvirtDriverTest {
             raw.close();
         }
         assertEquals(VmState.DESTROYED, nextEvent().observed());
-        assertEquals(20000, host.define(Fixtures.spec("vm-x", Fixtures.http())).get("wiki").port(),
-                "an undefined VM's port is free again");
+        host.define(Fixtures.spec("vm-x", Fixtures.http()));
+        assertEquals(port, portOf(host, "vm-x"), "an undefined VM's port is free again");
         host.destroy("vm-x");
     }
 

@@ -64,7 +64,7 @@ public final class StagingTimings {
                         + sha256(Files.readAllBytes(volume)).equals(initrd.sha256()));
             }
             VmSpec spec = new VmSpec("sf-measure-define", Fixtures.WIKI, staged, 1, 128,
-                    List.of(new VmSpec.GuestService("wiki", 80), new VmSpec.GuestService("ssh", 22)));
+                    List.of(new VmSpec.GuestService("wiki", 80), new VmSpec.GuestService("ssh", 22)), java.time.Instant.now());
             long t3 = System.nanoTime();
             host.define(spec);
             System.out.printf("defined (not started) a QEMU domain from the template in %.1f ms%n",

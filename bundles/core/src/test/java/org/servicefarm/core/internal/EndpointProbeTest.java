@@ -1,0 +1,145 @@
+package org.servicefarm.core.internal;
+
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.servicefarm.api.Endpoint;
+
+import com.sun.net.httpserver.HttpServer;
+
+/** The core's readiness probe against real sockets on loopback. */
+class EndpointProbeTest {
+
+    private static final EndpointProbe.Timing QUICK =
+            new EndpointProbe.Timing(Duration.ofMillis(200), Duration.ofMillis(20), Duration.ofMillis(600));
+
+    private final EndpointProbe probe = new EndpointProbe();
+    private final List<AutoCloseable> servers = new java.util.ArrayList<>();
+
+    @AfterEach
+    void stop() throws Exception {
+        probe.close();
+        for (AutoCloseable server : servers) {
+            server.close();
+        }
+    }
+
+    /** An HTTP server answering {@code status} to everything. */
+    private Endpoint http(int status) throws IOException {
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 8);
+        server.createContext("/", exchange -> {
+            exchange.sendResponseHeaders(status, -1);
+            exchange.close();
+        });
+        server.start();
+        servers.add(() -> server.stop(0));
+        return new Endpoint("127.0.0.1", server.getAddress().getPort());
+    }
+
+    /** A port nothing listens on. */
+    private static Endpoint closedPort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return new Endpoint("127.0.0.1", socket.getLocalPort());
+        }
+    }
+
+    /** A listener whose connections are accepted by the kernel and never answered, as QEMU's user network does. */
+    private Endpoint silent() throws IOException {
+        ServerSocket socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        servers.add(socket);
+        return new Endpoint("127.0.0.1", socket.getLocalPort());
+    }
+
+    private static Throwable failure(CompletableFuture<Void> future) {
+        ExecutionException e = assertThrows(ExecutionException.class, () -> future.get(5, TimeUnit.SECONDS));
+        return e.getCause();
+    }
+
+    @Test
+    void anyHttpStatusLineIsAnAnswer() throws Exception {
+        probe.await(Map.of("web", http(200), "admin", http(404), "broken", http(500)), QUICK).get(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void anEndpointThatComesUpLaterIsWaitedFor() throws Exception {
+        Endpoint later = closedPort();
+        CompletableFuture<Void> ready = probe.await(Map.of("web", later),
+                new EndpointProbe.Timing(Duration.ofMillis(200), Duration.ofMillis(20), Duration.ofSeconds(5)));
+        Thread.sleep(300);
+        assertTrue(!ready.isDone(), "nothing listens yet");
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), later.port()), 8);
+        server.createContext("/", exchange -> {
+            exchange.sendResponseHeaders(204, -1);
+            exchange.close();
+        });
+        server.start();
+        servers.add(() -> server.stop(0));
+        ready.get(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aClosedPortFailsAfterTheLimitNamingTheServiceAndWhatItMet() throws Exception {
+        Endpoint nobody = closedPort();
+        Throwable failure = failure(probe.await(Map.of("wiki", nobody), QUICK));
+        assertInstanceOf(EndpointProbe.NoAnswerException.class, failure);
+        assertTrue(failure.getMessage().startsWith("service wiki at " + nobody + " did not answer HTTP within 600 ms"),
+                failure.getMessage());
+        assertTrue(failure.getMessage().contains("refused"), failure.getMessage());
+    }
+
+    @Test
+    void aConnectionThatIsAcceptedButNeverAnsweredTimesOut() throws Exception {
+        Throwable failure = failure(probe.await(Map.of("wiki", silent()), QUICK));
+        assertTrue(failure.getMessage().contains("last: no answer within 200 ms"), failure.getMessage());
+    }
+
+    @Test
+    void somethingThatIsNotHttpIsNoAnswer() throws Exception {
+        ServerSocket ssh = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        servers.add(ssh);
+        Thread banner = new Thread(() -> {
+            while (!ssh.isClosed()) {
+                try (Socket client = ssh.accept(); OutputStream out = client.getOutputStream()) {
+                    out.write("SSH-2.0-OpenSSH_9.2\r\n".getBytes(StandardCharsets.US_ASCII));
+                } catch (IOException e) {
+                    return;
+                }
+            }
+        });
+        banner.setDaemon(true);
+        banner.start();
+        Throwable failure = failure(probe.await(Map.of("ssh", new Endpoint("127.0.0.1", ssh.getLocalPort())), QUICK));
+        assertTrue(failure.getMessage().contains("not with an HTTP status line"), failure.getMessage());
+    }
+
+    @Test
+    void oneEndpointThatNeverAnswersFailsTheWholeVm() throws Exception {
+        Throwable failure = failure(probe.await(Map.of("web", http(200), "admin", closedPort()), QUICK));
+        assertTrue(failure.getMessage().startsWith("service admin"), failure.getMessage());
+    }
+
+    @Test
+    void closingFailsWhatIsStillWaiting() throws Exception {
+        CompletableFuture<Void> waiting = probe.await(Map.of("wiki", closedPort()),
+                new EndpointProbe.Timing(Duration.ofMillis(200), Duration.ofMillis(20), Duration.ofMinutes(1)));
+        probe.close();
+        assertTrue(failure(waiting).getMessage().contains("stopped"));
+    }
+}
