@@ -73,6 +73,33 @@ class ResolverTest {
     }
 
     @Test
+    void theGeneratedArchiveParsesWithTheJavaReaderAndWithCpio() throws Exception {
+        Composition wiki = resolve(offering("wiki", "2.1", "debian-12", "nginx-1.22", "php-8.2"));
+        byte[] archive = ServiceLayer.archive(wiki, "guest");
+        List<String> names = CpioReader.read(archive).stream().map(CpioReader.Entry::name).toList();
+        assertEquals(List.of("etc", "etc/hostname", "etc/sf", "etc/sf/services", "etc/sf/services/s1.conf",
+                "etc/sf/status", "etc/sf/status/components.txt", "etc/sf/status/services.txt"), names);
+        CpioReader.Entry services = CpioReader.read(archive).get(3);
+        assertEquals(040755, services.mode());
+        assertEquals(2, services.links());
+        assertEquals(ServiceLayer.EPOCH, services.mtime());
+        assertEquals(0, archive.length % 512, "padded to cpio's 512-byte blocks");
+        java.nio.file.Path cpio = java.util.stream.Stream.of(System.getenv("PATH").split(":"))
+                .map(dir -> java.nio.file.Path.of(dir, "cpio")).filter(Files::isExecutable).findFirst().orElse(null);
+        if (cpio == null) {
+            System.out.println("cpio is not installed: the archive was checked by the Java reader and against "
+                    + "GNU cpio's own archive (theGeneratedLayerIsComposesToTheByte)");
+            return;
+        }
+        Process list = new ProcessBuilder(cpio.toString(), "-it", "--quiet").redirectErrorStream(true).start();
+        list.getOutputStream().write(archive);
+        list.getOutputStream().close();
+        String listed = new String(list.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, list.waitFor(), listed);
+        assertEquals(names, listed.lines().toList(), "cpio -t lists what the Java reader reads");
+    }
+
+    @Test
     void busyboxWithAGlibcServerPullsInTheGlibcLibrary() throws Exception {
         Composition wiki = resolve(offering("wiki", "2.1", "busybox-1.35", "nginx-1.22", "php-8.2"));
         assertEquals(List.of("os/busybox/1.35.0-4+deb12u1+b1", "lib/glibc/2.36-9+deb12u14",
