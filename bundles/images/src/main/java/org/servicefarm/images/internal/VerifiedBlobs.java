@@ -54,16 +54,7 @@ final class VerifiedBlobs {
             read.accept(blob.size());
             return;
         }
-        MessageDigest digest = sha256();
-        try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
-            byte[] buffer = new byte[1 << 16];
-            int n;
-            while ((n = in.read(buffer)) > 0) {
-                digest.update(buffer, 0, n);
-                read.accept(n);
-            }
-        }
-        String actual = HexFormat.of().formatHex(digest.digest());
+        String actual = sha256(file, read);
         if (!actual.equals(blob.sha256())) {
             verified.remove(blob.sha256());
             throw new IOException("blob " + blob.sha256() + " does not match its sha256 (it hashes to " + actual + ")");
@@ -79,12 +70,18 @@ final class VerifiedBlobs {
 
     /** The sha256 of a file, in hex. */
     static String sha256(Path file) throws IOException {
+        return sha256(file, n -> { });
+    }
+
+    /** The sha256 of a file, in hex, reporting the bytes read as it goes. */
+    static String sha256(Path file, LongConsumer read) throws IOException {
         MessageDigest digest = sha256();
         try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
             byte[] buffer = new byte[1 << 16];
             int n;
             while ((n = in.read(buffer)) > 0) {
                 digest.update(buffer, 0, n);
+                read.accept(n);
             }
         }
         return HexFormat.of().formatHex(digest.digest());

@@ -6,11 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -161,7 +159,7 @@ class RealRepositoryTest {
         assertEquals(bash.disk(), java.disk());
         assertEquals(bash.minMemoryMiB(), java.minMemoryMiB());
         assertEquals(bash.services(), java.services());
-        assertEquals(sha256(bashDir.resolve("kernel")), java.kernelSha256());
+        assertEquals(VerifiedBlobs.sha256(bashDir.resolve("kernel")), java.kernelSha256());
         assertTrue(Files.isSameFile(javaDir.resolve("kernel"), REPO.resolve("blobs/sha256").resolve(java.kernelSha256())),
                 "the kernel is a hard link to its blob");
         if (Boolean.TRUE.equals(java.disk())) {
@@ -188,18 +186,6 @@ class RealRepositoryTest {
         if (sameGzip) {
             assertEquals(bashDir.getFileName().toString(), image.id(), "the same content, the same address");
         }
-    }
-
-    private static String sha256(Path file) throws IOException {
-        MessageDigest digest = VerifiedBlobs.sha256();
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] buffer = new byte[1 << 16];
-            int n;
-            while ((n = in.read(buffer)) > 0) {
-                digest.update(buffer, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(digest.digest());
     }
 
     private static String sha256(byte[] bytes) {
