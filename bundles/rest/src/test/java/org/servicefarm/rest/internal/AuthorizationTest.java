@@ -62,6 +62,11 @@ class AuthorizationTest {
             "POST,   /api/v1/requests,           operator",
             "POST,   /api/v1/hosts,              admin",
             "DELETE, /api/v1/hosts/host-a,       admin",
+            "GET,    /api/v1/images,             viewer",
+            "GET,    /api/v1/images/80bfb71f9ad57f2f281405fb, viewer",
+            "POST,   /api/v1/images,             operator",
+            "GET,    /api/v1/components,         viewer",
+            "GET,    /api/v1/popularity,         viewer",
     })
     void eachMethodNeedsItsRole(String method, String path, String least) {
         int rung = List.of("guest", Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN).indexOf(least);
@@ -83,7 +88,7 @@ class AuthorizationTest {
     void everyResourceMethodDeclaresTheRoleOfTheTable() throws Exception {
         Map<String, String> declared = new TreeMap<>();
         for (Class<?> resource : List.of(CatalogResource.class, VmResource.class, HostResource.class,
-                RequestResource.class)) {
+                RequestResource.class, ImageResource.class, ComponentResource.class, PopularityResource.class)) {
             String base = "/" + resource.getAnnotation(Path.class).value();
             for (Method method : resource.getDeclaredMethods()) {
                 String verb = httpMethod(method);
@@ -101,6 +106,9 @@ class AuthorizationTest {
                 "GET /api/v1/hosts", "viewer", "GET /api/v1/hosts/{name}", "viewer",
                 "POST /api/v1/requests", "operator", "POST /api/v1/hosts", "admin",
                 "DELETE /api/v1/hosts/{name}", "admin"));
+        table.putAll(Map.of("GET /api/v1/images", "viewer", "GET /api/v1/images/{id}", "viewer",
+                "POST /api/v1/images", "operator", "GET /api/v1/components", "viewer",
+                "GET /api/v1/popularity", "viewer"));
         assertEquals(table, declared);
     }
 
