@@ -17,8 +17,7 @@ class PortRangeTest {
 
     @Test
     void handsOutFreePortsOnceUntilReleased() throws IOException {
-        try (ServerSocket busy = new ServerSocket()) {
-            busy.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        try (ServerSocket busy = busyBelowEphemeralPorts()) {
             int b = busy.getLocalPort();
             int first = Math.max(1024, b - 2);
             PortRange range = new PortRange("127.0.0.1", first, first + 5);
@@ -31,6 +30,31 @@ class PortRangeTest {
             assertEquals(List.of(got.get(2)), range.allocate(1));
             assertEquals(5, range.inUse());
         }
+    }
+
+    /**
+     * A port bound below Linux's ephemeral range (32768 and up), among free neighbours: there the source port of
+     * some other connection on this shared machine cannot take a neighbour the test expects to be free.
+     */
+    private static ServerSocket busyBelowEphemeralPorts() throws IOException {
+        java.util.Random random = new java.util.Random();
+        for (int tries = 0; tries < 200; tries++) {
+            int port = 24_000 + random.nextInt(8_000);
+            boolean neighboursFree = true;
+            for (int p = port - 2; p <= port + 3 && neighboursFree; p++) {
+                try (ServerSocket probe = new ServerSocket()) {
+                    probe.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), p));
+                } catch (IOException e) {
+                    neighboursFree = false;
+                }
+            }
+            if (neighboursFree) {
+                ServerSocket busy = new ServerSocket();
+                busy.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+                return busy;
+            }
+        }
+        throw new IOException("no free ports found in 24000-31999");
     }
 
     @Test
