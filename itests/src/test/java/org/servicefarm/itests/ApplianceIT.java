@@ -199,6 +199,63 @@ public class ApplianceIT {
         assertTrue("the second identical request reuses the VM: " + again, again.contains("ACTIVE"));
     }
 
+    /**
+     * The images bundle on the embedded default: no component repository, so every image is a composition
+     * that says why it cannot be real (the test-driver hosts need no more); builds are accepted and followed
+     * through REST and the shell; the image cache's eviction policy is the one imagePolicy.target names in
+     * org.servicefarm.eviction, rebound at run time.
+     */
+    @Test
+    public void b0_imagesAreCompositionsOnTheDefaultAndTheImagePolicySwitchesAtRunTime() throws Exception {
+        JsonNode images = FarmClient.json(client.get("/api/v1/images", Login.VIEWER)).path("images");
+        assertTrue("the VMs of the earlier tests have images: " + images, images.size() >= 1);
+        int inUse = 0;
+        List<String> ids = new ArrayList<>();
+        for (JsonNode image : images) {
+            assertTrue(image.toString(), image.path("compositionOnly").asBoolean());
+            assertTrue(image.toString(), image.path("detail").asText().contains("no component repository at"));
+            inUse += image.path("inUse").asInt();
+            ids.add(image.path("id").asText());
+        }
+        long fromListed = liveVms().stream().filter(vm -> ids.contains(vm.path("image").asText())).count();
+        assertTrue("the first test's VM runs from a listed image", fromListed >= 1);
+        assertEquals("each image counts the live VMs made from it", fromListed, inUse);
+        assertEquals(0, FarmClient.json(client.get("/api/v1/components", Login.VIEWER)).path("components").size());
+
+        HttpResponse<String> build = client.post("/api/v1/images", "{\"service\":\"blog\"}", Login.OPERATOR);
+        assertEquals(build.body(), 202, build.statusCode());
+        String location = build.headers().firstValue("Location").orElseThrow();
+        HttpResponse<String> image = client.get(location.substring(location.indexOf("/api/v1/images/")), Login.VIEWER);
+        assertEquals(image.body(), "READY", FarmClient.json(image).path("state").asText());
+        assertEquals(403, client.post("/api/v1/images", "{\"service\":\"blog\"}", Login.VIEWER).statusCode());
+
+        String shell = executeAsAdmin("farm:build static-site");
+        assertTrue(shell, shell.contains("READY img-") && shell.contains("a composition only"));
+        assertTrue(executeAsAdmin("farm:images"), executeAsAdmin("farm:images").contains("static-site@1.0"));
+        assertTrue(executeAsAdmin("farm:popularity"), executeAsAdmin("farm:popularity").contains("wiki@"));
+        assertTrue(executeAsAdmin("farm:components").contains("No component repository"));
+
+        await("the image cache to use gdsf", () -> imagePolicyBound("gdsf"));
+        setProperty("org.servicefarm.eviction", "imagePolicy.target", "(eviction.name=lru)");
+        await("the image cache to rebind to lru", () -> imagePolicyBound("lru"));
+    }
+
+    /** True once the images bundle's image eviction reference is bound to the policy named {@code name}. */
+    private boolean imagePolicyBound(String name) {
+        for (ComponentDescriptionDTO description : componentRuntime.getComponentDescriptionDTOs(
+                bundle("org.servicefarm.images"))) {
+            for (ComponentConfigurationDTO configuration : componentRuntime.getComponentConfigurationDTOs(description)) {
+                for (SatisfiedReferenceDTO reference : configuration.satisfiedReferences) {
+                    if (reference.name.equals("imagePolicy") && Arrays.stream(reference.boundServices)
+                            .anyMatch(service -> name.equals(service.properties.get("eviction.name")))) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
     @Test
     public void c_placementSwitchesAtRunTimeWithoutRestart() throws Exception {
         Bundle core = bundle(CORE_BUNDLE);

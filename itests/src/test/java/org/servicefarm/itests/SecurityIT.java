@@ -97,9 +97,9 @@ public class SecurityIT {
 
     /**
      * One REST call: its method, path, body, the least role it needs and what it answers a login
-     * that has that role. Bodies are chosen so that an allowed call changes nothing: a request for a
-     * combination that is never viable, a host registration naming no installed driver, the
-     * removal of a host that does not exist.
+     * that has that role. Bodies are chosen so that an allowed call changes nothing: a request (or an
+     * image build) for a combination that is never viable, a host registration naming no installed
+     * driver, the removal of a host that does not exist.
      */
     record Call(String method, String path, String body, Need need, int allowedStatus) {
         @Override
@@ -127,6 +127,12 @@ public class SecurityIT {
             new Call("DELETE", "/api/v1/hosts/no-such-host/drain", null, Need.ADMIN, 404),
             new Call("POST", "/api/v1/hosts", HOST_OF_NO_DRIVER, Need.ADMIN, 400),
             new Call("DELETE", "/api/v1/hosts/no-such-host", null, Need.ADMIN, 404),
+            new Call("GET", "/api/v1/images", null, Need.VIEWER, 200),
+            new Call("GET", "/api/v1/images/000000000000000000000000", null, Need.VIEWER, 404),
+            // a build for a combination that is never viable: nothing is built
+            new Call("POST", "/api/v1/images", NEVER_REQUEST, Need.OPERATOR, 404),
+            new Call("GET", "/api/v1/components", null, Need.VIEWER, 200),
+            new Call("GET", "/api/v1/popularity", null, Need.VIEWER, 200),
             // The finding: DELETE /api/v1/hosts;x/alpha by an operator removed alpha. An admin would
             // really remove it, so this call is tried by the others only.
             new Call("DELETE", "/api/v1/hosts/alpha", null, Need.ADMIN, -1));
@@ -559,7 +565,7 @@ public class SecurityIT {
     // --- helpers -------------------------------------------------------------------------------------
 
     /** What a refused call must not change: the hosts, their saved configurations, the VMs. */
-    record Snapshot(Set<String> hosts, Set<String> hostConfigurations, int vms) {
+    record Snapshot(Set<String> hosts, Set<String> hostConfigurations, int vms, int images) {
     }
 
     private Snapshot snapshot() throws Exception {
@@ -573,7 +579,8 @@ public class SecurityIT {
             configurations.add(String.valueOf(configuration.getProperties().get("name")));
         }
         int vms = FarmClient.json(client.get("/api/v1/vms", Login.ADMIN)).path("vms").size();
-        return new Snapshot(hosts, configurations, vms);
+        int images = FarmClient.json(client.get("/api/v1/images", Login.ADMIN)).path("images").size();
+        return new Snapshot(hosts, configurations, vms, images);
     }
 
     private void setRestProperties(Map<String, Object> values) throws IOException {

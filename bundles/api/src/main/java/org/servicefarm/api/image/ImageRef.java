@@ -21,9 +21,12 @@ import org.servicefarm.api.Offering;
  * @param kernelArgs the kernel command line a guest booting its {@link Artifact.Kind#KERNEL KERNEL} gets; empty when
  *                   the image has no kernel or leaves the choice to the driver
  * @param sizeBytes  bytes it takes in the image store
+ * @param reason     why this image is a composition only and cannot boot a real guest (e.g. "no operating system
+ *                   component 'windows-2022'"), or {@code null} when it carries bootable artifacts. A driver that
+ *                   needs bits can refuse a composition-only image at once with this reason.
  */
 public record ImageRef(String id, Offering offering, Kind kind, List<CatalogComponent> layers,
-                       List<Artifact> artifacts, String kernelArgs, long sizeBytes) {
+                       List<Artifact> artifacts, String kernelArgs, long sizeBytes, String reason) {
 
     public enum Kind {
         /** Composed from components for this request. */
@@ -48,8 +51,19 @@ public record ImageRef(String id, Offering offering, Kind kind, List<CatalogComp
         kernelArgs = kernelArgs == null ? "" : kernelArgs;
     }
 
+    /** An image without a reason: real when it has artifacts. */
+    public ImageRef(String id, Offering offering, Kind kind, List<CatalogComponent> layers, List<Artifact> artifacts,
+                    String kernelArgs, long sizeBytes) {
+        this(id, offering, kind, layers, artifacts, kernelArgs, sizeBytes, null);
+    }
+
     /** The artifact of the given kind, if the image has one. */
     public Optional<Artifact> artifact(Artifact.Kind artifactKind) {
         return artifacts.stream().filter(a -> a.kind() == artifactKind).findFirst();
+    }
+
+    /** True when the image is a composition only (no artifacts): enough for the libvirt test driver, not for QEMU. */
+    public boolean compositionOnly() {
+        return artifacts.isEmpty();
     }
 }

@@ -1,12 +1,18 @@
 package org.servicefarm.api.image;
 
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 
 import org.osgi.annotation.versioning.ConsumerType;
 import org.servicefarm.api.Offering;
+import org.servicefarm.api.driver.VmSpec;
 
-/** The image store: finds or builds the image for an offering (checkpoint before pre-built before built). */
+/**
+ * The image store: finds or builds the image for an offering (checkpoint before pre-built before built).
+ * The highest-ranked store is in force. The default methods are what a store that holds compositions only
+ * answers; a store that builds bootable images overrides them.
+ */
 @ConsumerType
 public interface ImageStore {
 
@@ -18,4 +24,60 @@ public interface ImageStore {
 
     /** Every image held. */
     List<ImageRef> images();
+
+    /**
+     * The image for the offering whose guest runs {@code services} on their guest ports (as the VM's
+     * {@link VmSpec#services()} will name them), built if none is at hand; concurrent callers for the same
+     * image wait for one build. May take long.
+     *
+     * @throws ImageException if it cannot be built, saying why
+     * @since 1.1
+     */
+    default ImageRef obtain(Offering offering, List<VmSpec.GuestService> services) throws ImageException {
+        return obtain(offering);
+    }
+
+    /**
+     * Starts building the image {@link #obtain(Offering, List)} would return, ahead of demand, and returns its
+     * status at once; an image that is ready or being built is not built again. The default obtains the
+     * image at once, as a store of compositions does.
+     *
+     * @throws IllegalStateException (the default only) if the image cannot be had
+     * @since 1.1
+     */
+    default ImageStatus build(Offering offering, List<VmSpec.GuestService> services) {
+        try {
+            return ImageStatus.ready(obtain(offering, services), Instant.now());
+        } catch (ImageException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Every image held or being built, with its state and use.
+     *
+     * @since 1.1
+     */
+    default List<ImageStatus> statuses() {
+        Instant now = Instant.now();
+        return images().stream().map(image -> ImageStatus.ready(image, now)).toList();
+    }
+
+    /**
+     * One image by id, or empty.
+     *
+     * @since 1.1
+     */
+    default Optional<ImageStatus> status(String id) {
+        return statuses().stream().filter(status -> status.id().equals(id)).findFirst();
+    }
+
+    /**
+     * The components the store builds images from; empty for a store without a component repository.
+     *
+     * @since 1.1
+     */
+    default List<ComponentInfo> components() {
+        return List.of();
+    }
 }

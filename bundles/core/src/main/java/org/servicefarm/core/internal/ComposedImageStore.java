@@ -28,6 +28,9 @@ import org.servicefarm.api.image.ImageStore;
 public class ComposedImageStore implements ImageStore {
 
     private static final String NO_RUNTIME = "none";
+    /** Why its images cannot boot a real guest. */
+    static final String REASON = "the built-in image store composes no bootable artifacts (install the "
+            + "servicefarm-images feature and give it a component repository)";
     private final Map<Offering, ImageRef> images = new ConcurrentHashMap<>();
 
     @Override
@@ -55,7 +58,7 @@ public class ComposedImageStore implements ImageStore {
         layers.add(new CatalogComponent(Kind.APPLICATION, offering.service(), offering.version()));
         offering.environment().patches().forEach(p -> layers.add(new CatalogComponent(Kind.PATCH, p, null)));
         return new ImageRef("img-" + digest(layers.toString()), offering, ImageRef.Kind.BUILT, layers, List.of(), "",
-                0);
+                0, REASON);
     }
 
     private static String digest(String text) {

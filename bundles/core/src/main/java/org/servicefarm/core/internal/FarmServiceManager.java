@@ -179,6 +179,8 @@ public class FarmServiceManager implements ServiceManager {
     Placement placement;
     @Reference
     Eviction eviction;
+    @Reference
+    Popularity popularity;
     @Reference(policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     volatile ImageStore imageStore;
 
@@ -234,6 +236,7 @@ public class FarmServiceManager implements ServiceManager {
         }
         Resolution.Viable viable = (Resolution.Viable) resolution;
         Offering offering = viable.offering();
+        popularity.record(offering);
         List<String> filledIn = viable.filledIn();
         Work work;
         try {
@@ -479,15 +482,15 @@ public class FarmServiceManager implements ServiceManager {
         submit(work, () -> creations.remove(offering, work), () -> {
             VmRecord placed = null;
             try {
-                ImageRef image = imageStore.obtain(offering);
+                Settings s = settings;
+                List<VmSpec.GuestService> services =
+                        List.of(new VmSpec.GuestService(offering.service(), s.guestPort(offering.service())));
+                ImageRef image = imageStore.obtain(offering, services);
                 placed = place(offering, tier, image);
                 HostConnection connection = hosts.connection(placed.hostId());
-                Settings s = settings;
                 StagedImage staged = connection.stage(image);
                 connection.define(new VmSpec(placed.id(), offering, staged, placed.resources().vcpus(),
-                        placed.resources().memoryMiB(),
-                        List.of(new VmSpec.GuestService(offering.service(), s.guestPort(offering.service()))),
-                        placed.createdAt()));
+                        placed.resources().memoryMiB(), services, placed.createdAt()));
                 stateTable.transition(placed.id(), VmState.STARTING, null);
                 Map<String, Endpoint> endpoints = connection.start(placed.id());
                 VmRecord starting = stateTable.update(placed.id(), vm -> vm.withEndpoints(endpoints)

@@ -68,7 +68,7 @@ public class HostIndex {
 
         Slot(String name) {
             this.name = name;
-            this.status = new AtomicReference<>(new HostStatus(null, Capacity.ZERO, false, "not configured"));
+            this.status = new AtomicReference<>(new HostStatus(null, Capacity.ZERO, false, "connecting"));
         }
     }
 

@@ -16,6 +16,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -152,15 +153,19 @@ public class HostRegistry {
      * holds its tasks, in order, until activation.
      */
     private void later(Runnable task) {
-        connector.execute(() -> {
-            try {
-                activated.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-            task.run();
-        });
+        try {
+            connector.execute(() -> {
+                try {
+                    activated.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                task.run();
+            });
+        } catch (RejectedExecutionException e) {
+            // deactivated: DS unbinds the hosts after the connector stopped, and every connection is closed already
+        }
     }
 
     @Deactivate

@@ -38,14 +38,7 @@ record Settings(Duration defaultDeadline, Duration maxDeadline, int vmCap, Capac
         if (!tiers.containsKey(c.defaultTier())) {
             throw new IllegalArgumentException("default tier '" + c.defaultTier() + "' is not one of " + tiers.keySet());
         }
-        Map<String, Integer> ports = new HashMap<>();
-        for (String entry : Lists.split(c.servicePorts())) {
-            String[] parts = entry.split("=");
-            if (parts.length != 2) {
-                throw new IllegalArgumentException("service port '" + entry + "' must be service=port");
-            }
-            ports.put(parts[0].trim(), Integer.parseInt(parts[1].trim()));
-        }
+        Map<String, Integer> ports = ports(c.servicePorts());
         if (c.vm_cap() < 1 || c.workers() < 1 || c.vm_requestsPerMinute() <= 0) {
             throw new IllegalArgumentException("vm.cap, workers and vm.requestsPerMinute must be positive");
         }
@@ -57,6 +50,24 @@ record Settings(Duration defaultDeadline, Duration maxDeadline, int vmCap, Capac
                         Duration.ofMillis(c.probe_limit_ms())));
     }
 
+    /** Parses {@code service=port} entries ('*' the default) into a map. */
+    static Map<String, Integer> ports(String[] servicePorts) {
+        Map<String, Integer> ports = new HashMap<>();
+        for (String entry : Lists.split(servicePorts)) {
+            String[] parts = entry.split("=");
+            if (parts.length != 2) {
+                throw new IllegalArgumentException("service port '" + entry + "' must be service=port");
+            }
+            ports.put(parts[0].trim(), Integer.parseInt(parts[1].trim()));
+        }
+        return ports;
+    }
+
+    /** The guest port of a service in {@code ports}: its own, else the default ('*'), else 80. */
+    static int guestPort(Map<String, Integer> ports, String service) {
+        return ports.getOrDefault(service, ports.getOrDefault("*", 80));
+    }
+
     Tier tier(String name) {
         Tier tier = tiers.get(name == null ? defaultTier : name);
         if (tier == null) {
@@ -66,6 +77,6 @@ record Settings(Duration defaultDeadline, Duration maxDeadline, int vmCap, Capac
     }
 
     int guestPort(String service) {
-        return servicePorts.getOrDefault(service, servicePorts.getOrDefault("*", 80));
+        return guestPort(servicePorts, service);
     }
 }

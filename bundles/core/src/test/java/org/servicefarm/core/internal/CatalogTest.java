@@ -37,7 +37,7 @@ class CatalogTest {
                 resolve("wiki", null, null, null, null, null));
         Offering offering = viable.offering();
         assertEquals("2.1", offering.version());
-        assertEquals(new Environment("debian-12", "nginx-1.26", "php-8.2", List.of()), offering.environment());
+        assertEquals(new Environment("debian-12", "nginx-1.22", "php-8.2", List.of()), offering.environment());
         assertEquals("standard", offering.securityLevel());
         assertEquals(List.of("version", "os", "server", "runtime", "securityLevel"), viable.filledIn());
     }
@@ -83,7 +83,7 @@ class CatalogTest {
     @Test
     void patchesOnlyApplyToWhatTheyPatch() {
         assertInstanceOf(Resolution.NotViable.class,
-                resolve("wiki", null, null, "nginx-1.26", null, null, "httpd-cve-2024-38476"));
+                resolve("wiki", null, null, "nginx-1.22", null, null, "httpd-cve-2024-38476"));
     }
 
     @Test

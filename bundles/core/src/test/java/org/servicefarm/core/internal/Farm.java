@@ -35,6 +35,9 @@ final class Farm implements AutoCloseable {
     final Placement placement = new Placement();
     final Eviction eviction = new Eviction();
     final FarmServiceManager manager = new FarmServiceManager();
+    final ComposedImageStore images = new ComposedImageStore();
+    final GuestPorts ports = new GuestPorts();
+    final Popularity popularity = new Popularity();
     final FakeConfigurationAdmin configurations = new FakeConfigurationAdmin(hosts);
 
     Farm(Map<String, Object> managerConfig) {
@@ -67,9 +70,14 @@ final class Farm implements AutoCloseable {
         manager.hosts = hosts;
         manager.placement = placement;
         manager.eviction = eviction;
-        manager.imageStore = new ComposedImageStore();
+        manager.imageStore = images;
         Map<String, Object> config = new HashMap<>(Map.of("estimate.create.ms", 1000));
         config.putAll(managerConfig);
+        ports.configure(convert(config, GuestPorts.Config.class));
+        popularity.imageStore = images;
+        popularity.ports = ports;
+        popularity.configure(convert(Map.of(), Popularity.Config.class));
+        manager.popularity = popularity;
         manager.activate(convert(config, FarmServiceManager.Config.class));
         await("hosts connected", () -> hosts.statuses().size() == 3
                 && hosts.statuses().stream().allMatch(HostStatus::connected), () -> hosts.statuses().toString());

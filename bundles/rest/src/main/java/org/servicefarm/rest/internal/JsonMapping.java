@@ -19,6 +19,11 @@ import org.servicefarm.api.Outcome;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.placement.Candidate;
 import org.servicefarm.api.placement.PlacementExplanation;
+import org.servicefarm.api.image.BuildOutcome;
+import org.servicefarm.api.image.ComponentInfo;
+import org.servicefarm.api.image.Demand;
+import org.servicefarm.api.image.ImageRef;
+import org.servicefarm.api.image.ImageStatus;
 
 /**
  * The JSON of the v1 contract's answers, in one place: the response records below, which the
@@ -106,6 +111,45 @@ final class JsonMapping {
     record HostsJson(List<HostJson> hosts) {
     }
 
+    /** A component of the image store's repository; {@code sizes} in bytes by artifact role. */
+    record RepositoryComponentJson(String id, String kind, String name, String version, List<String> provides,
+                                   List<String> needs, Map<String, Long> sizes, long sizeBytes) {
+    }
+
+    record RepositoryComponentsJson(List<RepositoryComponentJson> components) {
+    }
+
+    /** A build's progress: step of steps (doing names it), bytes of bytes, and the share done in percent. */
+    record ProgressJson(int step, int steps, String doing, long bytesDone, long bytesTotal, int percent) {
+    }
+
+    /** One file of an image: what it is, its digest and size (its path on the appliance is not shown). */
+    record ArtifactJson(String kind, String sha256, long sizeBytes) {
+    }
+
+    /**
+     * An image: its build's state and progress, its use ({@code inUse}: live VMs made from it), and once
+     * ready its files; {@code compositionOnly} images have none and {@code detail} says why.
+     */
+    record ImageJson(String id, OfferingJson offering, String kind, String state, ProgressJson progress,
+                     long sizeBytes, List<String> components, String createdAt, String lastUsedAt, long uses,
+                     int inUse, Boolean compositionOnly, List<ArtifactJson> artifacts, String kernelArgs,
+                     String detail) {
+    }
+
+    record ImagesJson(List<ImageJson> images) {
+    }
+
+    /** The answer to POST /api/v1/images: the image whose build was accepted, and what the request resolved to. */
+    record BuildAcceptedJson(String outcome, ImageJson image, OfferingJson offering, List<String> filledIn) {
+    }
+
+    record DemandJson(OfferingJson offering, long requests, long windowSeconds, long threshold, String prebuiltImage) {
+    }
+
+    record PopularityJson(List<DemandJson> offerings) {
+    }
+
     // ---- API records -> JSON ---------------------------------------------------------------
 
     static OfferingJson offering(Offering offering) {
@@ -187,6 +231,38 @@ final class JsonMapping {
 
     static HostsJson hosts(List<HostStatus> hosts) {
         return new HostsJson(hosts.stream().map(JsonMapping::host).toList());
+    }
+
+    static RepositoryComponentsJson repositoryComponents(List<ComponentInfo> components) {
+        return new RepositoryComponentsJson(components.stream().map(c -> new RepositoryComponentJson(c.id(),
+                c.kind().name(), c.name(), c.version(), c.provides(), c.needs(), c.sizes(), c.sizeBytes())).toList());
+    }
+
+    static ImageJson image(ImageStatus status) {
+        ImageStatus.Progress p = status.progress();
+        ImageRef image = status.image();
+        return new ImageJson(status.id(), offering(status.offering()), status.kind().name(), status.state().name(),
+                new ProgressJson(p.step(), p.steps(), p.doing(), p.bytesDone(), p.bytesTotal(),
+                        (int) Math.floor(p.fraction() * 100)), status.sizeBytes(), status.components(),
+                instant(status.createdAt()), instant(status.lastUsedAt()), status.uses(), status.inUse(),
+                image == null ? null : image.compositionOnly(),
+                image == null ? null : image.artifacts().stream()
+                        .map(a -> new ArtifactJson(a.kind().name(), a.sha256(), a.sizeBytes())).toList(),
+                image == null || image.kernelArgs().isEmpty() ? null : image.kernelArgs(), status.detail());
+    }
+
+    static ImagesJson images(List<ImageStatus> images) {
+        return new ImagesJson(images.stream().map(JsonMapping::image).toList());
+    }
+
+    static BuildAcceptedJson accepted(BuildOutcome.Accepted accepted) {
+        return new BuildAcceptedJson("ACCEPTED", image(accepted.image()), offering(accepted.offering()),
+                accepted.filledIn());
+    }
+
+    static PopularityJson popularity(List<Demand> demand) {
+        return new PopularityJson(demand.stream().map(d -> new DemandJson(offering(d.offering()), d.requests(),
+                d.window().toSeconds(), d.threshold(), d.prebuiltImage())).toList());
     }
 
     private static long millis(Duration duration) {

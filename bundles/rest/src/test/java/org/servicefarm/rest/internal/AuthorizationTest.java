@@ -65,6 +65,11 @@ class AuthorizationTest {
             "POST,   /api/v1/requests?explain=true, operator",
             "POST,   /api/v1/hosts/host-a/drain, admin",
             "DELETE, /api/v1/hosts/host-a/drain, admin",
+            "GET,    /api/v1/images,             viewer",
+            "GET,    /api/v1/images/80bfb71f9ad57f2f281405fb, viewer",
+            "POST,   /api/v1/images,             operator",
+            "GET,    /api/v1/components,         viewer",
+            "GET,    /api/v1/popularity,         viewer",
     })
     void eachMethodNeedsItsRole(String method, String path, String least) {
         int rung = List.of("guest", Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN).indexOf(least);
@@ -86,7 +91,7 @@ class AuthorizationTest {
     void everyResourceMethodDeclaresTheRoleOfTheTable() throws Exception {
         Map<String, String> declared = new TreeMap<>();
         for (Class<?> resource : List.of(CatalogResource.class, VmResource.class, HostResource.class,
-                RequestResource.class)) {
+                RequestResource.class, ImageResource.class, ComponentResource.class, PopularityResource.class)) {
             String base = "/" + resource.getAnnotation(Path.class).value();
             for (Method method : resource.getDeclaredMethods()) {
                 String verb = httpMethod(method);
@@ -106,6 +111,9 @@ class AuthorizationTest {
                 "DELETE /api/v1/hosts/{name}", "admin"));
         table.put("POST /api/v1/hosts/{name}/drain", "admin");
         table.put("DELETE /api/v1/hosts/{name}/drain", "admin");
+        table.putAll(Map.of("GET /api/v1/images", "viewer", "GET /api/v1/images/{id}", "viewer",
+                "POST /api/v1/images", "operator", "GET /api/v1/components", "viewer",
+                "GET /api/v1/popularity", "viewer"));
         assertEquals(table, declared);
     }
 

@@ -59,6 +59,7 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
     static final String JSON = "application/json";
 
     final FixedServiceManager manager = new FixedServiceManager();
+    final FixedImageService images = new FixedImageService();
     /** The clock of the login cache and the throttle, in nanoseconds. */
     final AtomicLong nanos = new AtomicLong(1_000_000_000L);
     private final Map<String, Object> config;
@@ -104,6 +105,7 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
     @Override
     public void beforeEach(ExtensionContext context) {
         manager.reset();
+        images.reset();
     }
 
     @Override
@@ -127,7 +129,8 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
         endpoint.setAddress("/");
         endpoint.setStaticSubresourceResolution(false);
         List<Object> resources = new ArrayList<>(List.of(new RequestResource(manager), new CatalogResource(manager),
-                new VmResource(manager), new HostResource(manager)));
+                new VmResource(manager), new HostResource(manager), new ImageResource(images),
+                new ComponentResource(images), new PopularityResource(images)));
         resources.addAll(List.of(extraResources));
         endpoint.setServiceBeans(resources);
         List<Object> extensions = new ArrayList<>(List.of(

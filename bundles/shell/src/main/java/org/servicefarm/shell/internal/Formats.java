@@ -17,6 +17,10 @@ import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.placement.Candidate;
 import org.servicefarm.api.placement.PlacementExplanation;
+import org.servicefarm.api.image.BuildOutcome;
+import org.servicefarm.api.image.ComponentInfo;
+import org.servicefarm.api.image.Demand;
+import org.servicefarm.api.image.ImageStatus;
 
 /** Everything the commands print, as plain functions of API records (tested without Karaf). */
 final class Formats {
@@ -172,5 +176,85 @@ final class Formats {
         Environment env = offering.environment();
         return List.of(offering.service(), offering.version(), env.os(), env.server(), env.runtime(),
                 env.patches().isEmpty() ? "-" : String.join(",", env.patches()), offering.securityLevel());
+    }
+
+    static final List<String> COMPONENT_COLUMNS = List.of("ID", "Kind", "Provides", "Needs", "Size");
+
+    static List<String> componentRow(ComponentInfo component) {
+        return List.of(component.id(), component.kind().prefix(), String.join(" ", component.provides()),
+                component.needs().isEmpty() ? "-" : String.join(" ", component.needs()), size(component.sizeBytes()));
+    }
+
+    static final List<String> IMAGE_COLUMNS =
+            List.of("ID", "State", "Kind", "Offering", "Progress", "Size", "Uses", "In use", "Last used", "Note");
+
+    static List<String> imageRow(ImageStatus image, Instant now) {
+        return List.of(image.id(), image.state().name(), image.kind().name(),
+                image.offering() == null ? "-" : image.offering().key(), percentDone(image.progress()),
+                size(image.sizeBytes()), Long.toString(image.uses()), Integer.toString(image.inUse()),
+                ago(image.lastUsedAt(), now), Objects.toString(image.detail(), ""));
+    }
+
+    static final List<String> DEMAND_COLUMNS = List.of("Offering", "Requests", "Window", "Threshold", "Built ahead");
+
+    static List<String> demandRow(Demand demand) {
+        return List.of(demand.offering().key(), Long.toString(demand.requests()), demand.window().toSeconds() + " s",
+                Long.toString(demand.threshold()), Objects.toString(demand.prebuiltImage(), "-"));
+    }
+
+    /** The first lines of farm:build: which image the request resolved to, and what the directory filled in. */
+    static String buildAccepted(ServiceRequest request, BuildOutcome.Accepted accepted) {
+        ImageStatus image = accepted.image();
+        StringBuilder out = new StringBuilder();
+        out.append(image.state() == ImageStatus.State.BUILDING ? "BUILDING " : "IMAGE ").append(request.service())
+                .append(": image ").append(image.id()).append(" for ").append(accepted.offering().key()).append('\n');
+        out.append(accepted.filledIn().isEmpty() ? "  the request named every field\n"
+                : "  filled in by the directory: " + String.join(", ", accepted.filledIn()) + "\n");
+        return out.toString();
+    }
+
+    /** One progress line: the step, and the bytes to the nearest tenth below (so it changes ten times at most). */
+    static String progressLine(ImageStatus.Progress progress) {
+        String step = progress.step() == 0 ? "  queued" : String.format(Locale.ROOT, "  step %d/%d %s", progress.step(),
+                progress.steps(), progress.doing());
+        if (progress.bytesTotal() <= 0) {
+            return step + "\n";
+        }
+        int tenths = (int) Math.floor(progress.fraction() * 10);
+        return String.format(Locale.ROOT, "%s, %d%% of %s%n", step, tenths * 10, size(progress.bytesTotal()));
+    }
+
+    /** The last line of farm:build for an image that is ready or failed. */
+    static String buildEnded(ImageStatus image) {
+        if (image.state() == ImageStatus.State.FAILED) {
+            return "FAILED " + image.id() + ": " + Objects.toString(image.detail(), "no reason given") + "\n";
+        }
+        boolean compositionOnly = image.image() != null && image.image().compositionOnly();
+        return "READY " + image.id() + ": " + (compositionOnly ? "a composition only (no bootable files): "
+                + image.detail() : size(image.sizeBytes()) + " in the store, " + image.components().size()
+                + " components") + "\n";
+    }
+
+    static String stillBuilding(ImageStatus image) {
+        return "  still building in the background: farm:images shows image " + image.id() + "\n";
+    }
+
+    static String percentDone(ImageStatus.Progress progress) {
+        return Math.round(progress.fraction() * 100) + "%";
+    }
+
+    /** Bytes in the largest binary unit that leaves at least 1, with one decimal: "320 B", "1.5 KiB", "24.9 MiB". */
+    static String size(long bytes) {
+        if (bytes < 1024) {
+            return bytes + " B";
+        }
+        String[] units = {"KiB", "MiB", "GiB", "TiB"};
+        double value = bytes / 1024.0;
+        int unit = 0;
+        while (value >= 1024 && unit < units.length - 1) {
+            value /= 1024;
+            unit++;
+        }
+        return String.format(Locale.ROOT, "%.1f %s", value, units[unit]);
     }
 }

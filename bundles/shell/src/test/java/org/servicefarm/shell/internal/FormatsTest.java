@@ -29,6 +29,9 @@ import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.image.ComponentInfo;
+import org.servicefarm.api.image.Demand;
+import org.servicefarm.api.image.ImageStatus;
 
 class FormatsTest {
 
@@ -181,5 +184,29 @@ class FormatsTest {
                 0.5, "dmz", null), Capacity.ZERO, true, null, true,
                 new HostHealth(3, Instant.parse("2026-01-01T10:00:00Z"), "define: boom"), Map.of());
         assertEquals("yes, drained, driver failed 3 time(s) in a row", Formats.hostRow(host).get(7));
+    }
+
+    @Test
+    void componentImageAndDemandRows() {
+        ComponentInfo nginx = new ComponentInfo(
+                "server/nginx/1.22.1-9+deb12u11", ComponentInfo.Kind.SERVER, "nginx",
+                "1.22.1-9+deb12u11", List.of("server:nginx", "server:nginx-1.22"), List.of(),
+                Map.of("initrd-layer", 3_145_728L));
+        assertEquals(List.of("server/nginx/1.22.1-9+deb12u11", "server", "server:nginx server:nginx-1.22", "-",
+                "3.0 MiB"), Formats.componentRow(nginx));
+
+        ImageStatus building = BuildCommandTest.status(
+                ImageStatus.State.BUILDING,
+                new ImageStatus.Progress(3, 5, "writing the initrd", 1, 4), null);
+        assertEquals(List.of("80bfb71f9ad57f2f281405fb", "BUILDING", "PREBUILT",
+                "wiki@2.1/debian-12/nginx-1.22/php-8.2[standard]", "25%", "25.0 MiB", "0", "0", "never", ""),
+                Formats.imageRow(building, Instant.EPOCH));
+
+        Demand demand = new Demand(BuildCommandTest.WIKI, 12,
+                Duration.ofMinutes(10), 10, null);
+        assertEquals(List.of("wiki@2.1/debian-12/nginx-1.22/php-8.2[standard]", "12", "600 s", "10", "-"),
+                Formats.demandRow(demand));
+        assertEquals(List.of("320 B", "1.5 KiB", "24.9 MiB", "1.0 GiB"), List.of(Formats.size(320),
+                Formats.size(1536), Formats.size(26_109_542), Formats.size(1L << 30)));
     }
 }

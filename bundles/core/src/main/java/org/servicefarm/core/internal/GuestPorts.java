@@ -1,0 +1,37 @@
+package org.servicefarm.core.internal;
+
+import java.util.List;
+import java.util.Map;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Modified;
+import org.servicefarm.api.Offering;
+import org.servicefarm.api.driver.VmSpec;
+
+/**
+ * The services a VM of an offering runs and the guest ports they listen on, from the manager's
+ * {@code servicePorts} (its configuration, {@code org.servicefarm.core}; described by the manager's metatype):
+ * what the image is built for, ahead of demand as when a VM is created.
+ */
+@Component(service = GuestPorts.class, configurationPid = FarmServiceManager.PID)
+public class GuestPorts {
+
+    /** The one setting of the manager's configuration this reads. */
+    @interface Config {
+        String[] servicePorts() default {"*=80"};
+    }
+
+    private volatile Map<String, Integer> ports = Map.of();
+
+    @Activate
+    @Modified
+    void configure(Config config) {
+        ports = Map.copyOf(Settings.ports(config.servicePorts()));
+    }
+
+    /** The guest services of a VM of the offering, as its {@link VmSpec#services()} name them. */
+    List<VmSpec.GuestService> of(Offering offering) {
+        return List.of(new VmSpec.GuestService(offering.service(), Settings.guestPort(ports, offering.service())));
+    }
+}

@@ -1,0 +1,184 @@
+package org.servicefarm.core.internal;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.servicefarm.api.Offering;
+import org.servicefarm.api.image.Demand;
+import org.servicefarm.api.image.ImageStatus;
+import org.servicefarm.api.image.ImageStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The popularity tracker, the one owner of request frequencies: the manager tells it every request it
+ * resolves to an offering ({@link #record}); it counts them per offering over a sliding window ({@value
+ * #BUCKETS} buckets of window/{@value #BUCKETS} each), and when an offering's count reaches the threshold
+ * it asks the image store, once, to build that offering's image in the background: not again while that
+ * image is built or being built (a count that falls below the threshold and reaches it again asks again
+ * only if the image is gone or its build failed).
+ */
+@Component(service = Popularity.class, configurationPid = Popularity.PID)
+@Designate(ocd = Popularity.Config.class)
+public class Popularity {
+
+    static final String PID = "org.servicefarm.popularity";
+    static final int BUCKETS = 60;
+    /** Offerings counted at most; past it, offerings with nothing in the window are forgotten. */
+    static final int MAX_OFFERINGS = 10_000;
+    private static final Logger LOG = LoggerFactory.getLogger(Popularity.class);
+
+    @ObjectClassDefinition(name = "ServiceFarm popularity",
+            description = "Request frequency per offering over a sliding window; popular offerings' images are built "
+                    + "ahead of demand.")
+    public @interface Config {
+        @AttributeDefinition(name = "window (s)", description = "The length of the sliding window over which "
+                + "requests per offering are counted, in seconds.")
+        long window_s() default 600;
+
+        @AttributeDefinition(description = "The number of requests within the window at which an offering's image "
+                + "is built in the background, ahead of demand; 0 builds nothing ahead.")
+        long threshold() default 10;
+    }
+
+    /** Requests of one offering in the window's buckets, and the image asked for when it last reached the threshold. */
+    private static final class Counter {
+        final long[] counts = new long[BUCKETS];
+        final long[] slots = new long[BUCKETS];
+        String asked;
+
+        long total(long slot) {
+            long total = 0;
+            for (int i = 0; i < BUCKETS; i++) {
+                if (slots[i] > slot - BUCKETS && slots[i] <= slot) {
+                    total += counts[i];
+                }
+            }
+            return total;
+        }
+
+        void add(long slot) {
+            int i = (int) Math.floorMod(slot, (long) BUCKETS);
+            if (slots[i] != slot) {
+                slots[i] = slot;
+                counts[i] = 0;
+            }
+            counts[i]++;
+        }
+    }
+
+    private record Window(Duration length, long threshold) {
+        long bucketMillis() {
+            return Math.max(1, length.toMillis() / BUCKETS);
+        }
+    }
+
+    @Reference(policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    volatile ImageStore imageStore;
+    @Reference
+    GuestPorts ports;
+
+    Clock clock = Clock.systemUTC();
+    private volatile Window window;
+    private final Map<Offering, Counter> counters = new ConcurrentHashMap<>();
+
+    @Activate
+    @Modified
+    void configure(Config config) {
+        if (config.window_s() < 1 || config.threshold() < 0) {
+            throw new IllegalArgumentException("window.s must be positive and threshold not negative");
+        }
+        Window old = window;
+        window = new Window(Duration.ofSeconds(config.window_s()), config.threshold());
+        if (old != null && !old.length().equals(window.length())) {
+            counters.clear(); // buckets of another width: start counting again
+        }
+    }
+
+    /** One request resolved to {@code offering}; may start a build of its image in the background. */
+    void record(Offering offering) {
+        Window w = window;
+        long slot = clock.millis() / w.bucketMillis();
+        Counter counter = counters.get(offering);
+        if (counter == null) {
+            if (counters.size() >= MAX_OFFERINGS) {
+                forgetIdle(slot);
+            }
+            counter = counters.computeIfAbsent(offering, k -> new Counter());
+        }
+        boolean reached;
+        synchronized (counter) {
+            long before = counter.total(slot);
+            counter.add(slot);
+            reached = w.threshold() > 0 && before < w.threshold() && before + 1 >= w.threshold()
+                    && !builtOrBuilding(counter.asked);
+            if (reached) {
+                counter.asked = prebuild(offering, before + 1, w);
+            }
+        }
+    }
+
+    private boolean builtOrBuilding(String imageId) {
+        ImageStore store = imageStore;
+        if (imageId == null || store == null) {
+            return false;
+        }
+        return store.status(imageId).map(s -> s.state() != ImageStatus.State.FAILED).orElse(false);
+    }
+
+    private String prebuild(Offering offering, long requests, Window w) {
+        try {
+            ImageStatus status = imageStore.build(offering, ports.of(offering));
+            LOG.info("{} was asked for {} times in {} s: its image {} is {}", offering.key(), requests,
+                    w.length().toSeconds(), status.id(), status.state() == ImageStatus.State.READY ? "at hand"
+                            : "being built ahead of demand");
+            return status.id();
+        } catch (RuntimeException e) {
+            LOG.warn("Building the image of popular {} ahead of demand failed: {}", offering.key(), e.getMessage());
+            return null;
+        }
+    }
+
+    private void forgetIdle(long slot) {
+        counters.entrySet().removeIf(entry -> {
+            synchronized (entry.getValue()) {
+                return entry.getValue().total(slot) == 0;
+            }
+        });
+    }
+
+    /** Offerings asked for within the window, the most asked for first (then by key). */
+    List<Demand> demand() {
+        Window w = window;
+        long slot = clock.millis() / w.bucketMillis();
+        List<Demand> demand = new ArrayList<>();
+        counters.forEach((offering, counter) -> {
+            long total;
+            String asked;
+            synchronized (counter) {
+                total = counter.total(slot);
+                asked = counter.asked;
+            }
+            if (total > 0) {
+                demand.add(new Demand(offering, total, w.length(), w.threshold(), asked));
+            }
+        });
+        demand.sort(Comparator.comparingLong(Demand::requests).reversed()
+                .thenComparing(d -> d.offering().key()));
+        return demand;
+    }
+}

@@ -1,0 +1,148 @@
+package org.servicefarm.core.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+import org.servicefarm.api.Environment;
+import org.servicefarm.api.Offering;
+import org.servicefarm.api.Outcome;
+import org.servicefarm.api.ServiceRequest;
+import org.servicefarm.api.driver.VmSpec;
+import org.servicefarm.api.image.Demand;
+import org.servicefarm.api.image.ImageStatus.State;
+
+/** The popularity tracker on a clock the test moves: counts over a sliding window, one pre-build per crossing. */
+class PopularityTest {
+
+    private static final Offering WIKI = new Offering("wiki", "2.1",
+            new Environment("debian-12", "nginx-1.22", "php-8.2", List.of()), "standard");
+    private static final Offering BLOG = new Offering("blog", "5.4",
+            new Environment("debian-12", "nginx-1.22", "python-3.11", List.of()), "standard");
+
+    private Instant now = Instant.parse("2026-01-01T00:00:00Z");
+    private final RecordingImageStore store = new RecordingImageStore();
+    private final Popularity popularity = new Popularity();
+
+    PopularityTest() {
+        popularity.clock = new Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+                return ZoneOffset.UTC;
+            }
+
+            @Override
+            public Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public Instant instant() {
+                return now;
+            }
+        };
+        GuestPorts ports = new GuestPorts();
+        ports.configure(Farm.convert(Map.of("servicePorts", "*=80, wiki=8080"), GuestPorts.Config.class));
+        popularity.ports = ports;
+        popularity.imageStore = store;
+        popularity.configure(Farm.convert(Map.of("window.s", 60, "threshold", 3), Popularity.Config.class));
+    }
+
+    private void requests(Offering offering, int n) {
+        for (int i = 0; i < n; i++) {
+            popularity.record(offering);
+        }
+    }
+
+    @Test
+    void reachingTheThresholdBuildsTheImageOnceWithTheGuestPortsOfItsVms() {
+        requests(WIKI, 2);
+        assertEquals(List.of(), store.builds, "below the threshold");
+        requests(WIKI, 1);
+        assertEquals(List.of(new RecordingImageStore.Build(WIKI, List.of(new VmSpec.GuestService("wiki", 8080)))),
+                store.builds);
+        requests(WIKI, 10);
+        assertEquals(1, store.builds.size(), "not again above the threshold");
+        Demand demand = popularity.demand().get(0);
+        assertEquals(13, demand.requests());
+        assertEquals(RecordingImageStore.id(WIKI), demand.prebuiltImage());
+        assertEquals(Duration.ofSeconds(60), demand.window());
+        assertEquals(3, demand.threshold());
+    }
+
+    @Test
+    void countsSlideOutOfTheWindow() {
+        requests(WIKI, 2);
+        now = now.plusSeconds(30);
+        requests(WIKI, 1);
+        assertEquals(3, popularity.demand().get(0).requests());
+        now = now.plusSeconds(31);
+        assertEquals(1, popularity.demand().get(0).requests(), "the first two are over a minute old");
+        now = now.plusSeconds(60);
+        assertEquals(List.of(), popularity.demand());
+    }
+
+    @Test
+    void reachingItAgainBuildsAgainOnlyIfTheImageIsGoneOrFailed() {
+        requests(WIKI, 3);
+        String id = RecordingImageStore.id(WIKI);
+        store.states.put(id, State.READY);
+        now = now.plusSeconds(120);
+        requests(WIKI, 3);
+        assertEquals(1, store.builds.size(), "built: not again");
+
+        store.states.put(id, State.BUILDING);
+        now = now.plusSeconds(120);
+        requests(WIKI, 3);
+        assertEquals(1, store.builds.size(), "being built: not again");
+
+        store.states.put(id, State.FAILED);
+        now = now.plusSeconds(120);
+        requests(WIKI, 3);
+        assertEquals(2, store.builds.size(), "its build failed: built again");
+
+        store.states.remove(id); // evicted
+        now = now.plusSeconds(120);
+        requests(WIKI, 3);
+        assertEquals(3, store.builds.size(), "evicted: built again");
+    }
+
+    @Test
+    void listsTheMostAskedForFirstAndNothingWithThresholdZero() {
+        requests(BLOG, 1);
+        requests(WIKI, 2);
+        List<Demand> demand = popularity.demand();
+        assertEquals(List.of(WIKI, BLOG), demand.stream().map(Demand::offering).toList());
+        assertNull(demand.get(1).prebuiltImage());
+
+        popularity.configure(Farm.convert(Map.of("window.s", 60, "threshold", 0), Popularity.Config.class));
+        requests(BLOG, 100);
+        assertEquals(List.of(), store.builds);
+    }
+
+    @Test
+    void theManagerFeedsItEveryRequestItResolves() {
+        try (Farm farm = new Farm(Map.of())) {
+            farm.popularity.configure(Farm.convert(Map.of("window.s", 600, "threshold", 2), Popularity.Config.class));
+            for (int i = 0; i < 3; i++) {
+                assertInstanceOf(Outcome.Granted.class, farm.manager.request(ServiceRequest.of("wiki")
+                        .withDeadline(Duration.ofSeconds(10))));
+            }
+            farm.manager.request(ServiceRequest.of("no-such-app"));
+            Demand wiki = farm.popularity.demand().get(0);
+            assertEquals("wiki", wiki.offering().service());
+            assertEquals(3, wiki.requests());
+            assertEquals(1, farm.popularity.demand().size(), "a request that resolves to nothing counts for nothing");
+            assertTrue(wiki.prebuiltImage().startsWith("img-"), "the composed store's image: " + wiki.prebuiltImage());
+        }
+    }
+}

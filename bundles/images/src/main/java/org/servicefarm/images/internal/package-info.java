@@ -1,0 +1,2 @@
+/** The images bundle's implementation: never exported. */
+package org.servicefarm.images.internal;
