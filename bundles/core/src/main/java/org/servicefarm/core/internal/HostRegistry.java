@@ -42,6 +42,7 @@ import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorDriver;
 import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.driver.VmEvent;
+import org.servicefarm.api.image.ImageRef;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,6 +71,8 @@ public class HostRegistry {
         volatile String detail = "connecting";
         /** Set while the host is being removed: placement no longer sees it as connected. */
         volatile boolean retiring;
+        /** What its connection said ({@link HostConnection#needsArtifacts}); kept while it is disconnected, null before. */
+        volatile Boolean needsArtifacts;
 
         Entry(HostRecord record) {
             this.record = record;
@@ -163,6 +166,7 @@ public class HostRegistry {
                 connection.close();
                 throw e;
             }
+            entry.needsArtifacts = connection.needsArtifacts();
             entry.connection = connection;
             entry.detail = null;
             LOG.info("Host {} connected through {}", record.name(), record.driver());
@@ -295,6 +299,33 @@ public class HostRegistry {
         }
         result.sort(Comparator.comparing(HostStatus::name));
         return result;
+    }
+
+    /**
+     * The hosts among {@code candidates} that can run {@code image}. A composition-only image runs only where guests
+     * need no artifacts (libvirt's test driver); a real image runs where guests boot from artifacts as soon as any
+     * host of the farm does (a test-driver host would only simulate it), else on any host.
+     */
+    List<HostStatus> thatCanRun(ImageRef image, List<HostStatus> candidates) {
+        if (image.compositionOnly()) {
+            return candidates.stream().filter(h -> needsArtifacts(h.name()) != Boolean.TRUE).toList();
+        }
+        boolean anyBoots = hosts.values().stream().anyMatch(e -> e.needsArtifacts == Boolean.TRUE);
+        return anyBoots ? candidates.stream().filter(h -> needsArtifacts(h.name()) != Boolean.FALSE).toList()
+                : candidates;
+    }
+
+    /**
+     * True when no configured host could ever run a composition-only image: there is at least one, and every one
+     * has connected and said it boots guests from artifacts. A host not connected yet might run it.
+     */
+    boolean noneRunsCompositions() {
+        return !hosts.isEmpty() && hosts.values().stream().allMatch(e -> e.needsArtifacts == Boolean.TRUE);
+    }
+
+    private Boolean needsArtifacts(String host) {
+        Entry entry = entry(host);
+        return entry == null ? null : entry.needsArtifacts;
     }
 
     Optional<HostStatus> status(String name) {

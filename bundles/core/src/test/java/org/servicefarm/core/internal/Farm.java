@@ -42,15 +42,20 @@ final class Farm implements AutoCloseable {
 
     /** A core over the guests of {@code hypervisor}: what an appliance finds when it restarts. */
     Farm(Map<String, Object> managerConfig, FakeHypervisor hypervisor) {
+        this(managerConfig, hypervisor, Map.of());
+    }
+
+    /** A core whose three hosts have {@code hostProperties} as their driver properties. */
+    Farm(Map<String, Object> managerConfig, FakeHypervisor hypervisor, Map<String, String> hostProperties) {
         this.hypervisor = hypervisor;
         Map<String, Object> catalog = shippedConfig("org.servicefarm.catalog.cfg");
         directory.configure(convert(catalog, CatalogDirectory.Config.class), catalog);
         hosts.stateTable = table;
         hosts.configurationAdmin = configurations.service();
         hosts.addDriver(hypervisor, Map.of(HypervisorDriver.NAME, "fake"));
-        addHost("small", 2, 0.10, "standard");
-        addHost("large", 8, 0.50, "standard");
-        addHost("vault", 4, 0.90, "high");
+        addHost("small", 2, 0.10, "standard", hostProperties);
+        addHost("large", 8, 0.50, "standard", hostProperties);
+        addHost("vault", 4, 0.90, "high", hostProperties);
         // the test's strategy: fewest VMs, then name — the real strategies are tested in their bundles
         placement.bindStrategy((request, candidates) -> candidates.stream()
                 .min(java.util.Comparator.comparingInt((HostStatus h) -> h.used().vms()).thenComparing(HostStatus::name)),
@@ -78,8 +83,14 @@ final class Farm implements AutoCloseable {
     }
 
     void addHost(String name, int vms, double cost, String zone) {
-        Map<String, Object> config = Map.of("name", name, "driver", "fake", "uri", "fake:///" + name,
-                "capacity.vms", vms, "costPerHour", cost, "securityZone", zone);
+        addHost(name, vms, cost, zone, Map.of());
+    }
+
+    /** A host with driver properties ({@code hypervisor.*} keys), e.g. {@code bits} for one that boots real guests. */
+    void addHost(String name, int vms, double cost, String zone, Map<String, String> properties) {
+        Map<String, Object> config = new HashMap<>(Map.of("name", name, "driver", "fake", "uri", "fake:///" + name,
+                "capacity.vms", vms, "costPerHour", cost, "securityZone", zone));
+        properties.forEach((k, v) -> config.put(HostConfiguration.DRIVER_PREFIX + k, v));
         HostConfiguration host = new HostConfiguration();
         host.activate(convert(config, HostConfiguration.Config.class), config);
         hosts.addHost(host);
