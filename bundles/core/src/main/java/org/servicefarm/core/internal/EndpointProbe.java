@@ -31,9 +31,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Tells when a VM's services answer on their endpoints: each endpoint is tried with a TCP connect and an HTTP
- * {@code GET /}, and counts as answering once any HTTP status line comes back (a 404 or a 500 is an answer: the
- * service runs). A failed try is repeated after an interval until an overall limit. A TCP connect alone proves
- * nothing: QEMU's user-mode network accepts a forwarded connection before the guest listens.
+ * {@code GET /}, and counts as answering once an HTTP status line comes back (a 404 or a 500 is an answer: the
+ * service runs), except 502, 503 and 504: a server saying that what stands behind it (a PHP-FPM or WSGI backend
+ * still starting in a real guest) cannot answer yet, so a client would get no content either. A failed try is
+ * repeated after an interval until an overall limit. A TCP connect alone proves nothing: QEMU's user-mode network
+ * accepts a forwarded connection before the guest listens.
  * <p>
  * One thread runs every probe: a selector over non-blocking connections, and a queue of tries due later. No thread
  * waits for a guest, however many VMs are booting, and a probe's caller is not held either: it gets a future.
@@ -41,7 +43,9 @@ import org.slf4j.LoggerFactory;
 final class EndpointProbe implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(EndpointProbe.class);
-    private static final Pattern STATUS_LINE = Pattern.compile("HTTP/[0-9](\\.[0-9])? [0-9]{3}( [^\\r\\n]*)?\\r?");
+    private static final Pattern STATUS_LINE = Pattern.compile("HTTP/[0-9](\\.[0-9])? ([0-9]{3})( [^\\r\\n]*)?\\r?");
+    /** Gateway and availability errors: the server runs, but what it fronts does not answer yet. */
+    private static final Set<String> NOT_YET = Set.of("502", "503", "504");
     /** Enough for any status line; a longer first line is not HTTP. */
     private static final int RESPONSE_LIMIT = 1024;
 
@@ -241,7 +245,10 @@ final class EndpointProbe implements AutoCloseable {
                 String answer = new String(attempt.response.array(), 0, attempt.response.position(),
                         StandardCharsets.ISO_8859_1);
                 int lineEnd = answer.indexOf('\n');
-                if (lineEnd >= 0 && STATUS_LINE.matcher(answer.substring(0, lineEnd)).matches()) {
+                java.util.regex.Matcher status = STATUS_LINE.matcher(lineEnd >= 0 ? answer.substring(0, lineEnd) : "");
+                if (lineEnd >= 0 && status.matches() && NOT_YET.contains(status.group(2))) {
+                    fail(attempt, "it answered " + status.group(2) + ": what serves behind it is not ready", now);
+                } else if (lineEnd >= 0 && status.matches()) {
                     succeed(attempt);
                 } else if (lineEnd >= 0 || !"HTTP/".startsWith(answer.substring(0, Math.min(5, answer.length())))
                         || !attempt.response.hasRemaining()) {

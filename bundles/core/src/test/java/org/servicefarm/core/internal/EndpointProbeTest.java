@@ -77,6 +77,31 @@ class EndpointProbeTest {
         probe.await(Map.of("web", http(200), "admin", http(404), "broken", http(500)), QUICK).get(5, TimeUnit.SECONDS);
     }
 
+    /**
+     * A real guest's nginx answers 502 while its PHP-FPM is still starting: a client would get no page, so the VM is
+     * not ready. Once the backend answers, the same endpoint counts.
+     */
+    @Test
+    void aGatewayOrUnavailableAnswerIsNotReadyYet() throws Exception {
+        for (int status : new int[] {502, 503, 504}) {
+            Throwable failure = failure(probe.await(Map.of("wiki", http(status)), QUICK));
+            assertTrue(failure.getMessage().contains("answered " + status + ": what serves behind it is not ready"),
+                    failure.getMessage());
+        }
+        java.util.concurrent.atomic.AtomicInteger tries = new java.util.concurrent.atomic.AtomicInteger();
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 8);
+        server.createContext("/", exchange -> {
+            exchange.sendResponseHeaders(tries.incrementAndGet() < 3 ? 502 : 200, -1);
+            exchange.close();
+        });
+        server.start();
+        servers.add(() -> server.stop(0));
+        probe.await(Map.of("wiki", new Endpoint("127.0.0.1", server.getAddress().getPort())),
+                new EndpointProbe.Timing(Duration.ofMillis(500), Duration.ofMillis(20), Duration.ofSeconds(5)))
+                .get(5, TimeUnit.SECONDS);
+        assertTrue(tries.get() >= 3, "answered after two 502s: " + tries.get());
+    }
+
     @Test
     void anEndpointThatComesUpLaterIsWaitedFor() throws Exception {
         Endpoint later = closedPort();
