@@ -37,7 +37,16 @@ import org.ops4j.pax.exam.spi.reactors.PerClass;
 import org.ops4j.pax.exam.util.Filter;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.servicefarm.api.HostRecord;
+import org.servicefarm.api.Offering;
+import org.servicefarm.api.Resolution;
 import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.ServiceRequest;
+import org.servicefarm.api.driver.HostConnection;
+import org.servicefarm.api.driver.HypervisorDriver;
+import org.servicefarm.api.driver.VmSpec;
+import org.servicefarm.api.image.ImageRef;
+import org.servicefarm.api.image.ImageStore;
 import org.servicefarm.itests.FarmClient.Grant;
 import org.servicefarm.itests.FarmClient.Login;
 
@@ -65,6 +74,8 @@ public class RealGuestsIT {
     static final String POOL = "servicefarm-it";
     static final String POOL_DIRECTORY = "/var/lib/libvirt/images/servicefarm-it";
     static final String URI = "qemu:///system";
+    /** The name the several-services test connects the QEMU host under, through the driver itself. */
+    static final String MULTI_HOST = "qemu-it-multi";
     private static final String COMPONENTS_PROPERTY = "servicefarm.it.components";
     private static final Duration READY = Duration.ofSeconds(90);
     /** A cold real guest: build, stage, boot under TCG, first answer; several may boot at once on two cores. */
@@ -90,6 +101,14 @@ public class RealGuestsIT {
     @Inject
     @Filter(timeout = 60_000)
     ServiceManager serviceManager;
+
+    /** The store in force: the images bundle, over the component repository. */
+    @Inject
+    ImageStore imageStore;
+
+    @Inject
+    @Filter("(hypervisor.driver.name=libvirt)")
+    HypervisorDriver libvirt;
 
     private FarmClient client;
 
@@ -129,6 +148,7 @@ public class RealGuestsIT {
         assertTrue("the component repository is missing: run components/build (scripts/test does) to make "
                 + index, index.isFile());
         removeGuestsOf(HOST); // what an aborted earlier run left
+        removeGuestsOf(MULTI_HOST);
         client.awaitReady(READY);
         await("host " + HOST + " to connect", Duration.ofSeconds(60), () -> host(HOST).path("connected").asBoolean());
         // Only the QEMU host: every guest of these tests runs for real, and nothing could run a composition only.
@@ -301,9 +321,52 @@ public class RealGuestsIT {
                 answer.headers().firstValue("Server").isPresent());
     }
 
+    /**
+     * Several services in one guest, on distinct ports, through the layers below the request path (which asks for
+     * one service per VM): the image store composes the wiki and the static site into one image, the libvirt driver
+     * defines one QEMU guest with a forward per service, and each answers on its own endpoint.
+     */
+    @Test
+    public void g_severalServicesAnswerOnTheirOwnPortsInOneGuest() throws Exception {
+        Offering wiki = ((Resolution.Viable) serviceManager.directory().resolve(ServiceRequest.of("wiki"))).offering();
+        List<VmSpec.GuestService> services = List.of(new VmSpec.GuestService("wiki", 80),
+                new VmSpec.GuestService("static-site", 8080));
+        ImageRef image = imageStore.obtain(wiki, services);
+        assertFalse(image.compositionOnly());
+        HostRecord record = new HostRecord(MULTI_HOST, "libvirt", URI, new org.servicefarm.api.Capacity(2, 1024, 2),
+                0, "standard", Map.of("portRange", "24600-24609", "stagingPool", POOL,
+                "stagingDirectory", POOL_DIRECTORY));
+        HostConnection host = libvirt.connect(record, event -> { });
+        try {
+            String vmId = "sf-it-multi-" + Long.toHexString(System.nanoTime() & 0xffffff);
+            host.define(new VmSpec(vmId, wiki, host.stage(image), 1, 256, services, Instant.now()));
+            Map<String, org.servicefarm.api.Endpoint> endpoints = host.start(vmId);
+            assertEquals(services.size(), endpoints.size());
+            assertNotEquals(endpoints.get("wiki").port(), endpoints.get("static-site").port());
+            JsonNode wikiEndpoint = FarmClient.JSON.valueToTree(endpoints.get("wiki"));
+            JsonNode siteEndpoint = FarmClient.JSON.valueToTree(endpoints.get("static-site"));
+            await("both services to answer", Duration.ofSeconds(90), () -> answers(wikiEndpoint, "wiki 2.1\n")
+                    && answers(siteEndpoint, "<h1>static-site 1.0</h1>"));
+            assertTrue(client.getService(siteEndpoint, "/_farm/services.txt").body().contains("s2"));
+            host.destroy(vmId);
+        } finally {
+            host.close();
+        }
+    }
+
+    private boolean answers(JsonNode endpoint, String content) {
+        try {
+            HttpResponse<String> answer = client.getService(endpoint);
+            return answer.statusCode() == 200 && answer.body().contains(content);
+        } catch (RuntimeException e) {
+            return false; // still booting
+        }
+    }
+
     /** Runs last, whatever failed before: every guest of the QEMU host and the tests' staging pool are removed. */
     @Test
     public void z_removeWhatTheTestsMade() throws Exception {
+        removeGuestsOf(MULTI_HOST);
         int removed = removeGuestsOf(HOST);
         assertTrue("the tests made guests: " + removed, removed >= 1);
         assertTrue(virsh(0, "list", "--all", "--name").lines().noneMatch(GRANTS.values().stream()
