@@ -196,6 +196,12 @@ public class FarmServiceManager implements ServiceManager {
     volatile ImageStore imageStore;
 
     Clock clock = Clock.systemUTC();
+    /**
+     * The time VMs' request rates decay by ({@link LoadMeter}, nanoseconds). Tests that assert which VM counts as
+     * busy hold it still: with the real clock a VM's load falls below a tier's threshold after seconds, so how long
+     * a slow machine takes between two requests would decide the outcome.
+     */
+    java.util.function.LongSupplier loadClock = System::nanoTime;
     private volatile Settings settings;
     private ExecutorService workers;
     private EndpointProbe probe;
@@ -335,7 +341,7 @@ public class FarmServiceManager implements ServiceManager {
     }
 
     private Optional<VmRecord> leastLoadedActive(List<VmRecord> vms, double loadThreshold) {
-        long now = System.nanoTime();
+        long now = loadClock.getAsLong();
         VmRecord best = null;
         double bestLoad = Double.MAX_VALUE;
         for (VmRecord vm : vms) {
@@ -359,7 +365,7 @@ public class FarmServiceManager implements ServiceManager {
     }
 
     private VmRecord recordGrant(VmRecord vm) {
-        long now = System.nanoTime();
+        long now = loadClock.getAsLong();
         loads.computeIfAbsent(vm.id(), k -> new LoadMeter(now)).record(now);
         Instant when = clock.instant();
         return stateTable.update(vm.id(), row -> row.granted(when)).orElse(vm);

@@ -136,7 +136,7 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
             @Override
             public Map<String, Endpoint> start(String vmId) throws HypervisorException {
                 try {
-                    if (!bootGate.await(10, TimeUnit.SECONDS)) {
+                    if (!bootGate.await(60, TimeUnit.SECONDS)) {
                         throw new HypervisorException("boot of " + vmId + " timed out");
                     }
                 } catch (InterruptedException e) {

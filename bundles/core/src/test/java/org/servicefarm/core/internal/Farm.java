@@ -119,8 +119,9 @@ final class Farm implements AutoCloseable {
         return map;
     }
 
+    /** Waits for a condition; the bound only matters when the test fails, so it leaves a loaded machine room. */
     static void await(String what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
                 fail("timed out waiting for " + what);
