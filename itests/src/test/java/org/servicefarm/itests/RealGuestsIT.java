@@ -82,6 +82,7 @@ public class RealGuestsIT {
     private static final Duration GRANT = Duration.ofSeconds(150);
 
     private static final String WIKI = "{\"service\":\"wiki\"}";
+    private static final String BLOG = "{\"service\":\"blog\"}";
     private static final String NGINX = site("debian-12", "nginx-1.22", "");
     private static final String APACHE = site("debian-12", "httpd-2.4", "");
     private static final String APACHE_PATCHED = site("debian-12", "httpd-2.4", "httpd-cve-2024-38476");
@@ -168,6 +169,9 @@ public class RealGuestsIT {
         assertEquals("a cold combination is deferred while its image is built and its guest boots: " + first.body(),
                 503, first.statusCode());
         assertEquals("RETRY_LATER", FarmClient.json(first).path("outcome").asText());
+        // the README's other first-session request (farm:request blog): boots beside the wiki, checked next
+        int blog = client.post("/api/v1/requests", BLOG, Login.ADMIN).statusCode();
+        assertTrue("deferred or granted: " + blog, blog == 503 || blog == 200);
 
         Grant grant = grant(WIKI);
         assertEquals(HOST, grant.hostId());
@@ -189,6 +193,17 @@ public class RealGuestsIT {
         JsonNode image = FarmClient.json(client.get("/api/v1/images/" + vm.path("image").asText(), Login.VIEWER));
         assertFalse("a real image: " + image, image.path("compositionOnly").asBoolean());
         assertEquals(running(grant.vmId()), "running");
+    }
+
+    /** The blog: a WSGI application that Python runs inside the guest, behind nginx. */
+    @Test
+    public void a1_theBlogIsServedByPythonInsideItsGuest() throws Exception {
+        Grant grant = grant(BLOG);
+        assertEquals(HOST, grant.hostId());
+        HttpResponse<String> page = client.getService(grant.endpoint());
+        assertEquals(page.body(), 200, page.statusCode());
+        assertTrue(page.body(), page.body().startsWith("blog 5.4\npython 3.11."));
+        assertTrue(page.body(), page.body().contains("posts: 2 (Hello from a guest; Components all the way down)"));
     }
 
     /** Two requests differing only in the server: each answer names its server. Three guests boot at once here. */
