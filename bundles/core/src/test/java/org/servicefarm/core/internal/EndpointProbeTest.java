@@ -1,5 +1,6 @@
 package org.servicefarm.core.internal;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -100,6 +101,46 @@ class EndpointProbeTest {
                 new EndpointProbe.Timing(Duration.ofMillis(500), Duration.ofMillis(20), Duration.ofSeconds(5)))
                 .get(5, TimeUnit.SECONDS);
         assertTrue(tries.get() >= 3, "answered after two 502s: " + tries.get());
+    }
+
+    /**
+     * QEMU's user-mode network accepts a connection to a booting guest and holds it unanswered: a try that hangs so
+     * does not hold back the next one, which starts an interval later and is answered once the guest listens.
+     */
+    @Test
+    void aTryHeldWithoutAnAnswerDoesNotHoldBackTheNext() throws Exception {
+        ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        servers.add(server);
+        List<Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Thread guest = new Thread(() -> {
+            while (!server.isClosed()) {
+                try {
+                    Socket client = server.accept();
+                    if (held.isEmpty()) {
+                        held.add(client); // the first connection: accepted, never answered (as QEMU holds it)
+                        continue;
+                    }
+                    try (client; OutputStream out = client.getOutputStream()) {
+                        out.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                    }
+                } catch (IOException e) {
+                    return;
+                }
+            }
+        });
+        guest.setDaemon(true);
+        guest.start();
+        long began = System.nanoTime();
+        probe.await(Map.of("wiki", new Endpoint("127.0.0.1", server.getLocalPort())),
+                new EndpointProbe.Timing(Duration.ofSeconds(5), Duration.ofMillis(50), Duration.ofSeconds(20)))
+                .get(10, TimeUnit.SECONDS);
+        Duration took = Duration.ofNanos(System.nanoTime() - began);
+        assertEquals(1, held.size(), "the first try was held");
+        assertTrue(took.compareTo(Duration.ofSeconds(2)) < 0, "answered by a later try, not after the held one's "
+                + "5 s timeout: " + took);
+        for (Socket socket : held) {
+            socket.close();
+        }
     }
 
     @Test
