@@ -187,7 +187,7 @@ public class RealGuestsIT {
 
         JsonNode vm = FarmClient.json(client.get("/api/v1/vms/" + grant.vmId(), Login.VIEWER));
         assertEquals("ACTIVE", vm.path("state").asText());
-        assertTrue(vm.toString(), vm.path("detail").asText().matches("created in [0-9]+ ms: image [0-9]+ ms, stage "
+        assertTrue(vm.toString(), vm.path("detail").asText().matches("created in [0-9]+ ms: image [0-9]+ ms, place [0-9]+ ms, stage "
                 + "[0-9]+ ms, define [0-9]+ ms, start [0-9]+ ms, boot to first answer [0-9]+ ms"));
         assertTrue("at least the memory its components ask for: " + vm, vm.path("resources").path("memoryMiB").asInt() >= 128);
         JsonNode image = FarmClient.json(client.get("/api/v1/images/" + vm.path("image").asText(), Login.VIEWER));
