@@ -7,9 +7,13 @@ SF_NS="https://servicefarm.org/xmlns/vm/1"
 xml_escape() { sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g' -e "s/'/\&apos;/g" -e 's/"/\&quot;/g' <<<"$1"; }
 
 # domain_xml NAME IMAGE_DIR MEM_MIB HOSTPORT:GUESTPORT... -> the domain XML on stdout
+# The user-mode network is restrict=on (the guest reaches nothing outside, not even 10.0.2.2, the
+# host's loopback; the forwards still come in), as the Java driver writes it; SF_NET_RESTRICT=off
+# leaves it out (only for the check that shows the difference).
 domain_xml() {
     local name="$1" dir="$2" mem="$3"; shift 3
     local fwd="" map host guest ports_meta=""
+    [ "${SF_NET_RESTRICT:-on}" = off ] || fwd=",restrict=on"
     for map in "$@"; do
         host="${map%%:*}"; guest="${map##*:}"
         fwd="$fwd,hostfwd=tcp:127.0.0.1:$host-:$guest"

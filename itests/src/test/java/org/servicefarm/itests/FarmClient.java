@@ -74,9 +74,14 @@ final class FarmClient {
 
     /** {@code GET /} of a granted service at its endpoint, as a client of the service would ask. */
     HttpResponse<String> getService(JsonNode endpoint) {
+        return getService(endpoint, "/");
+    }
+
+    /** {@code GET path} of a granted service at its endpoint. */
+    HttpResponse<String> getService(JsonNode endpoint, String path) {
         String host = endpoint.path("host").asText();
         URI uri = URI.create("http://" + (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":"
-                + endpoint.path("port").asInt() + "/");
+                + endpoint.path("port").asInt() + path);
         return send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).GET());
     }
 

@@ -15,14 +15,22 @@ import java.util.Map;
  * @param drained        true when an operator drained it: no new VM is placed there; its VMs stay
  * @param health         how its driver has been answering
  * @param securityLevels how many of its VMs run at each security level (levels with none are left out)
+ * @param guests         the kind of guests its driver runs, as its connection said; {@code null} before it first
+ *                       connected
  */
 public record HostStatus(HostRecord host, Capacity used, boolean connected, String detail, boolean drained,
-                         HostHealth health, Map<String, Integer> securityLevels) {
+                         HostHealth health, Map<String, Integer> securityLevels, GuestKind guests) {
 
     public HostStatus {
         used = used == null ? Capacity.ZERO : used;
         health = health == null ? HostHealth.HEALTHY : health;
         securityLevels = securityLevels == null ? Map.of() : Map.copyOf(securityLevels);
+    }
+
+    /** A host whose kind of guests is not known yet. */
+    public HostStatus(HostRecord host, Capacity used, boolean connected, String detail, boolean drained,
+                      HostHealth health, Map<String, Integer> securityLevels) {
+        this(host, used, connected, detail, drained, health, securityLevels, null);
     }
 
     /** A host that is not drained, healthy, and whose VMs' security levels are not known. */
@@ -46,29 +54,33 @@ public record HostStatus(HostRecord host, Capacity used, boolean connected, Stri
     /** This status with one more VM of {@code securityLevel} taking {@code resources}. */
     public HostStatus plus(Capacity resources, String securityLevel) {
         return new HostStatus(host, used.plus(resources), connected, detail, drained, health,
-                count(securityLevels, securityLevel, 1));
+                count(securityLevels, securityLevel, 1), guests);
     }
 
     /** This status with one VM of {@code securityLevel} taking {@code resources} gone. */
     public HostStatus minus(Capacity resources, String securityLevel) {
         return new HostStatus(host, used.minus(resources), connected, detail, drained, health,
-                count(securityLevels, securityLevel, -1));
+                count(securityLevels, securityLevel, -1), guests);
     }
 
     public HostStatus withHost(HostRecord newHost) {
-        return new HostStatus(newHost, used, connected, detail, drained, health, securityLevels);
+        return new HostStatus(newHost, used, connected, detail, drained, health, securityLevels, guests);
     }
 
     public HostStatus withConnection(boolean nowConnected, String newDetail) {
-        return new HostStatus(host, used, nowConnected, newDetail, drained, health, securityLevels);
+        return new HostStatus(host, used, nowConnected, newDetail, drained, health, securityLevels, guests);
+    }
+
+    public HostStatus withGuests(GuestKind kind) {
+        return new HostStatus(host, used, connected, detail, drained, health, securityLevels, kind);
     }
 
     public HostStatus withDrained(boolean nowDrained) {
-        return new HostStatus(host, used, connected, detail, nowDrained, health, securityLevels);
+        return new HostStatus(host, used, connected, detail, nowDrained, health, securityLevels, guests);
     }
 
     public HostStatus withHealth(HostHealth newHealth) {
-        return new HostStatus(host, used, connected, detail, drained, newHealth, securityLevels);
+        return new HostStatus(host, used, connected, detail, drained, newHealth, securityLevels, guests);
     }
 
     private static Map<String, Integer> count(Map<String, Integer> levels, String level, int delta) {

@@ -84,7 +84,7 @@ public class PlacementBenchmark {
             index.configure(new HostRecord(name, "bench", "bench:///" + name, new Capacity(slots, slots * 1024L, slots),
                     0.05 + random.nextInt(96) * 0.01, high ? "high" : "standard", Map.of(),
                     1 + random.nextInt(3) * 0.5));
-            index.connection(name, true, null);
+            index.connection(name, true, null, null);
             for (int v = 0; v < 10; v++) {
                 index.occupy(name, vm, high ? "high" : "standard");
             }

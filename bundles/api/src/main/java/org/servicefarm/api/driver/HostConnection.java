@@ -24,6 +24,18 @@ public interface HostConnection extends AutoCloseable {
     HostRecord host();
 
     /**
+     * Whether this host boots guests from an image's artifacts (kernel, initrd, disk), as QEMU does. A host that
+     * does not (libvirt's test driver, which only simulates its guests) can also run images that are compositions
+     * only ({@link ImageRef#compositionOnly()}); a host that does cannot, and the core never places such an image
+     * there. The answer is fixed for the life of the connection.
+     *
+     * @since 3.1
+     */
+    default boolean needsArtifacts() {
+        return true;
+    }
+
+    /**
      * Makes an image's artifacts available on this host, so that VMs placed here can be defined from it. The core
      * calls it after placement chose this host and before {@link #define}. Idempotent: artifacts the host already
      * holds (by their sha256) are not transferred again. May take long (an upload to a remote host).

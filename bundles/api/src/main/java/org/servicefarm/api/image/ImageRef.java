@@ -24,9 +24,12 @@ import org.servicefarm.api.Offering;
  * @param reason     why this image is a composition only and cannot boot a real guest (e.g. "no operating system
  *                   component 'windows-2022'"), or {@code null} when it carries bootable artifacts. A driver that
  *                   needs bits can refuse a composition-only image at once with this reason.
+ * @param minMemoryMiB the least memory a guest booting it needs (its components say so), in MiB; 0 when the image
+ *                   does not say. A VM made from it gets at least this much.
  */
 public record ImageRef(String id, Offering offering, Kind kind, List<CatalogComponent> layers,
-                       List<Artifact> artifacts, String kernelArgs, long sizeBytes, String reason) {
+                       List<Artifact> artifacts, String kernelArgs, long sizeBytes, String reason,
+                       long minMemoryMiB) {
 
     public enum Kind {
         /** Composed from components for this request. */
@@ -49,12 +52,21 @@ public record ImageRef(String id, Offering offering, Kind kind, List<CatalogComp
             }
         }
         kernelArgs = kernelArgs == null ? "" : kernelArgs;
+        if (minMemoryMiB < 0) {
+            throw new IllegalArgumentException("image " + id + ": minMemoryMiB must not be negative: " + minMemoryMiB);
+        }
+    }
+
+    /** An image that does not say how much memory a guest needs. */
+    public ImageRef(String id, Offering offering, Kind kind, List<CatalogComponent> layers, List<Artifact> artifacts,
+                    String kernelArgs, long sizeBytes, String reason) {
+        this(id, offering, kind, layers, artifacts, kernelArgs, sizeBytes, reason, 0);
     }
 
     /** An image without a reason: real when it has artifacts. */
     public ImageRef(String id, Offering offering, Kind kind, List<CatalogComponent> layers, List<Artifact> artifacts,
                     String kernelArgs, long sizeBytes) {
-        this(id, offering, kind, layers, artifacts, kernelArgs, sizeBytes, null);
+        this(id, offering, kind, layers, artifacts, kernelArgs, sizeBytes, null, 0);
     }
 
     /** The artifact of the given kind, if the image has one. */

@@ -31,9 +31,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Tells when a VM's services answer on their endpoints: each endpoint is tried with a TCP connect and an HTTP
- * {@code GET /}, and counts as answering once any HTTP status line comes back (a 404 or a 500 is an answer: the
- * service runs). A failed try is repeated after an interval until an overall limit. A TCP connect alone proves
- * nothing: QEMU's user-mode network accepts a forwarded connection before the guest listens.
+ * {@code GET /}, and counts as answering once an HTTP status line comes back (a 404 or a 500 is an answer: the
+ * service runs), except 502, 503 and 504: a server saying that what stands behind it (a PHP-FPM or WSGI backend
+ * still starting in a real guest) cannot answer yet, so a client would get no content either. A failed try is
+ * repeated after an interval until an overall limit. A TCP connect alone proves nothing: QEMU's user-mode network
+ * accepts a forwarded connection before the guest listens, and holds it, unanswered, while its own connection to the
+ * booting guest waits for a SYN retry. So tries overlap: while one waits for its answer (up to the try's timeout), a
+ * new one starts every interval (at most {@link #MAX_OPEN} at once per endpoint), and the first answer counts. A
+ * guest that comes up is seen within about an interval, not only when the held try times out (with one try at a time
+ * a real guest's first answer came in steps of the 2 s timeout), and a slow service still gets the whole timeout.
  * <p>
  * One thread runs every probe: a selector over non-blocking connections, and a queue of tries due later. No thread
  * waits for a guest, however many VMs are booting, and a probe's caller is not held either: it gets a future.
@@ -41,7 +47,11 @@ import org.slf4j.LoggerFactory;
 final class EndpointProbe implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(EndpointProbe.class);
-    private static final Pattern STATUS_LINE = Pattern.compile("HTTP/[0-9](\\.[0-9])? [0-9]{3}( [^\\r\\n]*)?\\r?");
+    private static final Pattern STATUS_LINE = Pattern.compile("HTTP/[0-9](\\.[0-9])? ([0-9]{3})( [^\\r\\n]*)?\\r?");
+    /** The most tries open at once on one endpoint. */
+    static final int MAX_OPEN = 8;
+    /** Gateway and availability errors: the server runs, but what it fronts does not answer yet. */
+    private static final Set<String> NOT_YET = Set.of("502", "503", "504");
     /** Enough for any status line; a longer first line is not HTTP. */
     private static final int RESPONSE_LIMIT = 1024;
 
@@ -160,15 +170,21 @@ final class EndpointProbe implements AutoCloseable {
                 long now = System.nanoTime();
                 for (Target target; (target = incoming.poll()) != null; ) {
                     target.dueNanos = now;
+                    target.queued = true;
                     due.add(target);
                 }
                 while (!due.isEmpty() && due.peek().dueNanos <= now) {
-                    start(due.poll(), now);
+                    Target target = due.poll();
+                    target.queued = false;
+                    start(target, now);
                 }
                 long next = Long.MAX_VALUE;
                 for (SelectionKey key : List.copyOf(selector.keys())) {
                     Attempt attempt = (Attempt) key.attachment();
-                    if (key.isValid() && attempt.deadline <= now) {
+                    if (key.isValid() && attempt.target.done.isDone()) {
+                        attempt.target.open--; // another try answered, or the probe was given up
+                        closeQuietly(attempt.channel);
+                    } else if (key.isValid() && attempt.deadline <= now) {
                         // a try the limit cut short says nothing new: the last real failure stands
                         fail(attempt, attempt.deadline == attempt.target.giveUpAt ? null
                                 : "no answer within " + attempt.target.timing.attempt().toMillis() + " ms", now);
@@ -215,9 +231,18 @@ final class EndpointProbe implements AutoCloseable {
                     target.giveUpAt));
             boolean connected = channel.connect(target.address);
             channel.register(selector, connected ? SelectionKey.OP_WRITE : SelectionKey.OP_CONNECT, attempt);
+            target.open++;
         } catch (IOException e) {
             closeQuietly(channel);
             retry(target, describe(e), now);
+            return;
+        }
+        // the next try starts after an interval even if this one is still waiting for its answer
+        long next = now + target.timing.interval().toNanos();
+        if (target.open < MAX_OPEN && !target.queued && next < target.giveUpAt) {
+            target.dueNanos = next;
+            target.queued = true;
+            due.add(target);
         }
     }
 
@@ -241,7 +266,10 @@ final class EndpointProbe implements AutoCloseable {
                 String answer = new String(attempt.response.array(), 0, attempt.response.position(),
                         StandardCharsets.ISO_8859_1);
                 int lineEnd = answer.indexOf('\n');
-                if (lineEnd >= 0 && STATUS_LINE.matcher(answer.substring(0, lineEnd)).matches()) {
+                java.util.regex.Matcher status = STATUS_LINE.matcher(lineEnd >= 0 ? answer.substring(0, lineEnd) : "");
+                if (lineEnd >= 0 && status.matches() && NOT_YET.contains(status.group(2))) {
+                    fail(attempt, "it answered " + status.group(2) + ": what serves behind it is not ready", now);
+                } else if (lineEnd >= 0 && status.matches()) {
                     succeed(attempt);
                 } else if (lineEnd >= 0 || !"HTTP/".startsWith(answer.substring(0, Math.min(5, answer.length())))
                         || !attempt.response.hasRemaining()) {
@@ -256,11 +284,13 @@ final class EndpointProbe implements AutoCloseable {
     }
 
     private void succeed(Attempt attempt) {
+        attempt.target.open--;
         closeQuietly(attempt.channel);
         attempt.target.done.complete(null);
     }
 
     private void fail(Attempt attempt, String why, long now) {
+        attempt.target.open--;
         closeQuietly(attempt.channel);
         retry(attempt.target, why, now);
     }
@@ -272,10 +302,13 @@ final class EndpointProbe implements AutoCloseable {
             target.lastFailure = why;
         }
         long next = now + target.timing.interval().toNanos();
-        if (target.done.isDone()) {
-            return;
+        if (target.done.isDone() || target.queued) {
+            return; // a try is already due
         }
         if (next >= target.giveUpAt) {
+            if (target.open > 0) {
+                return; // the tries still open end by the limit; the last of them gives up
+            }
             target.done.completeExceptionally(new NoAnswerException(target.name() + " did not answer HTTP within "
                     + target.timing.limit().toMillis() + " ms (" + target.tries + (target.tries == 1 ? " try" : " tries")
                     + "; last: " + target.lastFailure + ")"));
@@ -310,6 +343,10 @@ final class EndpointProbe implements AutoCloseable {
         final CompletableFuture<Void> done = new CompletableFuture<>();
         volatile InetSocketAddress address;
         long dueNanos;
+        /** Whether a try is due (in the queue); the probe thread's alone, as the fields below. */
+        boolean queued;
+        /** Tries connected or waiting for their answer. */
+        int open;
         int tries;
         String lastFailure = "the limit was reached during the first try";
 

@@ -22,6 +22,7 @@ import java.util.function.UnaryOperator;
 import org.osgi.service.component.annotations.Component;
 import org.servicefarm.api.Capacity;
 import org.servicefarm.api.ConflictException;
+import org.servicefarm.api.GuestKind;
 import org.servicefarm.api.HostHealth;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
@@ -161,11 +162,12 @@ public class HostIndex {
      * Its driver connected (health starts afresh) or is gone, with why. A retiring host stays disconnected. It may
      * come before {@link #configure}: the registry connects on its own thread.
      */
-    void connection(String name, boolean connected, String detail) {
+    void connection(String name, boolean connected, String detail, GuestKind guests) {
         Slot slot = slot(name);
         boolean usable = connected && !slot.retiring;
         change(slot, s -> {
-            HostStatus next = s.withConnection(usable, slot.retiring ? "being removed" : detail);
+            HostStatus next = s.withConnection(usable, slot.retiring ? "being removed" : detail)
+                    .withGuests(guests != null ? guests : s.guests());
             return connected ? next.withHealth(HostHealth.HEALTHY) : next;
         });
     }

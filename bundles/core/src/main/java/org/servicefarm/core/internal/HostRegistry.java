@@ -32,6 +32,7 @@ import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.servicefarm.api.ConflictException;
+import org.servicefarm.api.GuestKind;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.InvalidRequestException;
@@ -45,6 +46,7 @@ import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorDriver;
 import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.driver.VmEvent;
+import org.servicefarm.api.image.ImageRef;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,6 +73,8 @@ public class HostRegistry {
         final HostRecord record;
         volatile HostConnection connection;
         volatile String detail = "connecting";
+        /** What its connection said ({@link HostConnection#needsArtifacts}); kept while it is disconnected, null before. */
+        volatile Boolean needsArtifacts;
 
         Entry(HostRecord record) {
             this.record = record;
@@ -201,6 +205,7 @@ public class HostRegistry {
                 connection.close();
                 throw e;
             }
+            entry.needsArtifacts = connection.needsArtifacts();
             entry.connection = new WatchedConnection(connection, record.name(), index);
             detail(entry, null);
             LOG.info("Host {} connected through {}", record.name(), record.driver());
@@ -328,12 +333,33 @@ public class HostRegistry {
     private void detail(Entry entry, String detail) {
         entry.detail = detail;
         if (hosts.get(key(entry.record.name())) == entry) { // a removed entry no longer speaks for the host
-            index.connection(entry.record.name(), entry.connection != null, detail);
+            index.connection(entry.record.name(), entry.connection != null, detail,
+                    entry.needsArtifacts == null ? null : GuestKind.of(entry.needsArtifacts));
         }
     }
 
     List<HostStatus> statuses() {
         return index.statuses();
+    }
+
+    /**
+     * The kind of host {@code image} can run on: a composition only runs where guests are simulated; a real image
+     * runs where guests boot as soon as any host of the farm does (a simulating host would only pretend to serve it),
+     * else on any host ({@code null}).
+     */
+    GuestKind guestsFor(ImageRef image) {
+        if (image.compositionOnly()) {
+            return GuestKind.SIMULATED;
+        }
+        return hosts.values().stream().anyMatch(e -> e.needsArtifacts == Boolean.TRUE) ? GuestKind.BOOTED : null;
+    }
+
+    /**
+     * True when no configured host could ever run a composition-only image: there is at least one, and every one
+     * has connected and said it boots guests from artifacts. A host not connected yet might run it.
+     */
+    boolean noneRunsCompositions() {
+        return !hosts.isEmpty() && hosts.values().stream().allMatch(e -> e.needsArtifacts == Boolean.TRUE);
     }
 
     Optional<HostStatus> status(String name) {

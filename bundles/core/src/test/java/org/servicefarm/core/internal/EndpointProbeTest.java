@@ -1,5 +1,6 @@
 package org.servicefarm.core.internal;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -75,6 +76,71 @@ class EndpointProbeTest {
     @Test
     void anyHttpStatusLineIsAnAnswer() throws Exception {
         probe.await(Map.of("web", http(200), "admin", http(404), "broken", http(500)), QUICK).get(5, TimeUnit.SECONDS);
+    }
+
+    /**
+     * A real guest's nginx answers 502 while its PHP-FPM is still starting: a client would get no page, so the VM is
+     * not ready. Once the backend answers, the same endpoint counts.
+     */
+    @Test
+    void aGatewayOrUnavailableAnswerIsNotReadyYet() throws Exception {
+        for (int status : new int[] {502, 503, 504}) {
+            Throwable failure = failure(probe.await(Map.of("wiki", http(status)), QUICK));
+            assertTrue(failure.getMessage().contains("answered " + status + ": what serves behind it is not ready"),
+                    failure.getMessage());
+        }
+        java.util.concurrent.atomic.AtomicInteger tries = new java.util.concurrent.atomic.AtomicInteger();
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 8);
+        server.createContext("/", exchange -> {
+            exchange.sendResponseHeaders(tries.incrementAndGet() < 3 ? 502 : 200, -1);
+            exchange.close();
+        });
+        server.start();
+        servers.add(() -> server.stop(0));
+        probe.await(Map.of("wiki", new Endpoint("127.0.0.1", server.getAddress().getPort())),
+                new EndpointProbe.Timing(Duration.ofMillis(500), Duration.ofMillis(20), Duration.ofSeconds(5)))
+                .get(5, TimeUnit.SECONDS);
+        assertTrue(tries.get() >= 3, "answered after two 502s: " + tries.get());
+    }
+
+    /**
+     * QEMU's user-mode network accepts a connection to a booting guest and holds it unanswered: a try that hangs so
+     * does not hold back the next one, which starts an interval later and is answered once the guest listens.
+     */
+    @Test
+    void aTryHeldWithoutAnAnswerDoesNotHoldBackTheNext() throws Exception {
+        ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        servers.add(server);
+        List<Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Thread guest = new Thread(() -> {
+            while (!server.isClosed()) {
+                try {
+                    Socket client = server.accept();
+                    if (held.isEmpty()) {
+                        held.add(client); // the first connection: accepted, never answered (as QEMU holds it)
+                        continue;
+                    }
+                    try (client; OutputStream out = client.getOutputStream()) {
+                        out.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                    }
+                } catch (IOException e) {
+                    return;
+                }
+            }
+        });
+        guest.setDaemon(true);
+        guest.start();
+        long began = System.nanoTime();
+        probe.await(Map.of("wiki", new Endpoint("127.0.0.1", server.getLocalPort())),
+                new EndpointProbe.Timing(Duration.ofSeconds(5), Duration.ofMillis(50), Duration.ofSeconds(20)))
+                .get(10, TimeUnit.SECONDS);
+        Duration took = Duration.ofNanos(System.nanoTime() - began);
+        assertEquals(1, held.size(), "the first try was held");
+        assertTrue(took.compareTo(Duration.ofSeconds(2)) < 0, "answered by a later try, not after the held one's "
+                + "5 s timeout: " + took);
+        for (Socket socket : held) {
+            socket.close();
+        }
     }
 
     @Test

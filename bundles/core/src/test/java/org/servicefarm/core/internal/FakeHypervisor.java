@@ -36,7 +36,9 @@ import com.sun.net.httpserver.HttpServer;
  * to see what the manager does meanwhile. Its guests' services answer for real, on one HTTP
  * server on loopback, while {@link #answering} is set: the core's readiness probe is the same
  * as in the appliance. The real driver is tested against libvirt itself.
- * Its rules: a host's uri is {@code fake:///<anything>}, and its only property is {@code slow}.
+ * Its rules: a host's uri is {@code fake:///<anything>}, and its properties are {@code slow} and {@code bits}: a host
+ * with {@code bits} boots its guests from an image's artifacts (as QEMU does), one without only simulates them (as
+ * libvirt's test driver does) and runs composition-only images too.
  */
 final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
 
@@ -85,7 +87,7 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
             throw new InvalidRequestException("uri", "the fake driver takes fake:/// URIs only");
         }
         for (String key : host.properties().keySet()) {
-            if (!key.equals("slow")) {
+            if (!key.equals("slow") && !key.equals("bits")) {
                 throw new InvalidRequestException("properties." + key, "properties." + key + " is not a fake setting");
             }
         }
@@ -108,7 +110,16 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
             }
 
             @Override
-            public StagedImage stage(ImageRef image) {
+            public boolean needsArtifacts() {
+                return host.properties().containsKey("bits");
+            }
+
+            @Override
+            public StagedImage stage(ImageRef image) throws HypervisorException {
+                if (image.compositionOnly() && needsArtifacts()) {
+                    throw new HypervisorException("host " + host.name() + " boots real guests: image " + image.id()
+                            + " is a composition only");
+                }
                 stages.incrementAndGet();
                 return new StagedImage(image, Map.of());
             }
@@ -131,7 +142,7 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
             @Override
             public Map<String, Endpoint> start(String vmId) throws HypervisorException {
                 try {
-                    if (!bootGate.await(10, TimeUnit.SECONDS)) {
+                    if (!bootGate.await(60, TimeUnit.SECONDS)) {
                         throw new HypervisorException("boot of " + vmId + " timed out");
                     }
                 } catch (InterruptedException e) {

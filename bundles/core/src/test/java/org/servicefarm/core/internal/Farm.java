@@ -46,6 +46,11 @@ final class Farm implements AutoCloseable {
 
     /** A core over the guests of {@code hypervisor}: what an appliance finds when it restarts. */
     Farm(Map<String, Object> managerConfig, FakeHypervisor hypervisor) {
+        this(managerConfig, hypervisor, Map.of());
+    }
+
+    /** A core whose three hosts have {@code hostProperties} as their driver properties. */
+    Farm(Map<String, Object> managerConfig, FakeHypervisor hypervisor, Map<String, String> hostProperties) {
         this.hypervisor = hypervisor;
         Map<String, Object> catalog = shippedConfig("org.servicefarm.catalog.cfg");
         directory.configure(convert(catalog, CatalogDirectory.Config.class), catalog);
@@ -57,9 +62,9 @@ final class Farm implements AutoCloseable {
         placement.configure(convert(Map.of(), Placement.Config.class));
         hosts.configurationAdmin = configurations.service();
         hosts.addDriver(hypervisor, Map.of(HypervisorDriver.NAME, "fake"));
-        addHost("small", 2, 0.10, "standard");
-        addHost("large", 8, 0.50, "standard");
-        addHost("vault", 4, 0.90, "high");
+        addHost("small", 2, 0.10, "standard", hostProperties);
+        addHost("large", 8, 0.50, "standard", hostProperties);
+        addHost("vault", 4, 0.90, "high", hostProperties);
         // the test's strategy: fewest VMs, then name — the real strategies are tested in their bundles
         placement.bindStrategy((request, view) -> view.ranked(Weights.of(Weigher.VMS), request),
                 Map.of(PlacementStrategy.NAME, "fewest-vms"));
@@ -84,8 +89,14 @@ final class Farm implements AutoCloseable {
     }
 
     void addHost(String name, int vms, double cost, String zone) {
-        Map<String, Object> config = Map.of("name", name, "driver", "fake", "uri", "fake:///" + name,
-                "capacity.vms", vms, "costPerHour", cost, "securityZone", zone);
+        addHost(name, vms, cost, zone, Map.of());
+    }
+
+    /** A host with driver properties ({@code hypervisor.*} keys), e.g. {@code bits} for one that boots real guests. */
+    void addHost(String name, int vms, double cost, String zone, Map<String, String> properties) {
+        Map<String, Object> config = new HashMap<>(Map.of("name", name, "driver", "fake", "uri", "fake:///" + name,
+                "capacity.vms", vms, "costPerHour", cost, "securityZone", zone));
+        properties.forEach((k, v) -> config.put(HostConfiguration.DRIVER_PREFIX + k, v));
         HostConfiguration host = new HostConfiguration();
         host.activate(convert(config, HostConfiguration.Config.class), config);
         hosts.addHost(host);
@@ -114,13 +125,14 @@ final class Farm implements AutoCloseable {
         return map;
     }
 
+    /** Waits for a condition; the bound only matters when the test fails, so it leaves a loaded machine room. */
     static void await(String what, BooleanSupplier condition) {
         await(what, condition, () -> "");
     }
 
     /** Waits for {@code condition}; on a time-out the failure says what {@code state} was. */
     static void await(String what, BooleanSupplier condition, java.util.function.Supplier<String> state) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
                 fail("timed out waiting for " + what + " " + state.get());

@@ -13,6 +13,7 @@ final class Filters {
     static Map<String, HostFilter> all() {
         Map<String, HostFilter> filters = new LinkedHashMap<>();
         filters.put("drained", new DrainedFilter());
+        filters.put("guest-kind", new GuestKindFilter());
         HealthFilter health = new HealthFilter();
         health.configure(Farm.convert(Map.of(), HealthFilter.Config.class));
         filters.put("health", health);

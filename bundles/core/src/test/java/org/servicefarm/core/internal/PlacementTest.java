@@ -60,7 +60,7 @@ class PlacementTest {
     void host(String name, int vms, double cost, String zone) {
         index.configure(new HostRecord(name, "fake", "fake:///" + name, new Capacity(vms, vms * 256L, vms), cost, zone,
                 Map.of()));
-        index.connection(name, true, null);
+        index.connection(name, true, null, null);
     }
 
     static PlacementRequest request(Offering offering, String... replicaHosts) {
@@ -147,10 +147,10 @@ class PlacementTest {
     void aDisconnectedHostIsSkippedAndAReconnectionClearsItsFailures() {
         host("a", 4, 1, "standard");
         index.failed("a", "x");
-        index.connection("a", false, "cannot connect: gone");
+        index.connection("a", false, "cannot connect: gone", null);
         assertNull(place(request(WIKI)));
         assertTrue(placement.explain(request(WIKI)).reason().contains("not connected (cannot connect: gone)"));
-        index.connection("a", true, null);
+        index.connection("a", true, null, null);
         assertEquals(0, status("a").health().consecutiveFailures());
         assertEquals("a", place(request(WIKI)));
     }
@@ -274,7 +274,7 @@ class PlacementTest {
         org.junit.jupiter.api.Assertions.assertThrows(org.servicefarm.api.ConflictException.class,
                 () -> index.retire("a"));
         index.retire("b");
-        index.connection("b", true, null); // a late reconnect does not bring it back
+        index.connection("b", true, null, null); // a late reconnect does not bring it back
         assertEquals("a", place(request(WIKI)));
         assertFalse(status("b").connected());
         assertEquals("being removed", status("b").detail());

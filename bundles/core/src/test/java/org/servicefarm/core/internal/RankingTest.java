@@ -43,7 +43,7 @@ class RankingTest {
                         random.nextInt(3) * 0.5, random.nextInt(4) == 0 ? "dmz" : "standard", Map.of(),
                         1 + random.nextInt(2));
                 index.configure(record);
-                index.connection(name, true, null);
+                index.connection(name, true, null, null);
                 int used = random.nextInt(slots + 1);
                 for (int v = 0; v < used; v++) {
                     index.occupy(name, PlacementTest.VM, "standard");

@@ -326,7 +326,8 @@ final class ImageCache {
                         }
                     });
             ImageRef ref = new ImageRef(entry.id, entry.offering, entry.kind, CatalogLayers.of(entry.offering),
-                    built.artifacts(), real.composition().cmdline(), built.sizeBytes(), null);
+                    built.artifacts(), real.composition().cmdline(), built.sizeBytes(), null,
+                    real.composition().minMemoryMiB());
             synchronized (lock) {
                 entry.dir = built.dir();
                 entry.sizeBytes = built.sizeBytes();
@@ -358,7 +359,7 @@ final class ImageCache {
     private ImageRef withOffering(Entry entry, Offering offering) {
         ImageRef image = entry.image;
         ImageRef named = new ImageRef(image.id(), offering, image.kind(), CatalogLayers.of(offering), image.artifacts(),
-                image.kernelArgs(), image.sizeBytes(), image.reason());
+                image.kernelArgs(), image.sizeBytes(), image.reason(), image.minMemoryMiB());
         entry.image = named;
         return named;
     }
@@ -518,7 +519,8 @@ final class ImageCache {
                 entry.buildCost = Duration.ofMillis(json.buildMillis());
             }
             List<CatalogComponent> layers = known == null ? List.of() : CatalogLayers.of(known);
-            entry.ready(new ImageRef(id, known, ImageRef.Kind.PREBUILT, layers, artifacts, json.cmdline(), size, null));
+            entry.ready(new ImageRef(id, known, ImageRef.Kind.PREBUILT, layers, artifacts, json.cmdline(), size, null,
+                    json.minMemoryMiB() == null || json.minMemoryMiB() < 0 ? 0 : json.minMemoryMiB()));
             return entry;
         } catch (IOException | RuntimeException e) {
             LOG.warn("Ignoring image directory {}: {}", dir, Names.excerpt(e.getMessage(), 200));

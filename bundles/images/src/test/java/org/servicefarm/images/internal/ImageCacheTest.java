@@ -168,6 +168,7 @@ class ImageCacheTest {
         assertEquals(ImageBuilder.sha256(initrd), image.artifact(Artifact.Kind.INITRD).orElseThrow().sha256());
         assertEquals(initrd.length, image.artifact(Artifact.Kind.INITRD).orElseThrow().sizeBytes());
         assertEquals("console=ttyS0 quiet", image.kernelArgs());
+        assertEquals(128, image.minMemoryMiB(), "what the image's components ask for");
     }
 
     // ---- one build -------------------------------------------------------------------------
@@ -309,6 +310,7 @@ class ImageCacheTest {
         ImageRef used = obtain(restarted, SITE);
         assertEquals(id, used.id());
         assertEquals(SITE, used.offering());
+        assertEquals(128, used.minMemoryMiB(), "read from its image.json");
         assertEquals(0, restarted.builds.get());
         assertEquals(SITE, restarted.status(id).orElseThrow().offering());
     }

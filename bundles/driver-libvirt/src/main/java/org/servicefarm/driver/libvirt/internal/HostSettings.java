@@ -34,13 +34,16 @@ import org.servicefarm.api.Names;
  * literal: it goes into a QEMU option)</td></tr>
  * <tr><td>{@value #STAGING_POOL}</td><td>{@value #DEFAULT_STAGING_POOL}</td><td>the libvirt storage pool images are
  * staged into; created as a {@code dir} pool when the host has none of that name</td></tr>
+ * <tr><td>{@value #GUEST_LABEL}</td><td>{@value #DEFAULT_GUEST_LABEL}</td><td>QEMU hosts: the user and group QEMU
+ * runs a guest as ({@code user:group}, names or {@code +uid:+gid}), put in a static DAC seclabel without relabelling:
+ * the staged volumes are read as they are</td></tr>
  * <tr><td>{@value #STAGING_DIRECTORY}</td><td>{@value #DEFAULT_STAGING_DIRECTORY}</td><td>the directory on the host
  * that a pool the driver creates keeps its volumes in: an absolute path</td></tr>
  * </table>
  */
 record HostSettings(String hostName, Kind kind, String libvirtUri, boolean local, long bootTimeMs,
                     long restoreTimeMs, String endpointHost, PortAllocator ports, String forwardAddress,
-                    String stagingPool, String stagingDirectory) {
+                    String stagingPool, String stagingDirectory, String guestLabel) {
 
     static final String BOOT_TIME_MS = "bootTimeMs";
     static final String RESTORE_TIME_MS = "restoreTimeMs";
@@ -49,6 +52,8 @@ record HostSettings(String hostName, Kind kind, String libvirtUri, boolean local
     static final String FORWARD_ADDRESS = "forwardAddress";
     static final String STAGING_POOL = "stagingPool";
     static final String STAGING_DIRECTORY = "stagingDirectory";
+    static final String GUEST_LABEL = "guestLabel";
+    static final String DEFAULT_GUEST_LABEL = "libvirt-qemu:libvirt-qemu";
     static final String DEFAULT_STAGING_POOL = "servicefarm";
     static final String DEFAULT_STAGING_DIRECTORY = "/var/lib/libvirt/images/servicefarm";
     static final String DEFAULT_PORT_RANGE = "20000-20999";
@@ -58,8 +63,10 @@ record HostSettings(String hostName, Kind kind, String libvirtUri, boolean local
 
     private static final Set<String> KNOWN_KEYS =
             Set.of(BOOT_TIME_MS, RESTORE_TIME_MS, ENDPOINT_HOST, PORT_RANGE, FORWARD_ADDRESS, STAGING_POOL,
-                    STAGING_DIRECTORY);
+                    STAGING_DIRECTORY, GUEST_LABEL);
     private static final Pattern MILLIS = Pattern.compile("[0-9]{1,7}");
+    /** user:group, each a name as useradd takes it or +number. */
+    private static final Pattern LABEL = Pattern.compile("([a-z_][a-z0-9_-]{0,31}|\\+[0-9]{1,9}):([a-z_][a-z0-9_-]{0,31}|\\+[0-9]{1,9})");
     private static final Pattern POOL_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     /** Absolute, segments of letters, digits, '.', '_', '+' and '-': nothing a shell, URI or XML reads twice. */
     private static final Pattern DIRECTORY = Pattern.compile("(/[A-Za-z0-9._+-]+)+/?");
@@ -114,8 +121,13 @@ record HostSettings(String hostName, Kind kind, String libvirtUri, boolean local
                     + "absolute path of letters, digits, '.', '_', '+' and '-' without '.' or '..' segments, not '"
                     + Names.excerpt(directory) + "'");
         }
+        String label = properties.getOrDefault(GUEST_LABEL, DEFAULT_GUEST_LABEL).trim();
+        if (!LABEL.matcher(label).matches()) {
+            throw new InvalidRequestException(field(GUEST_LABEL), field(GUEST_LABEL) + " must be user:group (names "
+                    + "of lowercase letters, digits, '_' and '-', or +uid:+gid), not '" + Names.excerpt(label) + "'");
+        }
         return new HostSettings(host.name(), target.kind(), target.libvirtUri(), target.local(), bootTime, restoreTime,
-                endpointHost, ports, forward, pool, directory);
+                endpointHost, ports, forward, pool, directory, label);
     }
 
     /** The URI as messages and logs show it: without user info, control characters escaped. */

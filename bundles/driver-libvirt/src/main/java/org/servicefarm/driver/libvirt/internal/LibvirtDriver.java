@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
+import org.libvirt.Connect;
 import org.libvirt.LibvirtException;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -26,8 +27,11 @@ import org.slf4j.LoggerFactory;
  * for emulated hosts, {@code qemu:///system} for QEMU guests). See {@link HostSettings} for the per-host
  * {@code hypervisor.*} properties it reads, {@link HostRules} for the libvirt URIs a host may name (an
  * allow-list from {@link LibvirtDriverConfig}) and {@link LibvirtHostConnection} for what a connection does.
+ * <p>
+ * Immediate: the driver stays active while its bundle runs, not only while a core uses it, so that what it holds
+ * for hosts (the event loop, {@code test:///default}'s state) outlives a restart of the core.
  */
-@Component(service = HypervisorDriver.class, configurationPid = LibvirtDriver.PID)
+@Component(service = HypervisorDriver.class, configurationPid = LibvirtDriver.PID, immediate = true)
 @Designate(ocd = LibvirtDriverConfig.class)
 @HypervisorDriverName(LibvirtDriver.NAME)
 public final class LibvirtDriver implements HypervisorDriver {
@@ -43,6 +47,14 @@ public final class LibvirtDriver implements HypervisorDriver {
     private volatile HostRules rules;
     private volatile EventDispatcher dispatcher;
     private volatile SimulatedGuests simulatedGuests;
+    /**
+     * libvirt's {@code test:///default} keeps its domains only while a connection to it is open, and frees them when
+     * the last one closes. The driver holds one of its own from the first host on it until it is deactivated, so
+     * that those hosts' guests outlive their connections (a restart of the core closes them and connects again),
+     * as a hypervisor's guests outlive its clients. Without it they survived or vanished by how soon libvirt's event
+     * loop released the closed connection.
+     */
+    private Connect testDefault;
 
     @Activate
     void activate(LibvirtDriverConfig config) throws LibvirtException {
@@ -65,6 +77,7 @@ public final class LibvirtDriver implements HypervisorDriver {
         for (LibvirtHostConnection connection : List.copyOf(connections)) {
             connection.close();
         }
+        releaseTestDefault();
         EventDispatcher current = dispatcher;
         dispatcher = null;
         rules = null;
@@ -110,6 +123,9 @@ public final class LibvirtDriver implements HypervisorDriver {
             throw new HypervisorException("host " + host.name() + " is refused by the libvirt driver: "
                     + e.getMessage());
         }
+        if (HostRules.TEST_DEFAULT.equals(settings.libvirtUri())) {
+            holdTestDefault(host);
+        }
         LibvirtHostConnection connection = LibvirtHostConnection.open(host, settings, stateDirectory, current,
                 simulatedGuests, closed -> {
                     connections.remove(closed);
@@ -118,6 +134,29 @@ public final class LibvirtDriver implements HypervisorDriver {
         current.register(connection, events);
         connections.add(connection);
         return connection;
+    }
+
+    private synchronized void holdTestDefault(HostRecord host) throws HypervisorException {
+        if (testDefault == null) {
+            try {
+                testDefault = new Connect(HostRules.TEST_DEFAULT, false);
+            } catch (LibvirtException e) {
+                throw new HypervisorException("host " + host.name() + ": cannot connect to " + HostRules.TEST_DEFAULT
+                        + ": " + LibvirtErrors.describe(e), e);
+            }
+        }
+    }
+
+    private synchronized void releaseTestDefault() {
+        if (testDefault != null) {
+            try {
+                testDefault.close();
+            } catch (LibvirtException e) {
+                LOG.debug("closing the driver's own connection to {} failed: {}", HostRules.TEST_DEFAULT,
+                        LibvirtErrors.describe(e));
+            }
+            testDefault = null;
+        }
     }
 
     /** Replaces {@code ${karaf.data}} by the system property, or by java.io.tmpdir outside Karaf. */

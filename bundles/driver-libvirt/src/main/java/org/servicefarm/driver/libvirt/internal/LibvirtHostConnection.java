@@ -116,12 +116,22 @@ final class LibvirtHostConnection implements HostConnection {
         return host;
     }
 
+    /** QEMU hosts boot guests from the staged artifacts; a test-driver host simulates its guests and needs none. */
+    @Override
+    public boolean needsArtifacts() {
+        return settings.kind() == HostSettings.Kind.QEMU;
+    }
+
     HostSettings settings() {
         return settings;
     }
 
     @Override
     public StagedImage stage(ImageRef image) throws HypervisorException {
+        if (image.compositionOnly() && needsArtifacts()) {
+            throw new HypervisorException("host " + host.name() + " boots real guests, and image " + image.id()
+                    + " is a composition only: " + (image.reason() == null ? "it has no artifacts" : image.reason()));
+        }
         return staging.stage(image);
     }
 

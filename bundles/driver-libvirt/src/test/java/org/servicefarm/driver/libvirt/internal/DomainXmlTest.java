@@ -106,10 +106,20 @@ class DomainXmlTest {
         assertEquals("console=ttyS0 quiet", text(domain, "cmdline"), "the driver's default without kernel arguments");
         assertEquals(0, domain.getElementsByTagName("disk").getLength());
         assertEquals(0, domain.getElementsByTagName("graphics").getLength());
-        assertEquals("pty", ((Element) domain.getElementsByTagName("serial").item(0)).getAttribute("type"));
+        Element serial = (Element) domain.getElementsByTagName("serial").item(0);
+        assertEquals("pty", serial.getAttribute("type"));
+        assertEquals("/var/log/libvirt/qemu/vm-q-serial.log",
+                ((Element) serial.getElementsByTagName("log").item(0)).getAttribute("file"), "the console is kept");
+        // the guest reaches nothing outside, not even 10.0.2.2 (the host's loopback); the forwards come in
         assertEquals(List.of("-netdev",
-                "user,id=sfnet0,hostfwd=tcp:127.0.0.1:20010-:80,hostfwd=tcp:127.0.0.1:20011-:22",
+                "user,id=sfnet0,restrict=on,hostfwd=tcp:127.0.0.1:20010-:80,hostfwd=tcp:127.0.0.1:20011-:22",
                 "-device", "virtio-net-pci,netdev=sfnet0,bus=pci.0,addr=0x10"), qemuArgs(domain));
+        // QEMU reads the shared volumes as they are, as the host's QEMU user: libvirt never chowns them
+        Element seclabel = (Element) domain.getElementsByTagName("seclabel").item(0);
+        assertEquals("static", seclabel.getAttribute("type"));
+        assertEquals("dac", seclabel.getAttribute("model"));
+        assertEquals("no", seclabel.getAttribute("relabel"));
+        assertEquals("libvirt-qemu:libvirt-qemu", text(seclabel, "label"));
         assertEquals(metadata, FarmMetadata.of(xml).orElseThrow());
     }
 
@@ -126,6 +136,16 @@ class DomainXmlTest {
         assertEquals("/pool/d", ((Element) disk.getElementsByTagName("source").item(0)).getAttribute("file"));
         assertEquals(1, disk.getElementsByTagName("readonly").getLength(), "a staged volume is shared: read-only");
         assertEquals(1, disk.getElementsByTagName("shareable").getLength());
+        assertEquals("raw", ((Element) disk.getElementsByTagName("driver").item(0)).getAttribute("type"));
+    }
+
+    @Test
+    void aConsoleLogIsNamedByTheVmIdOrSafelyAfterIt() {
+        assertEquals("sf-0123456789ab", QemuDomainTemplate.logName("sf-0123456789ab"));
+        String odd = QemuDomainTemplate.logName("../x/y z");
+        assertTrue(odd.matches("[A-Za-z0-9_-][A-Za-z0-9._-]*"), odd);
+        assertTrue(!odd.contains("/") && !odd.startsWith("."), odd);
+        assertNotEquals(QemuDomainTemplate.logName("a/b"), QemuDomainTemplate.logName("a_b"));
     }
 
     @Test

@@ -106,7 +106,7 @@ final class Fixtures {
     static HostSettings settings(HostSettings.Kind kind) {
         return new HostSettings("alpha", kind, kind == HostSettings.Kind.TEST ? "test:///default" : "qemu:///system",
                 true, 0, 0, "127.0.0.1", new PortAllocator(20000, 20999), "127.0.0.1", HostSettings.DEFAULT_STAGING_POOL,
-                HostSettings.DEFAULT_STAGING_DIRECTORY);
+                HostSettings.DEFAULT_STAGING_DIRECTORY, HostSettings.DEFAULT_GUEST_LABEL);
     }
 
     static VmSpec spec(String vmId, VmSpec.GuestService... services) {

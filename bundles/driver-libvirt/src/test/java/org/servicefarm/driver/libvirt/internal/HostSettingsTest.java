@@ -50,6 +50,7 @@ class HostSettingsTest {
         assertEquals("127.0.0.1", settings.forwardAddress());
         assertEquals("servicefarm", settings.stagingPool());
         assertEquals("/var/lib/libvirt/images/servicefarm", settings.stagingDirectory());
+        assertEquals("libvirt-qemu:libvirt-qemu", settings.guestLabel());
     }
 
     @Test
@@ -75,6 +76,8 @@ class HostSettingsTest {
         HostSettings staging = settings(Map.of("stagingPool", "sf-images", "stagingDirectory", "/srv/sf/pool"));
         assertEquals("sf-images", staging.stagingPool());
         assertEquals("/srv/sf/pool", staging.stagingDirectory());
+        assertEquals("qemu:kvm", settings(Map.of("guestLabel", "qemu:kvm")).guestLabel());
+        assertEquals("+107:+107", settings(Map.of("guestLabel", "+107:+107")).guestLabel());
     }
 
     @ParameterizedTest(name = "{0} = ''{1}''")
@@ -112,6 +115,10 @@ class HostSettingsTest {
             "stagingDirectory | /srv/../etc",
             "stagingDirectory | /srv/a b",
             "stagingDirectory | /srv/$(id)",
+            "guestLabel      | root",
+            "guestLabel      | a:b:c",
+            "guestLabel      | '<x>:y'",
+            "guestLabel      | Qemu:qemu",
             "bootTimeMS      | 3000",
             "command         | /bin/sh"})
     void badSettingsAreRefusedNamingTheirField(String key, String value) {
