@@ -1,6 +1,8 @@
 package org.servicefarm.api;
 
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 import org.osgi.annotation.versioning.ProviderType;
 
@@ -18,6 +20,20 @@ public interface ServiceManager {
      * @throws InvalidRequestException for a malformed request (nothing is changed)
      */
     Outcome request(ServiceRequest request);
+
+    /**
+     * Answers a request as {@link #request} does, without holding the caller's thread while the VM is prepared: the
+     * stage completes with the same outcome, at the latest at the request's deadline (RETRY_LATER then, and the work
+     * goes on). For front ends that hold many waiting clients (HTTP, DNS). The stage is completed by one of the
+     * manager's threads: a caller that does slow work on it should move to its own executor.
+     * <p>
+     * This default answers on the calling thread, for managers that cannot do better.
+     *
+     * @throws InvalidRequestException at once, for a malformed request (nothing is changed)
+     */
+    default CompletionStage<Outcome> requestAsync(ServiceRequest request) {
+        return CompletableFuture.completedFuture(request(request));
+    }
 
     /**
      * What {@link #request} would do now, without doing it: whether a VM would be reused, woken or created, and for a

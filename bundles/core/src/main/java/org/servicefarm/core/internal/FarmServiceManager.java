@@ -12,12 +12,16 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.osgi.service.component.annotations.Activate;
@@ -197,6 +201,8 @@ public class FarmServiceManager implements ServiceManager {
     Popularity popularity;
     @Reference(policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     volatile ImageStore imageStore;
+    @Reference
+    FarmEvents events = new FarmEvents();
 
     Clock clock = Clock.systemUTC();
     /**
@@ -207,6 +213,8 @@ public class FarmServiceManager implements ServiceManager {
     java.util.function.LongSupplier loadClock = System::nanoTime;
     private volatile Settings settings;
     private ExecutorService workers;
+    /** Answers RETRY_LATER at each waiting request's deadline; one thread, as each task only completes a future. */
+    private ScheduledExecutorService deadlines;
     private EndpointProbe probe;
     private final Map<Offering, Work> creations = new ConcurrentHashMap<>();
     private final Map<String, Work> activations = new ConcurrentHashMap<>();
@@ -223,6 +231,13 @@ public class FarmServiceManager implements ServiceManager {
             t.setDaemon(true);
             return t;
         });
+        ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "servicefarm-deadlines");
+            t.setDaemon(true);
+            return t;
+        });
+        timers.setRemoveOnCancelPolicy(true); // a request answered in time leaves no timer behind
+        deadlines = timers;
         probe = new EndpointProbe();
         estimates.put(Activation.CREATED, new DurationEstimate(settings.createEstimate()));
         estimates.put(Activation.RESUMED, new DurationEstimate(Duration.ofMillis(200)));
@@ -239,6 +254,8 @@ public class FarmServiceManager implements ServiceManager {
     void deactivate() {
         workers.shutdownNow();
         probe.close();
+        // waiting requests get their answer from the failed work below, not from a deadline
+        deadlines.shutdownNow();
         IllegalStateException stopping = new IllegalStateException("the service manager is stopping");
         creations.values().forEach(w -> w.future().completeExceptionally(stopping));
         activations.values().forEach(w -> w.future().completeExceptionally(stopping));
@@ -246,13 +263,37 @@ public class FarmServiceManager implements ServiceManager {
 
     @Override
     public Outcome request(ServiceRequest request) {
+        CompletableFuture<Outcome> answer = requestAsync(request).toCompletableFuture();
+        try {
+            return answer.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            // the work goes on, as after a deadline; the request is told to come back
+            Outcome.RetryLater interrupted = new Outcome.RetryLater(settings.failureRetryAfter(), null, List.of(),
+                    "interrupted while waiting", Duration.ZERO);
+            return interrupted;
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("the answer failed", e.getCause());
+        }
+    }
+
+    /**
+     * The request flow without a thread held while the work goes on: the answer completes when the work does, or at
+     * the deadline with RETRY_LATER (one timer, cancelled when the work wins). Whichever comes first answers; a grant
+     * is recorded only when it is the answer.
+     */
+    @Override
+    public CompletionStage<Outcome> requestAsync(ServiceRequest request) {
         long startNanos = System.nanoTime();
         Settings s = settings;
         Settings.Tier tier = admit(request, s);
         Duration deadline = deadline(request, s);
+        CompletableFuture<Outcome> answer = new CompletableFuture<>();
+        answer.thenAccept(outcome -> events.answered(request, outcome));
         Resolution resolution = directory.resolve(request);
         if (resolution instanceof Resolution.NotViable notViable) {
-            return new Outcome.Never(notViable.reason(), since(startNanos));
+            answer.complete(new Outcome.Never(notViable.reason(), since(startNanos)));
+            return answer;
         }
         Resolution.Viable viable = (Resolution.Viable) resolution;
         Offering offering = viable.offering();
@@ -263,29 +304,51 @@ public class FarmServiceManager implements ServiceManager {
             work = serve(offering, tier);
         } catch (RuntimeException e) {
             LOG.warn("Request for {} could not be started", offering, e);
-            return new Outcome.RetryLater(s.failureRetryAfter(), offering, filledIn, e.getMessage(), since(startNanos));
+            answer.complete(new Outcome.RetryLater(s.failureRetryAfter(), offering, filledIn, e.getMessage(),
+                    since(startNanos)));
+            return answer;
         }
-        long left = deadline.toNanos() - (System.nanoTime() - startNanos);
-        try {
-            Ready ready = work.future().get(Math.max(0, left), TimeUnit.NANOSECONDS);
-            VmRecord vm = recordGrant(ready.vm());
-            return new Outcome.Granted(vm.endpoint(), vm.id(), vm.hostId(), ready.activation(), offering, filledIn,
-                    since(startNanos));
-        } catch (TimeoutException e) {
-            return new Outcome.RetryLater(work.retryAfter(System.nanoTime()), offering, filledIn, work.doing(),
-                    since(startNanos));
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof NeverException never) {
-                return new Outcome.Never(never.getMessage(), since(startNanos));
+        AtomicBoolean answered = new AtomicBoolean();
+        work.future().whenComplete((ready, failure) -> {
+            if (answered.compareAndSet(false, true)) {
+                answer.complete(ended(ready, failure, offering, filledIn, s, startNanos));
             }
-            return new Outcome.RetryLater(s.failureRetryAfter(), offering, filledIn, cause.getMessage(),
-                    since(startNanos));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return new Outcome.RetryLater(work.retryAfter(System.nanoTime()), offering, filledIn, "interrupted while "
-                    + work.doing(), since(startNanos));
+        });
+        if (!answered.get()) {
+            Runnable late = () -> {
+                if (answered.compareAndSet(false, true)) {
+                    answer.complete(new Outcome.RetryLater(work.retryAfter(System.nanoTime()), offering, filledIn,
+                            work.doing(), since(startNanos)));
+                }
+            };
+            long left = deadline.toNanos() - (System.nanoTime() - startNanos);
+            if (left <= 0) {
+                late.run();
+            } else {
+                ScheduledFuture<?> timer = deadlines.schedule(late, left, TimeUnit.NANOSECONDS);
+                answer.whenComplete((outcome, failure) -> timer.cancel(false));
+            }
         }
+        return answer;
+    }
+
+    /** The answer once the work ended before the deadline: a grant (recorded now), NEVER, or RETRY_LATER on a failure. */
+    private Outcome ended(Ready ready, Throwable failure, Offering offering, List<String> filledIn, Settings s,
+                          long startNanos) {
+        Throwable cause = failure == null ? null : cause(failure);
+        if (cause == null) {
+            try {
+                VmRecord vm = recordGrant(ready.vm());
+                return new Outcome.Granted(vm.endpoint(), vm.id(), vm.hostId(), ready.activation(), offering, filledIn,
+                        since(startNanos));
+            } catch (RuntimeException e) { // whatever happens, the request gets an answer
+                cause = e;
+            }
+        }
+        if (cause instanceof NeverException never) {
+            return new Outcome.Never(never.getMessage(), since(startNanos));
+        }
+        return new Outcome.RetryLater(s.failureRetryAfter(), offering, filledIn, cause.getMessage(), since(startNanos));
     }
 
     /** Decides how the offering will be served and returns the work that does it (maybe already done). */

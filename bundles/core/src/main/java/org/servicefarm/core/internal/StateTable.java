@@ -33,6 +33,9 @@ public class StateTable implements StateTableView {
 
     @Reference
     HostIndex hosts;
+    /** Told of every row change, inside the row's atomic update so that each VM's changes arrive in order. */
+    @Reference
+    FarmEvents events = new FarmEvents();
 
     private final Map<String, VmRecord> rows = new ConcurrentHashMap<>();
     /** Rows under the VM cap (occupying a host, not being destroyed), plus slots reserved for rows to come. */
@@ -145,7 +148,11 @@ public class StateTable implements StateTableView {
         if (capDelta != 0 && !reserved) {
             capped.addAndGet(capDelta);
         }
-        return indexByOffering(vm);
+        indexByOffering(vm);
+        if (!vm.equals(old)) {
+            events.vmChanged(vm);
+        }
+        return vm;
     }
 
     /** Keeps the live index in step with a row. */

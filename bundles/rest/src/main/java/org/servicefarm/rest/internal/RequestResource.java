@@ -6,6 +6,8 @@ import javax.ws.rs.POST;
 import javax.ws.rs.Path;
 import javax.ws.rs.Produces;
 import javax.ws.rs.QueryParam;
+import javax.ws.rs.container.AsyncResponse;
+import javax.ws.rs.container.Suspended;
 import javax.ws.rs.core.HttpHeaders;
 import javax.ws.rs.core.MediaType;
 import javax.ws.rs.core.Response;
@@ -21,7 +23,8 @@ import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceManager;
 
 /**
- * {@code POST /api/v1/requests}: one call of {@link ServiceManager#request}, its outcome as HTTP; with
+ * {@code POST /api/v1/requests}: one call of {@link ServiceManager#requestAsync}, its outcome as HTTP (no thread is
+ * held while the VM is prepared: the answer is resumed when the manager's stage completes); with
  * {@code ?explain=true} one call of {@link ServiceManager#explain}.
  */
 @Component(service = RequestResource.class)
@@ -47,11 +50,24 @@ public class RequestResource {
      */
     @POST
     @RolesAllowed(Roles.OPERATOR)
-    public Response request(RequestBody body, @QueryParam("explain") @DefaultValue("false") boolean explain) {
+    public void request(RequestBody body, @QueryParam("explain") @DefaultValue("false") boolean explain,
+                        @Suspended AsyncResponse response) {
         if (explain) {
-            return Response.ok(JsonMapping.explanation(manager.explain(body.toRequest()))).build();
+            response.resume(Response.ok(JsonMapping.explanation(manager.explain(body.toRequest()))).build());
+            return;
         }
-        Outcome outcome = manager.request(body.toRequest());
+        // a failed stage (a malformed request found late) reaches the exception mappers like a thrown one
+        manager.requestAsync(body.toRequest()).whenComplete((outcome, failure) -> {
+            if (failure != null) {
+                response.resume(failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+                        ? failure.getCause() : failure);
+            } else {
+                response.resume(answer(outcome));
+            }
+        });
+    }
+
+    static Response answer(Outcome outcome) {
         if (outcome instanceof Outcome.Granted granted) {
             return Response.ok(JsonMapping.granted(granted)).build();
         }

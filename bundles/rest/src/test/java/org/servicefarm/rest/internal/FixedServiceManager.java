@@ -6,6 +6,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 import org.servicefarm.api.Capacity;
@@ -82,6 +85,13 @@ final class FixedServiceManager implements ServiceManager {
     public Outcome request(ServiceRequest request) {
         requests.add(request);
         return answer.apply(request);
+    }
+
+    /** Answers on another thread, a little later, as the real manager does for a request that waits for a VM. */
+    @Override
+    public CompletionStage<Outcome> requestAsync(ServiceRequest request) {
+        return CompletableFuture.supplyAsync(() -> request(request),
+                CompletableFuture.delayedExecutor(20, TimeUnit.MILLISECONDS));
     }
 
     @Override

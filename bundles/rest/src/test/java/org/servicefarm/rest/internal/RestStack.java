@@ -148,6 +148,7 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
         context.setContextPath("/");
         ServletHolder holder = new ServletHolder(servlet);
         holder.setInitOrder(0);
+        holder.setAsyncSupported(true); // as Pax Web's: POST /api/v1/requests answers asynchronously
         context.addServlet(holder, "/*");
         jetty = new Server(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
         jetty.setHandler(context);
