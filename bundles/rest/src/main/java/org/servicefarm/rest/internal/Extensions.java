@@ -4,7 +4,7 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
 
 /**
  * The extensions every resource of the API selects ({@code @JaxrsExtensionSelect}), so that the
- * whiteboard serves it only while they are all present: the login and the role check (never a
+ * whiteboard serves it only while they are all present: the request id, the login and the role check (never a
  * resource without them, not even while their configuration changes), CXF's WADL switched off,
  * the JSON provider, and the mappers that answer errors as problems.
  * <p>
@@ -19,6 +19,7 @@ final class Extensions {
     static final String JSON = "(osgi.jaxrs.name=" + JsonProvider.NAME + ")";
     static final String PROBLEMS = "(osgi.jaxrs.name=" + ProblemMapper.NAME + ")";
     static final String JSON_PROBLEMS = "(osgi.jaxrs.name=" + JsonProblemMapper.NAME + ")";
+    static final String REQUEST_ID = "(osgi.jaxrs.name=" + RequestIdFilter.NAME + ")";
     static final String WADL_OFF = "(osgi.jaxrs.name=" + WadlOff.NAME + ")";
 
     private Extensions() {

@@ -24,7 +24,7 @@ import org.servicefarm.api.ServiceManager;
 @JaxrsName("servicefarm-vms")
 @JSONRequired
 @JaxrsExtensionSelect({JSONRequired.FILTER, Extensions.LOGIN, Extensions.ROLES, Extensions.WADL_OFF, Extensions.JSON,
-        Extensions.PROBLEMS, Extensions.JSON_PROBLEMS})
+        Extensions.PROBLEMS, Extensions.JSON_PROBLEMS, Extensions.REQUEST_ID})
 @Path("api/v1/vms")
 @Produces(MediaType.APPLICATION_JSON)
 public class VmResource {

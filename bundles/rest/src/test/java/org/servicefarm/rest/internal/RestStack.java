@@ -135,7 +135,7 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
         endpoint.setServiceBeans(resources);
         List<Object> extensions = new ArrayList<>(List.of(
                 new LoginFilter(restConfig, TestLoginModule.configuration("karaf", "farm"), nanos::get),
-                new RoleFilter(restConfig), new JsonProvider(), new ProblemMapper(), new JsonProblemMapper()));
+                new RoleFilter(restConfig), new RequestIdFilter(), new JsonProvider(), new ProblemMapper(), new JsonProblemMapper()));
         if (wadlOff) {
             extensions.add(new WadlOff());
         }
@@ -190,6 +190,17 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
      */
     Answer send(String method, String target, String authorization, String contentType, String body,
                 InetAddress from) {
+        return send(method, target, authorization, contentType, body, from, Map.of());
+    }
+
+    /** A request with further header lines, each sent as given. */
+    Answer send(String method, String target, Login login, Map<String, String> headers) {
+        return send(method, target, login == null ? null : login.header(), null, null,
+                InetAddress.getLoopbackAddress(), headers);
+    }
+
+    private Answer send(String method, String target, String authorization, String contentType, String body,
+                        InetAddress from, Map<String, String> extraHeaders) {
         byte[] content = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
         StringBuilder head = new StringBuilder(method).append(' ').append(target).append(" HTTP/1.1\r\n")
                 .append("Host: localhost:").append(port).append("\r\n")
@@ -200,6 +211,7 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
         if (contentType != null) {
             head.append("Content-Type: ").append(contentType).append("\r\n");
         }
+        extraHeaders.forEach((name, value) -> head.append(name).append(": ").append(value).append("\r\n"));
         if (body != null) {
             head.append("Content-Length: ").append(content.length).append("\r\n");
         }
