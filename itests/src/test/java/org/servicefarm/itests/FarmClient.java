@@ -161,7 +161,8 @@ final class FarmClient {
     private HttpRequest.Builder request(String path, Login login) {
         HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(base + path))
                 .timeout(Duration.ofSeconds(30))
-                .header("Accept", "application/json");
+                // JSON for the API; /metrics answers Prometheus text, as a scraper accepts it
+                .header("Accept", "application/json, text/plain;q=0.5");
         if (login != null) {
             builder.header("Authorization", login.header());
         }

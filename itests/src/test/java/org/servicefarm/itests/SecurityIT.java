@@ -133,6 +133,7 @@ public class SecurityIT {
             new Call("POST", "/api/v1/images", NEVER_REQUEST, Need.OPERATOR, 404),
             new Call("GET", "/api/v1/components", null, Need.VIEWER, 200),
             new Call("GET", "/api/v1/popularity", null, Need.VIEWER, 200),
+            new Call("GET", "/metrics", null, Need.VIEWER, 200),
             // The finding: DELETE /api/v1/hosts;x/alpha by an operator removed alpha. An admin would
             // really remove it, so this call is tried by the others only.
             new Call("DELETE", "/api/v1/hosts/alpha", null, Need.ADMIN, -1));
@@ -159,9 +160,9 @@ public class SecurityIT {
         return spellings;
     }
 
-    /** Applies {@code change} to the first segment after /api/v1/ (e.g. hosts). */
+    /** Applies {@code change} to the first segment after /api/v1/ (e.g. hosts), or after / outside the API (metrics). */
     private static String onResource(String path, UnaryOperator<String> change) {
-        String prefix = "/api/v1/";
+        String prefix = path.startsWith("/api/v1/") ? "/api/v1/" : "/";
         String rest = path.substring(prefix.length());
         int slash = rest.indexOf('/');
         String segment = slash < 0 ? rest : rest.substring(0, slash);

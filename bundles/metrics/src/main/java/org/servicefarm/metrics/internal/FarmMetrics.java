@@ -1,0 +1,179 @@
+package org.servicefarm.metrics.internal;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.servicefarm.api.FarmListener;
+import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.Outcome;
+import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.ServiceRequest;
+import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.VmState;
+import org.servicefarm.api.image.ImageService;
+import org.servicefarm.api.image.ImageStatus;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+/**
+ * The farm's metrics in one Micrometer registry, written as Prometheus text by {@link #scrape}.
+ * <ul>
+ * <li>Answers are counted as they happen ({@link FarmListener#answered}): {@code servicefarm_requests_total} by
+ * outcome and activation, and {@code servicefarm_request_seconds} a histogram by outcome.</li>
+ * <li>The rest is read at each scrape from the manager's read views, so a scrape is always true even for what
+ * changed outside any request (hypervisor events, adoption): VMs by state, each host's use and capacity, images by
+ * state, the image store's bytes.</li>
+ * </ul>
+ * Keep-alive decisions: a keep-alive policy (a later issue) will be told to this class the way answers are, through a
+ * {@link FarmListener} method of its own, and counted as {@code servicefarm_keepalive_decisions_total} by policy and
+ * decision next to {@link #answered}.
+ */
+@Component(service = {FarmListener.class, FarmMetrics.class})
+public class FarmMetrics implements FarmListener {
+
+    /** Every outcome's series exist from the start, so a dashboard's rate() has a zero to start from. */
+    private static final List<String> OUTCOMES = List.of("GRANTED", "RETRY_LATER", "NEVER");
+
+    /**
+     * Optional and dynamic: the manager tells its listeners, this among them, so a mandatory reference would be a
+     * cycle (the manager's events wait for this listener, which would wait for the manager).
+     */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile ServiceManager manager;
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile ImageService images;
+
+    final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final MultiGauge vms;
+    private final MultiGauge hostVms;
+    private final MultiGauge hostVmCapacity;
+    private final MultiGauge hostMemory;
+    private final MultiGauge hostMemoryCapacity;
+    private final MultiGauge hostLoad;
+    private final MultiGauge hostConnected;
+    private final MultiGauge imagesByState;
+    private final MultiGauge imageBytes;
+
+    public FarmMetrics() {
+        for (String outcome : OUTCOMES) {
+            latency(outcome);
+        }
+        vms = MultiGauge.builder("servicefarm.vms").description("VMs in the state table by state").register(registry);
+        hostVms = MultiGauge.builder("servicefarm.host.vms").description("VMs placed on each host")
+                .register(registry);
+        hostVmCapacity = MultiGauge.builder("servicefarm.host.vms.capacity").description("VM slots of each host")
+                .register(registry);
+        hostMemory = MultiGauge.builder("servicefarm.host.memory").baseUnit("bytes")
+                .description("memory the VMs placed on each host take").register(registry);
+        hostMemoryCapacity = MultiGauge.builder("servicefarm.host.memory.capacity").baseUnit("bytes")
+                .description("memory of each host").register(registry);
+        hostLoad = MultiGauge.builder("servicefarm.host.load")
+                .description("largest share of any resource in use on each host, 0 to 1").register(registry);
+        hostConnected = MultiGauge.builder("servicefarm.host.connected")
+                .description("1 while the host's driver is connected, else 0").register(registry);
+        imagesByState = MultiGauge.builder("servicefarm.images").description("images in the image store by state "
+                + "(BUILDING: builds in progress)").register(registry);
+        imageBytes = MultiGauge.builder("servicefarm.image.store").baseUnit("bytes")
+                .description("bytes the image store's images take, by state").register(registry);
+    }
+
+    @Override
+    public void answered(ServiceRequest request, Outcome outcome) {
+        String name = outcomeName(outcome);
+        String activation = outcome instanceof Outcome.Granted granted ? granted.activation().name() : "NONE";
+        Counter.builder("servicefarm.requests").description("requests answered, by outcome and activation")
+                .tags("outcome", name, "activation", activation).register(registry).increment();
+        latency(name).record(outcome.elapsed() == null ? Duration.ZERO : outcome.elapsed());
+    }
+
+    private Timer latency(String outcome) {
+        return Timer.builder("servicefarm.request").description("time from a request to its answer, by outcome")
+                .tags("outcome", outcome).publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(2))
+                .register(registry);
+    }
+
+    static String outcomeName(Outcome outcome) {
+        if (outcome instanceof Outcome.Granted) {
+            return "GRANTED";
+        }
+        return outcome instanceof Outcome.RetryLater ? "RETRY_LATER" : "NEVER";
+    }
+
+    /** The Prometheus text (format 0.0.4) of every metric, read views refreshed first. */
+    public String scrape() {
+        refresh();
+        return registry.scrape();
+    }
+
+    private synchronized void refresh() {
+        Map<VmState, Integer> byState = new EnumMap<>(VmState.class);
+        for (VmState state : VmState.values()) {
+            byState.put(state, 0);
+        }
+        ServiceManager farm = manager;
+        for (VmRecord vm : farm == null ? List.<VmRecord>of() : farm.stateTable().vms()) {
+            byState.merge(vm.state(), 1, Integer::sum);
+        }
+        List<MultiGauge.Row<?>> vmRows = new ArrayList<>();
+        byState.forEach((state, n) -> vmRows.add(MultiGauge.Row.of(Tags.of("state", state.name()), n)));
+        vms.register(vmRows, true);
+
+        List<MultiGauge.Row<?>> used = new ArrayList<>();
+        List<MultiGauge.Row<?>> slots = new ArrayList<>();
+        List<MultiGauge.Row<?>> memory = new ArrayList<>();
+        List<MultiGauge.Row<?>> memoryCapacity = new ArrayList<>();
+        List<MultiGauge.Row<?>> load = new ArrayList<>();
+        List<MultiGauge.Row<?>> connected = new ArrayList<>();
+        for (HostStatus host : farm == null ? List.<HostStatus>of() : farm.hosts()) {
+            Tags tags = Tags.of("host", host.name());
+            used.add(MultiGauge.Row.of(tags, host.used().vms()));
+            slots.add(MultiGauge.Row.of(tags, host.host().capacity().vms()));
+            memory.add(MultiGauge.Row.of(tags, host.used().memoryMiB() * 1024 * 1024));
+            memoryCapacity.add(MultiGauge.Row.of(tags, host.host().capacity().memoryMiB() * 1024 * 1024));
+            load.add(MultiGauge.Row.of(tags, host.load()));
+            connected.add(MultiGauge.Row.of(tags, host.connected() ? 1 : 0));
+        }
+        hostVms.register(used, true);
+        hostVmCapacity.register(slots, true);
+        hostMemory.register(memory, true);
+        hostMemoryCapacity.register(memoryCapacity, true);
+        hostLoad.register(load, true);
+        hostConnected.register(connected, true);
+
+        Map<ImageStatus.State, Integer> imageCount = new EnumMap<>(ImageStatus.State.class);
+        Map<ImageStatus.State, Long> bytes = new EnumMap<>(ImageStatus.State.class);
+        for (ImageStatus.State state : ImageStatus.State.values()) {
+            imageCount.put(state, 0);
+            bytes.put(state, 0L);
+        }
+        ImageService imageService = images;
+        if (imageService != null) {
+            for (ImageStatus image : imageService.images()) {
+                imageCount.merge(image.state(), 1, Integer::sum);
+                bytes.merge(image.state(), image.sizeBytes(), Long::sum);
+            }
+        }
+        List<MultiGauge.Row<?>> imageRows = new ArrayList<>();
+        List<MultiGauge.Row<?>> byteRows = new ArrayList<>();
+        imageCount.forEach((state, n) -> imageRows.add(MultiGauge.Row.of(Tags.of("state", state.name()), n)));
+        bytes.forEach((state, n) -> byteRows.add(MultiGauge.Row.of(Tags.of("state", state.name()), n)));
+        imagesByState.register(imageRows, true);
+        imageBytes.register(byteRows, true);
+    }
+}
