@@ -122,6 +122,16 @@ public class FrontendsIT {
         assertTrue(samples.containsKey("servicefarm_image_store_bytes{state=\"READY\"}"));
     }
 
+    @Test
+    public void c_theOpenApiDocumentAndTheStatusAreServed() {
+        HttpResponse<String> doc = client.get("/api/v1/openapi.json", Login.VIEWER);
+        assertEquals(doc.body(), 200, doc.statusCode());
+        assertEquals("[\"operator\"]", FarmClient.json(doc).at("/paths/~1api~1v1~1requests/post/x-roles").toString());
+        HttpResponse<String> status = client.get("/api/v1/status", Login.VIEWER);
+        assertEquals(status.body(), 200, status.statusCode());
+        assertTrue(status.body(), FarmClient.json(status).path("frontends").toString().contains("\"rest\""));
+    }
+
     // --- helpers ---------------------------------------------------------------------------------
 
     private URI uri(String path) {

@@ -134,6 +134,8 @@ public class SecurityIT {
             new Call("GET", "/api/v1/components", null, Need.VIEWER, 200),
             new Call("GET", "/api/v1/popularity", null, Need.VIEWER, 200),
             new Call("GET", "/metrics", null, Need.VIEWER, 200),
+            new Call("GET", "/api/v1/status", null, Need.VIEWER, 200),
+            new Call("GET", "/api/v1/openapi.json", null, Need.VIEWER, 200),
             // The finding: DELETE /api/v1/hosts;x/alpha by an operator removed alpha. An admin would
             // really remove it, so this call is tried by the others only.
             new Call("DELETE", "/api/v1/hosts/alpha", null, Need.ADMIN, -1));

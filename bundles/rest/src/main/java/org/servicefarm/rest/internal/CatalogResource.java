@@ -46,6 +46,7 @@ public class CatalogResource {
     @GET
     @Path("offerings")
     @RolesAllowed(Roles.VIEWER)
+    @Answers({"200 viable offerings, each postable as a request", "400 limit is not a whole number from 1 to 1000"})
     public JsonMapping.OfferingsJson offerings(@QueryParam("limit") String limit) {
         return JsonMapping.offerings(directory().offerings(limit(limit)));
     }
@@ -53,6 +54,7 @@ public class CatalogResource {
     @GET
     @Path("components")
     @RolesAllowed(Roles.VIEWER)
+    @Answers({"200 every component the directory knows"})
     public JsonMapping.ComponentsJson components() {
         return JsonMapping.components(directory().components());
     }
@@ -60,6 +62,7 @@ public class CatalogResource {
     @GET
     @Path("rules")
     @RolesAllowed(Roles.VIEWER)
+    @Answers({"200 the compatibility rules and the security levels"})
     public JsonMapping.RulesJson rules() {
         DirectoryView directory = directory();
         return new JsonMapping.RulesJson(directory.rules(), directory.securityLevels());

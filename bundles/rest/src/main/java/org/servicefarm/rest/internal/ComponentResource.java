@@ -35,6 +35,7 @@ public class ComponentResource {
 
     @GET
     @RolesAllowed(Roles.VIEWER)
+    @Answers({"200 every component of the image store's repository"})
     public JsonMapping.RepositoryComponentsJson components() {
         return JsonMapping.repositoryComponents(images.components());
     }

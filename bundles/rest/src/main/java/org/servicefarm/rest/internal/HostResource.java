@@ -44,6 +44,7 @@ public class HostResource {
 
     @GET
     @RolesAllowed(Roles.VIEWER)
+    @Answers({"200 every configured host with its use and connection"})
     public JsonMapping.HostsJson hosts() {
         return JsonMapping.hosts(manager.hosts());
     }
@@ -51,6 +52,7 @@ public class HostResource {
     @GET
     @Path("{name}")
     @RolesAllowed(Roles.VIEWER)
+    @Answers({"200 the host", "404 no host of that name"})
     public JsonMapping.HostJson host(@PathParam("name") String name) {
         return manager.hosts().stream()
                 .filter(host -> host.name().equals(name))
@@ -62,6 +64,7 @@ public class HostResource {
     /** 201 with the host's status and its address. */
     @POST
     @RolesAllowed(Roles.ADMIN)
+    @Answers({"201 the host was added (Location names it)", "400 a field is invalid, or its driver is not installed or refuses it", "409 a host of that name exists", "415 the body is not JSON"})
     public Response register(HostRegistration body) {
         HostStatus registered = manager.registerHost(body.toHostRecord());
         // Relative: JAX-RS resolves it against the application's base URI. Host names are URI-safe by rule.
@@ -74,6 +77,7 @@ public class HostResource {
     @POST
     @Path("{name}/drain")
     @RolesAllowed(Roles.ADMIN)
+    @Answers({"200 the host, drained", "404 no host of that name"})
     public JsonMapping.HostJson drain(@PathParam("name") String name) {
         return JsonMapping.host(manager.drain(name, true));
     }
@@ -82,6 +86,7 @@ public class HostResource {
     @DELETE
     @Path("{name}/drain")
     @RolesAllowed(Roles.ADMIN)
+    @Answers({"200 the host, undrained", "404 no host of that name"})
     public JsonMapping.HostJson undrain(@PathParam("name") String name) {
         return JsonMapping.host(manager.drain(name, false));
     }
@@ -89,6 +94,7 @@ public class HostResource {
     @DELETE
     @Path("{name}")
     @RolesAllowed(Roles.ADMIN)
+    @Answers({"204 the host was removed", "404 no host of that name", "409 VMs still occupy it"})
     public void unregister(@PathParam("name") String name) {
         manager.unregisterHost(name);
     }

@@ -46,6 +46,7 @@ public class ImageResource {
 
     @GET
     @RolesAllowed(Roles.VIEWER)
+    @Answers({"200 every image the store holds or builds"})
     public JsonMapping.ImagesJson images() {
         return JsonMapping.images(images.images());
     }
@@ -53,6 +54,7 @@ public class ImageResource {
     @GET
     @Path("{id}")
     @RolesAllowed(Roles.VIEWER)
+    @Answers({"200 the image and its build's progress", "404 no image of that id"})
     public JsonMapping.ImageJson image(@PathParam("id") String id) {
         return images.image(id).map(JsonMapping::image)
                 .orElseThrow(() -> new NotFoundException("no image with id " + Names.excerpt(id)));
@@ -61,6 +63,7 @@ public class ImageResource {
     /** The body of POST /api/v1/requests. 202 with Location: api/v1/images/{id}; NEVER a 404 problem. */
     @POST
     @RolesAllowed(Roles.OPERATOR)
+    @Answers({"202 the build started or is under way (Location names the image)", "400 the request is malformed", "404 the combination is never viable", "415 the body is not JSON"})
     public Response build(RequestBody body) {
         BuildOutcome outcome = images.build(body.toRequest());
         if (outcome instanceof BuildOutcome.Accepted accepted) {

@@ -40,6 +40,7 @@ public class PopularityResource {
 
     @GET
     @RolesAllowed(Roles.VIEWER)
+    @Answers({"200 request counts per offering over the popularity window"})
     public JsonMapping.PopularityJson popularity() {
         return JsonMapping.popularity(images.popularity());
     }

@@ -51,6 +51,7 @@ public class RequestResource {
      */
     @POST
     @RolesAllowed(Roles.OPERATOR)
+    @Answers({"200 GRANTED: the endpoint (or, with explain=true, what the manager would do)", "400 the request is malformed (field names the offending one)", "404 NEVER: the combination is not viable; detail says why", "415 the body is not JSON", "503 RETRY_LATER: the VM is being prepared; Retry-After says when to ask again"})
     public void request(RequestBody body, @QueryParam("explain") @DefaultValue("false") boolean explain,
                         @Suspended AsyncResponse response) {
         if (explain) {

@@ -38,6 +38,7 @@ public class VmResource {
 
     @GET
     @RolesAllowed(Roles.VIEWER)
+    @Answers({"200 every VM the farm knows, DESTROYED ones included"})
     public JsonMapping.VmsJson vms() {
         return JsonMapping.vms(manager.stateTable().vms());
     }
@@ -45,6 +46,7 @@ public class VmResource {
     @GET
     @Path("{id}")
     @RolesAllowed(Roles.VIEWER)
+    @Answers({"200 the VM", "404 no VM of that id"})
     public JsonMapping.VmJson vm(@PathParam("id") String id) {
         return manager.stateTable().vm(id).map(JsonMapping::vm)
                 .orElseThrow(() -> new NotFoundException("no VM with id " + Names.excerpt(id)));

@@ -130,7 +130,7 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
         endpoint.setStaticSubresourceResolution(false);
         List<Object> resources = new ArrayList<>(List.of(new RequestResource(manager), new CatalogResource(manager),
                 new VmResource(manager), new HostResource(manager), new ImageResource(images),
-                new ComponentResource(images), new PopularityResource(images)));
+                new ComponentResource(images), new PopularityResource(images), new OpenApiResource(), status(manager)));
         resources.addAll(List.of(extraResources));
         endpoint.setServiceBeans(resources);
         List<Object> extensions = new ArrayList<>(List.of(
@@ -154,6 +154,13 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
         jetty.setHandler(context);
         jetty.start();
         port = ((ServerConnector) jetty.getConnectors()[0]).getLocalPort();
+    }
+
+    /** The status resource with the REST front end registered, as DS would bind it. */
+    private static StatusResource status(FixedServiceManager manager) {
+        StatusResource status = new StatusResource(manager);
+        status.addFrontEnd(() -> "http://localhost:8181/api/v1", Map.of("frontend.name", "rest"));
+        return status;
     }
 
     static RestConfig config(Map<String, Object> properties) {
