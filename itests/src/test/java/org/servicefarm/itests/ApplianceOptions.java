@@ -105,7 +105,7 @@ final class ApplianceOptions {
         return flags;
     }
 
-    private static String freePort() {
+    static String freePort() {
         try (ServerSocket socket = new ServerSocket(0)) {
             return Integer.toString(socket.getLocalPort());
         } catch (IOException e) {

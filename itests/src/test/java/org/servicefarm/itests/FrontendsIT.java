@@ -59,6 +59,9 @@ public class FrontendsIT {
 
     private FarmClient client;
     private int port;
+    /** System property (inside the appliance, where the tests run) holding the DNS front end's port. */
+    private static final String DNS_PORT_PROPERTY = "servicefarm.it.dns.port";
+    private static String dnsPort;
 
     @Configuration
     public Option[] config() {
@@ -67,6 +70,11 @@ public class FrontendsIT {
         options.add(editConfigurationFilePut("etc/org.ops4j.pax.logging.cfg", "log4j2.logger.sfaccess.name",
                 "org.servicefarm.rest.access"));
         options.add(editConfigurationFilePut("etc/org.ops4j.pax.logging.cfg", "log4j2.logger.sfaccess.level", "DEBUG"));
+        String free = ApplianceOptions.freePort();
+        options.add(editConfigurationFilePut("etc/org.servicefarm.dns.cfg", "port", free));
+        options.add(org.ops4j.pax.exam.CoreOptions.systemProperty(DNS_PORT_PROPERTY).value(free));
+        // blog's registrations are private: answered through REST only
+        options.add(editConfigurationFilePut("etc/org.servicefarm.dns.cfg", "privateApplications", "blog"));
         return options.toArray(Option[]::new);
     }
 
@@ -74,6 +82,7 @@ public class FrontendsIT {
     public void connect() {
         port = Integer.parseInt(System.getProperty(ApplianceOptions.HTTP_PORT_PROPERTY));
         client = new FarmClient(port);
+        dnsPort = System.getProperty(DNS_PORT_PROPERTY);
         client.awaitReady(READY);
     }
 
@@ -130,6 +139,63 @@ public class FrontendsIT {
         HttpResponse<String> status = client.get("/api/v1/status", Login.VIEWER);
         assertEquals(status.body(), 200, status.statusCode());
         assertTrue(status.body(), FarmClient.json(status).path("frontends").toString().contains("\"rest\""));
+    }
+
+    @Test
+    public void d_digGetsAnSrvAnswerWhoseEndpointServesServfailWhileBuildingAndNxdomainForNever() throws Exception {
+        // cold: the VM takes longer than the DNS deadline (1.5 s) to answer, so first SERVFAIL
+        String name = "_static-site._tcp.farm.local";
+        String first = dig("SRV", name, false);
+        assertTrue(first, first.contains("status: SERVFAIL"));
+        String answer = null;
+        Instant deadline = Instant.now().plusSeconds(60);
+        while (Instant.now().isBefore(deadline)) {
+            String full = dig("SRV", name, false);
+            if (full.contains("status: NOERROR")) {
+                answer = full;
+                break;
+            }
+            assertTrue(full, full.contains("status: SERVFAIL"));
+            FarmClient.pause(1000);
+        }
+        assertTrue("granted over DNS within 60 s", answer != null);
+        Matcher srv = Pattern.compile(Pattern.quote(name) + "\\.\\s+\\d+\\s+IN\\s+SRV\\s+0 0 (\\d+) (sf-[0-9a-f]{12})\\.vm\\.farm\\.local\\.")
+                .matcher(answer);
+        assertTrue(answer, srv.find());
+        int servicePort = Integer.parseInt(srv.group(1));
+        assertTrue(answer, Pattern.compile(srv.group(2) + "\\.vm\\.farm\\.local\\.\\s+30\\s+IN\\s+A\\s+127\\.0\\.0\\.1")
+                .matcher(answer).find());
+        HttpResponse<String> page = send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + servicePort + "/")).GET());
+        assertEquals("the SRV target and port answer HTTP", 200, page.statusCode());
+        // the same over TCP, and an A query on the VM's name
+        assertTrue(dig("SRV", name, true).contains("status: NOERROR"));
+        assertTrue(Pattern.compile("IN\\s+A\\s+127\\.0\\.0\\.1").matcher(dig("A", srv.group(2) + ".vm.farm.local", false))
+                .find());
+
+        String never = dig("SRV", "_wiki._tcp.os-windows-2022.farm.local", false);
+        assertTrue(never, never.contains("status: NXDOMAIN"));
+        assertTrue("the reason, as TXT: " + never, never.contains("TXT"));
+        String hostile = dig("SRV", "_wiki._tcp.os-a\\;id.farm.local", false);
+        assertTrue(hostile, hostile.contains("status: NXDOMAIN"));
+        String privateOne = dig("SRV", "_blog._tcp.farm.local", false);
+        assertTrue("a private registration is not answered over DNS: " + privateOne, privateOne.contains("status: REFUSED"));
+
+        HttpResponse<String> status = client.get("/api/v1/status", Login.VIEWER);
+        assertTrue(status.body(), status.body().contains("\"name\":\"dns\"")
+                && status.body().contains("dns://127.0.0.1:" + dnsPort + "/farm.local"));
+    }
+
+    /** dig's full output for one query (one try, 5 s), over TCP when asked. */
+    private static String dig(String type, String name, boolean tcp) throws Exception {
+        List<String> command = new ArrayList<>(List.of("dig", "-p", dnsPort, "@127.0.0.1", "+tries=1", "+time=5",
+                tcp ? "+tcp" : "+notcp", type, name));
+        Process dig = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(dig.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!dig.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) {
+            dig.destroyForcibly();
+            fail("dig did not end: " + output);
+        }
+        return output;
     }
 
     // --- helpers ---------------------------------------------------------------------------------

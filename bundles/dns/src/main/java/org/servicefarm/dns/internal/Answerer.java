@@ -1,0 +1,237 @@
+package org.servicefarm.dns.internal;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+import org.servicefarm.api.Endpoint;
+import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.Outcome;
+import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.VmRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xbill.DNS.AAAARecord;
+import org.xbill.DNS.ARecord;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Flags;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Opcode;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.SOARecord;
+import org.xbill.DNS.SRVRecord;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.TXTRecord;
+import org.xbill.DNS.TextParseException;
+import org.xbill.DNS.Type;
+
+/**
+ * Answers one DNS query by the request path ({@link ServiceManager#requestAsync}), never holding a thread while a VM
+ * is prepared:
+ * <ul>
+ * <li>SRV, A, AAAA or ANY for {@code _service._tcp[.labels].zone} ({@link DnsNames}): GRANTED is an SRV record whose
+ * target {@code <vm id>.vm.<zone>} has the endpoint's address in the additional section (an A or AAAA query gets
+ * the address itself); RETRY_LATER is SERVFAIL with a short SOA minimum; NEVER is NXDOMAIN with the reason as a TXT
+ * record in the authority section.</li>
+ * <li>A or AAAA for {@code <vm id>.vm.<zone>}: the VM's endpoint address, from the state table.</li>
+ * <li>A private application: REFUSED. A name outside the zone: REFUSED. A name breaking the grammar: NXDOMAIN.</li>
+ * </ul>
+ */
+final class Answerer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Answerer.class);
+
+    private final ServiceManager manager;
+    private final DnsConfig config;
+    private final Name zone;
+    private final Name vmZone;
+    private final Set<String> privateApplications;
+
+    Answerer(ServiceManager manager, DnsConfig config) {
+        this.manager = manager;
+        this.config = config;
+        try {
+            this.zone = Name.fromString(config.zone(), Name.root);
+            this.vmZone = Name.fromString("vm", zone);
+        } catch (TextParseException e) {
+            throw new IllegalArgumentException("zone is not a DNS name: " + e.getMessage(), e);
+        }
+        this.privateApplications = Set.of(lower(config.privateApplications()));
+    }
+
+    String zone() {
+        return zone.toString(true);
+    }
+
+    /** The answer to {@code query}; completes when the request path has answered, at the latest at the deadline. */
+    CompletionStage<Message> answer(Message query) {
+        Record question = query.getQuestion();
+        Message response = reply(query);
+        if (query.getHeader().getOpcode() != Opcode.QUERY || question == null) {
+            response.getHeader().setRcode(Rcode.NOTIMP);
+            return done(response);
+        }
+        Name name = question.getName();
+        int type = question.getType();
+        if (!name.subdomain(zone)) {
+            response.getHeader().setRcode(Rcode.REFUSED);
+            return done(response);
+        }
+        response.getHeader().setFlag(Flags.AA);
+        if (name.subdomain(vmZone) && !name.equals(vmZone)) {
+            return done(vmAddress(response, name, type));
+        }
+        List<String> labels = relative(name);
+        DnsNames.Query parsed;
+        try {
+            parsed = DnsNames.parse(labels, config.deadlineMs());
+        } catch (InvalidRequestException e) {
+            return done(nxdomain(response, e.getMessage()));
+        }
+        if (privateApplications.contains(parsed.service())) {
+            response.getHeader().setRcode(Rcode.REFUSED);
+            return done(response);
+        }
+        if (type != Type.SRV && type != Type.A && type != Type.AAAA && type != Type.ANY) {
+            soa(response, config.negativeTtl()); // NODATA: the name may exist, not with this type
+            return done(response);
+        }
+        CompletionStage<Outcome> outcome;
+        try {
+            outcome = manager.requestAsync(parsed.request());
+        } catch (InvalidRequestException e) {
+            return done(nxdomain(response, e.getMessage()));
+        }
+        return outcome.handle((answer, failure) -> {
+            if (failure != null) {
+                LOG.warn("DNS request for {} failed: {}", parsed.service(), failure.toString());
+                response.getHeader().setRcode(Rcode.SERVFAIL);
+                soa(response, config.retryTtl());
+                return response;
+            }
+            return outcome(response, name, type, answer);
+        });
+    }
+
+    private Message outcome(Message response, Name name, int type, Outcome answer) {
+        if (answer instanceof Outcome.Granted granted) {
+            Endpoint endpoint = granted.endpoint();
+            InetAddress address = address(endpoint.host());
+            Name target = vmName(granted.vmId());
+            if (type == Type.SRV || type == Type.ANY) {
+                response.addRecord(new SRVRecord(name, DClass.IN, config.ttl(), 0, 0, endpoint.port(), target),
+                        Section.ANSWER);
+                if (address != null) {
+                    response.addRecord(addressRecord(target, address), Section.ADDITIONAL);
+                }
+            } else if (address != null && matches(type, address)) {
+                response.addRecord(addressRecord(name, address), Section.ANSWER);
+            }
+            return response;
+        }
+        if (answer instanceof Outcome.RetryLater) {
+            response.getHeader().setRcode(Rcode.SERVFAIL);
+            soa(response, config.retryTtl());
+            return response;
+        }
+        return nxdomain(response, ((Outcome.Never) answer).reason());
+    }
+
+    private Message vmAddress(Message response, Name name, int type) {
+        Name relative = name.relativize(vmZone);
+        String id = relative.labels() == 1 ? relative.getLabelString(0).toLowerCase(Locale.ROOT) : "";
+        VmRecord vm = manager.stateTable().vm(id).orElse(null);
+        Endpoint endpoint = vm == null || !vm.state().occupiesHost() ? null : vm.endpoint();
+        if (endpoint == null) {
+            return nxdomain(response, "no such VM");
+        }
+        InetAddress address = address(endpoint.host());
+        if (address != null && matches(type, address)) {
+            response.addRecord(addressRecord(name, address), Section.ANSWER);
+        } else {
+            soa(response, config.negativeTtl());
+        }
+        return response;
+    }
+
+    private Message nxdomain(Message response, String reason) {
+        response.getHeader().setRcode(Rcode.NXDOMAIN);
+        soa(response, config.negativeTtl());
+        // why, for a person reading dig's output; a TXT string holds at most 255 bytes
+        String text = reason.length() > 250 ? reason.substring(0, 250) : reason;
+        response.addRecord(new TXTRecord(zone, DClass.IN, 0, text), Section.AUTHORITY);
+        return response;
+    }
+
+    private void soa(Message response, long minimum) {
+        try {
+            response.addRecord(new SOARecord(zone, DClass.IN, minimum, Name.fromString("ns", zone),
+                    Name.fromString("hostmaster", zone), 1, 3600, 600, 86400, minimum), Section.AUTHORITY);
+        } catch (TextParseException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private Name vmName(String vmId) {
+        try {
+            return Name.fromString(vmId, vmZone);
+        } catch (TextParseException e) {
+            throw new IllegalStateException("VM id is not a DNS label: " + vmId, e);
+        }
+    }
+
+    private Record addressRecord(Name name, InetAddress address) {
+        return address.getAddress().length == 4 ? new ARecord(name, DClass.IN, config.ttl(), address)
+                : new AAAARecord(name, DClass.IN, config.ttl(), address);
+    }
+
+    private static boolean matches(int type, InetAddress address) {
+        return type == Type.ANY || (type == Type.A) == (address.getAddress().length == 4);
+    }
+
+    /** An endpoint's host as an address: endpoints name addresses; a host name is not resolved (no lookup here). */
+    private static InetAddress address(String host) {
+        try {
+            return host.matches("[0-9.]+|[0-9a-fA-F:]+") ? InetAddress.getByName(host) : null;
+        } catch (UnknownHostException e) {
+            return null;
+        }
+    }
+
+    private List<String> relative(Name name) {
+        Name relative = name.relativize(zone);
+        List<String> labels = new ArrayList<>();
+        for (int i = 0; i < relative.labels(); i++) {
+            labels.add(relative.getLabelString(i));
+        }
+        return labels;
+    }
+
+    private static Message reply(Message query) {
+        Message response = new Message(query.getHeader().getID());
+        response.getHeader().setFlag(Flags.QR);
+        if (query.getHeader().getFlag(Flags.RD)) {
+            response.getHeader().setFlag(Flags.RD);
+        }
+        if (query.getQuestion() != null) {
+            response.addRecord(query.getQuestion(), Section.QUESTION);
+        }
+        return response;
+    }
+
+    private static CompletionStage<Message> done(Message response) {
+        return CompletableFuture.completedFuture(response);
+    }
+
+    private static String[] lower(String[] names) {
+        return java.util.Arrays.stream(names).map(n -> n.trim().toLowerCase(Locale.ROOT)).filter(n -> !n.isEmpty())
+                .distinct().toArray(String[]::new);
+    }
+}

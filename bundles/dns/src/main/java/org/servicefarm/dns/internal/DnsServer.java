@@ -1,0 +1,191 @@
+package org.servicefarm.dns.internal;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.DatagramChannel;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.metatype.annotations.Designate;
+import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.frontend.DirectoryFrontEnd;
+import org.servicefarm.api.frontend.FrontendName;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Rcode;
+
+/**
+ * The DNS front end: a server on UDP and TCP ({@link DnsConfig#port()}) whose answers come from {@link Answerer}.
+ * UDP: one thread receives; each answer is sent by whichever thread completes the request, so a query waiting for a
+ * VM holds no thread. TCP (used by resolvers for answers too long for UDP): one thread accepts; a connection's
+ * queries are answered in turn on a thread of a small pool (at most 16 connections at once). Restarted on a
+ * configuration change.
+ */
+@Component(service = DirectoryFrontEnd.class, configurationPid = DnsConfig.PID, immediate = true)
+@Designate(ocd = DnsConfig.class)
+@FrontendName("dns")
+public class DnsServer implements DirectoryFrontEnd {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DnsServer.class);
+    /** The largest UDP answer without EDNS (RFC 1035); a longer one is cut and flagged truncated. */
+    private static final int UDP_MAX = 512;
+
+    private final Answerer answerer;
+    private final DatagramChannel udp;
+    private final ServerSocket tcp;
+    private final ExecutorService connections;
+    private final String address;
+
+    @Activate
+    public DnsServer(@Reference ServiceManager manager, DnsConfig config) throws IOException {
+        this.answerer = new Answerer(manager, config);
+        InetSocketAddress bind = new InetSocketAddress(config.address(), config.port());
+        udp = DatagramChannel.open().bind(bind);
+        tcp = new ServerSocket();
+        try {
+            tcp.setReuseAddress(true);
+            tcp.bind(new InetSocketAddress(config.address(), ((InetSocketAddress) udp.getLocalAddress()).getPort()));
+        } catch (IOException e) {
+            udp.close();
+            throw e;
+        }
+        connections = new ThreadPoolExecutor(0, 16, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
+                r -> daemon(r, "servicefarm-dns-tcp"), new ThreadPoolExecutor.AbortPolicy());
+        address = "dns://" + config.address() + ":" + port() + "/" + answerer.zone();
+        daemon(this::receive, "servicefarm-dns-udp").start();
+        daemon(this::accept, "servicefarm-dns-accept").start();
+        LOG.info("DNS front end answering {} on {} (UDP and TCP)", answerer.zone(), address);
+    }
+
+    @Deactivate
+    void deactivate() throws IOException {
+        udp.close();
+        tcp.close();
+        connections.shutdownNow();
+    }
+
+    @Override
+    public String address() {
+        return address;
+    }
+
+    int port() {
+        return tcp.getLocalPort();
+    }
+
+    private void receive() {
+        ByteBuffer buffer = ByteBuffer.allocate(UDP_MAX * 2);
+        while (udp.isOpen()) {
+            try {
+                buffer.clear();
+                SocketAddress client = udp.receive(buffer);
+                byte[] wire = new byte[buffer.position()];
+                buffer.flip();
+                buffer.get(wire);
+                Message query;
+                try {
+                    query = new Message(wire);
+                } catch (IOException e) {
+                    continue; // not a DNS message: nothing to answer
+                }
+                answerer.answer(query).whenComplete((response, failure) -> send(client, query, response, failure));
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("DNS over UDP: {}", e.toString());
+            }
+        }
+    }
+
+    private void send(SocketAddress client, Message query, Message response, Throwable failure) {
+        try {
+            udp.send(ByteBuffer.wrap(wire(query, response, failure, UDP_MAX)), client);
+        } catch (IOException e) {
+            LOG.debug("DNS answer to {} not sent: {}", client, e.toString());
+        }
+    }
+
+    private void accept() {
+        while (!tcp.isClosed()) {
+            try {
+                Socket socket = tcp.accept();
+                try {
+                    connections.execute(() -> serve(socket));
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    socket.close(); // too many connections at once: the client retries
+                }
+            } catch (IOException e) {
+                if (!tcp.isClosed()) {
+                    LOG.warn("DNS over TCP: {}", e.toString());
+                }
+            }
+        }
+    }
+
+    /** Reads length-prefixed queries (RFC 1035 4.2.2) and writes each answer when it completes. */
+    private void serve(Socket socket) {
+        try (socket) {
+            socket.setSoTimeout(10_000);
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            DataOutputStream out = new DataOutputStream(socket.getOutputStream());
+            while (true) {
+                int length;
+                try {
+                    length = in.readUnsignedShort();
+                } catch (IOException e) {
+                    return; // closed or idle
+                }
+                byte[] wire = in.readNBytes(length);
+                Message query = new Message(wire);
+                // the answer is awaited here: a TCP client sends its next query only after it
+                Message response;
+                Throwable failure = null;
+                try {
+                    response = answerer.answer(query).toCompletableFuture().get();
+                } catch (Exception e) {
+                    response = null;
+                    failure = e;
+                }
+                byte[] answer = wire(query, response, failure, 65535);
+                synchronized (out) {
+                    out.writeShort(answer.length);
+                    out.write(answer);
+                    out.flush();
+                }
+            }
+        } catch (IOException e) {
+            LOG.debug("DNS over TCP: {}", e.toString());
+        }
+    }
+
+    private static byte[] wire(Message query, Message response, Throwable failure, int max) {
+        if (failure != null || response == null) {
+            LOG.warn("DNS answer failed: {}", failure == null ? "no answer" : failure.toString());
+            Message servfail = new Message(query.getHeader().getID());
+            servfail.getHeader().setFlag(org.xbill.DNS.Flags.QR);
+            servfail.getHeader().setRcode(Rcode.SERVFAIL);
+            return servfail.toWire();
+        }
+        return response.toWire(max);
+    }
+
+    private static Thread daemon(Runnable task, String name) {
+        Thread thread = new Thread(task, name);
+        thread.setDaemon(true);
+        return thread;
+    }
+}

@@ -1,0 +1,182 @@
+package org.servicefarm.dns.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.osgi.util.converter.Converters;
+import org.servicefarm.api.Activation;
+import org.servicefarm.api.DirectoryView;
+import org.servicefarm.api.Endpoint;
+import org.servicefarm.api.Environment;
+import org.servicefarm.api.HostRecord;
+import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.Offering;
+import org.servicefarm.api.Outcome;
+import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.ServiceRequest;
+import org.servicefarm.api.StateTableView;
+import org.servicefarm.api.VmRecord;
+import org.xbill.DNS.ARecord;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.SRVRecord;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.Type;
+
+/** The DNS front end over real UDP and TCP on loopback, in front of a manager whose answers the test chooses. */
+class DnsServerTest {
+
+    static final Offering WIKI = new Offering("wiki", "2.1",
+            new Environment("debian-12", "nginx-1.26", "php-8.2", List.of()), "standard");
+
+    final List<ServiceRequest> asked = new CopyOnWriteArrayList<>();
+    final ServiceManager manager = new ServiceManager() {
+        @Override
+        public Outcome request(ServiceRequest request) {
+            throw new AssertionError("the DNS front end must not block on request()");
+        }
+
+        @Override
+        public CompletionStage<Outcome> requestAsync(ServiceRequest request) {
+            asked.add(request);
+            Outcome outcome = switch (request.service()) {
+                case "wiki", "secret" -> new Outcome.Granted(new Endpoint("127.0.0.1", 22000), "sf-0123456789ab",
+                        "alpha", Activation.ACTIVE, WIKI, List.of(), Duration.ZERO);
+                case "blog" -> new Outcome.RetryLater(Duration.ofSeconds(3), null, List.of(), "creating", Duration.ZERO);
+                default -> new Outcome.Never("unknown service '" + request.service() + "'", Duration.ZERO);
+            };
+            // later, on another thread: the server must answer when the stage completes
+            return CompletableFuture.supplyAsync(() -> outcome,
+                    CompletableFuture.delayedExecutor(50, TimeUnit.MILLISECONDS));
+        }
+
+        @Override
+        public DirectoryView directory() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public StateTableView stateTable() {
+            return new StateTableView() {
+                @Override
+                public List<VmRecord> vms() {
+                    return List.of();
+                }
+
+                @Override
+                public Optional<VmRecord> vm(String id) {
+                    return Optional.empty();
+                }
+
+                @Override
+                public List<VmRecord> offering(Offering offering) {
+                    return List.of();
+                }
+            };
+        }
+
+        @Override
+        public List<HostStatus> hosts() {
+            return List.of();
+        }
+
+        @Override
+        public HostStatus registerHost(HostRecord host) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public void unregisterHost(String name) {
+            throw new UnsupportedOperationException();
+        }
+    };
+    final DnsServer server;
+
+    DnsServerTest() throws Exception {
+        Map<String, Object> config = new HashMap<>(Map.of("port", 0, "privateApplications", new String[] {"secret"}));
+        server = new DnsServer(manager, Converters.standardConverter().convert(config).to(DnsConfig.class));
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        server.deactivate();
+    }
+
+    private Message ask(String name, int type, boolean tcp) throws Exception {
+        SimpleResolver resolver = new SimpleResolver("127.0.0.1");
+        resolver.setPort(server.port());
+        resolver.setTCP(tcp);
+        resolver.setTimeout(Duration.ofSeconds(10));
+        return resolver.send(Message.newQuery(Record.newRecord(Name.fromString(name), type, DClass.IN)));
+    }
+
+    @Test
+    void aGrantIsAnSrvRecordWithTheEndpointAndItsAddress() throws Exception {
+        for (boolean tcp : new boolean[] {false, true}) {
+            Message answer = ask("_wiki._tcp.os-debian-12.runtime-php-8_2.sec-standard.farm.local.", Type.SRV, tcp);
+            assertEquals(Rcode.NOERROR, answer.getRcode(), answer.toString());
+            SRVRecord srv = (SRVRecord) answer.getSection(Section.ANSWER).get(0);
+            assertEquals(22000, srv.getPort());
+            assertEquals("sf-0123456789ab.vm.farm.local.", srv.getTarget().toString());
+            ARecord a = (ARecord) answer.getSection(Section.ADDITIONAL).get(0);
+            assertEquals("127.0.0.1", a.getAddress().getHostAddress());
+        }
+        ServiceRequest request = asked.get(0);
+        assertEquals("wiki", request.service());
+        assertEquals(new Environment("debian-12", null, "php-8.2", List.of()), request.environment());
+        assertEquals("standard", request.securityLevel());
+        assertEquals(Duration.ofMillis(1500), request.deadline());
+    }
+
+    @Test
+    void anAQueryGetsTheAddress() throws Exception {
+        Message answer = ask("_wiki._tcp.farm.local.", Type.A, false);
+        assertEquals("127.0.0.1", ((ARecord) answer.getSection(Section.ANSWER).get(0)).getAddress().getHostAddress());
+    }
+
+    @Test
+    void retryLaterIsServfailWithAShortTtlAndNeverIsNxdomainWithTheReason() throws Exception {
+        Message later = ask("_blog._tcp.farm.local.", Type.SRV, false);
+        assertEquals(Rcode.SERVFAIL, later.getRcode());
+        assertEquals(3, later.getSection(Section.AUTHORITY).get(0).getTTL());
+
+        Message never = ask("_nothing._tcp.farm.local.", Type.SRV, false);
+        assertEquals(Rcode.NXDOMAIN, never.getRcode());
+        assertTrue(never.toString().contains("unknown service 'nothing'"), never.toString());
+    }
+
+    @Test
+    void privateApplicationsAreRefusedAndTheManagerIsNotAsked() throws Exception {
+        assertEquals(Rcode.REFUSED, ask("_secret._tcp.farm.local.", Type.SRV, false).getRcode());
+        assertTrue(asked.isEmpty());
+    }
+
+    @Test
+    void badNamesAreRefusedOrNxdomainAndReachNothing() throws Exception {
+        assertEquals(Rcode.REFUSED, ask("_wiki._tcp.example.org.", Type.SRV, false).getRcode(), "outside the zone");
+        assertEquals(Rcode.NXDOMAIN, ask("wiki.farm.local.", Type.SRV, false).getRcode());
+        assertEquals(Rcode.NXDOMAIN, ask("_wiki._tcp.color-red.farm.local.", Type.SRV, false).getRcode());
+        assertEquals(Rcode.NXDOMAIN, ask("_wiki._tcp.os-a.os-b.farm.local.", Type.SRV, false).getRcode());
+        // a label DNS allows but the API's names do not (a leading '-', a '*', a byte outside ASCII)
+        assertEquals(Rcode.NXDOMAIN, ask("_-x._tcp.farm.local.", Type.SRV, false).getRcode());
+        assertEquals(Rcode.NXDOMAIN, ask("_wiki._tcp.os-\\*.farm.local.", Type.SRV, false).getRcode());
+        assertEquals(Rcode.NXDOMAIN, ask("_wiki._tcp.os-\\255.farm.local.", Type.SRV, false).getRcode());
+        assertTrue(asked.isEmpty(), "none reached the manager: " + asked);
+    }
+}
