@@ -15,18 +15,41 @@ public sealed interface Outcome permits Outcome.Granted, Outcome.RetryLater, Out
     Duration elapsed();
 
     /**
+     * How a VM {@link Activation#CREATED created} for a request came to run.
+     *
+     * @since 1.3
+     */
+    enum Start {
+        /** It booted its image's kernel, and its services started from scratch. */
+        BOOT,
+        /** It restored a checkpoint of its image: a guest booted and saved once, its services already running. */
+        CHECKPOINT
+    }
+
+    /**
      * The service is reachable at {@code endpoint}.
      *
      * @param offering the combination that was granted, with every field the request left out filled in
      * @param filledIn the request fields the directory chose, e.g. {@code ["version", "os"]}
+     * @param start    for a VM {@link Activation#CREATED created} for the request (or one it joined): whether it
+     *                 booted or restored a checkpoint; {@code null} for any other activation
      */
     record Granted(Endpoint endpoint, String vmId, String hostId, Activation activation, Offering offering,
-                   List<String> filledIn, Duration elapsed) implements Outcome {
+                   List<String> filledIn, Duration elapsed, Start start) implements Outcome {
         public Granted {
             Objects.requireNonNull(endpoint, "endpoint");
             Objects.requireNonNull(vmId, "vmId");
             Objects.requireNonNull(activation, "activation");
             filledIn = filledIn == null ? List.of() : List.copyOf(filledIn);
+            if (start != null && activation != Activation.CREATED) {
+                throw new IllegalArgumentException("only a CREATED VM has a start path, not " + activation);
+            }
+        }
+
+        /** A grant that says nothing of how its VM started (any VM that was not created for it). */
+        public Granted(Endpoint endpoint, String vmId, String hostId, Activation activation, Offering offering,
+                       List<String> filledIn, Duration elapsed) {
+            this(endpoint, vmId, hostId, activation, offering, filledIn, elapsed, null);
         }
     }
 

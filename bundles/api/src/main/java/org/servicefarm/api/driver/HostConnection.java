@@ -84,6 +84,38 @@ public interface HostConnection extends AutoCloseable {
      */
     List<GuestInfo> guests() throws HypervisorException;
 
+    /**
+     * Whether this host makes checkpoints ({@link #checkpoint}) and starts new VMs from them: a VM defined from a
+     * staged image of kind {@link ImageRef.Kind#CHECKPOINT CHECKPOINT} restores it on {@link #start} instead of
+     * booting. The answer is fixed for the life of the connection.
+     *
+     * @since 3.2
+     */
+    default boolean restoresCheckpoints() {
+        return false;
+    }
+
+    /**
+     * Boots a guest from a staged image until every service of the spec answers, saves its state as a checkpoint
+     * of that image on this host, and stops it; an existing checkpoint of the image is returned as it is. The
+     * spec's VM id names the template guest only; nothing of it is left running. May take long (a boot).
+     *
+     * @throws HypervisorException if this host makes no checkpoints, or the guest does not answer in time
+     * @since 3.2
+     */
+    default HostCheckpoint checkpoint(VmSpec template) throws HypervisorException {
+        throw new HypervisorException("host " + host().name() + " makes no checkpoints");
+    }
+
+    /**
+     * The checkpoints this host holds, for the image store to record again after the appliance restarted.
+     *
+     * @since 3.2
+     */
+    default List<HostCheckpoint> checkpoints() throws HypervisorException {
+        return List.of();
+    }
+
     /** Disconnects; events stop. Guests keep running. */
     @Override
     void close();

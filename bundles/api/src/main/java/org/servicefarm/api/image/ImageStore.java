@@ -6,6 +6,7 @@ import java.util.Optional;
 
 import org.osgi.annotation.versioning.ConsumerType;
 import org.servicefarm.api.Offering;
+import org.servicefarm.api.driver.HostCheckpoint;
 import org.servicefarm.api.driver.VmSpec;
 
 /**
@@ -79,5 +80,37 @@ public interface ImageStore {
      */
     default List<ComponentInfo> components() {
         return List.of();
+    }
+
+    /**
+     * The checkpoint of image {@code imageId} that {@code host} holds, as an image of kind
+     * {@link ImageRef.Kind#CHECKPOINT CHECKPOINT} whose {@link Artifact.Kind#CHECKPOINT CHECKPOINT} artifact is the
+     * checkpoint's manifest on that host; empty when none is recorded. A new VM placed on that host starts from it
+     * instead of booting (checkpoint before pre-built before built); on any other host it boots {@code imageId}.
+     *
+     * @since 2.2
+     */
+    default Optional<ImageRef> checkpoint(String imageId, String host) {
+        return Optional.empty();
+    }
+
+    /**
+     * Records a checkpoint a host made of one of this store's images ({@link
+     * org.servicefarm.api.driver.HostConnection#checkpoint}) and returns it as an image; empty when the store does
+     * not hold that image (a checkpoint of an image the store no longer has is of no use) or keeps no checkpoints.
+     * It is forgotten with its image.
+     *
+     * @since 2.2
+     */
+    default Optional<ImageRef> recordCheckpoint(HostCheckpoint checkpoint) {
+        return Optional.empty();
+    }
+
+    /**
+     * Forgets a recorded checkpoint (its host lost it, or restoring it failed): the next VM boots its image.
+     *
+     * @since 2.2
+     */
+    default void forgetCheckpoint(String imageId, String host) {
     }
 }

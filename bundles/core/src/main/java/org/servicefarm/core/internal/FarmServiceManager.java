@@ -150,8 +150,11 @@ public class FarmServiceManager implements ServiceManager {
         long probe_limit_ms() default 120_000;
     }
 
-    /** A VM ready to serve, and how it got there. */
-    record Ready(VmRecord vm, Activation activation) {
+    /** A VM ready to serve, how it got there and, if it was created, whether it booted or restored a checkpoint. */
+    record Ready(VmRecord vm, Activation activation, Outcome.Start start) {
+        Ready(VmRecord vm, Activation activation) {
+            this(vm, activation, null);
+        }
     }
 
     /** Work under way for a request: what it does, when it started and how long it should take. */
@@ -199,6 +202,8 @@ public class FarmServiceManager implements ServiceManager {
     Eviction eviction;
     @Reference
     Popularity popularity;
+    @Reference
+    Checkpoints checkpoints;
     @Reference(policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     volatile ImageStore imageStore;
     @Reference
@@ -340,7 +345,7 @@ public class FarmServiceManager implements ServiceManager {
             try {
                 VmRecord vm = recordGrant(ready.vm());
                 return new Outcome.Granted(vm.endpoint(), vm.id(), vm.hostId(), ready.activation(), offering, filledIn,
-                        since(startNanos));
+                        since(startNanos), ready.start());
             } catch (RuntimeException e) { // whatever happens, the request gets an answer
                 cause = e;
             }
@@ -584,7 +589,9 @@ public class FarmServiceManager implements ServiceManager {
                 placed = place(offering, tier, image);
                 steps.done("place"); // with the VM cap's eviction, if a VM had to go
                 HostConnection connection = hosts.connection(placed.hostId());
-                StagedImage staged = connection.stage(image);
+                // checkpoint > pre-built > built: the host's checkpoint of the image, if it restores one
+                ImageRef start = checkpoints.startImage(image, placed.hostId(), connection);
+                StagedImage staged = connection.stage(start);
                 steps.done("stage");
                 connection.define(new VmSpec(placed.id(), offering, staged, placed.resources().vcpus(),
                         placed.resources().memoryMiB(), services, placed.createdAt()));
@@ -597,8 +604,9 @@ public class FarmServiceManager implements ServiceManager {
                 serving(starting).whenCompleteAsync((answered, silent) -> {
                     try {
                         if (silent == null) {
-                            steps.done("boot to first answer");
-                            created(starting, work, steps);
+                            boolean restored = start.kind() == ImageRef.Kind.CHECKPOINT;
+                            steps.done(restored ? "restore to first answer" : "boot to first answer");
+                            created(starting, work, steps, restored ? start.id() : null);
                             return;
                         }
                     } catch (RuntimeException | Error e) { // the row vanished meanwhile: still an answer
@@ -614,12 +622,16 @@ public class FarmServiceManager implements ServiceManager {
         return work;
     }
 
-    private void created(VmRecord vm, Work work, Steps steps) {
-        String took = steps.toString();
+    /** @param checkpoint the checkpoint image it restored, or {@code null} when it booted */
+    private void created(VmRecord vm, Work work, Steps steps, String checkpoint) {
+        String took = (checkpoint == null ? "" : "from checkpoint " + checkpoint + " ") + steps;
         VmRecord active = serveFrom(vm, "created " + took, () -> creations.remove(vm.offering(), work));
-        estimates.get(Activation.CREATED).record(since(work.startNanos()));
+        if (checkpoint == null) { // a restore's few hundred ms would make Retry-After promise too little for a boot
+            estimates.get(Activation.CREATED).record(since(work.startNanos()));
+        }
         LOG.info("Created {} for {} on {}: {}", active.id(), active.offering().key(), active.hostId(), took);
-        work.future().complete(new Ready(active, Activation.CREATED));
+        work.future().complete(new Ready(active, Activation.CREATED,
+                checkpoint == null ? Outcome.Start.BOOT : Outcome.Start.CHECKPOINT));
     }
 
     /**

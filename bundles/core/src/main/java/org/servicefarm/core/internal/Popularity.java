@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * The popularity tracker, the one owner of request frequencies: the manager tells it every request it
  * resolves to an offering ({@link #record}); it counts them per offering over a sliding window ({@value
  * #BUCKETS} buckets of window/{@value #BUCKETS} each), and when an offering's count reaches the threshold
- * it asks the image store, once, to build that offering's image in the background: not again while that
+ * it asks the image store, once, to build that offering's image in the background, and then {@link Checkpoints} to
+ * checkpoint it on the hosts that restore checkpoints: not again while that
  * image is built or being built (a count that falls below the threshold and reaches it again asks again
  * only if the image is gone or its build failed).
  */
@@ -91,6 +92,8 @@ public class Popularity {
     volatile ImageStore imageStore;
     @Reference
     GuestPorts ports;
+    @Reference
+    Checkpoints checkpoints;
 
     Clock clock = Clock.systemUTC();
     private volatile Window window;
@@ -143,9 +146,10 @@ public class Popularity {
     private String prebuild(Offering offering, long requests, Window w) {
         try {
             ImageStatus status = imageStore.build(offering, ports.of(offering));
-            LOG.info("{} was asked for {} times in {} s: its image {} is {}", offering.key(), requests,
-                    w.length().toSeconds(), status.id(), status.state() == ImageStatus.State.READY ? "at hand"
-                            : "being built ahead of demand");
+            LOG.info("{} was asked for {} times in {} s: its image {} is {}, and checkpointed next on the hosts that "
+                    + "restore checkpoints", offering.key(), requests, w.length().toSeconds(), status.id(),
+                    status.state() == ImageStatus.State.READY ? "at hand" : "being built ahead of demand");
+            checkpoints.prepare(offering); // after the build, in the background
             return status.id();
         } catch (RuntimeException e) {
             LOG.warn("Building the image of popular {} ahead of demand failed: {}", offering.key(), e.getMessage());

@@ -6,6 +6,7 @@ import java.util.Map;
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.driver.GuestInfo;
+import org.servicefarm.api.driver.HostCheckpoint;
 import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.driver.StagedImage;
@@ -113,6 +114,27 @@ final class WatchedConnection implements HostConnection {
     @Override
     public List<GuestInfo> guests() throws HypervisorException {
         return watch("guests", false, driver::guests);
+    }
+
+    @Override
+    public boolean needsArtifacts() {
+        return driver.needsArtifacts();
+    }
+
+    @Override
+    public boolean restoresCheckpoints() {
+        return driver.restoresCheckpoints();
+    }
+
+    /** A checkpoint is a boot: one that fails counts, one that succeeds says nothing of starting VMs. */
+    @Override
+    public HostCheckpoint checkpoint(VmSpec template) throws HypervisorException {
+        return watch("checkpoint", false, () -> driver.checkpoint(template));
+    }
+
+    @Override
+    public List<HostCheckpoint> checkpoints() throws HypervisorException {
+        return watch("checkpoints", false, driver::checkpoints);
     }
 
     @Override

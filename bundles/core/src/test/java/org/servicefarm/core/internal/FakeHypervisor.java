@@ -20,6 +20,7 @@ import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.driver.GuestInfo;
 import org.servicefarm.api.driver.GuestMetadata;
+import org.servicefarm.api.driver.HostCheckpoint;
 import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorDriver;
 import org.servicefarm.api.driver.HypervisorException;
@@ -54,6 +55,9 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
     volatile CountDownLatch bootGate = new CountDownLatch(0);
     /** Hosts whose driver refuses every define, as a failing hypervisor would. */
     final Set<String> failingHosts = ConcurrentHashMap.newKeySet();
+    /** Checkpoints made, by host, and the VMs that were defined from one. */
+    final Map<String, List<HostCheckpoint>> checkpointsByHost = new ConcurrentHashMap<>();
+    final Set<String> fromCheckpoint = ConcurrentHashMap.newKeySet();
     /** Whether the guests' services answer; when not, their connections are closed without an answer. */
     volatile boolean answering = true;
     private final HttpServer services;
@@ -87,7 +91,7 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
             throw new InvalidRequestException("uri", "the fake driver takes fake:/// URIs only");
         }
         for (String key : host.properties().keySet()) {
-            if (!key.equals("slow") && !key.equals("bits")) {
+            if (!key.equals("slow") && !key.equals("bits") && !key.equals("checkpoints")) {
                 throw new InvalidRequestException("properties." + key, "properties." + key + " is not a fake setting");
             }
         }
@@ -114,6 +118,37 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
                 return host.properties().containsKey("bits");
             }
 
+            /** A host with the property {@code checkpoints} makes and restores checkpoints, as the qemu driver does. */
+            @Override
+            public boolean restoresCheckpoints() {
+                return host.properties().containsKey("checkpoints");
+            }
+
+            @Override
+            public HostCheckpoint checkpoint(org.servicefarm.api.driver.VmSpec template) throws HypervisorException {
+                if (!restoresCheckpoints()) {
+                    return HostConnection.super.checkpoint(template);
+                }
+                String imageId = template.image().image().id();
+                List<HostCheckpoint> held = checkpointsByHost.computeIfAbsent(host.name(),
+                        k -> new java.util.concurrent.CopyOnWriteArrayList<>());
+                for (HostCheckpoint checkpoint : held) {
+                    if (checkpoint.imageId().equals(imageId)) {
+                        return checkpoint;
+                    }
+                }
+                HostCheckpoint made = new HostCheckpoint("cp-" + held.size(), host.name(), imageId,
+                        java.nio.file.Path.of("/fake/" + host.name() + "/cp-" + held.size() + "/manifest.json"),
+                        "c".repeat(64), 1 << 20, java.time.Instant.now(), "fake");
+                held.add(made);
+                return made;
+            }
+
+            @Override
+            public List<HostCheckpoint> checkpoints() {
+                return List.copyOf(checkpointsByHost.getOrDefault(host.name(), List.of()));
+            }
+
             @Override
             public StagedImage stage(ImageRef image) throws HypervisorException {
                 if (image.compositionOnly() && needsArtifacts()) {
@@ -121,6 +156,13 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
                             + " is a composition only");
                 }
                 stages.incrementAndGet();
+                if (image.kind() == ImageRef.Kind.CHECKPOINT) {
+                    java.nio.file.Path manifest = image.artifact(org.servicefarm.api.image.Artifact.Kind.CHECKPOINT)
+                            .orElseThrow().file();
+                    HostCheckpoint held = checkpoints().stream().filter(c -> c.manifest().equals(manifest)).findFirst()
+                            .orElseThrow(() -> new HypervisorException("no checkpoint " + manifest));
+                    return new StagedImage(image, Map.of(org.servicefarm.api.image.Artifact.Kind.CHECKPOINT, held.id()));
+                }
                 return new StagedImage(image, Map.of());
             }
 
@@ -133,6 +175,9 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
                     throw new HypervisorException("domain " + spec.vmId() + " exists");
                 }
                 defines.incrementAndGet();
+                if (spec.image().location(org.servicefarm.api.image.Artifact.Kind.CHECKPOINT).isPresent()) {
+                    fromCheckpoint.add(spec.vmId());
+                }
                 Map<String, Endpoint> endpoints = new java.util.HashMap<>();
                 spec.services().forEach(s -> endpoints.put(s.name(), endpoint));
                 recorded.put(spec.vmId(), new GuestMetadata(spec.vmId(), spec.offering(), spec.image().image().id(),

@@ -38,6 +38,7 @@ final class Farm implements AutoCloseable {
     final ComposedImageStore images = new ComposedImageStore();
     final GuestPorts ports = new GuestPorts();
     final Popularity popularity = new Popularity();
+    final Checkpoints checkpoints = new Checkpoints();
     final FakeConfigurationAdmin configurations = new FakeConfigurationAdmin(hosts);
 
     Farm(Map<String, Object> managerConfig) {
@@ -79,8 +80,14 @@ final class Farm implements AutoCloseable {
         Map<String, Object> config = new HashMap<>(Map.of("estimate.create.ms", 1000));
         config.putAll(managerConfig);
         ports.configure(convert(config, GuestPorts.Config.class));
+        checkpoints.hosts = hosts;
+        checkpoints.ports = ports;
+        checkpoints.imageStore = images;
+        checkpoints.activate(convert(config, Checkpoints.Config.class));
+        manager.checkpoints = checkpoints;
         popularity.imageStore = images;
         popularity.ports = ports;
+        popularity.checkpoints = checkpoints;
         popularity.configure(convert(Map.of(), Popularity.Config.class));
         manager.popularity = popularity;
         manager.activate(convert(config, FarmServiceManager.Config.class));

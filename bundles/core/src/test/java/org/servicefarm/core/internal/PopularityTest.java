@@ -32,6 +32,8 @@ class PopularityTest {
     private Instant now = Instant.parse("2026-01-01T00:00:00Z");
     private final RecordingImageStore store = new RecordingImageStore();
     private final Popularity popularity = new Popularity();
+    /** The offerings popularity asked to checkpoint (what the checkpoints do is CheckpointFlowTest's). */
+    private final List<Offering> checkpointed = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     PopularityTest() {
         popularity.clock = new Clock() {
@@ -54,6 +56,13 @@ class PopularityTest {
         ports.configure(Farm.convert(Map.of("servicePorts", "*=80, wiki=8080"), GuestPorts.Config.class));
         popularity.ports = ports;
         popularity.imageStore = store;
+        popularity.checkpoints = new Checkpoints() {
+            @Override
+            java.util.concurrent.CompletableFuture<List<org.servicefarm.api.image.ImageRef>> prepare(Offering offering) {
+                checkpointed.add(offering);
+                return java.util.concurrent.CompletableFuture.completedFuture(List.of());
+            }
+        };
         popularity.configure(Farm.convert(Map.of("window.s", 60, "threshold", 3), Popularity.Config.class));
     }
 
@@ -67,11 +76,14 @@ class PopularityTest {
     void reachingTheThresholdBuildsTheImageOnceWithTheGuestPortsOfItsVms() {
         requests(WIKI, 2);
         assertEquals(List.of(), store.builds, "below the threshold");
+        assertEquals(List.of(), checkpointed);
         requests(WIKI, 1);
         assertEquals(List.of(new RecordingImageStore.Build(WIKI, List.of(new VmSpec.GuestService("wiki", 8080)))),
                 store.builds);
+        assertEquals(List.of(WIKI), checkpointed, "pre-built and checkpointed");
         requests(WIKI, 10);
         assertEquals(1, store.builds.size(), "not again above the threshold");
+        assertEquals(List.of(WIKI), checkpointed);
         Demand demand = popularity.demand().get(0);
         assertEquals(13, demand.requests());
         assertEquals(RecordingImageStore.id(WIKI), demand.prebuiltImage());

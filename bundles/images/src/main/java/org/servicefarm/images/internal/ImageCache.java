@@ -30,6 +30,7 @@ import java.util.regex.Pattern;
 import org.servicefarm.api.CatalogComponent;
 import org.servicefarm.api.Names;
 import org.servicefarm.api.Offering;
+import org.servicefarm.api.driver.HostCheckpoint;
 import org.servicefarm.api.driver.VmSpec;
 import org.servicefarm.api.eviction.EvictionCandidate;
 import org.servicefarm.api.image.Artifact;
@@ -116,6 +117,9 @@ final class ImageCache {
         volatile String doing;
         final AtomicLong bytesDone = new AtomicLong();
         volatile long bytesTotal;
+        /** For a CHECKPOINT: the image it was booted from, and the host that holds it; else {@code null}. */
+        volatile String sourceId;
+        volatile String host;
 
         Entry(String id, Offering offering, ImageRef.Kind kind, List<String> components, Instant createdAt) {
             this.id = id;
@@ -432,6 +436,8 @@ final class ImageCache {
     /** Removes an image: out of the table, then its directory renamed aside and deleted (links only unlinked). */
     private void evict(Entry victim, String why) {
         entries.remove(victim.id, victim);
+        // A checkpoint is of the image it was booted from: without that image it is forgotten too.
+        entries.values().removeIf(e -> victim.id.equals(e.sourceId));
         Path dir = victim.dir;
         LOG.info("Evicting image {} ({}, {}) {}", victim.id, victim.offering == null ? "offering unknown"
                 : victim.offering.key(), mib(victim.sizeBytes), why);
@@ -553,7 +559,7 @@ final class ImageCache {
 
     Optional<ImageRef> find(Offering offering) {
         return entries.values().stream()
-                .filter(e -> e.state == State.READY && offering.equals(e.offering))
+                .filter(e -> e.state == State.READY && e.kind != ImageRef.Kind.CHECKPOINT && offering.equals(e.offering))
                 .max(Comparator.comparing((Entry e) -> e.dir != null).thenComparing(e -> e.createdAt))
                 .map(e -> e.image.offering() == null ? withOffering(e, offering) : e.image);
     }
@@ -577,6 +583,65 @@ final class ImageCache {
         return new ImageStatus(e.id, e.offering, e.kind, e.state, e.progress(), e.sizeBytes, e.components,
                 e.createdAt, e.lastUsedAt, e.uses.get(), live.getOrDefault(e.id, 0), e.detail,
                 e.state == State.READY ? e.image : null);
+    }
+
+    // ---- checkpoints --------------------------------------------------------------------------
+
+    /** The id of the checkpoint of image {@code imageId} on {@code host}. */
+    static String checkpointId(String imageId, String host) {
+        return "cp-" + imageId + "@" + host;
+    }
+
+    /**
+     * Records a checkpoint a host made of a READY image of this cache, as an image of kind CHECKPOINT: the image's
+     * layers and files, and a CHECKPOINT artifact naming the checkpoint's manifest on the host. It takes nothing of
+     * the cache's budget (it lives on the host), and goes when its image goes.
+     */
+    Optional<ImageRef> recordCheckpoint(HostCheckpoint checkpoint) {
+        synchronized (lock) {
+            Entry source = entries.get(checkpoint.imageId());
+            if (source == null || source.state != State.READY || source.image == null || source.image.compositionOnly()) {
+                return Optional.empty();
+            }
+            ImageRef built = source.image;
+            String id = checkpointId(built.id(), checkpoint.host());
+            List<Artifact> artifacts = new ArrayList<>(built.artifacts());
+            artifacts.add(new Artifact(Artifact.Kind.CHECKPOINT, checkpoint.manifest(), checkpoint.sha256(),
+                    checkpoint.sizeBytes()));
+            ImageRef image = new ImageRef(id, source.offering, ImageRef.Kind.CHECKPOINT, built.layers(), artifacts,
+                    built.kernelArgs(), checkpoint.sizeBytes(), null, built.minMemoryMiB());
+            Entry entry = new Entry(id, source.offering, ImageRef.Kind.CHECKPOINT, source.components,
+                    checkpoint.createdAt());
+            entry.sourceId = built.id();
+            entry.host = checkpoint.host();
+            entry.sizeBytes = checkpoint.sizeBytes();
+            entry.bytesTotal = checkpoint.sizeBytes();
+            entry.detail = "checkpoint of image " + built.id() + " on host " + checkpoint.host() + " ("
+                    + checkpoint.id() + "): " + checkpoint.detail();
+            entry.ready(image);
+            entries.put(id, entry);
+            LOG.info("Recorded {}", entry.detail);
+            return Optional.of(image);
+        }
+    }
+
+    /** The checkpoint of image {@code imageId} on {@code host}, if recorded; counts a use. */
+    Optional<ImageRef> checkpoint(String imageId, String host) {
+        Entry entry = entries.get(checkpointId(imageId, host));
+        if (entry == null || entry.state != State.READY) {
+            return Optional.empty();
+        }
+        Instant now = clock.instant();
+        entry.lastUsedAt = now;
+        entry.uses.incrementAndGet();
+        return Optional.of(entry.image);
+    }
+
+    void forgetCheckpoint(String imageId, String host) {
+        Entry gone = entries.remove(checkpointId(imageId, host));
+        if (gone != null) {
+            LOG.info("Forgot the checkpoint of image {} on host {}", imageId, host);
+        }
     }
 
     /** Fails the builds that wait (the executor is being shut down). */

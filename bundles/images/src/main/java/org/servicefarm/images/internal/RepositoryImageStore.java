@@ -28,6 +28,7 @@ import org.servicefarm.api.Names;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.StateTableView;
 import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.driver.HostCheckpoint;
 import org.servicefarm.api.driver.VmSpec;
 import org.servicefarm.api.image.ComponentInfo;
 import org.servicefarm.api.image.ImageException;
@@ -215,6 +216,21 @@ public class RepositoryImageStore implements ImageStore {
     @Override
     public Optional<ImageStatus> status(String id) {
         return cache.status(id);
+    }
+
+    @Override
+    public Optional<ImageRef> checkpoint(String imageId, String host) {
+        return cache.checkpoint(imageId, host);
+    }
+
+    @Override
+    public Optional<ImageRef> recordCheckpoint(HostCheckpoint checkpoint) {
+        return cache.recordCheckpoint(checkpoint);
+    }
+
+    @Override
+    public void forgetCheckpoint(String imageId, String host) {
+        cache.forgetCheckpoint(imageId, host);
     }
 
     @Override

@@ -34,6 +34,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.servicefarm.api.Environment;
 import org.servicefarm.api.Offering;
+import org.servicefarm.api.driver.HostCheckpoint;
 import org.servicefarm.api.driver.VmSpec;
 import org.servicefarm.api.eviction.EvictionCandidate;
 import org.servicefarm.api.image.ImageException;
@@ -522,5 +523,36 @@ class ImageCacheTest {
         assertTrue(ImageCache.REAL_ID.matcher("0123456789abcdef01234567").matches());
         assertFalse(ImageCache.REAL_ID.matcher("../../etc").matches());
         assertFalse(ImageCache.REAL_ID.matcher("img-0123456789abcdef").matches());
+    }
+
+    // ---- checkpoints -----------------------------------------------------------------------
+
+    @Test
+    void aCheckpointIsRecordedAsAnImageOfItsSourceOnItsHostAndGoesWithIt() throws Exception {
+        ImageCache cache = cache();
+        ImageRef built = obtain(cache, WIKI);
+        HostCheckpoint made = new HostCheckpoint("cp-" + built.id(), "qemu-1", built.id(),
+                tmp.resolve("manifest.json"), "a".repeat(64), 77 * MIB, clock.instant(), "QEMU 7.2.22");
+        assertEquals(Optional.empty(), cache.checkpoint(built.id(), "qemu-1"));
+
+        ImageRef checkpoint = cache.recordCheckpoint(made).orElseThrow();
+        assertEquals(ImageRef.Kind.CHECKPOINT, checkpoint.kind());
+        assertEquals(WIKI, checkpoint.offering());
+        assertEquals(made.manifest(), checkpoint.artifact(Artifact.Kind.CHECKPOINT).orElseThrow().file());
+        assertEquals(built.artifact(Artifact.Kind.KERNEL), checkpoint.artifact(Artifact.Kind.KERNEL));
+        assertEquals(Optional.of(checkpoint), cache.checkpoint(built.id(), "qemu-1"));
+        assertEquals(Optional.empty(), cache.checkpoint(built.id(), "qemu-2"), "a checkpoint is its host's only");
+        assertEquals(built, cache.find(WIKI).orElseThrow(), "a new VM elsewhere boots the built image");
+        ImageStatus status = cache.status(checkpoint.id()).orElseThrow();
+        assertEquals(ImageRef.Kind.CHECKPOINT, status.kind());
+        assertEquals(1, status.uses());
+        assertTrue(status.detail().contains("on host qemu-1"), status.detail());
+        assertEquals(0, cache.used() - built.sizeBytes(), "it takes nothing of the cache's budget");
+
+        // no checkpoint of an image the cache does not hold
+        assertEquals(Optional.empty(), cache.recordCheckpoint(new HostCheckpoint("cp-x", "qemu-1", "0".repeat(24),
+                tmp.resolve("m.json"), "b".repeat(64), 1, clock.instant(), "")));
+        cache.forgetCheckpoint(built.id(), "qemu-1");
+        assertEquals(Optional.empty(), cache.checkpoint(built.id(), "qemu-1"));
     }
 }

@@ -50,9 +50,13 @@ final class JsonMapping {
     record CapacityJson(int vcpus, long memoryMiB, int vms) {
     }
 
-    /** {@code filledIn}: the offering fields the directory chose because the request left them out. */
+    /**
+     * {@code filledIn}: the offering fields the directory chose because the request left them out. {@code start}: for
+     * a VM CREATED for the request, BOOT or CHECKPOINT (how it came to run); null for other activations. Added last:
+     * clients that do not know it are not affected.
+     */
     record GrantedJson(String outcome, EndpointJson endpoint, String vmId, String hostId, String activation,
-                       OfferingJson offering, List<String> filledIn, long elapsedMs) {
+                       OfferingJson offering, List<String> filledIn, long elapsedMs, String start) {
     }
 
     record RetryLaterJson(String outcome, long retryAfterSeconds, String detail, OfferingJson offering,
@@ -172,7 +176,7 @@ final class JsonMapping {
     static GrantedJson granted(Outcome.Granted granted) {
         return new GrantedJson("GRANTED", endpoint(granted.endpoint()), granted.vmId(), granted.hostId(),
                 granted.activation().name(), offering(granted.offering()), granted.filledIn(),
-                millis(granted.elapsed()));
+                millis(granted.elapsed()), granted.start() == null ? null : granted.start().name());
     }
 
     static RetryLaterJson retryLater(Outcome.RetryLater retry) {

@@ -55,6 +55,16 @@ class RequestResourceTest {
         assertEquals("high", json.at("/offering/securityLevel").asText());
         assertEquals("[\"version\",\"os\",\"server\",\"runtime\",\"patches\",\"securityLevel\"]",
                 json.get("filledIn").toString(), "every field but the service was left to the directory");
+        assertFalse(json.has("start"), "a VM that was not created has no start path: " + json);
+    }
+
+    @Test
+    void aCreatedVmsGrantSaysWhetherItBootedOrRestoredACheckpoint() {
+        manager.answer = request -> new Outcome.Granted(new Endpoint("127.0.0.1", 20002), "vm-2", "qemu",
+                Activation.CREATED, FixedServiceManager.WIKI, List.of(), Duration.ofMillis(180), Outcome.Start.CHECKPOINT);
+        JsonNode json = request("{\"service\":\"wiki\"}").json(200);
+        assertEquals("CREATED", json.get("activation").asText());
+        assertEquals("CHECKPOINT", json.get("start").asText());
     }
 
     @Test

@@ -35,7 +35,8 @@ final class Formats {
             out.append("GRANTED ").append(request.service()).append(" at ").append(granted.endpoint()).append('\n');
             line(out, "vm", granted.vmId());
             line(out, "host", Objects.toString(granted.hostId(), "-"));
-            line(out, "activation", granted.activation().name());
+            line(out, "activation", granted.activation().name() + (granted.start() == null ? ""
+                    : granted.start() == Outcome.Start.CHECKPOINT ? " from a checkpoint" : " by a boot"));
             line(out, "elapsed", millis(granted.elapsed()));
             if (granted.offering() != null) {
                 offering(out, granted.offering(), granted.filledIn());

@@ -67,13 +67,14 @@ class FormatsTest {
         ServiceRequest request = new ServiceRequest("wiki", null, new Environment("debian-12", null, null, null),
                 null, null, null);
         String text = Formats.outcome(request, new Outcome.Granted(new Endpoint("127.0.0.1", 20001), "vm-7",
-                "host-b", Activation.CREATED, WIKI, WIKI.filledIn(request), Duration.ofMillis(830)));
+                "host-b", Activation.CREATED, WIKI, WIKI.filledIn(request), Duration.ofMillis(830),
+                Outcome.Start.CHECKPOINT));
 
         List<String> lines = text.lines().toList();
         assertEquals("GRANTED wiki at 127.0.0.1:20001", lines.get(0));
         assertTrue(text.contains("vm          vm-7"), text);
         assertTrue(text.contains("host        host-b"), text);
-        assertTrue(text.contains("activation  CREATED"), text);
+        assertTrue(text.contains("activation  CREATED from a checkpoint"), text);
         assertTrue(text.contains("elapsed     830 ms"), text);
         assertTrue(text.contains("offering    wiki@2.1/debian-12/httpd-2.4/php-8.2+cve-1[high]"), text);
         assertTrue(line(lines, "os").endsWith("debian-12"), "asked for, so not marked: " + text);

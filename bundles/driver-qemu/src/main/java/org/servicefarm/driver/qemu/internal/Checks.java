@@ -176,4 +176,17 @@ public final class Checks {
         }
         return out.append(text.length() > 40 ? "…'" : "'").toString();
     }
+
+    /** A message that may hold untrusted text (QEMU's output), made safe to show: bounded, control characters escaped. */
+    static String message(String text, int max) {
+        if (text == null) {
+            return "null";
+        }
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < text.length() && i < max; i++) {
+            char c = text.charAt(i);
+            out.append(c < 0x20 || c == 0x7f ? String.format("\\u%04x", (int) c) : String.valueOf(c));
+        }
+        return out.append(text.length() > max ? "..." : "").toString();
+    }
 }

@@ -38,6 +38,15 @@ public final class ClonePool implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ClonePool.class.getName());
     private static final SecureRandom RANDOM = new SecureRandom();
 
+    /** The host has no room for another process. */
+    public static final class NoCapacityException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        NoCapacityException(String message) {
+            super(message);
+        }
+    }
+
     /** A host's capacity for guests, counted in guest memory. */
     public interface Capacity {
         /** Reserves {@code memoryMiB} for one more process; false when the host is full. */
@@ -152,6 +161,30 @@ public final class ClonePool implements AutoCloseable {
         }
     }
 
+    /**
+     * Quits one idle process (of the checkpoint with the most idle ones) to give its room to a guest; false when
+     * none is idle. The pool refills when room comes back ({@link #topUp}).
+     */
+    public boolean shedIdle() {
+        Deque<QemuGuest> fullest = null;
+        for (Deque<QemuGuest> q : idle.values()) {
+            if (!q.isEmpty() && (fullest == null || q.size() > fullest.size())) {
+                fullest = q;
+            }
+        }
+        QemuGuest g = fullest == null ? null : fullest.pollLast();
+        if (g == null) {
+            return false;
+        }
+        retire(g);
+        return true;
+    }
+
+    /** Refills the pools in the background (room came back on the host). */
+    public void topUp() {
+        refillLater();
+    }
+
     /** Stops a clone this pool made and gives back its ports and capacity. */
     public void retire(QemuGuest guest) {
         guest.quit(Duration.ofSeconds(10));
@@ -245,7 +278,7 @@ public final class ClonePool implements AutoCloseable {
 
     private QemuGuest startSlot(Checkpoint checkpoint, GuestState.Role role) throws IOException {
         if (!capacity.tryReserve(checkpoint.memoryMiB())) {
-            throw new IOException("no capacity left on this host for a clone of " + checkpoint.id());
+            throw new NoCapacityException("no capacity left on this host for a clone of " + checkpoint.id());
         }
         List<Integer> hostPorts;
         try {

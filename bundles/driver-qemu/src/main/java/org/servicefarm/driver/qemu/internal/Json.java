@@ -1,43 +1,66 @@
 package org.servicefarm.driver.qemu.internal;
 
-import java.util.ArrayList;
+import java.io.IOException;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+
 /**
- * The JSON this bundle speaks (QMP, its own state files and checkpoint manifests), without a library.
- * Objects parse to {@link LinkedHashMap}, arrays to {@link ArrayList}, integral numbers to {@link Long},
- * other numbers to {@link Double}. Input is bounded in nesting depth, since a QMP peer is a process that
- * runs guest code and is not trusted.
+ * The JSON this bundle speaks (QMP, its own state files, checkpoint manifests and VM records), through Jackson.
+ * Objects parse to maps, arrays to lists, integral numbers to {@link Long}, other numbers to {@link Double}; records
+ * bind both ways ({@link #MAPPER}). Input is bounded in nesting depth and string length, since a QMP peer is a
+ * process that runs guest code and is not trusted.
  */
 public final class Json {
 
     /** Deepest nesting accepted; QMP replies nest a few levels. */
     static final int MAX_DEPTH = 64;
+    /** Longest string accepted; QMP lines are bounded by {@link QmpClient#MAX_LINE} anyway. */
+    static final int MAX_STRING = 8 * 1024 * 1024;
 
-    private final String text;
-    private int pos;
+    /** Strict JSON: no comments, single quotes, trailing tokens or unknown record fields; bounded input. */
+    static final ObjectMapper MAPPER = JsonMapper.builder()
+            .disable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+            .enable(DeserializationFeature.USE_LONG_FOR_INTS)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
+            .build();
 
-    private Json(String text) {
-        this.text = text;
+    static {
+        MAPPER.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
+                .maxNestingDepth(MAX_DEPTH).maxStringLength(MAX_STRING).build());
+    }
+
+    private static final TypeReference<Object> ANY = new TypeReference<>() { };
+
+    private Json() {
     }
 
     /**
      * Parses one JSON value filling all of {@code text} (surrounding white space allowed).
      *
-     * @throws IllegalArgumentException with the offset when the text is not JSON
+     * @throws IllegalArgumentException saying where, when the text is not JSON or nests deeper than {@value #MAX_DEPTH}
      */
     public static Object parse(String text) {
-        Json parser = new Json(text);
-        parser.skipSpace();
-        Object value = parser.value(0);
-        parser.skipSpace();
-        if (parser.pos != text.length()) {
-            throw parser.error("trailing characters");
+        try {
+            return MAPPER.readValue(text, ANY);
+        } catch (JsonProcessingException e) {
+            String message = e.getOriginalMessage();
+            if (message != null && message.contains("nesting depth")) {
+                throw new IllegalArgumentException("JSON nested deeper than " + MAX_DEPTH + " levels", e);
+            }
+            throw new IllegalArgumentException("not JSON: " + Checks.excerpt(message), e);
         }
-        return value;
     }
 
     /** Parses a JSON object. */
@@ -50,18 +73,50 @@ public final class Json {
         return (Map<String, Object>) value;
     }
 
-    /** Writes {@code value} (maps, iterables, strings, numbers, booleans, null, records not supported). */
-    public static String write(Object value) {
-        StringBuilder out = new StringBuilder();
-        write(out, value, -1, 0);
-        return out.toString();
+    /** Reads a record (or any bound type) from {@code text}. */
+    static <T> T read(String text, Class<T> type) throws IOException {
+        try {
+            return MAPPER.readValue(text, type);
+        } catch (JsonProcessingException e) {
+            throw new IOException("not a " + type.getSimpleName() + ": " + Checks.excerpt(e.getOriginalMessage()), e);
+        }
     }
 
-    /** Like {@link #write(Object)} with two-space indentation, for files people read. */
+    /** Writes {@code value}: maps, lists, strings, finite numbers, booleans, null, records. */
+    public static String write(Object value) {
+        return write(value, false);
+    }
+
+    /** Like {@link #write(Object)} with indentation, for files people read. */
     public static String writePretty(Object value) {
-        StringBuilder out = new StringBuilder();
-        write(out, value, 2, 0);
-        return out.append('\n').toString();
+        return write(value, true) + "\n";
+    }
+
+    private static String write(Object value, boolean pretty) {
+        refuseNonFinite(value);
+        if (value != null && value.getClass() == Object.class) {
+            throw new IllegalArgumentException("not a JSON value: " + value);
+        }
+        try {
+            return pretty ? MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(value)
+                    : MAPPER.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("cannot write as JSON: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    /** JSON has no NaN or infinity (Jackson would write them as strings). */
+    private static void refuseNonFinite(Object value) {
+        if (value instanceof Double || value instanceof Float) {
+            double d = ((Number) value).doubleValue();
+            if (Double.isNaN(d) || Double.isInfinite(d)) {
+                throw new IllegalArgumentException("JSON has no " + d);
+            }
+        } else if (value instanceof Map<?, ?> map) {
+            map.values().forEach(Json::refuseNonFinite);
+        } else if (value instanceof Iterable<?> list) {
+            list.forEach(Json::refuseNonFinite);
+        }
     }
 
     // ---- typed access to parsed values -------------------------------------------------------
@@ -90,288 +145,5 @@ public final class Json {
     static List<Object> array(Map<String, Object> map, String key) {
         Object value = map.get(key);
         return value instanceof List ? (List<Object>) value : Collections.emptyList();
-    }
-
-    // ---- writer -------------------------------------------------------------------------------
-
-    private static void write(StringBuilder out, Object value, int indent, int level) {
-        if (value == null) {
-            out.append("null");
-        } else if (value instanceof String) {
-            quote(out, (String) value);
-        } else if (value instanceof Boolean || value instanceof Integer || value instanceof Long
-                || value instanceof Short || value instanceof Byte) {
-            out.append(value);
-        } else if (value instanceof Number) {
-            double d = ((Number) value).doubleValue();
-            if (Double.isNaN(d) || Double.isInfinite(d)) {
-                throw new IllegalArgumentException("JSON has no " + d);
-            }
-            out.append(value);
-        } else if (value instanceof Map) {
-            Map<?, ?> map = (Map<?, ?>) value;
-            out.append('{');
-            boolean first = true;
-            for (Map.Entry<?, ?> e : map.entrySet()) {
-                if (!first) {
-                    out.append(',');
-                }
-                first = false;
-                newline(out, indent, level + 1);
-                quote(out, String.valueOf(e.getKey()));
-                out.append(indent < 0 ? ":" : ": ");
-                write(out, e.getValue(), indent, level + 1);
-            }
-            if (!map.isEmpty()) {
-                newline(out, indent, level);
-            }
-            out.append('}');
-        } else if (value instanceof Iterable) {
-            out.append('[');
-            boolean first = true;
-            for (Object item : (Iterable<?>) value) {
-                if (!first) {
-                    out.append(',');
-                }
-                first = false;
-                newline(out, indent, level + 1);
-                write(out, item, indent, level + 1);
-            }
-            if (!first) {
-                newline(out, indent, level);
-            }
-            out.append(']');
-        } else {
-            throw new IllegalArgumentException("cannot write " + value.getClass().getName() + " as JSON");
-        }
-    }
-
-    private static void newline(StringBuilder out, int indent, int level) {
-        if (indent >= 0) {
-            out.append('\n');
-            out.append(" ".repeat(indent * level));
-        }
-    }
-
-    private static void quote(StringBuilder out, String s) {
-        out.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"': out.append("\\\""); break;
-                case '\\': out.append("\\\\"); break;
-                case '\n': out.append("\\n"); break;
-                case '\r': out.append("\\r"); break;
-                case '\t': out.append("\\t"); break;
-                default:
-                    if (c < 0x20 || c == 0x2028 || c == 0x2029) {
-                        out.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        out.append(c);
-                    }
-            }
-        }
-        out.append('"');
-    }
-
-    // ---- parser -------------------------------------------------------------------------------
-
-    private Object value(int depth) {
-        if (depth > MAX_DEPTH) {
-            throw error("nested deeper than " + MAX_DEPTH);
-        }
-        if (pos >= text.length()) {
-            throw error("unexpected end");
-        }
-        char c = text.charAt(pos);
-        switch (c) {
-            case '{': return object(depth);
-            case '[': return array(depth);
-            case '"': return string();
-            case 't': return literal("true", Boolean.TRUE);
-            case 'f': return literal("false", Boolean.FALSE);
-            case 'n': return literal("null", null);
-            default:
-                if (c == '-' || (c >= '0' && c <= '9')) {
-                    return number();
-                }
-                throw error("unexpected character");
-        }
-    }
-
-    private Map<String, Object> object(int depth) {
-        Map<String, Object> map = new LinkedHashMap<>();
-        pos++; // {
-        skipSpace();
-        if (peek() == '}') {
-            pos++;
-            return map;
-        }
-        while (true) {
-            skipSpace();
-            if (peek() != '"') {
-                throw error("expected a member name");
-            }
-            String key = string();
-            skipSpace();
-            expect(':');
-            skipSpace();
-            map.put(key, value(depth + 1));
-            skipSpace();
-            char c = next();
-            if (c == '}') {
-                return map;
-            }
-            if (c != ',') {
-                throw error("expected ',' or '}'");
-            }
-        }
-    }
-
-    private List<Object> array(int depth) {
-        List<Object> list = new ArrayList<>();
-        pos++; // [
-        skipSpace();
-        if (peek() == ']') {
-            pos++;
-            return list;
-        }
-        while (true) {
-            skipSpace();
-            list.add(value(depth + 1));
-            skipSpace();
-            char c = next();
-            if (c == ']') {
-                return list;
-            }
-            if (c != ',') {
-                throw error("expected ',' or ']'");
-            }
-        }
-    }
-
-    private String string() {
-        pos++; // "
-        StringBuilder out = new StringBuilder();
-        while (true) {
-            if (pos >= text.length()) {
-                throw error("unterminated string");
-            }
-            char c = text.charAt(pos++);
-            if (c == '"') {
-                return out.toString();
-            }
-            if (c < 0x20) {
-                throw error("control character in string");
-            }
-            if (c != '\\') {
-                out.append(c);
-                continue;
-            }
-            char e = next();
-            switch (e) {
-                case '"': out.append('"'); break;
-                case '\\': out.append('\\'); break;
-                case '/': out.append('/'); break;
-                case 'b': out.append('\b'); break;
-                case 'f': out.append('\f'); break;
-                case 'n': out.append('\n'); break;
-                case 'r': out.append('\r'); break;
-                case 't': out.append('\t'); break;
-                case 'u':
-                    if (pos + 4 > text.length()) {
-                        throw error("short \\u escape");
-                    }
-                    try {
-                        out.append((char) Integer.parseInt(text.substring(pos, pos + 4), 16));
-                    } catch (NumberFormatException ex) {
-                        throw error("bad \\u escape");
-                    }
-                    pos += 4;
-                    break;
-                default:
-                    throw error("bad escape");
-            }
-        }
-    }
-
-    private Object number() {
-        int start = pos;
-        if (peek() == '-') {
-            pos++;
-        }
-        boolean integral = true;
-        while (pos < text.length()) {
-            char c = text.charAt(pos);
-            if (c >= '0' && c <= '9') {
-                pos++;
-            } else if (c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-') {
-                integral = false;
-                pos++;
-            } else {
-                break;
-            }
-        }
-        String digits = text.substring(start, pos);
-        try {
-            if (integral) {
-                return Long.parseLong(digits);
-            }
-            return Double.parseDouble(digits);
-        } catch (NumberFormatException e) {
-            if (integral) {
-                // Beyond a long (QMP does not send these): keep the magnitude.
-                try {
-                    return Double.parseDouble(digits);
-                } catch (NumberFormatException ignored) {
-                    // fall through
-                }
-            }
-            pos = start;
-            throw error("bad number");
-        }
-    }
-
-    private Object literal(String word, Object value) {
-        if (!text.startsWith(word, pos)) {
-            throw error("unexpected word");
-        }
-        pos += word.length();
-        return value;
-    }
-
-    private void skipSpace() {
-        while (pos < text.length()) {
-            char c = text.charAt(pos);
-            if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-                pos++;
-            } else {
-                break;
-            }
-        }
-    }
-
-    private char peek() {
-        if (pos >= text.length()) {
-            throw error("unexpected end");
-        }
-        return text.charAt(pos);
-    }
-
-    private char next() {
-        char c = peek();
-        pos++;
-        return c;
-    }
-
-    private void expect(char c) {
-        if (next() != c) {
-            pos--;
-            throw error("expected '" + c + "'");
-        }
-    }
-
-    private IllegalArgumentException error(String what) {
-        return new IllegalArgumentException("JSON: " + what + " at offset " + pos);
     }
 }

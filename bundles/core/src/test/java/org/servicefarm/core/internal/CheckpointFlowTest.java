@@ -1,0 +1,143 @@
+package org.servicefarm.core.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.servicefarm.api.Activation;
+import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.Offering;
+import org.servicefarm.api.Outcome;
+import org.servicefarm.api.ServiceRequest;
+import org.servicefarm.api.VmState;
+import org.servicefarm.api.driver.HostCheckpoint;
+import org.servicefarm.api.image.Artifact;
+import org.servicefarm.api.image.ImageRef;
+import org.servicefarm.api.image.ImageStore;
+
+/**
+ * Popularity drives checkpoints: an offering asked for as often as the popularity threshold gets its image
+ * checkpointed in the background on the hosts that restore checkpoints, and the next new VM of it is CREATED from the
+ * checkpoint (the grant says so); a host that does not restore checkpoints never gets one.
+ */
+class CheckpointFlowTest {
+
+    private static final Duration LONG = Duration.ofSeconds(10);
+    private Farm farm;
+
+    @AfterEach
+    void stop() {
+        if (farm != null) {
+            farm.close();
+        }
+    }
+
+    /** Real images (a kernel artifact), and the checkpoints recorded of them, by image id and host. */
+    static final class CheckpointingStore implements ImageStore {
+        final Map<String, ImageRef> checkpoints = new ConcurrentHashMap<>();
+        final List<HostCheckpoint> recorded = new ArrayList<>();
+
+        @Override
+        public Optional<ImageRef> find(Offering offering) {
+            return Optional.empty();
+        }
+
+        @Override
+        public ImageRef obtain(Offering offering) {
+            ImageRef composition = ComposedImageStore.compose(offering);
+            Artifact kernel = new Artifact(Artifact.Kind.KERNEL, Path.of("/nonexistent/kernel"), "0".repeat(64), 1);
+            return new ImageRef(composition.id(), offering, ImageRef.Kind.BUILT, composition.layers(), List.of(kernel),
+                    "console=ttyS0", 1, null, 0);
+        }
+
+        @Override
+        public List<ImageRef> images() {
+            return List.copyOf(checkpoints.values());
+        }
+
+        @Override
+        public Optional<ImageRef> checkpoint(String imageId, String host) {
+            return Optional.ofNullable(checkpoints.get(imageId + "@" + host));
+        }
+
+        @Override
+        public synchronized Optional<ImageRef> recordCheckpoint(HostCheckpoint checkpoint) {
+            recorded.add(checkpoint);
+            Artifact state = new Artifact(Artifact.Kind.CHECKPOINT, checkpoint.manifest(), checkpoint.sha256(), 1);
+            ImageRef image = new ImageRef("cp-" + checkpoint.imageId() + "@" + checkpoint.host(), null,
+                    ImageRef.Kind.CHECKPOINT, List.of(), List.of(state), "", 1);
+            checkpoints.put(checkpoint.imageId() + "@" + checkpoint.host(), image);
+            return Optional.of(image);
+        }
+    }
+
+    private Outcome.Granted grant(String service) {
+        return assertInstanceOf(Outcome.Granted.class, farm.manager.request(ServiceRequest.of(service).withDeadline(LONG)));
+    }
+
+    @Test
+    void requestsOverTheThresholdCheckpointTheImageAndTheNextNewVmStartsFromIt() {
+        farm = new Farm(Map.of());
+        CheckpointingStore store = new CheckpointingStore();
+        farm.manager.imageStore = store;
+        farm.popularity.imageStore = store;
+        farm.checkpoints.imageStore = store;
+        farm.popularity.configure(Farm.convert(Map.of("threshold", 3), Popularity.Config.class));
+        farm.addHost("a-qemu", 8, 0.01, "standard", Map.of("bits", "true", "checkpoints", "true"));
+        farm.addHost("b-libvirt", 8, 0.01, "standard", Map.of("bits", "true"));
+        Farm.await("the real hosts connected", () -> farm.host("a-qemu").map(HostStatus::connected).orElse(false)
+                && farm.host("b-libvirt").map(HostStatus::connected).orElse(false));
+
+        Outcome.Granted first = grant("wiki");
+        assertEquals(Activation.CREATED, first.activation());
+        assertEquals(Outcome.Start.BOOT, first.start(), "nothing is checkpointed yet");
+        Outcome.Granted second = grant("wiki");
+        assertEquals(Activation.ACTIVE, second.activation());
+        assertNull(second.start(), "only a created VM has a start path");
+        assertEquals(Map.of(), farm.hypervisor.checkpointsByHost, "below the threshold");
+
+        grant("wiki"); // the third: the threshold
+        Farm.await("a checkpoint recorded", () -> !store.recorded.isEmpty());
+        assertEquals(List.of("a-qemu"), store.recorded.stream().map(HostCheckpoint::host).toList(),
+                "only the host that restores checkpoints makes one");
+        assertEquals(first.offering(), farm.hypervisor.recorded.get(first.vmId()).offering());
+        String imageId = farm.hypervisor.recorded.get(first.vmId()).imageId();
+        assertEquals(imageId, store.recorded.get(0).imageId(), "keyed by the image the VMs boot");
+
+        // the VM goes (its guest failed): the next request needs a new VM
+        farm.hypervisor.external(first.hostId(), first.vmId(), VmState.FAILED);
+        Farm.await("the failed VM to be gone", () -> farm.table.occupying().isEmpty());
+        Outcome.Granted next = grant("wiki");
+        assertEquals(Activation.CREATED, next.activation());
+        if ("a-qemu".equals(next.hostId())) {
+            assertEquals(Outcome.Start.CHECKPOINT, next.start());
+            assertTrue(farm.hypervisor.fromCheckpoint.contains(next.vmId()));
+            String detail = farm.table.vm(next.vmId()).orElseThrow().detail();
+            assertTrue(detail.startsWith("created from checkpoint cp-" + imageId + "@a-qemu in "), detail);
+            assertTrue(detail.endsWith(" ms"), detail);
+        } else {
+            assertEquals(Outcome.Start.BOOT, next.start(), "a host that cannot restore it boots the image");
+        }
+        // with that host drained, the next new VM goes to the other host, and takes the other start path
+        farm.hypervisor.external(next.hostId(), next.vmId(), VmState.FAILED);
+        Farm.await("that VM to be gone too", () -> farm.table.occupying().isEmpty());
+        farm.hosts.drain(next.hostId(), true);
+        Outcome.Granted other = grant("wiki");
+        assertEquals(Activation.CREATED, other.activation());
+        assertEquals("a-qemu".equals(other.hostId()) ? Outcome.Start.CHECKPOINT : Outcome.Start.BOOT, other.start(),
+                other.hostId());
+        assertTrue(farm.hypervisor.fromCheckpoint.contains(other.vmId()) == "a-qemu".equals(other.hostId()));
+        assertEquals(List.of("a-qemu"), farm.hypervisor.checkpointsByHost.keySet().stream().toList());
+    }
+}
