@@ -50,7 +50,8 @@ import org.slf4j.LoggerFactory;
  * another writer of the same table is never overwritten: the write fails, the row is read again and the caller's
  * compare is made on it.
  */
-@Component(service = VmStore.class, configurationPid = JdbcVmStore.PID, property = "service.ranking:Integer=100")
+@Component(service = VmStore.class, configurationPid = JdbcVmStore.PID, property = "service.ranking:Integer=100",
+        immediate = true) // opens and migrates its database at boot: a store that cannot start says so at once
 @Designate(ocd = JdbcVmStore.Config.class)
 public class JdbcVmStore implements VmStore {
     static final String PID = "org.servicefarm.store.jdbc";
