@@ -18,15 +18,10 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 
-import javax.sql.DataSource;
-
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
-import org.osgi.service.metatype.annotations.AttributeDefinition;
-import org.osgi.service.metatype.annotations.Designate;
-import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
@@ -50,9 +45,8 @@ import org.slf4j.LoggerFactory;
  * another writer of the same table is never overwritten: the write fails, the row is read again and the caller's
  * compare is made on it.
  */
-@Component(service = VmStore.class, configurationPid = JdbcVmStore.PID, property = "service.ranking:Integer=100",
+@Component(service = VmStore.class, configurationPid = JdbcVmStore.PID /* configured as Database.Config */, property = "service.ranking:Integer=100",
         immediate = true) // opens and migrates its database at boot: a store that cannot start says so at once
-@Designate(ocd = JdbcVmStore.Config.class)
 public class JdbcVmStore implements VmStore {
     static final String PID = "org.servicefarm.store.jdbc";
     private static final Logger LOG = LoggerFactory.getLogger(JdbcVmStore.class);
@@ -60,22 +54,6 @@ public class JdbcVmStore implements VmStore {
             Comparator.comparing(VmRecord::createdAt).thenComparing(VmRecord::id);
     /** Row locks: a row's writes are serialised on its stripe, never on a global lock. */
     private static final int STRIPES = 256;
-
-    @ObjectClassDefinition(name = "ServiceFarm JDBC store",
-            description = "Keeps the farm's VMs in the database of the pax-jdbc data source it names.")
-    public @interface Config {
-        @AttributeDefinition(description = "Filter of the javax.sql.DataSource service to use (pax-jdbc-config "
-                + "registers it from etc/org.ops4j.datasource-servicefarm.cfg).")
-        String dataSource_target() default "(dataSourceName=servicefarm)";
-
-        @AttributeDefinition(description = "How long a change within a state (a grant's count and time) may wait "
-                + "before it is written, in milliseconds; moves between states are always written at once.")
-        long writeBehindMs() default 1000;
-
-        @AttributeDefinition(description = "How many rows of VMs that are gone (DESTROYED, FAILED) are kept as "
-                + "history; older ones are deleted.")
-        int historyLimit() default 1000;
-    }
 
     /** A row as it is in memory: the record and the generation it has in the database. */
     private record Row(VmRecord vm, long generation) {
@@ -89,10 +67,9 @@ public class JdbcVmStore implements VmStore {
     private final RowCodec codec = new RowCodec();
     private final Clock clock;
 
-    @Reference(name = "dataSource")
-    DataSource dataSource;
+    @Reference
+    Database database;
 
-    private Database database;
     private int historyLimit;
     private ScheduledExecutorService writer;
 
@@ -108,8 +85,7 @@ public class JdbcVmStore implements VmStore {
     }
 
     @Activate
-    void activate(Config config) throws SQLException {
-        database = Database.open(dataSource);
+    void activate(Database.Config config) throws SQLException {
         historyLimit = config.historyLimit();
         long started = System.nanoTime();
         load();

@@ -53,8 +53,8 @@ abstract class VmStoreContract {
     /** An appliance's store on the test database; several may be open on it at once, as appliances sharing it. */
     JdbcVmStore open() throws SQLException {
         JdbcVmStore store = new JdbcVmStore();
-        store.dataSource = dataSource;
-        store.activate(config(60_000, 1000));
+        store.database = database("appliance-" + (opened.size() + 1));
+        store.activate(config("appliance", 60_000, 1000));
         opened.add(store);
         return store;
     }
@@ -158,16 +158,57 @@ abstract class VmStoreContract {
         assertTrue(open().vm("sf-a").isEmpty());
     }
 
-    static JdbcVmStore.Config config(long writeBehindMs, int historyLimit) {
-        return new JdbcVmStore.Config() {
+    /** The test database as an appliance called {@code name} opens it (migrating it the first time). */
+    Database database(String name) throws SQLException {
+        return new Database(dataSource, config(name, 60_000, 1000));
+    }
+
+    @Test
+    void theAuditTrailPagesByIdAndCutsWhatIsTooLong() throws Exception {
+        JdbcAuditTrail one = new JdbcAuditTrail(database("one"));
+        JdbcAuditTrail two = new JdbcAuditTrail(database("two"));
+        try {
+            for (int i = 0; i < 5; i++) {
+                one.record("operator", "request", "wiki@2.1", "GRANTED", "warm " + i);
+            }
+            one.flush(); // ids follow the order of writing, which is per appliance
+            two.record(null, "sleep", "sf-a", "done", "x".repeat(5000));
+            two.flush();
+            var first = one.entries(null, 0, 4);
+            assertEquals(4, first.size());
+            assertEquals("warm 0", first.get(0).reason());
+            assertEquals("one", first.get(0).appliance());
+            var rest = one.entries(null, first.get(3).id(), 1000);
+            assertEquals(2, rest.size(), "both appliances' entries in one trail");
+            assertEquals("two", rest.get(1).appliance());
+            assertEquals("?", rest.get(1).actor());
+            assertEquals(4000, rest.get(1).reason().length());
+            assertTrue(one.entries(Instant.now().plusSeconds(60), 0, 10).isEmpty());
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> one.entries(null, 0, 0));
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> one.entries(null, -1, 10));
+        } finally {
+            one.deactivate();
+            two.deactivate();
+        }
+    }
+
+    static Database.Config config(String name, long writeBehindMs, int historyLimit) {
+        return new Database.Config() {
             @Override
             public Class<? extends Annotation> annotationType() {
-                return JdbcVmStore.Config.class;
+                return Database.Config.class;
             }
 
             @Override
             public String dataSource_target() {
                 return "";
+            }
+
+            @Override
+            public String applianceName() {
+                return name;
             }
 
             @Override
