@@ -11,6 +11,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.osgi.service.component.annotations.Activate;
@@ -48,8 +51,7 @@ public class JdbcAuditTrail implements AuditTrail {
     private final Object writing = new Object();
     private final Database database;
     private final Clock clock;
-    private final Thread writer;
-    private volatile boolean running = true;
+    private final ScheduledExecutorService writer;
 
     @Activate
     public JdbcAuditTrail(@Reference Database database) {
@@ -59,17 +61,22 @@ public class JdbcAuditTrail implements AuditTrail {
     JdbcAuditTrail(Database database, Clock clock) {
         this.database = database;
         this.clock = clock;
-        this.writer = new Thread(this::writeLoop, "servicefarm-audit-writer");
-        writer.setDaemon(true);
-        writer.start();
+        this.writer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "servicefarm-audit-writer");
+            t.setDaemon(true);
+            return t;
+        });
+        // every 100 ms, what gathered goes in one round trip; entries are only ever taken from the queue under the
+        // write lock, so they are written in the order they were recorded
+        writer.scheduleWithFixedDelay(this::flushQuietly, 100, 100, TimeUnit.MILLISECONDS);
     }
 
     @Deactivate
     void deactivate() {
-        running = false;
-        writer.interrupt();
+        // never interrupt a write: an interrupt during its I/O closes H2's file channel and stops the database
+        writer.shutdown();
         try {
-            writer.join(10_000);
+            writer.awaitTermination(10, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -122,20 +129,14 @@ public class JdbcAuditTrail implements AuditTrail {
         return database.description();
     }
 
-    private void writeLoop() {
-        while (running) {
-            try {
-                // every 100 ms, what gathered goes in one round trip; entries are only ever taken from the queue
-                // under the write lock, so they are written in the order they were recorded
-                Thread.sleep(100);
-                if (!queue.isEmpty() || dropped.get() > 0) {
-                    flush();
-                }
-            } catch (InterruptedException e) {
-                return;
-            } catch (RuntimeException e) {
-                LOG.warn("Writing the audit trail failed: {}", e.getMessage());
-            }
+    private void flushQuietly() {
+        if (queue.isEmpty() && dropped.get() == 0) {
+            return;
+        }
+        try {
+            flush();
+        } catch (RuntimeException e) {
+            LOG.warn("Writing the audit trail failed; retried in a moment: {}", e.getMessage());
         }
     }
 

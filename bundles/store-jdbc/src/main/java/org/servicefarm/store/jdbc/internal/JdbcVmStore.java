@@ -103,7 +103,8 @@ public class JdbcVmStore implements VmStore {
     @Deactivate
     void deactivate() {
         if (writer != null) {
-            writer.shutdownNow();
+            // never interrupt a write: an interrupt during its I/O closes H2's file channel and stops the database
+            writer.shutdown();
             try {
                 writer.awaitTermination(10, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
