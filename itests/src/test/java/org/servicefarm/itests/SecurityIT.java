@@ -136,6 +136,8 @@ public class SecurityIT {
             new Call("GET", "/metrics", null, Need.VIEWER, 200),
             new Call("GET", "/api/v1/status", null, Need.VIEWER, 200),
             new Call("GET", "/api/v1/openapi.json", null, Need.VIEWER, 200),
+            // the audit trail names who asked for what: operators only
+            new Call("GET", "/api/v1/audit?limit=5", null, Need.OPERATOR, 200),
             // The finding: DELETE /api/v1/hosts;x/alpha by an operator removed alpha. An admin would
             // really remove it, so this call is tried by the others only.
             new Call("DELETE", "/api/v1/hosts/alpha", null, Need.ADMIN, -1));
