@@ -61,6 +61,8 @@ public class AuditResource {
     /** Parameters are taken as text: JAX-RS answers a malformed numeric query parameter with 404, not 400. */
     @GET
     @RolesAllowed(Roles.OPERATOR)
+    @Answers({"200 a page of the audit trail, oldest first, and the query of the next page",
+            "400 since, after or limit is malformed or out of range"})
     public AuditPage audit(@QueryParam("since") String since, @QueryParam("after") String after,
                            @QueryParam("limit") String limit) {
         Instant from = AuditTrail.since(since, Instant.now());
