@@ -1,0 +1,17 @@
+package org.servicefarm.api;
+
+/**
+ * How an ARCHIVED VM's saved state is kept, each tier trading restore speed for space. The lifecycle chooses a tier
+ * by the VM's age in the archive and configuration; any tier restores.
+ */
+public enum ArchiveTier {
+    /** The hypervisor's saved state, as written: the fastest to restore. */
+    SAVED,
+    /** The saved state compressed (zstd): about 3x smaller, decompressed on restore. */
+    COMPRESSED,
+    /**
+     * Only what differs from a base saved state of the same image (the image's checkpoint or first save), compressed,
+     * with the image and components it came from; the rest is read from the base on restore.
+     */
+    DELTA
+}
