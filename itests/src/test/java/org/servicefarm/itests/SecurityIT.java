@@ -123,6 +123,14 @@ public class SecurityIT {
             new Call("POST", "/api/v1/requests", NEVER_REQUEST, Need.OPERATOR, 404),
             // explains what it would do, doing nothing: 200 with the NEVER it would answer
             new Call("POST", "/api/v1/requests?explain=true", NEVER_REQUEST, Need.OPERATOR, 200),
+            // a VM's lifecycle moves, on a VM that does not exist (nothing changes), and bad input
+            new Call("POST", "/api/v1/vms/sf-000000000000/sleep", null, Need.OPERATOR, 404),
+            new Call("POST", "/api/v1/vms/sf-000000000000/archive?tier=COMPRESSED", null, Need.OPERATOR, 404),
+            new Call("POST", "/api/v1/vms/sf-000000000000/archive?tier=gold", null, Need.OPERATOR, 400),
+            new Call("POST", "/api/v1/vms/sf-000000000000/wake", null, Need.OPERATOR, 404),
+            new Call("POST", "/api/v1/vms/sf-000000000000/migrate?host=beta", null, Need.OPERATOR, 404),
+            new Call("POST", "/api/v1/vms/sf-000000000000/migrate?host=no%20such", null, Need.OPERATOR, 400),
+            new Call("DELETE", "/api/v1/vms/sf-000000000000", null, Need.OPERATOR, 404),
             new Call("POST", "/api/v1/hosts/no-such-host/drain", null, Need.ADMIN, 404),
             new Call("DELETE", "/api/v1/hosts/no-such-host/drain", null, Need.ADMIN, 404),
             new Call("POST", "/api/v1/hosts", HOST_OF_NO_DRIVER, Need.ADMIN, 400),

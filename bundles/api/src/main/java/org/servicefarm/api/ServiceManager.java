@@ -65,7 +65,8 @@ public interface ServiceManager {
     HostStatus registerHost(HostRecord host);
 
     /**
-     * Drains a host ({@code drained} true): no new VM is placed there, and the VMs it runs stay; or undrains it.
+     * Drains a host ({@code drained} true): no new VM is placed there, and its VMs are moved away (ACTIVE ones once
+     * idle, see the lifecycle); or undrains it.
      * Shown in the host's status.
      *
      * @return the host's status after the change
@@ -73,6 +74,72 @@ public interface ServiceManager {
      */
     default HostStatus drain(String name, boolean drained) {
         throw new UnsupportedOperationException("this service manager cannot drain hosts");
+    }
+
+    /**
+     * Puts an ACTIVE VM to sleep: suspended in memory, it resumes in milliseconds.
+     *
+     * @return its row once it sleeps
+     * @throws NotFoundException if there is no such VM
+     * @throws ConflictException if its state allows no such move now (it is not ACTIVE)
+     * @since 1.3
+     */
+    default VmRecord sleep(String vmId) {
+        throw new UnsupportedOperationException("this service manager does not manage VM lifecycles");
+    }
+
+    /**
+     * Archives an ACTIVE or SLEEPING VM (its state saved to disk, its host's memory freed), or moves an ARCHIVED one
+     * into another tier.
+     *
+     * @param tier the tier, or {@code null} for the first configured one
+     * @return its row once it is ARCHIVED
+     * @throws NotFoundException if there is no such VM
+     * @throws ConflictException if its state allows no such move now
+     * @since 1.3
+     */
+    default VmRecord archive(String vmId, ArchiveTier tier) {
+        throw new UnsupportedOperationException("this service manager does not manage VM lifecycles");
+    }
+
+    /**
+     * Wakes a SLEEPING (resume) or ARCHIVED (restore, on another host if its own cannot take it) VM, and returns once
+     * it serves or the maximum deadline passed.
+     *
+     * @return its row after the wake (ACTIVE, or still waking past the deadline)
+     * @throws NotFoundException if there is no such VM
+     * @throws ConflictException if its state allows no such move now
+     * @since 1.3
+     */
+    default VmRecord wake(String vmId) {
+        throw new UnsupportedOperationException("this service manager does not manage VM lifecycles");
+    }
+
+    /**
+     * Destroys a VM: stopped, undefined, its archive deleted; its row stays as DESTROYED history.
+     *
+     * @return its row once DESTROYED
+     * @throws NotFoundException if there is no such VM
+     * @throws ConflictException if it is being moved by the manager now (try again) or already destroyed
+     * @since 1.3
+     */
+    default VmRecord destroy(String vmId) {
+        throw new UnsupportedOperationException("this service manager does not manage VM lifecycles");
+    }
+
+    /**
+     * Relocates a SLEEPING or ARCHIVED VM to another host (an ACTIVE one is archived first): it arrives ARCHIVED there,
+     * and the next request restores it there.
+     *
+     * @param host the host to move it to, or {@code null} for placement to choose
+     * @return its row on its new host
+     * @throws NotFoundException        if there is no such VM
+     * @throws InvalidRequestException  ({@code host}) if there is no such host, or it is the VM's own
+     * @throws ConflictException        if its state allows no such move now, or the host cannot take it
+     * @since 1.3
+     */
+    default VmRecord migrate(String vmId, String host) {
+        throw new UnsupportedOperationException("this service manager does not manage VM lifecycles");
     }
 
     /**

@@ -4,6 +4,8 @@ import java.util.List;
 import java.util.Map;
 
 import org.osgi.annotation.versioning.ConsumerType;
+import org.servicefarm.api.Archive;
+import org.servicefarm.api.ArchiveTier;
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.image.ImageRef;
@@ -66,6 +68,38 @@ public interface HostConnection extends AutoCloseable {
 
     /** Saves a running or suspended VM's state to disk and stops it. */
     void save(String vmId) throws HypervisorException;
+
+    /**
+     * Archives a VM in {@code tier}: a running or suspended VM is saved first ({@link #save}); an archived one has its
+     * saved state moved into {@code tier} (e.g. compressed). {@link #restore} brings it back from any tier. Which tier
+     * is the caller's choice; how a tier is made is the driver's.
+     *
+     * @param compressionLevel the compressor's level for the compressed and delta tiers (zstd: 1 to 19)
+     * @return the archive's tier and bytes on this host
+     * @throws HypervisorException if the VM cannot be saved, or this host cannot keep {@code tier}
+     * @since 3.2
+     */
+    default Archive archive(String vmId, ArchiveTier tier, int compressionLevel) throws HypervisorException {
+        if (tier != ArchiveTier.SAVED) {
+            throw new HypervisorException("host " + host().name() + " keeps saved state only as it is saved, not "
+                    + tier);
+        }
+        save(vmId);
+        return new Archive(ArchiveTier.SAVED, -1, -1);
+    }
+
+    /**
+     * Moves an ARCHIVED VM's archive from this host to {@code target}, another host of the same driver, where it is
+     * defined from {@code spec} (its image staged there) and stays ARCHIVED; afterwards this host has no trace of it.
+     * {@link #restore} on {@code target} brings it back there.
+     *
+     * @return the archive as {@code target} keeps it
+     * @throws HypervisorException if the archive cannot be moved; the VM is then still ARCHIVED here
+     * @since 3.2
+     */
+    default Archive relocate(String vmId, HostConnection target, VmSpec spec) throws HypervisorException {
+        throw new HypervisorException("host " + host().name() + " cannot move a VM's archive to another host");
+    }
 
     /**
      * Starts a saved VM from its saved state and returns once the hypervisor runs it.

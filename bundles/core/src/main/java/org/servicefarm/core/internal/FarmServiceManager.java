@@ -21,6 +21,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -35,6 +36,7 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.servicefarm.api.Activation;
+import org.servicefarm.api.ArchiveTier;
 import org.servicefarm.api.Capacity;
 import org.servicefarm.api.ConflictException;
 import org.servicefarm.api.DirectoryView;
@@ -59,6 +61,8 @@ import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.api.image.ImageStore;
 import org.servicefarm.api.placement.PlacementExplanation;
 import org.servicefarm.api.placement.PlacementRequest;
+import org.servicefarm.core.internal.ReusePolicy.Plan;
+import org.servicefarm.core.internal.ReusePolicy.Step;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -81,7 +85,7 @@ import org.slf4j.LoggerFactory;
  *         -> wait until the caller's deadline; past it RETRY_LATER, and the work goes on
  * </pre>
  */
-@Component(service = ServiceManager.class, configurationPid = FarmServiceManager.PID)
+@Component(service = {ServiceManager.class, FarmServiceManager.class}, configurationPid = FarmServiceManager.PID)
 @Designate(ocd = FarmServiceManager.Config.class)
 public class FarmServiceManager implements ServiceManager {
 
@@ -148,6 +152,23 @@ public class FarmServiceManager implements ServiceManager {
                 + "to answer in all; past it the creation or activation fails. Keep it well above a real guest's cold "
                 + "boot under QEMU's emulation (8 to 26 s).")
         long probe_limit_ms() default 120_000;
+
+        @AttributeDefinition(name = "archive evicted VMs", description = "Whether a VM evicted under the VM cap (or to "
+                + "make room on a host) is archived, keeping its state, while the archives' budget has room; when "
+                + "false, or the budget is spent, it is destroyed.")
+        boolean evict_archive() default true;
+
+        @AttributeDefinition(name = "eviction archive tier", description = "The archive tier an evicted VM is saved "
+                + "in: SAVED, COMPRESSED or DELTA.")
+        String evict_tier() default "COMPRESSED";
+
+        @AttributeDefinition(name = "archive budget (MiB)", description = "What all archived VMs' saved states may "
+                + "take on disk together; past it, evicted VMs are destroyed instead of archived.")
+        long archive_budgetMiB() default 20480;
+
+        @AttributeDefinition(name = "archive compression level", description = "The zstd level of the compressed and "
+                + "delta archive tiers, 1 (fastest) to 19 (smallest).")
+        int archive_compressionLevel() default 3;
     }
 
     /** A VM ready to serve, how it got there and, if it was created, whether it booted or restored a checkpoint. */
@@ -161,6 +182,11 @@ public class FarmServiceManager implements ServiceManager {
     record Work(CompletableFuture<Ready> future, String doing, long startNanos, Duration expected) {
         static Work done(Ready ready) {
             return new Work(CompletableFuture.completedFuture(ready), "ready", System.nanoTime(), Duration.ZERO);
+        }
+
+        /** Work that cannot be done now: the request is answered RETRY_LATER with the reason. */
+        static Work failed(Exception why, Duration retryAfter) {
+            return new Work(CompletableFuture.failedFuture(why), why.getMessage(), System.nanoTime(), retryAfter);
         }
 
         Duration retryAfter(long nowNanos) {
@@ -222,10 +248,16 @@ public class FarmServiceManager implements ServiceManager {
     private ScheduledExecutorService deadlines;
     private EndpointProbe probe;
     private final Map<Offering, Work> creations = new ConcurrentHashMap<>();
-    private final Map<String, Work> activations = new ConcurrentHashMap<>();
     private final Map<Offering, Object> offeringLocks = new ConcurrentHashMap<>();
     private final Map<String, LoadMeter> loads = new ConcurrentHashMap<>();
     private final Map<Activation, DurationEstimate> estimates = new ConcurrentHashMap<>();
+    /** The lifecycle sweeper, once it is active: a drain asks it to move the host's VMs away now. */
+    volatile Lifecycle lifecycle;
+    /** The mechanism that sleeps, archives, wakes and destroys VMs. */
+    VmOperations operations;
+    /** The VM cap, and the eviction that makes room. */
+    private VmCap cap;
+    private final ReusePolicy reuse = new ReusePolicy(loads, () -> loadClock.getAsLong(), () -> settings);
 
     @Activate
     void activate(Config config) {
@@ -247,12 +279,37 @@ public class FarmServiceManager implements ServiceManager {
         estimates.put(Activation.CREATED, new DurationEstimate(settings.createEstimate()));
         estimates.put(Activation.RESUMED, new DurationEstimate(Duration.ofMillis(200)));
         estimates.put(Activation.RESTORED, new DurationEstimate(Duration.ofSeconds(2)));
+        operations = new VmOperations(stateTable, hosts, hosts.index, placement, workers, probe, () -> settings,
+                () -> imageStore, this::offeringLock, estimates, loads);
+        cap = new VmCap(stateTable, eviction, operations, clock);
+        operations.cap = cap;
+        configureOperations(config);
     }
 
     @Modified
     void modified(Config config) {
         // the pool keeps its size until the next activation; everything else applies to the next request
         settings = Settings.from(config);
+        configureOperations(config);
+    }
+
+    private void configureOperations(Config config) {
+        ArchiveTier tier;
+        try {
+            tier = ArchiveTier.valueOf(config.evict_tier().trim().toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("evict.tier must be one of SAVED, COMPRESSED, DELTA, not '"
+                    + config.evict_tier() + "'");
+        }
+        if (config.archive_compressionLevel() < 1 || config.archive_compressionLevel() > 19) {
+            throw new IllegalArgumentException("archive.compressionLevel must be from 1 to 19");
+        }
+        operations.victims = new VmCap.Victims(config.evict_archive(), config.archive_budgetMiB() * 1024 * 1024, tier);
+        operations.compressionLevel = config.archive_compressionLevel();
+    }
+
+    private Object offeringLock(Offering offering) {
+        return offeringLocks.computeIfAbsent(offering, k -> new Object());
     }
 
     @Deactivate
@@ -263,7 +320,7 @@ public class FarmServiceManager implements ServiceManager {
         deadlines.shutdownNow();
         IllegalStateException stopping = new IllegalStateException("the service manager is stopping");
         creations.values().forEach(w -> w.future().completeExceptionally(stopping));
-        activations.values().forEach(w -> w.future().completeExceptionally(stopping));
+        operations.activations.values().forEach(w -> w.future().completeExceptionally(stopping));
     }
 
     @Override
@@ -304,122 +361,172 @@ public class FarmServiceManager implements ServiceManager {
         Offering offering = viable.offering();
         popularity.record(offering);
         List<String> filledIn = viable.filledIn();
-        Work work;
-        try {
-            work = serve(offering, tier);
-        } catch (RuntimeException e) {
-            LOG.warn("Request for {} could not be started", offering, e);
-            answer.complete(new Outcome.RetryLater(s.failureRetryAfter(), offering, filledIn, e.getMessage(),
-                    since(startNanos)));
-            return answer;
-        }
-        AtomicBoolean answered = new AtomicBoolean();
-        work.future().whenComplete((ready, failure) -> {
-            if (answered.compareAndSet(false, true)) {
-                answer.complete(ended(ready, failure, offering, filledIn, s, startNanos));
-            }
-        });
-        if (!answered.get()) {
-            Runnable late = () -> {
-                if (answered.compareAndSet(false, true)) {
-                    answer.complete(new Outcome.RetryLater(work.retryAfter(System.nanoTime()), offering, filledIn,
-                            work.doing(), since(startNanos)));
-                }
-            };
+        Answer pending = new Answer(answer, offering, filledIn, s, startNanos);
+        follow(pending, tier, 0);
+        if (!pending.isSettled()) {
             long left = deadline.toNanos() - (System.nanoTime() - startNanos);
             if (left <= 0) {
-                late.run();
+                pending.deadlinePassed();
             } else {
-                ScheduledFuture<?> timer = deadlines.schedule(late, left, TimeUnit.NANOSECONDS);
+                ScheduledFuture<?> timer = deadlines.schedule(pending::deadlinePassed, left, TimeUnit.NANOSECONDS);
                 answer.whenComplete((outcome, failure) -> timer.cancel(false));
             }
         }
         return answer;
     }
 
-    /** The answer once the work ended before the deadline: a grant (recorded now), NEVER, or RETRY_LATER on a failure. */
-    private Outcome ended(Ready ready, Throwable failure, Offering offering, List<String> filledIn, Settings s,
-                          long startNanos) {
-        Throwable cause = failure == null ? null : cause(failure);
-        if (cause == null) {
-            try {
-                VmRecord vm = recordGrant(ready.vm());
-                return new Outcome.Granted(vm.endpoint(), vm.id(), vm.hostId(), ready.activation(), offering, filledIn,
-                        since(startNanos), ready.start());
-            } catch (RuntimeException e) { // whatever happens, the request gets an answer
-                cause = e;
+    /**
+     * One request's answer, given once: by its work (a grant, recorded only when it is the answer; NEVER; RETRY_LATER
+     * on a failure) or by its deadline (RETRY_LATER), whichever comes first. While a grant is being recorded the
+     * deadline waits for it; if the grant cannot be recorded (the lifecycle moved the VM out of ACTIVE meanwhile) the
+     * request is served again, and a deadline that passed meanwhile answers at once.
+     */
+    private final class Answer {
+        private static final int OPEN = 0;
+        private static final int RECORDING = 1;
+        private static final int SETTLED = 2;
+
+        final CompletableFuture<Outcome> future;
+        final Offering offering;
+        final List<String> filledIn;
+        final Settings settings;
+        final long startNanos;
+        final java.util.concurrent.atomic.AtomicInteger state = new java.util.concurrent.atomic.AtomicInteger(OPEN);
+        volatile boolean late;
+        volatile Work work;
+
+        Answer(CompletableFuture<Outcome> future, Offering offering, List<String> filledIn, Settings settings,
+               long startNanos) {
+            this.future = future;
+            this.offering = offering;
+            this.filledIn = filledIn;
+            this.settings = settings;
+            this.startNanos = startNanos;
+        }
+
+        boolean isSettled() {
+            return state.get() == SETTLED;
+        }
+
+        /** Answers {@code outcome} unless the request has its answer. */
+        void settle(Outcome outcome) {
+            if (state.compareAndSet(OPEN, SETTLED) || state.compareAndSet(RECORDING, SETTLED)) {
+                future.complete(outcome);
             }
         }
-        if (cause instanceof NeverException never) {
-            return new Outcome.Never(never.getMessage(), since(startNanos));
+
+        void deadlinePassed() {
+            late = true;
+            Work now = work;
+            if (now != null && state.compareAndSet(OPEN, SETTLED)) {
+                future.complete(new Outcome.RetryLater(now.retryAfter(System.nanoTime()), offering, filledIn,
+                        now.doing(), since(startNanos)));
+            }
         }
-        return new Outcome.RetryLater(s.failureRetryAfter(), offering, filledIn, cause.getMessage(), since(startNanos));
+
+        /** The grant may be recorded: nobody else answers meanwhile. */
+        boolean claim() {
+            return state.compareAndSet(OPEN, RECORDING);
+        }
+
+        /** The claimed grant could not be recorded: open again, and answer now if the deadline passed meanwhile. */
+        void reopen() {
+            state.set(OPEN);
+            if (late) {
+                deadlinePassed();
+            }
+        }
+    }
+
+    /**
+     * Serves the request's offering and answers when the work ends; serves again (at most three times in all) when
+     * the VM it was given left ACTIVE before its grant could be recorded (the lifecycle put it to sleep meanwhile).
+     */
+    private void follow(Answer pending, Settings.Tier tier, int attempt) {
+        Work work;
+        try {
+            work = serve(pending.offering, tier);
+        } catch (RuntimeException e) {
+            LOG.warn("Request for {} could not be started", pending.offering, e);
+            pending.settle(new Outcome.RetryLater(pending.settings.failureRetryAfter(), pending.offering,
+                    pending.filledIn, e.getMessage(), since(pending.startNanos)));
+            return;
+        }
+        pending.work = work;
+        work.future().whenComplete((ready, failure) -> {
+            if (failure != null) {
+                pending.settle(failed(cause(failure), pending));
+                return;
+            }
+            if (!pending.claim()) {
+                return; // the deadline answered first: the grant is not recorded
+            }
+            Optional<VmRecord> vm;
+            try {
+                vm = recordGrant(ready.vm());
+            } catch (RuntimeException e) { // whatever happens, the request gets an answer
+                pending.settle(failed(e, pending));
+                return;
+            }
+            if (vm.isPresent()) {
+                pending.settle(new Outcome.Granted(vm.get().endpoint(), vm.get().id(), vm.get().hostId(),
+                        ready.activation(), pending.offering, pending.filledIn, since(pending.startNanos),
+                        ready.start()));
+            } else if (attempt < 2) {
+                pending.reopen();
+                follow(pending, tier, attempt + 1);
+            } else {
+                pending.settle(new Outcome.RetryLater(pending.settings.failureRetryAfter(), pending.offering,
+                        pending.filledIn, "its VMs changed state while it was served", since(pending.startNanos)));
+            }
+        });
+    }
+
+    /** The answer to a request whose work failed: NEVER when it can never be served, else RETRY_LATER. */
+    private Outcome failed(Throwable cause, Answer pending) {
+        if (cause instanceof NeverException never) {
+            return new Outcome.Never(never.getMessage(), since(pending.startNanos));
+        }
+        return new Outcome.RetryLater(pending.settings.failureRetryAfter(), pending.offering, pending.filledIn,
+                cause.getMessage(), since(pending.startNanos));
     }
 
     /** Decides how the offering will be served and returns the work that does it (maybe already done). */
     Work serve(Offering offering, Settings.Tier tier) {
         // the warm path takes no lock: an ACTIVE VM with headroom is granted at once
-        Optional<VmRecord> idle = leastLoadedActive(stateTable.offering(offering), tier.loadThreshold());
+        Optional<VmRecord> idle = reuse.leastLoadedActive(stateTable.offering(offering), tier.loadThreshold());
         if (idle.isPresent()) {
             return Work.done(new Ready(idle.get(), Activation.ACTIVE));
         }
-        synchronized (offeringLocks.computeIfAbsent(offering, k -> new Object())) {
-            Plan plan = plan(offering, stateTable.offering(offering), tier);
-            Work started = switch (plan.step()) {
-                case RESUME -> activate(plan.subject(), Activation.RESUMED);
-                case RESTORE -> activate(plan.subject(), Activation.RESTORED);
-                case CREATE -> create(offering, tier);
-                case NONE -> null;
-            };
-            if (plan.grant() != null) {
-                return Work.done(new Ready(plan.grant(), Activation.ACTIVE));
+        synchronized (offeringLock(offering)) {
+            while (true) {
+                Plan plan = plan(offering, stateTable.offering(offering), tier);
+                Work started;
+                try {
+                    started = switch (plan.step()) {
+                        case RESUME -> operations.wake(plan.subject(), Activation.RESUMED);
+                        case RESTORE -> operations.wake(plan.subject(), Activation.RESTORED);
+                        case CREATE -> create(offering, tier);
+                        case WAIT -> Work.failed(new NoCapacityException("VM " + plan.subject().id() + " is "
+                                + plan.subject().state() + "; it is woken once it rests"), Duration.ofSeconds(1));
+                        case NONE -> null;
+                    };
+                } catch (VmCap.NoRoomException e) {
+                    started = Work.failed(new NoCapacityException(e.getMessage()), settings.failureRetryAfter());
+                }
+                if (started == null && (plan.step() == Step.RESUME || plan.step() == Step.RESTORE)) {
+                    continue; // the VM moved since the plan read it (the lifecycle took it): plan again
+                }
+                if (plan.grant() != null) {
+                    return Work.done(new Ready(plan.grant(), Activation.ACTIVE));
+                }
+                return plan.join() != null ? plan.join() : started;
             }
-            return plan.join() != null ? plan.join() : started;
         }
-    }
-
-    /** How one more VM of an offering is brought into service. */
-    enum Step { NONE, RESUME, RESTORE, CREATE }
-
-    /**
-     * What serving an offering takes now, decided from its VMs without acting (so {@link #explain} says what
-     * {@link #serve} does): a VM to grant at once, or work under way to join, and a step that brings one more VM into
-     * service in the background, on {@code subject} for a resume or restore.
-     */
-    record Plan(VmRecord grant, Work join, Step step, VmRecord subject) {
     }
 
     private Plan plan(Offering offering, List<VmRecord> vms, Settings.Tier tier) {
-        Optional<VmRecord> idle = leastLoadedActive(vms, tier.loadThreshold());
-        if (idle.isPresent()) {
-            return new Plan(idle.get(), null, Step.NONE, null);
-        }
-        Work underWay = Optional.ofNullable(creations.get(offering)).orElseGet(() -> vms.stream()
-                .map(vm -> activations.get(vm.id())).filter(Objects::nonNull).findFirst().orElse(null));
-        Optional<VmRecord> busy = leastLoadedActive(vms, Double.POSITIVE_INFINITY);
-        if (busy.isPresent()) {
-            // every ACTIVE VM is busy: serve on the least busy now and scale out in the background
-            return underWay == null ? scaleOut(busy.get(), vms, tier, false)
-                    : new Plan(busy.get(), null, Step.NONE, null);
-        }
-        return underWay != null ? new Plan(null, underWay, Step.NONE, null) : scaleOut(null, vms, tier, true);
-    }
-
-    /**
-     * Brings one more VM of the offering into service, the cheapest way first: resume a SLEEPING
-     * one, restore an ARCHIVED one, or create one, the last only within the tier's replicas
-     * unless no VM can serve at all.
-     */
-    private static Plan scaleOut(VmRecord grant, List<VmRecord> vms, Settings.Tier tier, boolean noneServes) {
-        Optional<VmRecord> sleeping = mostRecentlyUsed(vms, VmState.SLEEPING);
-        if (sleeping.isPresent()) {
-            return new Plan(grant, null, Step.RESUME, sleeping.get());
-        }
-        Optional<VmRecord> archived = mostRecentlyUsed(vms, VmState.ARCHIVED);
-        if (archived.isPresent()) {
-            return new Plan(grant, null, Step.RESTORE, archived.get());
-        }
-        return new Plan(grant, null, noneServes || vms.size() < tier.maxReplicas() ? Step.CREATE : Step.NONE, null);
+        return reuse.plan(offering, vms, tier, creations.get(offering), operations.activations);
     }
 
     @Override
@@ -447,6 +554,8 @@ public class FarmServiceManager implements ServiceManager {
                     + " (resume)" + background);
             case RESTORE -> action.add("wake ARCHIVED VM " + plan.subject().id() + " on " + plan.subject().hostId()
                     + " (restore)" + background);
+            case WAIT -> action.add("answer RETRY_LATER: VM " + plan.subject().id() + " is " + plan.subject().state()
+                    + " and is woken once it rests");
             case CREATE -> {
                 placed = placement.explain(placementRequest(offering, tier, s, null));
                 String cap = stateTable.capped() >= s.vmCap() ? ", evicting a VM to stay within the VM cap of "
@@ -489,82 +598,19 @@ public class FarmServiceManager implements ServiceManager {
                 : new PlacementRequest(offering, tier.name(), vmSize(s, image), replicaHosts, hosts.guestsFor(image));
     }
 
-    private Optional<VmRecord> leastLoadedActive(List<VmRecord> vms, double loadThreshold) {
+    /** Counts a grant on an ACTIVE VM; empty if it is not ACTIVE any more (it was just put to sleep). */
+    private Optional<VmRecord> recordGrant(VmRecord vm) {
         long now = loadClock.getAsLong();
-        VmRecord best = null;
-        double bestLoad = Double.MAX_VALUE;
-        for (VmRecord vm : vms) {
-            // an ACTIVE VM without an endpoint (adopted from a host that did not know it) cannot be granted
-            if (vm.state() != VmState.ACTIVE || vm.endpoint() == null) {
-                continue;
-            }
-            LoadMeter meter = loads.get(vm.id());
-            double load = meter == null ? 0 : meter.perMinute(now) / settings.requestsPerMinutePerVm();
-            if (load <= loadThreshold && load < bestLoad) {
-                best = vm;
-                bestLoad = load;
-            }
-        }
-        return Optional.ofNullable(best);
-    }
-
-    private static Optional<VmRecord> mostRecentlyUsed(List<VmRecord> vms, VmState state) {
-        return vms.stream().filter(vm -> vm.state() == state)
-                .max(Comparator.comparing(vm -> vm.lastUsedAt() == null ? vm.createdAt() : vm.lastUsedAt()));
-    }
-
-    private VmRecord recordGrant(VmRecord vm) {
-        long now = loadClock.getAsLong();
-        loads.computeIfAbsent(vm.id(), k -> new LoadMeter(now)).record(now);
         Instant when = clock.instant();
-        return stateTable.update(vm.id(), row -> row.granted(when)).orElse(vm);
+        Optional<VmRecord> granted = stateTable.update(vm.id(), VmState.ACTIVE, row -> row.granted(when));
+        granted.ifPresent(v -> loads.computeIfAbsent(v.id(), k -> new LoadMeter(now)).record(now));
+        return granted;
     }
 
-    /** Resumes a SLEEPING or restores an ARCHIVED VM in the background. Called under the offering's lock. */
-    private Work activate(VmRecord vm, Activation kind) {
-        VmState resting = vm.state();
-        VmState moving = kind == Activation.RESUMED ? VmState.RESUMING : VmState.RESTORING;
-        Work work = new Work(new CompletableFuture<>(), (kind == Activation.RESUMED ? "resuming " : "restoring ")
-                + vm.id() + " on " + vm.hostId(), System.nanoTime(), estimates.get(kind).get());
-        stateTable.transition(vm.id(), moving, null);
-        activations.put(vm.id(), work);
-        submit(work, () -> {
-            activations.remove(vm.id(), work);
-            stateTable.transition(vm.id(), resting, null);
-        }, () -> {
-            try {
-                HostConnection connection = hosts.connection(vm.hostId());
-                Map<String, Endpoint> endpoints = kind == Activation.RESUMED ? connection.resume(vm.id())
-                        : connection.restore(vm.id());
-                VmRecord waking = stateTable.update(vm.id(), row -> row.withEndpoints(endpoints)).orElseThrow();
-                serving(waking).whenCompleteAsync((answered, silent) -> {
-                    Throwable failure = silent == null ? null : cause(silent);
-                    if (failure == null) {
-                        try {
-                            VmRecord active = serveFrom(waking, null, () -> activations.remove(vm.id(), work));
-                            estimates.get(kind).record(since(work.startNanos()));
-                            work.future().complete(new Ready(active, kind));
-                            return;
-                        } catch (RuntimeException | Error e) { // the row vanished meanwhile: still an answer
-                            failure = e;
-                        }
-                    }
-                    // it runs but does not serve: broken, so it goes (putting it back would not be true)
-                    String why = work.doing() + " failed: " + failure.getMessage();
-                    LOG.warn("{}; destroying it", why);
-                    activations.remove(vm.id(), work);
-                    destroyQuietly(waking, VmState.FAILED, why);
-                    work.future().completeExceptionally(failure);
-                }, workers);
-            } catch (Exception | Error e) { // whatever happens, joined requests must get an answer
-                LOG.warn("{} failed: {}", work.doing(), e.getMessage());
-                // the VM is still where it was: leave it there for the next attempt
-                stateTable.transition(vm.id(), resting, work.doing() + " failed: " + e.getMessage());
-                activations.remove(vm.id(), work);
-                work.future().completeExceptionally(e);
-            }
-        });
-        return work;
+    /** A VM's request rate per minute now, 0 if it has none. */
+    double requestsPerMinute(String vmId) {
+        LoadMeter meter = loads.get(vmId);
+        return meter == null ? 0 : meter.perMinute(loadClock.getAsLong());
     }
 
     /** Creates a VM for the offering in the background. Called under the offering's lock. */
@@ -596,12 +642,12 @@ public class FarmServiceManager implements ServiceManager {
                 connection.define(new VmSpec(placed.id(), offering, staged, placed.resources().vcpus(),
                         placed.resources().memoryMiB(), services, placed.createdAt()));
                 steps.done("define");
-                stateTable.transition(placed.id(), VmState.STARTING, null);
+                stateTable.move(placed.id(), VmState.CREATING, VmState.STARTING, (String) null);
                 Map<String, Endpoint> endpoints = connection.start(placed.id());
                 steps.done("start");
-                VmRecord starting = stateTable.update(placed.id(), vm -> vm.withEndpoints(endpoints)
+                VmRecord starting = stateTable.update(placed.id(), VmState.STARTING, vm -> vm.withEndpoints(endpoints)
                         .withState(VmState.STARTING, "started; waiting for its services to answer")).orElseThrow();
-                serving(starting).whenCompleteAsync((answered, silent) -> {
+                operations.serving(starting).whenCompleteAsync((answered, silent) -> {
                     try {
                         if (silent == null) {
                             boolean restored = start.kind() == ImageRef.Kind.CHECKPOINT;
@@ -625,7 +671,8 @@ public class FarmServiceManager implements ServiceManager {
     /** @param checkpoint the checkpoint image it restored, or {@code null} when it booted */
     private void created(VmRecord vm, Work work, Steps steps, String checkpoint) {
         String took = (checkpoint == null ? "" : "from checkpoint " + checkpoint + " ") + steps;
-        VmRecord active = serveFrom(vm, "created " + took, () -> creations.remove(vm.offering(), work));
+        VmRecord active = operations.serveFrom(vm, VmState.STARTING, "created " + took,
+                () -> creations.remove(vm.offering(), work));
         if (checkpoint == null) { // a restore's few hundred ms would make Retry-After promise too little for a boot
             estimates.get(Activation.CREATED).record(since(work.startNanos()));
         }
@@ -662,42 +709,18 @@ public class FarmServiceManager implements ServiceManager {
         }
     }
 
-    /**
-     * Makes the VM ACTIVE and ends the work that brought it there, as one step for {@link #serve}: under the offering's
-     * lock, a request sees either the work under way or the ACTIVE VM, never both or neither.
-     */
-    private VmRecord serveFrom(VmRecord vm, String detail, Runnable endWork) {
-        synchronized (offeringLocks.computeIfAbsent(vm.offering(), k -> new Object())) {
-            VmRecord active = stateTable.transition(vm.id(), VmState.ACTIVE, detail).orElseThrow();
-            endWork.run();
-            return active;
-        }
-    }
-
     /** A creation failed at any step: the VM (if it was placed) goes, and joined requests get the failure. */
     private void creationFailed(Offering offering, VmRecord placed, Work work, Throwable failure) {
         creations.remove(offering, work);
         if (placed != null) {
             LOG.warn("Creating {} on {} failed: {}", placed.id(), placed.hostId(), failure.getMessage());
-            destroyQuietly(placed, VmState.FAILED, "creation failed: " + failure.getMessage());
+            operations.destroyQuietly(placed, VmState.FAILED, "creation failed: " + failure.getMessage());
         }
         work.future().completeExceptionally(failure);
     }
 
-    /**
-     * Completes once every endpoint of the VM answers ({@link EndpointProbe}); fails at once when the driver reported
-     * no endpoint for the VM's own service, which could never be granted.
-     */
-    private CompletableFuture<Void> serving(VmRecord vm) {
-        if (vm.endpoint() == null) {
-            return CompletableFuture.failedFuture(new IllegalStateException("host " + vm.hostId()
-                    + " reported no endpoint for service " + vm.offering().service()));
-        }
-        return probe.await(vm.endpoints(), settings.probe());
-    }
-
     /** What failed, without the wrapper of a future's stage. */
-    private static Throwable cause(Throwable failure) {
+    static Throwable cause(Throwable failure) {
         return failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
                 ? failure.getCause() : failure;
     }
@@ -713,60 +736,48 @@ public class FarmServiceManager implements ServiceManager {
         }
     }
 
+    /** How many VMs one creation may evict to find a host with room, beyond the VM cap's own evictions. */
+    static final int ROOM_EVICTIONS = 4;
+
     /**
-     * Places a new VM and records it as CREATING: room on a host is reserved first ({@link Placement#place}), then a
-     * slot under the VM cap (evicting a VM while the cap is reached), and the row takes both over. No global lock:
-     * each is reserved atomically, so concurrent creations never over-commit a host nor exceed the cap, and
-     * creations on different hosts do not wait for each other.
+     * Places a new VM and records it as CREATING: a slot under the VM cap is reserved first (evicting a VM while the
+     * cap is reached), then room on a host ({@link Placement#place}); when no host has room, a VM held in memory
+     * (of the same security level, so on a host that may take this one) is evicted and placement tries again. The row
+     * takes both reservations over. No global lock: each is reserved atomically, so concurrent creations never
+     * over-commit a host nor exceed the cap, and creations on different hosts do not wait for each other.
      */
     private VmRecord place(Offering offering, Settings.Tier tier, ImageRef image) throws NoCapacityException {
         Settings s = settings;
-        PlacementRequest request = placementRequest(offering, tier, s, image);
-        Placement.Decision decision = placement.place(request);
-        if (decision.host().isEmpty()) {
-            throw new NoCapacityException(decision.reason());
-        }
-        String host = decision.host().get().name();
-        List<VmRecord> evicted;
+        VmCap.Victims victims = operations.victims;
         try {
-            evicted = reserveCapSlot(offering, s);
+            cap.reserveSlot(s.vmCap(), offering, victims);
+        } catch (VmCap.NoRoomException e) {
+            throw new NoCapacityException(e.getMessage());
+        }
+        try {
+            PlacementRequest request = placementRequest(offering, tier, s, image);
+            Placement.Decision decision = placement.place(request);
+            for (int evicted = 0; decision.host().isEmpty() && evicted < ROOM_EVICTIONS; evicted++) {
+                try {
+                    cap.evictOne(offering, victims, vm -> vm.offering().securityLevel()
+                            .equals(offering.securityLevel()), "no host has room for a new VM of " + offering.key());
+                } catch (VmCap.NoRoomException e) {
+                    break;
+                }
+                decision = placement.place(request);
+            }
+            if (decision.host().isEmpty()) {
+                throw new NoCapacityException(decision.reason());
+            }
+            String host = decision.host().get().name();
+            VmRecord placed = new VmRecord(newVmId(), host, image.id(), offering, Map.of(), VmState.CREATING,
+                    request.demand(), clock.instant(), null, 0, "placed on " + host + " by " + decision.strategy());
+            stateTable.putReserved(placed);
+            return placed;
         } catch (NoCapacityException | RuntimeException e) {
-            placement.release(host, request);
+            stateTable.releaseSlot();
             throw e;
         }
-        VmRecord placed = new VmRecord(newVmId(), host, image.id(), offering, Map.of(), VmState.CREATING, request.demand(),
-                clock.instant(), null, 0, "placed on " + host + " by " + decision.strategy());
-        stateTable.putReserved(placed);
-        for (VmRecord victim : evicted) {
-            LOG.info("Evicting {} ({}) to stay within the VM cap", victim.id(), victim.offering().key());
-            destroyQuietly(victim, VmState.DESTROYED, "evicted: VM cap reached");
-        }
-        return placed;
-    }
-
-    /**
-     * Takes a slot under the VM cap, evicting a VM while the cap is reached, and returns the VMs it evicted. A victim
-     * is marked DESTROYING only if it is still in the state it was chosen in (one being woken meanwhile stays), which
-     * frees its slot; another creation may take that slot first, and then this one evicts again.
-     */
-    private List<VmRecord> reserveCapSlot(Offering offering, Settings s) throws NoCapacityException {
-        List<VmRecord> evicted = new ArrayList<>();
-        while (!stateTable.tryReserveSlot(s.vmCap())) {
-            List<VmRecord> occupying = stateTable.occupying();
-            // VMs gone by hypervisor events leave their meters behind: drop them when the cap is reached
-            loads.keySet().retainAll(occupying.stream().map(VmRecord::id).collect(java.util.stream.Collectors.toSet()));
-            VmRecord victim = chooseVictim(occupying, offering);
-            java.util.concurrent.atomic.AtomicBoolean marked = new java.util.concurrent.atomic.AtomicBoolean();
-            stateTable.update(victim.id(), vm -> {
-                marked.set(vm.state() == victim.state());
-                return marked.get() ? vm.withState(VmState.DESTROYING, "evicted: VM cap of " + s.vmCap() + " reached")
-                        : vm;
-            });
-            if (marked.get()) {
-                evicted.add(victim);
-            }
-        }
-        return evicted;
     }
 
     /** The configured VM size, with at least the memory the image asks for. */
@@ -776,43 +787,128 @@ public class FarmServiceManager implements ServiceManager {
                 : new Capacity(configured.vcpus(), image.minMemoryMiB(), configured.vms());
     }
 
-    private VmRecord chooseVictim(List<VmRecord> occupying, Offering forOffering) throws NoCapacityException {
-        Map<String, VmRecord> evictable = new java.util.HashMap<>();
-        for (VmRecord vm : occupying) {
-            if (vm.state().reusable() && !activations.containsKey(vm.id()) && !vm.offering().equals(forOffering)) {
-                evictable.put(vm.id(), vm);
-            }
-        }
-        Duration rebuild = estimates.get(Activation.CREATED).get();
-        List<EvictionCandidate> candidates = evictable.values().stream()
-                .map(vm -> new EvictionCandidate(vm.id(), vm.createdAt(), vm.lastUsedAt(), vm.grants(),
-                        vm.resources().memoryMiB() * 1024 * 1024, rebuild)).toList();
-        for (EvictionCandidate candidate : eviction.rankVms(candidates, clock.instant())) {
-            VmRecord vm = evictable.get(candidate.id());
-            if (vm != null) {
-                return vm;
-            }
-        }
-        throw new NoCapacityException("the VM cap of " + settings.vmCap() + " is reached and "
-                + (eviction.hasVmPolicy() ? "no VM may be evicted" : "no eviction policy is in force"));
-    }
-
-    private void destroyQuietly(VmRecord vm, VmState finalState, String detail) {
-        try {
-            hosts.connection(vm.hostId()).destroy(vm.id());
-        } catch (Exception e) {
-            LOG.warn("Destroying {} on {} failed: {}", vm.id(), vm.hostId(), e.getMessage());
-        }
-        stateTable.transition(vm.id(), finalState, detail);
-        loads.remove(vm.id());
-    }
-
     private static String newVmId() {
         return String.format("sf-%012x", ThreadLocalRandom.current().nextLong() & 0xffff_ffff_ffffL);
     }
 
-    private static Duration since(long startNanos) {
+    static Duration since(long startNanos) {
         return Duration.ofNanos(System.nanoTime() - startNanos);
+    }
+
+    // ---- the operator's lifecycle calls -----------------------------------------------------------------------
+
+    @Override
+    public VmRecord sleep(String vmId) {
+        VmRecord vm = existing(vmId);
+        requireState(vm, "put to sleep", VmState.ACTIVE);
+        return operations.sleep(vm, "put to sleep by the operator").orElseThrow(() -> moved(vmId));
+    }
+
+    @Override
+    public VmRecord archive(String vmId, ArchiveTier tier) {
+        VmRecord vm = existing(vmId);
+        requireState(vm, "archived", VmState.ACTIVE, VmState.SLEEPING, VmState.ARCHIVED);
+        ArchiveTier in = tier == null ? ArchiveTier.SAVED : tier;
+        if (vm.state() == VmState.ARCHIVED && vm.archive() != null && vm.archive().tier() == in) {
+            throw new ConflictException("VM " + vmId + " is archived in tier " + in + " already");
+        }
+        return operations.archive(vm, in, "archived by the operator").orElseThrow(() -> moved(vmId));
+    }
+
+    @Override
+    public VmRecord wake(String vmId) {
+        VmRecord vm = existing(vmId);
+        requireState(vm, "woken", VmState.SLEEPING, VmState.ARCHIVED);
+        Work work;
+        synchronized (offeringLock(vm.offering())) {
+            try {
+                work = operations.wake(vm, vm.state() == VmState.SLEEPING ? Activation.RESUMED : Activation.RESTORED);
+            } catch (VmCap.NoRoomException e) {
+                throw new ConflictException(e.getMessage());
+            }
+        }
+        if (work == null) {
+            throw moved(vmId);
+        }
+        try {
+            return work.future().get(settings.maxDeadline().toMillis(), TimeUnit.MILLISECONDS).vm();
+        } catch (TimeoutException e) {
+            return existing(vmId);
+        } catch (ExecutionException e) {
+            throw new ConflictException("waking VM " + vmId + " failed: " + cause(e.getCause()).getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return existing(vmId);
+        }
+    }
+
+    @Override
+    public VmRecord destroy(String vmId) {
+        VmRecord vm = existing(vmId);
+        requireState(vm, "destroyed", VmState.ACTIVE, VmState.SLEEPING, VmState.ARCHIVED, VmState.FAILED);
+        return operations.destroy(vm, "destroyed by the operator").orElseThrow(() -> moved(vmId));
+    }
+
+    @Override
+    public VmRecord migrate(String vmId, String host) {
+        VmRecord vm = existing(vmId);
+        if (host != null && hosts.status(host).isEmpty()) {
+            throw new InvalidRequestException("host", "no host named " + org.servicefarm.api.Names.excerpt(host));
+        }
+        if (vm.hostId().equals(host)) {
+            throw new InvalidRequestException("host", "VM " + vmId + " is on host " + host + " already");
+        }
+        requireState(vm, "moved", VmState.ACTIVE, VmState.SLEEPING, VmState.ARCHIVED);
+        return relocate(vm, host, "moved by the operator");
+    }
+
+    /**
+     * Moves a VM's archive to {@code host} (or one placement chooses), archiving it first if it is in memory.
+     *
+     * @throws ConflictException if it moved meanwhile, no host can take it, or the driver refused
+     */
+    VmRecord relocate(VmRecord vm, String host, String why) {
+        VmRecord archived = vm;
+        if (vm.state() != VmState.ARCHIVED) {
+            archived = operations.archive(vm, ArchiveTier.SAVED, why + ": archived to be moved")
+                    .orElseThrow(() -> moved(vm.id()));
+        }
+        String target = host != null ? host : relocationTarget(archived);
+        try {
+            return operations.relocate(archived, target, why).orElseThrow(() -> moved(vm.id()));
+        } catch (VmOperations.OperationFailedException e) {
+            throw new ConflictException(e.getMessage());
+        }
+    }
+
+    /** Where placement would put the VM, its own host aside; room there is not kept (an archive holds none). */
+    private String relocationTarget(VmRecord vm) {
+        PlacementRequest request = new PlacementRequest(vm.offering(), settings.defaultTier(), vm.resources(),
+                List.of(vm.hostId()));
+        PlacementExplanation explained = placement.explain(request);
+        return explained.candidates().stream().map(org.servicefarm.api.placement.Candidate::name)
+                .filter(name -> !name.equals(vm.hostId())).findFirst()
+                .orElseThrow(() -> new ConflictException("no other host can take VM " + vm.id() + ": "
+                        + (explained.reason() == null ? "only its own host passes placement" : explained.reason())));
+    }
+
+    private VmRecord existing(String vmId) {
+        return stateTable.vm(vmId).orElseThrow(() -> new org.servicefarm.api.NotFoundException("no VM with id "
+                + org.servicefarm.api.Names.excerpt(vmId)));
+    }
+
+    private static void requireState(VmRecord vm, String what, VmState... states) {
+        for (VmState state : states) {
+            if (vm.state() == state) {
+                return;
+            }
+        }
+        throw new ConflictException("VM " + vm.id() + " is " + vm.state() + " and cannot be " + what + " (it must be "
+                + java.util.Arrays.toString(states) + ")");
+    }
+
+    private static ConflictException moved(String vmId) {
+        return new ConflictException("VM " + vmId + " changed state meanwhile; try again");
     }
 
     @Override
@@ -840,7 +936,12 @@ public class FarmServiceManager implements ServiceManager {
 
     @Override
     public HostStatus drain(String name, boolean drained) {
-        return hosts.drain(name, drained);
+        HostStatus status = hosts.drain(name, drained);
+        Lifecycle sweeper = lifecycle;
+        if (drained && sweeper != null) {
+            sweeper.sweepSoon(); // its VMs move away now, not at the next sweep
+        }
+        return status;
     }
 
     @Override

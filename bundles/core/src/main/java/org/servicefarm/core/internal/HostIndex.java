@@ -248,6 +248,26 @@ public class HostIndex {
         return true;
     }
 
+    /**
+     * Reserves room for one VM on a named host (a VM restored where it was archived), if it is connected, not drained
+     * nor retiring, and the VM fits; retries while the host's status changes under it.
+     */
+    boolean tryReserveOn(String host, Capacity demand, String securityLevel) {
+        Slot slot = slotOf(host);
+        if (slot == null) {
+            return false;
+        }
+        while (true) {
+            HostStatus s = slot.status.get();
+            if (s.drained() || !s.connected() || slot.retiring || !s.free().fits(demand)) {
+                return false;
+            }
+            if (tryReserve(slot, s, demand, securityLevel)) {
+                return true;
+            }
+        }
+    }
+
     // ---- reading ------------------------------------------------------------------------------------
 
     /** The slot of a configured host, or {@code null}. */

@@ -252,7 +252,7 @@ public class HostRegistry {
             }
             VmState state = observed.getOrDefault(vm.id(), VmState.DESTROYED);
             if (state != vm.state()) {
-                stateTable.transition(vm.id(), state, "reconciled with host " + host);
+                repair(host, vm, state);
             }
         }
         for (GuestInfo guest : guests) {
@@ -273,13 +273,63 @@ public class HostRegistry {
         }
     }
 
+    /**
+     * Makes a row agree with what its host reports, as a legal move from the state the row was read in (a row the
+     * manager moved meanwhile is left to it); each repair is logged with what drifted.
+     */
+    private void repair(String host, VmRecord vm, VmState observed) {
+        String why = switch (observed) {
+            case DESTROYED -> "its guest vanished from host " + host;
+            case FAILED -> "its guest was stopped behind the farm's back on host " + host;
+            default -> "host " + host + " reports it " + observed;
+        };
+        if (!Moves.legal(vm.state(), observed)) {
+            LOG.warn("Reconcile: VM {} is {} in the table but {} ({}); no legal move, left alone", vm.id(), vm.state(),
+                    observed, why);
+            return;
+        }
+        if (stateTable.move(vm.id(), vm.state(), observed, "reconciled: " + why).isPresent()) {
+            LOG.warn("Reconcile repaired VM {} ({}): {} -> {}: {}", vm.id(), vm.offering().key(), vm.state(), observed,
+                    why);
+            if (observed == VmState.FAILED) {
+                later(() -> {
+                    try {
+                        connection(host).destroy(vm.id()); // it cannot serve, and would hold capacity no row counts
+                    } catch (HypervisorException | RuntimeException e) {
+                        LOG.warn("Cleaning up failed VM {} on {} failed: {}", vm.id(), host, safe(e.getMessage()));
+                    }
+                });
+            }
+        }
+    }
+
+    /**
+     * Reconciles every connected host with the table (the lifecycle calls it periodically, besides each connect): on
+     * the connector thread, so it never races a host's connect or close.
+     */
+    void reconcileAll() {
+        later(() -> hosts.values().forEach(entry -> {
+            HostConnection connection = entry.connection;
+            if (connection != null) {
+                try {
+                    reconcile(entry.record.name(), connection);
+                } catch (HypervisorException | RuntimeException e) {
+                    LOG.warn("Reconcile of host {} failed: {}", entry.record.name(), safe(e.getMessage()));
+                }
+            }
+        }));
+    }
+
     /** Takes a guest the table does not know back into it, from what the farm recorded on it. */
     private void adopt(String host, HostConnection connection, GuestInfo.Recorded guest) {
         GuestMetadata metadata = guest.metadata();
         String why = "adopted from host " + host + ": found " + guest.state() + " with the farm's record, not in the "
                 + "state table";
+        // an adopted archive's tier and size are the driver's to know: unknown here (the next archive says them)
         stateTable.put(new VmRecord(metadata.vmId(), host, metadata.imageId(), metadata.offering(), metadata.endpoints(),
-                guest.state(), metadata.resources(), metadata.createdAt(), null, 0, why));
+                guest.state(), metadata.resources(), metadata.createdAt(), null, 0, why,
+                guest.state() == VmState.ARCHIVED ? new org.servicefarm.api.Archive(
+                        org.servicefarm.api.ArchiveTier.SAVED, -1, -1) : null, null));
         LOG.info("Adopted guest {} on host {} ({}, {}): it was not in the state table", safe(metadata.vmId()), host,
                 metadata.offering().key(), guest.state());
         if (guest.state() == VmState.FAILED) {
@@ -304,16 +354,12 @@ public class HostRegistry {
      */
     void onEvent(VmEvent event) {
         Optional<VmRecord> before = stateTable.vm(event.vmId());
-        Optional<VmRecord> after = stateTable.update(event.vmId(), vm -> {
-            if (!vm.hostId().equals(event.host()) || vm.state().transitional() || vm.state() == event.observed()
-                    || vm.state() == VmState.DESTROYED) {
-                return vm;
-            }
-            LOG.info("VM {} on {} is now {} ({})", vm.id(), event.host(), event.observed(), event.detail());
-            return vm.withState(event.observed(), "hypervisor: " + event.detail());
-        });
-        boolean failedNow = after.map(vm -> vm.state() == VmState.FAILED).orElse(false)
-                && before.map(vm -> vm.state() != VmState.FAILED).orElse(false);
+        Optional<VmRecord> after = before.filter(vm -> vm.hostId().equals(event.host()) && !vm.state().transitional()
+                        && vm.state() != event.observed() && Moves.legal(vm.state(), event.observed()))
+                .flatMap(vm -> stateTable.move(vm.id(), vm.state(), event.observed(), "hypervisor: " + event.detail()));
+        after.ifPresent(vm -> LOG.info("VM {} on {} is now {} ({})", vm.id(), event.host(), event.observed(),
+                event.detail()));
+        boolean failedNow = after.map(vm -> vm.state() == VmState.FAILED).orElse(false);
         Entry entry = entry(event.host());
         if (failedNow && entry != null) {
             connector.execute(() -> {

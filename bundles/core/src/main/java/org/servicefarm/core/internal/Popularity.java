@@ -165,6 +165,20 @@ public class Popularity {
         });
     }
 
+    /** How often {@code offering} is asked for, per minute, averaged over the window. */
+    double requestsPerMinute(Offering offering) {
+        Window w = window;
+        Counter counter = counters.get(offering);
+        if (w == null || counter == null) {
+            return 0;
+        }
+        long total;
+        synchronized (counter) {
+            total = counter.total(clock.millis() / w.bucketMillis());
+        }
+        return total * 60_000.0 / w.length().toMillis();
+    }
+
     /** Offerings asked for within the window, the most asked for first (then by key). */
     List<Demand> demand() {
         Window w = window;

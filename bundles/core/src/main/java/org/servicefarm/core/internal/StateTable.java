@@ -1,84 +1,106 @@
 package org.servicefarm.core.internal;
 
-import java.util.ArrayList;
-import java.util.Comparator;
+import java.time.Clock;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 
-import java.util.concurrent.atomic.AtomicInteger;
-
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.servicefarm.api.ConflictException;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.StateTableView;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.store.VmStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The state table, in memory. A component of its own so that reconfiguring the manager never
- * loses it. Rows change only through {@link #put} and {@link #update}, each atomic per VM.
+ * The state table: the one owner of VM state. Every change (the request path, the lifecycle, hypervisor events,
+ * reconcile, the operator) is a move of {@link Moves}, carried out by the {@link VmStore} in force with a
+ * compare-and-set on the row's state; an illegal move is refused with a {@link ConflictException} before the store is
+ * asked, and a move whose expected state is stale changes nothing and returns empty.
  * <p>
- * Inside each row's atomic change it reports what the change means for the hosts ({@link HostIndex#occupy},
- * {@link HostIndex#vacate}) and keeps the count of VMs under the VM cap, so both follow the rows incrementally and
- * exactly once per change, never by a scan.
+ * Each change the store reports is applied to what follows the rows, exactly once (the store reports a change to the
+ * one caller that made it): each host's use ({@link HostIndex#occupy}, {@link HostIndex#vacate}) and the count of VMs
+ * under the VM cap. Both change incrementally, never by a scan. A VM holds host capacity while it is in memory: an
+ * ARCHIVED one does not (its host may run others meanwhile), so restoring it reserves room again.
  */
 @Component(service = {StateTable.class, StateTableView.class})
 public class StateTable implements StateTableView {
 
-    /** DESTROYED rows kept as history; older ones are dropped. */
-    static final int HISTORY_LIMIT = 1000;
+    private static final Logger LOG = LoggerFactory.getLogger(StateTable.class);
 
     @Reference
     HostIndex hosts;
-    /** Told of every row change, inside the row's atomic update so that each VM's changes arrive in order. */
+
+    /**
+     * Told of every row change, after the store made it: a change is reported once it is true. Two moves of one VM
+     * on two threads may be reported in either order; a listener that must be exact reads the row again.
+     */
     @Reference
     FarmEvents events = new FarmEvents();
 
-    private final Map<String, VmRecord> rows = new ConcurrentHashMap<>();
-    /** Rows under the VM cap (occupying a host, not being destroyed), plus slots reserved for rows to come. */
+    /** The highest-ranked store; a better one arriving restarts the table (and what depends on it). */
+    @Reference(policyOption = ReferencePolicyOption.GREEDY)
+    VmStore store;
+
+    /** When each move happened: the lifecycle's timers count from it. */
+    Clock clock = Clock.systemUTC();
+
+    /** Rows under the VM cap (in memory, not being destroyed), plus slots reserved for rows to come. */
     private final AtomicInteger capped = new AtomicInteger();
-    /** The rows that occupy a host, by offering: the warm path reads only these, never the history. */
-    private final Map<Offering, Map<String, VmRecord>> liveByOffering = new ConcurrentHashMap<>();
-    private static final Comparator<VmRecord> OLDEST_FIRST =
-            Comparator.comparing(VmRecord::createdAt).thenComparing(VmRecord::id);
+
+    /** Counts what the store's rows hold: a database store comes with rows from before a restart. */
+    @Activate
+    void activate() {
+        for (VmRecord vm : store.occupying()) {
+            index(null, vm, false);
+        }
+    }
+
+    /** Gives back what this table counted, so a new table over a better store starts from its rows. */
+    @Deactivate
+    void deactivate() {
+        for (VmRecord vm : store.occupying()) {
+            index(vm, null, false);
+        }
+    }
 
     @Override
     public List<VmRecord> vms() {
-        List<VmRecord> all = new ArrayList<>(rows.values());
-        all.sort(OLDEST_FIRST);
-        return all;
+        return store.vms();
     }
 
     @Override
     public Optional<VmRecord> vm(String id) {
-        return Optional.ofNullable(id == null ? null : rows.get(id));
+        return store.vm(id);
     }
 
     @Override
     public List<VmRecord> offering(Offering offering) {
-        Map<String, VmRecord> live = liveByOffering.get(offering);
-        if (live == null) {
-            return List.of();
-        }
-        List<VmRecord> result = new ArrayList<>(live.values());
-        result.sort(OLDEST_FIRST);
-        return result;
+        return store.offering(offering);
     }
 
     /** VMs that occupy a host (every state but DESTROYED and FAILED), read from the live index. */
     List<VmRecord> occupying() {
-        List<VmRecord> result = new ArrayList<>();
-        liveByOffering.values().forEach(live -> result.addAll(live.values()));
-        return result;
+        return store.occupying();
     }
 
-    /** Adds or replaces a row; what it occupies is counted (an adopted VM runs there whatever room is left). */
-    void put(VmRecord vm) {
-        rows.compute(vm.id(), (k, old) -> index(old, vm, false));
-        pruneHistory();
+    /** Adds the row of a VM found on a host (adopted); what it holds is counted, whatever room is left there. */
+    boolean put(VmRecord vm) {
+        VmRecord stamped = vm.stateSince() == null ? vm.since(clock.instant()) : vm;
+        if (!store.insert(stamped)) {
+            return false;
+        }
+        index(null, stamped, false);
+        events.vmChanged(stamped);
+        return true;
     }
 
     /**
@@ -86,25 +108,109 @@ public class StateTable implements StateTableView {
      * ({@link #tryReserveSlot}): both are already counted, so this takes them over instead of counting again.
      */
     void putReserved(VmRecord vm) {
-        rows.compute(vm.id(), (k, old) -> {
-            if (old != null) {
-                throw new IllegalStateException("VM " + vm.id() + " is in the table already");
+        VmRecord stamped = vm.since(clock.instant());
+        if (!store.insert(stamped)) {
+            throw new IllegalStateException("VM " + vm.id() + " is in the table already");
+        }
+        events.vmChanged(stamped);
+    }
+
+    /**
+     * Moves a VM from {@code from} to {@code to} with {@code detail}.
+     *
+     * @return the row after, or empty if it is not in {@code from} (someone else moved it first) or is gone
+     * @throws ConflictException if the move is not a legal one
+     */
+    Optional<VmRecord> move(String id, VmState from, VmState to, String detail) {
+        return move(id, from, to, vm -> vm.withState(to, detail));
+    }
+
+    /** Moves a VM as {@link #move(String, VmState, VmState, String)}, changing its row with {@code change} too. */
+    Optional<VmRecord> move(String id, VmState from, VmState to, UnaryOperator<VmRecord> change) {
+        return apply(id, from, to, change, false);
+    }
+
+    /**
+     * Moves a VM into a state that holds host capacity whose room and VM-cap slot the caller reserved already (a
+     * restore): the move takes them over.
+     */
+    Optional<VmRecord> moveReserved(String id, VmState from, VmState to, UnaryOperator<VmRecord> change) {
+        return apply(id, from, to, change, true);
+    }
+
+    /**
+     * Moves a VM to {@code to} from whatever state it is in now, if that move is legal (a failure, a vanished guest);
+     * retries while it moves meanwhile.
+     *
+     * @return the row after, or empty if it is gone, already in {@code to}, or may not move there
+     */
+    Optional<VmRecord> moveFromAny(String id, VmState to, String detail) {
+        while (true) {
+            Optional<VmRecord> now = store.vm(id);
+            if (now.isEmpty() || now.get().state() == to || !Moves.legal(now.get().state(), to)) {
+                return Optional.empty();
             }
-            return index(null, vm, true);
-        });
+            Optional<VmRecord> done = move(id, now.get().state(), to, detail);
+            if (done.isPresent()) {
+                return done;
+            }
+        }
     }
 
-    /** Applies {@code change} atomically to the row, if it exists; returns the new row. */
+    /** Changes a VM's row in place while it is in {@code state} (a grant, its endpoints). */
+    Optional<VmRecord> update(String id, VmState state, UnaryOperator<VmRecord> change) {
+        return apply(id, state, state, change, false);
+    }
+
+    /** Changes a VM's row in place in whatever state it is in, retrying if it moves meanwhile. */
     Optional<VmRecord> update(String id, UnaryOperator<VmRecord> change) {
-        return Optional.ofNullable(rows.computeIfPresent(id, (k, vm) -> index(vm, change.apply(vm), false)));
+        while (true) {
+            Optional<VmRecord> now = store.vm(id);
+            if (now.isEmpty()) {
+                return Optional.empty();
+            }
+            Optional<VmRecord> done = update(id, now.get().state(), change);
+            if (done.isPresent()) {
+                return done;
+            }
+        }
     }
 
-    /** How many VMs count under the VM cap: those occupying a host and not being destroyed, and reserved slots. */
+    private Optional<VmRecord> apply(String id, VmState from, VmState to, UnaryOperator<VmRecord> change,
+                                     boolean reserved) {
+        if (from != to && !Moves.legal(from, to)) {
+            throw new ConflictException("VM " + id + " cannot move from " + from + " to " + to);
+        }
+        Optional<VmStore.Change> done = store.transition(id, from, to, row -> {
+            VmRecord changed = change.apply(row);
+            return changed == null || from == to ? changed : changed.since(clock.instant());
+        });
+        done.ifPresent(c -> {
+            index(c.before(), c.after(), reserved);
+            if (!c.after().equals(c.before())) {
+                events.vmChanged(c.after());
+            }
+            if (from != to) {
+                LOG.debug("VM {}: {} -> {} ({})", id, from, to, c.after().detail());
+            }
+        });
+        return done.map(VmStore.Change::after);
+    }
+
+    /** Removes a DESTROYED or FAILED row from the table's history. */
+    Optional<VmRecord> forget(String id, VmState state) {
+        if (state.occupiesHost()) {
+            throw new ConflictException("VM " + id + " is " + state + ": only a destroyed or failed VM is forgotten");
+        }
+        return store.remove(id, state);
+    }
+
+    /** How many VMs count under the VM cap: those in memory and not being destroyed, and reserved slots. */
     int capped() {
         return capped.get();
     }
 
-    /** Takes a slot under the VM cap for a VM about to be placed, if fewer than {@code cap} are taken. */
+    /** Takes a slot under the VM cap for a VM about to be placed or restored, if fewer than {@code cap} are taken. */
     boolean tryReserveSlot(int cap) {
         while (true) {
             int now = capped.get();
@@ -122,70 +228,45 @@ public class StateTable implements StateTableView {
         capped.decrementAndGet();
     }
 
-    private static boolean underCap(VmRecord vm) {
-        return vm != null && vm.state().occupiesHost() && vm.state() != VmState.DESTROYING;
+    /**
+     * Whether a VM in this row holds its host's capacity: while it is in memory. An ARCHIVED VM does not; one being
+     * archived from memory still does, one whose archive is moved between tiers does not; one being destroyed does as
+     * long as it was not archived.
+     */
+    static boolean holdsHost(VmRecord vm) {
+        if (vm == null) {
+            return false;
+        }
+        return switch (vm.state()) {
+            case CREATING, STARTING, ACTIVE, SUSPENDING, SLEEPING, RESUMING, RESTORING -> true;
+            case ARCHIVING, DESTROYING -> vm.archive() == null;
+            case ARCHIVED, DESTROYED, FAILED -> false;
+        };
     }
 
-    private static boolean occupies(VmRecord vm) {
-        return vm != null && vm.state().occupiesHost();
+    private static boolean underCap(VmRecord vm) {
+        return holdsHost(vm) && vm.state() != VmState.DESTROYING;
     }
 
     /**
-     * Keeps the live index, the hosts' use and the cap count in step with a row changing from {@code old} to
-     * {@code vm}; called inside the row's atomic update, so each change is counted once. {@code reserved}: the new
-     * row's use and cap slot were counted when they were reserved.
+     * Keeps the hosts' use and the cap count in step with a row changing from {@code old} to {@code vm}; called once
+     * per change. {@code reserved}: the new row's use and cap slot were counted when they were reserved.
      */
-    private VmRecord index(VmRecord old, VmRecord vm, boolean reserved) {
-        if (occupies(old) && !(occupies(vm) && old.hostId().equals(vm.hostId())
-                && old.resources().equals(vm.resources()))) {
+    private void index(VmRecord old, VmRecord vm, boolean reserved) {
+        boolean same = holdsHost(old) && holdsHost(vm) && old.hostId().equals(vm.hostId())
+                && old.resources().equals(vm.resources());
+        if (holdsHost(old) && !same) {
             hosts.vacate(old.hostId(), old.resources(), old.offering().securityLevel());
         }
-        if (occupies(vm) && !reserved && !(occupies(old) && old.hostId().equals(vm.hostId())
-                && old.resources().equals(vm.resources()))) {
+        if (holdsHost(vm) && !reserved && !same) {
             hosts.occupy(vm.hostId(), vm.resources(), vm.offering().securityLevel());
         }
         int capDelta = (underCap(vm) ? 1 : 0) - (underCap(old) ? 1 : 0);
-        if (capDelta != 0 && !reserved) {
+        if (reserved && underCap(vm)) {
+            capDelta -= 1; // the slot was taken when it was reserved
+        }
+        if (capDelta != 0) {
             capped.addAndGet(capDelta);
-        }
-        indexByOffering(vm);
-        if (!vm.equals(old)) {
-            events.vmChanged(vm);
-        }
-        return vm;
-    }
-
-    /** Keeps the live index in step with a row. */
-    private VmRecord indexByOffering(VmRecord vm) {
-        if (vm.state().occupiesHost()) {
-            // put inside compute: a concurrent removal of the last row must not drop the map under us
-            liveByOffering.compute(vm.offering(), (k, live) -> {
-                Map<String, VmRecord> rowsOfOffering = live == null ? new ConcurrentHashMap<>() : live;
-                rowsOfOffering.put(vm.id(), vm);
-                return rowsOfOffering;
-            });
-        } else {
-            liveByOffering.computeIfPresent(vm.offering(), (k, live) -> {
-                live.remove(vm.id());
-                return live.isEmpty() ? null : live;
-            });
-        }
-        return vm;
-    }
-
-    /** Moves a VM to {@code state} unless it is already DESTROYED. */
-    Optional<VmRecord> transition(String id, VmState state, String detail) {
-        Optional<VmRecord> result = update(id, vm -> vm.state() == VmState.DESTROYED ? vm : vm.withState(state, detail));
-        if (state == VmState.DESTROYED) {
-            pruneHistory();
-        }
-        return result;
-    }
-
-    private void pruneHistory() {
-        List<VmRecord> gone = rows.values().stream().filter(vm -> !vm.state().occupiesHost()).sorted(OLDEST_FIRST).toList();
-        for (int i = 0; i < gone.size() - HISTORY_LIMIT; i++) {
-            rows.remove(gone.get(i).id());
         }
     }
 }

@@ -99,6 +99,20 @@ final class WatchedConnection implements HostConnection {
     }
 
     @Override
+    public org.servicefarm.api.Archive archive(String vmId, org.servicefarm.api.ArchiveTier tier, int level)
+            throws HypervisorException {
+        return watch("archive", false, () -> driver.archive(vmId, tier, level));
+    }
+
+    /** The target is handed to the driver as the driver's own connection: it moves the archive between its hosts. */
+    @Override
+    public org.servicefarm.api.Archive relocate(String vmId, HostConnection target, VmSpec spec)
+            throws HypervisorException {
+        HostConnection to = target instanceof WatchedConnection watched ? watched.driver : target;
+        return watch("relocate", false, () -> driver.relocate(vmId, to, spec));
+    }
+
+    @Override
     public Map<String, Endpoint> restore(String vmId) throws HypervisorException {
         return watch("restore", () -> driver.restore(vmId));
     }

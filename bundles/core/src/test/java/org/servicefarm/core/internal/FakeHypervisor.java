@@ -50,7 +50,15 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
     final AtomicInteger stages = new AtomicInteger();
     final AtomicInteger defines = new AtomicInteger();
     final AtomicInteger destroys = new AtomicInteger();
+    final AtomicInteger restores = new AtomicInteger();
+    final AtomicInteger relocations = new AtomicInteger();
     final AtomicInteger validations = new AtomicInteger();
+    /** The tier each archived guest is kept in, by VM id. */
+    final Map<String, org.servicefarm.api.ArchiveTier> tiers = new ConcurrentHashMap<>();
+    /** A saved state's bytes, and each tier's share of it: what the core records of an archive. */
+    static final long SAVED_BYTES = 64L << 20;
+    /** Hosts whose driver refuses every archive (a full disk, say). */
+    final Set<String> archiveFailing = ConcurrentHashMap.newKeySet();
     final AtomicInteger connects = new AtomicInteger();
     volatile CountDownLatch bootGate = new CountDownLatch(0);
     /** Hosts whose driver refuses every define, as a failing hypervisor would. */
@@ -221,15 +229,51 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
             }
 
             @Override
+            public org.servicefarm.api.Archive archive(String vmId, org.servicefarm.api.ArchiveTier tier, int level)
+                    throws HypervisorException {
+                if (archiveFailing.contains(host.name())) {
+                    throw new HypervisorException("host " + host.name() + " has no room for archives");
+                }
+                if (guests.get(vmId) != VmState.ARCHIVED) {
+                    save(vmId);
+                }
+                tiers.put(vmId, tier);
+                long bytes = switch (tier) {
+                    case SAVED -> SAVED_BYTES;
+                    case COMPRESSED -> SAVED_BYTES / 3;
+                    case DELTA -> SAVED_BYTES / 20;
+                };
+                return new org.servicefarm.api.Archive(tier, bytes, SAVED_BYTES);
+            }
+
+            @Override
+            public org.servicefarm.api.Archive relocate(String vmId, HostConnection target,
+                                                        org.servicefarm.api.driver.VmSpec spec)
+                    throws HypervisorException {
+                expect(vmId, VmState.ARCHIVED);
+                Map<String, VmState> there = guestsByHost.get(target.host().name());
+                if (there.putIfAbsent(vmId, VmState.ARCHIVED) != null) {
+                    throw new HypervisorException(vmId + " exists on " + target.host().name());
+                }
+                guests.remove(vmId);
+                org.servicefarm.api.ArchiveTier tier = tiers.getOrDefault(vmId, org.servicefarm.api.ArchiveTier.SAVED);
+                relocations.incrementAndGet();
+                return new org.servicefarm.api.Archive(tier, SAVED_BYTES, SAVED_BYTES);
+            }
+
+            @Override
             public Map<String, Endpoint> restore(String vmId) throws HypervisorException {
                 expect(vmId, VmState.ARCHIVED);
                 guests.put(vmId, VmState.ACTIVE);
+                tiers.remove(vmId);
+                restores.incrementAndGet();
                 return endpoints(vmId);
             }
 
             @Override
             public void destroy(String vmId) {
                 recorded.remove(vmId);
+                tiers.remove(vmId);
                 if (guests.remove(vmId) != null) {
                     destroys.incrementAndGet();
                 }

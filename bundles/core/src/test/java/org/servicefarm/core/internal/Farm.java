@@ -29,6 +29,9 @@ final class Farm implements AutoCloseable {
 
     final FakeHypervisor hypervisor;
     final HostIndex index = new HostIndex();
+    /** The farm's time: tests move it instead of sleeping (timers, the VM cap's recency, popularity). */
+    final VirtualClock clock = new VirtualClock();
+    final MemoryVmStore store = new MemoryVmStore();
     final StateTable table = new StateTable();
     final CatalogDirectory directory = new CatalogDirectory();
     final HostRegistry hosts = new HostRegistry();
@@ -56,6 +59,9 @@ final class Farm implements AutoCloseable {
         Map<String, Object> catalog = shippedConfig("org.servicefarm.catalog.cfg");
         directory.configure(convert(catalog, CatalogDirectory.Config.class), catalog);
         table.hosts = index;
+        table.store = store;
+        table.clock = clock;
+        table.activate();
         hosts.stateTable = table;
         hosts.index = index;
         hosts.activate();
@@ -88,12 +94,31 @@ final class Farm implements AutoCloseable {
         popularity.imageStore = images;
         popularity.ports = ports;
         popularity.checkpoints = checkpoints;
+        popularity.clock = clock;
         popularity.configure(convert(Map.of(), Popularity.Config.class));
         manager.popularity = popularity;
+        manager.clock = clock;
         manager.activate(convert(config, FarmServiceManager.Config.class));
         await("hosts connected", () -> hosts.statuses().size() == 3
                 && hosts.statuses().stream().allMatch(HostStatus::connected), () -> hosts.statuses().toString());
     }
+
+    /** The lifecycle sweeper with {@code config}, on the farm's clock; its own schedule never fires in a test. */
+    Lifecycle lifecycle(Map<String, Object> config) {
+        Lifecycle lifecycle = new Lifecycle();
+        lifecycle.manager = manager;
+        lifecycle.table = table;
+        lifecycle.hosts = hosts;
+        lifecycle.popularity = popularity;
+        lifecycle.clock = clock;
+        Map<String, Object> all = new HashMap<>(Map.of("sweep.interval.s", 86_400L, "reconcile.period.s", 0L));
+        all.putAll(config);
+        lifecycle.activate(convert(all, Lifecycle.Config.class));
+        lifecycles.add(lifecycle);
+        return lifecycle;
+    }
+
+    private final List<Lifecycle> lifecycles = new java.util.ArrayList<>();
 
     void addHost(String name, int vms, double cost, String zone) {
         addHost(name, vms, cost, zone, Map.of());
@@ -164,6 +189,7 @@ final class Farm implements AutoCloseable {
 
     /** Stops the core, as a crash or a restart would; the hypervisor and its guests carry on. */
     void stop() {
+        lifecycles.forEach(Lifecycle::deactivate);
         manager.deactivate();
         hosts.deactivate();
     }

@@ -173,11 +173,37 @@ class FarmServiceManagerTest {
     }
 
     @Test
-    void vmCapEvictsTheLeastRecentlyUsedVm() {
+    void vmCapArchivesTheLeastRecentlyUsedVm() {
         farm.close();
         farm = new Farm(Map.of("vm.cap", 2));
         Outcome.Granted wiki = grant("wiki");
+        farm.clock.advance(Duration.ofSeconds(1));
         Outcome.Granted shop = grant("shop");
+        farm.clock.advance(Duration.ofSeconds(1));
+        grant("shop");
+        Outcome.Granted blog = grant("blog");
+        assertEquals(Activation.CREATED, blog.activation());
+        VmRecord archived = farm.table.vm(wiki.vmId()).orElseThrow();
+        assertEquals(VmState.ARCHIVED, archived.state(), "archived: the budget has room");
+        assertEquals(org.servicefarm.api.ArchiveTier.COMPRESSED, archived.archive().tier());
+        assertTrue(archived.detail().startsWith("evicted: VM cap of 2 reached"), archived.detail());
+        assertEquals(VmState.ACTIVE, farm.table.vm(shop.vmId()).orElseThrow().state());
+        assertEquals(0, farm.hypervisor.destroys.get());
+        assertEquals(2, farm.table.capped());
+        // and a request for it brings it back, evicting another
+        Outcome.Granted back = grant("wiki");
+        assertEquals(Activation.RESTORED, back.activation());
+        assertEquals(wiki.vmId(), back.vmId());
+    }
+
+    @Test
+    void vmCapDestroysItsVictimWhenArchivesAreOff() {
+        farm.close();
+        farm = new Farm(Map.of("vm.cap", 2, "evict.archive", false));
+        Outcome.Granted wiki = grant("wiki");
+        farm.clock.advance(Duration.ofSeconds(1));
+        Outcome.Granted shop = grant("shop");
+        farm.clock.advance(Duration.ofSeconds(1));
         grant("shop");
         Outcome.Granted blog = grant("blog");
         assertEquals(Activation.CREATED, blog.activation());
@@ -414,8 +440,8 @@ class FarmServiceManagerTest {
         farm.stop();
         farm = new Farm(Map.of(), farm.hypervisor);
         // a guest the table has as destroyed (its destroy failed at the hypervisor), and one without a farm record
-        farm.table.put(new VmRecord(destroyed.vmId(), destroyed.hostId(), "img", destroyed.offering(), Map.of(),
-                VmState.DESTROYED, new Capacity(1, 256, 1), java.time.Instant.now(), null, 0, "evicted"));
+        // (the restarted core adopted it on connect: its row is moved to DESTROYED as a failed destroy would leave it)
+        farm.table.moveFromAny(destroyed.vmId(), VmState.DESTROYED, "evicted");
         farm.hypervisor.guestsByHost.get(host).put("sf-unrecorded", VmState.ACTIVE);
         for (String each : List.of(host, failed.hostId(), destroyed.hostId())) {
             farm.hosts.reconcile(each, farm.hosts.connection(each));

@@ -140,13 +140,15 @@ class PlacementFlowTest {
                 }
             }
             pool.shutdown();
-            assertTrue(capped.table.vms().stream().anyMatch(vm -> vm.state() == VmState.DESTROYED
+            assertTrue(capped.table.vms().stream().anyMatch(vm -> vm.state() == VmState.ARCHIVED
                     && vm.detail().startsWith("evicted")), "the second wave evicted");
-            long counted = capped.table.occupying().stream().filter(vm -> vm.state() != VmState.DESTROYING).count();
+            long counted = capped.table.occupying().stream().filter(vm -> StateTable.holdsHost(vm)
+                    && vm.state() != VmState.DESTROYING).count();
             assertTrue(counted <= 3, "at most the cap: " + counted);
             assertEquals(counted, capped.table.capped(), "the cap count is the rows' count");
             for (HostStatus host : capped.hosts.statuses()) {
-                long rows = capped.table.occupying().stream().filter(vm -> vm.hostId().equals(host.name())).count();
+                long rows = capped.table.occupying().stream().filter(vm -> vm.hostId().equals(host.name())
+                        && StateTable.holdsHost(vm)).count();
                 assertEquals(rows, host.used().vms(), host.name() + "'s use is its rows'");
                 assertTrue(host.used().vms() <= host.host().capacity().vms(), host.name());
             }

@@ -73,7 +73,7 @@ public class HostResource {
                 .build();
     }
 
-    /** Drains the host: no new VM is placed there; the VMs it runs stay. 200 with its status. */
+    /** Drains the host: no new VM is placed there, and its VMs are moved away. 200 with its status. */
     @POST
     @Path("{name}/drain")
     @RolesAllowed(Roles.ADMIN)

@@ -77,7 +77,11 @@ final class JsonMapping {
 
     record VmJson(String id, String state, String host, String image, OfferingJson offering, EndpointJson endpoint,
                   Map<String, EndpointJson> endpoints, CapacityJson resources, String createdAt, String lastUsedAt,
-                  long grants, String detail) {
+                  long grants, String detail, ArchiveJson archive) {
+    }
+
+    /** An ARCHIVED VM's archive: its tier, its bytes on disk and the saved state's bytes it stands for. */
+    record ArchiveJson(String tier, long bytes, long rawBytes) {
     }
 
     record VmsJson(List<VmJson> vms) {
@@ -198,7 +202,9 @@ final class JsonMapping {
         vm.endpoints().forEach((service, endpoint) -> endpoints.put(service, endpoint(endpoint)));
         return new VmJson(vm.id(), vm.state().name(), vm.hostId(), vm.imageId(), offering(vm.offering()),
                 endpoint(vm.endpoint()), endpoints, capacity(vm.resources()), instant(vm.createdAt()),
-                instant(vm.lastUsedAt()), vm.grants(), vm.detail());
+                instant(vm.lastUsedAt()), vm.grants(), vm.detail(),
+                vm.archive() == null ? null : new ArchiveJson(vm.archive().tier().name(), vm.archive().bytes(),
+                        vm.archive().rawBytes()));
     }
 
     static VmsJson vms(List<VmRecord> vms) {

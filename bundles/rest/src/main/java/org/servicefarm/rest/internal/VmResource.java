@@ -1,7 +1,10 @@
 package org.servicefarm.rest.internal;
 
 import javax.annotation.security.RolesAllowed;
+import javax.ws.rs.DELETE;
 import javax.ws.rs.GET;
+import javax.ws.rs.POST;
+import javax.ws.rs.QueryParam;
 import javax.ws.rs.Path;
 import javax.ws.rs.PathParam;
 import javax.ws.rs.Produces;
@@ -14,11 +17,19 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtensionSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
+import org.servicefarm.api.ArchiveTier;
+import org.servicefarm.api.HostRecord;
+import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.Names;
 import org.servicefarm.api.NotFoundException;
 import org.servicefarm.api.ServiceManager;
 
-/** {@code GET /api/v1/vms[/{id}]}: the state table, read only. */
+/**
+ * {@code /api/v1/vms}: the state table (viewer), and a VM's lifecycle moves (operator): {@code POST {id}/sleep},
+ * {@code POST {id}/archive[?tier=SAVED|COMPRESSED|DELTA]}, {@code POST {id}/wake}, {@code POST {id}/migrate[?host=]},
+ * {@code DELETE {id}}. Each answers 200 with the VM's row after the move; 404 for no such VM, 409 when its state allows
+ * no such move now, 400 for a bad tier or host, nothing changed.
+ */
 @Component(service = VmResource.class)
 @JaxrsResource
 @JaxrsName("servicefarm-vms")
@@ -50,5 +61,57 @@ public class VmResource {
     public JsonMapping.VmJson vm(@PathParam("id") String id) {
         return manager.stateTable().vm(id).map(JsonMapping::vm)
                 .orElseThrow(() -> new NotFoundException("no VM with id " + Names.excerpt(id)));
+    }
+
+    @POST
+    @Path("{id}/sleep")
+    @RolesAllowed(Roles.OPERATOR)
+    public JsonMapping.VmJson sleep(@PathParam("id") String id) {
+        return JsonMapping.vm(manager.sleep(id));
+    }
+
+    @POST
+    @Path("{id}/archive")
+    @RolesAllowed(Roles.OPERATOR)
+    public JsonMapping.VmJson archive(@PathParam("id") String id, @QueryParam("tier") String tier) {
+        return JsonMapping.vm(manager.archive(id, tier(tier)));
+    }
+
+    @POST
+    @Path("{id}/wake")
+    @RolesAllowed(Roles.OPERATOR)
+    public JsonMapping.VmJson wake(@PathParam("id") String id) {
+        return JsonMapping.vm(manager.wake(id));
+    }
+
+    @POST
+    @Path("{id}/migrate")
+    @RolesAllowed(Roles.OPERATOR)
+    public JsonMapping.VmJson migrate(@PathParam("id") String id, @QueryParam("host") String host) {
+        if (host != null && !HostRecord.validName(host)) {
+            throw new InvalidRequestException("host", "'" + Names.excerpt(host) + "' is not a host name");
+        }
+        return JsonMapping.vm(manager.migrate(id, host));
+    }
+
+    @DELETE
+    @Path("{id}")
+    @RolesAllowed(Roles.OPERATOR)
+    public JsonMapping.VmJson destroy(@PathParam("id") String id) {
+        return JsonMapping.vm(manager.destroy(id));
+    }
+
+    /** The tier a query names, or {@code null} for the default; anything else is a 400 naming the field. */
+    static ArchiveTier tier(String name) {
+        if (name == null || name.isEmpty()) {
+            return null;
+        }
+        for (ArchiveTier tier : ArchiveTier.values()) {
+            if (tier.name().equalsIgnoreCase(name)) {
+                return tier;
+            }
+        }
+        throw new InvalidRequestException("tier", "unknown archive tier '" + Names.excerpt(name) + "'; one of "
+                + java.util.Arrays.toString(ArchiveTier.values()));
     }
 }

@@ -109,6 +109,9 @@ class AuthorizationTest {
                 "GET /api/v1/hosts", "viewer", "GET /api/v1/hosts/{name}", "viewer",
                 "POST /api/v1/requests", "operator", "POST /api/v1/hosts", "admin",
                 "DELETE /api/v1/hosts/{name}", "admin"));
+        table.putAll(Map.of("POST /api/v1/vms/{id}/sleep", "operator", "POST /api/v1/vms/{id}/archive", "operator",
+                "POST /api/v1/vms/{id}/wake", "operator", "POST /api/v1/vms/{id}/migrate", "operator",
+                "DELETE /api/v1/vms/{id}", "operator"));
         table.put("POST /api/v1/hosts/{name}/drain", "admin");
         table.put("DELETE /api/v1/hosts/{name}/drain", "admin");
         table.putAll(Map.of("GET /api/v1/images", "viewer", "GET /api/v1/images/{id}", "viewer",

@@ -12,9 +12,9 @@ import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.NotFoundException;
 import org.servicefarm.api.ServiceManager;
 
-/** farm:drain: one call of {@link ServiceManager#drain}; no new VM is placed on the host, its VMs stay. */
-@Command(scope = "farm", name = "drain", description = "Drains a host: no new VM is placed there; the VMs it runs "
-        + "stay. farm:undrain undoes it.")
+/** farm:drain: one call of {@link ServiceManager#drain}; no new VM is placed on the host, its VMs move away. */
+@Command(scope = "farm", name = "drain", description = "Drains a host: no new VM is placed there, and the lifecycle "
+        + "moves its VMs to other hosts (archived, restored there on their next request). farm:undrain undoes it.")
 @Service
 public class DrainCommand implements Action {
 
@@ -40,7 +40,7 @@ public class DrainCommand implements Action {
             throw Failures.failure("Invalid argument HOST: " + e.getMessage());
         }
         out.println(status.name() + (status.drained() ? " drained: no new VM is placed there; its "
-                + status.used().vms() + " VM(s) stay" : " undrained: it takes new VMs again"));
+                + status.used().vms() + " VM(s) are moved away" : " undrained: it takes new VMs again"));
         return null;
     }
 }

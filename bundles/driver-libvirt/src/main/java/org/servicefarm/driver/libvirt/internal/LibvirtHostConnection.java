@@ -14,6 +14,8 @@ import java.util.function.Consumer;
 import org.libvirt.Connect;
 import org.libvirt.DomainInfo.DomainState;
 import org.libvirt.LibvirtException;
+import org.servicefarm.api.Archive;
+import org.servicefarm.api.ArchiveTier;
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.driver.GuestInfo;
@@ -51,6 +53,7 @@ final class LibvirtHostConnection implements HostConnection {
     private final FarmDomains farm;
     private final LifecycleEvents events;
     private final SavedStates savedStates;
+    private final ArchiveTiers tiers;
     private final DomainTemplate template;
     /** A test host's guests' services; {@code null} on QEMU hosts, whose guests answer themselves. */
     private final SimulatedHost simulated;
@@ -73,6 +76,7 @@ final class LibvirtHostConnection implements HostConnection {
         this.events = new LifecycleEvents(host.name(), farm, event -> dispatcher.dispatch(this, event),
                 simulated == null ? (vmId, type, detail) -> { } : simulated::observed, closed::get);
         this.savedStates = new SavedStates(host.name(), saveDirectory);
+        this.tiers = new ArchiveTiers(savedStates);
         this.template = DomainTemplate.of(settings.kind());
         this.onClose = onClose;
         for (int i = 0; i < vmLocks.length; i++) {
@@ -206,6 +210,32 @@ final class LibvirtHostConnection implements HostConnection {
         }
     }
 
+    /**
+     * Saves the VM if it runs, then keeps its saved state in {@code tier}: compressed or as a delta against its
+     * image's base by {@link ArchiveTiers}, beside the file libvirt wrote.
+     */
+    @Override
+    public Archive archive(String vmId, ArchiveTier tier, int compressionLevel) throws HypervisorException {
+        ReentrantLock lock = lockFor(vmId);
+        lock.lock();
+        try {
+            Tracked tracked = requireTracked(vmId);
+            if (!savedStates.exists(vmId)) {
+                Path file = savedStates.prepare(vmId);
+                domains.run(vmId, "save", domain -> domain.save(file.toString()));
+            }
+            try {
+                return tiers.move(vmId, tier, compressionLevel, tracked.metadata.imageId(),
+                        tracked.metadata.offering() == null ? "" : tracked.metadata.offering().key());
+            } catch (java.io.IOException | RuntimeException e) {
+                throw new HypervisorException("host " + host.name() + ": VM " + vmId + " cannot be kept in tier "
+                        + tier + ": " + LibvirtErrors.shown(e.toString()), e);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
     @Override
     public Map<String, Endpoint> restore(String vmId) throws HypervisorException {
         ReentrantLock lock = lockFor(vmId);
@@ -216,7 +246,14 @@ final class LibvirtHostConnection implements HostConnection {
                 throw new HypervisorException("VM " + vmId + " on host " + host.name() + " has no saved state ("
                         + savedStates.file(vmId) + ")");
             }
-            domains.restore(vmId, savedStates.file(vmId).toString());
+            Path raw;
+            try {
+                raw = tiers.materialize(vmId, tracked.metadata.imageId());
+            } catch (java.io.IOException | RuntimeException e) {
+                throw new HypervisorException("host " + host.name() + ": the saved state of " + vmId
+                        + " cannot be read back: " + LibvirtErrors.shown(e.toString()), e);
+            }
+            domains.restore(vmId, raw.toString());
             // virDomainRestore brings a guest back as it was saved: one saved while paused is paused again.
             if (domains.state(vmId) == DomainState.VIR_DOMAIN_PAUSED) {
                 domains.run(vmId, "resume", domain -> domain.resume());

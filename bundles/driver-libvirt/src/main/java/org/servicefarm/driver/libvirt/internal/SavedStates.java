@@ -8,6 +8,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
+import org.servicefarm.api.ArchiveTier;
 import org.servicefarm.api.driver.HypervisorException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,12 +58,47 @@ final class SavedStates {
         return file(vmId);
     }
 
+    /** Whether the VM has a saved state in any tier. */
     boolean exists(String vmId) {
-        return Files.isRegularFile(file(vmId));
+        return tier(vmId) != null;
     }
 
+    /** Where a VM's saved state is kept in {@code tier}. */
+    Path file(String vmId, ArchiveTier tier) {
+        Path raw = file(vmId);
+        return switch (tier) {
+            case SAVED -> raw;
+            case COMPRESSED -> raw.resolveSibling(raw.getFileName() + ".zst");
+            case DELTA -> raw.resolveSibling(raw.getFileName() + ".delta");
+        };
+    }
+
+    /** The tier the VM's saved state is kept in, or {@code null} when it has none. */
+    ArchiveTier tier(String vmId) {
+        for (ArchiveTier tier : ArchiveTier.values()) {
+            if (Files.isRegularFile(file(vmId, tier))) {
+                return tier;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The base saved state of an image on this host: the first saved state of a VM made from it (until a checkpoint
+     * of the image stands in for it), against which deltas are made.
+     */
+    Path base(String imageId) {
+        return directory.resolve("bases").resolve(file(imageId).getFileName().toString().replace(".save", ".base"));
+    }
+
+    /** Deletes the VM's saved state in every tier. */
     void delete(String vmId) {
-        Path file = file(vmId);
+        for (ArchiveTier tier : ArchiveTier.values()) {
+            deleteFile(file(vmId, tier));
+        }
+    }
+
+    void deleteFile(Path file) {
         try {
             Files.deleteIfExists(file);
         } catch (IOException e) {

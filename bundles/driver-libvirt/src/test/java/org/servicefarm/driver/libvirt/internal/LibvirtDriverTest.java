@@ -84,6 +84,35 @@ class LibvirtDriverTest {
     }
 
     @Test
+    void aVmIsArchivedInEachTierAndRestoredFromIt() throws Exception {
+        int port = Fixtures.freePorts(5);
+        HostConnection beta = connect("beta", Map.of("portRange", Fixtures.range(port, 5)));
+        beta.define(Fixtures.spec("vm-t", Fixtures.http()));
+        Map<String, Endpoint> endpoints = beta.start("vm-t");
+        Path state = dir.resolve("state").resolve("beta");
+        for (org.servicefarm.api.ArchiveTier tier : org.servicefarm.api.ArchiveTier.values()) {
+            org.servicefarm.api.Archive saved = beta.archive("vm-t", org.servicefarm.api.ArchiveTier.SAVED, 3);
+            assertEquals(Files.size(state.resolve("vm-t.save")), saved.bytes());
+            org.servicefarm.api.Archive archive = beta.archive("vm-t", tier, 3);
+            assertEquals(tier, archive.tier());
+            assertEquals(VmState.ARCHIVED, stateOf(beta, "vm-t"), tier + ": reported ARCHIVED in any tier");
+            String file = switch (tier) {
+                case SAVED -> "vm-t.save";
+                case COMPRESSED -> "vm-t.save.zst";
+                case DELTA -> "vm-t.save.delta";
+            };
+            assertEquals(Files.size(state.resolve(file)), archive.bytes(), tier + "'s bytes are its file's");
+            assertEquals(saved.bytes(), archive.rawBytes(), "and it says what it stands for");
+            assertEquals(tier == org.servicefarm.api.ArchiveTier.SAVED, Files.exists(state.resolve("vm-t.save")),
+                    "only the tier's file is kept");
+            assertEquals(endpoints, beta.restore("vm-t"), tier.name());
+            assertEquals(VmState.ACTIVE, stateOf(beta, "vm-t"));
+            assertFalse(Files.exists(state.resolve(file)), "restoring consumes the archive");
+        }
+        beta.destroy("vm-t");
+    }
+
+    @Test
     void fullLifecycleOnOneOfTwoHosts() throws Exception {
         int port = Fixtures.freePorts(10);
         HostConnection alpha = connect("alpha", Map.of("portRange", Fixtures.range(port, 5)));

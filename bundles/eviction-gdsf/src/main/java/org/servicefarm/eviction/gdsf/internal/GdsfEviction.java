@@ -1,24 +1,21 @@
 package org.servicefarm.eviction.gdsf.internal;
 
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Objects;
 
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ServiceScope;
 import org.servicefarm.api.eviction.EvictionCandidate;
 import org.servicefarm.api.eviction.EvictionName;
 import org.servicefarm.api.eviction.EvictionPolicy;
+import org.servicefarm.api.eviction.GreedyDual;
 
 /**
  * GreedyDual-Size-Frequency (Cherkasova, 1998): what is cheap to have again, large, and rarely used goes
  * first; what is expensive to rebuild, small and popular stays, even when it was not used lately.
  * <p>
- * Each candidate has a priority {@code H = L + F × C / S}: {@code F} its uses (at least 1), {@code C} its
+ * The GreedyDual ranking ({@link GreedyDual}) with the value {@code F × C / S}: each candidate has a priority
+ * {@code H = L + F × C / S}: {@code F} its uses (at least 1), {@code C} its
  * rebuild cost in seconds (at least 1 ms), {@code S} its size in MiB (at least one byte). The lowest
  * priority goes first. {@code L}, the clock, starts at 0 and inflates to the priority of what goes: a
  * candidate's priority is computed when it is first seen and again whenever it was used since (its uses or
@@ -39,41 +36,13 @@ public class GdsfEviction implements EvictionPolicy {
 
     private static final double MIB = 1 << 20;
     /** A priority is forgotten when its candidate was absent from this many rankings in a row. */
-    static final int FORGET_AFTER_RANKINGS = 100;
+    static final int FORGET_AFTER_RANKINGS = GreedyDual.FORGET_AFTER_RANKINGS;
 
-    /** What was known of a candidate when its priority was last computed. */
-    private record Known(long uses, Instant lastUsedAt, double priority, long seenAt) {
-    }
-
-    private final Map<String, Known> known = new HashMap<>();
-    private double clock;
-    private long rankings;
+    private final GreedyDual ranking = new GreedyDual(GdsfEviction::value);
 
     @Override
-    public synchronized List<EvictionCandidate> rank(List<EvictionCandidate> candidates, Instant now) {
-        Objects.requireNonNull(candidates, "candidates");
-        rankings++;
-        Map<String, Double> priorities = new HashMap<>();
-        for (EvictionCandidate candidate : candidates) {
-            Objects.requireNonNull(candidate, "a null eviction candidate");
-            Known before = known.get(candidate.id());
-            Known current = before != null && before.uses() == candidate.uses()
-                    && before.lastUsedAt().equals(candidate.lastUsedAt())
-                    ? new Known(before.uses(), before.lastUsedAt(), before.priority(), rankings)
-                    : new Known(candidate.uses(), candidate.lastUsedAt(), clock + value(candidate), rankings);
-            known.put(candidate.id(), current);
-            priorities.put(candidate.id(), current.priority());
-        }
-        List<EvictionCandidate> ranked = new ArrayList<>(candidates);
-        ranked.sort(Comparator.comparingDouble((EvictionCandidate c) -> priorities.get(c.id()))
-                .thenComparing(EvictionCandidate::lastUsedAt)
-                .thenComparing(EvictionCandidate::sizeBytes, Comparator.reverseOrder())
-                .thenComparing(EvictionCandidate::id));
-        if (!ranked.isEmpty()) {
-            clock = Math.max(clock, priorities.get(ranked.get(0).id()));
-        }
-        known.values().removeIf(k -> rankings - k.seenAt() >= FORGET_AFTER_RANKINGS);
-        return List.copyOf(ranked);
+    public List<EvictionCandidate> rank(List<EvictionCandidate> candidates, Instant now) {
+        return ranking.rank(candidates, now);
     }
 
     /** {@code F × C / S}: uses times rebuild seconds per MiB. */
@@ -85,13 +54,12 @@ public class GdsfEviction implements EvictionPolicy {
     }
 
     /** The clock, {@code L}: the priority of the last first-ranked candidate. */
-    synchronized double clock() {
-        return clock;
+    double clock() {
+        return ranking.clock();
     }
 
     /** The priority last computed for a candidate, or NaN. */
-    synchronized double priority(String id) {
-        Known k = known.get(id);
-        return k == null ? Double.NaN : k.priority();
+    double priority(String id) {
+        return ranking.priority(id);
     }
 }

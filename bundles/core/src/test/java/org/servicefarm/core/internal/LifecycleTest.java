@@ -1,0 +1,286 @@
+package org.servicefarm.core.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.servicefarm.api.Activation;
+import org.servicefarm.api.ArchiveTier;
+import org.servicefarm.api.ConflictException;
+import org.servicefarm.api.NotFoundException;
+import org.servicefarm.api.Offering;
+import org.servicefarm.api.Outcome;
+import org.servicefarm.api.ServiceRequest;
+import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.VmState;
+import org.servicefarm.api.eviction.EvictionPolicy;
+import org.servicefarm.eviction.greedydual.internal.GreedyDualEviction;
+import org.servicefarm.eviction.lfu.internal.LfuEviction;
+import org.servicefarm.eviction.lru.internal.LruEviction;
+
+/** The state machine, the lifecycle's timers on a virtual clock, wake, the VM cap, reconcile, relocation and drain. */
+class LifecycleTest {
+
+    private static final Duration LONG = Duration.ofSeconds(60);
+    private Farm farm = new Farm(Map.of());
+
+    @AfterEach
+    void stop() {
+        farm.close();
+    }
+
+    private Outcome.Granted grant(String service) {
+        return assertInstanceOf(Outcome.Granted.class,
+                farm.manager.request(ServiceRequest.of(service).withDeadline(LONG)));
+    }
+
+    private VmRecord row(String id) {
+        return farm.table.vm(id).orElseThrow();
+    }
+
+    private VmState guest(VmRecord vm) {
+        return farm.hypervisor.guestsByHost.get(vm.hostId()).get(vm.id());
+    }
+
+    private static Map<String, Object> timers(Object... keysAndValues) {
+        Map<String, Object> config = new HashMap<>(Map.of("inDemand.requestsPerMinute", 0.0));
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            config.put((String) keysAndValues[i], keysAndValues[i + 1]);
+        }
+        return config;
+    }
+
+    @Test
+    void illegalMovesAreRefusedAndStaleOnesChangeNothing() {
+        String id = grant("wiki").vmId();
+        assertThrows(ConflictException.class, () -> farm.table.move(id, VmState.ACTIVE, VmState.RESTORING, "no"));
+        assertThrows(ConflictException.class, () -> farm.table.move(id, VmState.CREATING, VmState.SLEEPING, "no"));
+        assertTrue(farm.table.move(id, VmState.SLEEPING, VmState.RESUMING, "stale").isEmpty(),
+                "it is not SLEEPING: the compare-and-set changes nothing");
+        assertEquals(VmState.ACTIVE, row(id).state());
+
+        ConflictException wake = assertThrows(ConflictException.class, () -> farm.manager.wake(id));
+        assertTrue(wake.getMessage().contains("ACTIVE"), wake.getMessage());
+        assertEquals(VmState.DESTROYED, farm.manager.destroy(id).state());
+        assertThrows(ConflictException.class, () -> farm.table.move(id, VmState.DESTROYED, VmState.ACTIVE, "no"));
+        assertThrows(ConflictException.class, () -> farm.manager.sleep(id));
+        assertThrows(NotFoundException.class, () -> farm.manager.sleep("sf-nope"));
+        assertEquals(0, farm.table.capped());
+    }
+
+    @Test
+    void timersSleepArchiveRetierAndDestroyEachWithItsReason() {
+        Lifecycle lifecycle = farm.lifecycle(timers("sleep.after.s", 60L, "archive.after.s", 120L,
+                "compress.after.s", 300L, "delta.after.s", 600L, "destroy.after.s", 1000L));
+        String id = grant("wiki").vmId();
+
+        farm.clock.advance(Duration.ofSeconds(59));
+        assertEquals(0, lifecycle.sweep());
+        assertEquals(VmState.ACTIVE, row(id).state());
+        farm.clock.advance(Duration.ofSeconds(1));
+        assertEquals(1, lifecycle.sweep());
+        assertEquals(VmState.SLEEPING, row(id).state());
+        assertEquals(VmState.SLEEPING, guest(row(id)), "suspended at the hypervisor");
+        assertEquals("lifecycle: idle for 1 min (T_sleep 1 min)", row(id).detail());
+
+        farm.clock.advance(Duration.ofSeconds(119));
+        lifecycle.sweep();
+        assertEquals(VmState.SLEEPING, row(id).state());
+        farm.clock.advance(Duration.ofSeconds(1));
+        lifecycle.sweep();
+        Instant archivedAt = farm.clock.instant();
+        assertEquals(VmState.ARCHIVED, row(id).state());
+        assertEquals(ArchiveTier.SAVED, row(id).archive().tier());
+        assertEquals(FakeHypervisor.SAVED_BYTES, row(id).archive().bytes());
+        assertTrue(row(id).detail().startsWith("lifecycle: asleep for 2 min (T_archive 2 min)"), row(id).detail());
+
+        farm.clock.advance(Duration.ofSeconds(300));
+        lifecycle.sweep();
+        assertEquals(ArchiveTier.COMPRESSED, row(id).archive().tier());
+        assertEquals(FakeHypervisor.SAVED_BYTES / 3, row(id).archive().bytes());
+        assertEquals(archivedAt, row(id).inStateSince(), "a new tier is not a new archive");
+        farm.clock.advance(Duration.ofSeconds(300));
+        lifecycle.sweep();
+        assertEquals(ArchiveTier.DELTA, row(id).archive().tier());
+        assertTrue(row(id).detail().contains("T_delta 10 min"), row(id).detail());
+
+        farm.clock.advance(Duration.ofSeconds(399));
+        lifecycle.sweep();
+        assertEquals(VmState.ARCHIVED, row(id).state());
+        farm.clock.advance(Duration.ofSeconds(1));
+        lifecycle.sweep();
+        assertEquals(VmState.DESTROYED, row(id).state());
+        assertTrue(row(id).detail().contains("T_destroy"), row(id).detail());
+        assertFalse(farm.hypervisor.guestsByHost.get(row(id).hostId()).containsKey(id), "removed from its host");
+    }
+
+    @Test
+    void anApplicationsOwnTimersOverrideTheDefaults() {
+        Lifecycle lifecycle = farm.lifecycle(timers("sleep.after.s", 600L, "applications",
+                new String[] {"wiki:sleep=10;archive=0"}));
+        String wiki = grant("wiki").vmId();
+        String blog = grant("blog").vmId();
+        farm.clock.advance(Duration.ofSeconds(10));
+        lifecycle.sweep();
+        assertEquals(VmState.SLEEPING, row(wiki).state());
+        assertEquals(VmState.ACTIVE, row(blog).state());
+        farm.clock.advance(Duration.ofDays(1));
+        lifecycle.sweep(); // blog sleeps (one step a sweep)
+        farm.clock.advance(Duration.ofDays(1));
+        lifecycle.sweep();
+        assertEquals(VmState.SLEEPING, row(wiki).state(), "its archive timer is off");
+        assertEquals(VmState.ARCHIVED, row(blog).state(), "the defaults' archive timer fired");
+    }
+
+    @Test
+    void aVmWhoseOfferingIsInDemandStaysActiveThoughItselfIdle() {
+        Lifecycle lifecycle = farm.lifecycle(Map.of("sleep.after.s", 60L, "inDemand.requestsPerMinute", 2.0));
+        String id = grant("wiki").vmId();
+        for (int i = 0; i < 24; i++) {
+            grant("wiki"); // 25 requests in the popularity window of 10 min: 2.5 a minute
+        }
+        farm.clock.advance(Duration.ofSeconds(120));
+        lifecycle.sweep();
+        assertEquals(VmState.ACTIVE, row(id).state(), "in demand: kept ACTIVE though idle for 2 min");
+        farm.clock.advance(Duration.ofMinutes(10));
+        lifecycle.sweep();
+        assertEquals(VmState.SLEEPING, row(id).state(), "no longer asked for: it sleeps");
+    }
+
+    @Test
+    void aRequestResumesASleepingVmAndRestoresAnArchivedOneFromEveryTier() {
+        String id = grant("wiki").vmId();
+        assertEquals(VmState.SLEEPING, farm.manager.sleep(id).state());
+        Outcome.Granted resumed = grant("wiki");
+        assertEquals(Activation.RESUMED, resumed.activation());
+        assertEquals(id, resumed.vmId());
+        for (ArchiveTier tier : ArchiveTier.values()) {
+            VmRecord archived = farm.manager.archive(id, tier);
+            assertEquals(VmState.ARCHIVED, archived.state());
+            assertEquals(tier, archived.archive().tier());
+            assertEquals(0, farm.host(archived.hostId()).orElseThrow().used().vms(), "an archive holds no room");
+            Outcome.Granted restored = grant("wiki");
+            assertEquals(Activation.RESTORED, restored.activation(), tier.name());
+            assertEquals(id, restored.vmId());
+            assertNull(row(id).archive(), "restored: no archive left");
+            assertEquals(1, farm.host(restored.hostId()).orElseThrow().used().vms());
+        }
+        assertEquals(3, farm.hypervisor.restores.get());
+        // the operator's wake, from sleep
+        farm.manager.sleep(id);
+        assertEquals(VmState.ACTIVE, farm.manager.wake(id).state());
+    }
+
+    @Test
+    void fiftyOfferingsInTurnAreAllGrantedWhileIdleVmsHoldEveryHost() {
+        List<Offering> offerings = farm.directory.offerings(1000).stream().limit(50).toList();
+        assertEquals(50, offerings.size());
+        int granted = 0;
+        for (Offering offering : offerings) {
+            farm.clock.advance(Duration.ofSeconds(1));
+            Outcome outcome = farm.manager.request(offering.toRequest().withDeadline(LONG));
+            if (outcome instanceof Outcome.Granted) {
+                granted++;
+            } else if (!(outcome instanceof Outcome.Never)) {
+                throw new AssertionError(offering.key() + ": " + outcome);
+            }
+        }
+        assertTrue(granted > 14, "more than the 14 VMs the hosts hold at once: " + granted);
+        long archived = farm.vms().stream().filter(vm -> vm.state() == VmState.ARCHIVED).count();
+        assertEquals(granted - farm.table.capped(), archived, "every VM not in memory was archived, none lost");
+        for (var host : farm.hosts.statuses()) {
+            assertTrue(host.used().vms() <= host.host().capacity().vms(), host.name());
+        }
+    }
+
+    @Test
+    void theVmCapEvictsByEachEvictionBundle() {
+        Map<EvictionPolicy, String> expected = new java.util.LinkedHashMap<>();
+        expected.put(new LruEviction(), "wiki"); // used longest ago
+        expected.put(new LfuEviction(), "blog"); // used least often
+        expected.put(new GreedyDualEviction(), "blog"); // least grants times the cost to bring back
+        for (Map.Entry<EvictionPolicy, String> policy : expected.entrySet()) {
+            farm.close();
+            farm = new Farm(Map.of("vm.cap", 2));
+            farm.eviction.bindVmPolicy(policy.getKey());
+            Map<String, String> ids = new HashMap<>();
+            for (int i = 0; i < 3; i++) {
+                ids.put("wiki", grant("wiki").vmId());
+            }
+            farm.clock.advance(Duration.ofSeconds(10));
+            ids.put("blog", grant("blog").vmId());
+            farm.clock.advance(Duration.ofSeconds(10));
+            grant("shop");
+            String victim = policy.getValue();
+            String kept = victim.equals("wiki") ? "blog" : "wiki";
+            String name = policy.getKey().getClass().getSimpleName();
+            assertEquals(VmState.ARCHIVED, row(ids.get(victim)).state(), name + " evicts " + victim);
+            assertEquals(VmState.ACTIVE, row(ids.get(kept)).state(), name + " keeps " + kept);
+        }
+    }
+
+    @Test
+    void reconcileRepairsDriftAndLogsEachRepair() {
+        VmRecord stopped = row(grant("wiki").vmId());
+        VmRecord vanished = row(grant("blog").vmId());
+        // behind the farm's back, with no event: one guest stops, one disappears, a stranger appears
+        farm.hypervisor.guestsByHost.get(stopped.hostId()).put(stopped.id(), VmState.FAILED);
+        farm.hypervisor.guestsByHost.get(vanished.hostId()).remove(vanished.id());
+        farm.hypervisor.guestsByHost.get("large").put("sf-stranger", VmState.ACTIVE);
+        farm.hosts.reconcileAll();
+        Farm.await("reconciled", () -> row(stopped.id()).state() == VmState.FAILED
+                && row(vanished.id()).state() == VmState.DESTROYED
+                && !farm.hypervisor.guestsByHost.get("large").containsKey("sf-stranger")
+                && !farm.hypervisor.guestsByHost.get(stopped.hostId()).containsKey(stopped.id()));
+        assertTrue(row(stopped.id()).detail().contains("stopped behind the farm's back"), row(stopped.id()).detail());
+        assertTrue(row(vanished.id()).detail().contains("vanished"), row(vanished.id()).detail());
+        assertEquals(0, farm.table.capped());
+    }
+
+    @Test
+    void aVmMovesToAnotherHostAndIsRestoredThere() {
+        VmRecord vm = row(grant("wiki").vmId());
+        String other = vm.hostId().equals("large") ? "small" : "large";
+        VmRecord moved = farm.manager.migrate(vm.id(), other);
+        assertEquals(VmState.ARCHIVED, moved.state());
+        assertEquals(other, moved.hostId());
+        assertEquals(1, farm.hypervisor.relocations.get());
+        assertFalse(farm.hypervisor.guestsByHost.get(vm.hostId()).containsKey(vm.id()));
+        Outcome.Granted back = grant("wiki");
+        assertEquals(Activation.RESTORED, back.activation());
+        assertEquals(other, back.hostId());
+        assertThrows(org.servicefarm.api.InvalidRequestException.class, () -> farm.manager.migrate(vm.id(), other),
+                "already there");
+        assertThrows(org.servicefarm.api.InvalidRequestException.class, () -> farm.manager.migrate(vm.id(), "nowhere"));
+    }
+
+    @Test
+    void drainingAHostMovesItsVmsAway() {
+        Lifecycle lifecycle = farm.lifecycle(Map.of());
+        VmRecord active = row(grant("wiki").vmId());
+        VmRecord asleep = row(grant("blog").vmId());
+        String host = active.hostId();
+        farm.manager.sleep(asleep.id());
+        farm.manager.drain(host, true);
+        lifecycle.sweep(); // the drain also asked for a sweep at once, on the lifecycle's thread: either moves them
+        Farm.await("moved off " + host, () -> farm.table.occupying().stream()
+                .noneMatch(vm -> vm.hostId().equals(host)));
+        assertEquals(VmState.ARCHIVED, row(active.id()).state());
+        assertNotEquals(host, row(active.id()).hostId());
+        Outcome.Granted back = grant("wiki");
+        assertEquals(Activation.RESTORED, back.activation());
+        assertNotEquals(host, back.hostId());
+    }
+}

@@ -1,0 +1,32 @@
+package org.servicefarm.shell.internal;
+
+import org.apache.karaf.shell.api.action.Command;
+import org.apache.karaf.shell.api.action.Option;
+import org.apache.karaf.shell.api.action.lifecycle.Service;
+import org.apache.karaf.shell.support.CommandException;
+import org.servicefarm.api.ArchiveTier;
+import org.servicefarm.api.VmRecord;
+
+/** farm:archive: {@link org.servicefarm.api.ServiceManager#archive}. */
+@Command(scope = "farm", name = "archive", description = "Archives a VM (its state saved to disk, its host's memory "
+        + "freed), or moves an archived one into another tier.")
+@Service
+public class ArchiveCommand extends VmCommand {
+
+    @Option(name = "--tier", description = "SAVED (default), COMPRESSED or DELTA")
+    String tier;
+
+    @Override
+    VmRecord move() throws CommandException {
+        ArchiveTier in = null;
+        if (tier != null) {
+            try {
+                in = ArchiveTier.valueOf(tier.trim().toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw Failures.failure("Invalid option --tier: unknown archive tier '"
+                        + org.servicefarm.api.Names.excerpt(tier) + "'; one of SAVED, COMPRESSED, DELTA");
+            }
+        }
+        return manager.archive(vmId, in);
+    }
+}
