@@ -341,7 +341,7 @@ public class ApplianceIT {
      * eviction-lru bundle's policy evict the least recently used VM, and the count stays at the cap.
      */
     @Test
-    public void e_theVmCapEvictsTheLeastRecentlyUsedVm() throws Exception {
+    public void e_theVmCapEvictsTheLeastRecentlyUsedVmAndARequestRestoresIt() throws Exception {
         List<JsonNode> live = liveVms();
         assertTrue("the earlier tests left VMs: " + live, live.size() >= 2);
         JsonNode leastRecentlyUsed = live.stream().min(java.util.Comparator.comparing(ApplianceIT::lastUsed)).get();
@@ -351,10 +351,23 @@ public class ApplianceIT {
         Grant grant = client.requestUntilGranted(FarmClient.JSON.writeValueAsString(offering(5)), GRANT);
         assertEndpoint(grant.endpoint());
 
-        HttpResponse<String> evicted = client.get("/api/v1/vms/" + leastRecentlyUsed.path("id").asText(), Login.VIEWER);
-        assertEquals("DESTROYED", FarmClient.json(evicted).path("state").asText());
-        assertTrue(evicted.body(), FarmClient.json(evicted).path("detail").asText().contains("evicted"));
-        assertEquals("the farm stays at its cap", live.size(), liveVms().size());
+        String id = leastRecentlyUsed.path("id").asText();
+        HttpResponse<String> evicted = client.get("/api/v1/vms/" + id, Login.VIEWER);
+        JsonNode victim = FarmClient.json(evicted);
+        // evicted by archiving it (the default): kept compressed on disk, out of its host's memory and the cap
+        assertEquals(evicted.body(), "ARCHIVED", victim.path("state").asText());
+        assertTrue(evicted.body(), victim.path("detail").asText().contains("evicted"));
+        assertEquals(evicted.body(), "COMPRESSED", victim.path("archive").path("tier").asText());
+        assertTrue(evicted.body(), victim.path("archive").path("bytes").asLong() > 0);
+        List<JsonNode> inMemory = liveVms().stream().filter(vm -> !"ARCHIVED".equals(vm.path("state").asText()))
+                .toList();
+        assertEquals("the farm stays at its cap", live.size(), inMemory.size());
+
+        // a request for it restores it from its compressed archive (evicting another)
+        Grant back = client.requestUntilGranted(FarmClient.JSON.writeValueAsString(victim.path("offering")), GRANT);
+        assertEquals(back.body().toString(), "RESTORED", back.body().path("activation").asText());
+        assertEquals(id, back.vmId());
+        assertEndpoint(back.endpoint());
     }
 
     /**
