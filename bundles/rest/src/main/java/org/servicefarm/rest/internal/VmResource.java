@@ -66,6 +66,9 @@ public class VmResource {
     @POST
     @Path("{id}/sleep")
     @RolesAllowed(Roles.OPERATOR)
+    @Answers({"200 the VM, SLEEPING (suspended in memory)",
+            "404 no such VM",
+            "409 its state allows no such move (nothing changed)"})
     public JsonMapping.VmJson sleep(@PathParam("id") String id) {
         return JsonMapping.vm(manager.sleep(id));
     }
@@ -73,6 +76,10 @@ public class VmResource {
     @POST
     @Path("{id}/archive")
     @RolesAllowed(Roles.OPERATOR)
+    @Answers({"200 the VM, ARCHIVED in the tier asked for, with its bytes",
+            "400 no such archive tier",
+            "404 no such VM",
+            "409 its state allows no such move (nothing changed)"})
     public JsonMapping.VmJson archive(@PathParam("id") String id, @QueryParam("tier") String tier) {
         return JsonMapping.vm(manager.archive(id, tier(tier)));
     }
@@ -80,6 +87,9 @@ public class VmResource {
     @POST
     @Path("{id}/wake")
     @RolesAllowed(Roles.OPERATOR)
+    @Answers({"200 the VM, ACTIVE again (resumed or restored), or still waking when it takes longer than the longest deadline",
+            "404 no such VM",
+            "409 its state allows no such move (nothing changed)"})
     public JsonMapping.VmJson wake(@PathParam("id") String id) {
         return JsonMapping.vm(manager.wake(id));
     }
@@ -87,6 +97,10 @@ public class VmResource {
     @POST
     @Path("{id}/migrate")
     @RolesAllowed(Roles.OPERATOR)
+    @Answers({"200 the VM on its new host",
+            "400 a malformed host name",
+            "404 no such VM",
+            "409 its state allows no such move, or the host cannot take it (nothing changed)"})
     public JsonMapping.VmJson migrate(@PathParam("id") String id, @QueryParam("host") String host) {
         if (host != null && !HostRecord.validName(host)) {
             throw new InvalidRequestException("host", "'" + Names.excerpt(host) + "' is not a host name");
@@ -97,6 +111,7 @@ public class VmResource {
     @DELETE
     @Path("{id}")
     @RolesAllowed(Roles.OPERATOR)
+    @Answers({"200 the VM, DESTROYED", "404 no such VM", "409 its state allows no such move (nothing changed)"})
     public JsonMapping.VmJson destroy(@PathParam("id") String id) {
         return JsonMapping.vm(manager.destroy(id));
     }
