@@ -7,6 +7,8 @@ import java.util.List;
 
 import org.osgi.annotation.versioning.ProviderType;
 import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.Outcome;
+import org.servicefarm.api.ServiceRequest;
 
 /**
  * The farm's audit trail. Writers never wait for it: {@link #record} hands the entry over and returns (an entry is
@@ -30,6 +32,23 @@ public interface AuditTrail {
      * @param reason  why, or {@code null}
      */
     void record(String actor, String action, String subject, String outcome, String reason);
+
+    /**
+     * Records a request and its answer, as every front end does: the offering (or the service asked for when none was
+     * found), the outcome with how it was served, and why.
+     */
+    default void answered(String actor, ServiceRequest request, Outcome outcome) {
+        if (outcome instanceof Outcome.Granted g) {
+            record(actor, "request", g.offering() != null ? g.offering().key() : request.service(),
+                    "GRANTED " + g.activation() + (g.start() != null ? " from " + g.start() : ""),
+                    "VM " + g.vmId() + " on " + g.hostId() + " at " + g.endpoint());
+        } else if (outcome instanceof Outcome.RetryLater r) {
+            record(actor, "request", r.offering() != null ? r.offering().key() : request.service(), "RETRY_LATER",
+                    r.detail());
+        } else if (outcome instanceof Outcome.Never n) {
+            record(actor, "request", request.service(), "NEVER", n.reason());
+        }
+    }
 
     /**
      * Entries at or after {@code since} with an id above {@code afterId}, oldest first.

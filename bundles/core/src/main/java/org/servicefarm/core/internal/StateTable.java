@@ -10,12 +10,15 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.servicefarm.api.ConflictException;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.StateTableView;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.audit.AuditTrail;
 import org.servicefarm.api.store.VmStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,6 +48,10 @@ public class StateTable implements StateTableView {
      */
     @Reference
     FarmEvents events = new FarmEvents();
+
+    /** Every move and adoption goes to the audit trail, when the appliance has one (a store bundle). */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    volatile AuditTrail audit;
 
     /** The highest-ranked store; a better one arriving restarts the table (and what depends on it). */
     @Reference(policyOption = ReferencePolicyOption.GREEDY)
@@ -100,6 +107,7 @@ public class StateTable implements StateTableView {
         }
         index(null, stamped, false);
         events.vmChanged(stamped);
+        audit("adopt", stamped, "recorded as " + stamped.state() + " on " + stamped.hostId(), stamped.detail());
         return true;
     }
 
@@ -192,9 +200,17 @@ public class StateTable implements StateTableView {
             }
             if (from != to) {
                 LOG.debug("VM {}: {} -> {} ({})", id, from, to, c.after().detail());
+                audit("move", c.after(), from + " -> " + to, c.after().detail());
             }
         });
         return done.map(VmStore.Change::after);
+    }
+
+    private void audit(String action, VmRecord vm, String outcome, String reason) {
+        AuditTrail trail = audit;
+        if (trail != null) {
+            trail.record(AuditTrail.APPLIANCE, action, vm.id() + " " + vm.offering().key(), outcome, reason);
+        }
     }
 
     /** Removes a DESTROYED or FAILED row from the table's history. */

@@ -8,19 +8,25 @@ import javax.ws.rs.Produces;
 import javax.ws.rs.QueryParam;
 import javax.ws.rs.container.AsyncResponse;
 import javax.ws.rs.container.Suspended;
+import javax.ws.rs.core.Context;
 import javax.ws.rs.core.HttpHeaders;
 import javax.ws.rs.core.MediaType;
 import javax.ws.rs.core.Response;
+import javax.ws.rs.core.SecurityContext;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtensionSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.ServiceRequest;
+import org.servicefarm.api.audit.AuditTrail;
 import org.slf4j.MDC;
 
 /**
@@ -39,6 +45,9 @@ import org.slf4j.MDC;
 public class RequestResource {
 
     private final ServiceManager manager;
+    /** Who asked for what and what was answered; absent when the appliance runs without a store. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    volatile AuditTrail audit;
 
     @Activate
     public RequestResource(@Reference ServiceManager manager) {
@@ -53,20 +62,26 @@ public class RequestResource {
     @RolesAllowed(Roles.OPERATOR)
     @Answers({"200 GRANTED: the endpoint (or, with explain=true, what the manager would do)", "400 the request is malformed (field names the offending one)", "404 NEVER: the combination is not viable; detail says why", "415 the body is not JSON", "503 RETRY_LATER: the VM is being prepared; Retry-After says when to ask again"})
     public void request(RequestBody body, @QueryParam("explain") @DefaultValue("false") boolean explain,
-                        @Suspended AsyncResponse response) {
+                        @Context SecurityContext login, @Suspended AsyncResponse response) {
         if (explain) {
             response.resume(Response.ok(JsonMapping.explanation(manager.explain(body.toRequest()))).build());
             return;
         }
         // a failed stage (a malformed request found late) reaches the exception mappers like a thrown one
         String requestId = MDC.get(RequestIdFilter.MDC_KEY);
-        manager.requestAsync(body.toRequest()).whenComplete((outcome, failure) -> {
+        ServiceRequest request = body.toRequest();
+        String user = login != null && login.getUserPrincipal() != null ? login.getUserPrincipal().getName() : "?";
+        manager.requestAsync(request).whenComplete((outcome, failure) -> {
             // the answer may come on one of the manager's threads: what it logs carries the request's id
             MDC.put(RequestIdFilter.MDC_KEY, requestId == null ? "-" : requestId);
             if (failure != null) {
                 response.resume(failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
                         ? failure.getCause() : failure);
             } else {
+                AuditTrail trail = audit;
+                if (trail != null) {
+                    trail.answered(user, request, outcome);
+                }
                 response.resume(answer(outcome));
             }
             MDC.remove(RequestIdFilter.MDC_KEY);
