@@ -58,6 +58,11 @@ public interface VmStore {
      */
     Optional<VmRecord> remove(String id, VmState expected);
 
+    /** Where the rows are kept (in memory, or which database), for the status page. */
+    default String description() {
+        return getClass().getSimpleName();
+    }
+
     /** A row before and after one {@link #transition}. */
     record Change(VmRecord before, VmRecord after) {
         public Change {

@@ -17,6 +17,8 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -24,6 +26,7 @@ import org.servicefarm.api.ArchiveTier;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.store.Leadership;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -98,6 +101,9 @@ public class Lifecycle {
     Popularity popularity;
 
     Clock clock = Clock.systemUTC();
+    /** Among appliances sharing a store, only the leader sweeps and reconciles; without one, this appliance does. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    volatile Leadership leadership;
     private volatile KeepAlive policy;
     private ScheduledExecutorService scheduler;
     private ScheduledFuture<?> sweeping;
@@ -126,7 +132,7 @@ public class Lifecycle {
         long sweep = Math.max(1, config.sweep_interval_s());
         sweeping = scheduler.scheduleWithFixedDelay(this::sweepQuietly, sweep, sweep, TimeUnit.SECONDS);
         if (config.reconcile_period_s() > 0) {
-            reconciling = scheduler.scheduleWithFixedDelay(hosts::reconcileAll, config.reconcile_period_s(),
+            reconciling = scheduler.scheduleWithFixedDelay(this::reconcileIfLeading, config.reconcile_period_s(),
                     config.reconcile_period_s(), TimeUnit.SECONDS);
         }
     }
@@ -148,7 +154,22 @@ public class Lifecycle {
         }
     }
 
+    /** True unless another appliance sharing the store leads the periodic work. */
+    private boolean leading() {
+        Leadership l = leadership;
+        return l == null || l.leads();
+    }
+
+    private void reconcileIfLeading() {
+        if (leading()) {
+            hosts.reconcileAll();
+        }
+    }
+
     private void sweepQuietly() {
+        if (!leading()) {
+            return;
+        }
         try {
             sweep();
         } catch (RuntimeException e) {

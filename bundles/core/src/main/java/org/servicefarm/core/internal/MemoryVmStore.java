@@ -29,6 +29,12 @@ public class MemoryVmStore implements VmStore {
             Comparator.comparing(VmRecord::createdAt).thenComparing(VmRecord::id);
 
     private final Map<String, VmRecord> rows = new ConcurrentHashMap<>();
+
+    @Override
+    public String description() {
+        return "in memory (lost when the appliance stops)";
+    }
+
     private final Map<Offering, Map<String, VmRecord>> liveByOffering = new ConcurrentHashMap<>();
 
     @Override

@@ -15,6 +15,7 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtensionSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
@@ -22,6 +23,8 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 import org.servicefarm.api.ServiceManager;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.frontend.DirectoryFrontEnd;
+import org.servicefarm.api.store.Leadership;
+import org.servicefarm.api.store.VmStore;
 
 /** {@code GET /api/v1/status}: the directory front ends that run (REST, DNS, dashboard, ...) and the farm's size. */
 @Component(service = StatusResource.class)
@@ -37,10 +40,21 @@ public class StatusResource {
     record FrontEndJson(String name, String address) {
     }
 
-    record StatusJson(List<FrontEndJson> frontends, int hosts, long vms) {
+    /**
+     * @param store     where the VMs' rows are kept
+     * @param appliance this appliance's name among those sharing the store
+     * @param leader    the appliance doing the periodic work (sweeps, reconciles), or null while none does
+     * @param leads     whether this appliance is it
+     */
+    record StatusJson(List<FrontEndJson> frontends, int hosts, long vms, String store, String appliance, String leader,
+                      boolean leads) {
     }
 
     private final ServiceManager manager;
+    @Reference(policyOption = ReferencePolicyOption.GREEDY)
+    volatile VmStore store;
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    volatile Leadership leadership;
     /** By name; front ends come and go with their bundles. */
     private final Map<String, DirectoryFrontEnd> frontEnds = new ConcurrentSkipListMap<>();
 
@@ -65,11 +79,15 @@ public class StatusResource {
 
     @GET
     @RolesAllowed(Roles.VIEWER)
-    @Answers({"200 the front ends clients reach the directory by, and how many hosts and live VMs the farm has"})
+    @Answers({"200 the front ends clients reach the directory by, how many hosts and live VMs the farm has, where its "
+            + "state is kept and which appliance leads the periodic work"})
     public StatusJson status() {
         List<FrontEndJson> list = frontEnds.entrySet().stream()
                 .map(e -> new FrontEndJson(e.getKey(), e.getValue().address())).toList();
         long live = manager.stateTable().vms().stream().map(VmRecord::state).filter(s -> s.occupiesHost()).count();
-        return new StatusJson(list, manager.hosts().size(), live);
+        Leadership l = leadership;
+        VmStore rows = store;
+        return new StatusJson(list, manager.hosts().size(), live, rows == null ? null : rows.description(),
+                l == null ? null : l.appliance(), l == null ? null : l.leader(), l == null || l.leads());
     }
 }

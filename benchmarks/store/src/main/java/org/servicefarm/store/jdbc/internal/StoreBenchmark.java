@@ -80,6 +80,7 @@ public final class StoreBenchmark {
         try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
             s.execute("DROP TABLE IF EXISTS vm");
             s.execute("DROP TABLE IF EXISTS audit");
+            s.execute("DROP TABLE IF EXISTS leader");
             s.execute("DROP TABLE IF EXISTS schema_history");
         }
         JdbcVmStore store = open(ds, "bench");

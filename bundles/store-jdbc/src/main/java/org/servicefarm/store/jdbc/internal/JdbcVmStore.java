@@ -115,7 +115,8 @@ public class JdbcVmStore implements VmStore {
     }
 
     /** Which database the store writes to, for the status page. */
-    String description() {
+    @Override
+    public String description() {
         return database == null ? "not open" : database.description();
     }
 

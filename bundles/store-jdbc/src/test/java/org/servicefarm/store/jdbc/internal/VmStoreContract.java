@@ -41,6 +41,7 @@ abstract class VmStoreContract {
         try (Connection c = dataSource.getConnection(); Statement s = c.createStatement()) {
             s.execute("DROP TABLE IF EXISTS vm");
             s.execute("DROP TABLE IF EXISTS audit");
+            s.execute("DROP TABLE IF EXISTS leader");
             s.execute("DROP TABLE IF EXISTS schema_history");
         }
     }
@@ -191,6 +192,29 @@ abstract class VmStoreContract {
         } finally {
             one.deactivate();
             two.deactivate();
+        }
+    }
+
+    @Test
+    void oneApplianceLeadsAndAnotherTakesOverWhenItGoes() throws Exception {
+        Database one = database("one");
+        JdbcLeadership first = new JdbcLeadership(one, java.time.Clock.systemUTC(), 3);
+        JdbcLeadership second = new JdbcLeadership(database("two"), java.time.Clock.systemUTC(), 3);
+        try {
+            if (one.product() == Database.Product.H2) {
+                assertTrue(first.leads() && second.leads(), "an embedded database serves one appliance: it leads");
+                return;
+            }
+            assertTrue(first.leads());
+            assertFalse(second.leads(), "one leader at a time");
+            assertEquals("one", second.leader());
+            first.deactivate(); // the leader goes: its session's lock is released
+            second.tick();
+            assertTrue(second.leads());
+            assertEquals("two", second.leader());
+        } finally {
+            first.deactivate();
+            second.deactivate();
         }
     }
 
