@@ -247,8 +247,12 @@ public class HostRegistry {
                 continue;
             }
             known.add(vm.id());
-            if (vm.state().transitional()) {
+            if (stateTable.orphaned(vm)) {
+                recover(host, vm, observed.getOrDefault(vm.id(), VmState.DESTROYED));
                 continue;
+            }
+            if (vm.state().transitional()) {
+                continue; // the work under way ends it
             }
             VmState state = observed.getOrDefault(vm.id(), VmState.DESTROYED);
             if (state != vm.state()) {
@@ -300,6 +304,47 @@ public class HostRegistry {
                     }
                 });
             }
+        }
+    }
+
+    /**
+     * Ends a move that a restart or a crash cut short, from what the host reports now: a creation is rolled back (its
+     * request was never granted: grants come only once a VM is ACTIVE), a destruction finished, and any other move
+     * ends in the resting state the guest is found in (a suspend that happened, a restore that did not); a guest that
+     * is in no state the move could have left it in is failed and removed. Each repair is logged (and audited).
+     */
+    private void recover(String host, VmRecord vm, VmState observed) {
+        VmState from = vm.state();
+        VmState to;
+        boolean removeGuest = false;
+        switch (from) {
+            case CREATING, STARTING, DESTROYING -> {
+                to = VmState.DESTROYED;
+                removeGuest = observed != VmState.DESTROYED;
+            }
+            case RESTORING -> to = observed == VmState.ACTIVE ? VmState.ACTIVE
+                    : observed == VmState.DESTROYED || observed == VmState.ARCHIVED ? VmState.ARCHIVED : VmState.FAILED;
+            default -> to = observed.reusable() && Moves.legal(from, observed) ? observed : VmState.FAILED;
+        }
+        if (to == VmState.FAILED) {
+            removeGuest = observed != VmState.DESTROYED;
+        }
+        String why = "recovered after a restart: " + from + " was cut short; host " + host + " reports it "
+                + observed + (from == VmState.CREATING || from == VmState.STARTING ? "; its creation is rolled back"
+                : "");
+        if (stateTable.move(vm.id(), from, to, why).isEmpty()) {
+            return; // moved meanwhile
+        }
+        LOG.warn("Recovered VM {} ({}): {} -> {}: {}", vm.id(), vm.offering().key(), from, to, why);
+        if (removeGuest) {
+            later(() -> {
+                try {
+                    connection(host).destroy(vm.id());
+                } catch (HypervisorException | RuntimeException e) {
+                    LOG.warn("Removing the guest of recovered VM {} on {} failed: {}", vm.id(), host,
+                            safe(e.getMessage()));
+                }
+            });
         }
     }
 

@@ -64,8 +64,12 @@ public class StateTable implements StateTableView {
     private final AtomicInteger capped = new AtomicInteger();
 
     /** Counts what the store's rows hold: a database store comes with rows from before a restart. */
+    /** When this table started: a row in a transitional state since before then has no work under way for it. */
+    private volatile java.time.Instant activatedAt = java.time.Instant.MIN;
+
     @Activate
     void activate() {
+        activatedAt = clock.instant();
         for (VmRecord vm : store.occupying()) {
             index(null, vm, false);
         }
@@ -219,6 +223,14 @@ public class StateTable implements StateTableView {
             throw new ConflictException("VM " + id + " is " + state + ": only a destroyed or failed VM is forgotten");
         }
         return store.remove(id, state);
+    }
+
+    /**
+     * Whether a row is half-way through a move that nothing in this appliance carries on: it was in its transitional
+     * state before this table started (the appliance restarted or crashed meanwhile), so no work here will end it.
+     */
+    boolean orphaned(VmRecord vm) {
+        return vm.state().transitional() && vm.inStateSince().isBefore(activatedAt);
     }
 
     /** How many VMs count under the VM cap: those in memory and not being destroyed, and reserved slots. */

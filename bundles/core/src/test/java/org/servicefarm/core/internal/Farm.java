@@ -16,6 +16,7 @@ import java.util.function.BooleanSupplier;
 
 import org.osgi.util.converter.Converters;
 import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.driver.HypervisorDriver;
 import org.servicefarm.api.eviction.EvictionCandidate;
 import org.servicefarm.api.eviction.EvictionPolicy;
@@ -55,7 +56,14 @@ final class Farm implements AutoCloseable {
 
     /** A core whose three hosts have {@code hostProperties} as their driver properties. */
     Farm(Map<String, Object> managerConfig, FakeHypervisor hypervisor, Map<String, String> hostProperties) {
+        this(managerConfig, hypervisor, hostProperties, List.of());
+    }
+
+    /** A core that starts on a store holding {@code storedRows}: an appliance restarting on its database. */
+    Farm(Map<String, Object> managerConfig, FakeHypervisor hypervisor, Map<String, String> hostProperties,
+         List<VmRecord> storedRows) {
         this.hypervisor = hypervisor;
+        storedRows.forEach(store::insert);
         Map<String, Object> catalog = shippedConfig("org.servicefarm.catalog.cfg");
         directory.configure(convert(catalog, CatalogDirectory.Config.class), catalog);
         table.hosts = index;
