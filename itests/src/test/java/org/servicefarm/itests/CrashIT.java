@@ -117,7 +117,7 @@ public class CrashIT {
         for (String body : List.of(site("busybox-1.35", "lighttpd-1.4"), site("debian-12", "nginx-1.22"),
                 site("debian-12", "httpd-2.4"))) {
             burst.add(CompletableFuture.supplyAsync(() -> client.post("/api/v1/requests",
-                    body.replace("}", ",\"deadlineMs\":300}"), Login.ADMIN)));
+                    body.substring(0, body.length() - 1) + ",\"deadlineMs\":300}", Login.ADMIN)));
         }
         for (CompletableFuture<HttpResponse<String>> answer : burst) {
             assertEquals(answer.get().body(), 503, answer.get().statusCode());
@@ -202,13 +202,22 @@ public class CrashIT {
     }
 
     /** Starts the appliance on its folder (again after a kill) and waits for its REST API. */
-    private static void start() throws IOException {
+    private static void start() throws Exception {
         ProcessBuilder builder = new ProcessBuilder(home.resolve("bin/karaf").toString(), "server")
                 .directory(home.toFile()).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(home.resolve("console.log").toFile()));
         builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
         karaf = builder.start();
         client.awaitReady(READY);
+        // the whiteboard publishes resources one by one: the request resource may come after the hosts'
+        String explain = site("busybox-1.35", "busybox-httpd-1.35");
+        awaitUnder(READY, "the request resource", () -> {
+            try {
+                return client.post("/api/v1/requests?explain=true", explain, Login.ADMIN).statusCode() == 200;
+            } catch (UncheckedIOException e) {
+                return false;
+            }
+        });
     }
 
     /** SIGKILL to the appliance's JVM and the script that started it: no shutdown hook runs, nothing is flushed. */
