@@ -61,8 +61,12 @@ import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.api.image.ImageStore;
 import org.servicefarm.api.placement.PlacementExplanation;
 import org.servicefarm.api.placement.PlacementRequest;
-import org.servicefarm.core.internal.ReusePolicy.Plan;
-import org.servicefarm.core.internal.ReusePolicy.Step;
+import org.servicefarm.api.reuse.ReusableVm;
+import org.servicefarm.api.reuse.ReuseDecision;
+import org.servicefarm.api.reuse.ReuseDecision.Step;
+import org.servicefarm.api.reuse.ReuseExplanation;
+import org.servicefarm.api.reuse.ReuseRequest;
+import org.servicefarm.api.reuse.ReuseTier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,7 +76,7 @@ import org.slf4j.LoggerFactory;
  * <pre>
  * request -> directory: viable?                       no -> NEVER
  *         -> state table: VMs offering it
- *         -> reuse or create:
+ *         -> reuse or create, as the reuse policy in force decides ({@link Reuse}); reuse-default:
  *              ACTIVE with headroom for the tier      -> grant
  *              only busy ACTIVE ones                  -> grant on the least busy, and scale out in the
  *                                                        background within the tier's replicas
@@ -225,6 +229,8 @@ public class FarmServiceManager implements ServiceManager {
     @Reference
     Placement placement;
     @Reference
+    Reuse reuse;
+    @Reference
     Eviction eviction;
     @Reference
     Popularity popularity;
@@ -257,7 +263,6 @@ public class FarmServiceManager implements ServiceManager {
     VmOperations operations;
     /** The VM cap, and the eviction that makes room. */
     private VmCap cap;
-    private final ReusePolicy reuse = new ReusePolicy(loads, () -> loadClock.getAsLong(), () -> settings);
 
     @Activate
     void activate(Config config) {
@@ -493,40 +498,62 @@ public class FarmServiceManager implements ServiceManager {
 
     /** Decides how the offering will be served and returns the work that does it (maybe already done). */
     Work serve(Offering offering, Settings.Tier tier) {
-        // the warm path takes no lock: an ACTIVE VM with headroom is granted at once
-        Optional<VmRecord> idle = reuse.leastLoadedActive(stateTable.offering(offering), tier.loadThreshold());
-        if (idle.isPresent()) {
-            return Work.done(new Ready(idle.get(), Activation.ACTIVE));
+        // the warm path takes no lock: a grant with nothing more to do is answered at once
+        ReuseDecision warm = reuse.decide(reuseRequest(offering, tier)).decision();
+        if (warm.grant() != null && warm.step() == Step.NONE) {
+            return Work.done(new Ready(warm.grant(), Activation.ACTIVE));
         }
         synchronized (offeringLock(offering)) {
             while (true) {
-                Plan plan = plan(offering, stateTable.offering(offering), tier);
+                Reuse.Decided decided = reuse.decide(reuseRequest(offering, tier));
+                ReuseDecision decision = decided.decision();
                 Work started;
                 try {
-                    started = switch (plan.step()) {
-                        case RESUME -> operations.wake(plan.subject(), Activation.RESUMED);
-                        case RESTORE -> operations.wake(plan.subject(), Activation.RESTORED);
-                        case CREATE -> create(offering, tier);
-                        case WAIT -> Work.failed(new NoCapacityException("VM " + plan.subject().id() + " is "
-                                + plan.subject().state() + "; it is woken once it rests"), Duration.ofSeconds(1));
+                    started = switch (decision.step()) {
+                        case RESUME -> operations.wake(decision.subject(), Activation.RESUMED);
+                        case RESTORE -> operations.wake(decision.subject(), Activation.RESTORED);
+                        // one creation per offering at a time: concurrent requests for a cold one build it once
+                        case CREATE -> creations.containsKey(offering) ? creations.get(offering)
+                                : create(offering, tier);
+                        case JOIN -> decision.subject() == null ? creations.get(offering)
+                                : operations.activations.get(decision.subject().id());
+                        case WAIT -> Work.failed(new NoCapacityException(decision.reason()), Duration.ofSeconds(1));
                         case NONE -> null;
                     };
                 } catch (VmCap.NoRoomException e) {
                     started = Work.failed(new NoCapacityException(e.getMessage()), settings.failureRetryAfter());
                 }
-                if (started == null && (plan.step() == Step.RESUME || plan.step() == Step.RESTORE)) {
-                    continue; // the VM moved since the plan read it (the lifecycle took it): plan again
+                if (started == null && decision.step() != Step.NONE) {
+                    continue; // the VM moved or the work ended since the decision read them: decide again
                 }
-                if (plan.grant() != null) {
-                    return Work.done(new Ready(plan.grant(), Activation.ACTIVE));
+                if (decision.grant() != null) {
+                    return Work.done(new Ready(decision.grant(), Activation.ACTIVE));
                 }
-                return plan.join() != null ? plan.join() : started;
+                return started != null ? started : Work.failed(new NoCapacityException(decided.policy()
+                        + " serves it with no VM now: " + decision.reason()), settings.failureRetryAfter());
             }
         }
     }
 
-    private Plan plan(Offering offering, List<VmRecord> vms, Settings.Tier tier) {
-        return reuse.plan(offering, vms, tier, creations.get(offering), operations.activations);
+    /** What the reuse policy decides from, read now: the offering's VMs with their load and host, the work under way. */
+    ReuseRequest reuseRequest(Offering offering, Settings.Tier tier) {
+        Settings s = settings;
+        long now = loadClock.getAsLong();
+        List<ReusableVm> vms = new ArrayList<>();
+        for (VmRecord vm : stateTable.offering(offering)) {
+            LoadMeter meter = loads.get(vm.id());
+            double load = meter == null ? 0 : meter.perMinute(now) / s.requestsPerMinutePerVm();
+            vms.add(new ReusableVm(vm, load, hosts.status(vm.hostId()).orElse(null), operations.waking(vm.id())));
+        }
+        vms.sort(Comparator.comparing(ReusableVm::id));
+        Work creating = creations.get(offering);
+        Map<Activation, Duration> expected = new java.util.EnumMap<>(Activation.class);
+        estimates.forEach((kind, estimate) -> expected.put(kind, estimate.get()));
+        return new ReuseRequest(offering, new ReuseTier(tier.name(), tier.maxReplicas(), tier.loadThreshold()), vms,
+                creating == null ? null : creating.doing(), expected, clock.instant(),
+                hosts.index.view(hosts.index.zones()),
+                () -> Optional.ofNullable(placement.explain(placementRequest(offering, tier, s, null)).chosen())
+                        .flatMap(hosts::status));
     }
 
     @Override
@@ -540,12 +567,11 @@ public class FarmServiceManager implements ServiceManager {
         }
         Resolution.Viable viable = (Resolution.Viable) resolution;
         Offering offering = viable.offering();
-        Plan plan = plan(offering, stateTable.offering(offering), tier);
+        Reuse.Decided decided = reuse.decide(reuseRequest(offering, tier));
+        ReuseDecision plan = decided.decision();
         List<String> action = new ArrayList<>();
         if (plan.grant() != null) {
             action.add("grant VM " + plan.grant().id() + " on " + plan.grant().hostId() + " (ACTIVE)");
-        } else if (plan.join() != null) {
-            action.add("wait for the work under way (" + plan.join().doing() + ")");
         }
         PlacementExplanation placed = null;
         String background = plan.grant() != null ? " in the background" : "";
@@ -554,9 +580,15 @@ public class FarmServiceManager implements ServiceManager {
                     + " (resume)" + background);
             case RESTORE -> action.add("wake ARCHIVED VM " + plan.subject().id() + " on " + plan.subject().hostId()
                     + " (restore)" + background);
+            case JOIN -> action.add(plan.subject() == null ? "wait for the VM being created"
+                    : "wait for VM " + plan.subject().id() + " being woken");
             case WAIT -> action.add("answer RETRY_LATER: VM " + plan.subject().id() + " is " + plan.subject().state()
                     + " and is woken once it rests");
             case CREATE -> {
+                if (creations.containsKey(offering)) {
+                    action.add("wait for the VM being created");
+                    break;
+                }
                 placed = placement.explain(placementRequest(offering, tier, s, null));
                 String cap = stateTable.capped() >= s.vmCap() ? ", evicting a VM to stay within the VM cap of "
                         + s.vmCap() : "";
@@ -564,12 +596,13 @@ public class FarmServiceManager implements ServiceManager {
                         : "answer RETRY_LATER: a new VM is needed but " + placed.reason());
             }
             case NONE -> {
-                if (plan.grant() == null && plan.join() == null) {
-                    action.add("answer RETRY_LATER: the tier allows no more replicas");
+                if (plan.grant() == null) {
+                    action.add("answer RETRY_LATER: " + plan.reason());
                 }
             }
         }
-        return new Explanation(offering, viable.filledIn(), String.join("; ", action), placed, since(startNanos));
+        return new Explanation(offering, viable.filledIn(), String.join("; ", action), placed,
+                new ReuseExplanation(decided.policy(), plan.reason()), since(startNanos));
     }
 
     /** The request's tier, once the request and its deadline are known to be acceptable. */

@@ -37,6 +37,9 @@ final class Farm implements AutoCloseable {
     final CatalogDirectory directory = new CatalogDirectory();
     final HostRegistry hosts = new HostRegistry();
     final Placement placement = new Placement();
+    final Reuse reuse = new Reuse();
+    final org.servicefarm.reuse.defaults.internal.DefaultReusePolicy defaultReuse =
+            new org.servicefarm.reuse.defaults.internal.DefaultReusePolicy();
     final Eviction eviction = new Eviction();
     final FarmServiceManager manager = new FarmServiceManager();
     final ComposedImageStore images = new ComposedImageStore();
@@ -85,6 +88,9 @@ final class Farm implements AutoCloseable {
                 Map.of(PlacementStrategy.NAME, "fewest-vms"));
         Filters.all().forEach((name, filter) -> placement.addFilter(filter, Map.of(HostFilter.NAME, name)));
         eviction.bindVmPolicy(leastRecentlyUsed());
+        // the appliance's default reuse policy, as its feature installs it
+        reuse.bindPolicy(defaultReuse, Map.of(org.servicefarm.api.reuse.ReusePolicy.NAME, "default"));
+        manager.reuse = reuse;
         manager.directory = directory;
         manager.stateTable = table;
         manager.hosts = hosts;

@@ -100,9 +100,15 @@ final class JsonMapping {
     record HealthJson(int consecutiveFailures, String lastFailureAt, String lastFailure) {
     }
 
-    /** What {@code POST /api/v1/requests?explain=true} answers: what the manager would do, nothing done. */
+    /**
+     * What {@code POST /api/v1/requests?explain=true} answers: what the manager would do, nothing done; {@code reuse}:
+     * which reuse policy decided between the offering's VMs and a new one, and why.
+     */
     record ExplanationJson(String outcome, OfferingJson offering, List<String> filledIn, String action,
-                           PlacementJson placement, long elapsedMs) {
+                           ReuseJson reuse, PlacementJson placement, long elapsedMs) {
+    }
+
+    record ReuseJson(String policy, String reason) {
     }
 
     record PlacementJson(String strategy, int hosts, int examined, List<RemovalJson> removed,
@@ -229,8 +235,10 @@ final class JsonMapping {
         PlacementJson placement = p == null ? null : new PlacementJson(p.strategy(), p.hosts(), p.examined(),
                 p.removed().stream().map(r -> new RemovalJson(r.filter(), r.hosts(), r.example())).toList(),
                 p.candidates().stream().map(JsonMapping::candidate).toList(), p.chosen(), p.reason());
+        ReuseJson reuse = explanation.reuse() == null ? null
+                : new ReuseJson(explanation.reuse().policy(), explanation.reuse().reason());
         return new ExplanationJson("EXPLAINED", offering(explanation.offering()), explanation.filledIn(),
-                explanation.action(), placement, millis(explanation.elapsed()));
+                explanation.action(), reuse, placement, millis(explanation.elapsed()));
     }
 
     private static CandidateJson candidate(Candidate candidate) {

@@ -174,6 +174,7 @@ final class FixedServiceManager implements ServiceManager {
                 List.of(new Candidate(new HostStatus(HOST_A, new Capacity(2, 4096, 5), true, null), 0.75,
                         Map.of(Weigher.LOAD, 0.75))), "host-a", null);
         return new Explanation(WIKI, List.of("version"), "create a VM on host host-a", placement,
+                new org.servicefarm.api.reuse.ReuseExplanation("default", "no ACTIVE VM offers it; a new VM is created"),
                 Duration.ofMillis(3));
     }
 

@@ -220,6 +220,8 @@ class RequestResourceTest {
         assertEquals("create a VM on host host-a", explained.get("action").asText());
         assertEquals("wiki", explained.at("/offering/service").asText());
         assertEquals("least-loaded", explained.at("/placement/strategy").asText());
+        assertEquals("default", explained.at("/reuse/policy").asText());
+        assertEquals("no ACTIVE VM offers it; a new VM is created", explained.at("/reuse/reason").asText());
         assertEquals("host-a", explained.at("/placement/chosen").asText());
         assertEquals("security-zone", explained.at("/placement/removed/0/filter").asText());
         assertEquals(1, explained.at("/placement/removed/0/hosts").asInt());

@@ -60,6 +60,9 @@ final class Formats {
     static String explanation(ServiceRequest request, Explanation explanation) {
         StringBuilder out = new StringBuilder();
         out.append("EXPLAIN ").append(request.service()).append(": would ").append(explanation.action()).append('\n');
+        if (explanation.reuse() != null) {
+            line(out, "reuse", explanation.reuse().policy() + ": " + explanation.reuse().reason());
+        }
         PlacementExplanation placement = explanation.placement();
         if (placement != null) {
             line(out, "strategy", placement.strategy() + " (looked at " + placement.examined() + " of "

@@ -168,10 +168,13 @@ class FormatsTest {
                         new Candidate(new HostStatus(alpha, new Capacity(1, 256, 1), true, null), 0.5,
                                 Map.of(Weigher.LOAD, 0.5))), "gamma", null);
         String text = Formats.explanation(ServiceRequest.of("wiki"), new Explanation(WIKI, List.of("version"),
-                "create a VM on host gamma", placement, Duration.ofMillis(2)));
+                "create a VM on host gamma", placement, new org.servicefarm.api.reuse.ReuseExplanation("cost",
+                "no ACTIVE VM offers it; cheapest: a new VM on gamma (0.10/h), cost 0.150"), Duration.ofMillis(2)));
 
         assertTrue(text.startsWith("EXPLAIN wiki: would create a VM on host gamma\n"), text);
         assertTrue(text.contains("strategy    least-loaded (looked at 2 of 3 hosts)"), text);
+        assertTrue(text.contains("reuse       cost: no ACTIVE VM offers it; cheapest: a new VM on gamma (0.10/h), "
+                + "cost 0.150\n"), text);
         assertTrue(text.contains("removed     security-zone: 1 host(s), e.g. zone high is not admitted"), text);
         assertTrue(text.contains("candidates  1. gamma            score 0.875  (weighers: load 0.875)"), text);
         assertTrue(text.contains("2. alpha            score 0.500  (weighers: load 0.500)"), text);
