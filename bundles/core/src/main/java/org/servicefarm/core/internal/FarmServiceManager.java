@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -385,7 +386,8 @@ public class FarmServiceManager implements ServiceManager {
             case RESTORE -> action.add("wake ARCHIVED VM " + plan.subject().id() + " on " + plan.subject().hostId()
                     + " (restore)" + background);
             case CREATE -> {
-                placed = placement.explain(placementRequest(offering, tier, s, null));
+                placed = placement.explain(placementRequest(offering, tier, s, null), imageStore.find(offering)
+                        .map(image -> checkpoints.holders(image.id())).orElse(Set.of()));
                 String cap = stateTable.capped() >= s.vmCap() ? ", evicting a VM to stay within the VM cap of "
                         + s.vmCap() : "";
                 action.add(placed.chosen() != null ? "create a VM on host " + placed.chosen() + background + cap
@@ -659,7 +661,7 @@ public class FarmServiceManager implements ServiceManager {
     private VmRecord place(Offering offering, Settings.Tier tier, ImageRef image) throws NoCapacityException {
         Settings s = settings;
         PlacementRequest request = placementRequest(offering, tier, s, image);
-        Placement.Decision decision = placement.place(request);
+        Placement.Decision decision = placement.place(request, checkpoints.holders(image.id()));
         if (decision.host().isEmpty()) {
             throw new NoCapacityException(decision.reason());
         }

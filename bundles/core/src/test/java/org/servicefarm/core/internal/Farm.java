@@ -165,6 +165,7 @@ final class Farm implements AutoCloseable {
     /** Stops the core, as a crash or a restart would; the hypervisor and its guests carry on. */
     void stop() {
         manager.deactivate();
+        checkpoints.deactivate();
         hosts.deactivate();
     }
 }

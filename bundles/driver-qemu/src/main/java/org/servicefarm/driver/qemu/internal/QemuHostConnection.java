@@ -641,6 +641,37 @@ final class QemuHostConnection implements HostConnection {
         return out;
     }
 
+    /**
+     * Deletes a checkpoint and empties its pool. Refused while VMs of this host run from it: a clone's RAM is mapped
+     * from the checkpoint's file, and saving or restoring it needs the checkpoint (the caller asks again later).
+     */
+    @Override
+    public void deleteCheckpoint(String id) throws HypervisorException {
+        requireOpen();
+        synchronized (checkpointLocks.computeIfAbsent(id, k -> new Object())) {
+            Checkpoint cp = checkpoints.get(id);
+            if (cp == null) {
+                return;
+            }
+            long users = vms.values().stream().filter(vm -> id.equals(vm.file.checkpoint())).count();
+            if (users > 0) {
+                throw new HypervisorException("host " + host.name() + ": checkpoint " + id + " is in use by " + users
+                        + " VM(s)");
+            }
+            checkpoints.remove(id);
+            if (!pool.empty(cp, Duration.ofSeconds(30))) {
+                LOG.warn("host {}: the pool of checkpoint {} did not empty in 30 s", host.name(), id);
+            }
+            try {
+                checkpointer.delete(cp);
+            } catch (IOException e) {
+                throw new HypervisorException("host " + host.name() + ": deleting checkpoint " + id + " failed: "
+                        + Checks.message(e.getMessage(), 300), e);
+            }
+            LOG.info("host {}: checkpoint {} of image {} deleted", host.name(), id, cp.image().key());
+        }
+    }
+
     /** A checkpoint's id on this host, from its image's id: the image id's content digest keys it. */
     static String checkpointId(String imageId) {
         if (imageId.matches("[a-z0-9]{1,32}")) {
@@ -682,10 +713,25 @@ final class QemuHostConnection implements HostConnection {
     /** Stops the pool's refills and leaves every process running: a restarted appliance adopts them. */
     @Override
     public void close() {
+        close(false);
+    }
+
+    /** The host left the farm: its idle pool processes quit (nothing would adopt them); guests keep running. */
+    @Override
+    public void retire() {
+        close(true);
+    }
+
+    private void close(boolean retiring) {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        pool.detach();
+        if (retiring) {
+            pool.close();
+            LOG.info("host {} left the farm: its pool processes were stopped", host.name());
+        } else {
+            pool.detach();
+        }
         launcher.detachAll();
         onClose.accept(this);
     }
