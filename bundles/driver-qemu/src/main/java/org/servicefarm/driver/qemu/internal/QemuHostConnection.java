@@ -413,13 +413,20 @@ final class QemuHostConnection implements HostConnection {
         return file.endpoints(settings.endpointHost());
     }
 
-    /** A guest whose QEMU goes away without the driver stopping it has FAILED. */
+    /**
+     * A guest whose QEMU goes away without the driver stopping it has FAILED; its ports and room come back at once
+     * (nothing else would give them back: the VM has no guest left to stop). Off the QMP reader's thread: the VM's
+     * monitor may be held by a caller waiting on this guest's QMP.
+     */
     private void watch(Vm vm, QemuGuest guest) {
-        guest.disconnected().thenRun(() -> {
-            if (closed.get() || vm.stopping || vm.guest != guest) {
-                return;
+        guest.disconnected().thenRunAsync(() -> {
+            synchronized (vm) {
+                if (closed.get() || vm.stopping || vm.guest != guest) {
+                    return;
+                }
+                vm.guest = null;
+                giveBack(vm, guest);
             }
-            vm.guest = null;
             LOG.warn("host {}: QEMU of VM {} ({}) went away", host.name(), vm.file.vmId(), guest.name());
             events.onEvent(new VmEvent(host.name(), vm.file.vmId(), VmState.FAILED, "QEMU exited"));
         });
@@ -523,10 +530,9 @@ final class QemuHostConnection implements HostConnection {
             return;
         }
         synchronized (vm) {
+            // a VM without a guest holds no ports or room: never started, saved, or gone (given back then)
             if (vm.guest != null) {
                 stop(vm);
-            } else if (vm.file.checkpoint() == null) {
-                vm.file.ports().forEach(p -> ports.release(p.hostPort()));
             }
             try {
                 Files.deleteIfExists(savedFile(vmId));
@@ -545,9 +551,13 @@ final class QemuHostConnection implements HostConnection {
         QemuGuest guest = vm.guest;
         vm.stopping = true;
         vm.guest = null;
-        if (guest == null) {
-            return;
+        if (guest != null) {
+            giveBack(vm, guest);
         }
+    }
+
+    /** Quits the guest (nothing happens to one that is gone) and gives back its ports and room. */
+    private void giveBack(Vm vm, QemuGuest guest) {
         if (guest.state().role() == GuestState.Role.CLONE && guest.state().checkpoint() != null
                 && checkpoints.containsKey(guest.state().checkpoint())) {
             pool.retire(guest); // its ports and room are the pool's
@@ -697,6 +707,11 @@ final class QemuHostConnection implements HostConnection {
             throw new HypervisorException("checkpoint " + cp.id() + " on host " + host.name() + " cannot be read: "
                     + e.getMessage(), e);
         }
+    }
+
+    /** QEMU processes counted against the host's capacity now: guests, templates, idle pool processes (tests). */
+    int processes() {
+        return capacity.processes();
     }
 
     /** Idle pool processes of a checkpoint now (tests, benchmarks). */

@@ -137,6 +137,20 @@ class QemuDriverRealTest {
                     states);
             assertEquals(List.of(), events);
 
+            // a guest whose QEMU dies gives back its room at once (and its ports): the core only destroys the VM then
+            int before = ((QemuHostConnection) connection).processes();
+            long pid = Long.parseLong(Files.readString(root.resolve("run").resolve("qemu-test").resolve("sf-booted.pid")).trim());
+            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            long until = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (events.stream().noneMatch(e -> e.vmId().equals("sf-booted") && e.observed() == VmState.FAILED)
+                    && System.nanoTime() < until) {
+                Thread.sleep(50);
+            }
+            assertEquals(List.of("sf-booted"), events.stream().map(VmEvent::vmId).toList());
+            assertEquals(before - 1, ((QemuHostConnection) connection).processes());
+            connection.destroy("sf-booted");
+            made.remove("sf-booted");
+
             // a checkpoint VMs run from is not deleted
             String cpId = checkpoint.id();
             HostConnection adopted = connection;
@@ -181,7 +195,9 @@ class QemuDriverRealTest {
         try (DirectoryStream<Path> pids = Files.newDirectoryStream(root.resolve("run").resolve("qemu-test"), "*.pid")) {
             for (Path pid : pids) {
                 long p = Long.parseLong(Files.readString(pid).trim());
-                if (ProcessHandle.of(p).map(ProcessHandle::isAlive).orElse(false)) {
+                // a zombie (exited, not yet reaped by init) has no command any more
+                if (ProcessHandle.of(p).filter(h -> h.isAlive() && h.info().command().orElse("").contains("qemu-system"))
+                        .isPresent()) {
                     alive.add(p);
                 }
             }
