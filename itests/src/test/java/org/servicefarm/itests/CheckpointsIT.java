@@ -16,12 +16,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 import javax.inject.Inject;
 
 import org.apache.karaf.features.BootFinished;
-import org.junit.AfterClass;
 import org.junit.FixMethodOrder;
 import org.junit.Test;
 import org.junit.runner.RunWith;
@@ -42,11 +43,13 @@ import com.fasterxml.jackson.databind.JsonNode;
  * Checkpoints and fast start in the assembled appliance, on real QEMU guests through the qemu driver (no libvirt):
  * an offering asked for as often as the popularity threshold is checkpointed in the background on the qemu host;
  * the next new VM of it is CREATED from the checkpoint (the grant says so) and answers with the application's page.
- * (Two clones of one checkpoint answering at once on their own ports are shown through the driver SPI by
- * driver-qemu's QemuDriverRealTest; through the request path, a second VM of one offering comes only from a
- * scale-out, which this class does not yet drive.) QEMU must be installed (scripts/qemu-host
- * start installs it and the libvirt-qemu user); without it the class fails, it never skips. Every QEMU process and
- * file the class made is removed at the end, and at the start (what an aborted run left).
+ * Then two new VMs of the checkpointed offering start from the checkpoint at once and both answer on their own
+ * endpoints: the appliance is configured as a farm that wants replicas would be (one request a minute fills a VM,
+ * the premium tier scales out at half that, two replicas of an offering may share this one host), so a request
+ * that finds the first clone busy is granted on it and a second clone is started in the background.
+ * QEMU must be installed (scripts/qemu-host start installs it and the libvirt-qemu user); without it the class
+ * fails, it never skips. Last, the host is removed at run time and its pool processes stop; every QEMU process and
+ * file the class made is removed at the end.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
@@ -61,9 +64,12 @@ public class CheckpointsIT {
     /** The busybox static site: the smallest real image (a busybox initramfs), booted under TCG in 6-8 s. */
     private static final String SITE = "{\"service\":\"static-site\",\"environment\":{\"os\":\"busybox-1.35\","
             + "\"server\":\"busybox-httpd-1.35\"}";
-    private static final String STANDARD = SITE + "}";
+    /** The free tier: one replica at most, so the first test's requests never scale out. */
+    private static final String FREE = SITE + ",\"tier\":\"free\"}";
     /** Long enough for a restore, far too short for a boot. */
-    private static final String STANDARD_WAITING = SITE + ",\"deadlineMs\":20000}";
+    private static final String FREE_WAITING = SITE + ",\"tier\":\"free\",\"deadlineMs\":20000}";
+    /** Premium: a busy VM (over half of vm.requestsPerMinute) gets a replica, up to 4. */
+    private static final String PREMIUM_WAITING = SITE + ",\"tier\":\"premium\",\"deadlineMs\":20000}";
     private static final Duration GRANT = Duration.ofSeconds(150);
 
     private static boolean cleaned;
@@ -87,6 +93,10 @@ public class CheckpointsIT {
         options.addAll(List.of(
                 editConfigurationFilePut("etc/org.servicefarm.images.cfg", "repository", components),
                 editConfigurationFilePut("etc/org.servicefarm.popularity.cfg", "threshold", "2"),
+                // one grant a minute fills a VM: a second request soon after finds it busy (premium scales out)
+                editConfigurationFilePut("etc/org.servicefarm.core.cfg", "vm.requestsPerMinute", "1"),
+                // a single host: two replicas of one offering may share it
+                editConfigurationFilePut("etc/org.servicefarm.filter.antiaffinity.cfg", "maxReplicasPerHost", "2"),
                 editConfigurationFilePut("etc/org.servicefarm.driver.qemu.cfg", "stateDir", STATE.toString()),
                 editConfigurationFilePut("etc/org.servicefarm.driver.qemu.cfg", "dataDir", DATA.toString()),
                 editConfigurationFilePut("etc/org.servicefarm.driver.qemu.cfg", "imageDir", IMAGES.toString()),
@@ -128,13 +138,13 @@ public class CheckpointsIT {
     @Test
     public void a_aPopularCombinationIsCheckpointedAndItsNextNewVmStartsFromTheCheckpoint() throws Exception {
         prepare();
-        Grant booted = client.requestUntilGranted(STANDARD, GRANT);
+        Grant booted = client.requestUntilGranted(FREE, GRANT);
         assertEquals("a real image boots on the qemu host: " + booted.body(), HOST, booted.hostId());
         HttpResponse<String> page = client.getService(booted.endpoint());
         assertEquals(200, page.statusCode());
         assertTrue(page.body(), page.body().contains("static-site"));
         // the second request reaches the threshold (2): pre-built (at hand) and checkpointed in the background
-        client.post("/api/v1/requests", STANDARD, Login.ADMIN);
+        client.post("/api/v1/requests", FREE, Login.ADMIN);
         JsonNode checkpoint = awaitCheckpointImage(Duration.ofSeconds(120));
         assertEquals("READY", checkpoint.path("state").asText());
         assertTrue(checkpoint.toString(), checkpoint.path("detail").asText().contains("on host " + HOST));
@@ -148,7 +158,7 @@ public class CheckpointsIT {
         await("no VM of it active", Duration.ofSeconds(60), () -> activeVms().isEmpty());
 
         long t0 = System.nanoTime();
-        HttpResponse<String> created = client.post("/api/v1/requests", STANDARD_WAITING, Login.ADMIN);
+        HttpResponse<String> created = client.post("/api/v1/requests", FREE_WAITING, Login.ADMIN);
         long took = (System.nanoTime() - t0) / 1_000_000;
         assertEquals(created.body(), 200, created.statusCode());
         JsonNode grant = FarmClient.json(created);
@@ -163,22 +173,105 @@ public class CheckpointsIT {
                 + vm.path("detail").asText() + ")");
     }
 
-    /** What the class made: every QEMU process its host's state directory names, and the directories. */
-    @AfterClass
-    public static void removeWhatTheTestsMade() throws Exception {
-        Path state = STATE.resolve(HOST);
-        if (Files.isDirectory(state)) {
-            try (DirectoryStream<Path> files = Files.newDirectoryStream(state, "*.pid")) {
-                for (Path pid : files) {
-                    killPidFile(pid);
+    @Test
+    public void b_twoNewVmsStartFromTheCheckpointAtOnceAndBothAnswerOnTheirOwnEndpoints() throws Exception {
+        prepare();
+        awaitCheckpointImage(Duration.ofSeconds(120)); // the first test made it
+        // from nothing: every VM of the offering goes (its QEMU dies), so both VMs below are new
+        for (JsonNode vm : activeVms()) {
+            killQemuOf(vm.path("id").asText());
+        }
+        await("no VM of it active", Duration.ofSeconds(60), () -> activeVms().isEmpty());
+
+        long t0 = System.nanoTime();
+        HttpResponse<String> firstAnswer = client.post("/api/v1/requests", PREMIUM_WAITING, Login.ADMIN);
+        assertEquals(firstAnswer.body(), 200, firstAnswer.statusCode());
+        JsonNode first = FarmClient.json(firstAnswer);
+        assertEquals(first.toString(), "CREATED", first.path("activation").asText());
+        assertEquals(first.toString(), "CHECKPOINT", first.path("start").asText());
+        // one grant fills the first clone (vm.requestsPerMinute 1): the next premium request is granted on it at once
+        // and a second VM is started in the background
+        HttpResponse<String> secondAnswer = client.post("/api/v1/requests", PREMIUM_WAITING, Login.ADMIN);
+        assertEquals(secondAnswer.body(), 200, secondAnswer.statusCode());
+        JsonNode second = FarmClient.json(secondAnswer);
+        assertEquals(second.toString(), first.path("vmId").asText(), second.path("vmId").asText());
+        assertEquals(second.toString(), "ACTIVE", second.path("activation").asText());
+        await("a second VM of the offering to be ACTIVE", Duration.ofSeconds(60), () -> activeVms().size() == 2);
+        long bothMs = (System.nanoTime() - t0) / 1_000_000;
+
+        List<JsonNode> vms = activeVms();
+        List<Integer> ports = new ArrayList<>();
+        for (JsonNode vm : vms) {
+            assertTrue(vm.toString(), vm.path("detail").asText().startsWith("created from checkpoint cp-"));
+            ports.add(vm.path("endpoints").path("static-site").path("port").asInt());
+        }
+        assertEquals("each on its own endpoint: " + vms, 2, ports.stream().distinct().count());
+        // both answer together: one GET each, sent at the same moment
+        List<CompletableFuture<HttpResponse<String>>> pages = new ArrayList<>();
+        for (JsonNode vm : vms) {
+            pages.add(CompletableFuture.supplyAsync(() -> client.getService(vm.path("endpoints").path("static-site"))));
+        }
+        for (CompletableFuture<HttpResponse<String>> page : pages) {
+            HttpResponse<String> answer = page.get(30, TimeUnit.SECONDS);
+            assertEquals(answer.body(), 200, answer.statusCode());
+            assertTrue(answer.body(), answer.body().contains("static-site"));
+        }
+        System.out.println("two VMs from the checkpoint ACTIVE " + bothMs + " ms after the first request: "
+                + vms.get(0).path("detail").asText() + " | " + vms.get(1).path("detail").asText());
+    }
+
+    /**
+     * Last: the host leaves the farm (DELETE /api/v1/hosts/HOST, once no VM occupies it) and its driver stops the pool
+     * processes it kept for future VMs. Then, whatever happened before, every QEMU process the host's state directory
+     * names is stopped and the directories the class made are removed (Pax Exam runs @AfterClass in the appliance
+     * after every method, so cleaning up is this method's job).
+     */
+    @Test
+    public void z_aRemovedHostStopsItsPoolProcesses() throws Exception {
+        try {
+            prepare();
+            for (JsonNode vm : activeVms()) {
+                killQemuOf(vm.path("id").asText());
+            }
+            await("no VM of it active", Duration.ofSeconds(60), () -> activeVms().isEmpty());
+            assertTrue("the checkpoint's pool runs: " + runningQemus(), !runningQemus().isEmpty());
+            HttpResponse<String> removed = client.delete("/api/v1/hosts/" + HOST, Login.ADMIN);
+            assertEquals(removed.body(), 204, removed.statusCode());
+            await("the host's pool processes to stop", Duration.ofSeconds(60), () -> runningQemus().isEmpty());
+        } finally {
+            for (long pid : runningQemus()) {
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            }
+            for (Path dir : List.of(STATE, DATA, IMAGES)) {
+                if (Files.exists(dir)) {
+                    new ProcessBuilder("rm", "-rf", dir.toString()).inheritIO().start().waitFor();
                 }
             }
         }
-        for (Path dir : List.of(STATE, DATA, IMAGES)) {
-            if (Files.exists(dir)) {
-                new ProcessBuilder("rm", "-rf", dir.toString()).inheritIO().start().waitFor();
-            }
+    }
+
+    /** The QEMU processes named by the pid files of the host's state directory that run now. */
+    private static List<Long> runningQemus() {
+        List<Long> running = new ArrayList<>();
+        Path state = STATE.resolve(HOST);
+        if (!Files.isDirectory(state)) {
+            return running;
         }
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(state, "*.pid")) {
+            for (Path pidFile : files) {
+                long pid;
+                try {
+                    pid = Long.parseLong(Files.readString(pidFile).trim());
+                } catch (IOException | NumberFormatException e) { // removed or being written meanwhile
+                    continue;
+                }
+                ProcessHandle.of(pid).filter(p -> p.isAlive() && p.info().command().orElse("").contains("qemu-system"))
+                        .ifPresent(p -> running.add(p.pid()));
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return running;
     }
 
     private static void killPidFile(Path pidFile) throws IOException {
@@ -187,9 +280,11 @@ public class CheckpointsIT {
                 .ifPresent(ProcessHandle::destroyForcibly);
     }
 
-    /** The QEMU process of a booted VM is named by its VM id. */
+    /** The QEMU process of a VM: named by its VM id when booted, by its pool slot (its record's guest) when cloned. */
     private static void killQemuOf(String vmId) throws IOException {
-        Path pid = STATE.resolve(HOST).resolve(vmId + ".pid");
+        JsonNode record = FarmClient.JSON.readTree(STATE.resolve(HOST).resolve("vms").resolve(vmId + ".json").toFile());
+        String guest = record.path("guest").asText(vmId);
+        Path pid = STATE.resolve(HOST).resolve((guest.isEmpty() ? vmId : guest) + ".pid");
         assertTrue("no pid file " + pid, Files.exists(pid));
         killPidFile(pid);
     }

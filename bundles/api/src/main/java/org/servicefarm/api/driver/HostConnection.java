@@ -150,6 +150,28 @@ public interface HostConnection extends AutoCloseable {
         return List.of();
     }
 
+    /**
+     * Deletes a checkpoint this host holds ({@link #checkpoints}) with what the host keeps ready for it (pre-started
+     * processes): its image left the image store, so no new VM will start from it. Nothing happens when the host
+     * holds no such checkpoint.
+     *
+     * @throws HypervisorException if it cannot be deleted now (VMs run from it), or deleting it failed
+     * @since 3.2
+     */
+    default void deleteCheckpoint(String id) throws HypervisorException {
+    }
+
+    /**
+     * Disconnects because the host left the farm (its configuration was removed), not because the appliance stops
+     * or reconnects: like {@link #close}, and what the host kept running only for the farm's future VMs (pre-started
+     * processes) is stopped too. Guests keep running.
+     *
+     * @since 3.2
+     */
+    default void retire() {
+        close();
+    }
+
     /** Disconnects; events stop. Guests keep running. */
     @Override
     void close();

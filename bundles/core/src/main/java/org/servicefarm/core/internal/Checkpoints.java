@@ -3,15 +3,20 @@ package org.servicefarm.core.internal;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -46,12 +51,16 @@ import org.slf4j.LoggerFactory;
  * <li>{@link #startImage}: on the creation path, what a new VM placed on a host starts from: the host's checkpoint of
  * the image when it has one (also one it made before the appliance restarted), else the image itself; a host that
  * cannot restore checkpoints (libvirt) always boots the image.</li>
+ * <li>{@link #holders}: the hosts that hold a checkpoint of an image, which placement prefers.</li>
+ * <li>{@link #sweep}, every {@value #SWEEP_SECONDS} s: a host's checkpoint of an image the store no longer has (evicted,
+ * or replaced when a component changed) is deleted on the host.</li>
  * </ul>
  */
 @Component(service = Checkpoints.class, configurationPid = FarmServiceManager.PID)
 public class Checkpoints {
 
     private static final Logger LOG = LoggerFactory.getLogger(Checkpoints.class);
+    static final long SWEEP_SECONDS = 30;
 
     /** The settings of the manager's configuration this reads: a checkpoint's guest is the size of a new VM. */
     @interface Config {
@@ -69,19 +78,24 @@ public class Checkpoints {
 
     Clock clock = Clock.systemUTC();
     private volatile Config config;
-    private ExecutorService worker;
+    private ScheduledExecutorService worker;
     /** Offerings whose checkpoints are being made, so that one request for them makes them once. */
     private final Set<Offering> preparing = ConcurrentHashMap.newKeySet();
+    /** Image id -> the hosts seen holding a checkpoint of it (made, recorded or listed by a host). */
+    private final Map<String, Set<String>> holders = new ConcurrentHashMap<>();
+    /** Host checkpoints ("host/id") whose image the store lacked at the last sweep. */
+    private final Set<String> orphans = ConcurrentHashMap.newKeySet();
 
     @Activate
     void activate(Config config) {
         this.config = config;
         // One at a time: each is a guest booting under emulation, and they would only slow each other down.
-        worker = Executors.newSingleThreadExecutor(r -> {
+        worker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "servicefarm-checkpoints");
             t.setDaemon(true);
             return t;
         });
+        worker.scheduleWithFixedDelay(this::sweep, SWEEP_SECONDS, SWEEP_SECONDS, TimeUnit.SECONDS);
     }
 
     @Modified
@@ -142,6 +156,7 @@ public class Checkpoints {
                 StagedImage staged = connection.stage(image);
                 HostCheckpoint checkpoint = connection.checkpoint(templateSpec(offering, staged, services));
                 imageStore.recordCheckpoint(checkpoint).ifPresent(made::add);
+                held(image.id(), host);
                 LOG.info("Checkpointed {} (image {}) on {} in {} ms: {}", offering.key(), image.id(), host,
                         (System.nanoTime() - started) / 1_000_000, checkpoint.detail());
             } catch (HypervisorException | RuntimeException e) {
@@ -171,11 +186,13 @@ public class Checkpoints {
         ImageStore store = imageStore;
         Optional<ImageRef> recorded = store.checkpoint(image.id(), host);
         if (recorded.isPresent()) {
+            held(image.id(), host);
             return recorded.get();
         }
         try {
             for (HostCheckpoint checkpoint : connection.checkpoints()) {
                 if (checkpoint.imageId().equals(image.id()) && store.recordCheckpoint(checkpoint).isPresent()) {
+                    held(image.id(), host);
                     return store.checkpoint(image.id(), host).orElse(image);
                 }
             }
@@ -183,5 +200,78 @@ public class Checkpoints {
             LOG.debug("Host {} could not list its checkpoints: {}", host, e.getMessage());
         }
         return image;
+    }
+
+    /** The hosts seen holding a checkpoint of the image: a new VM of it placed there starts from the checkpoint. */
+    Set<String> holders(String imageId) {
+        Set<String> hosts = holders.get(imageId);
+        return hosts == null ? Set.of() : Set.copyOf(hosts);
+    }
+
+    private void held(String imageId, String host) {
+        holders.computeIfAbsent(imageId, k -> ConcurrentHashMap.newKeySet()).add(host);
+    }
+
+    private static boolean delete(HostConnection connection, HostCheckpoint checkpoint) {
+        try {
+            connection.deleteCheckpoint(checkpoint.id());
+            LOG.info("Deleted checkpoint {} on {}: its image {} is no longer in the image store", checkpoint.id(),
+                    checkpoint.host(), checkpoint.imageId());
+            return true;
+        } catch (HypervisorException | RuntimeException e) { // in use by VMs, say: the next sweep tries again
+            LOG.info("Checkpoint {} on {} is kept for now: {}", checkpoint.id(), checkpoint.host(), e.getMessage());
+            return false;
+        }
+    }
+
+    /**
+     * Learns which hosts hold checkpoints of the store's images, and deletes on its host a checkpoint whose image the
+     * store no longer has. Only after two sweeps in a row found it so: while the image store is being replaced (a
+     * bundle update) it may list nothing for a moment. A checkpoint that VMs still run from stays until they are gone.
+     */
+    void sweep() {
+        ImageStore store = imageStore;
+        if (store == null) {
+            return;
+        }
+        try {
+            Set<String> images = store.images().stream().filter(i -> i.kind() != ImageRef.Kind.CHECKPOINT)
+                    .map(ImageRef::id).collect(Collectors.toSet());
+            Map<String, Set<String>> seen = new HashMap<>();
+            Set<String> orphaned = new HashSet<>();
+            for (HostStatus status : hosts.statuses()) {
+                String host = status.host().name();
+                if (!status.connected()) {
+                    continue;
+                }
+                try {
+                    HostConnection connection = hosts.connection(host);
+                    if (!connection.restoresCheckpoints()) {
+                        continue;
+                    }
+                    for (HostCheckpoint checkpoint : connection.checkpoints()) {
+                        if (images.contains(checkpoint.imageId())) {
+                            seen.computeIfAbsent(checkpoint.imageId(), k -> ConcurrentHashMap.newKeySet()).add(host);
+                        } else if (!orphans.contains(host + "/" + checkpoint.id()) || !delete(connection, checkpoint)) {
+                            orphaned.add(host + "/" + checkpoint.id());
+                        }
+                    }
+                } catch (HypervisorException | RuntimeException e) {
+                    LOG.debug("Sweeping the checkpoints of host {}: {}", host, e.getMessage());
+                    // what this host holds is not known now: keep what was known of it
+                    holders.forEach((image, on) -> {
+                        if (on.contains(host)) {
+                            seen.computeIfAbsent(image, k -> ConcurrentHashMap.newKeySet()).add(host);
+                        }
+                    });
+                }
+            }
+            orphans.clear();
+            orphans.addAll(orphaned);
+            holders.keySet().retainAll(seen.keySet());
+            holders.putAll(seen);
+        } catch (RuntimeException e) {
+            LOG.warn("Sweeping checkpoints failed: {}", e.getMessage());
+        }
     }
 }

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -589,7 +590,8 @@ public class FarmServiceManager implements ServiceManager {
                     action.add("wait for the VM being created");
                     break;
                 }
-                placed = placement.explain(placementRequest(offering, tier, s, null));
+                placed = placement.explain(placementRequest(offering, tier, s, null), imageStore.find(offering)
+                        .map(image -> checkpoints.holders(image.id())).orElse(Set.of()));
                 String cap = stateTable.capped() >= s.vmCap() ? ", evicting a VM to stay within the VM cap of "
                         + s.vmCap() : "";
                 action.add(placed.chosen() != null ? "create a VM on host " + placed.chosen() + background + cap
@@ -789,7 +791,8 @@ public class FarmServiceManager implements ServiceManager {
         }
         try {
             PlacementRequest request = placementRequest(offering, tier, s, image);
-            Placement.Decision decision = placement.place(request);
+            Set<String> holders = checkpoints.holders(image.id()); // hosts holding its checkpoint come first
+            Placement.Decision decision = placement.place(request, holders);
             for (int evicted = 0; decision.host().isEmpty() && evicted < ROOM_EVICTIONS; evicted++) {
                 try {
                     cap.evictOne(offering, victims, vm -> vm.offering().securityLevel()
@@ -797,7 +800,7 @@ public class FarmServiceManager implements ServiceManager {
                 } catch (VmCap.NoRoomException e) {
                     break;
                 }
-                decision = placement.place(request);
+                decision = placement.place(request, holders);
             }
             if (decision.host().isEmpty()) {
                 throw new NoCapacityException(decision.reason());

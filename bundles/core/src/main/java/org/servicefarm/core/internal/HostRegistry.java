@@ -125,7 +125,9 @@ public class HostRegistry {
         if (entry != null && entry.record.equals(record) && hosts.remove(key(record.name()), entry)) {
             later(() -> {
                 index.remove(record.name());
-                disconnect(entry, "host removed");
+                // an update or a driver swap reconnects (the next connection takes over what runs); a host whose
+                // configuration is gone has left the farm: its driver stops what it kept for future VMs
+                disconnect(entry, "host removed", configurationGone(record.name()));
             });
         }
     }
@@ -217,13 +219,32 @@ public class HostRegistry {
         }
     }
 
+    /** Whether no configuration names the host any more; false when that cannot be told. */
+    private boolean configurationGone(String name) {
+        ConfigurationAdmin cm = configurationAdmin;
+        try {
+            return cm != null && configurationOf(cm, name).isEmpty();
+        } catch (IOException | InvalidSyntaxException | RuntimeException e) {
+            return false;
+        }
+    }
+
     private void disconnect(Entry entry, String why) {
+        disconnect(entry, why, false);
+    }
+
+    /** @param leaving the host left the farm: its driver also stops what it kept running for future VMs */
+    private void disconnect(Entry entry, String why, boolean leaving) {
         HostConnection connection = entry.connection;
         entry.connection = null;
         detail(entry, why);
         if (connection != null) {
             try {
-                connection.close();
+                if (leaving) {
+                    connection.retire();
+                } else {
+                    connection.close();
+                }
             } catch (RuntimeException e) {
                 LOG.debug("Closing host {} failed", entry.record.name(), e);
             }

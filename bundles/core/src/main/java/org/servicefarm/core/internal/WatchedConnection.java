@@ -152,6 +152,16 @@ final class WatchedConnection implements HostConnection {
     }
 
     @Override
+    public void deleteCheckpoint(String id) throws HypervisorException {
+        driver.deleteCheckpoint(id);
+    }
+
+    @Override
+    public void retire() {
+        driver.retire();
+    }
+
+    @Override
     public void close() {
         driver.close();
     }

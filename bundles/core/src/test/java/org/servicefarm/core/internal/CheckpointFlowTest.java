@@ -11,11 +11,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.servicefarm.api.Activation;
+import org.servicefarm.api.Explanation;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.Outcome;
@@ -25,6 +27,7 @@ import org.servicefarm.api.driver.HostCheckpoint;
 import org.servicefarm.api.image.Artifact;
 import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.api.image.ImageStore;
+import org.servicefarm.api.placement.PlacementRequest;
 
 /**
  * Popularity drives checkpoints: an offering asked for as often as the popularity threshold gets its image
@@ -45,25 +48,36 @@ class CheckpointFlowTest {
 
     /** Real images (a kernel artifact), and the checkpoints recorded of them, by image id and host. */
     static final class CheckpointingStore implements ImageStore {
+        final Map<String, ImageRef> built = new ConcurrentHashMap<>();
         final Map<String, ImageRef> checkpoints = new ConcurrentHashMap<>();
         final List<HostCheckpoint> recorded = new ArrayList<>();
 
-        @Override
-        public Optional<ImageRef> find(Offering offering) {
-            return Optional.empty();
+        /** The image leaves the store (its eviction), and its checkpoints' records with it. */
+        void evict(String imageId) {
+            built.remove(imageId);
+            checkpoints.keySet().removeIf(key -> key.startsWith(imageId + "@"));
         }
 
         @Override
         public ImageRef obtain(Offering offering) {
             ImageRef composition = ComposedImageStore.compose(offering);
             Artifact kernel = new Artifact(Artifact.Kind.KERNEL, Path.of("/nonexistent/kernel"), "0".repeat(64), 1);
-            return new ImageRef(composition.id(), offering, ImageRef.Kind.BUILT, composition.layers(), List.of(kernel),
-                    "console=ttyS0", 1, null, 0);
+            ImageRef image = new ImageRef(composition.id(), offering, ImageRef.Kind.BUILT, composition.layers(),
+                    List.of(kernel), "console=ttyS0", 1, null, 0);
+            built.put(image.id(), image);
+            return image;
+        }
+
+        @Override
+        public Optional<ImageRef> find(Offering offering) {
+            return built.values().stream().filter(image -> image.offering().equals(offering)).findFirst();
         }
 
         @Override
         public List<ImageRef> images() {
-            return List.copyOf(checkpoints.values());
+            List<ImageRef> all = new ArrayList<>(built.values());
+            all.addAll(checkpoints.values());
+            return all;
         }
 
         @Override
@@ -73,6 +87,9 @@ class CheckpointFlowTest {
 
         @Override
         public synchronized Optional<ImageRef> recordCheckpoint(HostCheckpoint checkpoint) {
+            if (!built.containsKey(checkpoint.imageId())) {
+                return Optional.empty();
+            }
             recorded.add(checkpoint);
             Artifact state = new Artifact(Artifact.Kind.CHECKPOINT, checkpoint.manifest(), checkpoint.sha256(), 1);
             ImageRef image = new ImageRef("cp-" + checkpoint.imageId() + "@" + checkpoint.host(), null,
@@ -88,12 +105,7 @@ class CheckpointFlowTest {
 
     @Test
     void requestsOverTheThresholdCheckpointTheImageAndTheNextNewVmStartsFromIt() {
-        farm = new Farm(Map.of());
-        CheckpointingStore store = new CheckpointingStore();
-        farm.manager.imageStore = store;
-        farm.popularity.imageStore = store;
-        farm.checkpoints.imageStore = store;
-        farm.popularity.configure(Farm.convert(Map.of("threshold", 3), Popularity.Config.class));
+        CheckpointingStore store = checkpointingFarm(3);
         farm.addHost("a-qemu", 8, 0.01, "standard", Map.of("bits", "true", "checkpoints", "true"));
         farm.addHost("b-libvirt", 8, 0.01, "standard", Map.of("bits", "true"));
         Farm.await("the real hosts connected", () -> farm.host("a-qemu").map(HostStatus::connected).orElse(false)
@@ -139,5 +151,78 @@ class CheckpointFlowTest {
                 other.hostId());
         assertTrue(farm.hypervisor.fromCheckpoint.contains(other.vmId()) == "a-qemu".equals(other.hostId()));
         assertEquals(List.of("a-qemu"), farm.hypervisor.checkpointsByHost.keySet().stream().toList());
+    }
+
+    /** A farm whose image store records checkpoints, with the popularity threshold given. */
+    private CheckpointingStore checkpointingFarm(int threshold) {
+        farm = new Farm(Map.of());
+        CheckpointingStore store = new CheckpointingStore();
+        farm.manager.imageStore = store;
+        farm.popularity.imageStore = store;
+        farm.checkpoints.imageStore = store;
+        farm.popularity.configure(Farm.convert(Map.of("threshold", threshold), Popularity.Config.class));
+        return store;
+    }
+
+    private void addQemuHost(String name) {
+        farm.addHost(name, 8, 0.01, "standard", Map.of("bits", "true", "checkpoints", "true"));
+        Farm.await(name + " connected", () -> farm.host(name).map(HostStatus::connected).orElse(false));
+    }
+
+    @Test
+    void placementPrefersTheHostThatHoldsTheCheckpointOverTheStrategysChoice() {
+        CheckpointingStore store = checkpointingFarm(1);
+        addQemuHost("a-qemu");
+        Outcome.Granted wiki = grant("wiki"); // the threshold (1): checkpointed on a-qemu, the only host
+        Farm.await("a checkpoint recorded", () -> !store.recorded.isEmpty());
+        grant("blog");
+        addQemuHost("b-qemu");
+        // a-qemu holds the checkpoint and one VM (blog), b-qemu nothing: by load alone b-qemu would take the next VM
+        farm.hypervisor.external(wiki.hostId(), wiki.vmId(), VmState.FAILED);
+        Farm.await("the wiki VM to be gone", () -> farm.table.occupying().size() == 1);
+        ServiceRequest request = ServiceRequest.of("wiki").withDeadline(LONG);
+        String image = store.find(wiki.offering()).orElseThrow().id();
+        assertEquals(Set.of("a-qemu"), farm.checkpoints.holders(image));
+        PlacementRequest placing = new PlacementRequest(wiki.offering(), "standard",
+                new org.servicefarm.api.Capacity(1, 256, 1), List.of());
+        assertEquals("b-qemu", farm.placement.explain(placing).chosen(), "the strategy alone");
+        Explanation explained = farm.manager.explain(request);
+        assertTrue(explained.action().contains("create a VM on host a-qemu"), explained.action());
+        assertTrue(explained.placement().strategy().contains("preferring a host with the image's checkpoint"),
+                explained.placement().strategy());
+
+        Outcome.Granted next = grant("wiki");
+        assertEquals("a-qemu", next.hostId());
+        assertEquals(Outcome.Start.CHECKPOINT, next.start());
+        // without room there, the strategy's choice: b-qemu boots it
+        farm.hosts.drain("a-qemu", true);
+        farm.hypervisor.external(next.hostId(), next.vmId(), VmState.FAILED);
+        Farm.await("that VM to be gone", () -> farm.table.occupying().size() == 1);
+        Outcome.Granted elsewhere = grant("wiki");
+        assertEquals("b-qemu", elsewhere.hostId());
+        assertEquals(Outcome.Start.BOOT, elsewhere.start());
+    }
+
+    @Test
+    void aHostsCheckpointIsDeletedOnceTheImageStoreNoLongerHasItsImage() {
+        CheckpointingStore store = checkpointingFarm(1);
+        addQemuHost("a-qemu");
+        Outcome.Granted wiki = grant("wiki");
+        grant("blog");
+        // by image: the creation path may record one a second time while the background records it
+        Farm.await("two checkpoints recorded", () -> store.checkpoints.size() == 2);
+        String wikiImage = store.find(wiki.offering()).orElseThrow().id();
+        farm.checkpoints.sweep();
+        farm.checkpoints.sweep();
+        assertEquals(2, farm.hypervisor.checkpointsByHost.get("a-qemu").size(), "both images are in the store");
+
+        store.evict(wikiImage);
+        farm.checkpoints.sweep();
+        assertEquals(2, farm.hypervisor.checkpointsByHost.get("a-qemu").size(),
+                "one sweep is not enough: the store may be being replaced");
+        farm.checkpoints.sweep();
+        assertEquals(List.of(false), farm.hypervisor.checkpointsByHost.get("a-qemu").stream()
+                .map(c -> c.imageId().equals(wikiImage)).toList(), "the wiki's checkpoint is gone, blog's stays");
+        assertEquals(Set.of(), farm.checkpoints.holders(wikiImage));
     }
 }

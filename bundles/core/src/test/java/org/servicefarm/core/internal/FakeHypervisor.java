@@ -158,6 +158,11 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
             }
 
             @Override
+            public void deleteCheckpoint(String id) {
+                checkpointsByHost.getOrDefault(host.name(), List.of()).removeIf(c -> c.id().equals(id));
+            }
+
+            @Override
             public StagedImage stage(ImageRef image) throws HypervisorException {
                 if (image.compositionOnly() && needsArtifacts()) {
                     throw new HypervisorException("host " + host.name() + " boots real guests: image " + image.id()

@@ -205,6 +205,7 @@ final class Farm implements AutoCloseable {
     void stop() {
         lifecycles.forEach(Lifecycle::deactivate);
         manager.deactivate();
+        checkpoints.deactivate();
         hosts.deactivate();
     }
 }

@@ -120,6 +120,23 @@ public final class ClonePool implements AutoCloseable {
         refillLater();
     }
 
+    /**
+     * Empties a checkpoint's pool for good: its idle processes quit (on the refill thread, so none is being started
+     * for it meanwhile) and none is started again; its running clones stay. False when that took longer than
+     * {@code timeout}.
+     */
+    public boolean empty(Checkpoint checkpoint, Duration timeout) {
+        setSize(checkpoint, 0);
+        long end = System.nanoTime() + timeout.toNanos();
+        while (idle(checkpoint.id()) > 0 || starting.getOrDefault(checkpoint.id(), 0) > 0) {
+            if (System.nanoTime() > end) {
+                return false;
+            }
+            sleep(20);
+        }
+        return true;
+    }
+
     /** Idle processes ready for {@code checkpointId} now. */
     public int idle(String checkpointId) {
         Deque<QemuGuest> q = idle.get(checkpointId);

@@ -50,11 +50,31 @@ public final class Migration {
                 throw new IOException("saving " + guest.name() + " to " + file + " ended " + event.status());
             }
         }
+        awaitFinalized(guest, timeout);
         // Back to the appliance's user, readable by QEMU (clones read it as the runAs user), written by no one.
         if (runAs != null) {
             Files.setOwner(file, Files.getOwner(file.getParent()));
         }
         Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("r--r--r--"));
+    }
+
+    /**
+     * QEMU sends the MIGRATION event "completed" before its migration thread is cleaned up; until then the guest is
+     * in {@code finish-migrate} and a {@code cont} is refused ("Migration is not finalized yet", seen under load).
+     */
+    private static void awaitFinalized(QemuGuest guest, Duration timeout) throws IOException {
+        long end = System.nanoTime() + timeout.toNanos();
+        while ("finish-migrate".equals(guest.status())) {
+            if (System.nanoTime() > end) {
+                throw new IOException("saving " + guest.name() + ": the migration did not finalize");
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while saving " + guest.name(), e);
+            }
+        }
     }
 
     /**

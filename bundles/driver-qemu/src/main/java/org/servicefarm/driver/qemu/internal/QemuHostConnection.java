@@ -413,13 +413,20 @@ final class QemuHostConnection implements HostConnection {
         return file.endpoints(settings.endpointHost());
     }
 
-    /** A guest whose QEMU goes away without the driver stopping it has FAILED. */
+    /**
+     * A guest whose QEMU goes away without the driver stopping it has FAILED; its ports and room come back at once
+     * (nothing else would give them back: the VM has no guest left to stop). Off the QMP reader's thread: the VM's
+     * monitor may be held by a caller waiting on this guest's QMP.
+     */
     private void watch(Vm vm, QemuGuest guest) {
-        guest.disconnected().thenRun(() -> {
-            if (closed.get() || vm.stopping || vm.guest != guest) {
-                return;
+        guest.disconnected().thenRunAsync(() -> {
+            synchronized (vm) {
+                if (closed.get() || vm.stopping || vm.guest != guest) {
+                    return;
+                }
+                vm.guest = null;
+                giveBack(vm, guest);
             }
-            vm.guest = null;
             LOG.warn("host {}: QEMU of VM {} ({}) went away", host.name(), vm.file.vmId(), guest.name());
             events.onEvent(new VmEvent(host.name(), vm.file.vmId(), VmState.FAILED, "QEMU exited"));
         });
@@ -523,10 +530,9 @@ final class QemuHostConnection implements HostConnection {
             return;
         }
         synchronized (vm) {
+            // a VM without a guest holds no ports or room: never started, saved, or gone (given back then)
             if (vm.guest != null) {
                 stop(vm);
-            } else if (vm.file.checkpoint() == null) {
-                vm.file.ports().forEach(p -> ports.release(p.hostPort()));
             }
             try {
                 Files.deleteIfExists(savedFile(vmId));
@@ -545,9 +551,13 @@ final class QemuHostConnection implements HostConnection {
         QemuGuest guest = vm.guest;
         vm.stopping = true;
         vm.guest = null;
-        if (guest == null) {
-            return;
+        if (guest != null) {
+            giveBack(vm, guest);
         }
+    }
+
+    /** Quits the guest (nothing happens to one that is gone) and gives back its ports and room. */
+    private void giveBack(Vm vm, QemuGuest guest) {
         if (guest.state().role() == GuestState.Role.CLONE && guest.state().checkpoint() != null
                 && checkpoints.containsKey(guest.state().checkpoint())) {
             pool.retire(guest); // its ports and room are the pool's
@@ -641,6 +651,37 @@ final class QemuHostConnection implements HostConnection {
         return out;
     }
 
+    /**
+     * Deletes a checkpoint and empties its pool. Refused while VMs of this host run from it: a clone's RAM is mapped
+     * from the checkpoint's file, and saving or restoring it needs the checkpoint (the caller asks again later).
+     */
+    @Override
+    public void deleteCheckpoint(String id) throws HypervisorException {
+        requireOpen();
+        synchronized (checkpointLocks.computeIfAbsent(id, k -> new Object())) {
+            Checkpoint cp = checkpoints.get(id);
+            if (cp == null) {
+                return;
+            }
+            long users = vms.values().stream().filter(vm -> id.equals(vm.file.checkpoint())).count();
+            if (users > 0) {
+                throw new HypervisorException("host " + host.name() + ": checkpoint " + id + " is in use by " + users
+                        + " VM(s)");
+            }
+            checkpoints.remove(id);
+            if (!pool.empty(cp, Duration.ofSeconds(30))) {
+                LOG.warn("host {}: the pool of checkpoint {} did not empty in 30 s", host.name(), id);
+            }
+            try {
+                checkpointer.delete(cp);
+            } catch (IOException e) {
+                throw new HypervisorException("host " + host.name() + ": deleting checkpoint " + id + " failed: "
+                        + Checks.message(e.getMessage(), 300), e);
+            }
+            LOG.info("host {}: checkpoint {} of image {} deleted", host.name(), id, cp.image().key());
+        }
+    }
+
     /** A checkpoint's id on this host, from its image's id: the image id's content digest keys it. */
     static String checkpointId(String imageId) {
         if (imageId.matches("[a-z0-9]{1,32}")) {
@@ -668,6 +709,11 @@ final class QemuHostConnection implements HostConnection {
         }
     }
 
+    /** QEMU processes counted against the host's capacity now: guests, templates, idle pool processes (tests). */
+    int processes() {
+        return capacity.processes();
+    }
+
     /** Idle pool processes of a checkpoint now (tests, benchmarks). */
     int idle(String checkpointId) {
         return pool.idle(checkpointId);
@@ -682,10 +728,25 @@ final class QemuHostConnection implements HostConnection {
     /** Stops the pool's refills and leaves every process running: a restarted appliance adopts them. */
     @Override
     public void close() {
+        close(false);
+    }
+
+    /** The host left the farm: its idle pool processes quit (nothing would adopt them); guests keep running. */
+    @Override
+    public void retire() {
+        close(true);
+    }
+
+    private void close(boolean retiring) {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        pool.detach();
+        if (retiring) {
+            pool.close();
+            LOG.info("host {} left the farm: its pool processes were stopped", host.name());
+        } else {
+            pool.detach();
+        }
         launcher.detachAll();
         onClose.accept(this);
     }

@@ -1,9 +1,12 @@
 package org.servicefarm.driver.qemu.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -29,6 +32,7 @@ import org.servicefarm.api.VmState;
 import org.servicefarm.api.driver.GuestInfo;
 import org.servicefarm.api.driver.HostCheckpoint;
 import org.servicefarm.api.driver.HostConnection;
+import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.driver.StagedImage;
 import org.servicefarm.api.driver.VmEvent;
 import org.servicefarm.api.driver.VmSpec;
@@ -38,7 +42,8 @@ import org.servicefarm.api.image.ImageRef;
 /**
  * The qemu driver through the SPI the core calls, on real QEMU (the busybox static-site image): a VM boots; a
  * checkpoint of the image is made; two VMs defined from the checkpoint image start at once from pool processes and
- * both answer on their own ports; a restarted connection adopts them; destroy removes everything.
+ * both answer on their own ports; a restarted connection adopts them; destroy removes everything; a host that leaves
+ * the farm stops its pool processes; a deleted checkpoint takes its pool and files with it (not while VMs run from it).
  */
 @Tag("real-qemu")
 class QemuDriverRealTest {
@@ -131,6 +136,43 @@ class QemuDriverRealTest {
             assertEquals(Map.of("sf-clone-a", VmState.ACTIVE, "sf-clone-b", VmState.ACTIVE, "sf-booted", VmState.ACTIVE),
                     states);
             assertEquals(List.of(), events);
+
+            // a guest whose QEMU dies gives back its room at once (and its ports): the core only destroys the VM then
+            int before = ((QemuHostConnection) connection).processes();
+            long pid = Long.parseLong(Files.readString(root.resolve("run").resolve("qemu-test").resolve("sf-booted.pid")).trim());
+            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            long until = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (events.stream().noneMatch(e -> e.vmId().equals("sf-booted") && e.observed() == VmState.FAILED)
+                    && System.nanoTime() < until) {
+                Thread.sleep(50);
+            }
+            assertEquals(List.of("sf-booted"), events.stream().map(VmEvent::vmId).toList());
+            assertEquals(before - 1, ((QemuHostConnection) connection).processes());
+            connection.destroy("sf-booted");
+            made.remove("sf-booted");
+
+            // a checkpoint VMs run from is not deleted
+            String cpId = checkpoint.id();
+            HostConnection adopted = connection;
+            assertThrows(HypervisorException.class, () -> adopted.deleteCheckpoint(cpId));
+            for (String vm : made) {
+                connection.destroy(vm);
+            }
+            made.clear();
+            // the host leaves the farm: its idle pool processes stop
+            assertTrue(((QemuHostConnection) connection).awaitPool(cpId, Duration.ofSeconds(60)));
+            assertEquals(2, running().size(), "the pool's two processes");
+            connection.retire();
+            assertEquals(List.of(), running());
+            // back in the farm: its checkpoint is found again and the pool refilled; deleting the checkpoint (its image
+            // left the image store) empties the pool and removes its files
+            connection = driver.connect(host, events::add);
+            assertEquals(List.of(cpId), connection.checkpoints().stream().map(HostCheckpoint::id).toList());
+            assertTrue(((QemuHostConnection) connection).awaitPool(cpId, Duration.ofSeconds(60)));
+            connection.deleteCheckpoint(cpId);
+            assertEquals(List.of(), connection.checkpoints());
+            assertFalse(Files.exists(checkpoint.manifest().getParent()));
+            assertEquals(List.of(), running());
         } finally {
             for (String vm : made) {
                 connection.destroy(vm);
@@ -145,6 +187,22 @@ class QemuDriverRealTest {
             launcher.recover();
             launcher.guests().forEach(QemuGuest::kill);
         }
+    }
+
+    /** The QEMU processes named by the pid files of the host's state directory that run now. */
+    private List<Long> running() throws Exception {
+        List<Long> alive = new ArrayList<>();
+        try (DirectoryStream<Path> pids = Files.newDirectoryStream(root.resolve("run").resolve("qemu-test"), "*.pid")) {
+            for (Path pid : pids) {
+                long p = Long.parseLong(Files.readString(pid).trim());
+                // a zombie (exited, not yet reaped by init) has no command any more
+                if (ProcessHandle.of(p).filter(h -> h.isAlive() && h.info().command().orElse("").contains("qemu-system"))
+                        .isPresent()) {
+                    alive.add(p);
+                }
+            }
+        }
+        return alive;
     }
 
     private static VmSpec spec(String vmId, StagedImage image) {
