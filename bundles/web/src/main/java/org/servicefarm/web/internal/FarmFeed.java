@@ -30,7 +30,6 @@ import org.servicefarm.api.ServiceManager;
 import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
-import org.servicefarm.api.image.Demand;
 import org.servicefarm.api.image.ImageService;
 import org.servicefarm.api.image.ImageStatus;
 import org.slf4j.Logger;
