@@ -3,6 +3,7 @@ package org.servicefarm.web.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.reflect.Proxy;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -10,6 +11,7 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -27,6 +29,10 @@ import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.image.Demand;
+import org.servicefarm.api.image.ImageRef;
+import org.servicefarm.api.image.ImageService;
+import org.servicefarm.api.image.ImageStatus;
 import org.servicefarm.api.testing.ListedFarm;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -145,6 +151,45 @@ class FarmFeedTest {
         open.set(false);
         feed.vmChanged(vm("sf-1", VmState.ACTIVE));
         awaitSubscribers(0);
+    }
+
+    @Test
+    void buildsInProgressAndPopularCombinationsAreSentWhenTheyChange() throws Exception {
+        List<ImageStatus> images = new CopyOnWriteArrayList<>();
+        List<Demand> demand = new CopyOnWriteArrayList<>();
+        feed.images = (ImageService) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {ImageService.class}, (proxy, method, args) -> switch (method.getName()) {
+                    case "images" -> List.copyOf(images);
+                    case "popularity" -> List.copyOf(demand);
+                    default -> throw new UnsupportedOperationException(method.getName());
+                });
+        BlockingQueue<Event> events = subscribe(new AtomicBoolean(true));
+        assertEquals(0, next(events).data().path("builds").size());
+        awaitSubscribers(1);
+
+        images.add(new ImageStatus("img-1", WIKI, ImageRef.Kind.BUILT, ImageStatus.State.BUILDING,
+                new ImageStatus.Progress(2, 5, "staging nginx", 0, 0), 0, List.of(), Instant.EPOCH, null, 0, 0, null,
+                null));
+        images.add(new ImageStatus("img-2", WIKI, ImageRef.Kind.BUILT, ImageStatus.State.READY,
+                ImageStatus.Progress.done(10), 10, List.of(), Instant.EPOCH, null, 0, 0, null, null));
+        demand.add(new Demand(WIKI, 0, Duration.ofMinutes(10), 3, null));
+        demand.add(new Demand(WIKI, 4, Duration.ofMinutes(10), 3, "img-2"));
+        feed.refresh();
+
+        Event builds = next(events);
+        assertEquals("builds", builds.name());
+        assertEquals(1, builds.data().size(), "only what is being built");
+        assertEquals("staging nginx", builds.data().at("/0/doing").asText());
+        assertEquals(0.4, builds.data().at("/0/fraction").asDouble());
+        Event popular = next(events);
+        assertEquals("popular", popular.name());
+        assertEquals(1, popular.data().size(), "an offering nobody asked for is not popular");
+        assertEquals(4, popular.data().at("/0/requests").asLong());
+        assertTrue(popular.data().at("/0/prebuilt").asBoolean());
+
+        feed.refresh();
+        feed.vmChanged(vm("sf-1", VmState.ACTIVE));
+        assertEquals("vm", next(events).name(), "unchanged builds and popularity are not sent again");
     }
 
     /** The feed adds a subscriber on its own thread once the snapshot is sent, and drops it there too. */
