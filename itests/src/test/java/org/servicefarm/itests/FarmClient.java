@@ -161,8 +161,9 @@ final class FarmClient {
     private HttpRequest.Builder request(String path, Login login) {
         HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(base + path))
                 .timeout(Duration.ofSeconds(30))
-                // JSON for the API; /metrics answers Prometheus text, as a scraper accepts it
-                .header("Accept", "application/json, text/plain;q=0.5");
+                // JSON for the API; /metrics answers Prometheus text, as a scraper accepts it, and /events
+                // server-sent events (tests read only its snapshot: ?follow=false)
+                .header("Accept", "application/json, text/plain;q=0.5, text/event-stream;q=0.4");
         if (login != null) {
             builder.header("Authorization", login.header());
         }

@@ -109,8 +109,17 @@ public class FrontendsIT {
         assertEquals(401, client.get("/metrics", null).statusCode());
         // a request of each kind, so the counters have something to say
         client.requestUntilGranted("{\"service\":\"blog\"}", Duration.ofSeconds(60));
-        assertEquals(404, client.post("/api/v1/requests",
-                "{\"service\":\"wiki\",\"environment\":{\"os\":\"windows-2022\"}}", Login.OPERATOR).statusCode());
+        HttpResponse<String> never = client.post("/api/v1/requests",
+                "{\"service\":\"wiki\",\"environment\":{\"os\":\"windows-2022\"}}", Login.OPERATOR);
+        assertEquals(404, never.statusCode());
+        // the nearest viable requests, each posted as it is: not NEVER (granted, or RETRY_LATER while it boots)
+        com.fasterxml.jackson.databind.JsonNode suggestions = FarmClient.json(never).path("suggestions");
+        assertTrue(never.body(), suggestions.size() >= 1 && suggestions.size() <= 3);
+        for (com.fasterxml.jackson.databind.JsonNode suggestion : suggestions) {
+            assertEquals("wiki", suggestion.path("service").asText());
+            int status = client.post("/api/v1/requests", suggestion.toString(), Login.OPERATOR).statusCode();
+            assertTrue(suggestion + " answered " + status, status == 200 || status == 503);
+        }
 
         HttpResponse<String> scrape = send(HttpRequest.newBuilder(uri("/metrics"))
                 .header("Authorization", Login.VIEWER.header()).GET());
@@ -175,6 +184,11 @@ public class FrontendsIT {
         String never = dig("SRV", "_wiki._tcp.os-windows-2022.farm.local", false);
         assertTrue(never, never.contains("status: NXDOMAIN"));
         assertTrue("the reason, as TXT: " + never, never.contains("TXT"));
+        // a name to ask instead: wiki on an operating system with PHP, which dig then gets an answer for
+        Matcher suggestion = Pattern.compile("\"try (_wiki\\._tcp\\.os-[a-z0-9_-]+\\.farm\\.local)\\.\"").matcher(never);
+        assertTrue("a suggestion, as TXT: " + never, suggestion.find());
+        String suggested = dig("SRV", suggestion.group(1), false);
+        assertTrue(suggested, suggested.contains("status: NOERROR") || suggested.contains("status: SERVFAIL"));
         String hostile = dig("SRV", "_wiki._tcp.os-a\\;id.farm.local", false);
         assertTrue(hostile, hostile.contains("status: NXDOMAIN"));
         String privateOne = dig("SRV", "_blog._tcp.farm.local", false);

@@ -142,6 +142,8 @@ public class SecurityIT {
             new Call("GET", "/api/v1/components", null, Need.VIEWER, 200),
             new Call("GET", "/api/v1/popularity", null, Need.VIEWER, 200),
             new Call("GET", "/metrics", null, Need.VIEWER, 200),
+            // the dashboard's feed; follow=false ends the stream after its snapshot
+            new Call("GET", "/events?follow=false", null, Need.VIEWER, 200),
             new Call("GET", "/api/v1/status", null, Need.VIEWER, 200),
             new Call("GET", "/api/v1/openapi.json", null, Need.VIEWER, 200),
             // the audit trail names who asked for what: operators only

@@ -13,7 +13,9 @@ import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.suggest.Suggestions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xbill.DNS.AAAARecord;
@@ -116,11 +118,11 @@ final class Answerer {
                 soa(response, config.retryTtl());
                 return response;
             }
-            return outcome(response, name, type, answer);
+            return outcome(response, name, type, answer, parsed.request());
         });
     }
 
-    private Message outcome(Message response, Name name, int type, Outcome answer) {
+    private Message outcome(Message response, Name name, int type, Outcome answer, ServiceRequest asked) {
         if (answer instanceof Outcome.Granted granted) {
             Endpoint endpoint = granted.endpoint();
             InetAddress address = address(endpoint.host());
@@ -141,7 +143,24 @@ final class Answerer {
             soa(response, config.retryTtl());
             return response;
         }
-        return nxdomain(response, ((Outcome.Never) answer).reason());
+        nxdomain(response, ((Outcome.Never) answer).reason());
+        for (ServiceRequest suggestion : suggestions(asked)) {
+            // a name to ask instead, for a person reading dig's output or a resolver library's error
+            response.addRecord(new TXTRecord(zone, DClass.IN, 0, "try " + DnsNames.name(suggestion) + "." + zone),
+                    Section.AUTHORITY);
+        }
+        return response;
+    }
+
+    /** The nearest viable requests that DNS answers (private applications left out); none if the directory fails. */
+    private List<ServiceRequest> suggestions(ServiceRequest asked) {
+        try {
+            return Suggestions.nearest(manager.directory(), asked).stream()
+                    .filter(s -> !privateApplications.contains(s.service())).toList();
+        } catch (RuntimeException e) {
+            LOG.debug("no suggestions for {}: {}", asked.service(), e.toString());
+            return List.of();
+        }
     }
 
     private Message vmAddress(Message response, Name name, int type) {

@@ -75,6 +75,32 @@ final class DnsNames {
                 security, tier, java.time.Duration.ofMillis(deadlineMs)));
     }
 
+    /**
+     * The name, zone left out, that asks for {@code request} (its deadline aside: a DNS query has the server's):
+     * the inverse of {@link #parse}.
+     */
+    static String name(ServiceRequest request) {
+        StringBuilder name = new StringBuilder("_").append(label(request.service())).append("._tcp");
+        label(name, "v", request.version());
+        label(name, "os", request.environment().os());
+        label(name, "server", request.environment().server());
+        label(name, "runtime", request.environment().runtime());
+        request.environment().patches().forEach(patch -> label(name, "patch", patch));
+        label(name, "sec", request.securityLevel());
+        label(name, "tier", request.tier());
+        return name.toString();
+    }
+
+    private static void label(StringBuilder name, String key, String value) {
+        if (value != null) {
+            name.append('.').append(key).append('-').append(label(value));
+        }
+    }
+
+    private static String label(String value) {
+        return value.replace('.', '_');
+    }
+
     private static String once(String key, String previous, String value) {
         if (previous != null) {
             throw new InvalidRequestException("name", "label " + key + " given twice");

@@ -51,7 +51,7 @@ public class DnsServer implements DirectoryFrontEnd {
     private final String address;
 
     @Activate
-    public DnsServer(@Reference ServiceManager manager, DnsConfig config) throws IOException {
+    public DnsServer(@Reference(name = "manager") ServiceManager manager, DnsConfig config) throws IOException {
         this.answerer = new Answerer(manager, config);
         InetSocketAddress bind = new InetSocketAddress(config.address(), config.port());
         udp = DatagramChannel.open().bind(bind);

@@ -1,16 +1,15 @@
 package org.servicefarm.dns.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.reflect.Proxy;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
@@ -20,14 +19,11 @@ import org.servicefarm.api.Activation;
 import org.servicefarm.api.DirectoryView;
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.Environment;
-import org.servicefarm.api.HostRecord;
-import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.Outcome;
-import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.Resolution;
 import org.servicefarm.api.ServiceRequest;
-import org.servicefarm.api.StateTableView;
-import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.testing.ListedFarm;
 import org.xbill.DNS.ARecord;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Message;
@@ -37,6 +33,7 @@ import org.xbill.DNS.Record;
 import org.xbill.DNS.SRVRecord;
 import org.xbill.DNS.Section;
 import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.TXTRecord;
 import org.xbill.DNS.Type;
 
 /** The DNS front end over real UDP and TCP on loopback, in front of a manager whose answers the test chooses. */
@@ -45,67 +42,32 @@ class DnsServerTest {
     static final Offering WIKI = new Offering("wiki", "2.1",
             new Environment("debian-12", "nginx-1.26", "php-8.2", List.of()), "standard");
 
-    final List<ServiceRequest> asked = new CopyOnWriteArrayList<>();
-    final ServiceManager manager = new ServiceManager() {
+    /** wiki on debian-12 only: what a refusal's suggestions come from. */
+    static final DirectoryView DIRECTORY = (DirectoryView) Proxy.newProxyInstance(DnsServerTest.class.getClassLoader(),
+            new Class<?>[] {DirectoryView.class}, (proxy, method, args) -> switch (method.getName()) {
+                case "offerings" -> List.of(WIKI);
+                case "resolve" -> new Resolution.Viable(WIKI, List.of());
+                default -> throw new UnsupportedOperationException(method.getName());
+            });
+
+    final ListedFarm manager = new ListedFarm() {
         @Override
         public Outcome request(ServiceRequest request) {
             throw new AssertionError("the DNS front end must not block on request()");
         }
-
-        @Override
-        public CompletionStage<Outcome> requestAsync(ServiceRequest request) {
-            asked.add(request);
-            Outcome outcome = switch (request.service()) {
-                case "wiki", "secret" -> new Outcome.Granted(new Endpoint("127.0.0.1", 22000), "sf-0123456789ab",
-                        "alpha", Activation.ACTIVE, WIKI, List.of(), Duration.ZERO);
-                case "blog" -> new Outcome.RetryLater(Duration.ofSeconds(3), null, List.of(), "creating", Duration.ZERO);
-                default -> new Outcome.Never("unknown service '" + request.service() + "'", Duration.ZERO);
-            };
-            // later, on another thread: the server must answer when the stage completes
-            return CompletableFuture.supplyAsync(() -> outcome,
-                    CompletableFuture.delayedExecutor(50, TimeUnit.MILLISECONDS));
-        }
-
-        @Override
-        public DirectoryView directory() {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public StateTableView stateTable() {
-            return new StateTableView() {
-                @Override
-                public List<VmRecord> vms() {
-                    return List.of();
-                }
-
-                @Override
-                public Optional<VmRecord> vm(String id) {
-                    return Optional.empty();
-                }
-
-                @Override
-                public List<VmRecord> offering(Offering offering) {
-                    return List.of();
-                }
-            };
-        }
-
-        @Override
-        public List<HostStatus> hosts() {
-            return List.of();
-        }
-
-        @Override
-        public HostStatus registerHost(HostRecord host) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public void unregisterHost(String name) {
-            throw new UnsupportedOperationException();
-        }
-    };
+    }.withDirectory(DIRECTORY).answering(request -> {
+        Outcome outcome = switch (request.service()) {
+            case "wiki", "secret" -> "windows-2022".equals(request.environment().os())
+                    ? new Outcome.Never("wiki needs php, windows-2022 has none", Duration.ZERO)
+                    : new Outcome.Granted(new Endpoint("127.0.0.1", 22000), "sf-0123456789ab", "alpha",
+                    Activation.ACTIVE, WIKI, List.of(), Duration.ZERO);
+            case "blog" -> new Outcome.RetryLater(Duration.ofSeconds(3), null, List.of(), "creating", Duration.ZERO);
+            default -> new Outcome.Never("unknown service '" + request.service() + "'", Duration.ZERO);
+        };
+        // later, on another thread: the server must answer when the stage completes
+        return CompletableFuture.supplyAsync(() -> outcome, CompletableFuture.delayedExecutor(50, TimeUnit.MILLISECONDS));
+    });
+    final List<ServiceRequest> asked = manager.asked;
     final DnsServer server;
 
     DnsServerTest() throws Exception {
@@ -159,6 +121,30 @@ class DnsServerTest {
         Message never = ask("_nothing._tcp.farm.local.", Type.SRV, false);
         assertEquals(Rcode.NXDOMAIN, never.getRcode());
         assertTrue(never.toString().contains("unknown service 'nothing'"), never.toString());
+        assertFalse(never.toString().contains("try "), "nothing is near 'nothing': " + never);
+    }
+
+    @Test
+    void neverSuggestsTheNearestViableNamesAsTxt() throws Exception {
+        Message never = ask("_wiki._tcp.os-windows-2022.runtime-php-8_2.farm.local.", Type.SRV, false);
+        assertEquals(Rcode.NXDOMAIN, never.getRcode());
+        List<String> texts = never.getSection(Section.AUTHORITY).stream().filter(r -> r instanceof TXTRecord)
+                .flatMap(r -> ((TXTRecord) r).getStrings().stream()).toList();
+        assertEquals(List.of("wiki needs php, windows-2022 has none",
+                "try _wiki._tcp.os-debian-12.runtime-php-8_2.farm.local."), texts);
+        // the suggested name, asked as it is, is granted
+        assertEquals(Rcode.NOERROR, ask("_wiki._tcp.os-debian-12.runtime-php-8_2.farm.local.", Type.SRV, false)
+                .getRcode());
+    }
+
+    @Test
+    void aRequestsNameIsTheInverseOfParsing() {
+        ServiceRequest request = new ServiceRequest("static-site", "1.0", new Environment("debian-12", "httpd-2.4",
+                "php-8.2", List.of("cve-1", "cve-2")), "high", "gold", Duration.ofMillis(1500));
+        String name = DnsNames.name(request);
+        assertEquals("_static-site._tcp.v-1_0.os-debian-12.server-httpd-2_4.runtime-php-8_2.patch-cve-1.patch-cve-2"
+                + ".sec-high.tier-gold", name);
+        assertEquals(request, DnsNames.parse(List.of(name.split("\\.")), 1500).request());
     }
 
     @Test

@@ -6,18 +6,15 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Test;
 import org.servicefarm.api.Activation;
 import org.servicefarm.api.Capacity;
-import org.servicefarm.api.DirectoryView;
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.Environment;
 import org.servicefarm.api.HostRecord;
@@ -26,7 +23,7 @@ import org.servicefarm.api.Offering;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceManager;
 import org.servicefarm.api.ServiceRequest;
-import org.servicefarm.api.StateTableView;
+import org.servicefarm.api.testing.ListedFarm;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
 
@@ -36,54 +33,10 @@ class FarmMetricsTest {
     static final Offering WIKI = new Offering("wiki", "2.1",
             new Environment("debian-12", "nginx-1.26", "php-8.2", List.of()), "standard");
 
-    final List<VmRecord> vms = new ArrayList<>();
-    final List<HostStatus> hosts = new ArrayList<>();
-    final FarmMetrics metrics = metrics(new ServiceManager() {
-        @Override
-        public Outcome request(ServiceRequest request) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public DirectoryView directory() {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public StateTableView stateTable() {
-            return new StateTableView() {
-                @Override
-                public List<VmRecord> vms() {
-                    return List.copyOf(vms);
-                }
-
-                @Override
-                public Optional<VmRecord> vm(String id) {
-                    return Optional.empty();
-                }
-
-                @Override
-                public List<VmRecord> offering(Offering offering) {
-                    return List.of();
-                }
-            };
-        }
-
-        @Override
-        public List<HostStatus> hosts() {
-            return List.copyOf(hosts);
-        }
-
-        @Override
-        public HostStatus registerHost(HostRecord host) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public void unregisterHost(String name) {
-            throw new UnsupportedOperationException();
-        }
-    });
+    final ListedFarm farm = new ListedFarm();
+    final List<VmRecord> vms = farm.vms;
+    final List<HostStatus> hosts = farm.hosts;
+    final FarmMetrics metrics = metrics(farm);
 
     static FarmMetrics metrics(ServiceManager manager) {
         FarmMetrics metrics = new FarmMetrics();

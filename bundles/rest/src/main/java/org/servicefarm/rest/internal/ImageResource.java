@@ -1,5 +1,7 @@
 package org.servicefarm.rest.internal;
 
+import java.util.List;
+
 import java.net.URI;
 
 import javax.annotation.security.RolesAllowed;
@@ -72,6 +74,6 @@ public class ImageResource {
                     .location(URI.create("api/v1/images/" + accepted.image().id()))
                     .build();
         }
-        return Problems.response(Problems.never(((BuildOutcome.Never) outcome).reason()));
+        return Problems.response(Problems.never(((BuildOutcome.Never) outcome).reason(), List.of()));
     }
 }

@@ -1,5 +1,7 @@
 package org.servicefarm.rest.internal;
 
+import java.util.List;
+
 import javax.ws.rs.core.HttpHeaders;
 import javax.ws.rs.core.Response;
 
@@ -23,10 +25,12 @@ final class Problems {
     /**
      * A problem; {@code field} names the offending request field (dotted, e.g. {@code environment.os})
      * when there is one, and {@code outcome} is set only for NEVER, so that clients can branch on it
-     * like on the other outcomes.
+     * like on the other outcomes; {@code suggestions}, only for NEVER, are the nearest viable requests, each a body
+     * that can be posted as it is.
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    record Problem(String type, String title, int status, String detail, String field, String outcome) {
+    record Problem(String type, String title, int status, String detail, String field, String outcome,
+                   List<RequestBody> suggestions) {
     }
 
     private Problems() {
@@ -36,8 +40,10 @@ final class Problems {
         return problem("invalid-request", "Invalid request", 400, detail, field, null);
     }
 
-    static Problem never(String reason) {
-        return problem("never", "Never available", 404, reason, null, "NEVER");
+    static Problem never(String reason, List<RequestBody> suggestions) {
+        Problem problem = problem("never", "Never available", 404, reason, null, "NEVER");
+        return new Problem(problem.type(), problem.title(), problem.status(), problem.detail(), null, "NEVER",
+                List.copyOf(suggestions));
     }
 
     static Problem notFound(String detail) {
@@ -82,7 +88,7 @@ final class Problems {
     }
 
     static Problem problem(String slug, String title, int status, String detail, String field, String outcome) {
-        return new Problem("urn:servicefarm:problem:" + slug, title, status, shortened(detail), field, outcome);
+        return new Problem("urn:servicefarm:problem:" + slug, title, status, shortened(detail), field, outcome, null);
     }
 
     static Response response(Problem problem) {

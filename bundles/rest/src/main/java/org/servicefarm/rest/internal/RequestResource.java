@@ -1,5 +1,7 @@
 package org.servicefarm.rest.internal;
 
+import java.util.List;
+
 import javax.annotation.security.RolesAllowed;
 import javax.ws.rs.DefaultValue;
 import javax.ws.rs.POST;
@@ -27,6 +29,9 @@ import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceManager;
 import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.audit.AuditTrail;
+import org.servicefarm.api.suggest.Suggestions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 /**
@@ -44,6 +49,8 @@ import org.slf4j.MDC;
 @Produces(MediaType.APPLICATION_JSON)
 public class RequestResource {
 
+    private static final Logger LOG = LoggerFactory.getLogger(RequestResource.class);
+
     private final ServiceManager manager;
     /** Who asked for what and what was answered; absent when the appliance runs without a store. */
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
@@ -60,7 +67,7 @@ public class RequestResource {
      */
     @POST
     @RolesAllowed(Roles.OPERATOR)
-    @Answers({"200 GRANTED: the endpoint (or, with explain=true, what the manager would do)", "400 the request is malformed (field names the offending one)", "404 NEVER: the combination is not viable; detail says why", "415 the body is not JSON", "503 RETRY_LATER: the VM is being prepared; Retry-After says when to ask again"})
+    @Answers({"200 GRANTED: the endpoint (or, with explain=true, what the manager would do)", "400 the request is malformed (field names the offending one)", "404 NEVER: the combination is not viable; detail says why, suggestions are up to 3 nearest viable request bodies", "415 the body is not JSON", "503 RETRY_LATER: the VM is being prepared; Retry-After says when to ask again"})
     public void request(RequestBody body, @QueryParam("explain") @DefaultValue("false") boolean explain,
                         @Context SecurityContext login, @Suspended AsyncResponse response) {
         if (explain) {
@@ -69,9 +76,9 @@ public class RequestResource {
         }
         // a failed stage (a malformed request found late) reaches the exception mappers like a thrown one
         String requestId = MDC.get(RequestIdFilter.MDC_KEY);
-        ServiceRequest request = body.toRequest();
+        ServiceRequest asked = body.toRequest();
         String user = login != null && login.getUserPrincipal() != null ? login.getUserPrincipal().getName() : "?";
-        manager.requestAsync(request).whenComplete((outcome, failure) -> {
+        manager.requestAsync(asked).whenComplete((outcome, failure) -> {
             // the answer may come on one of the manager's threads: what it logs carries the request's id
             MDC.put(RequestIdFilter.MDC_KEY, requestId == null ? "-" : requestId);
             if (failure != null) {
@@ -80,12 +87,29 @@ public class RequestResource {
             } else {
                 AuditTrail trail = audit;
                 if (trail != null) {
-                    trail.answered(user, request, outcome);
+                    trail.answered(user, asked, outcome);
                 }
-                response.resume(answer(outcome));
+                response.resume(answer(outcome, asked));
             }
             MDC.remove(RequestIdFilter.MDC_KEY);
         });
+    }
+
+    Response answer(Outcome outcome, ServiceRequest asked) {
+        if (outcome instanceof Outcome.Never never) {
+            return Problems.response(Problems.never(never.reason(), suggestions(asked)));
+        }
+        return answer(outcome);
+    }
+
+    /** The nearest viable requests; a refusal is still answered, without them, should the directory fail. */
+    private List<RequestBody> suggestions(ServiceRequest asked) {
+        try {
+            return Suggestions.nearest(manager.directory(), asked).stream().map(RequestBody::of).toList();
+        } catch (RuntimeException e) {
+            LOG.warn("no suggestions for a refused request: {}", e.toString());
+            return List.of();
+        }
     }
 
     static Response answer(Outcome outcome) {
@@ -98,6 +122,6 @@ public class RequestResource {
                     .entity(JsonMapping.retryLater(retry))
                     .build();
         }
-        return Problems.response(Problems.never(((Outcome.Never) outcome).reason()));
+        return Problems.response(Problems.never(((Outcome.Never) outcome).reason(), List.of()));
     }
 }

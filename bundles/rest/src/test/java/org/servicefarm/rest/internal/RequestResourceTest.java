@@ -126,6 +126,24 @@ class RequestResourceTest {
     }
 
     @Test
+    void neverSuggestsTheNearestViableRequestsAsBodiesThatCanBePostedAsTheyAre() {
+        manager.answer = request -> request.environment().os().equals("windows-2022")
+                ? new Outcome.Never("wiki does not run on windows-2022", Duration.ZERO)
+                : new Outcome.Granted(new Endpoint("127.0.0.1", 22000), "vm-1", "host-a", Activation.ACTIVE,
+                FixedServiceManager.WIKI, List.of(), Duration.ZERO);
+
+        JsonNode problem = request("{\"service\":\"wiki\",\"environment\":{\"os\":\"windows-2022\"},"
+                + "\"tier\":\"gold\"}").problem(404);
+
+        JsonNode suggestions = problem.get("suggestions");
+        assertEquals(1, suggestions.size(), suggestions.toString());
+        assertEquals("{\"service\":\"wiki\",\"environment\":{\"os\":\"debian-12\"},\"tier\":\"gold\"}",
+                suggestions.get(0).toString(), "only the field at fault changed; what was left out stays out");
+        // posted as it is, the suggestion is granted
+        request(suggestions.get(0).toString()).json(200);
+    }
+
+    @Test
     void everyFieldReachesTheManager() {
         request("""
                 {"service":"wiki","version":"2.1",

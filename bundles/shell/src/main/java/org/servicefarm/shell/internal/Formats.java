@@ -28,6 +28,42 @@ final class Formats {
     private Formats() {
     }
 
+    /**
+     * The answer to farm:request, several lines for GRANTED and RETRY_LATER; for NEVER the reason, then each of
+     * {@code suggestions} as a farm:request command line that can be run as it is.
+     */
+    static String outcome(ServiceRequest request, Outcome outcome, List<ServiceRequest> suggestions) {
+        StringBuilder out = new StringBuilder(outcome(request, outcome));
+        if (outcome instanceof Outcome.Never) {
+            for (ServiceRequest suggestion : suggestions) {
+                line(out, "try", command(suggestion));
+            }
+        }
+        return out.toString();
+    }
+
+    /** farm:request's command line for {@code request} (names pass the API's grammar: nothing needs quoting). */
+    static String command(ServiceRequest request) {
+        StringBuilder command = new StringBuilder("farm:request");
+        option(command, "--version", request.version());
+        option(command, "--os", request.environment().os());
+        option(command, "--server", request.environment().server());
+        option(command, "--runtime", request.environment().runtime());
+        request.environment().patches().forEach(patch -> option(command, "--patch", patch));
+        option(command, "--security-level", request.securityLevel());
+        option(command, "--tier", request.tier());
+        if (request.deadline() != null) {
+            option(command, "--deadline", Long.toString(request.deadline().toMillis()));
+        }
+        return command.append(' ').append(request.service()).toString();
+    }
+
+    private static void option(StringBuilder command, String option, String value) {
+        if (value != null) {
+            command.append(' ').append(option).append(' ').append(value);
+        }
+    }
+
     /** The answer to farm:request, several lines for GRANTED and RETRY_LATER, one for NEVER. */
     static String outcome(ServiceRequest request, Outcome outcome) {
         StringBuilder out = new StringBuilder();

@@ -1,6 +1,7 @@
 package org.servicefarm.shell.internal;
 
 import java.io.PrintStream;
+import java.util.List;
 
 import org.apache.karaf.shell.api.action.Command;
 import org.apache.karaf.shell.api.action.Option;
@@ -11,6 +12,7 @@ import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceManager;
 import org.servicefarm.api.ServiceRequest;
+import org.servicefarm.api.suggest.Suggestions;
 
 /** farm:request: one call of {@link ServiceManager#request}, its outcome printed. */
 @Command(scope = "farm", name = "request", description = "Asks for a service; prints where to reach it, "
@@ -39,7 +41,16 @@ public class RequestCommand extends RequestOptions {
         } catch (InvalidRequestException e) {
             throw Failures.invalid(e, OPTIONS);
         }
-        out.print(Formats.outcome(request, outcome));
+        out.print(Formats.outcome(request, outcome, outcome instanceof Outcome.Never ? suggestions(request) : List.of()));
         return null;
+    }
+
+    /** The nearest viable requests; the refusal is still printed, without them, should the directory fail. */
+    private List<ServiceRequest> suggestions(ServiceRequest request) {
+        try {
+            return Suggestions.nearest(manager.directory(), request);
+        } catch (RuntimeException e) {
+            return List.of();
+        }
     }
 }

@@ -20,6 +20,10 @@ import org.servicefarm.api.DirectoryView;
 import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.DirectoryView;
+import org.servicefarm.api.Environment;
+import org.servicefarm.api.Offering;
+import org.servicefarm.api.Resolution;
 import org.servicefarm.api.ServiceRequest;
 
 class RequestCommandTest {
@@ -28,10 +32,29 @@ class RequestCommandTest {
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
     private final ByteArrayOutputStream err = new ByteArrayOutputStream();
 
-    /** A ServiceManager test double: records requests, answers NEVER, or refuses services named "bad". */
+    static final Offering WIKI = new Offering("wiki", "2.1",
+            new Environment("debian-12", "nginx-1.22", "php-8.2", List.of()), "standard");
+
+    /** A directory of one offering, wiki on debian-12, that finds every request viable. */
+    private static DirectoryView directory() {
+        return (DirectoryView) Proxy.newProxyInstance(RequestCommandTest.class.getClassLoader(),
+                new Class<?>[] {DirectoryView.class}, (proxy, method, args) -> switch (method.getName()) {
+                    case "offerings" -> List.of(WIKI);
+                    case "resolve" -> new Resolution.Viable(WIKI, List.of());
+                    default -> throw new UnsupportedOperationException(method.getName());
+                });
+    }
+
+    /**
+     * A ServiceManager test double: records requests, answers NEVER (with {@link #directory} to suggest from), or
+     * refuses services named "bad".
+     */
     private ServiceManager manager() {
         return (ServiceManager) Proxy.newProxyInstance(getClass().getClassLoader(),
                 new Class<?>[] {ServiceManager.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("directory")) {
+                        return directory();
+                    }
                     if (!method.getName().equals("request")) {
                         throw new UnsupportedOperationException(method.getName());
                     }
@@ -75,7 +98,11 @@ class RequestCommandTest {
         assertEquals("high", request.securityLevel());
         assertEquals("gold", request.tier());
         assertEquals(Duration.ofMillis(1500), request.deadline());
-        assertEquals("NEVER wiki: not in the catalog\n", out.toString(StandardCharsets.UTF_8));
+        // the suggestion: the patches and the security level the only offering lacks changed, the rest kept
+        assertEquals("NEVER wiki: not in the catalog\n"
+                + "  try         farm:request --version 2.1 --os debian-12 --runtime php-8.2 "
+                + "--security-level standard --tier gold --deadline 1500 wiki\n", out.toString(StandardCharsets.UTF_8)
+                .replace(System.lineSeparator(), "\n"));
     }
 
     /** What Karaf prints for the command's failure: it fails, and the user reads one plain line. */

@@ -1,0 +1,315 @@
+package org.servicefarm.web.internal;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArraySet;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.servicefarm.api.Endpoint;
+import org.servicefarm.api.FarmListener;
+import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.Outcome;
+import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.ServiceRequest;
+import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.VmState;
+import org.servicefarm.api.image.ImageService;
+import org.servicefarm.api.image.ImageStatus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/**
+ * What the dashboard shows, as a stream of named JSON events: a new subscriber gets one {@code snapshot} (hosts, VMs,
+ * builds, popular combinations, the latest answers), then deltas: {@code vm} (a row as it is now) and {@code answer}
+ * as the manager tells them ({@link FarmListener}), and {@code hosts}, {@code builds}, {@code popular} when they
+ * differ from what was last sent (read every {@link #REFRESH}: those have no listener events; each is a few rows,
+ * never the state table).
+ * <p>
+ * Everything is sent from one thread of this class's own: listener calls return at once, events reach every
+ * subscriber in the order they happened, and a snapshot is taken on that thread, so no delta is lost between a
+ * subscriber's snapshot and its first delta (a delta already in the snapshot is sent again: it is the whole row, so
+ * harmless).
+ */
+@Component(service = {FarmListener.class, FarmFeed.class})
+public class FarmFeed implements FarmListener {
+
+    /** Receives events; answers false once it is closed, and is then dropped. */
+    public interface Subscriber {
+        boolean send(String event, String json);
+    }
+
+    static final Duration REFRESH = Duration.ofSeconds(2);
+    /** Answers a new subscriber sees at once. */
+    static final int RECENT_ANSWERS = 20;
+    static final int POPULAR = 8;
+
+    private static final Logger LOG = LoggerFactory.getLogger(FarmFeed.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Optional and dynamic: the manager tells this listener, so a mandatory reference would be a cycle. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile ServiceManager manager;
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile ImageService images;
+
+    private final Clock clock;
+    private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "servicefarm-dashboard-feed");
+        t.setDaemon(true);
+        return t;
+    });
+    private final Set<Subscriber> subscribers = new CopyOnWriteArraySet<>();
+    // only touched on the feed's thread
+    private final Deque<Map<String, Object>> recentAnswers = new ArrayDeque<>();
+    private final Map<String, String> lastSent = new LinkedHashMap<>();
+
+    public FarmFeed() {
+        this(Clock.systemUTC());
+    }
+
+    FarmFeed(Clock clock) {
+        this.clock = clock;
+    }
+
+    @Activate
+    void activate() {
+        thread.scheduleWithFixedDelay(this::refresh, REFRESH.toMillis(), REFRESH.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    @Deactivate
+    void deactivate() {
+        thread.shutdownNow();
+        subscribers.clear();
+    }
+
+    /** Sends {@code subscriber} a snapshot, then every delta until it answers false. */
+    public void subscribe(Subscriber subscriber) {
+        run(() -> {
+            if (subscriber.send("snapshot", json(snapshot()))) {
+                subscribers.add(subscriber);
+            }
+        });
+    }
+
+    int subscribers() {
+        return subscribers.size();
+    }
+
+    @Override
+    public void vmChanged(VmRecord vm) {
+        Map<String, Object> row = vm(vm);
+        run(() -> broadcast("vm", row));
+    }
+
+    @Override
+    public void answered(ServiceRequest request, Outcome outcome) {
+        Map<String, Object> answer = answer(request, outcome);
+        run(() -> {
+            recentAnswers.addFirst(answer);
+            while (recentAnswers.size() > RECENT_ANSWERS) {
+                recentAnswers.removeLast();
+            }
+            broadcast("answer", answer);
+        });
+    }
+
+    /** Hosts, builds and popular combinations, each sent only when it changed. */
+    void refresh() {
+        if (subscribers.isEmpty()) {
+            lastSent.clear();
+            return;
+        }
+        try {
+            sendIfChanged("hosts", hosts());
+            sendIfChanged("builds", builds());
+            sendIfChanged("popular", popular());
+        } catch (RuntimeException e) {
+            LOG.warn("dashboard: reading the farm failed: {}", e.toString());
+        }
+    }
+
+    private void sendIfChanged(String event, Object value) {
+        String text = json(value);
+        if (!text.equals(lastSent.put(event, text))) {
+            broadcast(event, text);
+        }
+    }
+
+    private void broadcast(String event, Object value) {
+        String text = value instanceof String s ? s : json(value);
+        for (Subscriber subscriber : subscribers) {
+            boolean open;
+            try {
+                open = subscriber.send(event, text);
+            } catch (RuntimeException e) {
+                open = false;
+            }
+            if (!open) {
+                subscribers.remove(subscriber);
+            }
+        }
+    }
+
+    private void run(Runnable task) {
+        try {
+            thread.execute(() -> {
+                try {
+                    task.run();
+                } catch (RuntimeException e) {
+                    LOG.warn("dashboard: an event was not sent: {}", e.toString());
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // deactivated: nobody is listening any more
+        }
+    }
+
+    Map<String, Object> snapshot() {
+        Map<String, Object> snapshot = new LinkedHashMap<>();
+        snapshot.put("hosts", hosts());
+        ServiceManager m = manager;
+        List<Map<String, Object>> vms = new ArrayList<>();
+        if (m != null) {
+            for (VmRecord vm : m.stateTable().vms()) {
+                if (vm.state() != VmState.DESTROYED) {
+                    vms.add(vm(vm));
+                }
+            }
+        }
+        snapshot.put("vms", vms);
+        snapshot.put("builds", builds());
+        snapshot.put("popular", popular());
+        snapshot.put("answers", new ArrayList<>(recentAnswers));
+        lastSent.put("hosts", json(snapshot.get("hosts")));
+        lastSent.put("builds", json(snapshot.get("builds")));
+        lastSent.put("popular", json(snapshot.get("popular")));
+        return snapshot;
+    }
+
+    private List<Map<String, Object>> hosts() {
+        ServiceManager m = manager;
+        List<Map<String, Object>> hosts = new ArrayList<>();
+        if (m == null) {
+            return hosts;
+        }
+        for (HostStatus host : m.hosts()) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("name", host.name());
+            row.put("connected", host.connected());
+            row.put("drained", host.drained());
+            row.put("vms", host.used().vms());
+            row.put("vmCapacity", host.host().capacity().vms());
+            row.put("memoryMiB", host.used().memoryMiB());
+            row.put("memoryCapacityMiB", host.host().capacity().memoryMiB());
+            row.put("load", Math.round(host.load() * 100) / 100.0);
+            hosts.add(row);
+        }
+        return hosts;
+    }
+
+    private List<Map<String, Object>> builds() {
+        ImageService i = images;
+        List<Map<String, Object>> builds = new ArrayList<>();
+        if (i == null) {
+            return builds;
+        }
+        for (ImageStatus image : i.images()) {
+            if (image.state() == ImageStatus.State.BUILDING) {
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("id", image.id());
+                row.put("offering", image.offering() == null ? null : image.offering().key());
+                row.put("doing", image.progress().doing());
+                row.put("step", image.progress().step());
+                row.put("steps", image.progress().steps());
+                row.put("fraction", Math.round(image.progress().fraction() * 100) / 100.0);
+                builds.add(row);
+            }
+        }
+        return builds;
+    }
+
+    private List<Map<String, Object>> popular() {
+        ImageService i = images;
+        List<Map<String, Object>> popular = new ArrayList<>();
+        if (i == null) {
+            return popular;
+        }
+        i.popularity().stream().filter(d -> d.requests() > 0)
+                .sorted((a, b) -> Long.compare(b.requests(), a.requests())).limit(POPULAR).forEach(d -> {
+                    Map<String, Object> row = new LinkedHashMap<>();
+                    row.put("offering", d.offering().key());
+                    row.put("requests", d.requests());
+                    row.put("threshold", d.threshold());
+                    row.put("prebuilt", d.prebuiltImage() != null);
+                    popular.add(row);
+                });
+        return popular;
+    }
+
+    static Map<String, Object> vm(VmRecord vm) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("id", vm.id());
+        row.put("host", vm.hostId());
+        row.put("service", vm.offering().service());
+        row.put("offering", vm.offering().key());
+        row.put("state", vm.state().name());
+        Endpoint endpoint = vm.endpoint();
+        row.put("endpoint", endpoint == null ? null : endpoint.host() + ":" + endpoint.port());
+        row.put("grants", vm.grants());
+        row.put("detail", vm.detail());
+        return row;
+    }
+
+    Map<String, Object> answer(ServiceRequest request, Outcome outcome) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("at", clock.instant().toString());
+        row.put("service", request.service());
+        if (outcome instanceof Outcome.Granted granted) {
+            row.put("outcome", "GRANTED");
+            row.put("offering", granted.offering() == null ? null : granted.offering().key());
+            row.put("vm", granted.vmId());
+            row.put("host", granted.hostId());
+            row.put("activation", granted.activation().name());
+            row.put("endpoint", granted.endpoint().host() + ":" + granted.endpoint().port());
+        } else if (outcome instanceof Outcome.RetryLater later) {
+            row.put("outcome", "RETRY_LATER");
+            row.put("offering", later.offering() == null ? null : later.offering().key());
+            row.put("detail", later.detail());
+        } else {
+            row.put("outcome", "NEVER");
+            row.put("detail", ((Outcome.Never) outcome).reason());
+        }
+        row.put("elapsedMs", outcome.elapsed() == null ? null : outcome.elapsed().toMillis());
+        return row;
+    }
+
+    static String json(Object value) {
+        try {
+            return JSON.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

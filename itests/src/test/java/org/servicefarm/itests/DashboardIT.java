@@ -1,0 +1,127 @@
+package org.servicefarm.itests;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+import static org.ops4j.pax.exam.CoreOptions.systemProperty;
+
+import java.io.File;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import javax.inject.Inject;
+
+import org.apache.karaf.features.BootFinished;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerClass;
+import org.ops4j.pax.exam.util.Filter;
+import org.servicefarm.itests.FarmClient.Login;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * The dashboard in a real headless Chromium against the assembled appliance: a wrong login is refused, a viewer's
+ * login draws the three hosts, and a VM asked for through REST appears and goes from booting to ACTIVE on the same
+ * page (no reload), with the request's outcomes listed. The last screen is kept as target/dashboard-it.png.
+ */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerClass.class)
+public class DashboardIT {
+
+    private static final String SCREENSHOT_PROPERTY = "servicefarm.it.screenshot";
+
+    @Inject
+    @Filter(timeout = 120_000)
+    BootFinished bootFinished;
+
+    @Configuration
+    public Option[] config() {
+        List<Option> options = new ArrayList<>(List.of(ApplianceOptions.boot()));
+        // evaluated in the build's JVM: where the screenshot goes, outside the appliance's throw-away folder
+        options.add(systemProperty(SCREENSHOT_PROPERTY).value(new File("target/dashboard-it.png").getAbsolutePath()));
+        return options.toArray(Option[]::new);
+    }
+
+    @Test
+    public void aViewerLogsInAndSeesANewVmAppearAndBecomeActiveWithoutAReload() throws Exception {
+        int port = Integer.parseInt(System.getProperty(ApplianceOptions.HTTP_PORT_PROPERTY));
+        FarmClient client = new FarmClient(port);
+        client.awaitReady(Duration.ofSeconds(90));
+
+        // the page is public (it holds no data) and forbids inline scripts; its data is not
+        HttpResponse<String> page = client.get("/dashboard/", null);
+        assertEquals(200, page.statusCode());
+        assertTrue(page.headers().firstValue("Content-Security-Policy").orElse("").contains("script-src 'self'"));
+        assertEquals(401, client.get("/events", null).statusCode());
+        HttpResponse<String> snapshot = client.get("/events?follow=false", Login.VIEWER);
+        assertEquals(snapshot.body(), 200, snapshot.statusCode());
+        assertTrue(snapshot.body(), snapshot.body().startsWith("event: snapshot\ndata: {\"hosts\":[{\"name\":\"alpha\""));
+        HttpResponse<String> bad = client.get("/events?follow=maybe", Login.VIEWER);
+        assertEquals(400, bad.statusCode());
+        assertEquals("follow", FarmClient.json(bad).path("field").asText());
+
+        try (HeadlessChromium browser = new HeadlessChromium()) {
+            browser.navigate("http://127.0.0.1:" + port + "/dashboard/");
+            logIn(browser, "viewer", "wrong");
+            JsonNode refused = browser.awaitValue("document.getElementById('login-error').textContent",
+                    v -> !v.asText().isEmpty(), Duration.ofSeconds(15));
+            assertTrue(refused.asText(), refused.asText().contains("wrong user name or password"));
+            assertTrue(browser.eval("document.getElementById('farm').hidden").asBoolean());
+
+            logIn(browser, "viewer", "viewer");
+            browser.awaitValue("document.getElementById('status').dataset.status", v -> v.asText().equals("live"),
+                    Duration.ofSeconds(15));
+            JsonNode hosts = browser.awaitValue(
+                    "[...document.querySelectorAll('#hosts .host')].map(h => h.dataset.host).join(',')",
+                    v -> v.asText().equals("alpha,beta,gamma"), Duration.ofSeconds(15));
+            assertEquals("alpha,beta,gamma", hosts.asText());
+            assertEquals(0, browser.eval("document.querySelectorAll('[data-service=\"static-site\"].vm').length")
+                    .asInt());
+            // marks this page and records every state a static-site VM is drawn in, as the page changes
+            browser.eval("window.samePage = true; window.seen = [];"
+                    + "new MutationObserver(() => document.querySelectorAll('.vm[data-service=\"static-site\"]')"
+                    + ".forEach(c => { if (window.seen[window.seen.length - 1] !== c.dataset.state)"
+                    + " window.seen.push(c.dataset.state); }))"
+                    + ".observe(document.getElementById('hosts'), {childList: true, subtree: true}); true");
+
+            FarmClient.Grant grant = client.requestUntilGranted("{\"service\":\"static-site\"}", Duration.ofSeconds(60));
+            String vm = grant.vmId();
+            JsonNode state = browser.awaitValue("(document.querySelector('.vm[data-vm=\"" + vm + "\"]') || {dataset: {}})"
+                    + ".dataset.state || ''", v -> v.asText().equals("ACTIVE"), Duration.ofSeconds(15));
+            assertEquals("ACTIVE", state.asText());
+            JsonNode seen = browser.eval("window.seen");
+            assertTrue("drawn while it booted, then ACTIVE: " + seen, seen.size() >= 2
+                    && !seen.get(0).asText().equals("ACTIVE") && seen.get(seen.size() - 1).asText().equals("ACTIVE"));
+            assertEquals(grant.hostId(), browser.eval("document.querySelector('.vm[data-vm=\"" + vm + "\"]')"
+                    + ".closest('.host').dataset.host").asText());
+            JsonNode outcomes = browser.awaitValue("[...document.querySelectorAll('#answers li[data-service=\"static-site\"]')]"
+                    + ".map(a => a.dataset.outcome).join(',')", v -> v.asText().startsWith("GRANTED"),
+                    Duration.ofSeconds(10));
+            if (grant.retries() > 0) {
+                assertTrue(outcomes.asText(), outcomes.asText().contains("RETRY_LATER"));
+            }
+            assertTrue("the same page, not reloaded", browser.eval("window.samePage === true").asBoolean());
+            assertFalse(browser.eval("document.getElementById('farm').hidden").asBoolean());
+            assertEquals("none", browser.eval("getComputedStyle(document.getElementById('login')).display").asText());
+
+            Path screenshot = Path.of(System.getProperty(SCREENSHOT_PROPERTY));
+            browser.screenshot(screenshot);
+            assertTrue(Files.size(screenshot) > 1000);
+        }
+    }
+
+    private static void logIn(HeadlessChromium browser, String user, String password) {
+        browser.eval("document.getElementById('user').value = " + FarmClient.JSON.valueToTree(user) + ";"
+                + "document.getElementById('password').value = " + FarmClient.JSON.valueToTree(password) + ";"
+                + "document.querySelector('#login button').click(); true");
+    }
+}
