@@ -21,7 +21,6 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceManager;
-import org.slf4j.MDC;
 
 /**
  * {@code POST /api/v1/requests}: one call of {@link ServiceManager#requestAsync}, its outcome as HTTP (no thread is
@@ -59,18 +58,7 @@ public class RequestResource {
             return;
         }
         // a failed stage (a malformed request found late) reaches the exception mappers like a thrown one
-        String requestId = MDC.get(RequestIdFilter.MDC_KEY);
-        manager.requestAsync(body.toRequest()).whenComplete((outcome, failure) -> {
-            // the answer may come on one of the manager's threads: what it logs carries the request's id
-            MDC.put(RequestIdFilter.MDC_KEY, requestId == null ? "-" : requestId);
-            if (failure != null) {
-                response.resume(failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
-                        ? failure.getCause() : failure);
-            } else {
-                response.resume(answer(outcome));
-            }
-            MDC.remove(RequestIdFilter.MDC_KEY);
-        });
+        AsyncAnswers.resume(response, manager.requestAsync(body.toRequest()), RequestResource::answer);
     }
 
     static Response answer(Outcome outcome) {
