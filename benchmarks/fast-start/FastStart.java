@@ -22,7 +22,7 @@ import org.servicefarm.driver.qemu.internal.GuestSpec;
 import org.servicefarm.driver.qemu.internal.GuestState;
 import org.servicefarm.driver.qemu.internal.HttpProbe;
 import org.servicefarm.driver.qemu.internal.Image;
-import org.servicefarm.driver.qemu.internal.LibvirtSaveImage;
+import org.servicefarm.driver.libvirt.internal.LibvirtSaveImage;
 import org.servicefarm.driver.qemu.internal.PortRange;
 import org.servicefarm.driver.qemu.internal.ProcInfo;
 import org.servicefarm.driver.qemu.internal.QemuGuest;

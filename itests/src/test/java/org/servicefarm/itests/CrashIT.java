@@ -91,7 +91,7 @@ public class CrashIT {
             kill();
         } finally {
             removeGuests();
-            RealGuestsIT.removePool(); // the staging pool is the real-guest tests', made again by this one
+            RealGuestsIT.removePool(RealGuestsIT.POOL); // the staging pool is the real-guest tests', made again by this one
         }
     }
 

@@ -189,4 +189,15 @@ final class FarmClient {
             throw new AssertionError("interrupted", e);
         }
     }
+
+    /** Polls {@code condition} until it holds; fails after {@code timeout}. */
+    static void await(String what, Duration timeout, java.util.function.BooleanSupplier condition) {
+        Instant deadline = Instant.now().plus(timeout);
+        while (!condition.getAsBoolean()) {
+            if (Instant.now().isAfter(deadline)) {
+                fail("timed out waiting for " + what);
+            }
+            pause(200);
+        }
+    }
 }

@@ -387,7 +387,7 @@ public class RealGuestsIT {
         assertTrue("the tests made guests: " + removed, removed >= 1);
         assertTrue(virsh(0, "list", "--all", "--name").lines().noneMatch(GRANTS.values().stream()
                 .map(Grant::vmId).toList()::contains));
-        removePool();
+        removePool(POOL);
     }
 
     // --- helpers --------------------------------------------------------------------------------
@@ -436,21 +436,21 @@ public class RealGuestsIT {
         return removed;
     }
 
-    /** Deletes the tests' staging pool with its volumes. */
-    static void removePool() throws Exception {
-        // pool-info's error names the pool too: ask for the list of pools instead
-        if (virsh(0, "pool-list", "--all", "--name").lines().map(String::strip).noneMatch(POOL::equals)) {
+    /** Deletes a staging pool of the tests with its volumes. */
+    static void removePool(String pool) throws Exception {
+        // pool-info's error for a missing pool names it too: ask for the list of pools instead
+        if (virsh(0, "pool-list", "--all", "--name").lines().map(String::trim).noneMatch(pool::equals)) {
             return;
         }
-        for (String line : virsh(0, "vol-list", POOL).lines().skip(2).toList()) {
+        for (String line : virsh(0, "vol-list", pool).lines().skip(2).toList()) {
             String volume = line.trim().split("\\s+")[0];
             if (!volume.isEmpty()) {
-                virsh(0, "vol-delete", "--pool", POOL, volume);
+                virsh(0, "vol-delete", "--pool", pool, volume);
             }
         }
-        virsh(-1, "pool-destroy", POOL);
-        virsh(0, "pool-delete", POOL);
-        virsh(0, "pool-undefine", POOL);
+        virsh(-1, "pool-destroy", pool);
+        virsh(0, "pool-delete", pool);
+        virsh(0, "pool-undefine", pool);
     }
 
     /** Runs virsh on the QEMU host; {@code expectedExit} -1 accepts any exit status. Returns what it printed. */

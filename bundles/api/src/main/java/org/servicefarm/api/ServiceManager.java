@@ -116,6 +116,20 @@ public interface ServiceManager {
     }
 
     /**
+     * {@link #wake} without holding the caller's thread while the VM is resumed or restored: a front end answers when
+     * the stage completes.
+     *
+     * @return completes with its row once it serves, or once the maximum deadline passed (then still waking); fails
+     *         with a {@link ConflictException} if the wake failed
+     * @throws NotFoundException if there is no such VM (at once, nothing changed)
+     * @throws ConflictException if its state allows no such move now (at once, nothing changed)
+     * @since 1.3
+     */
+    default CompletionStage<VmRecord> wakeAsync(String vmId) {
+        return CompletableFuture.completedFuture(wake(vmId));
+    }
+
+    /**
      * Destroys a VM: stopped, undefined, its archive deleted; its row stays as DESTROYED history.
      *
      * @return its row once DESTROYED

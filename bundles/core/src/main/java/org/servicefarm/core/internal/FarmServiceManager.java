@@ -853,6 +853,19 @@ public class FarmServiceManager implements ServiceManager {
 
     @Override
     public VmRecord wake(String vmId) {
+        try {
+            return wakeAsync(vmId).toCompletableFuture().join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (cause(e) instanceof RuntimeException failure) {
+                throw failure;
+            }
+            throw e;
+        }
+    }
+
+    /** The wake's work, answered by its row once it serves, or as it is when the longest deadline passed. */
+    @Override
+    public CompletionStage<VmRecord> wakeAsync(String vmId) {
         VmRecord vm = existing(vmId);
         requireState(vm, "woken", VmState.SLEEPING, VmState.ARCHIVED);
         Work work;
@@ -866,16 +879,15 @@ public class FarmServiceManager implements ServiceManager {
         if (work == null) {
             throw moved(vmId);
         }
-        try {
-            return work.future().get(settings.maxDeadline().toMillis(), TimeUnit.MILLISECONDS).vm();
-        } catch (TimeoutException e) {
-            return existing(vmId);
-        } catch (ExecutionException e) {
-            throw new ConflictException("waking VM " + vmId + " failed: " + cause(e.getCause()).getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return existing(vmId);
-        }
+        // a stage of its own: the timeout must not complete the work that requests for the VM join
+        return work.future().thenApply(Ready::vm)
+                .completeOnTimeout(null, settings.maxDeadline().toMillis(), TimeUnit.MILLISECONDS)
+                .handle((woken, failure) -> {
+                    if (failure != null) {
+                        throw new ConflictException("waking VM " + vmId + " failed: " + cause(failure).getMessage());
+                    }
+                    return woken != null ? woken : existing(vmId);
+                });
     }
 
     @Override

@@ -184,6 +184,18 @@ class LifecycleTest {
     }
 
     @Test
+    void theAsynchronousWakeAnswersWhenTheVmServesAndRefusesAtOnce() throws Exception {
+        String id = grant("wiki").vmId();
+        assertThrows(ConflictException.class, () -> farm.manager.wakeAsync(id), "ACTIVE: refused before any stage");
+        assertThrows(NotFoundException.class, () -> farm.manager.wakeAsync("sf-nope"));
+        farm.manager.archive(id, ArchiveTier.COMPRESSED);
+        VmRecord woken = farm.manager.wakeAsync(id).toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(VmState.ACTIVE, woken.state(), "the stage completes once it serves");
+        assertEquals(id, woken.id());
+        assertNull(woken.archive());
+    }
+
+    @Test
     void fiftyOfferingsInTurnAreAllGrantedWhileIdleVmsHoldEveryHost() {
         List<Offering> offerings = farm.directory.offerings(1000).stream().limit(50).toList();
         assertEquals(50, offerings.size());

@@ -41,7 +41,7 @@ class ManifestsTest {
     @Test
     void readsTheFixtureOfARealBuild() throws Exception {
         List<RepositoryComponent> components = ResolverTest.fixture().components();
-        assertEquals(17, components.size());
+        assertEquals(18, components.size());
         RepositoryComponent debian = components.stream().filter(c -> c.id().startsWith("os/debian-12/")).findFirst()
                 .orElseThrow();
         assertEquals(ComponentInfo.Kind.OS, debian.kind());

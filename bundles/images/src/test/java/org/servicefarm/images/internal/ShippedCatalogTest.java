@@ -86,7 +86,7 @@ class ShippedCatalogTest {
         assertTrue(buildable > 0);
         assertEquals(new TreeSet<>(Set.of("debian-12", "busybox-1.35", "debian-11", "nginx-1.22", "httpd-2.4",
                         "lighttpd-1.4", "busybox-httpd-1.35", "none", "php-8.2", "python-3.11", "wiki@2.1", "wiki@2.0",
-                        "static-site@1.0", "blog@5.4", "openssl-3.0.15", "httpd-cve-2024-38476")), realNames,
+                        "static-site@1.0", "counter@1.0", "blog@5.4", "openssl-3.0.15", "httpd-cve-2024-38476")), realNames,
                 "every component built in the repository serves some offering for real");
         assertTrue(refusedFor.keySet().containsAll(Set.of("windows-2022", "alpine-3.20", "tomcat-10.1")), refusedFor
                 .toString());

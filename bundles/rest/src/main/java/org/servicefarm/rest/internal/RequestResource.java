@@ -32,7 +32,6 @@ import org.servicefarm.api.audit.AuditTrail;
 import org.servicefarm.api.suggest.Suggestions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.MDC;
 
 /**
  * {@code POST /api/v1/requests}: one call of {@link ServiceManager#requestAsync}, its outcome as HTTP (no thread is
@@ -75,23 +74,14 @@ public class RequestResource {
             return;
         }
         // a failed stage (a malformed request found late) reaches the exception mappers like a thrown one
-        String requestId = MDC.get(RequestIdFilter.MDC_KEY);
         ServiceRequest asked = body.toRequest();
         String user = login != null && login.getUserPrincipal() != null ? login.getUserPrincipal().getName() : "?";
-        manager.requestAsync(asked).whenComplete((outcome, failure) -> {
-            // the answer may come on one of the manager's threads: what it logs carries the request's id
-            MDC.put(RequestIdFilter.MDC_KEY, requestId == null ? "-" : requestId);
-            if (failure != null) {
-                response.resume(failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
-                        ? failure.getCause() : failure);
-            } else {
-                AuditTrail trail = audit;
-                if (trail != null) {
-                    trail.answered(user, asked, outcome);
-                }
-                response.resume(answer(outcome, asked));
+        AsyncAnswers.resume(response, manager.requestAsync(asked), outcome -> {
+            AuditTrail trail = audit;
+            if (trail != null) {
+                trail.answered(user, asked, outcome);
             }
-            MDC.remove(RequestIdFilter.MDC_KEY);
+            return answer(outcome, asked);
         });
     }
 

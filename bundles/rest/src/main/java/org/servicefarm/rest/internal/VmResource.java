@@ -7,6 +7,8 @@ import javax.ws.rs.POST;
 import javax.ws.rs.QueryParam;
 import javax.ws.rs.Path;
 import javax.ws.rs.PathParam;
+import javax.ws.rs.container.AsyncResponse;
+import javax.ws.rs.container.Suspended;
 import javax.ws.rs.Produces;
 import javax.ws.rs.core.MediaType;
 
@@ -89,9 +91,10 @@ public class VmResource {
     @RolesAllowed(Roles.OPERATOR)
     @Answers({"200 the VM, ACTIVE again (resumed or restored), or still waking when it takes longer than the longest deadline",
             "404 no such VM",
-            "409 its state allows no such move (nothing changed)"})
-    public JsonMapping.VmJson wake(@PathParam("id") String id) {
-        return JsonMapping.vm(manager.wake(id));
+            "409 its state allows no such move (nothing changed), or waking it failed"})
+    public void wake(@PathParam("id") String id, @Suspended AsyncResponse response) {
+        // a restore may take long: no request thread waits for it
+        AsyncAnswers.resume(response, manager.wakeAsync(id), JsonMapping::vm);
     }
 
     @POST

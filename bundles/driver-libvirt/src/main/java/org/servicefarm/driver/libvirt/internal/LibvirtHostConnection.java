@@ -44,6 +44,8 @@ final class LibvirtHostConnection implements HostConnection {
 
     private static final Logger LOG = LoggerFactory.getLogger(LibvirtHostConnection.class);
     private static final int LOCK_STRIPES = 32;
+    /** zstd's own default: an archive that moved is compressed again at it (the archive's level is not recorded). */
+    private static final int RELOCATED_LEVEL = 3;
 
     private final HostRecord host;
     private final HostSettings settings;
@@ -236,6 +238,145 @@ final class LibvirtHostConnection implements HostConnection {
         }
     }
 
+    /**
+     * Moves an archived VM to {@code target}, another host of this kind: its saved state expanded, the domain XML in
+     * it and its definition rewritten for the target (the farm's metadata naming the target, the target's ports, where
+     * the target staged the image), handed over in the tier it was in. Two farm hosts may share one libvirt (one
+     * machine's {@code qemu:///system}): there the definition is updated in place, as defining it anew would clash
+     * with the same name; else it is defined on the target and undefined here. Until the target holds it, a failure
+     * leaves the VM archived here as it was.
+     */
+    @Override
+    public Archive relocate(String vmId, HostConnection target, VmSpec spec) throws HypervisorException {
+        if (!(target instanceof LibvirtHostConnection to) || to == this || to.settings.kind() != settings.kind()) {
+            throw new HypervisorException("host " + host.name() + " moves a VM's archive only to another libvirt host"
+                    + " of its kind (" + settings.kind() + "), not to " + target.host().name());
+        }
+        ReentrantLock lock = lockFor(vmId);
+        lock.lock();
+        try {
+            Tracked tracked = requireTracked(vmId);
+            ArchiveTier tier = savedStates.tier(vmId);
+            if (tier == null || domains.state(vmId) != DomainState.VIR_DOMAIN_SHUTOFF) {
+                throw new HypervisorException("VM " + vmId + " on host " + host.name() + " is not archived: only a "
+                        + "saved state can move");
+            }
+            Domains.Listed defined = domains.find(vmId).orElseThrow(() -> new HypervisorException("VM " + vmId
+                    + " has no domain on host " + host.name() + " any more"));
+            Path raw;
+            String savedXml;
+            try {
+                raw = tiers.materialize(vmId, tracked.metadata.imageId());
+                savedXml = LibvirtSaveImage.read(raw).xml();
+            } catch (java.io.IOException | RuntimeException e) {
+                throw new HypervisorException("host " + host.name() + ": the saved state of " + vmId
+                        + " cannot be read: " + LibvirtErrors.shown(e.toString()), e);
+            }
+            Received received = to.receive(tracked.metadata, defined, raw, savedXml, tier, spec);
+            // the target holds it now: nothing of it stays here
+            farm.forget(tracked);
+            if (!received.shared()) {
+                try {
+                    domains.destroy(vmId, () -> { }, () -> { });
+                } catch (HypervisorException e) {
+                    LOG.warn("host {}: VM {} moved to {}, but its old definition stays here: {}", host.name(), vmId,
+                            to.host.name(), e.getMessage());
+                }
+            }
+            savedStates.delete(vmId);
+            if (simulated != null) {
+                simulated.close(vmId);
+            }
+            LOG.info("host {}: VM {} moved to host {} in tier {}", host.name(), vmId, to.host.name(), tier);
+            return received.archive();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The target's part of a relocation: ports allocated, the saved state copied in and rewritten, the domain defined
+     * (or updated, on a libvirt shared with the source) and tracked, the state kept in {@code tier}.
+     *
+     * @return the archive here, and whether the source's libvirt is this one (the domain was updated, not defined anew)
+     */
+    private Received receive(FarmMetadata source, Domains.Listed defined, Path raw, String savedXml, ArchiveTier tier,
+                            VmSpec spec) throws HypervisorException {
+        String vmId = source.vmId();
+        ReentrantLock lock = lockFor(vmId);
+        lock.lock();
+        List<Integer> ports = List.of();
+        Path file = savedStates.prepare(vmId);
+        boolean tracked = false;
+        try {
+            domains.ensureOpen();
+            if (farm.live(vmId) != null) {
+                throw new HypervisorException("VM " + vmId + " is already on host " + host.name());
+            }
+            Optional<Domains.Listed> here = domains.find(vmId);
+            boolean shared = here.isPresent() && here.get().uuid().equals(defined.uuid());
+            if (here.isPresent() && !shared) {
+                throw new HypervisorException("host " + host.name() + " has another domain named " + vmId);
+            }
+            ports = settings.ports().allocate(source.ports().size(), host.name(), settings::portFree);
+            List<PortBinding> bindings = new ArrayList<>();
+            Map<Integer, Integer> moved = new java.util.HashMap<>();
+            for (int i = 0; i < ports.size(); i++) {
+                PortBinding old = source.ports().get(i);
+                bindings.add(new PortBinding(old.service(), old.guestPort(), ports.get(i)));
+                moved.put(old.hostPort(), ports.get(i));
+            }
+            FarmMetadata metadata = FarmMetadata.of(spec, host.name(), bindings);
+            Map<org.servicefarm.api.image.Artifact.Kind, String> locations = spec.image().locations();
+            String uuid;
+            try {
+                Path partial = file.resolveSibling(file.getFileName() + ".part");
+                java.nio.file.Files.copy(raw, partial, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                LibvirtSaveImage.rewriteXml(partial, LibvirtSaveImage.relocated(savedXml, metadata, moved, locations));
+                java.nio.file.Files.move(partial, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                uuid = domains.define(vmId, LibvirtSaveImage.relocated(defined.xml(), metadata, moved, locations));
+            } catch (java.io.IOException e) {
+                throw new HypervisorException("host " + host.name() + ": the saved state of " + vmId
+                        + " cannot be taken over: " + LibvirtErrors.shown(e.toString()), e);
+            }
+            farm.track(metadata, uuid);
+            tracked = true;
+            if (simulated != null) {
+                simulated.listen(metadata);
+            }
+            Archive archive;
+            try {
+                archive = tiers.move(vmId, tier, RELOCATED_LEVEL, metadata.imageId(), metadata.offering() == null
+                        ? "" : metadata.offering().key());
+            } catch (java.io.IOException e) {
+                // it is here and restorable from its raw saved state: kept as that rather than lost
+                LOG.warn("host {}: VM {} arrived, kept as saved rather than {}: {}", host.name(), vmId, tier,
+                        LibvirtErrors.shown(e.toString()));
+                long bytes = fileSize(file);
+                archive = new Archive(ArchiveTier.SAVED, bytes, bytes);
+            }
+            return new Received(shared, archive);
+        } finally {
+            if (!tracked) {
+                settings.ports().release(ports);
+                savedStates.delete(vmId);
+            }
+            lock.unlock();
+        }
+    }
+
+    private record Received(boolean shared, Archive archive) {
+    }
+
+    private static long fileSize(Path file) {
+        try {
+            return java.nio.file.Files.size(file);
+        } catch (java.io.IOException e) {
+            return -1;
+        }
+    }
+
     @Override
     public Map<String, Endpoint> restore(String vmId) throws HypervisorException {
         ReentrantLock lock = lockFor(vmId);
@@ -327,6 +468,11 @@ final class LibvirtHostConnection implements HostConnection {
     Map<String, Endpoint> endpoints(String vmId) {
         Tracked tracked = farm.live(vmId);
         return tracked == null ? Map.of() : endpointsOf(tracked.metadata);
+    }
+
+    /** The XML of a VM's domain as libvirt has it now, or "" when the host has none. */
+    String domainXml(String vmId) throws HypervisorException {
+        return domains.find(vmId).map(Domains.Listed::xml).orElse("");
     }
 
     /** Where a VM's saved state goes. */

@@ -30,6 +30,8 @@ import org.libvirt.Connect;
 import org.libvirt.Domain;
 import org.libvirt.Error.ErrorNumber;
 import org.libvirt.LibvirtException;
+import org.servicefarm.api.Archive;
+import org.servicefarm.api.ArchiveTier;
 import org.servicefarm.api.Capacity;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.InvalidRequestException;
@@ -527,5 +529,91 @@ class LibvirtDriverTest {
         again.start("vm-r");
         assertEquals(VmState.ACTIVE, nextEvent().observed());
         assertNotEquals(host, again);
+    }
+
+    // ---- relocation: an archived VM moved between libvirt hosts, arriving archived under the target's ports ----
+
+    /** A host on its own test node (its own libvirt), or on {@code uri} (a libvirt shared with other farm hosts). */
+    private HostConnection connect(String name, String uri, int firstPort) throws Exception {
+        Map<String, String> ports = Map.of("portRange", Fixtures.range(firstPort, 3));
+        if (uri == null) {
+            return connect(name, ports);
+        }
+        HostConnection connection = driver.connect(Fixtures.host(name, uri, ports), events::add);
+        opened.add(connection);
+        return connection;
+    }
+
+    @Test
+    void aCompressedArchiveMovesToAnotherLibvirtAndIsRestoredThereOnItsPorts() throws Exception {
+        int port = Fixtures.freePorts(6);
+        HostConnection alpha = connect("alpha", null, port);
+        HostConnection beta = connect("beta", null, port + 3);
+        relocateAndRestore(alpha, beta, port, port + 3, ArchiveTier.COMPRESSED);
+    }
+
+    @Test
+    /** As two farm hosts share one machine's qemu:///system: the definition is handed over in place. */
+    void farmHostsSharingOneLibvirtHandTheDomainOver() throws Exception {
+        int port = Fixtures.freePorts(6);
+        HostConnection first = connect("first", "test:///default", port);
+        HostConnection second = connect("second", "test:///default", port + 3);
+        relocateAndRestore(first, second, port, port + 3, ArchiveTier.DELTA);
+        second.destroy("vm-r");
+        assertTrue(first.guests().isEmpty() && second.guests().isEmpty());
+    }
+
+    private void relocateAndRestore(HostConnection from, HostConnection to, int fromPort, int toPort, ArchiveTier tier)
+            throws Exception {
+        VmSpec spec = Fixtures.spec("vm-r", Fixtures.http());
+        from.define(spec);
+        Endpoint before = from.start("vm-r").get("wiki");
+        assertEquals(fromPort, before.port());
+        SimulatedAnswers.await(before);
+        from.archive("vm-r", tier, 3);
+
+        Archive moved = from.relocate("vm-r", to, spec);
+        assertEquals(tier, moved.tier(), "kept in the tier it was in");
+        assertTrue(moved.bytes() > 0);
+        assertEquals(VmState.DESTROYED, stateOf(from, "vm-r"), "the source reports it no more");
+        assertEquals(VmState.ARCHIVED, stateOf(to, "vm-r"));
+        assertFalse(Files.exists(dir.resolve("state").resolve(from.host().name()).resolve("vm-r.save")));
+        assertFalse(Files.exists(dir.resolve("state").resolve(from.host().name()).resolve("vm-r.save.zst")));
+        Path saved = dir.resolve("state").resolve(to.host().name()).resolve(switch (tier) {
+            case SAVED -> "vm-r.save";
+            case COMPRESSED -> "vm-r.save.zst";
+            case DELTA -> "vm-r.save.delta";
+        });
+        assertEquals(Files.size(saved), moved.bytes());
+        SimulatedAnswers.awaitSilence(before);
+
+        Endpoint after = to.restore("vm-r").get("wiki");
+        assertEquals(toPort, after.port(), "restored under the target's port");
+        assertEquals(VmState.ACTIVE, stateOf(to, "vm-r"));
+        assertTrue(SimulatedAnswers.await(after).body().contains("test host " + to.host().name()), "answered by the target");
+        String xml = ((LibvirtHostConnection) to).domainXml("vm-r");
+        assertTrue(xml.contains("host=\"" + to.host().name() + "\""), xml);
+        assertTrue(xml.contains("host=\"" + toPort + "\""), xml);
+    }
+
+    @Test
+    void onlyAnArchivedVmMovesAndARefusalLeavesItWhereItWas() throws Exception {
+        int port = Fixtures.freePorts(6);
+        HostConnection alpha = connect("alpha", null, port);
+        HostConnection beta = connect("beta", null, port + 3);
+        VmSpec spec = Fixtures.spec("vm-x", Fixtures.http());
+        alpha.define(spec);
+        alpha.start("vm-x");
+        HypervisorException running = assertThrows(HypervisorException.class, () -> alpha.relocate("vm-x", beta, spec));
+        assertTrue(running.getMessage().contains("is not archived"), running.getMessage());
+        assertEquals(VmState.ACTIVE, stateOf(alpha, "vm-x"));
+        assertTrue(beta.guests().isEmpty());
+
+        alpha.archive("vm-x", ArchiveTier.SAVED, 3);
+        HypervisorException itself = assertThrows(HypervisorException.class, () -> alpha.relocate("vm-x", alpha, spec));
+        assertTrue(itself.getMessage().contains("another libvirt host"), itself.getMessage());
+        assertEquals(VmState.ARCHIVED, stateOf(alpha, "vm-x"));
+        assertEquals(port, alpha.restore("vm-x").get("wiki").port(), "still restorable where it was");
+        alpha.destroy("vm-x");
     }
 }

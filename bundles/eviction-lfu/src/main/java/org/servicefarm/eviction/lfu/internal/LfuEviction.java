@@ -3,7 +3,6 @@ package org.servicefarm.eviction.lfu.internal;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Objects;
 
 import org.osgi.service.component.annotations.Component;
 import org.servicefarm.api.eviction.EvictionCandidate;
@@ -29,10 +28,6 @@ public class LfuEviction implements EvictionPolicy {
 
     @Override
     public List<EvictionCandidate> rank(List<EvictionCandidate> candidates, Instant now) {
-        Objects.requireNonNull(candidates, "candidates");
-        return candidates.stream()
-                .map(candidate -> Objects.requireNonNull(candidate, "a null eviction candidate"))
-                .sorted(LEAST_FREQUENTLY_USED_FIRST)
-                .toList();
+        return EvictionPolicy.sorted(candidates, LEAST_FREQUENTLY_USED_FIRST);
     }
 }

@@ -3,7 +3,6 @@ package org.servicefarm.eviction.lru.internal;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Objects;
 
 import org.osgi.service.component.annotations.Component;
 import org.servicefarm.api.eviction.EvictionCandidate;
@@ -28,11 +27,6 @@ public class LruEviction implements EvictionPolicy {
 
     @Override
     public List<EvictionCandidate> rank(List<EvictionCandidate> candidates, Instant now) {
-        Objects.requireNonNull(candidates, "candidates");
-        // A sorted copy: the caller's list is left as it was.
-        return candidates.stream()
-                .map(candidate -> Objects.requireNonNull(candidate, "a null eviction candidate"))
-                .sorted(LEAST_RECENTLY_USED_FIRST)
-                .toList();
+        return EvictionPolicy.sorted(candidates, LEAST_RECENTLY_USED_FIRST);
     }
 }

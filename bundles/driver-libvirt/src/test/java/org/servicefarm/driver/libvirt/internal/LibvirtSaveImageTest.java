@@ -1,4 +1,4 @@
-package org.servicefarm.driver.qemu.internal;
+package org.servicefarm.driver.libvirt.internal;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -13,10 +13,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.servicefarm.api.driver.VmSpec;
+import org.servicefarm.api.image.Artifact;
 
 class LibvirtSaveImageTest {
 
@@ -106,5 +109,44 @@ class LibvirtSaveImageTest {
         assertThrows(IllegalArgumentException.class, () -> LibvirtSaveImage.renamed(XML, "x</name>", "7c0d4a1e-2222-4f5e-9a6b-3c2d1e0f9a8b",
                 Map.of(), null));
         assertThrows(IllegalArgumentException.class, () -> LibvirtSaveImage.renamed(XML, "x", "not-a-uuid", Map.of(), null));
+    }
+
+    @Test
+    void readsAndRewritesTheTestDriversFormat() throws IOException {
+        byte[] xml = XML.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(15 + 4 + xml.length).order(ByteOrder.nativeOrder());
+        b.put("TestGuestMagic\0".getBytes(StandardCharsets.US_ASCII)).putInt(xml.length).put(xml);
+        Path file = Files.write(tmp.resolve("t.save"), b.array());
+        LibvirtSaveImage.Header h = LibvirtSaveImage.read(file);
+        assertEquals(XML, h.xml());
+        String longer = XML.replace("</domain>", "<description>" + "y".repeat(200_000) + "</description></domain>");
+        LibvirtSaveImage.rewriteXml(file, longer);
+        assertEquals(longer, LibvirtSaveImage.read(file).xml(), "the test driver's file is the XML: it may grow");
+        assertEquals(15 + 4 + longer.length(), Files.size(file));
+    }
+
+    @Test
+    void relocatedNamesTheNewHostItsPortsAndItsStagedFiles() throws Exception {
+        VmSpec spec = Fixtures.spec("vm-1", Fixtures.http());
+        FarmMetadata before = FarmMetadata.of(spec, "alpha", List.of(new FarmMetadata.PortBinding("wiki", 80, 30080)));
+        org.w3c.dom.Document doc = DomainXml.skeleton("qemu", spec, before);
+        String xml = DomainXml.serialize(doc).replace("</domain>", "<os><kernel>/a/kernel</kernel><initrd>/a/initrd"
+                + "</initrd></os><devices><disk type='file' device='disk'><source file='/a/disk'/></disk></devices>"
+                + "<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><qemu:arg value='"
+                + "user,id=sfnet0,restrict=on,hostfwd=tcp:127.0.0.1:30080-:80'/></qemu:commandline></domain>");
+        FarmMetadata after = FarmMetadata.of(spec, "beta", List.of(new FarmMetadata.PortBinding("wiki", 80, 31080)));
+        String moved = LibvirtSaveImage.relocated(xml, after, Map.of(30080, 31080), Map.of(Artifact.Kind.KERNEL,
+                "/b/kernel", Artifact.Kind.INITRD, "/b/initrd", Artifact.Kind.DISK, "/b/disk"));
+        FarmMetadata read = FarmMetadata.of(moved).orElseThrow();
+        assertEquals("beta", read.host());
+        assertEquals(List.of(31080), read.hostPorts());
+        assertEquals(before.offering(), read.offering());
+        assertTrue(moved.contains("hostfwd=tcp:127.0.0.1:31080-:80"), moved);
+        assertTrue(moved.contains("<kernel>/b/kernel</kernel>") && moved.contains("<initrd>/b/initrd</initrd>")
+                && moved.contains("file=\"/b/disk\""), moved);
+        assertFalse(moved.contains("30080") || moved.contains("/a/"), moved);
+        assertEquals("vm-1", DomainXml.nameOf(moved), "the name stays: the saved state is that domain's");
+        assertThrows(IOException.class, () -> LibvirtSaveImage.relocated("<domain><name>x</name></domain>", after,
+                Map.of(), Map.of()), "a domain the farm did not define is not moved");
     }
 }
