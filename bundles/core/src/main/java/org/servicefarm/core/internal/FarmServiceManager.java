@@ -242,11 +242,18 @@ public class FarmServiceManager implements ServiceManager {
      * a slow machine takes between two requests would decide the outcome.
      */
     java.util.function.LongSupplier loadClock = System::nanoTime;
+    /**
+     * Makes the pool that creates, resumes and restores VMs in the background, of the configured size. A trace replay
+     * on a virtual clock gives one that runs the work on its own thread, in the order of its events.
+     */
+    java.util.function.IntFunction<ExecutorService> workerPool = FarmServiceManager::newWorkers;
+    /** Makes what tells when a VM's services answer: connections to them; a replay's simulated guests. */
+    java.util.function.Supplier<Readiness> readiness = EndpointProbe::new;
     private volatile Settings settings;
     private ExecutorService workers;
     /** Answers RETRY_LATER at each waiting request's deadline; one thread, as each task only completes a future. */
     private ScheduledExecutorService deadlines;
-    private EndpointProbe probe;
+    private Readiness probe;
     private final Map<Offering, Work> creations = new ConcurrentHashMap<>();
     private final Map<Offering, Object> offeringLocks = new ConcurrentHashMap<>();
     private final Map<String, LoadMeter> loads = new ConcurrentHashMap<>();
@@ -262,12 +269,7 @@ public class FarmServiceManager implements ServiceManager {
     @Activate
     void activate(Config config) {
         settings = Settings.from(config);
-        AtomicInteger threads = new AtomicInteger();
-        workers = Executors.newFixedThreadPool(settings.workers(), r -> {
-            Thread t = new Thread(r, "servicefarm-worker-" + threads.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        workers = workerPool.apply(settings.workers());
         ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "servicefarm-deadlines");
             t.setDaemon(true);
@@ -275,7 +277,7 @@ public class FarmServiceManager implements ServiceManager {
         });
         timers.setRemoveOnCancelPolicy(true); // a request answered in time leaves no timer behind
         deadlines = timers;
-        probe = new EndpointProbe();
+        probe = readiness.get();
         estimates.put(Activation.CREATED, new DurationEstimate(settings.createEstimate()));
         estimates.put(Activation.RESUMED, new DurationEstimate(Duration.ofMillis(200)));
         estimates.put(Activation.RESTORED, new DurationEstimate(Duration.ofSeconds(2)));
@@ -284,6 +286,15 @@ public class FarmServiceManager implements ServiceManager {
         cap = new VmCap(stateTable, eviction, operations, clock);
         operations.cap = cap;
         configureOperations(config);
+    }
+
+    private static ExecutorService newWorkers(int size) {
+        AtomicInteger threads = new AtomicInteger();
+        return Executors.newFixedThreadPool(size, r -> {
+            Thread t = new Thread(r, "servicefarm-worker-" + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     @Modified
@@ -360,6 +371,10 @@ public class FarmServiceManager implements ServiceManager {
         Resolution.Viable viable = (Resolution.Viable) resolution;
         Offering offering = viable.offering();
         popularity.record(offering);
+        Lifecycle sweeper = lifecycle;
+        if (sweeper != null) {
+            sweeper.requested(offering, clock.instant());
+        }
         List<String> filledIn = viable.filledIn();
         Answer pending = new Answer(answer, offering, filledIn, s, startNanos);
         follow(pending, tier, 0);
@@ -523,6 +538,23 @@ public class FarmServiceManager implements ServiceManager {
                 return plan.join() != null ? plan.join() : started;
             }
         }
+    }
+
+    /**
+     * Brings a VM of the offering into service ahead of a request (the keep-alive policy's pre-warming), the cheapest
+     * way the request path would (resume, restore, create), unless one is ready (ACTIVE or SLEEPING) or under way.
+     *
+     * @return whether work was started
+     */
+    boolean prewarm(Offering offering) {
+        List<VmRecord> vms = stateTable.offering(offering);
+        boolean ready = vms.stream().anyMatch(vm -> vm.state() == VmState.ACTIVE || vm.state() == VmState.SLEEPING
+                || operations.waking(vm.id()));
+        if (ready || creations.containsKey(offering)) {
+            return false;
+        }
+        Work work = serve(offering, settings.tier(null));
+        return work != null && !work.future().isCompletedExceptionally();
     }
 
     private Plan plan(Offering offering, List<VmRecord> vms, Settings.Tier tier) {
