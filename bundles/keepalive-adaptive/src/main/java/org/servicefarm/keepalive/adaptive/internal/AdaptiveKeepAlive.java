@@ -98,9 +98,18 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
         }
     }
 
+    /** The configuration's values, read once: a configuration proxy is too slow to ask on every sweep. */
+    record Settings(double hazard, int samples, long fallbackS, long sleepGapS, long leadS, long deltaAfterS,
+                    long destroyAfterS) {
+        Settings(Config c) {
+            this(c.hazard_threshold(), c.samples_min(), c.fallback_keepAlive_s(), c.sleep_gap_s(), c.prewarm_lead_s(),
+                    c.delta_after_s(), c.destroy_after_s());
+        }
+    }
+
     private final Map<Offering, IdleTimes> idle = new ConcurrentHashMap<>();
     private final Map<Offering, Plan> plans = new ConcurrentHashMap<>();
-    private volatile Config config;
+    private volatile Settings config;
 
     @Activate
     @Modified
@@ -108,7 +117,7 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
         if (config.hazard_threshold() <= 0 || config.hazard_threshold() > 1) {
             throw new IllegalArgumentException("hazard.threshold must be above 0 and at most 1");
         }
-        this.config = config;
+        this.config = new Settings(config);
         plans.clear();
     }
 
@@ -120,7 +129,7 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
     /** The combination's plan, made again once it has more idle times; {@code null} while it has too few. */
     Plan plan(Offering offering, IdleTimes times) {
         long samples = times.inBounds() + times.outOfBounds();
-        if (samples < config.samples_min()) {
+        if (samples < config.samples()) {
             return null;
         }
         Plan known = plans.get(offering);
@@ -132,15 +141,15 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
         return made;
     }
 
-    static Plan plan(int[] counts, long samples, Config c) {
+    static Plan plan(int[] counts, long samples, Settings c) {
         Minute[] minutes = new Minute[counts.length];
         long reaching = samples; // idle times of at least this many minutes, those past the range included
         for (int bin = 0; bin < counts.length; bin++) {
-            minutes[bin] = reaching > 0 && (double) counts[bin] / reaching >= c.hazard_threshold() ? Minute.WARM
+            minutes[bin] = reaching > 0 && (double) counts[bin] / reaching >= c.hazard() ? Minute.WARM
                     : Minute.COLD;
             reaching -= counts[bin];
         }
-        long gap = c.sleep_gap_s() / IdleTimes.BIN.toSeconds();
+        long gap = c.sleepGapS() / IdleTimes.BIN.toSeconds();
         int previous = -1;
         for (int bin = 0; bin < minutes.length; bin++) {
             if (minutes[bin] != Minute.WARM) {
@@ -158,7 +167,7 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
 
     @Override
     public Optional<Due> due(VmRecord vm, Instant now, double offeringRequestsPerMinute) {
-        Config c = config;
+        Settings c = config;
         IdleTimes times = idle.get(vm.offering());
         Plan plan = times == null ? null : plan(vm.offering(), times);
         if (vm.state() == VmState.ARCHIVED) {
@@ -167,18 +176,18 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
         Instant last = times == null || times.last() == null ? vm.lastActivity() : times.last();
         Duration since = Duration.between(last, now);
         if (plan == null) {
-            return since.toSeconds() >= c.fallback_keepAlive_s()
+            return since.toSeconds() >= c.fallbackS()
                     ? Optional.of(new Due(Action.ARCHIVE, ArchiveTier.SAVED, "idle " + since.toMinutes()
                     + " min, too few idle times to learn from")) : Optional.empty();
         }
         int bin = bin(since);
-        int ahead = bin(since.plusSeconds(c.prewarm_lead_s()));
+        int ahead = bin(since.plusSeconds(c.leadS()));
         if (plan.at(bin) == Minute.WARM || plan.at(ahead) == Minute.WARM) {
             return Optional.empty();
         }
         if (plan.at(bin) == Minute.BRIDGE) {
             return vm.state() == VmState.ACTIVE ? Optional.of(new Due(Action.SLEEP, null, "idle " + since.toMinutes()
-                    + " min; a request is likely again within " + c.sleep_gap_s() / 60 + " min")) : Optional.empty();
+                    + " min; a request is likely again within " + c.sleepGapS() / 60 + " min")) : Optional.empty();
         }
         int next = plan.nextWarm(bin);
         return next < 0
@@ -189,13 +198,13 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
     }
 
     /** An archive goes to DELTA, then is destroyed, by age; nothing is done to it while it is expected back. */
-    private static Optional<Due> archived(VmRecord vm, Instant now, Config c) {
+    private static Optional<Due> archived(VmRecord vm, Instant now, Settings c) {
         Duration age = Duration.between(vm.inStateSince(), now);
-        if (c.destroy_after_s() > 0 && age.toSeconds() >= c.destroy_after_s()) {
+        if (c.destroyAfterS() > 0 && age.toSeconds() >= c.destroyAfterS()) {
             return Optional.of(new Due(Action.DESTROY, null, "archived for " + age.toHours() + " h"));
         }
         ArchiveTier tier = vm.archive() == null ? ArchiveTier.SAVED : vm.archive().tier();
-        if (c.delta_after_s() > 0 && age.toSeconds() >= c.delta_after_s() && tier != ArchiveTier.DELTA) {
+        if (c.deltaAfterS() > 0 && age.toSeconds() >= c.deltaAfterS() && tier != ArchiveTier.DELTA) {
             return Optional.of(new Due(Action.ARCHIVE, ArchiveTier.DELTA, "archived for " + age.toHours() + " h"));
         }
         return Optional.empty();
@@ -203,7 +212,7 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
 
     @Override
     public List<Offering> prewarm(Instant now) {
-        Config c = config;
+        Settings c = config;
         List<Offering> due = new ArrayList<>();
         idle.forEach((offering, times) -> {
             Plan plan = plan(offering, times);
@@ -212,7 +221,7 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
                 return;
             }
             Duration since = Duration.between(last, now);
-            if (plan.at(bin(since.plusSeconds(c.prewarm_lead_s()))) == Minute.WARM) {
+            if (plan.at(bin(since.plusSeconds(c.leadS()))) == Minute.WARM) {
                 due.add(offering);
             }
         });

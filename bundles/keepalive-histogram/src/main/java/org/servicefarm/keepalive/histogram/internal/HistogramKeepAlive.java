@@ -91,9 +91,13 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
     record Windows(Duration head, Duration tail, boolean pattern, String why) {
     }
 
+    /** The configuration's values, read once: a configuration proxy is too slow to ask on every sweep. */
+    record Settings(double head, double tail, double margin, double cv, double outOfBounds, int samples,
+                    Duration fallback, Duration lead, ArchiveTier tier, long destroyAfterS) {
+    }
+
     private final Map<Offering, IdleTimes> idle = new ConcurrentHashMap<>();
-    private volatile Config config;
-    private volatile ArchiveTier tier;
+    private volatile Settings config;
 
     @Activate
     @Modified
@@ -102,8 +106,10 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
                 || config.tail_percentile() > 100 || config.head_percentile() > config.tail_percentile()) {
             throw new IllegalArgumentException("percentiles must be 0 <= head <= tail <= 100 and the margin 0 to 1");
         }
-        this.tier = ArchiveTier.valueOf(config.archive_tier().trim().toUpperCase(Locale.ROOT));
-        this.config = config;
+        this.config = new Settings(config.head_percentile(), config.tail_percentile(), config.margin(),
+                config.cv_threshold(), config.outOfBounds_max(), config.samples_min(),
+                Duration.ofSeconds(config.fallback_keepAlive_s()), Duration.ofSeconds(config.prewarm_lead_s()),
+                ArchiveTier.valueOf(config.archive_tier().trim().toUpperCase(Locale.ROOT)), config.destroy_after_s());
     }
 
     @Override
@@ -113,21 +119,21 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
 
     /** The combination's windows now. */
     Windows windows(IdleTimes times) {
-        Config c = config;
-        Duration fallback = Duration.ofSeconds(c.fallback_keepAlive_s());
-        if (times.inBounds() + times.outOfBounds() < c.samples_min()) {
+        Settings c = config;
+        Duration fallback = c.fallback();
+        if (times.inBounds() + times.outOfBounds() < c.samples()) {
             return new Windows(Duration.ZERO, fallback, false, "too few idle times");
         }
-        if (times.outOfBoundsFraction() > c.outOfBounds_max()) {
+        if (times.outOfBoundsFraction() > c.outOfBounds()) {
             return new Windows(Duration.ZERO, fallback, false, "idle times mostly past 4 h");
         }
         double cv = times.binCountVariation();
-        if (cv < c.cv_threshold()) {
+        if (cv < c.cv()) {
             return new Windows(Duration.ZERO, fallback, false, String.format(Locale.ROOT, "CV %.2f", cv));
         }
         // the head bin's lower edge, the tail bin's upper edge, each widened by the margin
-        long headMs = (long) (times.percentileBin(c.head_percentile()) * IdleTimes.BIN.toMillis() * (1 - c.margin()));
-        long tailMs = (long) Math.ceil((times.percentileBin(c.tail_percentile()) + 1) * IdleTimes.BIN.toMillis()
+        long headMs = (long) (times.percentileBin(c.head()) * IdleTimes.BIN.toMillis() * (1 - c.margin()));
+        long tailMs = (long) Math.ceil((times.percentileBin(c.tail()) + 1) * IdleTimes.BIN.toMillis()
                 * (1 + c.margin()));
         return new Windows(Duration.ofMillis(headMs), Duration.ofMillis(tailMs), true,
                 String.format(Locale.ROOT, "CV %.2f", cv));
@@ -135,10 +141,10 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
 
     @Override
     public Optional<Due> due(VmRecord vm, Instant now, double offeringRequestsPerMinute) {
-        Config c = config;
+        Settings c = config;
         if (vm.state() == org.servicefarm.api.VmState.ARCHIVED) {
             Duration archived = Duration.between(vm.inStateSince(), now);
-            return c.destroy_after_s() > 0 && archived.toSeconds() >= c.destroy_after_s()
+            return c.destroyAfterS() > 0 && archived.toSeconds() >= c.destroyAfterS()
                     ? Optional.of(new Due(Action.DESTROY, null, "archived for " + archived.toMinutes() + " min"))
                     : Optional.empty();
         }
@@ -148,7 +154,8 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
         Instant last = times == null || times.last() == null ? vm.lastActivity() : times.last();
         Duration since = Duration.between(last, now);
         Windows w = times == null ? windows(new IdleTimes()) : windows(times);
-        Duration lead = Duration.ofSeconds(c.prewarm_lead_s());
+        Duration lead = c.lead();
+        ArchiveTier tier = c.tier();
         if (!w.head().isZero() && since.compareTo(w.head().minus(lead)) < 0) {
             return Optional.of(new Due(Action.ARCHIVE, tier, "next request expected in " + w.head().toMinutes()
                     + " min at the earliest (" + w.why() + "): out of memory until then"));
@@ -163,7 +170,7 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
 
     @Override
     public List<Offering> prewarm(Instant now) {
-        Duration lead = Duration.ofSeconds(config.prewarm_lead_s());
+        Duration lead = config.lead();
         List<Offering> due = new ArrayList<>();
         idle.forEach((offering, times) -> {
             Windows w = windows(times);
