@@ -20,7 +20,7 @@ import org.servicefarm.keepalive.histogram.internal.HistogramKeepAlive;
  * {@code keepalive-adaptive}, configured by its shipped etc/ file, optionally followed by overrides:
  * {@code keepalive-adaptive:hazard.threshold=0.05;samples.min=3}. Other options: {@code --create-ms},
  * {@code --restore-ms}, {@code --resume-ms} (the simulated hypervisor's times), {@code --sweep-s}, {@code --vm-cap},
- * {@code --seed} (azure2019's spreading within a minute).
+ * {@code --seed} (azure2019's spreading within a minute), {@code --details true} (each combination's figures).
  */
 public final class ReplayTrace {
 
@@ -91,6 +91,11 @@ public final class ReplayTrace {
                             + "%.1f s%n", name, overrides.isEmpty() ? "" : " (" + overrides + ")", result.coldStarts(),
                     result.requests(), result.residentVmSeconds() / 3600, result.prewarms(), result.replaySeconds());
             results.add(result);
+            if (options.containsKey("details")) {
+                result.combinations().forEach(c -> System.out.printf("  %-28s %7d requests %5d cold (%.3f) %7.2f VM-h%n",
+                        c.name(), c.requests(), c.coldStarts(), (double) c.coldStarts() / Math.max(1, c.requests()),
+                        c.residentVmSeconds() / 3600));
+            }
         }
         results.forEach(r -> System.out.println(r.json()));
     }

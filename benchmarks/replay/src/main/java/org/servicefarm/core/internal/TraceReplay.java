@@ -43,7 +43,7 @@ final class TraceReplay {
     /** What one replay gives. */
     record Result(String policy, String config, long requests, long coldStarts, double coldStartRate,
                   double coldStartRateP75, double residentVmSeconds, long prewarms, double coldWaitSeconds,
-                  long vmsCreated, double replaySeconds) {
+                  long vmsCreated, double replaySeconds, List<Combination> combinations) {
 
         String json() {
             return String.format(java.util.Locale.ROOT, "{\"policy\":\"%s\",\"config\":\"%s\",\"requests\":%d,"
@@ -53,6 +53,10 @@ final class TraceReplay {
                     coldStartRate, coldStartRateP75, residentVmSeconds, prewarms, coldWaitSeconds, vmsCreated,
                     replaySeconds);
         }
+    }
+
+    /** One combination's part of a result. */
+    record Combination(String name, long requests, long coldStarts, double residentVmSeconds) {
     }
 
     /** How the replay runs: the hypervisor's times, the lifecycle's sweep, the manager's settings beyond defaults. */
@@ -182,8 +186,7 @@ final class TraceReplay {
             resident.closeAt(horizon);
             // answers still under way (a creation past the last request) count as cold: let them finish
             time.runUntil(horizon + DEADLINE.toMillis());
-            return answers.result(name, config, resident.seconds(), lifecycle.prewarms(), resident.created,
-                    (System.nanoTime() - began) / 1e9);
+            return answers.result(name, config, resident, lifecycle.prewarms(), (System.nanoTime() - began) / 1e9);
         } finally {
             lifecycle.deactivate();
             manager.deactivate();
@@ -209,6 +212,7 @@ final class TraceReplay {
         private final ServiceRequest[] requests;
         private final long[] asked;
         private final long[] cold;
+        private final String[] offerings;
         private long answered;
         private double coldWaitMillis;
 
@@ -218,6 +222,7 @@ final class TraceReplay {
             this.requests = trace.requests.stream().map(r -> r.withDeadline(DEADLINE)).toArray(ServiceRequest[]::new);
             this.asked = new long[trace.names.size()];
             this.cold = new long[trace.names.size()];
+            this.offerings = new String[trace.names.size()];
         }
 
         void ask(FarmServiceManager manager, int i) {
@@ -226,6 +231,9 @@ final class TraceReplay {
             asked[combination]++;
             manager.requestAsync(requests[combination]).whenComplete((outcome, failure) -> {
                 answered++;
+                if (outcome instanceof Outcome.Granted granted) {
+                    offerings[combination] = granted.offering().key();
+                }
                 boolean warm = outcome instanceof Outcome.Granted granted
                         && (granted.activation() == Activation.ACTIVE || granted.activation() == Activation.RESUMED);
                 if (!warm) {
@@ -235,8 +243,7 @@ final class TraceReplay {
             });
         }
 
-        Result result(String policy, String config, double residentSeconds, long prewarms, long created,
-                      double replaySeconds) {
+        Result result(String policy, String config, Resident resident, long prewarms, double replaySeconds) {
             long requests = Arrays.stream(asked).sum();
             // requests never answered (none should be) count as cold
             long coldStarts = Arrays.stream(cold).sum() + (requests - answered);
@@ -247,9 +254,14 @@ final class TraceReplay {
                     rates[n++] = (double) cold[c] / asked[c];
                 }
             }
+            List<Combination> combinations = new java.util.ArrayList<>();
+            for (int c = 0; c < asked.length; c++) {
+                combinations.add(new Combination(trace.names.get(c), asked[c], cold[c],
+                        resident.byOffering.getOrDefault(offerings[c], 0L) / 1000.0));
+            }
             return new Result(policy, config, requests, coldStarts, requests == 0 ? 0 : (double) coldStarts / requests,
-                    percentile(Arrays.copyOf(rates, n), 75), residentSeconds, prewarms, coldWaitMillis / 1000,
-                    created, replaySeconds);
+                    percentile(Arrays.copyOf(rates, n), 75), resident.seconds(), prewarms, coldWaitMillis / 1000,
+                    resident.created, replaySeconds, combinations);
         }
     }
 
@@ -268,6 +280,9 @@ final class TraceReplay {
     private static final class Resident implements FarmListener {
         private final VirtualTime time;
         private final Map<String, Long> holdingSince = new HashMap<>();
+        /** Resident milliseconds by offering key. */
+        final Map<String, Long> byOffering = new HashMap<>();
+        private final Map<String, String> offeringOf = new HashMap<>();
         private final java.util.Set<String> seen = new java.util.HashSet<>();
         private long millis;
         private long closedAt = Long.MAX_VALUE;
@@ -287,13 +302,19 @@ final class TraceReplay {
             Long since = holdingSince.get(vm.id());
             if (holds && since == null) {
                 holdingSince.put(vm.id(), now);
+                offeringOf.put(vm.id(), vm.offering().key());
             } else if (!holds && since != null) {
-                millis += now - holdingSince.remove(vm.id());
+                add(vm.id(), now - holdingSince.remove(vm.id()));
             }
         }
 
+        private void add(String vmId, long held) {
+            millis += held;
+            byOffering.merge(offeringOf.get(vmId), held, Long::sum);
+        }
+
         void closeAt(long at) {
-            holdingSince.values().forEach(since -> millis += at - since);
+            holdingSince.forEach((id, since) -> add(id, at - since));
             holdingSince.replaceAll((id, since) -> at);
             closedAt = at;
         }

@@ -5,27 +5,45 @@ import java.time.Instant;
 import java.util.Arrays;
 
 /**
- * One combination's idle times (the time from one request to the next) as a histogram of {@link #BINS} one-minute
- * bins covering four hours, as in Shahrad et al., "Serverless in the Wild" (USENIX ATC 2020); longer idle times are
- * counted as out of bounds. Shared by the policies that learn from it. Thread-safe: requests are recorded from the
+ * One combination's idle times (the time from one request to the next) as a histogram of one-minute bins, by default
+ * {@link #BINS} of them covering four hours, as in Shahrad et al., "Serverless in the Wild" (USENIX ATC 2020); longer
+ * idle times are counted as out of bounds. Shared by the policies that learn from it. Thread-safe: requests are recorded from the
  * request path while the lifecycle reads.
  */
 public final class IdleTimes {
 
-    /** One-minute bins over four hours. */
+    /** One-minute bins over four hours: the paper's range. */
     public static final int BINS = 240;
     public static final Duration BIN = Duration.ofMinutes(1);
 
-    private final int[] counts = new int[BINS];
+    private final int[] counts;
     private long inBounds;
     private long outOfBounds;
     private Instant last;
+
+    /** The paper's range: four hours. */
+    public IdleTimes() {
+        this(BINS);
+    }
+
+    /** A range of {@code bins} minutes. */
+    public IdleTimes(int bins) {
+        if (bins < 1) {
+            throw new IllegalArgumentException("an idle-time histogram needs at least one bin");
+        }
+        counts = new int[bins];
+    }
+
+    /** How many one-minute bins the range has. */
+    public int bins() {
+        return counts.length;
+    }
 
     /** Records a request at {@code at}: the idle time since the previous one, if any, goes into its bin. */
     public synchronized void record(Instant at) {
         if (last != null && !at.isBefore(last)) {
             long bin = Duration.between(last, at).toMillis() / BIN.toMillis();
-            if (bin < BINS) {
+            if (bin < counts.length) {
                 counts[(int) bin]++;
                 inBounds++;
             } else {
@@ -54,7 +72,7 @@ public final class IdleTimes {
 
     /** A copy of the bins' counts. */
     public synchronized int[] counts() {
-        return Arrays.copyOf(counts, BINS);
+        return Arrays.copyOf(counts, counts.length);
     }
 
     /** The fraction of idle times past the range; 0 without any. */
@@ -71,12 +89,12 @@ public final class IdleTimes {
         if (inBounds == 0) {
             return 0;
         }
-        double mean = (double) inBounds / BINS;
+        double mean = (double) inBounds / counts.length;
         double squares = 0;
         for (int count : counts) {
             squares += (count - mean) * (count - mean);
         }
-        return Math.sqrt(squares / BINS) / mean;
+        return Math.sqrt(squares / counts.length) / mean;
     }
 
     /**
@@ -89,12 +107,12 @@ public final class IdleTimes {
         }
         double wanted = Math.max(1, Math.ceil(percentile / 100 * inBounds));
         long cumulative = 0;
-        for (int bin = 0; bin < BINS; bin++) {
+        for (int bin = 0; bin < counts.length; bin++) {
             cumulative += counts[bin];
             if (cumulative >= wanted) {
                 return bin;
             }
         }
-        return BINS - 1;
+        return counts.length - 1;
     }
 }

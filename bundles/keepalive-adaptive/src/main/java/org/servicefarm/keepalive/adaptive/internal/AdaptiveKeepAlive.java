@@ -34,9 +34,11 @@ import org.servicefarm.api.keepalive.KeepAlivePolicy;
  * <p>
  * Where a VM rests follows from what is expected next: between two warm minutes closer than {@code sleep.gap.s} it
  * sleeps (a resume costs milliseconds and no disk); before a warm minute further away it is archived in the SAVED tier,
- * the fastest to restore, and brought back (restored) a lead before that minute; with nothing expected within four
- * hours it goes straight to the COMPRESSED tier (three times smaller, restored about as fast), and to DELTA later.
- * With too few idle times a short fixed keep-alive applies.
+ * the fastest to restore, and brought back (restored) a lead before that minute; with nothing expected within the
+ * histogram's range it goes straight to the COMPRESSED tier (three times smaller, restored about as fast), and to
+ * DELTA later. With too few idle times a short fixed keep-alive applies. Its histogram covers 12 hours by default, not
+ * the paper's four, so that timers of four hours and more are seen; a warm minute also warms its neighbours, as a
+ * timer's requests a few seconds late fall into the next bin.
  */
 @Component(configurationPid = AdaptiveKeepAlive.PID)
 @KeepAliveName("adaptive")
@@ -52,11 +54,20 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
         @AttributeDefinition(name = "hazard threshold (per minute)", description = "A minute of idle time is worth "
                 + "a VM in memory when at least this share of the idle times that reach it end in it: the cold starts "
                 + "one VM-minute must save. Lower keeps more in memory.")
-        double hazard_threshold() default 0.1;
+        double hazard_threshold() default 0.05;
+
+        @AttributeDefinition(name = "range (minutes)", description = "The longest idle time the histogram of "
+                + "one-minute bins covers; longer ones count only as reaching past it. Longer than the paper's four "
+                + "hours, so that four-hourly and longer timers are seen.")
+        int range_minutes() default 720;
 
         @AttributeDefinition(name = "minimum idle times", description = "How many idle times a combination needs "
                 + "before its histogram decides.")
-        int samples_min() default 2;
+        int samples_min() default 1;
+
+        @AttributeDefinition(name = "jitter (minutes)", description = "The minutes on either side of a warm minute "
+                + "that are warm too: a timer's requests a few seconds early or late fall into the next bin.")
+        int jitter_minutes() default 1;
 
         @AttributeDefinition(name = "fallback keep-alive (s)", description = "With fewer idle times, a VM stays in "
                 + "memory this long after its combination's last request.")
@@ -99,11 +110,11 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
     }
 
     /** The configuration's values, read once: a configuration proxy is too slow to ask on every sweep. */
-    record Settings(double hazard, int samples, long fallbackS, long sleepGapS, long leadS, long deltaAfterS,
-                    long destroyAfterS) {
+    record Settings(double hazard, int range, int samples, int jitter, long fallbackS, long sleepGapS, long leadS,
+                    long deltaAfterS, long destroyAfterS) {
         Settings(Config c) {
-            this(c.hazard_threshold(), c.samples_min(), c.fallback_keepAlive_s(), c.sleep_gap_s(), c.prewarm_lead_s(),
-                    c.delta_after_s(), c.destroy_after_s());
+            this(c.hazard_threshold(), c.range_minutes(), c.samples_min(), c.jitter_minutes(), c.fallback_keepAlive_s(), c.sleep_gap_s(),
+                    c.prewarm_lead_s(), c.delta_after_s(), c.destroy_after_s());
         }
     }
 
@@ -117,13 +128,20 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
         if (config.hazard_threshold() <= 0 || config.hazard_threshold() > 1) {
             throw new IllegalArgumentException("hazard.threshold must be above 0 and at most 1");
         }
+        if (config.range_minutes() < 1 || config.range_minutes() > 10_080) {
+            throw new IllegalArgumentException("range.minutes must be from 1 to 10080 (a week)");
+        }
+        if (this.config != null && this.config.range() != config.range_minutes()) {
+            idle.clear(); // bins of another range: learn again
+        }
         this.config = new Settings(config);
         plans.clear();
     }
 
     @Override
     public void requested(Offering offering, Instant at) {
-        idle.computeIfAbsent(offering, k -> new IdleTimes()).record(at);
+        int range = config.range();
+        idle.computeIfAbsent(offering, k -> new IdleTimes(range)).record(at);
     }
 
     /** The combination's plan, made again once it has more idle times; {@code null} while it has too few. */
@@ -143,10 +161,15 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
 
     static Plan plan(int[] counts, long samples, Settings c) {
         Minute[] minutes = new Minute[counts.length];
+        java.util.Arrays.fill(minutes, Minute.COLD);
         long reaching = samples; // idle times of at least this many minutes, those past the range included
         for (int bin = 0; bin < counts.length; bin++) {
-            minutes[bin] = reaching > 0 && (double) counts[bin] / reaching >= c.hazard() ? Minute.WARM
-                    : Minute.COLD;
+            if (reaching > 0 && counts[bin] > 0 && (double) counts[bin] / reaching >= c.hazard()) {
+                for (int near = Math.max(0, bin - c.jitter()); near <= Math.min(counts.length - 1, bin + c.jitter());
+                     near++) {
+                    minutes[near] = Minute.WARM;
+                }
+            }
             reaching -= counts[bin];
         }
         long gap = c.sleepGapS() / IdleTimes.BIN.toSeconds();
@@ -192,7 +215,7 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
         int next = plan.nextWarm(bin);
         return next < 0
                 ? Optional.of(new Due(Action.ARCHIVE, ArchiveTier.COMPRESSED, "idle " + since.toMinutes()
-                + " min; no request likely within 4 h"))
+                + " min; no request likely within the histogram's range"))
                 : Optional.of(new Due(Action.ARCHIVE, ArchiveTier.SAVED, "idle " + since.toMinutes()
                 + " min; next request likely after " + next + " min: restored before then"));
     }
@@ -230,6 +253,6 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
 
     private static int bin(Duration idle) {
         long bin = idle.toMillis() / IdleTimes.BIN.toMillis();
-        return bin >= IdleTimes.BINS ? IdleTimes.BINS : (int) bin;
+        return (int) Math.min(bin, Integer.MAX_VALUE);
     }
 }

@@ -117,6 +117,11 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
         idle.computeIfAbsent(offering, k -> new IdleTimes()).record(at);
     }
 
+    /** What the policy learned of a combination, or {@code null}. */
+    IdleTimes idleTimes(Offering offering) {
+        return idle.get(offering);
+    }
+
     /** The combination's windows now. */
     Windows windows(IdleTimes times) {
         Settings c = config;
@@ -132,9 +137,8 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
             return new Windows(Duration.ZERO, fallback, false, String.format(Locale.ROOT, "CV %.2f", cv));
         }
         // the head bin's lower edge, the tail bin's upper edge, each widened by the margin
-        long headMs = (long) (times.percentileBin(c.head()) * IdleTimes.BIN.toMillis() * (1 - c.margin()));
-        long tailMs = (long) Math.ceil((times.percentileBin(c.tail()) + 1) * IdleTimes.BIN.toMillis()
-                * (1 + c.margin()));
+        long headMs = Math.round(times.percentileBin(c.head()) * IdleTimes.BIN.toMillis() * (1 - c.margin()));
+        long tailMs = Math.round((times.percentileBin(c.tail()) + 1) * IdleTimes.BIN.toMillis() * (1 + c.margin()));
         return new Windows(Duration.ofMillis(headMs), Duration.ofMillis(tailMs), true,
                 String.format(Locale.ROOT, "CV %.2f", cv));
     }
