@@ -29,9 +29,10 @@ import org.servicefarm.api.placement.Weights;
 
 /**
  * Replays a request trace through the real service manager, lifecycle and keep-alive policy on a virtual clock: the
- * core is wired as DS wires it in the appliance, over {@link SimulatedHypervisor} hosts, with its worker pool and
- * readiness probe replaced by the replay's events ({@link FarmServiceManager#workerPool},
- * {@link FarmServiceManager#readiness}) and the lifecycle swept every sweep interval of virtual time. No VM cap unless
+ * core is wired as DS wires it in the appliance, over {@link SimulatedHypervisor} hosts, with its worker pool, deadline
+ * timer and readiness probe replaced by the replay's events ({@link FarmServiceManager#workerPool},
+ * {@link FarmServiceManager#deadlineTimer}, {@link FarmServiceManager#readiness}) and the lifecycle swept every sweep
+ * interval of virtual time. No VM cap unless
  * one is given. Nothing waits: a day replays in seconds.
  * <p>
  * A request is cold when it is not answered at once by an ACTIVE or SLEEPING VM: its grant says CREATED or RESTORED
@@ -154,6 +155,7 @@ final class TraceReplay {
         manager.loadClock = time::nanos;
         manager.workerPool = size -> time.executor();
         manager.readiness = hypervisor::readiness;
+        manager.deadlineTimer = time::scheduler;
         manager.activate(convert(managerConfig, FarmServiceManager.Config.class));
 
         Lifecycle lifecycle = new Lifecycle();

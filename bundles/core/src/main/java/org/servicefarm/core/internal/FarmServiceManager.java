@@ -249,6 +249,8 @@ public class FarmServiceManager implements ServiceManager {
     java.util.function.IntFunction<ExecutorService> workerPool = FarmServiceManager::newWorkers;
     /** Makes what tells when a VM's services answer: connections to them; a replay's simulated guests. */
     java.util.function.Supplier<Readiness> readiness = EndpointProbe::new;
+    /** Makes the timer that answers at requests' deadlines: a thread of its own; a replay's virtual clock. */
+    java.util.function.Supplier<ScheduledExecutorService> deadlineTimer = FarmServiceManager::newDeadlineTimer;
     private volatile Settings settings;
     private ExecutorService workers;
     /** Answers RETRY_LATER at each waiting request's deadline; one thread, as each task only completes a future. */
@@ -270,13 +272,7 @@ public class FarmServiceManager implements ServiceManager {
     void activate(Config config) {
         settings = Settings.from(config);
         workers = workerPool.apply(settings.workers());
-        ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
-            Thread t = new Thread(r, "servicefarm-deadlines");
-            t.setDaemon(true);
-            return t;
-        });
-        timers.setRemoveOnCancelPolicy(true); // a request answered in time leaves no timer behind
-        deadlines = timers;
+        deadlines = deadlineTimer.get();
         probe = readiness.get();
         estimates.put(Activation.CREATED, new DurationEstimate(settings.createEstimate()));
         estimates.put(Activation.RESUMED, new DurationEstimate(Duration.ofMillis(200)));
@@ -286,6 +282,16 @@ public class FarmServiceManager implements ServiceManager {
         cap = new VmCap(stateTable, eviction, operations, clock);
         operations.cap = cap;
         configureOperations(config);
+    }
+
+    private static ScheduledExecutorService newDeadlineTimer() {
+        ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "servicefarm-deadlines");
+            t.setDaemon(true);
+            return t;
+        });
+        timers.setRemoveOnCancelPolicy(true); // a request answered in time leaves no timer behind
+        return timers;
     }
 
     private static ExecutorService newWorkers(int size) {
