@@ -88,43 +88,7 @@ final class VirtualTime extends Clock {
 
     /** An executor whose tasks are events at the current instant. */
     ExecutorService executor() {
-        return new AbstractExecutorService() {
-            private volatile boolean shutdown;
-
-            @Override
-            public void execute(Runnable command) {
-                if (shutdown) {
-                    throw new java.util.concurrent.RejectedExecutionException("the replay is over");
-                }
-                at(now, command);
-            }
-
-            @Override
-            public void shutdown() {
-                shutdown = true;
-            }
-
-            @Override
-            public List<Runnable> shutdownNow() {
-                shutdown = true;
-                return List.of();
-            }
-
-            @Override
-            public boolean isShutdown() {
-                return shutdown;
-            }
-
-            @Override
-            public boolean isTerminated() {
-                return shutdown;
-            }
-
-            @Override
-            public boolean awaitTermination(long timeout, TimeUnit unit) {
-                return true;
-            }
-        };
+        return new Scheduler();
     }
 
     /** A timer on the virtual clock for one-shot tasks (the manager's deadlines); a cancelled task does not run. */
@@ -169,7 +133,10 @@ final class VirtualTime extends Clock {
 
         @Override
         public void execute(Runnable command) {
-            schedule(command, 0, TimeUnit.MILLISECONDS);
+            if (shutdown) {
+                throw new java.util.concurrent.RejectedExecutionException("the replay is over");
+            }
+            at(now, command);
         }
 
         @Override
