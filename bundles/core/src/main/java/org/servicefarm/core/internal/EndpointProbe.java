@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * One thread runs every probe: a selector over non-blocking connections, and a queue of tries due later. No thread
  * waits for a guest, however many VMs are booting, and a probe's caller is not held either: it gets a future.
  */
-final class EndpointProbe implements AutoCloseable {
+final class EndpointProbe implements Readiness {
 
     private static final Logger LOG = LoggerFactory.getLogger(EndpointProbe.class);
     private static final Pattern STATUS_LINE = Pattern.compile("HTTP/[0-9](\\.[0-9])? ([0-9]{3})( [^\\r\\n]*)?\\r?");
@@ -108,7 +108,8 @@ final class EndpointProbe implements AutoCloseable {
      * @return completes when all answered; fails with {@link NoAnswerException} as soon as one does not answer within
      *         the limit (the others are given up then). Cancelling it gives up the probes.
      */
-    CompletableFuture<Void> await(Map<String, Endpoint> endpoints, Timing timing) {
+    @Override
+    public CompletableFuture<Void> await(Map<String, Endpoint> endpoints, Timing timing) {
         CompletableFuture<Void> all = new CompletableFuture<>();
         if (closed) {
             all.completeExceptionally(new IllegalStateException("the endpoint probe is stopped"));

@@ -249,11 +249,20 @@ public class FarmServiceManager implements ServiceManager {
      * a slow machine takes between two requests would decide the outcome.
      */
     java.util.function.LongSupplier loadClock = System::nanoTime;
+    /**
+     * Makes the pool that creates, resumes and restores VMs in the background, of the configured size. A trace replay
+     * on a virtual clock gives one that runs the work on its own thread, in the order of its events.
+     */
+    java.util.function.IntFunction<ExecutorService> workerPool = FarmServiceManager::newWorkers;
+    /** Makes what tells when a VM's services answer: connections to them; a replay's simulated guests. */
+    java.util.function.Supplier<Readiness> readiness = EndpointProbe::new;
+    /** Makes the timer that answers at requests' deadlines: a thread of its own; a replay's virtual clock. */
+    java.util.function.Supplier<ScheduledExecutorService> deadlineTimer = FarmServiceManager::newDeadlineTimer;
     private volatile Settings settings;
     private ExecutorService workers;
     /** Answers RETRY_LATER at each waiting request's deadline; one thread, as each task only completes a future. */
     private ScheduledExecutorService deadlines;
-    private EndpointProbe probe;
+    private Readiness probe;
     private final Map<Offering, Work> creations = new ConcurrentHashMap<>();
     private final Map<Offering, Object> offeringLocks = new ConcurrentHashMap<>();
     private final Map<String, LoadMeter> loads = new ConcurrentHashMap<>();
@@ -268,20 +277,9 @@ public class FarmServiceManager implements ServiceManager {
     @Activate
     void activate(Config config) {
         settings = Settings.from(config);
-        AtomicInteger threads = new AtomicInteger();
-        workers = Executors.newFixedThreadPool(settings.workers(), r -> {
-            Thread t = new Thread(r, "servicefarm-worker-" + threads.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
-        ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
-            Thread t = new Thread(r, "servicefarm-deadlines");
-            t.setDaemon(true);
-            return t;
-        });
-        timers.setRemoveOnCancelPolicy(true); // a request answered in time leaves no timer behind
-        deadlines = timers;
-        probe = new EndpointProbe();
+        workers = workerPool.apply(settings.workers());
+        deadlines = deadlineTimer.get();
+        probe = readiness.get();
         estimates.put(Activation.CREATED, new DurationEstimate(settings.createEstimate()));
         estimates.put(Activation.RESUMED, new DurationEstimate(Duration.ofMillis(200)));
         estimates.put(Activation.RESTORED, new DurationEstimate(Duration.ofSeconds(2)));
@@ -290,6 +288,25 @@ public class FarmServiceManager implements ServiceManager {
         cap = new VmCap(stateTable, eviction, operations, clock);
         operations.cap = cap;
         configureOperations(config);
+    }
+
+    private static ScheduledExecutorService newDeadlineTimer() {
+        ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "servicefarm-deadlines");
+            t.setDaemon(true);
+            return t;
+        });
+        timers.setRemoveOnCancelPolicy(true); // a request answered in time leaves no timer behind
+        return timers;
+    }
+
+    private static ExecutorService newWorkers(int size) {
+        AtomicInteger threads = new AtomicInteger();
+        return Executors.newFixedThreadPool(size, r -> {
+            Thread t = new Thread(r, "servicefarm-worker-" + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     @Modified
@@ -366,6 +383,10 @@ public class FarmServiceManager implements ServiceManager {
         Resolution.Viable viable = (Resolution.Viable) resolution;
         Offering offering = viable.offering();
         popularity.record(offering);
+        Lifecycle sweeper = lifecycle;
+        if (sweeper != null) {
+            sweeper.requested(offering, clock.instant());
+        }
         List<String> filledIn = viable.filledIn();
         Answer pending = new Answer(answer, offering, filledIn, s, startNanos);
         follow(pending, tier, 0);
@@ -534,6 +555,23 @@ public class FarmServiceManager implements ServiceManager {
                         + " serves it with no VM now: " + decision.reason()), settings.failureRetryAfter());
             }
         }
+    }
+
+    /**
+     * Brings a VM of the offering into service ahead of a request (the keep-alive policy's pre-warming), the cheapest
+     * way the request path would (resume, restore, create), unless one is ready (ACTIVE or SLEEPING) or under way.
+     *
+     * @return whether work was started
+     */
+    boolean prewarm(Offering offering) {
+        List<VmRecord> vms = stateTable.offering(offering);
+        boolean ready = vms.stream().anyMatch(vm -> vm.state() == VmState.ACTIVE || vm.state() == VmState.SLEEPING
+                || operations.waking(vm.id()));
+        if (ready || creations.containsKey(offering)) {
+            return false;
+        }
+        Work work = serve(offering, settings.tier(null));
+        return work != null && !work.future().isCompletedExceptionally();
     }
 
     /** What the reuse policy decides from, read now: the offering's VMs with their load and host, the work under way. */

@@ -54,7 +54,7 @@ final class VmOperations {
     private final HostIndex index;
     private final Placement placement;
     private final ExecutorService workers;
-    private final EndpointProbe probe;
+    private final Readiness probe;
     private final Supplier<Settings> settings;
     private final Supplier<ImageStore> images;
     private final Function<Offering, Object> offeringLocks;
@@ -69,7 +69,7 @@ final class VmOperations {
     volatile VmCap.Victims victims = new VmCap.Victims(true, Long.MAX_VALUE, ArchiveTier.SAVED);
 
     VmOperations(StateTable table, HostRegistry hosts, HostIndex index, Placement placement, ExecutorService workers,
-                 EndpointProbe probe, Supplier<Settings> settings, Supplier<ImageStore> images,
+                 Readiness probe, Supplier<Settings> settings, Supplier<ImageStore> images,
                  Function<Offering, Object> offeringLocks, Map<Activation, DurationEstimate> estimates,
                  Map<String, LoadMeter> loads) {
         this.table = table;

@@ -117,7 +117,10 @@ final class Farm implements AutoCloseable {
                 && hosts.statuses().stream().allMatch(HostStatus::connected), () -> hosts.statuses().toString());
     }
 
-    /** The lifecycle sweeper with {@code config}, on the farm's clock; its own schedule never fires in a test. */
+    /**
+     * The lifecycle sweeper with {@code config} and the fixed-timer policy with the same map, on the farm's clock; its
+     * own schedule never fires in a test.
+     */
     Lifecycle lifecycle(Map<String, Object> config) {
         Lifecycle lifecycle = new Lifecycle();
         lifecycle.manager = manager;
@@ -127,6 +130,11 @@ final class Farm implements AutoCloseable {
         lifecycle.clock = clock;
         Map<String, Object> all = new HashMap<>(Map.of("sweep.interval.s", 86_400L, "reconcile.period.s", 0L));
         all.putAll(config);
+        // the timers are the fixed policy's configuration, given in the same map
+        org.servicefarm.keepalive.fixed.internal.FixedKeepAlive timers =
+                new org.servicefarm.keepalive.fixed.internal.FixedKeepAlive();
+        timers.configure(convert(all, org.servicefarm.keepalive.fixed.internal.FixedKeepAlive.Config.class));
+        lifecycle.bindPolicy(timers);
         lifecycle.activate(convert(all, Lifecycle.Config.class));
         lifecycles.add(lifecycle);
         return lifecycle;

@@ -26,6 +26,7 @@ import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.eviction.EvictionPolicy;
+import org.servicefarm.api.keepalive.KeepAlivePolicy;
 import org.servicefarm.eviction.greedydual.internal.GreedyDualEviction;
 import org.servicefarm.eviction.lfu.internal.LfuEviction;
 import org.servicefarm.eviction.lru.internal.LruEviction;
@@ -294,5 +295,50 @@ class LifecycleTest {
         Outcome.Granted back = grant("wiki");
         assertEquals(Activation.RESTORED, back.activation());
         assertNotEquals(host, back.hostId());
+    }
+
+    @Test
+    void aPolicyPreWarmsThroughTheRequestPathIsToldOfRequestsAndCanBeSwappedAtRunTime() {
+        Lifecycle lifecycle = farm.lifecycle(timers());
+        Offering wiki = ((org.servicefarm.api.Resolution.Viable) farm.directory.resolve(ServiceRequest.of("wiki")))
+                .offering();
+        List<Offering> expected = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<Offering> told = new java.util.concurrent.CopyOnWriteArrayList<>();
+        KeepAlivePolicy prewarming = new KeepAlivePolicy() {
+            @Override
+            public void requested(Offering offering, Instant at) {
+                told.add(offering);
+            }
+
+            @Override
+            public java.util.Optional<Due> due(VmRecord vm, Instant now, double perMinute) {
+                return java.util.Optional.empty();
+            }
+
+            @Override
+            public List<Offering> prewarm(Instant now) {
+                return List.copyOf(expected);
+            }
+        };
+        lifecycle.bindPolicy(prewarming); // greedy: it replaces the fixed timers
+        assertEquals(0, lifecycle.sweep(), "nothing expected yet");
+        expected.add(wiki);
+        assertEquals(1, lifecycle.sweep(), "a VM created ahead of the request");
+        Farm.await("pre-warmed", () -> farm.table.offering(wiki).stream().anyMatch(v -> v.state() == VmState.ACTIVE));
+        assertEquals(0, lifecycle.sweep(), "one is ready: nothing more");
+        String id = farm.table.offering(wiki).get(0).id();
+        farm.manager.archive(id, ArchiveTier.SAVED);
+        assertEquals(1, lifecycle.sweep(), "the archived one is restored");
+        Farm.await("restored", () -> row(id).state() == VmState.ACTIVE);
+        assertEquals(2, lifecycle.prewarms());
+        assertEquals(1, farm.vms().stream().filter(v -> v.state() == VmState.ACTIVE).count());
+
+        assertEquals(Activation.ACTIVE, grant("wiki").activation(), "the request finds it warm");
+        assertEquals(List.of(wiki), told);
+
+        lifecycle.unbindPolicy(prewarming);
+        farm.manager.archive(id, ArchiveTier.SAVED);
+        assertEquals(0, lifecycle.sweep(), "no policy in force: VMs stay as they are, nothing is pre-warmed");
+        assertEquals(VmState.ARCHIVED, row(id).state());
     }
 }

@@ -1,0 +1,165 @@
+package org.servicefarm.core.internal;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.servicefarm.api.Offering;
+import org.servicefarm.api.keepalive.KeepAlivePolicy;
+import org.servicefarm.keepalive.adaptive.internal.AdaptiveKeepAlive;
+import org.servicefarm.keepalive.fixed.internal.FixedKeepAlive;
+import org.servicefarm.keepalive.histogram.internal.HistogramKeepAlive;
+
+/**
+ * {@code benchmarks/replay-trace --trace FILE [--format farm|azure2019] [--combinations FILE.json] [--policy NAME]...}:
+ * replays the trace under each policy (all shipped ones when none is named) and prints one JSON object per policy,
+ * each on its own line, last. A policy is {@code keepalive-fixed}, {@code keepalive-histogram} or
+ * {@code keepalive-adaptive}, configured by its shipped etc/ file, optionally followed by overrides:
+ * {@code keepalive-adaptive:hazard.threshold=0.05;samples.min=3}. Other options: {@code --create-ms},
+ * {@code --restore-ms}, {@code --resume-ms} (the simulated hypervisor's times), {@code --sweep-s}, {@code --vm-cap},
+ * {@code --seed} (azure2019's spreading within a minute), {@code --details true} (each combination's figures).
+ */
+public final class ReplayTrace {
+
+    /** The fixed policy the issue compares with: in memory 10 minutes after its last use, then archived. */
+    static final String FIXED_10_MIN = "keepalive-fixed:sleep.after.s=600;archive.after.s=1;inDemand.requestsPerMinute=0";
+    static final List<String> SHIPPED = List.of(FIXED_10_MIN, "keepalive-histogram", "keepalive-adaptive");
+
+    private ReplayTrace() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> options = new HashMap<>();
+        List<String> policies = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (!arg.startsWith("--") || i + 1 == args.length) {
+                usage("unexpected '" + arg + "'");
+            }
+            String value = args[++i];
+            if (arg.equals("--policy")) {
+                policies.add(value);
+            } else {
+                options.put(arg.substring(2), value);
+            }
+        }
+        if (!options.containsKey("trace")) {
+            usage("--trace FILE is required");
+        }
+        Path etc = Path.of(System.getProperty("servicefarm.etc", "etc"));
+        Map<String, Object> catalog = TraceReplay.shippedConfig(etc, "org.servicefarm.catalog.cfg");
+        String format = options.getOrDefault("format", "farm");
+        Path tracePath = Path.of(options.get("trace"));
+        long loading = System.nanoTime();
+        Trace trace = switch (format) {
+            case "farm" -> {
+                Path json = options.containsKey("combinations") ? Path.of(options.get("combinations"))
+                        : sibling(tracePath, ".json");
+                yield Trace.farm(tracePath, json);
+            }
+            case "azure2019" -> Trace.azure2019(tracePath, offerings(catalog),
+                    Long.parseLong(options.getOrDefault("seed", "2019")));
+            default -> throw usage("--format must be farm or azure2019, not '" + format + "'");
+        };
+        System.out.printf("trace %s (%s): %d requests, %d combinations, %.1f h; read in %.1f s%n", tracePath, format,
+                trace.size(), trace.names.size(), trace.end() / 3.6e6, (System.nanoTime() - loading) / 1e9);
+        SimulatedHypervisor.Timings m = SimulatedHypervisor.Timings.MEASURED;
+        SimulatedHypervisor.Timings timings = new SimulatedHypervisor.Timings(
+                millis(options, "create-ms", m.create()), millis(options, "resume-ms", m.resume()),
+                millis(options, "restore-ms", m.restore()), m.compressedExtra(), m.deltaExtra());
+        Map<String, Object> manager = new HashMap<>();
+        if (options.containsKey("vm-cap")) {
+            manager.put("vm.cap", Integer.parseInt(options.get("vm-cap")));
+        }
+        TraceReplay.Settings settings = new TraceReplay.Settings(timings,
+                java.time.Duration.ofSeconds(Long.parseLong(options.getOrDefault("sweep-s", "15"))), manager, 4);
+        System.out.printf("hypervisor: create %d ms, resume %d ms, restore %d ms (+%d compressed, +%d delta); sweep "
+                        + "every %d s; VM cap %s%n", timings.create().toMillis(), timings.resume().toMillis(),
+                timings.restore().toMillis(), timings.compressedExtra().toMillis(), timings.deltaExtra().toMillis(),
+                settings.sweep().toSeconds(), manager.getOrDefault("vm.cap", "none"));
+        List<TraceReplay.Result> results = new ArrayList<>();
+        for (String choice : policies.isEmpty() ? SHIPPED : policies) {
+            int colon = choice.indexOf(':');
+            String name = colon < 0 ? choice : choice.substring(0, colon);
+            String overrides = colon < 0 ? "" : choice.substring(colon + 1);
+            KeepAlivePolicy policy = policy(etc, name, overrides);
+            TraceReplay.Result result = TraceReplay.replay(trace, name, overrides, policy, catalog, settings);
+            System.out.printf("%s%s: %d cold starts of %d requests, %.0f VM-hours resident, %d pre-warms, replayed in "
+                            + "%.1f s%n", name, overrides.isEmpty() ? "" : " (" + overrides + ")", result.coldStarts(),
+                    result.requests(), result.residentVmSeconds() / 3600, result.prewarms(), result.replaySeconds());
+            results.add(result);
+            if (options.containsKey("details")) {
+                result.combinations().forEach(c -> System.out.printf("  %-28s %7d requests %5d cold (%.3f) %7.2f VM-h%n",
+                        c.name(), c.requests(), c.coldStarts(), (double) c.coldStarts() / Math.max(1, c.requests()),
+                        c.residentVmSeconds() / 3600));
+            }
+        }
+        results.forEach(r -> System.out.println(r.json()));
+    }
+
+    /** A shipped policy, configured by its etc/ file and {@code key=value;...} overrides. */
+    static KeepAlivePolicy policy(Path etc, String name, String overrides) throws java.io.IOException {
+        String shortName = name.startsWith("keepalive-") ? name.substring("keepalive-".length()) : name;
+        Map<String, Object> config = TraceReplay.shippedConfig(etc, "org.servicefarm.keepalive." + shortName + ".cfg");
+        for (String setting : overrides.split(";")) {
+            if (setting.isBlank()) {
+                continue;
+            }
+            String[] kv = setting.split("=", 2);
+            if (kv.length != 2) {
+                throw usage("policy override '" + setting + "' must be key=value");
+            }
+            config.put(kv[0].strip(), kv[1].strip());
+        }
+        return switch (shortName) {
+            case "fixed" -> {
+                FixedKeepAlive p = new FixedKeepAlive();
+                p.configure(TraceReplay.convert(config, FixedKeepAlive.Config.class));
+                yield p;
+            }
+            case "histogram" -> {
+                HistogramKeepAlive p = new HistogramKeepAlive();
+                p.configure(TraceReplay.convert(config, HistogramKeepAlive.Config.class));
+                yield p;
+            }
+            case "adaptive" -> {
+                AdaptiveKeepAlive p = new AdaptiveKeepAlive();
+                p.configure(TraceReplay.convert(config, AdaptiveKeepAlive.Config.class));
+                yield p;
+            }
+            default -> throw usage("no policy '" + name + "' (keepalive-fixed, keepalive-histogram, keepalive-adaptive)");
+        };
+    }
+
+    /** Distinct viable offerings of the catalog, in the directory's order: what azure2019 functions map onto. */
+    static List<Offering> offerings(Map<String, Object> catalog) {
+        CatalogDirectory directory = new CatalogDirectory();
+        directory.configure(TraceReplay.convert(catalog, CatalogDirectory.Config.class), catalog);
+        return directory.offerings(100_000);
+    }
+
+    private static Path sibling(Path trace, String extension) {
+        String file = trace.getFileName().toString();
+        int dot = file.lastIndexOf('.');
+        Path json = trace.resolveSibling((dot < 0 ? file : file.substring(0, dot)) + extension);
+        if (!Files.exists(json)) {
+            throw usage("--combinations FILE.json is required (no " + json + ")");
+        }
+        return json;
+    }
+
+    private static java.time.Duration millis(Map<String, String> options, String key, java.time.Duration otherwise) {
+        return options.containsKey(key) ? java.time.Duration.ofMillis(Long.parseLong(options.get(key))) : otherwise;
+    }
+
+    private static IllegalArgumentException usage(String problem) {
+        System.err.println("replay-trace: " + problem);
+        System.err.println("usage: benchmarks/replay-trace --trace FILE [--format farm|azure2019] "
+                + "[--combinations FILE.json] [--policy NAME[:key=value;...]]...");
+        System.exit(2);
+        return new IllegalArgumentException(problem);
+    }
+}

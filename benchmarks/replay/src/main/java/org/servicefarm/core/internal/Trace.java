@@ -1,0 +1,214 @@
+package org.servicefarm.core.internal;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import org.servicefarm.api.Environment;
+import org.servicefarm.api.Offering;
+import org.servicefarm.api.ServiceRequest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/**
+ * A request trace: when each request came (milliseconds from the trace's start) and for which combination, sorted
+ * by time, and the request each combination stands for.
+ */
+final class Trace {
+
+    /** The combinations' names, by index. */
+    final List<String> names;
+    /** What each combination asks for, by index. */
+    final List<ServiceRequest> requests;
+    final long[] times;
+    final int[] combinations;
+
+    Trace(List<String> names, List<ServiceRequest> requests, long[] times, int[] combinations) {
+        this.names = List.copyOf(names);
+        this.requests = List.copyOf(requests);
+        this.times = times;
+        this.combinations = combinations;
+    }
+
+    int size() {
+        return times.length;
+    }
+
+    /** The trace's last request time, or 0. */
+    long end() {
+        return times.length == 0 ? 0 : times[times.length - 1];
+    }
+
+    /**
+     * The {@code farm} format: lines {@code t_ms,combination} sorted by time (a first line that is not a number is a
+     * header), and a JSON object mapping each combination's name to a request body as the REST API takes it.
+     */
+    static Trace farm(Path csv, Path combinationsJson) throws IOException {
+        Map<String, ServiceRequest> known = combinations(combinationsJson);
+        Map<String, Integer> index = new HashMap<>();
+        List<String> names = new ArrayList<>();
+        List<ServiceRequest> requests = new ArrayList<>();
+        long[] times = new long[1024];
+        int[] combos = new int[1024];
+        int n = 0;
+        long previous = Long.MIN_VALUE;
+        try (BufferedReader in = Files.newBufferedReader(csv)) {
+            String line;
+            int number = 0;
+            while ((line = in.readLine()) != null) {
+                number++;
+                if (line.isBlank() || (number == 1 && !Character.isDigit(line.strip().charAt(0)))) {
+                    continue;
+                }
+                int comma = line.indexOf(',');
+                if (comma < 0) {
+                    throw new IllegalArgumentException(csv + ":" + number + ": expected t_ms,combination");
+                }
+                long t = Long.parseLong(line.substring(0, comma).strip());
+                String name = line.substring(comma + 1).strip();
+                if (t < previous) {
+                    throw new IllegalArgumentException(csv + ":" + number + ": not sorted by time");
+                }
+                previous = t;
+                Integer i = index.get(name);
+                if (i == null) {
+                    ServiceRequest request = known.get(name);
+                    if (request == null) {
+                        throw new IllegalArgumentException(csv + ":" + number + ": combination '" + name
+                                + "' is not in " + combinationsJson);
+                    }
+                    i = names.size();
+                    index.put(name, i);
+                    names.add(name);
+                    requests.add(request);
+                }
+                if (n == times.length) {
+                    times = Arrays.copyOf(times, n * 2);
+                    combos = Arrays.copyOf(combos, n * 2);
+                }
+                times[n] = t;
+                combos[n++] = i;
+            }
+        }
+        return new Trace(names, requests, Arrays.copyOf(times, n), Arrays.copyOf(combos, n));
+    }
+
+    /** Request bodies by combination name, as the REST API takes them. */
+    static Map<String, ServiceRequest> combinations(Path json) throws IOException {
+        JsonNode root = new ObjectMapper().readTree(json.toFile());
+        if (root == null || !root.isObject()) {
+            throw new IllegalArgumentException(json + ": expected an object mapping combination names to request bodies");
+        }
+        Map<String, ServiceRequest> result = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> entry = it.next();
+            result.put(entry.getKey(), request(entry.getValue()));
+        }
+        return result;
+    }
+
+    static ServiceRequest request(JsonNode body) {
+        JsonNode env = body.path("environment");
+        List<String> patches = new ArrayList<>();
+        env.path("patches").forEach(p -> patches.add(p.asText()));
+        return new ServiceRequest(text(body, "service"), text(body, "version"), new Environment(text(env, "os"),
+                text(env, "server"), text(env, "runtime"), patches), text(body, "securityLevel"), text(body, "tier"),
+                null);
+    }
+
+    private static String text(JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        return value == null || value.isNull() ? null : value.asText();
+    }
+
+    /** The request body of an offering, as {@link #combinations} reads it. */
+    static Map<String, Object> body(Offering offering) {
+        Map<String, Object> env = new LinkedHashMap<>();
+        env.put("os", offering.environment().os());
+        env.put("server", offering.environment().server());
+        env.put("runtime", offering.environment().runtime());
+        env.put("patches", offering.environment().patches());
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("service", offering.service());
+        body.put("version", offering.version());
+        body.put("environment", env);
+        body.put("securityLevel", offering.securityLevel());
+        return body;
+    }
+
+    /**
+     * The {@code azure2019} format: the Azure Functions 2019 dataset's invocation counts per minute
+     * ({@code HashOwner,HashApp,HashFunction,Trigger,1,...,1440}); each function is a combination of its own, mapped in
+     * order onto {@code offerings} (distinct viable offerings of the catalog), and a minute's invocations are spread
+     * uniformly over it with a fixed seed.
+     */
+    static Trace azure2019(Path csv, List<Offering> offerings, long seed) throws IOException {
+        Random random = new Random(seed);
+        List<String> names = new ArrayList<>();
+        List<ServiceRequest> requests = new ArrayList<>();
+        long[] times = new long[1024];
+        int[] combos = new int[1024];
+        int n = 0;
+        try (BufferedReader in = Files.newBufferedReader(csv)) {
+            String line;
+            int number = 0;
+            while ((line = in.readLine()) != null) {
+                number++;
+                if (line.isBlank() || line.startsWith("HashOwner")) {
+                    continue;
+                }
+                String[] fields = line.split(",", -1);
+                if (fields.length < 5) {
+                    throw new IllegalArgumentException(csv + ":" + number + ": expected HashOwner,HashApp,"
+                            + "HashFunction,Trigger,1,...,1440");
+                }
+                int combination = names.size();
+                if (combination >= offerings.size()) {
+                    throw new IllegalArgumentException(csv + ": more functions than the catalog's " + offerings.size()
+                            + " viable offerings");
+                }
+                names.add(fields[2]);
+                requests.add(offerings.get(combination).toRequest());
+                for (int minute = 0; minute + 4 < fields.length; minute++) {
+                    String field = fields[minute + 4].strip();
+                    int count = field.isEmpty() ? 0 : Integer.parseInt(field);
+                    for (int k = 0; k < count; k++) {
+                        if (n == times.length) {
+                            times = Arrays.copyOf(times, n * 2);
+                            combos = Arrays.copyOf(combos, n * 2);
+                        }
+                        times[n] = minute * 60_000L + random.nextInt(60_000);
+                        combos[n++] = combination;
+                    }
+                }
+            }
+        }
+        return sorted(names, requests, Arrays.copyOf(times, n), Arrays.copyOf(combos, n));
+    }
+
+    /** A trace of requests in any order, sorted by time (ties by combination, so the order is reproducible). */
+    static Trace sorted(List<String> names, List<ServiceRequest> requests, long[] times, int[] combos) {
+        long[] keys = new long[times.length];
+        for (int i = 0; i < times.length; i++) {
+            keys[i] = times[i] << 20 | combos[i]; // time in ms (days fit in 43 bits), combination below 2^20
+        }
+        Arrays.sort(keys);
+        long[] t = new long[keys.length];
+        int[] c = new int[keys.length];
+        for (int i = 0; i < keys.length; i++) {
+            t[i] = keys[i] >>> 20;
+            c[i] = (int) (keys[i] & 0xfffff);
+        }
+        return new Trace(names, requests, t, c);
+    }
+}

@@ -1,0 +1,99 @@
+package org.servicefarm.core.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.servicefarm.api.ServiceRequest;
+import org.servicefarm.api.keepalive.KeepAlivePolicy;
+
+/** The replay's accounting on small traces whose cold starts and resident time are worked out by hand. */
+class TraceReplayTest {
+
+    private static final Path ETC = Path.of("..", "..", "etc");
+    private static final SimulatedHypervisor.Timings TIMES = new SimulatedHypervisor.Timings(Duration.ofMillis(5000),
+            Duration.ofMillis(50), Duration.ofMillis(430), Duration.ofMillis(80), Duration.ofMillis(200));
+
+    private static TraceReplay.Result replay(Trace trace, String policy) throws Exception {
+        int colon = policy.indexOf(':');
+        String name = colon < 0 ? policy : policy.substring(0, colon);
+        String overrides = colon < 0 ? "" : policy.substring(colon + 1);
+        KeepAlivePolicy chosen = ReplayTrace.policy(ETC, name, overrides);
+        return TraceReplay.replay(trace, name, overrides, chosen,
+                TraceReplay.shippedConfig(ETC, "org.servicefarm.catalog.cfg"),
+                new TraceReplay.Settings(TIMES, Duration.ofSeconds(15), Map.of(), 1));
+    }
+
+    private static Trace wiki(long... seconds) {
+        long[] times = new long[seconds.length];
+        for (int i = 0; i < seconds.length; i++) {
+            times[i] = seconds[i] * 1000;
+        }
+        return new Trace(List.of("wiki"), List.of(ServiceRequest.of("wiki")), times, new int[seconds.length]);
+    }
+
+    @Test
+    void fixedTimersColdStartsAndResidentTimeAsWorkedOutByHand() throws Exception {
+        // t=0 cold (created, ACTIVE at 5 s); t=60 warm (granted: last used at 60 s); the sweep at 660 s finds it idle
+        // 600 s and puts it to sleep, the one at 675 s archives it (asleep 15 s >= 1 s): in memory 5 s..675 s = 670 s.
+        // t=1200 cold (restored from SAVED: ACTIVE at 1200.43 s); t=1500 warm; the trace ends at 1500 s: 299.57 s more.
+        TraceReplay.Result r = replay(wiki(0, 60, 1200, 1500), ReplayTrace.FIXED_10_MIN);
+        assertEquals(4, r.requests());
+        assertEquals(2, r.coldStarts());
+        assertEquals(0.5, r.coldStartRate(), 1e-9);
+        assertEquals(0.5, r.coldStartRateP75(), 1e-9, "one combination: its own rate");
+        assertEquals(670 + 299.57, r.residentVmSeconds(), 1e-6);
+        assertEquals(0, r.prewarms());
+        assertEquals(1, r.vmsCreated());
+        assertEquals(5.0 + 0.43, r.coldWaitSeconds(), 1e-6, "a creation and a restore waited for");
+    }
+
+    @Test
+    void aRequestJoiningACreationIsColdAndOneForASleepingVmIsWarm() throws Exception {
+        // t=0 creates (ACTIVE at 5 s), t=2 joins it: both cold. Sleep after 60 s idle (sweep at 65 s: idle 61 s),
+        // archive after 600 s asleep (sweep at 675 s); t=300 resumes the SLEEPING VM: warm (ACTIVE at 300.05 s).
+        // In memory 5..300 (ACTIVE then SLEEPING) and 300.05..400 (the trace's end): 295 + 99.95 s.
+        TraceReplay.Result r = replay(wiki(0, 2, 300, 400),
+                "keepalive-fixed:sleep.after.s=60;archive.after.s=600;inDemand.requestsPerMinute=0");
+        assertEquals(2, r.coldStarts());
+        assertEquals(295 + 99.95, r.residentVmSeconds(), 1e-6);
+        assertEquals(5.0 + 3.0, r.coldWaitSeconds(), 1e-6);
+    }
+
+    @Test
+    void aPeriodicCombinationIsPreWarmedByTheAdaptivePolicyOnceItSawOneIdleTime() throws Exception {
+        // every 30 min: the first request creates, the second restores (fallback keep-alive 5 min, then archived);
+        // from the third on the VM is restored 30 s before minute 29 of idle time: warm, one pre-warm each.
+        TraceReplay.Result r = replay(wiki(0, 1800, 3600, 5400, 7200, 9000), "keepalive-adaptive");
+        assertEquals(2, r.coldStarts());
+        assertEquals(4, r.prewarms());
+    }
+
+    @Test
+    void bothFormatsReadTheSameRequests(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("t.csv"), "t_ms,combination\n1000,a\n61000,b\n61500,a\n");
+        Files.writeString(dir.resolve("t.json"), "{\"a\":{\"service\":\"wiki\"},\"b\":{\"service\":\"blog\","
+                + "\"environment\":{\"os\":\"debian-12\"},\"securityLevel\":\"high\"}}");
+        Trace farm = Trace.farm(dir.resolve("t.csv"), dir.resolve("t.json"));
+        assertEquals(List.of("a", "b"), farm.names);
+        assertEquals("high", farm.requests.get(1).securityLevel());
+        assertEquals(3, farm.size());
+
+        Files.writeString(dir.resolve("az.csv"), "HashOwner,HashApp,HashFunction,Trigger,1,2,3\n"
+                + "o,a,f1,http,1,0,2\no,a,f2,timer,0,1,0\n");
+        Trace azure = Trace.azure2019(dir.resolve("az.csv"),
+                ReplayTrace.offerings(TraceReplay.shippedConfig(ETC, "org.servicefarm.catalog.cfg")), 7);
+        assertEquals(List.of("f1", "f2"), azure.names);
+        assertEquals(4, azure.size());
+        long[] minuteOf = java.util.Arrays.stream(azure.times).map(t -> t / 60_000).toArray();
+        assertEquals(List.of(0L, 1L, 2L, 2L), java.util.Arrays.stream(minuteOf).boxed().toList(),
+                "each invocation within its minute");
+        assertEquals(1, azure.combinations[1], "f2's one invocation in minute 2");
+    }
+}

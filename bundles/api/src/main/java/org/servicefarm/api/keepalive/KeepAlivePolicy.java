@@ -1,0 +1,69 @@
+package org.servicefarm.api.keepalive;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+import org.osgi.annotation.versioning.ConsumerType;
+import org.servicefarm.api.ArchiveTier;
+import org.servicefarm.api.Offering;
+import org.servicefarm.api.VmRecord;
+
+/**
+ * Decides how long VMs stay in memory after use, where they rest afterwards, and which combinations get a VM ready
+ * before their next request. Exactly one policy is in force, chosen by the lifecycle's configuration
+ * ({@code policy.target}); it can be swapped at run time. The lifecycle tells it of every request and, on each sweep,
+ * asks it what is due for every resting VM and what to pre-warm, and carries out the answers through the core's own
+ * operations: a policy never acts itself. Calls come from the request path's threads ({@link #requested}) and the
+ * lifecycle's thread (the others), so an implementation must be thread-safe; {@link #requested} must return at once.
+ */
+@ConsumerType
+public interface KeepAlivePolicy {
+
+    /** Service property (String): the policy's name, e.g. {@code fixed}. */
+    String NAME = "keepalive.name";
+
+    /** What the lifecycle does to a VM. */
+    enum Action { SLEEP, ARCHIVE, DESTROY }
+
+    /**
+     * A move due now.
+     *
+     * @param tier   for ARCHIVE, the tier (an ARCHIVED VM moves to another tier)
+     * @param reason why, logged with the move and kept as the VM's detail
+     */
+    record Due(Action action, ArchiveTier tier, String reason) {
+        public Due {
+            Objects.requireNonNull(action, "action");
+            Objects.requireNonNull(reason, "reason");
+            if (action == Action.ARCHIVE) {
+                Objects.requireNonNull(tier, "an archive needs a tier");
+            }
+        }
+    }
+
+    /**
+     * A request for {@code offering} (viable) arrived at {@code at}, before it is served. Policies that learn from
+     * the times between requests record it here; the default ignores it.
+     */
+    default void requested(Offering offering, Instant at) {
+    }
+
+    /**
+     * What is due for {@code vm} (ACTIVE, SLEEPING or ARCHIVED) at {@code now}.
+     *
+     * @param offeringRequestsPerMinute how often the VM's offering is asked for now, whichever VM serves it
+     * @return the move, or empty to leave it as it is
+     */
+    Optional<Due> due(VmRecord vm, Instant now, double offeringRequestsPerMinute);
+
+    /**
+     * The combinations that should have a VM ready (ACTIVE or SLEEPING) now because a request is expected soon. The
+     * lifecycle brings one into service for each that has none, the cheapest way (resume, restore, create), and the
+     * policy decides how far ahead of the request it asks. The default pre-warms nothing.
+     */
+    default List<Offering> prewarm(Instant now) {
+        return List.of();
+    }
+}

@@ -1,0 +1,155 @@
+package org.servicefarm.keepalive.adaptive.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import org.junit.jupiter.api.Test;
+import org.osgi.util.converter.Converters;
+import org.servicefarm.api.Archive;
+import org.servicefarm.api.ArchiveTier;
+import org.servicefarm.api.Capacity;
+import org.servicefarm.api.Environment;
+import org.servicefarm.api.Offering;
+import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.VmState;
+import org.servicefarm.api.keepalive.KeepAlivePolicy.Action;
+import org.servicefarm.api.keepalive.KeepAlivePolicy.Due;
+import org.servicefarm.keepalive.adaptive.internal.AdaptiveKeepAlive.Minute;
+
+/** The adaptive policy on hand-made idle-time sequences. */
+class AdaptiveKeepAliveTest {
+
+    private static final Instant T0 = Instant.parse("2026-01-05T00:00:00Z");
+    private static final Offering WIKI = new Offering("wiki", "2.1",
+            new Environment("debian-12", "nginx-1.22", "php-8.2", List.of()), "standard");
+
+    private final AdaptiveKeepAlive policy = new AdaptiveKeepAlive();
+
+    AdaptiveKeepAliveTest() {
+        configure(Map.of());
+    }
+
+    private void configure(Map<String, Object> overrides) {
+        Map<String, Object> config = new HashMap<>(Map.of("hazard.threshold", 0.1));
+        config.putAll(overrides);
+        policy.configure(Converters.standardConverter().convert(config).to(AdaptiveKeepAlive.Config.class));
+    }
+
+    private static Instant minute(double m) {
+        return T0.plus(Duration.ofMillis((long) (m * 60_000)));
+    }
+
+    private void requests(double... minutes) {
+        for (double m : minutes) {
+            policy.requested(WIKI, minute(m));
+        }
+    }
+
+    private static VmRecord vm(VmState state, ArchiveTier tier) {
+        return new VmRecord("sf-1", "alpha", "img", WIKI, Map.of(), state, new Capacity(1, 256, 1), T0, T0, 1, "",
+                tier == null ? null : new Archive(tier, 1, 1), T0);
+    }
+
+    private Optional<Due> at(VmState state, double m) {
+        return policy.due(vm(state, null), minute(m), 0);
+    }
+
+    @Test
+    void minutesAreWarmWhereTheHazardReachesTheThreshold() {
+        // 20 idle times: 16 under a minute (bin 0), 4 of an hour (bin 60)
+        int[] counts = new int[720];
+        counts[0] = 16;
+        counts[60] = 4;
+        AdaptiveKeepAlive.Plan plan = AdaptiveKeepAlive.plan(counts, 20, settings(Map.of()));
+        assertEquals(Minute.WARM, plan.at(0), "16 of 20");
+        assertEquals(Minute.WARM, plan.at(1), "bin 0's neighbour (jitter)");
+        assertEquals(Minute.COLD, plan.at(2), "nothing ends there");
+        assertEquals(Minute.WARM, plan.at(59));
+        assertEquals(Minute.WARM, plan.at(60), "4 of the 4 that reach it");
+        assertEquals(Minute.WARM, plan.at(61));
+        assertEquals(Minute.COLD, plan.at(62));
+        assertEquals(59, plan.nextWarm(2));
+
+        // the same with more idle times past the range: bin 60 is 4 of 14, still warm; at 4 of 54 it is not
+        assertEquals(Minute.WARM, AdaptiveKeepAlive.plan(counts, 30, settings(Map.of())).at(60));
+        assertEquals(Minute.COLD, AdaptiveKeepAlive.plan(counts, 70, settings(Map.of())).at(60));
+    }
+
+    @Test
+    void aBurstyCombinationIsWarmInsideBurstsAndAroundTheGapBetweenThemButNotFromOneToTheOther() {
+        double t = 0;
+        requests(t);
+        for (int burst = 0; burst < 4; burst++) {
+            for (int k = 0; k < 9; k++) {
+                requests(t += 0.1);
+            }
+            requests(t += 60); // the next burst an hour later
+        }
+        double last = t;
+        assertEquals(Optional.empty(), at(VmState.ACTIVE, last + 1.5), "minute 1 is warm (jitter)");
+        Due gap = at(VmState.ACTIVE, last + 10).orElseThrow();
+        assertEquals(Action.ARCHIVE, gap.action());
+        assertEquals(ArchiveTier.SAVED, gap.tier(), "restored before minute 59: " + gap.reason());
+        assertEquals(List.of(), policy.prewarm(minute(last + 30)));
+        assertEquals(List.of(WIKI), policy.prewarm(minute(last + 58.6)), "30 s before minute 59");
+        assertEquals(Optional.empty(), at(VmState.ACTIVE, last + 60));
+        Due beyond = at(VmState.ACTIVE, last + 62).orElseThrow();
+        assertEquals(ArchiveTier.COMPRESSED, beyond.tier(), "nothing expected any more: " + beyond.reason());
+    }
+
+    @Test
+    void betweenTwoWarmMinutesCloseTogetherAVmSleeps() {
+        configure(Map.of("jitter.minutes", 0));
+        requests(0, 5, 13, 18, 26, 31, 39, 44, 52, 57, 65); // idle times of 5 and 8 minutes, five of each
+        assertEquals(new Due(Action.SLEEP, null, "idle 6 min; a request is likely again within 2 min"),
+                at(VmState.ACTIVE, 65 + 6.2).orElseThrow(), "minutes 6 and 7 lie between two warm ones");
+        assertEquals(Optional.empty(), at(VmState.SLEEPING, 65 + 6.2), "asleep it stays");
+        assertEquals(Optional.empty(), at(VmState.SLEEPING, 65 + 7.6), "woken by minute 8");
+        assertEquals(ArchiveTier.COMPRESSED, at(VmState.SLEEPING, 65 + 9).orElseThrow().tier());
+
+        int[] counts = new int[720];
+        counts[5] = 5;
+        counts[9] = 5;
+        AdaptiveKeepAlive.Plan apart = AdaptiveKeepAlive.plan(counts, 10, settings(Map.of("jitter.minutes", 0)));
+        assertEquals(Minute.COLD, apart.at(7), "three minutes apart: archived, not asleep");
+    }
+
+    @Test
+    void withTooFewIdleTimesAShortFixedKeepAliveApplies() {
+        requests(0);
+        assertEquals(Optional.empty(), at(VmState.ACTIVE, 4.9));
+        assertEquals(Action.ARCHIVE, at(VmState.ACTIVE, 5).orElseThrow().action());
+        assertEquals(List.of(), policy.prewarm(minute(3)));
+    }
+
+    @Test
+    void archivesGoToDeltaThenAreDestroyed() {
+        configure(Map.of("delta.after.s", 3600L, "destroy.after.s", 7200L));
+        assertEquals(Optional.empty(), policy.due(vm(VmState.ARCHIVED, ArchiveTier.SAVED), minute(59), 0));
+        assertEquals(new Due(Action.ARCHIVE, ArchiveTier.DELTA, "archived for 1 h"),
+                policy.due(vm(VmState.ARCHIVED, ArchiveTier.SAVED), minute(60), 0).orElseThrow());
+        assertEquals(Optional.empty(), policy.due(vm(VmState.ARCHIVED, ArchiveTier.DELTA), minute(61), 0));
+        assertEquals(Action.DESTROY, policy.due(vm(VmState.ARCHIVED, ArchiveTier.DELTA), minute(120), 0)
+                .orElseThrow().action());
+    }
+
+    @Test
+    void aThresholdOutsideZeroToOneIsRefused() {
+        assertThrows(IllegalArgumentException.class, () -> configure(Map.of("hazard.threshold", 0.0)));
+        assertThrows(IllegalArgumentException.class, () -> configure(Map.of("range.minutes", 0)));
+    }
+
+    private static AdaptiveKeepAlive.Settings settings(Map<String, Object> overrides) {
+        Map<String, Object> config = new HashMap<>(Map.of("hazard.threshold", 0.1));
+        config.putAll(overrides);
+        return new AdaptiveKeepAlive.Settings(
+                Converters.standardConverter().convert(config).to(AdaptiveKeepAlive.Config.class));
+    }
+}

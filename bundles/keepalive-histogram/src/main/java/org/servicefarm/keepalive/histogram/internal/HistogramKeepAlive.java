@@ -1,0 +1,192 @@
+package org.servicefarm.keepalive.histogram.internal;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.servicefarm.api.ArchiveTier;
+import org.servicefarm.api.Offering;
+import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.keepalive.IdleTimes;
+import org.servicefarm.api.keepalive.KeepAliveName;
+import org.servicefarm.api.keepalive.KeepAlivePolicy;
+
+/**
+ * The hybrid histogram policy of Shahrad et al., "Serverless in the Wild" (USENIX ATC 2020), per combination: its idle
+ * times in a histogram of one-minute bins over four hours ({@link IdleTimes}); the pre-warming window is the head (5th
+ * percentile, less a 10% margin) and the keep-alive window ends at the tail (99th percentile, plus 10%). After a
+ * request the combination's VMs leave memory (archived) until the pre-warming window, when one is brought back, and
+ * stay until the keep-alive window ends; with a head of zero they stay from the request to the tail. While the
+ * histogram is not representative (too few idle times, bin counts' coefficient of variation under the threshold, or
+ * too many idle times past four hours) a fixed keep-alive applies.
+ * <p>
+ * Simplified from the paper: out-of-bounds idle times fall back to the fixed keep-alive instead of an ARIMA forecast;
+ * the fallback is a fixed keep-alive of its own (the paper keeps the histogram's range); a minimum number of idle
+ * times is asked before the histogram counts; "unloading" is archiving (the farm's state that holds no memory) and
+ * "loading" is the core's wake (restore) or creation; and the windows are checked at each lifecycle sweep, so the
+ * VM is brought back a configured lead before the window opens.
+ */
+@Component(configurationPid = HistogramKeepAlive.PID)
+@KeepAliveName("histogram")
+@Designate(ocd = HistogramKeepAlive.Config.class)
+public class HistogramKeepAlive implements KeepAlivePolicy {
+
+    static final String PID = "org.servicefarm.keepalive.histogram";
+
+    @ObjectClassDefinition(name = "ServiceFarm keep-alive: hybrid histogram",
+            description = "Per-combination idle-time histograms decide when VMs leave memory and when one is brought "
+                    + "back before the next expected request.")
+    public @interface Config {
+        @AttributeDefinition(name = "head percentile", description = "The percentile of idle times that opens the "
+                + "pre-warming window.")
+        double head_percentile() default 5;
+
+        @AttributeDefinition(name = "tail percentile", description = "The percentile of idle times that ends the "
+                + "keep-alive window.")
+        double tail_percentile() default 99;
+
+        @AttributeDefinition(name = "margin", description = "The share by which the head is made earlier and the "
+                + "tail later.")
+        double margin() default 0.10;
+
+        @AttributeDefinition(name = "coefficient of variation", description = "The least coefficient of variation of "
+                + "the bins' counts for the histogram to count as a pattern.")
+        double cv_threshold() default 2;
+
+        @AttributeDefinition(name = "out-of-bounds share", description = "The largest share of idle times past four "
+                + "hours for the histogram to count.")
+        double outOfBounds_max() default 0.5;
+
+        @AttributeDefinition(name = "minimum idle times", description = "How many idle times a combination needs "
+                + "before its histogram counts.")
+        int samples_min() default 3;
+
+        @AttributeDefinition(name = "fallback keep-alive (s)", description = "While the histogram does not count, a "
+                + "VM stays in memory this long after its combination's last request.")
+        long fallback_keepAlive_s() default 600;
+
+        @AttributeDefinition(name = "pre-warm lead (s)", description = "How long before the pre-warming window opens "
+                + "a VM is brought back: at least the lifecycle's sweep interval plus a restore.")
+        long prewarm_lead_s() default 30;
+
+        @AttributeDefinition(name = "archive tier", description = "The tier a VM leaving memory is archived in.")
+        String archive_tier() default "SAVED";
+
+        @AttributeDefinition(name = "T_destroy (s)", description = "An archived VM this old is destroyed. 0: never.")
+        long destroy_after_s() default 604_800;
+    }
+
+    /** The windows of one combination, in idle time since its last request; {@code head} zero: no pre-warming. */
+    record Windows(Duration head, Duration tail, boolean pattern, String why) {
+    }
+
+    /** The configuration's values, read once: a configuration proxy is too slow to ask on every sweep. */
+    record Settings(double head, double tail, double margin, double cv, double outOfBounds, int samples,
+                    Duration fallback, Duration lead, ArchiveTier tier, long destroyAfterS) {
+    }
+
+    private final Map<Offering, IdleTimes> idle = new ConcurrentHashMap<>();
+    private volatile Settings config;
+
+    @Activate
+    @Modified
+    public void configure(Config config) {
+        if (config.margin() < 0 || config.margin() >= 1 || config.head_percentile() < 0
+                || config.tail_percentile() > 100 || config.head_percentile() > config.tail_percentile()) {
+            throw new IllegalArgumentException("percentiles must be 0 <= head <= tail <= 100 and the margin 0 to 1");
+        }
+        this.config = new Settings(config.head_percentile(), config.tail_percentile(), config.margin(),
+                config.cv_threshold(), config.outOfBounds_max(), config.samples_min(),
+                Duration.ofSeconds(config.fallback_keepAlive_s()), Duration.ofSeconds(config.prewarm_lead_s()),
+                ArchiveTier.valueOf(config.archive_tier().trim().toUpperCase(Locale.ROOT)), config.destroy_after_s());
+    }
+
+    @Override
+    public void requested(Offering offering, Instant at) {
+        idle.computeIfAbsent(offering, k -> new IdleTimes()).record(at);
+    }
+
+    /** What the policy learned of a combination, or {@code null}. */
+    IdleTimes idleTimes(Offering offering) {
+        return idle.get(offering);
+    }
+
+    /** The combination's windows now. */
+    Windows windows(IdleTimes times) {
+        Settings c = config;
+        Duration fallback = c.fallback();
+        if (times.inBounds() + times.outOfBounds() < c.samples()) {
+            return new Windows(Duration.ZERO, fallback, false, "too few idle times");
+        }
+        if (times.outOfBoundsFraction() > c.outOfBounds()) {
+            return new Windows(Duration.ZERO, fallback, false, "idle times mostly past 4 h");
+        }
+        double cv = times.binCountVariation();
+        if (cv < c.cv()) {
+            return new Windows(Duration.ZERO, fallback, false, String.format(Locale.ROOT, "CV %.2f", cv));
+        }
+        // the head bin's lower edge, the tail bin's upper edge, each widened by the margin
+        long headMs = Math.round(times.percentileBin(c.head()) * IdleTimes.BIN.toMillis() * (1 - c.margin()));
+        long tailMs = Math.round((times.percentileBin(c.tail()) + 1) * IdleTimes.BIN.toMillis() * (1 + c.margin()));
+        return new Windows(Duration.ofMillis(headMs), Duration.ofMillis(tailMs), true,
+                String.format(Locale.ROOT, "CV %.2f", cv));
+    }
+
+    @Override
+    public Optional<Due> due(VmRecord vm, Instant now, double offeringRequestsPerMinute) {
+        Settings c = config;
+        if (vm.state() == org.servicefarm.api.VmState.ARCHIVED) {
+            Duration archived = Duration.between(vm.inStateSince(), now);
+            return c.destroyAfterS() > 0 && archived.toSeconds() >= c.destroyAfterS()
+                    ? Optional.of(new Due(Action.DESTROY, null, "archived for " + archived.toMinutes() + " min"))
+                    : Optional.empty();
+        }
+        IdleTimes times = idle.get(vm.offering());
+        // a VM whose combination was never asked for since this policy came (swapped in, restarted) counts from when
+        // it was last used
+        Instant last = times == null || times.last() == null ? vm.lastActivity() : times.last();
+        Duration since = Duration.between(last, now);
+        Windows w = times == null ? windows(new IdleTimes()) : windows(times);
+        Duration lead = c.lead();
+        ArchiveTier tier = c.tier();
+        if (!w.head().isZero() && since.compareTo(w.head().minus(lead)) < 0) {
+            return Optional.of(new Due(Action.ARCHIVE, tier, "next request expected in " + w.head().toMinutes()
+                    + " min at the earliest (" + w.why() + "): out of memory until then"));
+        }
+        if (since.compareTo(w.tail()) >= 0) {
+            return Optional.of(new Due(Action.ARCHIVE, tier, "idle " + since.toMinutes() + " min, past the "
+                    + (w.pattern() ? "histogram's tail " : "fixed keep-alive ") + w.tail().toMinutes() + " min ("
+                    + w.why() + ")"));
+        }
+        return Optional.empty();
+    }
+
+    @Override
+    public List<Offering> prewarm(Instant now) {
+        Duration lead = config.lead();
+        List<Offering> due = new ArrayList<>();
+        idle.forEach((offering, times) -> {
+            Windows w = windows(times);
+            Instant last = times.last();
+            if (w.head().isZero() || last == null) {
+                return;
+            }
+            Duration since = Duration.between(last, now);
+            if (since.compareTo(w.head().minus(lead)) >= 0 && since.compareTo(w.tail()) < 0) {
+                due.add(offering);
+            }
+        });
+        return due;
+    }
+}

@@ -1,0 +1,128 @@
+package org.servicefarm.keepalive.histogram.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import org.junit.jupiter.api.Test;
+import org.osgi.util.converter.Converters;
+import org.servicefarm.api.ArchiveTier;
+import org.servicefarm.api.Capacity;
+import org.servicefarm.api.Environment;
+import org.servicefarm.api.Offering;
+import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.VmState;
+import org.servicefarm.api.keepalive.KeepAlivePolicy.Action;
+import org.servicefarm.api.keepalive.KeepAlivePolicy.Due;
+
+/** The hybrid histogram policy on hand-made idle-time sequences. */
+class HistogramKeepAliveTest {
+
+    private static final Instant T0 = Instant.parse("2026-01-05T00:00:00Z");
+    private static final Offering WIKI = new Offering("wiki", "2.1",
+            new Environment("debian-12", "nginx-1.22", "php-8.2", List.of()), "standard");
+
+    private final HistogramKeepAlive policy = new HistogramKeepAlive();
+
+    HistogramKeepAliveTest() {
+        configure(Map.of());
+    }
+
+    private void configure(Map<String, Object> overrides) {
+        Map<String, Object> config = new HashMap<>(overrides);
+        policy.configure(Converters.standardConverter().convert(config).to(HistogramKeepAlive.Config.class));
+    }
+
+    private static Instant minute(double m) {
+        return T0.plus(Duration.ofMillis((long) (m * 60_000)));
+    }
+
+    private void requests(double... minutes) {
+        for (double m : minutes) {
+            policy.requested(WIKI, minute(m));
+        }
+    }
+
+    private static VmRecord vm(VmState state, Instant since) {
+        return new VmRecord("sf-1", "alpha", "img", WIKI, Map.of(), state, new Capacity(1, 256, 1), T0, T0, 1, "",
+                null, since);
+    }
+
+    private Optional<Due> activeAt(double m) {
+        return policy.due(vm(VmState.ACTIVE, T0), minute(m), 0);
+    }
+
+    @Test
+    void aPeriodicCombinationLeavesMemoryAfterEachRequestAndIsPreWarmedBeforeTheNext() {
+        requests(0, 30, 60, 90, 120, 150); // five idle times of 30 min: bin 30
+        HistogramKeepAlive.Windows w = policy.windows(idle());
+        assertTrue(w.pattern(), w.why());
+        assertEquals(Duration.ofMinutes(27), w.head(), "bin 30's lower edge less 10%");
+        assertEquals(Duration.ofMillis((long) (31 * 60_000 * 1.1)), w.tail(), "bin 30's upper edge plus 10%");
+
+        Due after = activeAt(151).orElseThrow();
+        assertEquals(Action.ARCHIVE, after.action(), "out of memory until the pre-warming window");
+        assertEquals(ArchiveTier.SAVED, after.tier());
+        assertEquals(List.of(), policy.prewarm(minute(175)));
+        assertEquals(List.of(WIKI), policy.prewarm(minute(176.6)), "30 s before 150 + 27 min");
+        assertEquals(Optional.empty(), activeAt(178), "inside the window it stays");
+        assertEquals(List.of(WIKI), policy.prewarm(minute(184)));
+        assertEquals(Action.ARCHIVE, activeAt(150 + 34.2).orElseThrow().action(), "past the tail");
+        assertEquals(List.of(), policy.prewarm(minute(185)));
+    }
+
+    @Test
+    void withoutAPatternTheFixedKeepAliveApplies() {
+        requests(0, 3); // one idle time: too few
+        assertEquals(Optional.empty(), activeAt(12.9));
+        assertEquals(Action.ARCHIVE, activeAt(13).orElseThrow().action(), "10 min after the last request");
+        assertEquals(List.of(), policy.prewarm(minute(5)));
+    }
+
+    @Test
+    void anEvenSpreadIsNotAPattern() {
+        double t = 0;
+        requests(t);
+        for (int i = 0; i < 200; i++) {
+            t += i % 200 + 0.5; // idle times in 200 different bins: CV about 0.45
+            requests(t);
+        }
+        HistogramKeepAlive.Windows w = policy.windows(idle());
+        assertTrue(!w.pattern() && w.why().startsWith("CV"), w.why());
+        assertEquals(Duration.ofMinutes(10), w.tail());
+    }
+
+    @Test
+    void idleTimesMostlyPastFourHoursAreNotAPattern() {
+        requests(0, 300, 600, 601, 900);
+        assertEquals("idle times mostly past 4 h", policy.windows(idle()).why());
+    }
+
+    @Test
+    void withAHeadOfZeroAVmStaysFromTheRequestToTheTail() {
+        // idle times of 0-1 min and 20 min: the 5th percentile is bin 0
+        requests(0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 2.2, 2.4, 2.6, 2.8, 3.0, 3.2, 3.4, 3.6, 3.8, 23.8);
+        HistogramKeepAlive.Windows w = policy.windows(idle());
+        assertEquals(Duration.ZERO, w.head());
+        assertEquals(Optional.empty(), activeAt(24), "no pre-warming window: it stays");
+        assertEquals(Action.ARCHIVE, activeAt(23.8 + 23.2).orElseThrow().action(), "bin 20's upper edge + 10%");
+        assertEquals(List.of(), policy.prewarm(minute(30)));
+    }
+
+    @Test
+    void archivedVmsAreDestroyedAfterTheirTime() {
+        configure(Map.of("destroy.after.s", 3600L));
+        assertEquals(Optional.empty(), policy.due(vm(VmState.ARCHIVED, T0), minute(59), 0));
+        assertEquals(Action.DESTROY, policy.due(vm(VmState.ARCHIVED, T0), minute(60), 0).orElseThrow().action());
+    }
+
+    private org.servicefarm.api.keepalive.IdleTimes idle() {
+        return policy.idleTimes(WIKI);
+    }
+}
