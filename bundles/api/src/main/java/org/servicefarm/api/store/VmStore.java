@@ -23,6 +23,9 @@ import org.servicefarm.api.VmState;
 @ConsumerType
 public interface VmStore {
 
+    /** Service property (String): the store's name, e.g. {@code memory}, {@code jdbc}; a state table may name it. */
+    String NAME = "store.name";
+
     /** Every row, DESTROYED ones kept as history included, oldest first. */
     List<VmRecord> vms();
 

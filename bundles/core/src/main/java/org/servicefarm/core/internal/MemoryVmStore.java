@@ -20,7 +20,7 @@ import org.servicefarm.api.store.VmStore;
  * the rows that occupy a host by offering, so the warm request path reads a few rows, never the history. Ranked
  * lowest: a database store registered beside it wins.
  */
-@Component(service = VmStore.class, property = "service.ranking:Integer=0")
+@Component(service = VmStore.class, property = {"service.ranking:Integer=0", VmStore.NAME + "=memory"})
 public class MemoryVmStore implements VmStore {
 
     /** DESTROYED and FAILED rows kept as history; older ones are dropped. */

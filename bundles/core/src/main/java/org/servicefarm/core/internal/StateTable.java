@@ -34,7 +34,12 @@ import org.slf4j.LoggerFactory;
  * under the VM cap. Both change incrementally, never by a scan. A VM holds host capacity while it is in memory: an
  * ARCHIVED one does not (its host may run others meanwhile), so restoring it reserves room again.
  */
-@Component(service = {StateTable.class, StateTableView.class})
+/*
+ * Its store is the highest-ranked one, or the one etc/org.servicefarm.store.cfg names (store.target): the appliance
+ * ships naming its database store, so the table waits for it at boot instead of starting on the store in memory and
+ * starting again (with everything over it) when the database store arrives.
+ */
+@Component(service = {StateTable.class, StateTableView.class}, configurationPid = "org.servicefarm.store")
 public class StateTable implements StateTableView {
 
     private static final Logger LOG = LoggerFactory.getLogger(StateTable.class);
@@ -53,8 +58,11 @@ public class StateTable implements StateTableView {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     volatile AuditTrail audit;
 
-    /** The highest-ranked store; a better one arriving restarts the table (and what depends on it). */
-    @Reference(policyOption = ReferencePolicyOption.GREEDY)
+    /**
+     * The store named by {@code store.target} if configured, else the highest-ranked one; a better one arriving
+     * restarts the table (and what depends on it).
+     */
+    @Reference(name = "store", policyOption = ReferencePolicyOption.GREEDY)
     VmStore store;
 
     /** When each move happened: the lifecycle's timers count from it. */

@@ -45,7 +45,7 @@ import org.slf4j.LoggerFactory;
  * another writer of the same table is never overwritten: the write fails, the row is read again and the caller's
  * compare is made on it.
  */
-@Component(service = VmStore.class, configurationPid = JdbcVmStore.PID /* configured as Database.Config */, property = "service.ranking:Integer=100",
+@Component(service = VmStore.class, configurationPid = JdbcVmStore.PID /* configured as Database.Config */, property = {"service.ranking:Integer=100", VmStore.NAME + "=jdbc"},
         immediate = true) // opens and migrates its database at boot: a store that cannot start says so at once
 public class JdbcVmStore implements VmStore {
     static final String PID = "org.servicefarm.store.jdbc";
