@@ -113,6 +113,20 @@ public class DashboardIT {
             assertFalse(browser.eval("document.getElementById('farm').hidden").asBoolean());
             assertEquals("none", browser.eval("getComputedStyle(document.getElementById('login')).display").asText());
 
+            // names are checked by the API's grammar before they reach the page; the page must be safe without that:
+            // markup in a name handed to its event handlers stays text
+            browser.eval("handlers.answer({at: '', service: '<img src=x onerror=\"window.pwned=1\">', outcome: 'NEVER',"
+                    + " detail: '<b>bold</b>'}); handlers.vm({id: 'sf-x', host: '<script>window.pwned=2</script>',"
+                    + " service: '<i>s</i>', offering: 'o', state: 'ACTIVE', grants: 0}); true");
+            browser.awaitValue("document.getElementById('answers').textContent.includes('<img src=x')", JsonNode::asBoolean,
+                    Duration.ofSeconds(5));
+            assertEquals(0, browser.eval("document.querySelectorAll('#answers img, #answers b, #hosts script, #hosts i')"
+                    + ".length").asInt());
+            assertTrue(browser.eval("[...document.querySelectorAll('.host')].some(h => h.dataset.host"
+                    + " === '<script>window.pwned=2</script>')").asBoolean());
+            FarmClient.pause(500);
+            assertTrue("no injected script ran", browser.eval("window.pwned === undefined").asBoolean());
+
             Path screenshot = Path.of(System.getProperty(SCREENSHOT_PROPERTY));
             browser.screenshot(screenshot);
             assertTrue(Files.size(screenshot) > 1000);

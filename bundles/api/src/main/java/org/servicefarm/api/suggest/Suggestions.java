@@ -44,10 +44,13 @@ public final class Suggestions {
         return suggestions;
     }
 
-    /** Every distinct request nearer than far, nearest first (the catalog's order breaks ties), unchecked. */
+    /**
+     * Every distinct request nearer than far, unchecked: fewest fields changed first, then the values spelled most
+     * like the asked ones (a misspelt os gets the os it was meant to be), then the catalog's order.
+     */
     static List<ServiceRequest> candidates(ServiceRequest asked, List<Offering> offerings) {
         boolean serviceKnown = offerings.stream().anyMatch(o -> o.service().equals(asked.service()));
-        record Ranked(ServiceRequest request, int distance, int order) {
+        record Ranked(ServiceRequest request, int distance, int spelling, int order) {
         }
         List<Ranked> ranked = new ArrayList<>();
         for (int i = 0; i < offerings.size(); i++) {
@@ -61,9 +64,10 @@ public final class Suggestions {
                 continue;
             }
             distance += differing(asked, offering);
-            ranked.add(new Ranked(toward(asked, offering), distance, i));
+            ranked.add(new Ranked(toward(asked, offering), distance, spelling(asked, offering), i));
         }
-        ranked.sort(Comparator.comparingInt(Ranked::distance).thenComparingInt(Ranked::order));
+        ranked.sort(Comparator.comparingInt(Ranked::distance).thenComparingInt(Ranked::spelling)
+                .thenComparingInt(Ranked::order));
         Set<ServiceRequest> distinct = new LinkedHashSet<>();
         ranked.forEach(r -> distinct.add(r.request()));
         distinct.remove(asked);
@@ -85,6 +89,19 @@ public final class Suggestions {
             }
         }
         return differing;
+    }
+
+    /** How far the offering's values are spelled from the differing ones the client gave, in edits. */
+    static int spelling(ServiceRequest asked, Offering offering) {
+        Environment env = asked.environment();
+        return edits(asked.service(), offering.service()) + edits(asked.version(), offering.version())
+                + edits(env.os(), offering.environment().os()) + edits(env.server(), offering.environment().server())
+                + edits(env.runtime(), offering.environment().runtime())
+                + edits(asked.securityLevel(), offering.securityLevel());
+    }
+
+    private static int edits(String asked, String offered) {
+        return asked == null ? 0 : editDistance(asked, offered);
     }
 
     private static int differs(String asked, String offered) {

@@ -102,6 +102,15 @@ class SuggestionsTest {
     }
 
     @Test
+    void aMisspeltValueGetsTheValueItWasMeantToBeFirst() {
+        // alpine comes after debian in the catalog; spelled nearer, it comes first
+        List<ServiceRequest> suggestions = Suggestions.nearest(DIRECTORY,
+                request("wiki", new Environment("alpin-3.20", null, null, List.of()), null));
+        assertEquals("alpine-3.20", suggestions.get(0).environment().os());
+        assertEquals("debian-12", suggestions.get(1).environment().os());
+    }
+
+    @Test
     void editDistance() {
         assertEquals(0, Suggestions.editDistance("wiki", "wiki"));
         assertEquals(1, Suggestions.editDistance("wikki", "wiki"));
