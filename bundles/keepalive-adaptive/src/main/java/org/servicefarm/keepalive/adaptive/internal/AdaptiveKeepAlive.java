@@ -19,7 +19,7 @@ import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.keepalive.IdleTimes;
-import org.servicefarm.api.keepalive.KeepAliveName;
+import org.servicefarm.api.keepalive.KeepaliveName;
 import org.servicefarm.api.keepalive.KeepAlivePolicy;
 
 /**
@@ -41,7 +41,7 @@ import org.servicefarm.api.keepalive.KeepAlivePolicy;
  * timer's requests a few seconds late fall into the next bin.
  */
 @Component(configurationPid = AdaptiveKeepAlive.PID)
-@KeepAliveName("adaptive")
+@KeepaliveName("adaptive")
 @Designate(ocd = AdaptiveKeepAlive.Config.class)
 public class AdaptiveKeepAlive implements KeepAlivePolicy {
 

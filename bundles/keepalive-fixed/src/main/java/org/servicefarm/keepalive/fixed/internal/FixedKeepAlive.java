@@ -15,7 +15,7 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.servicefarm.api.ArchiveTier;
 import org.servicefarm.api.VmRecord;
-import org.servicefarm.api.keepalive.KeepAliveName;
+import org.servicefarm.api.keepalive.KeepaliveName;
 import org.servicefarm.api.keepalive.KeepAlivePolicy;
 
 /**
@@ -27,7 +27,7 @@ import org.servicefarm.api.keepalive.KeepAlivePolicy;
  * It pre-warms nothing: what AWS Lambda and Azure Functions do with their 10-20 minute keep-alive.
  */
 @Component(configurationPid = FixedKeepAlive.PID)
-@KeepAliveName("fixed")
+@KeepaliveName("fixed")
 @Designate(ocd = FixedKeepAlive.Config.class)
 public class FixedKeepAlive implements KeepAlivePolicy {
 

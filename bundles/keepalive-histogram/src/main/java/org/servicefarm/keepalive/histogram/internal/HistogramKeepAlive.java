@@ -19,7 +19,7 @@ import org.servicefarm.api.ArchiveTier;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.keepalive.IdleTimes;
-import org.servicefarm.api.keepalive.KeepAliveName;
+import org.servicefarm.api.keepalive.KeepaliveName;
 import org.servicefarm.api.keepalive.KeepAlivePolicy;
 
 /**
@@ -38,7 +38,7 @@ import org.servicefarm.api.keepalive.KeepAlivePolicy;
  * VM is brought back a configured lead before the window opens.
  */
 @Component(configurationPid = HistogramKeepAlive.PID)
-@KeepAliveName("histogram")
+@KeepaliveName("histogram")
 @Designate(ocd = HistogramKeepAlive.Config.class)
 public class HistogramKeepAlive implements KeepAlivePolicy {
 
