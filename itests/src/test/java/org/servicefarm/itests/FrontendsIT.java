@@ -133,7 +133,9 @@ public class FrontendsIT {
         assertTrue(samples.get("servicefarm_request_seconds_count{outcome=\"GRANTED\"}") >= 1);
         assertTrue("a latency histogram", samples.keySet().stream()
                 .anyMatch(k -> k.startsWith("servicefarm_request_seconds_bucket{outcome=\"GRANTED\",le=")));
-        assertTrue(samples.get("servicefarm_vms{state=\"ACTIVE\"}") >= 1);
+        assertTrue("VMs by state: " + samples.entrySet().stream().filter(e -> e.getKey().startsWith("servicefarm_vms{"))
+                .toList() + "; the table: " + client.get("/api/v1/vms", Login.VIEWER).body(),
+                samples.get("servicefarm_vms{state=\"ACTIVE\"}") >= 1);
         assertEquals(3.0, samples.entrySet().stream().filter(e -> e.getKey().startsWith("servicefarm_host_connected{"))
                 .mapToDouble(Map.Entry::getValue).sum(), 0.0);
         assertTrue(samples.containsKey("servicefarm_images{state=\"READY\"}"));
