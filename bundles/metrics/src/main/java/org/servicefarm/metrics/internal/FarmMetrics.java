@@ -60,6 +60,8 @@ public class FarmMetrics implements FarmListener {
 
     final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final MultiGauge vms;
+    private final java.util.Map<String, Counter> requests = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.Map<String, Timer> latencies = new java.util.concurrent.ConcurrentHashMap<>();
     private final MultiGauge hostVms;
     private final MultiGauge hostVmCapacity;
     private final MultiGauge hostMemory;
@@ -96,9 +98,12 @@ public class FarmMetrics implements FarmListener {
     public void answered(ServiceRequest request, Outcome outcome) {
         String name = outcomeName(outcome);
         String activation = outcome instanceof Outcome.Granted granted ? granted.activation().name() : "NONE";
-        Counter.builder("servicefarm.requests").description("requests answered, by outcome and activation")
-                .tags("outcome", name, "activation", activation).register(registry).increment();
-        latency(name).record(outcome.elapsed() == null ? Duration.ZERO : outcome.elapsed());
+        // every warm grant passes here: the meters are looked up once per kind, not built and registered each time
+        requests.computeIfAbsent(name + "/" + activation, k -> Counter.builder("servicefarm.requests")
+                .description("requests answered, by outcome and activation")
+                .tags("outcome", name, "activation", activation).register(registry)).increment();
+        latencies.computeIfAbsent(name, this::latency)
+                .record(outcome.elapsed() == null ? Duration.ZERO : outcome.elapsed());
     }
 
     private Timer latency(String outcome) {

@@ -2,9 +2,7 @@ package org.servicefarm.web.internal;
 
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,6 +12,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -81,8 +81,21 @@ public class FarmFeed implements FarmListener {
         return t;
     });
     private final Set<Subscriber> subscribers = new CopyOnWriteArraySet<>();
+    /**
+     * The last answers, newest at {@code answered - 1}: a ring the request threads write without a lock or a hand-off,
+     * read as rows only when a subscriber's snapshot needs them. Every warm grant passes here; with nobody watching,
+     * an answer costs two writes.
+     */
+    private final AtomicReferenceArray<Answer> recentAnswers = new AtomicReferenceArray<>(RECENT_ANSWERS);
+    private final AtomicLong answered = new AtomicLong();
+    /** Subscribers whose snapshot is being sent. */
+    private final java.util.concurrent.atomic.AtomicInteger joining = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** An answer as told, with when. */
+    private record Answer(java.time.Instant at, ServiceRequest request, Outcome outcome) {
+    }
+
     // only touched on the feed's thread
-    private final Deque<Map<String, Object>> recentAnswers = new ArrayDeque<>();
     private final Map<String, String> lastSent = new LinkedHashMap<>();
 
     public FarmFeed() {
@@ -106,11 +119,22 @@ public class FarmFeed implements FarmListener {
 
     /** Sends {@code subscriber} a snapshot, then every delta until it answers false. */
     public void subscribe(Subscriber subscriber) {
+        // counted at once: an event told from now on is queued behind this snapshot, never dropped as unwatched
+        joining.incrementAndGet();
         run(() -> {
-            if (subscriber.send("snapshot", json(snapshot()))) {
-                subscribers.add(subscriber);
+            try {
+                if (subscriber.send("snapshot", json(snapshot()))) {
+                    subscribers.add(subscriber);
+                }
+            } finally {
+                joining.decrementAndGet();
             }
         });
+    }
+
+    /** True while nobody watches, nor is about to: events need not be prepared. */
+    private boolean unwatched() {
+        return subscribers.isEmpty() && joining.get() == 0;
     }
 
     int subscribers() {
@@ -119,20 +143,34 @@ public class FarmFeed implements FarmListener {
 
     @Override
     public void vmChanged(VmRecord vm) {
+        if (unwatched()) {
+            return; // a subscriber that comes later reads the table in its snapshot
+        }
         Map<String, Object> row = vm(vm);
         run(() -> broadcast("vm", row));
     }
 
     @Override
     public void answered(ServiceRequest request, Outcome outcome) {
-        Map<String, Object> answer = answer(request, outcome);
-        run(() -> {
-            recentAnswers.addFirst(answer);
-            while (recentAnswers.size() > RECENT_ANSWERS) {
-                recentAnswers.removeLast();
+        Answer told = new Answer(clock.instant(), request, outcome);
+        recentAnswers.set((int) (answered.getAndIncrement() % RECENT_ANSWERS), told);
+        if (!unwatched()) {
+            Map<String, Object> answer = answer(told);
+            run(() -> broadcast("answer", answer));
+        }
+    }
+
+    /** The recent answers as rows, newest first. */
+    private List<Map<String, Object>> recentAnswers() {
+        long next = answered.get();
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (long i = next - 1; i >= Math.max(0, next - RECENT_ANSWERS); i--) {
+            Answer told = recentAnswers.get((int) (i % RECENT_ANSWERS));
+            if (told != null) {
+                rows.add(answer(told));
             }
-            broadcast("answer", answer);
-        });
+        }
+        return rows;
     }
 
     /** Hosts, builds and popular combinations, each sent only when it changed. */
@@ -201,7 +239,7 @@ public class FarmFeed implements FarmListener {
         snapshot.put("vms", vms);
         snapshot.put("builds", builds());
         snapshot.put("popular", popular());
-        snapshot.put("answers", new ArrayList<>(recentAnswers));
+        snapshot.put("answers", recentAnswers());
         lastSent.put("hosts", json(snapshot.get("hosts")));
         lastSent.put("builds", json(snapshot.get("builds")));
         lastSent.put("popular", json(snapshot.get("popular")));
@@ -283,8 +321,14 @@ public class FarmFeed implements FarmListener {
     }
 
     Map<String, Object> answer(ServiceRequest request, Outcome outcome) {
+        return answer(new Answer(clock.instant(), request, outcome));
+    }
+
+    private Map<String, Object> answer(Answer told) {
+        ServiceRequest request = told.request();
+        Outcome outcome = told.outcome();
         Map<String, Object> row = new LinkedHashMap<>();
-        row.put("at", clock.instant().toString());
+        row.put("at", told.at().toString());
         row.put("service", request.service());
         if (outcome instanceof Outcome.Granted granted) {
             row.put("outcome", "GRANTED");

@@ -185,6 +185,15 @@ abstract class VmStoreContract {
             assertEquals("?", rest.get(1).actor());
             assertEquals(4000, rest.get(1).reason().length());
             assertTrue(one.entries(Instant.now().plusSeconds(60), 0, 10).isEmpty());
+            // warm grants are counted, one entry per login, offering and VM at each flush
+            for (int i = 0; i < 250; i++) {
+                one.record("operator", "request", "wiki@2.1", "GRANTED ACTIVE", "VM sf-a on alpha");
+            }
+            one.record("viewer", "request", "wiki@2.1", "GRANTED ACTIVE", "VM sf-a on alpha");
+            var warm = one.entries(null, rest.get(1).id(), 1000);
+            assertEquals(2, warm.size(), warm.toString());
+            assertEquals("GRANTED ACTIVE x250", warm.stream().filter(e -> e.actor().equals("operator")).findFirst()
+                    .orElseThrow().outcome());
             org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                     () -> one.entries(null, 0, 0));
             org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
