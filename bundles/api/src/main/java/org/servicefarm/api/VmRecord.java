@@ -54,6 +54,19 @@ public record VmRecord(String id, String hostId, String imageId, Offering offeri
         return stateSince != null ? stateSince : lastUsedAt != null ? lastUsedAt : createdAt;
     }
 
+    /**
+     * Whether this VM holds its host's capacity: while it is in memory. An ARCHIVED VM does not (its host may run
+     * others meanwhile); one being archived from memory still does, one whose archive is moved between tiers does not;
+     * one being destroyed does as long as it was not archived.
+     */
+    public boolean holdsHost() {
+        return switch (state) {
+            case CREATING, STARTING, ACTIVE, SUSPENDING, SLEEPING, RESUMING, RESTORING -> true;
+            case ARCHIVING, DESTROYING -> archive == null;
+            case ARCHIVED, DESTROYED, FAILED -> false;
+        };
+    }
+
     /** When it was last granted, or created if never. */
     public Instant lastActivity() {
         return lastUsedAt != null ? lastUsedAt : createdAt;

@@ -6,6 +6,7 @@ import java.util.Optional;
 import java.util.function.UnaryOperator;
 
 import org.osgi.annotation.versioning.ConsumerType;
+import org.servicefarm.api.Capacity;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
@@ -53,6 +54,83 @@ public interface VmStore {
      *         {@code change} declined
      */
     Optional<Change> transition(String id, VmState expected, VmState next, UnaryOperator<VmRecord> change);
+
+    /**
+     * Adds the row of a new VM that {@linkplain VmRecord#holdsHost() holds} room on its host, in one step with two
+     * checks a store shared by several appliances must make atomically (a store serving one appliance has nothing to
+     * check: that appliance reserved the room and builds one VM of an offering at a time itself): that the rows holding
+     * the host, this one added, stay within {@code hostCapacity}, and, for a VM being created, that no other VM of
+     * its offering is being created (so a cold combination is built once across appliances).
+     *
+     * @param hostCapacity all the host has, as this appliance knows it
+     */
+    default Claim claim(VmRecord vm, Capacity hostCapacity) {
+        return insert(vm) ? new Claim.Added(vm) : new Claim.Exists(vm.id());
+    }
+
+    /**
+     * A {@link #transition} into a state that {@linkplain VmRecord#holdsHost() holds} room on the host the changed row
+     * names (a restore, maybe on another host): in one step with checking that the rows holding that host, this one
+     * included, stay within {@code hostCapacity}. Empty as for {@link #transition}, and also when the host has no room
+     * (a store shared by several appliances: another one took it; its rows are in view when this returns).
+     */
+    default Optional<Change> transition(String id, VmState expected, VmState next, UnaryOperator<VmRecord> change,
+                                        Capacity hostCapacity) {
+        return transition(id, expected, next, change);
+    }
+
+    /**
+     * Asks to be told of the rows other appliances sharing the store add, change and remove, once this store's view
+     * has them ({@code null}: no longer). A store serving one appliance has none to tell of.
+     *
+     * @return the rows that {@linkplain VmState#occupiesHost() occupy a host} as of the moment the observer starts (or
+     *         stops) being told: each later change is told, none before it
+     */
+    default List<VmRecord> observe(Observer observer) {
+        return occupying();
+    }
+
+    /**
+     * Who carries on the move a row in a transitional state is in: this appliance, another one that is alive, or one
+     * that is gone (stopped or crashed: nothing will end the move unless another appliance does).
+     */
+    default Worker worker(VmRecord vm) {
+        return Worker.THIS;
+    }
+
+    /** Told of the rows other appliances changed, after the store's view has them. */
+    @FunctionalInterface
+    interface Observer {
+        /**
+         * @param before the row as the view had it, or {@code null} for a row new to it
+         * @param after  the row as it is now, or {@code null} for a row removed
+         */
+        void changedElsewhere(VmRecord before, VmRecord after);
+    }
+
+    /** Who works on a row in a transitional state; see {@link #worker}. */
+    enum Worker {
+        THIS, ELSEWHERE, GONE
+    }
+
+    /** The answer to {@link #claim}. */
+    sealed interface Claim {
+        /** The row was added. */
+        record Added(VmRecord vm) implements Claim {
+        }
+
+        /** A row with its id exists; nothing was added. */
+        record Exists(String id) implements Claim {
+        }
+
+        /** The host has no room for it, by the rows of every appliance; nothing was added. */
+        record NoRoom(String reason) implements Claim {
+        }
+
+        /** Another VM of the offering is being created (by another appliance): nothing was added; join that one. */
+        record BeingCreated(VmRecord other) implements Claim {
+        }
+    }
 
     /**
      * Removes a row if it is in {@code expected}.

@@ -262,6 +262,8 @@ public class FarmServiceManager implements ServiceManager {
     private ExecutorService workers;
     /** Answers RETRY_LATER at each waiting request's deadline; one thread, as each task only completes a future. */
     private ScheduledExecutorService deadlines;
+    /** Work other appliances sharing the store carry on, by VM id: requests here join it ({@link #watchElsewhere}). */
+    private final Map<String, Work> elsewhere = new ConcurrentHashMap<>();
     private Readiness probe;
     private final Map<Offering, Work> creations = new ConcurrentHashMap<>();
     private final Map<Offering, Object> offeringLocks = new ConcurrentHashMap<>();
@@ -538,7 +540,7 @@ public class FarmServiceManager implements ServiceManager {
                         case CREATE -> creations.containsKey(offering) ? creations.get(offering)
                                 : create(offering, tier);
                         case JOIN -> decision.subject() == null ? creations.get(offering)
-                                : operations.activations.get(decision.subject().id());
+                                : joinable(decision.subject());
                         case WAIT -> Work.failed(new NoCapacityException(decision.reason()), Duration.ofSeconds(1));
                         case NONE -> null;
                     };
@@ -566,12 +568,85 @@ public class FarmServiceManager implements ServiceManager {
     boolean prewarm(Offering offering) {
         List<VmRecord> vms = stateTable.offering(offering);
         boolean ready = vms.stream().anyMatch(vm -> vm.state() == VmState.ACTIVE || vm.state() == VmState.SLEEPING
-                || operations.waking(vm.id()));
+                || underWay(vm));
         if (ready || creations.containsKey(offering)) {
             return false;
         }
         Work work = serve(offering, settings.tier(null));
         return work != null && !work.future().isCompletedExceptionally();
+    }
+
+    /**
+     * Whether a VM is being brought into service, here (a resume or a restore; a creation here is the offering's own
+     * work) or by another appliance sharing the store (a creation too): a request may join that work.
+     */
+    private boolean underWay(VmRecord vm) {
+        return operations.waking(vm.id()) || comingUp(vm.state()) && stateTable.workedElsewhere(vm);
+    }
+
+    private static boolean comingUp(VmState state) {
+        return state == VmState.CREATING || state == VmState.STARTING || state == VmState.RESUMING
+                || state == VmState.RESTORING;
+    }
+
+    /** The work bringing {@code vm} into service that a request may join (here or elsewhere), or null if none. */
+    private Work joinable(VmRecord vm) {
+        Work here = operations.activations.get(vm.id());
+        if (here != null) {
+            return here;
+        }
+        return comingUp(vm.state()) && stateTable.workedElsewhere(vm) ? watchElsewhere(vm) : null;
+    }
+
+    /** How long a request here follows another appliance's work on a VM before it gives up on it. */
+    static final Duration ELSEWHERE_PATIENCE = Duration.ofMinutes(10);
+    /** How often the row of a VM another appliance brings into service is looked at (in memory). */
+    static final long ELSEWHERE_CHECK_MS = 100;
+
+    /**
+     * Work that another appliance sharing the store carries on (it creates, resumes or restores {@code vm}), as seen
+     * here: done when the row, as the store's view has it, is ACTIVE; failed when it comes to rest otherwise (the other
+     * appliance failed, or it was gone and the leader ended its move). One per VM: requests here join it.
+     */
+    Work watchElsewhere(VmRecord vm) {
+        Activation kind = vm.state() == VmState.RESUMING ? Activation.RESUMED
+                : vm.state() == VmState.RESTORING ? Activation.RESTORED : Activation.CREATED;
+        Work[] made = new Work[1];
+        Work work = elsewhere.computeIfAbsent(vm.id(), id -> made[0] = new Work(new CompletableFuture<>(),
+                "another appliance is bringing VM " + id + " into service (" + vm.state() + ")", System.nanoTime(),
+                estimates.get(kind).get()));
+        if (made[0] != null) {
+            checkElsewhere(vm.id(), kind, made[0]);
+        }
+        return work;
+    }
+
+    private void checkElsewhere(String id, Activation kind, Work work) {
+        Optional<VmRecord> row = stateTable.vm(id);
+        String failure = null;
+        if (row.isPresent() && row.get().state() == VmState.ACTIVE) {
+            elsewhere.remove(id, work);
+            work.future().complete(new Ready(row.get(), kind));
+            return;
+        }
+        if (row.isEmpty() || !row.get().state().transitional()) {
+            failure = "VM " + id + " was not brought into service by the appliance working on it: it is "
+                    + row.map(vm -> vm.state().toString()).orElse("gone");
+        } else if (since(work.startNanos()).compareTo(ELSEWHERE_PATIENCE) > 0) {
+            failure = "VM " + id + " is still " + row.get().state() + " after " + ELSEWHERE_PATIENCE.toMinutes()
+                    + " minutes";
+        }
+        if (failure != null) {
+            elsewhere.remove(id, work);
+            work.future().completeExceptionally(new NoCapacityException(failure));
+            return;
+        }
+        try {
+            deadlines.schedule(() -> checkElsewhere(id, kind, work), ELSEWHERE_CHECK_MS, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) { // stopping
+            elsewhere.remove(id, work);
+            work.future().completeExceptionally(new NoCapacityException("the service manager is stopping"));
+        }
     }
 
     /** What the reuse policy decides from, read now: the offering's VMs with their load and host, the work under way. */
@@ -582,7 +657,7 @@ public class FarmServiceManager implements ServiceManager {
         for (VmRecord vm : stateTable.offering(offering)) {
             LoadMeter meter = loads.get(vm.id());
             double load = meter == null ? 0 : meter.perMinute(now) / s.requestsPerMinutePerVm();
-            vms.add(new ReusableVm(vm, load, hosts.status(vm.hostId()).orElse(null), operations.waking(vm.id())));
+            vms.add(new ReusableVm(vm, load, hosts.status(vm.hostId()).orElse(null), underWay(vm)));
         }
         vms.sort(Comparator.comparing(ReusableVm::id));
         Work creating = creations.get(offering);
@@ -734,6 +809,17 @@ public class FarmServiceManager implements ServiceManager {
                     }
                     creationFailed(offering, starting, work, cause(silent));
                 }, workers);
+            } catch (StateTable.BeingCreatedException e) {
+                // another appliance sharing the store creates the offering: this work follows that VM instead
+                creations.remove(offering, work);
+                LOG.info("{}: requests here join it", e.getMessage());
+                watchElsewhere(e.other).future().whenComplete((ready, failure) -> {
+                    if (failure != null) {
+                        work.future().completeExceptionally(failure);
+                    } else {
+                        work.future().complete(ready);
+                    }
+                });
             } catch (Exception | Error e) { // whatever happens, joined requests must get an answer
                 creationFailed(offering, placed, work, e);
             }
@@ -830,29 +916,45 @@ public class FarmServiceManager implements ServiceManager {
         try {
             PlacementRequest request = placementRequest(offering, tier, s, image);
             Set<String> holders = checkpoints.holders(image.id()); // hosts holding its checkpoint come first
-            Placement.Decision decision = placement.place(request, holders);
-            for (int evicted = 0; decision.host().isEmpty() && evicted < ROOM_EVICTIONS; evicted++) {
-                try {
-                    cap.evictOne(offering, victims, vm -> vm.offering().securityLevel()
-                            .equals(offering.securityLevel()), "no host has room for a new VM of " + offering.key());
-                } catch (VmCap.NoRoomException e) {
-                    break;
+            for (int claims = 1; ; claims++) {
+                Placement.Decision decision = placement.place(request, holders);
+                for (int evicted = 0; decision.host().isEmpty() && evicted < ROOM_EVICTIONS; evicted++) {
+                    try {
+                        cap.evictOne(offering, victims, vm -> vm.offering().securityLevel()
+                                .equals(offering.securityLevel()), "no host has room for a new VM of " + offering.key());
+                    } catch (VmCap.NoRoomException e) {
+                        break;
+                    }
+                    decision = placement.place(request, holders);
                 }
-                decision = placement.place(request, holders);
+                if (decision.host().isEmpty()) {
+                    throw new NoCapacityException(decision.reason());
+                }
+                String host = decision.host().get().name();
+                VmRecord placed = new VmRecord(newVmId(), host, image.id(), offering, Map.of(), VmState.CREATING,
+                        request.demand(), clock.instant(), null, 0, "placed on " + host + " by " + decision.strategy());
+                try {
+                    stateTable.putReserved(placed, operations.capacityOf(host));
+                    return placed;
+                } catch (StateTable.RoomTakenException e) {
+                    // another appliance sharing the store filled the host: its VMs are counted now, place again
+                    placement.release(host, request);
+                    if (claims >= CLAIM_ATTEMPTS) {
+                        throw new NoCapacityException(e.getMessage());
+                    }
+                } catch (RuntimeException e) {
+                    placement.release(host, request);
+                    throw e;
+                }
             }
-            if (decision.host().isEmpty()) {
-                throw new NoCapacityException(decision.reason());
-            }
-            String host = decision.host().get().name();
-            VmRecord placed = new VmRecord(newVmId(), host, image.id(), offering, Map.of(), VmState.CREATING,
-                    request.demand(), clock.instant(), null, 0, "placed on " + host + " by " + decision.strategy());
-            stateTable.putReserved(placed);
-            return placed;
         } catch (NoCapacityException | RuntimeException e) {
             stateTable.releaseSlot();
             throw e;
         }
     }
+
+    /** How often a creation places again when other appliances sharing the store take the room it chose. */
+    static final int CLAIM_ATTEMPTS = 3;
 
     /** The configured VM size, with at least the memory the image asks for. */
     static Capacity vmSize(Settings s, ImageRef image) {

@@ -13,6 +13,7 @@ import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.servicefarm.api.Capacity;
 import org.servicefarm.api.ConflictException;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.StateTableView;
@@ -78,7 +79,7 @@ public class StateTable implements StateTableView {
     @Activate
     void activate() {
         activatedAt = clock.instant();
-        for (VmRecord vm : store.occupying()) {
+        for (VmRecord vm : store.observe(this::changedElsewhere)) {
             index(null, vm, false);
         }
     }
@@ -86,8 +87,19 @@ public class StateTable implements StateTableView {
     /** Gives back what this table counted, so a new table over a better store starts from its rows. */
     @Deactivate
     void deactivate() {
-        for (VmRecord vm : store.occupying()) {
+        for (VmRecord vm : store.observe(null)) {
             index(vm, null, false);
+        }
+    }
+
+    /**
+     * A row another appliance sharing the store added, moved or removed: counted here as this appliance's own changes
+     * are (the host's use, the VM cap), and told to the listeners. Its audit entry is the other appliance's to write.
+     */
+    private void changedElsewhere(VmRecord before, VmRecord after) {
+        index(before, after, false);
+        if (after != null) {
+            events.vmChanged(after);
         }
     }
 
@@ -125,14 +137,46 @@ public class StateTable implements StateTableView {
 
     /**
      * Adds the row of a VM placement reserved room for ({@link Placement#place}) and a VM-cap slot was reserved for
-     * ({@link #tryReserveSlot}): both are already counted, so this takes them over instead of counting again.
+     * ({@link #tryReserveSlot}): both are already counted, so this takes them over instead of counting again. The store
+     * checks the room again by the rows of every appliance sharing it, and that no other one creates the offering.
+     *
+     * @param hostCapacity what the VM's host has in all
+     * @throws RoomTakenException if another appliance took the room meanwhile (its rows are in view now)
+     * @throws BeingCreatedException if another appliance is creating a VM of the offering
      */
-    void putReserved(VmRecord vm) {
+    void putReserved(VmRecord vm, Capacity hostCapacity) {
         VmRecord stamped = vm.since(clock.instant());
-        if (!store.insert(stamped)) {
+        VmStore.Claim claim = store.claim(stamped, hostCapacity);
+        if (claim instanceof VmStore.Claim.NoRoom noRoom) {
+            throw new RoomTakenException(noRoom.reason());
+        }
+        if (claim instanceof VmStore.Claim.BeingCreated other) {
+            throw new BeingCreatedException(other.other());
+        }
+        if (claim instanceof VmStore.Claim.Exists) {
             throw new IllegalStateException("VM " + vm.id() + " is in the table already");
         }
         events.vmChanged(stamped);
+    }
+
+    /** The room reserved for a VM was taken by another appliance sharing the store. */
+    static final class RoomTakenException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        RoomTakenException(String reason) {
+            super(reason);
+        }
+    }
+
+    /** Another appliance sharing the store is creating a VM of the offering: requests join it. */
+    static final class BeingCreatedException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final transient VmRecord other;
+
+        BeingCreatedException(VmRecord other) {
+            super("VM " + other.id() + " of " + other.offering().key() + " is being created by another appliance");
+            this.other = other;
+        }
     }
 
     /**
@@ -147,15 +191,19 @@ public class StateTable implements StateTableView {
 
     /** Moves a VM as {@link #move(String, VmState, VmState, String)}, changing its row with {@code change} too. */
     Optional<VmRecord> move(String id, VmState from, VmState to, UnaryOperator<VmRecord> change) {
-        return apply(id, from, to, change, false);
+        return apply(id, from, to, change, null);
     }
 
     /**
      * Moves a VM into a state that holds host capacity whose room and VM-cap slot the caller reserved already (a
-     * restore): the move takes them over.
+     * restore): the move takes them over. Empty also when the store finds the host full by the rows of every
+     * appliance sharing it (the caller gives its reservation back).
+     *
+     * @param hostCapacity what the host the changed row names has in all
      */
-    Optional<VmRecord> moveReserved(String id, VmState from, VmState to, UnaryOperator<VmRecord> change) {
-        return apply(id, from, to, change, true);
+    Optional<VmRecord> moveReserved(String id, VmState from, VmState to, UnaryOperator<VmRecord> change,
+                                    Capacity hostCapacity) {
+        return apply(id, from, to, change, hostCapacity);
     }
 
     /**
@@ -179,7 +227,7 @@ public class StateTable implements StateTableView {
 
     /** Changes a VM's row in place while it is in {@code state} (a grant, its endpoints). */
     Optional<VmRecord> update(String id, VmState state, UnaryOperator<VmRecord> change) {
-        return apply(id, state, state, change, false);
+        return apply(id, state, state, change, null);
     }
 
     /** Changes a VM's row in place in whatever state it is in, retrying if it moves meanwhile. */
@@ -196,15 +244,19 @@ public class StateTable implements StateTableView {
         }
     }
 
+    /** @param reservedOn what the host has in all, when the caller reserved room there for the move; else null */
     private Optional<VmRecord> apply(String id, VmState from, VmState to, UnaryOperator<VmRecord> change,
-                                     boolean reserved) {
+                                     Capacity reservedOn) {
         if (from != to && !Moves.legal(from, to)) {
             throw new ConflictException("VM " + id + " cannot move from " + from + " to " + to);
         }
-        Optional<VmStore.Change> done = store.transition(id, from, to, row -> {
+        boolean reserved = reservedOn != null;
+        UnaryOperator<VmRecord> stamped = row -> {
             VmRecord changed = change.apply(row);
             return changed == null || from == to ? changed : changed.since(clock.instant());
-        });
+        };
+        Optional<VmStore.Change> done = reserved ? store.transition(id, from, to, stamped, reservedOn)
+                : store.transition(id, from, to, stamped);
         done.ifPresent(c -> {
             index(c.before(), c.after(), reserved);
             if (!c.after().equals(c.before())) {
@@ -234,11 +286,23 @@ public class StateTable implements StateTableView {
     }
 
     /**
-     * Whether a row is half-way through a move that nothing in this appliance carries on: it was in its transitional
-     * state before this table started (the appliance restarted or crashed meanwhile), so no work here will end it.
+     * Whether a row is half-way through a move that nothing carries on: this appliance made the move before this table
+     * started (it restarted or crashed meanwhile), or another appliance sharing the store made it and is gone.
      */
     boolean orphaned(VmRecord vm) {
-        return vm.state().transitional() && vm.inStateSince().isBefore(activatedAt);
+        if (!vm.state().transitional()) {
+            return false;
+        }
+        return switch (store.worker(vm)) {
+            case THIS -> vm.inStateSince().isBefore(activatedAt);
+            case ELSEWHERE -> false; // another appliance sharing the store carries it on
+            case GONE -> true; // the appliance that made the move stopped or crashed
+        };
+    }
+
+    /** Whether another appliance sharing the store, alive, carries on the move the row is in. */
+    boolean workedElsewhere(VmRecord vm) {
+        return vm.state().transitional() && store.worker(vm) == VmStore.Worker.ELSEWHERE;
     }
 
     /** How many VMs count under the VM cap: those in memory and not being destroyed, and reserved slots. */
@@ -264,20 +328,9 @@ public class StateTable implements StateTableView {
         capped.decrementAndGet();
     }
 
-    /**
-     * Whether a VM in this row holds its host's capacity: while it is in memory. An ARCHIVED VM does not; one being
-     * archived from memory still does, one whose archive is moved between tiers does not; one being destroyed does as
-     * long as it was not archived.
-     */
+    /** Whether a VM in this row holds its host's capacity ({@link VmRecord#holdsHost()}); no row holds none. */
     static boolean holdsHost(VmRecord vm) {
-        if (vm == null) {
-            return false;
-        }
-        return switch (vm.state()) {
-            case CREATING, STARTING, ACTIVE, SUSPENDING, SLEEPING, RESUMING, RESTORING -> true;
-            case ARCHIVING, DESTROYING -> vm.archive() == null;
-            case ARCHIVED, DESTROYED, FAILED -> false;
-        };
+        return vm != null && vm.holdsHost();
     }
 
     private static boolean underCap(VmRecord vm) {

@@ -14,6 +14,7 @@ import java.util.function.Supplier;
 import org.servicefarm.api.Activation;
 import org.servicefarm.api.Archive;
 import org.servicefarm.api.ArchiveTier;
+import org.servicefarm.api.Capacity;
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
@@ -246,7 +247,7 @@ final class VmOperations {
             // the row names the host whose room it holds; relocated, its archive follows in the background
             moved = table.moveReserved(vm.id(), resting, moving, row -> (to.equals(row.hostId()) ? row
                     : row.withHost(to)).withState(moving, "restoring on " + to
-                    + (to.equals(vm.hostId()) ? "" : " (relocated from " + vm.hostId() + ")")));
+                    + (to.equals(vm.hostId()) ? "" : " (relocated from " + vm.hostId() + ")")), capacityOf(to));
             if (moved.isEmpty()) {
                 index.vacate(target, vm.resources(), vm.offering().securityLevel());
                 table.releaseSlot();
@@ -316,6 +317,11 @@ final class VmOperations {
             activations.remove(vm.id(), work);
             work.future().completeExceptionally(e);
         }
+    }
+
+    /** What a host has in all, as the index knows it (none for a host gone meanwhile: nothing fits there). */
+    Capacity capacityOf(String host) {
+        return index.status(host).map(h -> h.host().capacity()).orElse(Capacity.ZERO);
     }
 
     /**

@@ -61,6 +61,14 @@ public final class Database {
                 + "before it is written, in milliseconds; moves between states are always written at once.")
         long writeBehindMs() default 1000;
 
+        @AttributeDefinition(description = "How often the VM store reads the rows other appliances sharing the "
+                + "database changed, in milliseconds.")
+        long pollMs() default 500;
+
+        @AttributeDefinition(description = "How long an appliance sharing the database may go without saying it is "
+                + "alive before the others take it as gone and end the moves it left half-way, in milliseconds.")
+        long applianceLeaseMs() default 15000;
+
         @AttributeDefinition(description = "How many rows of VMs that are gone (DESTROYED, FAILED) are kept as "
                 + "history; older ones are deleted.")
         int historyLimit() default 1000;

@@ -23,7 +23,12 @@ import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import java.util.Map;
+
+import org.servicefarm.api.Capacity;
+import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.store.VmStore;
 import org.servicefarm.api.VmState;
 
 /** What any database behind {@link JdbcVmStore} must do; run on H2 and on a real PostgreSQL. */
@@ -42,6 +47,9 @@ abstract class VmStoreContract {
             s.execute("DROP TABLE IF EXISTS vm");
             s.execute("DROP TABLE IF EXISTS audit");
             s.execute("DROP TABLE IF EXISTS leader");
+            s.execute("DROP TABLE IF EXISTS host_claim");
+            s.execute("DROP TABLE IF EXISTS offering_claim");
+            s.execute("DROP TABLE IF EXISTS appliance");
             s.execute("DROP TABLE IF EXISTS schema_history");
         }
     }
@@ -159,6 +167,130 @@ abstract class VmStoreContract {
         assertTrue(open().vm("sf-a").isEmpty());
     }
 
+    // ---- several appliances on one database ---------------------------------------------------------------
+
+    /** A new VM of {@code offering}'s service on {@code host}, in {@code state}. */
+    private static VmRecord on(String id, String host, VmState state, String service) {
+        VmRecord vm = vm(id, state);
+        Offering offering = new Offering(service, vm.offering().version(), vm.offering().environment(),
+                vm.offering().securityLevel());
+        return new VmRecord(id, host, vm.imageId(), offering, Map.of(), state, vm.resources(), vm.createdAt(), null, 0,
+                null);
+    }
+
+    @Test
+    void anApplianceSeesWhatAnotherAddedMovedAndRemovedAndTellsItsObserver() throws Exception {
+        JdbcVmStore one = open();
+        JdbcVmStore two = open();
+        List<String> told = new java.util.concurrent.CopyOnWriteArrayList<>();
+        assertTrue(two.observe((before, after) -> told.add((before == null ? "-" : before.state().toString()) + ">"
+                + (after == null ? "-" : after.state().toString()))).isEmpty());
+        assertTrue(one.insert(vm("sf-a", VmState.CREATING)));
+        two.poll();
+        assertEquals(VmState.CREATING, two.vm("sf-a").orElseThrow().state());
+        assertEquals(1, two.offering(vm("sf-a", VmState.CREATING).offering()).size());
+        assertTrue(one.transition("sf-a", VmState.CREATING, VmState.ACTIVE, v -> v).isPresent());
+        two.poll();
+        two.poll(); // read again (the overlap): told once
+        assertEquals(VmState.ACTIVE, two.vm("sf-a").orElseThrow().state());
+        assertTrue(one.transition("sf-a", VmState.ACTIVE, VmState.DESTROYED, v -> v).isPresent());
+        assertTrue(one.remove("sf-a", VmState.DESTROYED).isPresent());
+        two.poll(); // it never saw the row DESTROYED: it is gone
+        two.dropRemoved(); // a poll does this every minute or so
+        assertTrue(two.occupying().isEmpty());
+        assertTrue(two.vm("sf-a").isEmpty());
+        assertEquals(List.of("-" + ">CREATING", "CREATING>ACTIVE", "ACTIVE>-"), told);
+    }
+
+    @Test
+    void concurrentClaimsOfTwoAppliancesNeverOverCommitAHost() throws Exception {
+        JdbcVmStore one = open();
+        JdbcVmStore two = open();
+        Capacity host = new Capacity(8, 8192, 3);
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<VmStore.Claim>> claims = new ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                JdbcVmStore store = i % 2 == 0 ? one : two;
+                // each its own offering: only the host's room is contended
+                VmRecord vm = on("sf-" + i, "alpha", VmState.CREATING, "svc" + i);
+                claims.add(pool.submit(() -> store.claim(vm, host)));
+            }
+            int added = 0;
+            for (Future<VmStore.Claim> claim : claims) {
+                VmStore.Claim c = claim.get(60, TimeUnit.SECONDS);
+                assertTrue(c instanceof VmStore.Claim.Added || c instanceof VmStore.Claim.NoRoom, c.toString());
+                added += c instanceof VmStore.Claim.Added ? 1 : 0;
+            }
+            assertEquals(3, added, "exactly the host's 3 VMs are claimed, across both appliances");
+        } finally {
+            pool.shutdownNow();
+        }
+        one.poll();
+        assertEquals(3, one.occupying().size(), "after a poll each appliance sees every claim that passed");
+        // a restore onto the full host is refused; after a VM left, it passes
+        JdbcVmStore store = open();
+        assertTrue(store.insert(on("sf-archived", "beta", VmState.ARCHIVED, "archived")));
+        assertTrue(store.transition("sf-archived", VmState.ARCHIVED, VmState.RESTORING, v -> v.withHost("alpha"),
+                host).isEmpty(), "alpha is full");
+        String leaving = store.occupying().stream().filter(v -> v.hostId().equals("alpha")).findFirst().orElseThrow()
+                .id();
+        assertTrue(store.transition(leaving, VmState.CREATING, VmState.DESTROYED, v -> v).isPresent());
+        assertTrue(store.transition("sf-archived", VmState.ARCHIVED, VmState.RESTORING, v -> v.withHost("alpha"),
+                host).isPresent());
+    }
+
+    @Test
+    void anOfferingIsCreatedOnceAcrossAppliances() throws Exception {
+        JdbcVmStore one = open();
+        JdbcVmStore two = open();
+        Capacity host = new Capacity(8, 8192, 8);
+        assertTrue(one.claim(on("sf-1", "alpha", VmState.CREATING, "wiki"), host) instanceof VmStore.Claim.Added);
+        VmStore.Claim second = two.claim(on("sf-2", "beta", VmState.CREATING, "wiki"), host);
+        assertTrue(second instanceof VmStore.Claim.BeingCreated, second.toString());
+        assertEquals("sf-1", ((VmStore.Claim.BeingCreated) second).other().id());
+        assertEquals(VmState.CREATING, two.vm("sf-1").orElseThrow().state(), "the refused claim read the other's rows");
+        assertTrue(two.claim(on("sf-3", "beta", VmState.CREATING, "blog"), host) instanceof VmStore.Claim.Added);
+        assertTrue(one.transition("sf-1", VmState.CREATING, VmState.ACTIVE, v -> v).isPresent());
+        assertTrue(two.claim(on("sf-4", "beta", VmState.CREATING, "wiki"), host) instanceof VmStore.Claim.Added,
+                "a second VM once the first is created");
+    }
+
+    @Test
+    void aMoveLeftHalfWayByAnApplianceThatIsGoneIsTold() throws Exception {
+        JdbcVmStore one = open();
+        JdbcVmStore two = open();
+        assertTrue(one.insert(vm("sf-a", VmState.CREATING)));
+        two.poll();
+        VmRecord row = two.vm("sf-a").orElseThrow();
+        assertEquals(VmStore.Worker.THIS, one.worker(row));
+        assertEquals(VmStore.Worker.ELSEWHERE, two.worker(row), "its maker is alive");
+        one.deactivate(); // stops saying it is alive
+        Thread.sleep(LEASE_MS + 200);
+        two.poll();
+        assertEquals(VmStore.Worker.GONE, two.worker(row));
+        assertTrue(two.transition("sf-a", VmState.CREATING, VmState.DESTROYED, v -> v).isPresent());
+        assertEquals(VmStore.Worker.THIS, two.worker(two.vm("sf-a").orElseThrow()), "the last mover works on it");
+    }
+
+    @Test
+    void grantsCountedBehindByTwoAppliancesAreAddedNotLost() throws Exception {
+        JdbcVmStore one = open();
+        JdbcVmStore two = open();
+        VmRecord a = vm("sf-a", VmState.ACTIVE);
+        assertTrue(one.insert(a));
+        two.poll();
+        Instant when = Instant.parse("2026-11-26T07:00:00Z");
+        for (int i = 0; i < 5; i++) {
+            assertTrue(one.transition("sf-a", VmState.ACTIVE, VmState.ACTIVE, v -> v.granted(when)).isPresent());
+            assertTrue(two.transition("sf-a", VmState.ACTIVE, VmState.ACTIVE, v -> v.granted(when)).isPresent());
+        }
+        one.flush();
+        two.flush(); // conflicts with one's write: merged, written at the next flush
+        two.flush();
+        assertEquals(a.grants() + 10, open().vm("sf-a").orElseThrow().grants());
+    }
+
     /** The test database as an appliance called {@code name} opens it (migrating it the first time). */
     Database database(String name) throws SQLException {
         return new Database(dataSource, config(name, 60_000, 1000));
@@ -191,9 +323,12 @@ abstract class VmStoreContract {
             }
             one.record("viewer", "request", "wiki@2.1", "GRANTED ACTIVE", "VM sf-a on alpha");
             var warm = one.entries(null, rest.get(1).id(), 1000);
-            assertEquals(2, warm.size(), warm.toString());
-            assertEquals("GRANTED ACTIVE x250", warm.stream().filter(e -> e.actor().equals("operator")).findFirst()
-                    .orElseThrow().outcome());
+            // the writer may flush while they are recorded: one entry per flush, the counts adding up to 250
+            var operator = warm.stream().filter(e -> e.actor().equals("operator")).toList();
+            assertTrue(operator.size() <= 3, warm.toString());
+            assertEquals(250, operator.stream().mapToInt(e -> Integer.parseInt(e.outcome()
+                    .replace("GRANTED ACTIVE x", "").replace("GRANTED ACTIVE", "1"))).sum(), warm.toString());
+            assertEquals(1, warm.size() - operator.size(), warm.toString());
             org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                     () -> one.entries(null, 0, 0));
             org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
@@ -227,6 +362,9 @@ abstract class VmStoreContract {
         }
     }
 
+    /** How long an appliance of these tests may be silent before the others take it as gone. */
+    static final long LEASE_MS = 400;
+
     static Database.Config config(String name, long writeBehindMs, int historyLimit) {
         return new Database.Config() {
             @Override
@@ -252,6 +390,16 @@ abstract class VmStoreContract {
             @Override
             public int historyLimit() {
                 return historyLimit;
+            }
+
+            @Override
+            public long pollMs() {
+                return 3_600_000; // the tests poll when they mean to
+            }
+
+            @Override
+            public long applianceLeaseMs() {
+                return LEASE_MS;
             }
         };
     }
