@@ -2,27 +2,15 @@ package org.servicefarm.itests;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
-import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
-import static org.junit.Assert.fail;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
@@ -45,52 +33,25 @@ import com.fasterxml.jackson.databind.JsonNode;
  */
 public class CrashIT {
     static final String HOST = "crash-it";
-    private static final String URI = "qemu:///system";
-    private static final Duration READY = Duration.ofSeconds(120);
     private static final Duration GRANT = Duration.ofSeconds(150);
-    private static final Pattern FARM_HOST = Pattern.compile("<servicefarm:vm [^>]*host=[\"']([^\"']+)[\"']");
 
-    private static Path home;
-    private static int httpPort;
-    private static Process karaf;
+    private static ApplianceProcess appliance;
     private static FarmClient client;
 
     @BeforeClass
     public static void unpack() throws Exception {
-        String zip = System.getProperty("servicefarm.assembly.zip");
-        String components = System.getProperty("servicefarm.components");
-        assertNotNull("servicefarm.assembly.zip is not set (run through mvn verify)", zip);
-        assertTrue("the component repository is missing: run components/build (scripts/test does): " + components,
-                components != null && Files.isDirectory(Path.of(components, "blobs")));
-        Path base = Path.of("target", "crash-it").toAbsolutePath();
-        run(Duration.ofSeconds(60), "rm", "-rf", base.toString());
-        Files.createDirectories(base);
-        run(Duration.ofSeconds(120), "unzip", "-q", zip, "-d", base.toString());
-        try (var dirs = Files.list(base)) {
-            home = dirs.filter(Files::isDirectory).findFirst().orElseThrow();
-        }
-        httpPort = Integer.parseInt(ApplianceOptions.freePort());
-        set("org.ops4j.pax.web.cfg", "org.osgi.service.http.port", String.valueOf(httpPort));
-        set("org.apache.karaf.shell.cfg", "sshPort", ApplianceOptions.freePort());
-        set("org.apache.karaf.management.cfg", "rmiRegistryPort", ApplianceOptions.freePort());
-        set("org.apache.karaf.management.cfg", "rmiServerPort", ApplianceOptions.freePort());
-        set("org.servicefarm.dns.cfg", "port", ApplianceOptions.freePort());
-        set("org.servicefarm.images.cfg", "repository", components);
-        Files.writeString(home.resolve("etc/org.servicefarm.host-" + HOST + ".cfg"), String.join("\n",
-                "name = " + HOST, "driver = libvirt", "uri = " + URI, "capacity.vcpus = 8",
-                "capacity.memoryMiB = 4096", "capacity.vms = 8", "costPerHour = 0.05", "securityZone = standard",
-                "hypervisor.portRange = 24700-24799", "hypervisor.stagingPool = " + RealGuestsIT.POOL,
-                "hypervisor.stagingDirectory = " + RealGuestsIT.POOL_DIRECTORY, ""));
-        removeGuests();
-        client = new FarmClient(httpPort);
+        appliance = new ApplianceProcess("crash-it");
+        appliance.qemuHost(HOST, 8, "24700-24799", RealGuestsIT.POOL, RealGuestsIT.POOL_DIRECTORY);
+        ApplianceProcess.removeGuests(HOST);
+        client = appliance.client;
     }
 
     @AfterClass
     public static void cleanUp() throws Exception {
         try {
-            kill();
+            appliance.kill();
         } finally {
-            removeGuests();
+            ApplianceProcess.removeGuests(HOST);
             RealGuestsIT.removePool(RealGuestsIT.POOL); // the staging pool is the real-guest tests', made again by this one
         }
     }
@@ -164,23 +125,29 @@ public class CrashIT {
         return "{\"service\":\"static-site\",\"environment\":{\"os\":\"" + os + "\",\"server\":\"" + server + "\"}}";
     }
 
-    /**
-     * Every row of the table, or null while the REST API is not answering for it: after a start the resources are
-     * published again when the store's arrival restarts the table and the manager over it.
-     */
+    private static void start() throws Exception {
+        appliance.start(site("busybox-1.35", "busybox-httpd-1.35"));
+    }
+
+    private static void kill() throws InterruptedException {
+        appliance.kill();
+    }
+
     private static List<JsonNode> vms() {
-        try {
-            HttpResponse<String> response = client.get("/api/v1/vms", Login.VIEWER);
-            if (response.statusCode() != 200) {
-                return null;
-            }
-            JsonNode all = FarmClient.json(response);
-            List<JsonNode> list = new ArrayList<>();
-            (all.isArray() ? all : all.path("vms")).forEach(list::add);
-            return list;
-        } catch (RuntimeException e) {
-            return null;
-        }
+        return appliance.vms();
+    }
+
+    private static JsonNode vm(String id) throws Exception {
+        return appliance.vm(id);
+    }
+
+    private static void awaitUnder(Duration timeout, String what, ApplianceProcess.Condition condition)
+            throws Exception {
+        appliance.awaitUnder(timeout, what, condition);
+    }
+
+    private static Set<String> guestsOf(String host) throws Exception {
+        return ApplianceProcess.guestsOf(host);
     }
 
     /** The VMs the table has on the QEMU host in a state that holds a guest there. */
@@ -196,99 +163,5 @@ public class CrashIT {
             }
         }
         return rows;
-    }
-
-    /** A VM's row, waiting while the REST API is not answering for rows yet. */
-    private static JsonNode vm(String id) throws Exception {
-        JsonNode[] found = new JsonNode[1];
-        awaitUnder(Duration.ofSeconds(60), "VM " + id + " to be readable", () -> {
-            HttpResponse<String> response = client.get("/api/v1/vms/" + id, Login.VIEWER);
-            found[0] = response.statusCode() == 200 ? FarmClient.json(response) : null;
-            return found[0] != null;
-        });
-        return found[0];
-    }
-
-    private interface Condition {
-        boolean holds() throws Exception;
-    }
-
-    private static void awaitUnder(Duration timeout, String what, Condition condition) throws Exception {
-        Instant deadline = Instant.now().plus(timeout);
-        while (!condition.holds()) {
-            if (Instant.now().isAfter(deadline)) {
-                fail("timed out waiting for " + what + ": " + vms());
-            }
-            FarmClient.pause(250);
-        }
-    }
-
-    /** Starts the appliance on its folder (again after a kill) and waits for its REST API. */
-    private static void start() throws Exception {
-        ProcessBuilder builder = new ProcessBuilder(home.resolve("bin/karaf").toString(), "server")
-                .directory(home.toFile()).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(home.resolve("console.log").toFile()));
-        builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
-        karaf = builder.start();
-        client.awaitReady(READY);
-        // the whiteboard publishes resources one by one: the request resource may come after the hosts'
-        String explain = site("busybox-1.35", "busybox-httpd-1.35");
-        awaitUnder(READY, "the request resource", () -> {
-            try {
-                return client.post("/api/v1/requests?explain=true", explain, Login.ADMIN).statusCode() == 200;
-            } catch (UncheckedIOException e) {
-                return false;
-            }
-        });
-    }
-
-    /** SIGKILL to the appliance's JVM and the script that started it: no shutdown hook runs, nothing is flushed. */
-    private static void kill() throws InterruptedException {
-        if (karaf == null) {
-            return;
-        }
-        karaf.descendants().forEach(ProcessHandle::destroyForcibly);
-        karaf.destroyForcibly();
-        karaf.waitFor(30, TimeUnit.SECONDS);
-        karaf.descendants().forEach(p -> p.onExit().join());
-        karaf = null;
-    }
-
-    /** The domains on this machine's libvirt whose farm metadata names {@code host}. */
-    private static Set<String> guestsOf(String host) throws Exception {
-        Set<String> guests = new HashSet<>();
-        for (String domain : RealGuestsIT.virsh(0, "list", "--all", "--name").split("\n")) {
-            if (domain.isBlank()) {
-                continue;
-            }
-            Matcher m = FARM_HOST.matcher(RealGuestsIT.virsh(-1, "dumpxml", domain.strip()));
-            if (m.find() && m.group(1).equals(host)) {
-                guests.add(domain.strip());
-            }
-        }
-        return guests;
-    }
-
-    private static void removeGuests() throws Exception {
-        run(Duration.ofSeconds(120), "../scripts/qemu-host", "remove-guests", HOST);
-    }
-
-    private static void set(String file, String key, String value) throws IOException {
-        Path path = home.resolve("etc").resolve(file);
-        List<String> lines = Files.exists(path) ? new ArrayList<>(Files.readAllLines(path)) : new ArrayList<>();
-        lines.removeIf(line -> line.strip().startsWith(key + " ") || line.strip().startsWith(key + "="));
-        lines.add(key + " = " + value);
-        Files.write(path, lines, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                StandardOpenOption.TRUNCATE_EXISTING);
-    }
-
-    private static String run(Duration timeout, String... command) throws Exception {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new UncheckedIOException(new IOException("timed out: " + String.join(" ", command)));
-        }
-        return new String(out, StandardCharsets.UTF_8);
     }
 }

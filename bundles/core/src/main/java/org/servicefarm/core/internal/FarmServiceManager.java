@@ -227,6 +227,10 @@ public class FarmServiceManager implements ServiceManager {
     StateTable stateTable;
     @Reference
     HostRegistry hosts;
+
+    /** Adds and removes the hosts of the API, farm-wide when the store is shared. */
+    @Reference
+    SharedHosts sharedHosts;
     @Reference
     Placement placement;
     @Reference
@@ -1119,7 +1123,7 @@ public class FarmServiceManager implements ServiceManager {
         if (host == null) {
             throw new InvalidRequestException("a host is required");
         }
-        return hosts.register(host);
+        return sharedHosts.register(host);
     }
 
     @Override
@@ -1135,6 +1139,6 @@ public class FarmServiceManager implements ServiceManager {
     @Override
     public void unregisterHost(String name) {
         // whether VMs occupy it is decided atomically with placement's reservations
-        hosts.unregister(name);
+        sharedHosts.unregister(name);
     }
 }

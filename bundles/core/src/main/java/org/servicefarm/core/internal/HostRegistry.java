@@ -533,7 +533,9 @@ public class HostRegistry {
             driver.validate(record);
             CompletableFuture<Void> up = awaitedHosts.computeIfAbsent(record.name(), k -> new CompletableFuture<>());
             Configuration configuration = cm.getFactoryConfiguration(HostConfiguration.FACTORY_PID, record.name(), "?");
-            configuration.update(toProperties(record));
+            Dictionary<String, Object> properties = toProperties(record);
+            properties.put(ORIGIN, ORIGIN_API);
+            configuration.update(properties);
             up.get(REGISTRATION_WAIT.toMillis(), TimeUnit.MILLISECONDS);
             return status(record.name()).orElseThrow(() -> new IllegalStateException("host " + record.name()
                     + " was saved but its configuration was not accepted; see the log"));
@@ -576,6 +578,37 @@ public class HostRegistry {
             Optional.ofNullable(entry(name)).ifPresent(entry -> detail(entry, entry.detail));
             throw new IllegalStateException("cannot remove host " + name + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The configuration property that marks a host added through the API (here or, shared through the store, on
+     * another appliance), as against one of this appliance's own {@code etc/} files.
+     */
+    static final String ORIGIN = "origin";
+    static final String ORIGIN_API = "api";
+
+    /** The names of the hosts added through the API, by their configurations. */
+    Set<String> addedThroughApi() {
+        ConfigurationAdmin cm = configurationAdmin;
+        Set<String> names = new java.util.TreeSet<>();
+        try {
+            Configuration[] found = cm == null ? null : cm.listConfigurations("(&(service.factoryPid="
+                    + HostConfiguration.FACTORY_PID + ")(" + ORIGIN + "=" + ORIGIN_API + "))");
+            for (Configuration configuration : found == null ? new Configuration[0] : found) {
+                Object name = configuration.getProperties() == null ? null : configuration.getProperties().get("name");
+                if (name instanceof String text) {
+                    names.add(text);
+                }
+            }
+        } catch (IOException | InvalidSyntaxException e) {
+            throw new IllegalStateException("cannot list the hosts added through the API: " + e.getMessage(), e);
+        }
+        return names;
+    }
+
+    /** Whether a host of that name is configured here, regardless of case. */
+    boolean configured(String name) {
+        return hosts.containsKey(key(name));
     }
 
     /** The name of a persisted host configuration whose name equals {@code name} regardless of case. */

@@ -94,6 +94,8 @@ final class Farm implements AutoCloseable {
         manager.directory = directory;
         manager.stateTable = table;
         manager.hosts = hosts;
+        manager.sharedHosts = new SharedHosts();
+        manager.sharedHosts.registry = hosts;
         manager.placement = placement;
         manager.eviction = eviction;
         manager.imageStore = images;

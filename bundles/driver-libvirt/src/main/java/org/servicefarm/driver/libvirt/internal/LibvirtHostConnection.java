@@ -556,9 +556,22 @@ final class LibvirtHostConnection implements HostConnection {
         }
     }
 
+    /**
+     * The VM's tracked domain; one defined behind this connection's back since it connected (by another appliance
+     * sharing the host) is looked up and tracked from its farm metadata first. Called under the VM's lock.
+     */
     private Tracked requireTracked(String vmId) throws HypervisorException {
         domains.ensureOpen();
         Tracked tracked = farm.live(vmId);
+        if (tracked == null) {
+            Optional<Domains.Listed> found = domains.find(vmId);
+            Optional<FarmMetadata> metadata = found.isEmpty() ? Optional.empty()
+                    : FarmMetadata.of(found.get().xml()).filter(this::isOurs);
+            if (metadata.isPresent()) {
+                track(metadata.get(), found.get());
+                tracked = farm.live(vmId);
+            }
+        }
         if (tracked == null) {
             throw new HypervisorException("no VM " + vmId + " on host " + host.name());
         }

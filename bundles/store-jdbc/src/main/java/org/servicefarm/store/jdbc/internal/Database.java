@@ -66,7 +66,8 @@ public final class Database {
         long pollMs() default 500;
 
         @AttributeDefinition(description = "How long an appliance sharing the database may go without saying it is "
-                + "alive before the others take it as gone and end the moves it left half-way, in milliseconds.")
+                + "alive before the others take it as gone and end the moves it left half-way, and within which "
+                + "another appliance leads when the leader goes, in milliseconds.")
         long applianceLeaseMs() default 15000;
 
         @AttributeDefinition(description = "How many rows of VMs that are gone (DESTROYED, FAILED) are kept as "
@@ -78,10 +79,12 @@ public final class Database {
     private final Product product;
     private final String description;
     private final String applianceName;
+    private final long leaseMs;
 
     @Activate
     public Database(@Reference(name = "dataSource") DataSource dataSource, Config config) throws SQLException {
         this.dataSource = dataSource;
+        this.leaseMs = Math.max(1000, config.applianceLeaseMs());
         this.applianceName = config.applianceName().isBlank() ? hostName() : config.applianceName().strip();
         String[] described = new String[1];
         this.product = migrate(dataSource, described);
@@ -122,6 +125,14 @@ public final class Database {
     /** This appliance's name among those sharing the database. */
     String applianceName() {
         return applianceName;
+    }
+
+    /**
+     * How long an appliance sharing the database may go without saying it is alive before the others take it as gone:
+     * its moves left half-way are ended, and another appliance leads within it.
+     */
+    long leaseMs() {
+        return leaseMs;
     }
 
     Connection connection() throws SQLException {

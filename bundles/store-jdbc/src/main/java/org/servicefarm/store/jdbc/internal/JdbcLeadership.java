@@ -32,10 +32,10 @@ public class JdbcLeadership implements Leadership {
     private static final Logger LOG = LoggerFactory.getLogger(JdbcLeadership.class);
     /** The advisory lock's key: "SFLEADER" in ASCII, unlikely to meet another application's. */
     static final long LOCK_KEY = 0x53464C4541444552L;
-    static final long LEASE_SECONDS = 15;
 
     private final Database database;
     private final Clock clock;
+    private final long leaseSeconds;
     private final ScheduledExecutorService ticker;
     private volatile boolean leads;
     private volatile String leader;
@@ -44,12 +44,13 @@ public class JdbcLeadership implements Leadership {
 
     @Activate
     public JdbcLeadership(@Reference Database database) {
-        this(database, Clock.systemUTC(), LEASE_SECONDS);
+        this(database, Clock.systemUTC(), Math.max(3, database.leaseMs() / 1000));
     }
 
     JdbcLeadership(Database database, Clock clock, long leaseSeconds) {
         this.database = database;
         this.clock = clock;
+        this.leaseSeconds = leaseSeconds;
         if (database.product() != Database.Product.POSTGRESQL) {
             leads = true;
             leader = database.applianceName();
@@ -154,7 +155,7 @@ public class JdbcLeadership implements Leadership {
             }
             Instant renewed = rs.getTimestamp(2).toInstant();
             // a row the leader has not renewed within the lease names one that is gone
-            return renewed.plusSeconds(LEASE_SECONDS).isBefore(clock.instant()) ? null : rs.getString(1);
+            return renewed.plusSeconds(leaseSeconds).isBefore(clock.instant()) ? null : rs.getString(1);
         }
     }
 

@@ -25,3 +25,10 @@ CREATE TABLE appliance (
     name         VARCHAR(128) NOT NULL PRIMARY KEY,
     heartbeat_at TIMESTAMP WITH TIME ZONE NOT NULL
 );
+
+-- The hosts added through an appliance's API: every appliance sharing the database connects them.
+CREATE TABLE host_registration (
+    name       VARCHAR(128)  NOT NULL PRIMARY KEY,
+    doc        VARCHAR(100000) NOT NULL,
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL
+);

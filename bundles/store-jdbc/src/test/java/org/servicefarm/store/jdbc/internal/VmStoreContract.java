@@ -50,6 +50,7 @@ abstract class VmStoreContract {
             s.execute("DROP TABLE IF EXISTS host_claim");
             s.execute("DROP TABLE IF EXISTS offering_claim");
             s.execute("DROP TABLE IF EXISTS appliance");
+            s.execute("DROP TABLE IF EXISTS host_registration");
             s.execute("DROP TABLE IF EXISTS schema_history");
         }
     }
@@ -289,6 +290,23 @@ abstract class VmStoreContract {
         two.flush(); // conflicts with one's write: merged, written at the next flush
         two.flush();
         assertEquals(a.grants() + 10, open().vm("sf-a").orElseThrow().grants());
+    }
+
+    @Test
+    void aHostRegisteredByOneApplianceIsReadByAnother() throws Exception {
+        JdbcHostRegistrations one = new JdbcHostRegistrations(database("one"));
+        JdbcHostRegistrations two = new JdbcHostRegistrations(database("two"));
+        org.servicefarm.api.HostRecord delta = new org.servicefarm.api.HostRecord("delta", "libvirt", "qemu:///system",
+                new Capacity(4, 4096, 4), 0.2, "standard", Map.of("portRange", "24000-24099"), 1.5);
+        one.put(delta);
+        assertEquals(List.of(delta), two.hosts());
+        org.servicefarm.api.HostRecord bigger = new org.servicefarm.api.HostRecord("delta", "libvirt",
+                "qemu:///system", new Capacity(8, 8192, 8), 0.2, "standard", Map.of(), 1.0);
+        two.put(bigger);
+        assertEquals(List.of(bigger), one.hosts(), "registered again: replaced");
+        one.remove("delta");
+        one.remove("delta");
+        assertTrue(two.hosts().isEmpty());
     }
 
     /** The test database as an appliance called {@code name} opens it (migrating it the first time). */

@@ -1,0 +1,220 @@
+package org.servicefarm.itests;
+
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.servicefarm.itests.FarmClient.Login;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * The shipped appliance zip unpacked into a folder of its own and run as a process (Pax Exam's container can be
+ * neither killed with SIGKILL and kept, nor run twice side by side): on free ports, started, killed and started again
+ * on the same folder.
+ */
+final class ApplianceProcess {
+    static final Duration READY = Duration.ofSeconds(120);
+    private static final Pattern FARM_HOST = Pattern.compile("<servicefarm:vm [^>]*host=[\"']([^\"']+)[\"']");
+
+    final Path home;
+    final int httpPort;
+    final FarmClient client;
+    private Process karaf;
+
+    /** Unpacks the zip the build made into {@code target/<folder>}, on free ports, with the component repository. */
+    ApplianceProcess(String folder) throws Exception {
+        String zip = System.getProperty("servicefarm.assembly.zip");
+        String components = System.getProperty("servicefarm.components");
+        assertNotNull("servicefarm.assembly.zip is not set (run through mvn verify)", zip);
+        assertTrue("the component repository is missing: run components/build (scripts/test does): " + components,
+                components != null && Files.isDirectory(Path.of(components, "blobs")));
+        Path base = Path.of("target", folder).toAbsolutePath();
+        run(Duration.ofSeconds(60), "rm", "-rf", base.toString());
+        Files.createDirectories(base);
+        run(Duration.ofSeconds(120), "unzip", "-q", zip, "-d", base.toString());
+        try (var dirs = Files.list(base)) {
+            home = dirs.filter(Files::isDirectory).findFirst().orElseThrow();
+        }
+        httpPort = Integer.parseInt(ApplianceOptions.freePort());
+        set("org.ops4j.pax.web.cfg", "org.osgi.service.http.port", String.valueOf(httpPort));
+        set("org.apache.karaf.shell.cfg", "sshPort", ApplianceOptions.freePort());
+        set("org.apache.karaf.management.cfg", "rmiRegistryPort", ApplianceOptions.freePort());
+        set("org.apache.karaf.management.cfg", "rmiServerPort", ApplianceOptions.freePort());
+        set("org.servicefarm.dns.cfg", "port", ApplianceOptions.freePort());
+        set("org.servicefarm.images.cfg", "repository", components);
+        client = new FarmClient(httpPort);
+    }
+
+    /** Sets {@code key} in {@code etc/<file>}, replacing what the file said of it. */
+    void set(String file, String key, String value) throws IOException {
+        Path path = home.resolve("etc").resolve(file);
+        List<String> lines = Files.exists(path) ? new ArrayList<>(Files.readAllLines(path)) : new ArrayList<>();
+        lines.removeIf(line -> line.strip().startsWith(key + " ") || line.strip().startsWith(key + "="));
+        lines.add(key + " = " + value);
+        Files.write(path, lines, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                StandardOpenOption.TRUNCATE_EXISTING);
+    }
+
+    /** Writes a QEMU host on this machine's libvirt into {@code etc/}. */
+    void qemuHost(String name, int vms, String portRange, String pool, String poolDirectory) throws IOException {
+        Files.writeString(home.resolve("etc/org.servicefarm.host-" + name + ".cfg"), String.join("\n",
+                "name = " + name, "driver = libvirt", "uri = qemu:///system", "capacity.vcpus = 8",
+                "capacity.memoryMiB = 4096", "capacity.vms = " + vms, "costPerHour = 0.05",
+                "securityZone = standard", "hypervisor.portRange = " + portRange,
+                "hypervisor.stagingPool = " + pool, "hypervisor.stagingDirectory = " + poolDirectory, ""));
+    }
+
+    /**
+     * Leaves the demo's test-driver hosts out (their guests live in this process only): their feature out of the boot
+     * features, their configurations deleted.
+     */
+    void withoutDemoHosts() throws IOException {
+        Path features = home.resolve("etc/org.apache.karaf.features.cfg");
+        String boot = Files.readString(features, StandardCharsets.UTF_8);
+        String without = boot.replaceAll(",\\s*\\\\?\\s*servicefarm-demo-hosts/[^,\\s]*", "") // after another
+                .replaceAll("servicefarm-demo-hosts/[^,\\s]*\\s*,\\s*\\\\?\\s*", ""); // or first
+        assertTrue("the boot features name servicefarm-demo-hosts: " + boot, !without.equals(boot));
+        Files.writeString(features, without, StandardCharsets.UTF_8);
+        for (String demo : List.of("alpha", "beta", "gamma")) {
+            Files.deleteIfExists(home.resolve("etc/org.servicefarm.host-" + demo + ".cfg"));
+        }
+    }
+
+    /**
+     * Starts the appliance on its folder (again after a kill) and waits until it explains a request for
+     * {@code explainBody} (the whiteboard publishes resources one by one: the request resource may come last).
+     */
+    void start(String explainBody) throws Exception {
+        ProcessBuilder builder = new ProcessBuilder(home.resolve("bin/karaf").toString(), "server")
+                .directory(home.toFile()).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(home.resolve("console.log").toFile()));
+        builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        karaf = builder.start();
+        client.awaitReady(READY);
+        awaitUnder(READY, "the request resource", () -> {
+            try {
+                return client.post("/api/v1/requests?explain=true", explainBody, Login.ADMIN).statusCode() == 200;
+            } catch (UncheckedIOException e) {
+                return false;
+            }
+        });
+    }
+
+    boolean running() {
+        return karaf != null && karaf.isAlive();
+    }
+
+    /** SIGKILL to the appliance's JVM and the script that started it: no shutdown hook runs, nothing is flushed. */
+    void kill() throws InterruptedException {
+        if (karaf == null) {
+            return;
+        }
+        karaf.descendants().forEach(ProcessHandle::destroyForcibly);
+        karaf.destroyForcibly();
+        karaf.waitFor(30, TimeUnit.SECONDS);
+        karaf.descendants().forEach(p -> p.onExit().join());
+        karaf = null;
+    }
+
+    /**
+     * Every row of the table, or null while the REST API is not answering for it: after a start the resources are
+     * published again when the store's arrival restarts the table and the manager over it.
+     */
+    List<JsonNode> vms() {
+        try {
+            HttpResponse<String> response = client.get("/api/v1/vms", Login.VIEWER);
+            if (response.statusCode() != 200) {
+                return null;
+            }
+            JsonNode all = FarmClient.json(response);
+            List<JsonNode> list = new ArrayList<>();
+            (all.isArray() ? all : all.path("vms")).forEach(list::add);
+            return list;
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** A VM's row, waiting while the REST API is not answering for rows yet. */
+    JsonNode vm(String id) throws Exception {
+        JsonNode[] found = new JsonNode[1];
+        awaitUnder(Duration.ofSeconds(60), "VM " + id + " to be readable", () -> {
+            HttpResponse<String> response = client.get("/api/v1/vms/" + id, Login.VIEWER);
+            found[0] = response.statusCode() == 200 ? FarmClient.json(response) : null;
+            return found[0] != null;
+        });
+        return found[0];
+    }
+
+    /** GET /api/v1/status, or null while it does not answer. */
+    JsonNode status() {
+        try {
+            HttpResponse<String> response = client.get("/api/v1/status", Login.VIEWER);
+            return response.statusCode() == 200 ? FarmClient.json(response) : null;
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    interface Condition {
+        boolean holds() throws Exception;
+    }
+
+    void awaitUnder(Duration timeout, String what, Condition condition) throws Exception {
+        Instant deadline = Instant.now().plus(timeout);
+        while (!condition.holds()) {
+            if (Instant.now().isAfter(deadline)) {
+                fail("timed out waiting for " + what + ": " + vms());
+            }
+            FarmClient.pause(250);
+        }
+    }
+
+    /** The domains on this machine's libvirt whose farm metadata names {@code host}. */
+    static Set<String> guestsOf(String host) throws Exception {
+        Set<String> guests = new HashSet<>();
+        for (String domain : RealGuestsIT.virsh(0, "list", "--all", "--name").split("\n")) {
+            if (domain.isBlank()) {
+                continue;
+            }
+            Matcher m = FARM_HOST.matcher(RealGuestsIT.virsh(-1, "dumpxml", domain.strip()));
+            if (m.find() && m.group(1).equals(host)) {
+                guests.add(domain.strip());
+            }
+        }
+        return guests;
+    }
+
+    /** Destroys and undefines every domain whose farm metadata names {@code host}. */
+    static void removeGuests(String host) throws Exception {
+        run(Duration.ofSeconds(120), "../scripts/qemu-host", "remove-guests", host);
+    }
+
+    static String run(Duration timeout, String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        if (!p.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new UncheckedIOException(new IOException("timed out: " + String.join(" ", command)));
+        }
+        return new String(out, StandardCharsets.UTF_8);
+    }
+}
