@@ -90,7 +90,14 @@ final class ImageStaging {
                 }
                 if (calls.call("read staging pool", name, pool::isActive) != 1) {
                     StoragePool inactive = pool;
-                    calls.run("start staging pool", name, () -> inactive.create(0));
+                    try {
+                        calls.run("start staging pool", name, () -> inactive.create(0));
+                    } catch (HypervisorException e) {
+                        // another appliance sharing the host started it meanwhile: fine; anything else is not
+                        if (calls.call("read staging pool", name, pool::isActive) != 1) {
+                            throw e;
+                        }
+                    }
                 }
                 return pool;
             } catch (HypervisorException | RuntimeException e) {
@@ -161,17 +168,28 @@ final class ImageStaging {
             }
         }
         long began = System.nanoTime();
-        lookupVolume(pool, name + PART).ifPresent(stale -> {
-            deleteQuietly(stale, name + PART);
-            free(stale);
-        });
-        String partXml = volumeXml(name + PART, artifact.sizeBytes());
-        StorageVol part = calls.call("create volume", name + PART, () -> pool.storageVolCreateXML(partXml, 0));
+        StorageVol part = null;
+        for (int attempt = 1; part == null; attempt++) {
+            Optional<String> theirs = awaitOtherStaging(pool, artifact);
+            if (theirs.isPresent()) {
+                return theirs.get();
+            }
+            String partXml = volumeXml(name + PART, artifact.sizeBytes());
+            try {
+                part = calls.call("create volume", name + PART, () -> pool.storageVolCreateXML(partXml, 0));
+            } catch (HypervisorException e) {
+                if (attempt >= 2 || lookupVolume(pool, name + PART).isEmpty()) {
+                    throw e;
+                }
+                // another appliance sharing the host began staging it between the look and the create: wait for it
+            }
+        }
+        StorageVol uploading = part;
         try {
             upload(part, artifact);
             long uploaded = System.nanoTime();
             StorageVol complete = calls.call("copy volume", name + PART,
-                    () -> pool.storageVolCreateXMLFrom(completeXml, part, 0));
+                    () -> pool.storageVolCreateXMLFrom(completeXml, uploading, 0));
             try {
                 LOG.info("host {}: staged {} {} ({} bytes) in {} ms (upload {} ms, copy {} ms)", hostName,
                         artifact.kind(), name, artifact.sizeBytes(), (System.nanoTime() - began) / 1_000_000,
@@ -183,6 +201,68 @@ final class ImageStaging {
         } finally {
             deleteQuietly(part, name + PART);
             free(part);
+        }
+    }
+
+    /** How long a part volume may stay unchanged before it counts as left by a staging that died. */
+    static final long STALE_PART_MS = 30_000;
+
+    /**
+     * Waits while the artifact's {@code .part} volume exists and changes: another appliance sharing the host is staging
+     * it (this appliance stages one artifact at a time). Then the complete volume, if it stands, is theirs to use; a
+     * part unchanged for {@value #STALE_PART_MS} ms was left by a staging that died (this appliance's before a restart,
+     * or another's), and is removed.
+     *
+     * @return the path of the complete volume another staging made, or empty: stage it
+     */
+    private Optional<String> awaitOtherStaging(StoragePool pool, Artifact artifact) throws HypervisorException {
+        String name = artifact.sha256();
+        Optional<StorageVol> part = lookupVolume(pool, name + PART);
+        String lastSeen = null;
+        long lastChange = System.nanoTime();
+        while (part.isPresent()) {
+            StorageVol seen = part.get();
+            String now;
+            try {
+                now = calls.call("read volume", name + PART, () -> seen.getXMLDesc(0));
+            } catch (HypervisorException e) { // gone between the look and the read: the other staging ended
+                free(seen);
+                part = lookupVolume(pool, name + PART);
+                continue;
+            }
+            if (!now.equals(lastSeen)) { // its size, allocation or times moved: someone writes it
+                lastSeen = now;
+                lastChange = System.nanoTime();
+            } else if (System.nanoTime() - lastChange > STALE_PART_MS * 1_000_000) {
+                break;
+            }
+            free(part.get());
+            try {
+                Thread.sleep(250);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new HypervisorException("interrupted while another staging of " + name + " ran on host "
+                        + hostName);
+            }
+            part = lookupVolume(pool, name + PART);
+        }
+        if (part.isPresent()) {
+            LOG.warn("host {}: volume {} was left by a staging that did not finish; removing it", hostName,
+                    name + PART);
+            deleteQuietly(part.get(), name + PART);
+            free(part.get());
+        }
+        Optional<StorageVol> complete = lookupVolume(pool, name);
+        if (complete.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            if (calls.call("read volume", name, complete.get()::getInfo).capacity != artifact.sizeBytes()) {
+                return Optional.empty();
+            }
+            return Optional.of(calls.call("read volume", name, complete.get()::getPath));
+        } finally {
+            free(complete.get());
         }
     }
 
