@@ -27,6 +27,7 @@ import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.keepalive.KeepAlivePolicy;
+import org.servicefarm.api.store.DemandCounts;
 import org.servicefarm.api.store.Leadership;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -154,6 +155,41 @@ public class Lifecycle {
         }
     }
 
+    /** What the other appliances sharing the store are asked, when they share one. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    volatile DemandCounts demand;
+
+    /** Most requests of one offering and minute told to the policy per sweep: enough for its idle-time bins. */
+    static final int MAX_TOLD = 100;
+    /** The other appliances' requests told to the policy so far, per offering and minute (the sweep's thread only). */
+    private final Map<Told, Long> told = new HashMap<>();
+
+    private record Told(org.servicefarm.api.Offering offering, long minute) {
+    }
+
+    /**
+     * Tells the policy of the requests the other appliances sharing the store were asked since the last sweep (the
+     * leader's policy decides for the whole farm): each as asked now, to within a sweep's interval.
+     */
+    private void tellOthersRequests(KeepAlivePolicy inForce, Instant now) {
+        DemandCounts farm = demand;
+        if (farm == null || inForce == null) {
+            return;
+        }
+        long minute = now.toEpochMilli() / 60_000;
+        for (DemandCounts.Asked asked : farm.others(minute - 2)) {
+            Told key = new Told(asked.offering(), asked.minute());
+            long news = asked.requests() - told.getOrDefault(key, 0L);
+            if (news > 0) {
+                told.put(key, asked.requests());
+                for (long i = 0; i < Math.min(news, MAX_TOLD); i++) {
+                    inForce.requested(asked.offering(), now);
+                }
+            }
+        }
+        told.keySet().removeIf(key -> key.minute() < minute - 2);
+    }
+
     /** True unless another appliance sharing the store leads the periodic work. */
     private boolean leading() {
         Leadership l = leadership;
@@ -186,6 +222,7 @@ public class Lifecycle {
     int sweep() {
         Instant now = clock.instant();
         KeepAlivePolicy inForce = policy;
+        tellOthersRequests(inForce, now);
         Map<String, Boolean> drained = new HashMap<>();
         for (HostStatus host : hosts.statuses()) {
             drained.put(host.name(), host.drained());

@@ -12,12 +12,14 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.servicefarm.api.Offering;
+import org.servicefarm.api.store.DemandCounts;
 import org.servicefarm.api.image.Demand;
 import org.servicefarm.api.image.ImageStatus;
 import org.servicefarm.api.image.ImageStore;
@@ -86,6 +88,21 @@ public class Popularity {
         long bucketMillis() {
             return Math.max(1, length.toMillis() / BUCKETS);
         }
+
+        /** The whole minutes the window covers, at least one. */
+        long minutes() {
+            return Math.max(1, length.toMinutes());
+        }
+    }
+
+    /** What the other appliances sharing the store are asked, when they share one. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    volatile DemandCounts demand;
+
+    /** How often the other appliances sharing the store were asked for the offering within the window (by minute). */
+    private long othersAsked(Offering offering, Window w) {
+        DemandCounts farm = demand;
+        return farm == null ? 0 : farm.othersAsked(offering, clock.millis() / 60_000 - (w.minutes() - 1));
     }
 
     @Reference(policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
@@ -123,9 +140,14 @@ public class Popularity {
             }
             counter = counters.computeIfAbsent(offering, k -> new Counter());
         }
+        DemandCounts farm = demand;
+        if (farm != null) {
+            farm.add(offering, clock.millis() / 60_000);
+        }
+        long othersAsked = othersAsked(offering, w);
         boolean reached;
         synchronized (counter) {
-            long before = counter.total(slot);
+            long before = counter.total(slot) + othersAsked; // every appliance's requests, when they share a store
             counter.add(slot);
             reached = w.threshold() > 0 && before < w.threshold() && before + 1 >= w.threshold()
                     && !builtOrBuilding(counter.asked);
@@ -176,6 +198,7 @@ public class Popularity {
         synchronized (counter) {
             total = counter.total(clock.millis() / w.bucketMillis());
         }
+        total += othersAsked(offering, w);
         return total * 60_000.0 / w.length().toMillis();
     }
 
@@ -191,6 +214,7 @@ public class Popularity {
                 total = counter.total(slot);
                 asked = counter.asked;
             }
+            total += othersAsked(offering, w);
             if (total > 0) {
                 demand.add(new Demand(offering, total, w.length(), w.threshold(), asked));
             }

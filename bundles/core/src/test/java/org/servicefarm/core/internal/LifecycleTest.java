@@ -128,6 +128,49 @@ class LifecycleTest {
     }
 
     @Test
+    void theLeadersPolicyIsToldOfTheRequestsOtherAppliancesWereAskedOnce() {
+        Lifecycle lifecycle = farm.lifecycle(timers());
+        org.servicefarm.api.Offering wiki = farm.table.vm(grant("wiki").vmId()).orElseThrow().offering();
+        java.util.List<org.servicefarm.api.Offering> told = new java.util.concurrent.CopyOnWriteArrayList<>();
+        lifecycle.bindPolicy(new org.servicefarm.api.keepalive.KeepAlivePolicy() {
+            @Override
+            public void requested(org.servicefarm.api.Offering offering, java.time.Instant at) {
+                told.add(offering);
+            }
+
+            @Override
+            public java.util.Optional<Due> due(VmRecord vm, java.time.Instant now, double rate) {
+                return java.util.Optional.empty();
+            }
+        });
+        long minute = farm.clock.instant().toEpochMilli() / 60_000;
+        java.util.List<org.servicefarm.api.store.DemandCounts.Asked> others = new java.util.ArrayList<>(
+                java.util.List.of(new org.servicefarm.api.store.DemandCounts.Asked(wiki, minute, 3)));
+        lifecycle.demand = new org.servicefarm.api.store.DemandCounts() {
+            @Override
+            public void add(org.servicefarm.api.Offering offering, long at) {
+            }
+
+            @Override
+            public java.util.List<Asked> others(long fromMinute) {
+                return java.util.List.copyOf(others);
+            }
+
+            @Override
+            public long othersAsked(org.servicefarm.api.Offering offering, long fromMinute) {
+                return 0;
+            }
+        };
+        lifecycle.sweep();
+        assertEquals(3, told.size());
+        lifecycle.sweep();
+        assertEquals(3, told.size(), "told once");
+        others.set(0, new org.servicefarm.api.store.DemandCounts.Asked(wiki, minute, 5));
+        lifecycle.sweep();
+        assertEquals(5, told.size(), "the two asked since");
+    }
+
+    @Test
     void anApplicationsOwnTimersOverrideTheDefaults() {
         Lifecycle lifecycle = farm.lifecycle(timers("sleep.after.s", 600L, "applications",
                 new String[] {"wiki:sleep=10;archive=0"}));

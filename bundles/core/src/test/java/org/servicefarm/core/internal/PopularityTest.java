@@ -91,6 +91,49 @@ class PopularityTest {
         assertEquals(3, demand.threshold());
     }
 
+    /** What other appliances sharing the store were asked, as the store would tell it; what this one adds. */
+    private static final class OtherAppliances implements org.servicefarm.api.store.DemandCounts {
+        final Map<Offering, Map<Long, Long>> asked = new java.util.HashMap<>();
+        final List<Offering> added = new java.util.ArrayList<>();
+
+        @Override
+        public void add(Offering offering, long minute) {
+            added.add(offering);
+        }
+
+        @Override
+        public List<Asked> others(long fromMinute) {
+            List<Asked> all = new java.util.ArrayList<>();
+            asked.forEach((offering, minutes) -> minutes.forEach((minute, n) -> {
+                if (minute >= fromMinute) {
+                    all.add(new Asked(offering, minute, n));
+                }
+            }));
+            return all;
+        }
+
+        @Override
+        public long othersAsked(Offering offering, long fromMinute) {
+            return others(fromMinute).stream().filter(a -> a.offering().equals(offering))
+                    .mapToLong(Asked::requests).sum();
+        }
+    }
+
+    @Test
+    void theRequestsOfOtherAppliancesSharingTheStoreCountToo() {
+        OtherAppliances others = new OtherAppliances();
+        popularity.demand = others;
+        long minute = now.toEpochMilli() / 60_000;
+        others.asked.put(WIKI, Map.of(minute - 1, 5L, minute, 1L)); // the one a minute ago is outside the 60 s window
+        requests(WIKI, 1);
+        assertEquals(List.of(), store.builds, "1 here + 1 elsewhere in the window: below the threshold of 3");
+        requests(WIKI, 1);
+        assertEquals(1, store.builds.size(), "2 here + 1 elsewhere: reached");
+        assertEquals(List.of(WIKI, WIKI), others.added, "what this appliance is asked is added for the others");
+        assertEquals(3 * 60_000.0 / 60_000, popularity.requestsPerMinute(WIKI), 1e-9);
+        assertEquals(3, popularity.demand().get(0).requests());
+    }
+
     @Test
     void countsSlideOutOfTheWindow() {
         requests(WIKI, 2);

@@ -32,3 +32,14 @@ CREATE TABLE host_registration (
     doc        VARCHAR(100000) NOT NULL,
     updated_at TIMESTAMP WITH TIME ZONE NOT NULL
 );
+
+-- Requests per combination, minute and appliance: each appliance adds its own, and reads the others'.
+CREATE TABLE demand (
+    offering_key VARCHAR(1024) NOT NULL,
+    at_minute    BIGINT        NOT NULL,
+    appliance    VARCHAR(128)  NOT NULL,
+    requests     BIGINT        NOT NULL,
+    offering     VARCHAR(4000) NOT NULL,
+    PRIMARY KEY (offering_key, at_minute, appliance)
+);
+CREATE INDEX demand_minute ON demand (at_minute);

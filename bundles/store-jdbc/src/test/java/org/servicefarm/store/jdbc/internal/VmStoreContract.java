@@ -51,6 +51,7 @@ abstract class VmStoreContract {
             s.execute("DROP TABLE IF EXISTS offering_claim");
             s.execute("DROP TABLE IF EXISTS appliance");
             s.execute("DROP TABLE IF EXISTS host_registration");
+            s.execute("DROP TABLE IF EXISTS demand");
             s.execute("DROP TABLE IF EXISTS schema_history");
         }
     }
@@ -307,6 +308,34 @@ abstract class VmStoreContract {
         one.remove("delta");
         one.remove("delta");
         assertTrue(two.hosts().isEmpty());
+    }
+
+    @Test
+    void whatEachApplianceIsAskedIsReadByTheOthers() throws Exception {
+        JdbcDemandCounts one = new JdbcDemandCounts(database("one"));
+        JdbcDemandCounts two = new JdbcDemandCounts(database("two"));
+        try {
+            org.servicefarm.api.Offering wiki = vm("sf-a", VmState.ACTIVE).offering();
+            long minute = System.currentTimeMillis() / 60_000;
+            for (int i = 0; i < 3; i++) {
+                one.add(wiki, minute);
+            }
+            one.add(wiki, minute - 1);
+            one.flush();
+            one.add(wiki, minute); // added to the row written before
+            one.flush();
+            two.flush();
+            assertEquals(4, two.othersAsked(wiki, minute));
+            assertEquals(5, two.othersAsked(wiki, minute - 1));
+            assertEquals(List.of(new org.servicefarm.api.store.DemandCounts.Asked(wiki, minute - 1, 1),
+                    new org.servicefarm.api.store.DemandCounts.Asked(wiki, minute, 4)), two.others(minute - 5).stream()
+                    .sorted(java.util.Comparator.comparingLong(org.servicefarm.api.store.DemandCounts.Asked::minute))
+                    .toList());
+            assertEquals(0, one.othersAsked(wiki, minute - 1), "its own requests are not the others'");
+        } finally {
+            one.deactivate();
+            two.deactivate();
+        }
     }
 
     /** The test database as an appliance called {@code name} opens it (migrating it the first time). */

@@ -1,0 +1,31 @@
+package org.servicefarm.api.store;
+
+import java.util.List;
+
+import org.osgi.annotation.versioning.ProviderType;
+import org.servicefarm.api.Offering;
+
+/**
+ * How often each combination is asked for, farm-wide: every appliance sharing the store adds what it was asked per
+ * minute, and reads what the others were asked, so that popularity (pre-builds) and the keep-alive policy count every
+ * request of the farm, not only those that reached one appliance. Provided by a store shared by several appliances.
+ */
+@ProviderType
+public interface DemandCounts {
+
+    /** Counts one request of {@code offering} on this appliance in minute {@code minute} (minutes since the epoch). */
+    void add(Offering offering, long minute);
+
+    /**
+     * What the other appliances were asked, per offering and minute, from minute {@code fromMinute} on, as last read
+     * (a few seconds old at most).
+     */
+    List<Asked> others(long fromMinute);
+
+    /** How often the other appliances were asked for {@code offering} from minute {@code fromMinute} on, as last read. */
+    long othersAsked(Offering offering, long fromMinute);
+
+    /** Requests of one offering in one minute. */
+    record Asked(Offering offering, long minute, long requests) {
+    }
+}
