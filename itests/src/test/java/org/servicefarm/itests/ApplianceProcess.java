@@ -182,9 +182,28 @@ final class ApplianceProcess {
         Instant deadline = Instant.now().plus(timeout);
         while (!condition.holds()) {
             if (Instant.now().isAfter(deadline)) {
-                fail("timed out waiting for " + what + ": " + vms());
+                fail("timed out waiting for " + what + " (threads: " + dumpThreads() + "): " + vms());
             }
             FarmClient.pause(250);
+        }
+    }
+
+    /** The appliance JVM's threads into a file beside its log, for a failure to be read afterwards; its path. */
+    String dumpThreads() {
+        if (karaf == null) {
+            return "not running";
+        }
+        Path file = home.resolve("threads-" + System.currentTimeMillis() + ".txt");
+        try {
+            for (ProcessHandle process : java.util.stream.Stream.concat(java.util.stream.Stream.of(karaf.toHandle()),
+                    karaf.descendants()).toList()) {
+                Files.writeString(file, run(Duration.ofSeconds(30), Path.of(System.getProperty("java.home"), "bin",
+                        "jcmd").toString(), String.valueOf(process.pid()), "Thread.print"), StandardCharsets.UTF_8,
+                        StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            }
+            return file.toString();
+        } catch (Exception e) {
+            return "not dumped: " + e;
         }
     }
 
