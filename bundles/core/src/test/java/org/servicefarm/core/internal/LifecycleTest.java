@@ -128,6 +128,29 @@ class LifecycleTest {
     }
 
     @Test
+    void theKeepAliveDecisionsCarriedOutAreToldWithThePolicysName() {
+        Lifecycle lifecycle = farm.lifecycle(timers("sleep.after.s", 60L, "archive.after.s", 120L,
+                "compress.after.s", 300L));
+        List<String> told = new java.util.concurrent.CopyOnWriteArrayList<>();
+        lifecycle.events.addListener(new org.servicefarm.api.FarmListener() {
+            @Override
+            public void keepAliveDecided(String policy, KeepAlive decision, ArchiveTier tier) {
+                told.add(policy + " " + decision + (tier == null ? "" : " " + tier));
+            }
+        });
+        grant("wiki");
+
+        lifecycle.sweep();
+        farm.clock.advance(Duration.ofSeconds(60));
+        lifecycle.sweep();
+        farm.clock.advance(Duration.ofSeconds(120));
+        lifecycle.sweep();
+        farm.clock.advance(Duration.ofSeconds(300));
+        lifecycle.sweep();
+        assertEquals(List.of("fixed KEEP", "fixed SLEEP", "fixed ARCHIVE SAVED", "fixed ARCHIVE COMPRESSED"), told);
+    }
+
+    @Test
     void anApplicationsOwnTimersOverrideTheDefaults() {
         Lifecycle lifecycle = farm.lifecycle(timers("sleep.after.s", 600L, "applications",
                 new String[] {"wiki:sleep=10;archive=0"}));
@@ -320,7 +343,7 @@ class LifecycleTest {
                 return List.copyOf(expected);
             }
         };
-        lifecycle.bindPolicy(prewarming); // greedy: it replaces the fixed timers
+        lifecycle.bindPolicy(prewarming, Map.of()); // greedy: it replaces the fixed timers
         assertEquals(0, lifecycle.sweep(), "nothing expected yet");
         expected.add(wiki);
         assertEquals(1, lifecycle.sweep(), "a VM created ahead of the request");
