@@ -384,4 +384,44 @@ class ShellCommandsTest {
         audit.after = -1;
         assertEquals("Invalid option --after: after must be from 0 to 9223372036854775807, not -1", refused(audit));
     }
+
+    @Test
+    void eventsPrintsVmChangesAndAnswersWhileItsListenerIsRegistered() throws Exception {
+        List<String> calls = new ArrayList<>();
+        org.osgi.framework.ServiceRegistration<?> registration = (org.osgi.framework.ServiceRegistration<?>)
+                java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
+                        new Class<?>[] {org.osgi.framework.ServiceRegistration.class}, (proxy, method, args) -> {
+                            calls.add(method.getName());
+                            return null;
+                        });
+        org.osgi.framework.BundleContext context = (org.osgi.framework.BundleContext) java.lang.reflect.Proxy
+                .newProxyInstance(getClass().getClassLoader(), new Class<?>[] {org.osgi.framework.BundleContext.class},
+                        (proxy, method, args) -> {
+                            assertEquals("registerService", method.getName());
+                            calls.add("register");
+                            org.servicefarm.api.FarmListener listener = (org.servicefarm.api.FarmListener) args[1];
+                            // the farm changes as soon as the listener is there
+                            listener.vmChanged(FarmCompleterTest.vm("sf-1"));
+                            listener.answered(org.servicefarm.api.ServiceRequest.of("wiki"),
+                                    new org.servicefarm.api.Outcome.Never("no such service", java.time.Duration.ZERO));
+                            listener.vmChanged(FarmCompleterTest.vm("sf-2"));
+                            return registration;
+                        });
+        EventsCommand events = new EventsCommand();
+        events.context = context;
+        events.out = out;
+        events.clock = java.time.Clock.fixed(Instant.parse("2026-11-26T07:00:00.250Z"), java.time.ZoneOffset.UTC);
+        events.count = 2;
+        events.execute();
+        assertEquals("07:00:00.250 vm      sf-1 ACTIVE on alpha  wiki@2.1/debian-12/nginx-1.22/php-8.2[standard]\n"
+                + "07:00:00.250 answer  NEVER wiki: no such service\n", printed());
+        assertEquals(List.of("register", "unregister"), calls, "registered only while it runs");
+
+        events.count = 0;
+        bytes.reset();
+        assertEquals("Invalid option --count: count must be at least 1, not 0", refused(events));
+        events.count = null;
+        events.seconds = -1;
+        assertEquals("Invalid option --for: for must be at least 1 second, not -1", refused(events));
+    }
 }
