@@ -321,6 +321,10 @@ public class ApplianceIT {
         assertEquals("zeta removed", executeAsAdmin("farm:host-remove zeta").strip());
         await("zeta to be gone", () -> serviceManager.hosts().stream().noneMatch(h -> h.name().equals("zeta")));
 
+        assertTrue(completedAsAdmin("farm:request --os ").contains("debian-12"));
+        List<String> hosts = completedAsAdmin("farm:migrate sf-any ");
+        assertTrue("the VM before HOST passes Karaf's check, then HOST completes: " + hosts, hosts.contains("alpha")
+                && hosts.contains("beta"));
         executeAsAdmin("farm:events --for 1"); // registers its listener, follows for a second, unregisters it
         String status = executeAsAdmin("farm:status");
         assertTrue(status, status.contains("hosts       " + hostsBefore));
@@ -540,6 +544,29 @@ public class ApplianceIT {
         }
         out.flush();
         return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    /** What TAB offers at the end of {@code typed} in a Karaf session, through the command's own completer. */
+    private List<String> completedAsAdmin(String typed) throws Exception {
+        String[] words = typed.split(" ", -1);
+        String name = words[0].substring(words[0].indexOf(':') + 1);
+        Subject admin = new Subject();
+        admin.getPrincipals().add(new UserPrincipal("admin"));
+        admin.getPrincipals().add(new RolePrincipal("admin"));
+        Session session = sessionFactory.create(System.in, System.out, System.err);
+        try {
+            return Subject.doAs(admin, (PrivilegedExceptionAction<List<String>>) () -> {
+                org.apache.karaf.shell.api.console.Command command = session.getRegistry().getCommands().stream()
+                        .filter(c -> c.getScope().equals("farm") && c.getName().equals(name)).findFirst()
+                        .orElseThrow(() -> new AssertionError("no command " + words[0]));
+                List<String> candidates = new java.util.ArrayList<>();
+                command.getCompleter(true).complete(session, new org.apache.karaf.shell.support.parsing.CommandLineImpl(
+                        words, words.length - 1, words[words.length - 1].length(), typed.length(), typed), candidates);
+                return candidates.stream().map(String::strip).toList();
+            });
+        } finally {
+            session.close();
+        }
     }
 
     /** Runs a shell command that must fail, and returns what Karaf prints for it (one line). */
