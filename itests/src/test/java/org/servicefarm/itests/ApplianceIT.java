@@ -296,6 +296,53 @@ public class ApplianceIT {
         assertEquals("the service manager was not restarted", managerIdBefore, managerServiceId());
     }
 
+    /**
+     * The shell's commands for what REST does, over a Karaf session: a host added, shown and removed (too dear to
+     * attract a VM in between), bad input refused with one line and nothing changed, the status, and the keep-alive
+     * decisions the lifecycle's sweeps (every 15 s) counted, read through farm:metrics and /metrics.
+     */
+    @Test
+    public void d1_theShellAddsShowsAndRemovesAHostAndReadsTheStatusAndTheKeepAliveMetric() throws Exception {
+        String nodeFile = Path.of(System.getProperty("karaf.etc"), "servicefarm", "hosts", "alpha.xml").toString();
+        int hostsBefore = serviceManager.hosts().size();
+        String refused = refusedAsAdmin("farm:host-add --driver libvirt --uri test://" + nodeFile
+                + " --vcpus 0 --memory-mib 512 --vms 1 zeta");
+        assertEquals("Invalid option --vcpus: capacity.vcpus must be from 1 to 4096, not 0", refused);
+        assertTrue(refusedAsAdmin("farm:host-add --driver nosuch --uri test://" + nodeFile
+                + " --vcpus 1 --memory-mib 512 --vms 1 zeta").startsWith("Invalid option --driver: "));
+        assertEquals("nothing was added", hostsBefore, serviceManager.hosts().size());
+
+        String added = executeAsAdmin("farm:host-add --driver libvirt --uri test://" + nodeFile + " --vcpus 1"
+                + " --memory-mib 512 --vms 1 --cost-per-hour 100 --property portRange=23200-23299 zeta");
+        assertTrue(added, added.startsWith("ADDED zeta"));
+        assertTrue(executeAsAdmin("farm:host zeta").contains("cost/h      100.00"));
+        assertTrue(FarmClient.json(client.get("/api/v1/hosts/zeta", Login.VIEWER)).path("costPerHour").asDouble() > 99);
+        assertEquals("Invalid argument HOST: no host named nosuch", refusedAsAdmin("farm:host-remove nosuch"));
+        assertEquals("zeta removed", executeAsAdmin("farm:host-remove zeta").strip());
+        await("zeta to be gone", () -> serviceManager.hosts().stream().noneMatch(h -> h.name().equals("zeta")));
+
+        assertTrue(completedAsAdmin("farm:request --os ").contains("debian-12"));
+        List<String> hosts = completedAsAdmin("farm:migrate sf-any ");
+        assertTrue("the VM before HOST passes Karaf's check, then HOST completes: " + hosts, hosts.contains("alpha")
+                && hosts.contains("beta"));
+        executeAsAdmin("farm:events --for 1"); // registers its listener, follows for a second, unregisters it
+        String status = executeAsAdmin("farm:status");
+        assertTrue(status, status.contains("hosts       " + hostsBefore));
+        assertTrue(status, status.contains("front ends  ") && status.contains("rest"));
+
+        Pattern decision = Pattern.compile("servicefarm_keepalive_decisions_total\\{decision=\"[A-Z_]+\","
+                + "policy=\"fixed\"} [1-9]");
+        Instant deadline = Instant.now().plusSeconds(60);
+        String metric = executeAsAdmin("farm:metrics servicefarm_keepalive_decisions_total");
+        while (!decision.matcher(metric).find()) {
+            assertTrue("a sweep every 15 s counts the VMs at rest: " + metric, Instant.now().isBefore(deadline));
+            FarmClient.pause(1000);
+            metric = executeAsAdmin("farm:metrics servicefarm_keepalive_decisions_total");
+        }
+        assertTrue(metric, metric.startsWith("# HELP servicefarm_keepalive_decisions_total"));
+        assertTrue(decision.matcher(client.get("/metrics", Login.VIEWER).body()).find());
+    }
+
     /** Runs after the switch to cheapest: a host cheaper than every demo host attracts the next VM. */
     @Test
     public void d_hostsAreAddedAndRemovedAtRunTimeAndPersisted() throws Exception {
@@ -497,6 +544,46 @@ public class ApplianceIT {
         }
         out.flush();
         return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    /** What TAB offers at the end of {@code typed} in a Karaf session, through the command's own completer. */
+    private List<String> completedAsAdmin(String typed) throws Exception {
+        String[] words = typed.split(" ", -1);
+        String name = words[0].substring(words[0].indexOf(':') + 1);
+        Subject admin = new Subject();
+        admin.getPrincipals().add(new UserPrincipal("admin"));
+        admin.getPrincipals().add(new RolePrincipal("admin"));
+        Session session = sessionFactory.create(System.in, System.out, System.err);
+        try {
+            return Subject.doAs(admin, (PrivilegedExceptionAction<List<String>>) () -> {
+                org.apache.karaf.shell.api.console.Command command = session.getRegistry().getCommands().stream()
+                        .filter(c -> c.getScope().equals("farm") && c.getName().equals(name)).findFirst()
+                        .orElseThrow(() -> new AssertionError("no command " + words[0]));
+                List<String> candidates = new java.util.ArrayList<>();
+                command.getCompleter(true).complete(session, new org.apache.karaf.shell.support.parsing.CommandLineImpl(
+                        words, words.length - 1, words[words.length - 1].length(), typed.length(), typed), candidates);
+                return candidates.stream().map(String::strip).toList();
+            });
+        } finally {
+            session.close();
+        }
+    }
+
+    /** Runs a shell command that must fail, and returns what Karaf prints for it (one line). */
+    private String refusedAsAdmin(String command) {
+        String output;
+        try {
+            output = executeAsAdmin(command);
+        } catch (Exception e) {
+            // Subject.doAs wraps what the command threw
+            for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+                if (cause instanceof org.apache.karaf.shell.support.CommandException refusal) {
+                    return refusal.getMessage();
+                }
+            }
+            throw new AssertionError("refused by an exception that is not a CommandException: " + command, e);
+        }
+        throw new AssertionError("not refused: " + command + "\n" + output);
     }
 
     private void setPlacementTarget(String target) throws Exception {

@@ -507,6 +507,11 @@ public class SecurityIT {
         bad.put("farm:request --os 'a;id' wiki", "--os");
         bad.put("farm:request wiki --tier gold", "options");
         bad.put("farm:offerings --limit 0", "limit");
+        bad.put("farm:host-add --driver libvirt --uri test:///default --vcpus 1 --memory-mib 512 --vms 1 '<x>'",
+                "Invalid argument NAME");
+        bad.put("farm:host-remove 'a;id'", "is not a host name");
+        bad.put("farm:vm nosuch", "no VM with id nosuch");
+        bad.put("farm:metrics nosuch", "no metric named nosuch");
         for (Map.Entry<String, String> entry : bad.entrySet()) {
             Shell shell = client(entry.getKey());
             assertNotEquals(entry.getKey() + " exits non-zero: " + shell.output(), 0, shell.exit());

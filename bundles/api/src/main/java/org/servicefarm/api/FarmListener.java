@@ -21,4 +21,31 @@ public interface FarmListener {
      */
     default void answered(ServiceRequest request, Outcome outcome) {
     }
+
+    /** What the lifecycle did on a decision of the keep-alive policy in force. */
+    enum KeepAlive {
+        /** Nothing was due for a VM at rest: it stays as it is. */
+        KEEP,
+        /** A VM was put to sleep. */
+        SLEEP,
+        /** A VM was archived, or moved to another archive tier. */
+        ARCHIVE,
+        /** A VM was destroyed. */
+        DESTROY,
+        /** A VM was brought into service ahead of an expected request. */
+        PREWARM
+    }
+
+    /**
+     * The lifecycle carried out a decision of the keep-alive policy in force (a move due but not made, because
+     * another move got there first or it failed, is not told). Called on the lifecycle's thread once per VM at rest
+     * per sweep (KEEP included) and per VM pre-warmed.
+     *
+     * @param policy   the policy's name (its {@code keepalive.name} service property), e.g. {@code fixed}
+     * @param decision what was done
+     * @param tier     for {@link KeepAlive#ARCHIVE}, the tier the VM was archived into; otherwise {@code null}
+     * @since 1.5
+     */
+    default void keepAliveDecided(String policy, KeepAlive decision, ArchiveTier tier) {
+    }
 }

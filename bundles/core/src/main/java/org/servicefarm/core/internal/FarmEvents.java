@@ -7,6 +7,7 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
+import org.servicefarm.api.ArchiveTier;
 import org.servicefarm.api.FarmListener;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceRequest;
@@ -15,7 +16,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Tells every registered {@link FarmListener} what happens: the state table's row changes and the manager's answers.
+ * Tells every registered {@link FarmListener} what happens: the state table's row changes, the manager's answers and
+ * the keep-alive decisions the lifecycle carries out.
  * A listener that throws is logged and does not stop the others, nor the change it was told of.
  */
 @Component(service = FarmEvents.class)
@@ -50,6 +52,16 @@ public class FarmEvents {
                 listener.answered(request, outcome);
             } catch (RuntimeException e) {
                 LOG.warn("A farm listener failed on an answer", e);
+            }
+        }
+    }
+
+    void keepAliveDecided(String policy, FarmListener.KeepAlive decision, ArchiveTier tier) {
+        for (FarmListener listener : listeners) {
+            try {
+                listener.keepAliveDecided(policy, decision, tier);
+            } catch (RuntimeException e) {
+                LOG.warn("A farm listener failed on a keep-alive decision", e);
             }
         }
     }

@@ -22,6 +22,7 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.servicefarm.api.FarmListener;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
@@ -79,7 +80,12 @@ public class Lifecycle {
     /** Among appliances sharing a store, only the leader sweeps and reconciles; without one, this appliance does. */
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     volatile Leadership leadership;
+    /** Told of each keep-alive decision carried out (metrics count them). */
+    @Reference
+    FarmEvents events = new FarmEvents();
     private volatile KeepAlivePolicy policy;
+    /** Each bound policy's name (its {@link KeepAlivePolicy#NAME}), for the keep-alive decisions told. */
+    private final Map<KeepAlivePolicy, String> names = new java.util.concurrent.ConcurrentHashMap<>();
     private final AtomicLong prewarms = new AtomicLong();
     private ScheduledExecutorService scheduler;
     private ScheduledFuture<?> sweeping;
@@ -98,7 +104,9 @@ public class Lifecycle {
 
     @Reference(name = "policy", cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
-    void bindPolicy(KeepAlivePolicy bound) {
+    void bindPolicy(KeepAlivePolicy bound, Map<String, Object> properties) {
+        Object name = properties.get(KeepAlivePolicy.NAME);
+        names.put(bound, name == null ? "unnamed" : name.toString());
         policy = bound;
     }
 
@@ -106,6 +114,7 @@ public class Lifecycle {
         if (policy == unbound) {
             policy = null;
         }
+        names.remove(unbound);
     }
 
     /** Tells the policy in force of a request (from the request path, before it is served). */
@@ -223,6 +232,7 @@ public class Lifecycle {
         Instant now = clock.instant();
         KeepAlivePolicy inForce = policy;
         tellOthersRequests(inForce, now);
+        String named = inForce == null ? null : names.getOrDefault(inForce, "unnamed");
         Map<String, Boolean> drained = new HashMap<>();
         for (HostStatus host : hosts.statuses()) {
             drained.put(host.name(), host.drained());
@@ -241,8 +251,13 @@ public class Lifecycle {
                     continue; // none in force: VMs stay as they are
                 }
                 Optional<KeepAlivePolicy.Due> due = inForce.due(vm, now, popularity.requestsPerMinute(vm.offering()));
-                if (due.isPresent()) {
-                    moved += carryOut(vm, due.get()) ? 1 : 0;
+                if (due.isEmpty()) {
+                    events.keepAliveDecided(named, FarmListener.KeepAlive.KEEP, null);
+                } else if (carryOut(vm, due.get())) {
+                    moved++;
+                    KeepAlivePolicy.Action action = due.get().action();
+                    events.keepAliveDecided(named, decision(action),
+                            action == KeepAlivePolicy.Action.ARCHIVE ? due.get().tier() : null);
                 }
             } catch (RuntimeException e) {
                 LOG.warn("Lifecycle: VM {} could not be moved: {}", vm.id(), e.getMessage());
@@ -253,12 +268,21 @@ public class Lifecycle {
                 if (manager.prewarm(offering)) {
                     prewarms.incrementAndGet();
                     moved++;
+                    events.keepAliveDecided(named, FarmListener.KeepAlive.PREWARM, null);
                 }
             } catch (RuntimeException e) {
                 LOG.warn("Lifecycle: {} could not be pre-warmed: {}", offering.key(), e.getMessage());
             }
         }
         return moved;
+    }
+
+    private static FarmListener.KeepAlive decision(KeepAlivePolicy.Action action) {
+        return switch (action) {
+            case SLEEP -> FarmListener.KeepAlive.SLEEP;
+            case ARCHIVE -> FarmListener.KeepAlive.ARCHIVE;
+            case DESTROY -> FarmListener.KeepAlive.DESTROY;
+        };
     }
 
     private boolean carryOut(VmRecord vm, KeepAlivePolicy.Due due) {

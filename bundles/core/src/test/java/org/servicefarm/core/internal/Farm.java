@@ -136,7 +136,7 @@ final class Farm implements AutoCloseable {
         org.servicefarm.keepalive.fixed.internal.FixedKeepAlive timers =
                 new org.servicefarm.keepalive.fixed.internal.FixedKeepAlive();
         timers.configure(convert(all, org.servicefarm.keepalive.fixed.internal.FixedKeepAlive.Config.class));
-        lifecycle.bindPolicy(timers);
+        lifecycle.bindPolicy(timers, Map.of(org.servicefarm.api.keepalive.KeepAlivePolicy.NAME, "fixed"));
         lifecycle.activate(convert(all, Lifecycle.Config.class));
         lifecycles.add(lifecycle);
         return lifecycle;

@@ -142,7 +142,7 @@ class LifecycleTest {
             public java.util.Optional<Due> due(VmRecord vm, java.time.Instant now, double rate) {
                 return java.util.Optional.empty();
             }
-        });
+        }, java.util.Map.of("keepalive.name", "recording"));
         long minute = farm.clock.instant().toEpochMilli() / 60_000;
         java.util.List<org.servicefarm.api.store.DemandCounts.Asked> others = new java.util.ArrayList<>(
                 java.util.List.of(new org.servicefarm.api.store.DemandCounts.Asked(wiki, minute, 3)));
@@ -168,6 +168,29 @@ class LifecycleTest {
         others.set(0, new org.servicefarm.api.store.DemandCounts.Asked(wiki, minute, 5));
         lifecycle.sweep();
         assertEquals(5, told.size(), "the two asked since");
+    }
+
+    @Test
+    void theKeepAliveDecisionsCarriedOutAreToldWithThePolicysName() {
+        Lifecycle lifecycle = farm.lifecycle(timers("sleep.after.s", 60L, "archive.after.s", 120L,
+                "compress.after.s", 300L));
+        List<String> told = new java.util.concurrent.CopyOnWriteArrayList<>();
+        lifecycle.events.addListener(new org.servicefarm.api.FarmListener() {
+            @Override
+            public void keepAliveDecided(String policy, KeepAlive decision, ArchiveTier tier) {
+                told.add(policy + " " + decision + (tier == null ? "" : " " + tier));
+            }
+        });
+        grant("wiki");
+
+        lifecycle.sweep();
+        farm.clock.advance(Duration.ofSeconds(60));
+        lifecycle.sweep();
+        farm.clock.advance(Duration.ofSeconds(120));
+        lifecycle.sweep();
+        farm.clock.advance(Duration.ofSeconds(300));
+        lifecycle.sweep();
+        assertEquals(List.of("fixed KEEP", "fixed SLEEP", "fixed ARCHIVE SAVED", "fixed ARCHIVE COMPRESSED"), told);
     }
 
     @Test
@@ -363,7 +386,7 @@ class LifecycleTest {
                 return List.copyOf(expected);
             }
         };
-        lifecycle.bindPolicy(prewarming); // greedy: it replaces the fixed timers
+        lifecycle.bindPolicy(prewarming, Map.of()); // greedy: it replaces the fixed timers
         assertEquals(0, lifecycle.sweep(), "nothing expected yet");
         expected.add(wiki);
         assertEquals(1, lifecycle.sweep(), "a VM created ahead of the request");

@@ -11,6 +11,7 @@ import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.servicefarm.api.ArchiveTier;
 import org.servicefarm.api.FarmListener;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.Outcome;
@@ -20,6 +21,7 @@ import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.image.ImageService;
 import org.servicefarm.api.image.ImageStatus;
+import org.servicefarm.api.metrics.Metrics;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MultiGauge;
@@ -36,13 +38,15 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
  * <li>The rest is read at each scrape from the manager's read views, so a scrape is always true even for what
  * changed outside any request (hypervisor events, adoption): VMs by state, each host's use and capacity, images by
  * state, the image store's bytes.</li>
+ * <li>Keep-alive decisions are counted as the lifecycle carries them out ({@link FarmListener#keepAliveDecided}):
+ * {@code servicefarm_keepalive_decisions_total} by {@code policy} (the policy's name) and {@code decision}
+ * ({@code KEEP}, {@code SLEEP}, {@code ARCHIVE_SAVED}, {@code ARCHIVE_COMPRESSED}, {@code ARCHIVE_DELTA},
+ * {@code DESTROY}, {@code PREWARM}).</li>
  * </ul>
- * Keep-alive decisions: a keep-alive policy (a later issue) will be told to this class the way answers are, through a
- * {@link FarmListener} method of its own, and counted as {@code servicefarm_keepalive_decisions_total} by policy and
- * decision next to {@link #answered}.
+ * Served by REST's {@code /metrics} and the shell's farm:metrics through the API's {@link Metrics}.
  */
-@Component(service = {FarmListener.class, FarmMetrics.class})
-public class FarmMetrics implements FarmListener {
+@Component(service = {FarmListener.class, FarmMetrics.class, Metrics.class})
+public class FarmMetrics implements FarmListener, Metrics {
 
     /** Every outcome's series exist from the start, so a dashboard's rate() has a zero to start from. */
     private static final List<String> OUTCOMES = List.of("GRANTED", "RETRY_LATER", "NEVER");
@@ -62,6 +66,7 @@ public class FarmMetrics implements FarmListener {
     private final MultiGauge vms;
     private final java.util.Map<String, Counter> requests = new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.Map<String, Timer> latencies = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.Map<String, Counter> keepAlive = new java.util.concurrent.ConcurrentHashMap<>();
     private final MultiGauge hostVms;
     private final MultiGauge hostVmCapacity;
     private final MultiGauge hostMemory;
@@ -106,6 +111,16 @@ public class FarmMetrics implements FarmListener {
                 .record(outcome.elapsed() == null ? Duration.ZERO : outcome.elapsed());
     }
 
+    @Override
+    public void keepAliveDecided(String policy, KeepAlive decision, ArchiveTier tier) {
+        String name = tier == null ? decision.name() : decision.name() + "_" + tier.name();
+        String by = policy == null ? "none" : policy;
+        // once per VM at rest per sweep: looked up, not built and registered each time
+        keepAlive.computeIfAbsent(by + "/" + name, k -> Counter.builder("servicefarm.keepalive.decisions")
+                .description("keep-alive decisions the lifecycle carried out, by policy and decision")
+                .tags("policy", by, "decision", name).register(registry)).increment();
+    }
+
     private Timer latency(String outcome) {
         return Timer.builder("servicefarm.request").description("time from a request to its answer, by outcome")
                 .tags("outcome", outcome).publishPercentileHistogram()
@@ -121,6 +136,7 @@ public class FarmMetrics implements FarmListener {
     }
 
     /** The Prometheus text (format 0.0.4) of every metric, read views refreshed first. */
+    @Override
     public String scrape() {
         refresh();
         return registry.scrape();

@@ -11,6 +11,7 @@ import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtensionSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
+import org.servicefarm.api.metrics.Metrics;
 
 /**
  * {@code GET /metrics}: the farm's metrics as Prometheus text. Who may read them: a login with the REST API's role
@@ -27,18 +28,16 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 @Path("metrics")
 public class MetricsResource {
 
-    /** The Prometheus text exposition format's media type. */
-    static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
-
-    private final FarmMetrics metrics;
+    /** The same service farm:metrics calls (this bundle's {@link FarmMetrics}). */
+    private final Metrics metrics;
 
     @Activate
-    public MetricsResource(@Reference FarmMetrics metrics) {
+    public MetricsResource(@Reference Metrics metrics) {
         this.metrics = metrics;
     }
 
     @GET
-    @Produces(PROMETHEUS_TEXT)
+    @Produces(Metrics.PROMETHEUS_TEXT)
     @RolesAllowed("viewer")
     public String scrape() {
         return metrics.scrape();

@@ -14,9 +14,11 @@ import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Test;
 import org.servicefarm.api.Activation;
+import org.servicefarm.api.ArchiveTier;
 import org.servicefarm.api.Capacity;
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.Environment;
+import org.servicefarm.api.FarmListener;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.Offering;
@@ -91,6 +93,23 @@ class FarmMetricsTest {
         assertEquals(3.0, samples.get("servicefarm_vms{state=\"ACTIVE\"}"), "the next scrape sees the change");
         assertEquals(0.0, samples.get("servicefarm_vms{state=\"SLEEPING\"}"));
         assertTrue(samples.keySet().stream().noneMatch(k -> k.contains("alpha")), "a removed host has no series");
+    }
+
+    @Test
+    void keepAliveDecisionsAreCountedByPolicyAndDecision() {
+        metrics.keepAliveDecided("fixed", FarmListener.KeepAlive.KEEP, null);
+        metrics.keepAliveDecided("fixed", FarmListener.KeepAlive.KEEP, null);
+        metrics.keepAliveDecided("fixed", FarmListener.KeepAlive.SLEEP, null);
+        metrics.keepAliveDecided("histogram", FarmListener.KeepAlive.ARCHIVE, ArchiveTier.COMPRESSED);
+        metrics.keepAliveDecided("histogram", FarmListener.KeepAlive.PREWARM, null);
+
+        Map<String, Double> samples = parse(metrics.scrape());
+        assertEquals(2.0, samples.get("servicefarm_keepalive_decisions_total{decision=\"KEEP\",policy=\"fixed\"}"));
+        assertEquals(1.0, samples.get("servicefarm_keepalive_decisions_total{decision=\"SLEEP\",policy=\"fixed\"}"));
+        assertEquals(1.0, samples.get(
+                "servicefarm_keepalive_decisions_total{decision=\"ARCHIVE_COMPRESSED\",policy=\"histogram\"}"));
+        assertEquals(1.0, samples.get(
+                "servicefarm_keepalive_decisions_total{decision=\"PREWARM\",policy=\"histogram\"}"));
     }
 
     private static VmRecord vm(String id, VmState state) {

@@ -14,7 +14,7 @@ import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.audit.AuditEntry;
 import org.servicefarm.api.audit.AuditTrail;
 
-/** farm:audit: the newest entries of the audit trail, or those since a time. */
+/** farm:audit: the newest entries of the audit trail, or a page of those since a time or after an id. */
 @Command(scope = "farm", name = "audit", description = "Lists the audit trail: who asked for what, what was decided "
         + "and why, and what the appliance did on its own.")
 @Service
@@ -32,16 +32,24 @@ public class AuditCommand implements Action {
     @Option(name = "--limit", description = "At most this many entries (1 to 1000, default 50)")
     int limit = 50;
 
+    @Option(name = "--after", description = "Only entries after this id (the last one already read), oldest first: "
+            + "the next page")
+    long after;
+
     @Override
     public Object execute() throws CommandException {
         if (limit < 1 || limit > AuditTrail.MAX_PAGE) {
             throw Failures.failure("Invalid option --limit: limit must be from 1 to " + AuditTrail.MAX_PAGE
                     + ", not " + limit);
         }
+        if (after < 0) {
+            throw Failures.failure("Invalid option --after: after must be from 0 to " + Long.MAX_VALUE + ", not "
+                    + after);
+        }
         List<AuditEntry> entries;
         try {
             Instant from = AuditTrail.since(since, Instant.now());
-            entries = from != null ? trail.entries(from, 0, limit) : newest();
+            entries = from != null || after > 0 ? trail.entries(from, after, limit) : newest();
         } catch (InvalidRequestException e) {
             throw Failures.invalid(e, Map.of("since", "--since"));
         }

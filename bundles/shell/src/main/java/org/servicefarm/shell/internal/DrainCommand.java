@@ -1,11 +1,6 @@
 package org.servicefarm.shell.internal;
 
-import java.io.PrintStream;
-
-import org.apache.karaf.shell.api.action.Action;
-import org.apache.karaf.shell.api.action.Argument;
 import org.apache.karaf.shell.api.action.Command;
-import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 import org.apache.karaf.shell.support.CommandException;
 import org.servicefarm.api.HostStatus;
@@ -16,15 +11,7 @@ import org.servicefarm.api.ServiceManager;
 @Command(scope = "farm", name = "drain", description = "Drains a host: no new VM is placed there, and the lifecycle "
         + "moves its VMs to other hosts (archived, restored there on their next request). farm:undrain undoes it.")
 @Service
-public class DrainCommand implements Action {
-
-    @Reference
-    ServiceManager manager;
-
-    @Argument(index = 0, name = "HOST", description = "The host's name", required = true)
-    String host;
-
-    PrintStream out = System.out;
+public class DrainCommand extends HostArgument {
 
     /** Whether this command drains (farm:drain) or undrains (farm:undrain). */
     boolean drains() {

@@ -24,11 +24,13 @@ final class Failures {
      * The refusal of an {@link InvalidRequestException}, naming the command's option for its field.
      *
      * @param options the option (e.g. {@code --os}) or argument (e.g. {@code SERVICE}) of each API field
-     *                (e.g. {@code environment.os}) the command sets
+     *                (e.g. {@code environment.os}) the command sets; a field not named is looked up by the part
+     *                before its first dot ({@code properties} for {@code properties.bootMillis})
      */
     static CommandException invalid(InvalidRequestException e, Map<String, String> options) {
         String field = e.field();
-        String option = field == null ? null : options.get(field);
+        String option = field == null ? null : options.getOrDefault(field,
+                field.contains(".") ? options.get(field.substring(0, field.indexOf('.'))) : null);
         String what = option == null ? "Invalid request" : option.startsWith("-") ? "Invalid option " + option
                 : "Invalid argument " + option;
         return failure(what + ": " + e.getMessage());

@@ -5,11 +5,13 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.TreeMap;
 
 import org.servicefarm.api.Capacity;
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.Environment;
 import org.servicefarm.api.Explanation;
+import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.Outcome;
@@ -137,7 +139,7 @@ final class Formats {
                 : "  filled in by the directory: " + String.join(", ", filled) + "\n");
     }
 
-    private static void line(StringBuilder out, String name, String value) {
+    static void line(StringBuilder out, String name, String value) {
         out.append(String.format(Locale.ROOT, "  %-11s %s%n", name, value));
     }
 
@@ -207,6 +209,67 @@ final class Formats {
             state += ", driver failed " + status.health().consecutiveFailures() + " time(s) in a row";
         }
         return state;
+    }
+
+    /** farm:host: one host, a line per field (its driver properties left out, as REST leaves them out). */
+    static String host(HostStatus status) {
+        HostRecord host = status.host();
+        StringBuilder out = new StringBuilder(host.name()).append('\n');
+        line(out, "driver", host.driver());
+        line(out, "uri", host.uri());
+        line(out, "zone", host.securityZone());
+        line(out, "cost/h", String.format(Locale.ROOT, "%.2f", host.costPerHour()));
+        line(out, "speed", String.format(Locale.ROOT, "%.2f", host.speed()));
+        line(out, "capacity", capacity(host.capacity()));
+        line(out, "used", capacity(status.used()));
+        line(out, "free", capacity(status.free()));
+        line(out, "load", percent(status.load()));
+        line(out, "connected", state(status));
+        if (status.health().lastFailure() != null) {
+            line(out, "last error", status.health().lastFailureAt() + ": " + status.health().lastFailure());
+        }
+        line(out, "levels", status.securityLevels().isEmpty() ? "-" : new TreeMap<>(status.securityLevels())
+                .toString());
+        return out.toString();
+    }
+
+    /** farm:vm: one VM, a line per field. */
+    static String vm(VmRecord vm, Instant now) {
+        StringBuilder out = new StringBuilder(vm.id()).append(": ").append(vm.state()).append(" on ")
+                .append(vm.hostId()).append('\n');
+        line(out, "offering", vm.offering().key());
+        line(out, "image", vm.imageId());
+        line(out, "endpoint", endpoint(vm.endpoint()));
+        if (vm.endpoints().size() > 1) {
+            new TreeMap<>(vm.endpoints()).forEach((service, at) -> line(out, "", service + " " + at));
+        }
+        line(out, "resources", capacity(vm.resources()));
+        line(out, "created", Objects.toString(vm.createdAt(), "-"));
+        line(out, "in state", "since " + Objects.toString(vm.inStateSince(), "-"));
+        line(out, "last used", ago(vm.lastUsedAt(), now));
+        line(out, "grants", Long.toString(vm.grants()));
+        if (vm.archive() != null) {
+            line(out, "archive", vm.archive().tier() + ", " + size(vm.archive().bytes()) + " (of "
+                    + size(vm.archive().rawBytes()) + " saved)");
+        }
+        line(out, "detail", Objects.toString(vm.detail(), "-"));
+        return out.toString();
+    }
+
+    /** farm:image: one image and its build, a line per field. */
+    static String image(ImageStatus image, Instant now) {
+        StringBuilder out = new StringBuilder(image.id()).append(": ").append(image.state()).append(' ')
+                .append(image.kind()).append('\n');
+        line(out, "offering", image.offering() == null ? "-" : image.offering().key());
+        line(out, "progress", percentDone(image.progress()) + (image.state() == ImageStatus.State.BUILDING
+                ? progressLine(image.progress()).stripTrailing().replaceFirst("^\\s+", ": ") : ""));
+        line(out, "size", size(image.sizeBytes()));
+        line(out, "components", image.components().isEmpty() ? "-" : String.join(" ", image.components()));
+        line(out, "created", Objects.toString(image.createdAt(), "-"));
+        line(out, "last used", ago(image.lastUsedAt(), now));
+        line(out, "uses", image.uses() + " (" + image.inUse() + " VM(s) run from it now)");
+        line(out, "detail", Objects.toString(image.detail(), "-"));
+        return out.toString();
     }
 
     static final List<String> OFFERING_COLUMNS =

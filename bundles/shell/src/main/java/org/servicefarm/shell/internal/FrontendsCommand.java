@@ -22,6 +22,12 @@ public class FrontendsCommand implements Action {
 
     @Override
     public Object execute() throws InvalidSyntaxException {
+        Tables.print(List.of("Name", "Address"), frontEnds(context), "No front ends run.", System.out);
+        return null;
+    }
+
+    /** Each registered front end's name and address, by name (what {@code GET /api/v1/status} lists). */
+    static List<List<String>> frontEnds(BundleContext context) throws InvalidSyntaxException {
         List<List<String>> rows = new ArrayList<>();
         for (ServiceReference<DirectoryFrontEnd> reference : context.getServiceReferences(DirectoryFrontEnd.class, null)) {
             DirectoryFrontEnd frontEnd = context.getService(reference);
@@ -36,7 +42,6 @@ public class FrontendsCommand implements Action {
             }
         }
         rows.sort(java.util.Comparator.comparing(row -> row.get(0)));
-        Tables.print(List.of("Name", "Address"), rows, "No front ends run.", System.out);
-        return null;
+        return rows;
     }
 }

@@ -20,30 +20,30 @@ import org.servicefarm.api.ServiceRequest;
 abstract class RequestOptions implements Action {
 
     @Argument(index = 0, name = "SERVICE", description = "The application, e.g. wiki", required = true)
-    @Completion(ApplicationCompleter.class)
+    @Completion(FarmCompleter.class)
     String service;
 
     @Option(name = "--version", description = "The application version (default: the newest viable one)")
     String version;
 
     @Option(name = "--os", description = "The operating system")
-    @Completion(OsCompleter.class)
+    @Completion(FarmCompleter.class)
     String os;
 
     @Option(name = "--server", description = "The server software")
-    @Completion(ServerCompleter.class)
+    @Completion(FarmCompleter.class)
     String server;
 
     @Option(name = "--runtime", description = "The language runtime")
-    @Completion(RuntimeCompleter.class)
+    @Completion(FarmCompleter.class)
     String runtime;
 
     @Option(name = "--patch", description = "A patch to apply; repeat for several", multiValued = true)
-    @Completion(PatchCompleter.class)
+    @Completion(FarmCompleter.class)
     List<String> patches;
 
     @Option(name = "--security-level", description = "The security level")
-    @Completion(SecurityLevelCompleter.class)
+    @Completion(FarmCompleter.class)
     String securityLevel;
 
     @Option(name = "--tier", description = "The customer tier")

@@ -7,7 +7,7 @@ import org.servicefarm.api.VmRecord;
 /** farm:sleep: {@link org.servicefarm.api.ServiceManager#sleep}. */
 @Command(scope = "farm", name = "sleep", description = "Puts an ACTIVE VM to sleep (suspended in memory).")
 @Service
-public class SleepCommand extends VmCommand {
+public class SleepCommand extends VmMoveCommand {
     @Override
     VmRecord move() {
         return manager.sleep(vmId);

@@ -1,50 +1,25 @@
 package org.servicefarm.shell.internal;
 
-import java.io.PrintStream;
+import java.time.Instant;
 
-import org.apache.karaf.shell.api.action.Action;
-import org.apache.karaf.shell.api.action.Argument;
-import org.apache.karaf.shell.api.action.lifecycle.Reference;
+import org.apache.karaf.shell.api.action.Command;
+import org.apache.karaf.shell.api.action.lifecycle.Service;
 import org.apache.karaf.shell.support.CommandException;
-import org.servicefarm.api.ConflictException;
-import org.servicefarm.api.InvalidRequestException;
-import org.servicefarm.api.NotFoundException;
+import org.servicefarm.api.Names;
 import org.servicefarm.api.ServiceManager;
 import org.servicefarm.api.VmRecord;
 
-/**
- * The VM lifecycle commands (farm:sleep, farm:archive, farm:wake, farm:destroy, farm:migrate): each one call of the
- * {@link ServiceManager}, printing the VM's state after it, or a plain refusal (no such VM, a state that allows no such
- * move now, a bad option), nothing changed.
- */
-abstract class VmCommand implements Action {
-
-    @Reference
-    ServiceManager manager;
-
-    @Argument(index = 0, name = "VM", description = "The VM's id (farm:vms lists them)", required = true)
-    String vmId;
-
-    PrintStream out = System.out;
-
-    /** The move itself. */
-    abstract VmRecord move() throws CommandException;
+/** farm:vm: one row of the state table ({@link ServiceManager#stateTable}), as {@code GET /api/v1/vms/{id}}. */
+@Command(scope = "farm", name = "vm", description = "Shows one VM: its state and host, offering, image, endpoints, "
+        + "use, archive and last note.")
+@Service
+public class VmCommand extends VmArgument {
 
     @Override
     public Object execute() throws CommandException {
-        VmRecord vm;
-        try {
-            vm = move();
-        } catch (NotFoundException e) {
-            throw Failures.failure("Invalid argument VM: " + e.getMessage());
-        } catch (ConflictException e) {
-            throw Failures.failure("Refused: " + e.getMessage());
-        } catch (InvalidRequestException e) {
-            throw Failures.invalid(e, java.util.Map.of("host", "HOST", "tier", "--tier"));
-        }
-        out.println(vm.id() + " on " + vm.hostId() + ": " + vm.state()
-                + (vm.archive() == null ? "" : " (" + vm.archive().tier() + ", " + vm.archive().bytes() + " bytes)")
-                + (vm.detail() == null ? "" : ": " + vm.detail()));
+        VmRecord vm = manager.stateTable().vm(vmId)
+                .orElseThrow(() -> Failures.failure("Invalid argument VM: no VM with id " + Names.excerpt(vmId)));
+        out.print(Formats.vm(vm, Instant.now()));
         return null;
     }
 }

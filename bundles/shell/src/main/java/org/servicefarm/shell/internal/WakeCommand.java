@@ -8,7 +8,7 @@ import org.servicefarm.api.VmRecord;
 @Command(scope = "farm", name = "wake", description = "Wakes a SLEEPING (resume) or ARCHIVED (restore) VM and waits "
         + "until it serves.")
 @Service
-public class WakeCommand extends VmCommand {
+public class WakeCommand extends VmMoveCommand {
     @Override
     VmRecord move() {
         return manager.wake(vmId);

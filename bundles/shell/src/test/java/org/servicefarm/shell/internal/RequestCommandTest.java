@@ -14,8 +14,6 @@ import java.util.List;
 
 import org.apache.karaf.shell.support.CommandException;
 import org.junit.jupiter.api.Test;
-import org.servicefarm.api.CatalogComponent;
-import org.servicefarm.api.CatalogComponent.Kind;
 import org.servicefarm.api.DirectoryView;
 import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.Outcome;
@@ -175,21 +173,5 @@ class RequestCommandTest {
                 new Class<?>[] {ServiceManager.class}, (proxy, method, args) -> {
                     throw e;
                 });
-    }
-
-    @Test
-    void completionNamesComeFromTheDirectoryByKindWithoutDuplicates() {
-        DirectoryView directory = (DirectoryView) Proxy.newProxyInstance(getClass().getClassLoader(),
-                new Class<?>[] {DirectoryView.class}, (proxy, method, args) -> List.of(
-                        new CatalogComponent(Kind.APPLICATION, "wiki", "2.1"),
-                        new CatalogComponent(Kind.APPLICATION, "wiki", "2.0"),
-                        new CatalogComponent(Kind.APPLICATION, "blog", "1.0"),
-                        new CatalogComponent(Kind.OS, "debian-12", null),
-                        new CatalogComponent(Kind.PATCH, "cve-1", null)));
-
-        assertEquals(List.of("blog", "wiki"), Completions.names(directory, Kind.APPLICATION));
-        assertEquals(List.of("debian-12"), Completions.names(directory, Kind.OS));
-        assertEquals(List.of("cve-1"), Completions.names(directory, Kind.PATCH));
-        assertEquals(List.of(), Completions.names(directory, Kind.SERVER));
     }
 }

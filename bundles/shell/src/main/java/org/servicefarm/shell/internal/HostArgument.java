@@ -1,0 +1,22 @@
+package org.servicefarm.shell.internal;
+
+import java.io.PrintStream;
+
+import org.apache.karaf.shell.api.action.Action;
+import org.apache.karaf.shell.api.action.Argument;
+import org.apache.karaf.shell.api.action.Completion;
+import org.apache.karaf.shell.api.action.lifecycle.Reference;
+import org.servicefarm.api.ServiceManager;
+
+/** What the commands about one host (farm:host, farm:drain, farm:undrain, farm:host-remove) share. */
+abstract class HostArgument implements Action {
+
+    @Reference
+    ServiceManager manager;
+
+    @Argument(index = 0, name = "HOST", description = "The host's name (farm:hosts lists them)", required = true)
+    @Completion(FarmCompleter.class)
+    String host;
+
+    PrintStream out = System.out;
+}

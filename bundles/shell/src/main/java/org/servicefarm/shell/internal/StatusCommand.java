@@ -1,0 +1,67 @@
+package org.servicefarm.shell.internal;
+
+import java.io.PrintStream;
+import java.util.List;
+
+import org.apache.karaf.shell.api.action.Action;
+import org.apache.karaf.shell.api.action.Command;
+import org.apache.karaf.shell.api.action.lifecycle.Reference;
+import org.apache.karaf.shell.api.action.lifecycle.Service;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
+import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.store.Leadership;
+import org.servicefarm.api.store.VmStore;
+
+/**
+ * farm:status: what {@code GET /api/v1/status} answers, from the same services: the front ends, how many hosts and
+ * live VMs, where the state is kept, and which appliance leads the periodic work.
+ */
+@Command(scope = "farm", name = "status", description = "Shows the appliance's status: the directory front ends and "
+        + "their addresses, how many hosts and live VMs the farm has, where its state is kept and which appliance "
+        + "leads the periodic work (sweeps, reconciles).")
+@Service
+public class StatusCommand implements Action {
+
+    @Reference
+    ServiceManager manager;
+
+    @Reference
+    BundleContext context;
+
+    /** The highest-ranked store, as the REST resource's reference picks it. */
+    @Reference(optional = true)
+    VmStore store;
+
+    /** Absent without a shared store: this appliance does the periodic work. */
+    @Reference(optional = true)
+    Leadership leadership;
+
+    PrintStream out = System.out;
+
+    @Override
+    public Object execute() throws InvalidSyntaxException {
+        out.print(status(FrontendsCommand.frontEnds(context)));
+        return null;
+    }
+
+    String status(List<List<String>> frontEnds) {
+        long live = manager.stateTable().vms().stream().filter(vm -> vm.state().occupiesHost()).count();
+        StringBuilder text = new StringBuilder();
+        Leadership l = leadership;
+        Formats.line(text, "appliance", l == null ? "alone (does the periodic work)" : l.appliance()
+                + (l.leads() ? " (leads the periodic work)" : ", led by " + (l.leader() == null ? "none yet"
+                : l.leader())));
+        Formats.line(text, "store", store == null ? "-" : store.description());
+        Formats.line(text, "hosts", Integer.toString(manager.hosts().size()));
+        Formats.line(text, "live VMs", Long.toString(live));
+        if (frontEnds.isEmpty()) {
+            Formats.line(text, "front ends", "none");
+        }
+        for (int i = 0; i < frontEnds.size(); i++) {
+            Formats.line(text, i == 0 ? "front ends" : "", String.format(java.util.Locale.ROOT, "%-10s %s",
+                    frontEnds.get(i).get(0), frontEnds.get(i).get(1)));
+        }
+        return text.toString();
+    }
+}

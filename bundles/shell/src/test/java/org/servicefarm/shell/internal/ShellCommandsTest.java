@@ -1,0 +1,427 @@
+package org.servicefarm.shell.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+import org.apache.karaf.shell.api.action.Action;
+import org.apache.karaf.shell.support.CommandException;
+import org.junit.jupiter.api.Test;
+import org.servicefarm.api.ConflictException;
+import org.servicefarm.api.HostRecord;
+import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.NotFoundException;
+import org.servicefarm.api.image.BuildOutcome;
+import org.servicefarm.api.image.ComponentInfo;
+import org.servicefarm.api.image.Demand;
+import org.servicefarm.api.image.ImageService;
+import org.servicefarm.api.image.ImageStatus;
+import org.servicefarm.api.store.Leadership;
+import org.servicefarm.api.testing.ListedFarm;
+
+/** The commands added for the REST capabilities that had none: what each calls, prints, and how it refuses. */
+class ShellCommandsTest {
+
+    /** A farm that adds and removes hosts as the manager does: names unique, a host with VMs kept. */
+    static final class HostFarm extends ListedFarm {
+        final List<HostRecord> registered = new ArrayList<>();
+        final List<String> removed = new ArrayList<>();
+
+        @Override
+        public HostStatus registerHost(HostRecord host) {
+            if (!host.driver().equals("libvirt")) {
+                throw new InvalidRequestException("driver", "no driver named '" + host.driver() + "' is installed");
+            }
+            if (hosts.stream().anyMatch(h -> h.name().equalsIgnoreCase(host.name()))) {
+                throw new ConflictException("a host named " + host.name() + " exists");
+            }
+            registered.add(host);
+            HostStatus status = new HostStatus(host, org.servicefarm.api.Capacity.ZERO, true, null);
+            hosts.add(status);
+            return status;
+        }
+
+        @Override
+        public void unregisterHost(String name) {
+            HostStatus host = hosts.stream().filter(h -> h.name().equals(name)).findFirst()
+                    .orElseThrow(() -> new NotFoundException("no host named " + name));
+            if (vms.stream().anyMatch(vm -> vm.hostId().equals(name))) {
+                throw new ConflictException("VMs still occupy host " + name);
+            }
+            hosts.remove(host);
+            removed.add(name);
+        }
+    }
+
+    private final HostFarm farm = farm();
+    private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    private final PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+
+    private static HostFarm farm() {
+        HostFarm farm = new HostFarm();
+        farm.withDirectory(FarmCompleterTest.directory());
+        farm.hosts.add(FarmCompleterTest.host("alpha"));
+        farm.vms.add(FarmCompleterTest.vm("sf-1"));
+        return farm;
+    }
+
+    private String printed() {
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    /** The command fails with one plain line, as Karaf shows it, and prints nothing. */
+    private String refused(Action command) {
+        CommandException e = assertThrows(CommandException.class, command::execute);
+        assertEquals("", printed());
+        return KarafConsole.shown(e).strip();
+    }
+
+    private HostAddCommand hostAdd(String name) {
+        HostAddCommand command = new HostAddCommand();
+        command.manager = farm;
+        command.out = out;
+        command.name = name;
+        command.driver = "libvirt";
+        command.uri = "test:///default";
+        command.vcpus = 2;
+        command.memoryMiB = 2048L;
+        command.vms = 4;
+        command.costPerHour = 0.001;
+        command.properties = List.of("portRange=23000-23099");
+        return command;
+    }
+
+    @Test
+    void hostAddRegistersTheRecordItsOptionsMake() throws Exception {
+        hostAdd("delta").execute();
+        HostRecord delta = farm.registered.get(0);
+        assertEquals("delta", delta.name());
+        assertEquals(2048L, delta.capacity().memoryMiB());
+        assertEquals("23000-23099", delta.properties().get("portRange"));
+        assertEquals(HostRecord.DEFAULT_SECURITY_ZONE, delta.securityZone());
+        assertTrue(printed().startsWith("ADDED delta\n"), printed());
+        assertTrue(printed().contains("capacity    2 vCPU, 2048 MiB, 4 VMs"), printed());
+    }
+
+    @Test
+    void hostAddRefusesBadInputNamingTheOptionAndAddsNothing() {
+        assertEquals("Invalid argument NAME: name must be 1-63 letters, digits, '.', '_' or '-', starting with a "
+                + "letter or digit, not '<x>'&'", refused(hostAdd("<x>'&")));
+        HostAddCommand noMemory = hostAdd("delta");
+        noMemory.memoryMiB = null;
+        assertEquals("Invalid option --memory-mib: capacity.memoryMiB is required", refused(noMemory));
+        HostAddCommand property = hostAdd("delta");
+        property.properties = List.of("portRange");
+        assertEquals("Invalid option --property: 'portRange' is not KEY=VALUE", refused(property));
+        HostAddCommand twice = hostAdd("delta");
+        twice.properties = List.of("a=1", "a=2");
+        assertEquals("Invalid option --property: properties.a is given twice", refused(twice));
+        HostAddCommand badKey = hostAdd("delta");
+        badKey.properties = List.of("1a=x");
+        assertTrue(refused(badKey).startsWith("Invalid option --property: "), "the key is bounded by HostRecord");
+        HostAddCommand driver = hostAdd("delta");
+        driver.driver = "xen";
+        assertEquals("Invalid option --driver: no driver named 'xen' is installed", refused(driver));
+        HostAddCommand zone = hostAdd("delta");
+        zone.securityZone = "a zone";
+        assertTrue(refused(zone).startsWith("Invalid option --security-zone: "));
+        assertEquals("Refused: a host named alpha exists", refused(hostAdd("alpha")));
+        assertEquals(List.of(), farm.registered, "nothing was added");
+    }
+
+    private HostRemoveCommand hostRemove(String name) {
+        HostRemoveCommand command = new HostRemoveCommand();
+        command.manager = farm;
+        command.out = out;
+        command.host = name;
+        return command;
+    }
+
+    @Test
+    void hostRemoveRemovesAnEmptyHostAndRefusesTheRest() throws Exception {
+        assertEquals("Refused: VMs still occupy host alpha", refused(hostRemove("alpha")));
+        assertEquals("Invalid argument HOST: no host named gamma", refused(hostRemove("gamma")));
+        assertEquals("Invalid argument HOST: '../etc\\u000a' is not a host name", refused(hostRemove("../etc\n")));
+        assertEquals(List.of(), farm.removed);
+        farm.vms.clear();
+        hostRemove("alpha").execute();
+        assertEquals(List.of("alpha"), farm.removed);
+        assertEquals("alpha removed\n", printed());
+    }
+
+    @Test
+    void hostVmAndImageShowOneOrSayThereIsNone() throws Exception {
+        HostCommand host = new HostCommand();
+        host.manager = farm;
+        host.out = out;
+        host.host = "nowhere";
+        assertEquals("Invalid argument HOST: no host named nowhere", refused(host));
+        host.host = "alpha";
+        host.execute();
+        assertTrue(printed().startsWith("alpha\n  driver      libvirt\n"), printed());
+        assertTrue(printed().contains("connected   yes"), printed());
+
+        VmCommand vm = new VmCommand();
+        vm.manager = farm;
+        vm.out = out;
+        vm.vmId = "sf-\u001b[2J";
+        bytes.reset();
+        assertEquals("Invalid argument VM: no VM with id sf-\\u001b[2J", refused(vm));
+        vm.vmId = "sf-1";
+        vm.execute();
+        assertTrue(printed().startsWith("sf-1: ACTIVE on alpha\n"), printed());
+        assertTrue(printed().contains("endpoint    127.0.0.1:22000"), printed());
+
+        ImageStatus ready = BuildCommandTest.status(ImageStatus.State.READY, ImageStatus.Progress.done(100), null);
+        ImageCommand image = new ImageCommand();
+        image.images = images(ready);
+        image.out = out;
+        image.id = "nope";
+        bytes.reset();
+        assertEquals("Invalid argument IMAGE: no image with id nope", refused(image));
+        image.id = ready.id();
+        image.execute();
+        assertTrue(printed().startsWith(ready.id() + ": READY PREBUILT\n"), printed());
+        assertTrue(printed().contains("components  os/debian-12/12 server/nginx/1.22"), printed());
+    }
+
+    private static ImageService images(ImageStatus image) {
+        return new ImageService() {
+            @Override
+            public List<ComponentInfo> components() {
+                return List.of();
+            }
+
+            @Override
+            public List<ImageStatus> images() {
+                return List.of(image);
+            }
+
+            @Override
+            public Optional<ImageStatus> image(String id) {
+                return image.id().equals(id) ? Optional.of(image) : Optional.empty();
+            }
+
+            @Override
+            public BuildOutcome build(org.servicefarm.api.ServiceRequest request) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public List<Demand> popularity() {
+                return List.of();
+            }
+        };
+    }
+
+    @Test
+    void statusSaysWhatRestsStatusSays() {
+        StatusCommand status = new StatusCommand();
+        status.manager = farm;
+        status.leadership = new Leadership() {
+            @Override
+            public boolean leads() {
+                return false;
+            }
+
+            @Override
+            public String appliance() {
+                return "east";
+            }
+
+            @Override
+            public String leader() {
+                return "west";
+            }
+        };
+        String text = status.status(List.of(List.of("dns", "udp://127.0.0.1:5353"), List.of("rest",
+                "http://127.0.0.1:8181/api/v1")));
+        assertEquals("""
+                  appliance   east, led by west
+                  store       -
+                  hosts       1
+                  live VMs    1
+                  front ends  dns        udp://127.0.0.1:5353
+                              rest       http://127.0.0.1:8181/api/v1
+                """, text);
+    }
+
+    static final String SCRAPE = """
+            # HELP servicefarm_keepalive_decisions_total keep-alive decisions
+            # TYPE servicefarm_keepalive_decisions_total counter
+            servicefarm_keepalive_decisions_total{decision="KEEP",policy="fixed"} 3.0
+            # HELP servicefarm_request_seconds time to answer
+            # TYPE servicefarm_request_seconds histogram
+            servicefarm_request_seconds_bucket{outcome="GRANTED",le="+Inf"} 2
+            servicefarm_request_seconds_count{outcome="GRANTED"} 2
+            servicefarm_request_seconds_sum{outcome="GRANTED"} 6.4
+            # HELP servicefarm_request_seconds_max longest
+            # TYPE servicefarm_request_seconds_max gauge
+            servicefarm_request_seconds_max{outcome="GRANTED"} 3.2
+            """;
+
+    @Test
+    void metricsPrintsTheScrapeWholeOrTheFamiliesNamed() throws Exception {
+        MetricsCommand metrics = new MetricsCommand();
+        metrics.out = out;
+        assertEquals("No metrics: the metrics bundle is not installed (feature servicefarm-metrics)",
+                refused(metrics));
+        metrics.metrics = () -> SCRAPE;
+        metrics.execute();
+        assertEquals(SCRAPE, printed());
+
+        bytes.reset();
+        metrics.names = List.of("servicefarm_request_seconds");
+        metrics.execute();
+        assertEquals("""
+                # HELP servicefarm_request_seconds time to answer
+                # TYPE servicefarm_request_seconds histogram
+                servicefarm_request_seconds_bucket{outcome="GRANTED",le="+Inf"} 2
+                servicefarm_request_seconds_count{outcome="GRANTED"} 2
+                servicefarm_request_seconds_sum{outcome="GRANTED"} 6.4
+                """, printed(), "not the _max gauge: a family of its own");
+
+        bytes.reset();
+        metrics.names = List.of("servicefarm_keepalive_decisions_total", "servicefarm_vms");
+        assertEquals("Invalid argument METRIC: no metric named servicefarm_vms (TAB completes the names)",
+                refused(metrics));
+        assertEquals(List.of("servicefarm_keepalive_decisions_total", "servicefarm_request_seconds",
+                "servicefarm_request_seconds_max"), MetricsCommand.families(SCRAPE));
+        assertEquals("servicefarm_keepalive_decisions_total{decision=\"KEEP\",policy=\"fixed\"} 3.0\n",
+                MetricsCommand.only(SCRAPE, Set.of("servicefarm_keepalive_decisions_total")).lines().skip(2)
+                        .findFirst().orElseThrow() + "\n");
+    }
+
+    @Test
+    void catalogAndRulesListTheDirectory() throws Exception {
+        PrintStream stdout = System.out;
+        System.setOut(out);
+        try {
+            CatalogCommand catalog = new CatalogCommand();
+            catalog.manager = farm;
+            catalog.execute();
+        } finally {
+            System.setOut(stdout);
+        }
+        assertTrue(printed().lines().anyMatch(l -> l.matches("APPLICATION\\s+\\|?\\s*wiki\\s+\\|?\\s*2\\.1\\s*")),
+                printed());
+        assertTrue(printed().lines().anyMatch(l -> l.matches("OS\\s+\\|?\\s*debian-12\\s+\\|?\\s*-\\s*")), printed());
+
+        bytes.reset();
+        farm.withDirectory(new DirectoryWithRules());
+        RulesCommand rules = new RulesCommand();
+        rules.manager = farm;
+        rules.out = out;
+        rules.execute();
+        assertEquals("Security levels: standard, high\nRules:\n  php needs debian\n", printed());
+    }
+
+    /** A directory with one rule. */
+    private static final class DirectoryWithRules implements org.servicefarm.api.DirectoryView {
+        @Override
+        public org.servicefarm.api.Resolution resolve(org.servicefarm.api.ServiceRequest request) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public List<org.servicefarm.api.Offering> offerings(int limit) {
+            return List.of();
+        }
+
+        @Override
+        public List<org.servicefarm.api.CatalogComponent> components() {
+            return List.of();
+        }
+
+        @Override
+        public List<String> rules() {
+            return List.of("php needs debian");
+        }
+
+        @Override
+        public List<String> securityLevels() {
+            return List.of("standard", "high");
+        }
+    }
+
+    @Test
+    void auditReadsThePageAfterAnId() throws Exception {
+        List<String> asked = new ArrayList<>();
+        org.servicefarm.api.audit.AuditTrail trail = (org.servicefarm.api.audit.AuditTrail) java.lang.reflect.Proxy
+                .newProxyInstance(getClass().getClassLoader(), new Class<?>[] {org.servicefarm.api.audit.AuditTrail.class},
+                        (proxy, method, args) -> {
+                            if (!method.getName().equals("entries")) {
+                                throw new UnsupportedOperationException(method.getName());
+                            }
+                            asked.add(args[0] + " " + args[1] + " " + args[2]);
+                            return List.of(new org.servicefarm.api.audit.AuditEntry(8, Instant.EPOCH, "east", "admin",
+                                    "request", "wiki", "GRANTED", null));
+                        });
+        AuditCommand audit = new AuditCommand();
+        audit.trail = trail;
+        audit.after = 7;
+        audit.limit = 10;
+        PrintStream stdout = System.out;
+        System.setOut(out);
+        try {
+            audit.execute();
+        } finally {
+            System.setOut(stdout);
+        }
+        assertEquals(List.of("null 7 10"), asked);
+        assertTrue(printed().contains("GRANTED"), printed());
+        bytes.reset();
+        audit.after = -1;
+        assertEquals("Invalid option --after: after must be from 0 to 9223372036854775807, not -1", refused(audit));
+    }
+
+    @Test
+    void eventsPrintsVmChangesAndAnswersWhileItsListenerIsRegistered() throws Exception {
+        List<String> calls = new ArrayList<>();
+        org.osgi.framework.ServiceRegistration<?> registration = (org.osgi.framework.ServiceRegistration<?>)
+                java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
+                        new Class<?>[] {org.osgi.framework.ServiceRegistration.class}, (proxy, method, args) -> {
+                            calls.add(method.getName());
+                            return null;
+                        });
+        org.osgi.framework.BundleContext context = (org.osgi.framework.BundleContext) java.lang.reflect.Proxy
+                .newProxyInstance(getClass().getClassLoader(), new Class<?>[] {org.osgi.framework.BundleContext.class},
+                        (proxy, method, args) -> {
+                            assertEquals("registerService", method.getName());
+                            calls.add("register");
+                            org.servicefarm.api.FarmListener listener = (org.servicefarm.api.FarmListener) args[1];
+                            // the farm changes as soon as the listener is there
+                            listener.vmChanged(FarmCompleterTest.vm("sf-1"));
+                            listener.answered(org.servicefarm.api.ServiceRequest.of("wiki"),
+                                    new org.servicefarm.api.Outcome.Never("no such service", java.time.Duration.ZERO));
+                            listener.vmChanged(FarmCompleterTest.vm("sf-2"));
+                            return registration;
+                        });
+        EventsCommand events = new EventsCommand();
+        events.context = context;
+        events.out = out;
+        events.clock = java.time.Clock.fixed(Instant.parse("2026-11-26T07:00:00.250Z"), java.time.ZoneOffset.UTC);
+        events.count = 2;
+        events.execute();
+        assertEquals("07:00:00.250 vm      sf-1 ACTIVE on alpha  wiki@2.1/debian-12/nginx-1.22/php-8.2[standard]\n"
+                + "07:00:00.250 answer  NEVER wiki: no such service\n", printed());
+        assertEquals(List.of("register", "unregister"), calls, "registered only while it runs");
+
+        events.count = 0;
+        bytes.reset();
+        assertEquals("Invalid option --count: count must be at least 1, not 0", refused(events));
+        events.count = null;
+        events.seconds = -1;
+        assertEquals("Invalid option --for: for must be at least 1 second, not -1", refused(events));
+    }
+}
