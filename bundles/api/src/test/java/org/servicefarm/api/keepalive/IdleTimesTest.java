@@ -35,6 +35,21 @@ class IdleTimesTest {
     }
 
     @Test
+    void binsCanBeNarrowerThanAMinute() {
+        IdleTimes times = new IdleTimes(8, Duration.ofSeconds(15)); // two minutes in bins of 15 s
+        for (long s : new long[] {0, 14, 44, 60, 240}) {
+            times.record(T0.plusSeconds(s));
+        }
+        int[] counts = times.counts();
+        assertEquals(1, counts[0], "14 s");
+        assertEquals(1, counts[2], "30 s");
+        assertEquals(1, counts[1], "16 s");
+        assertEquals(1, times.outOfBounds(), "180 s, past two minutes");
+        assertEquals(Duration.ofSeconds(15), times.bin());
+        assertEquals(Duration.ofMinutes(1), new IdleTimes().bin());
+    }
+
+    @Test
     void percentilesAreTheBinsWhereTheCumulativeShareIsReached() {
         // 19 idle times of 30 min and one of 2 min
         double[] minutes = new double[21];

@@ -18,13 +18,14 @@ import org.servicefarm.api.ArchiveTier;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.keepalive.IdleTimes;
 import org.servicefarm.api.keepalive.KeepaliveName;
 import org.servicefarm.api.keepalive.KeepAlivePolicy;
 
 /**
  * The project's own keep-alive: a VM is worth its memory during a bin of idle time (15 seconds by default) when a
  * request is likely enough in it, given that none came before it. From each combination's idle-time histogram
- * ({@link Gaps}) it takes the hazard of each bin, {@code h(i) = count(i) / idle times reaching bin i}: being in memory
+ * ({@link IdleTimes}) it takes the hazard of each bin, {@code h(i) = count(i) / idle times reaching bin i}: being in memory
  * during bin i costs a VM-bin for every idle time that reaches it and saves a cold start for every one that ends in
  * it, so bins with {@code h(i) >= hazard.threshold} (cold starts saved per VM-minute spent, scaled to the bin's width)
  * are the bins to be warm; any others are not, however early or late they come. So a combination with several typical
@@ -136,7 +137,7 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
         }
     }
 
-    private final Map<Offering, Gaps> idle = new ConcurrentHashMap<>();
+    private final Map<Offering, IdleTimes> idle = new ConcurrentHashMap<>();
     private final Map<Offering, Plan> plans = new ConcurrentHashMap<>();
     private volatile Settings config;
 
@@ -163,12 +164,12 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
     @Override
     public void requested(Offering offering, Instant at) {
         Settings c = config;
-        idle.computeIfAbsent(offering, k -> new Gaps(Duration.ofSeconds(c.binS()), c.bins())).record(at);
+        idle.computeIfAbsent(offering, k -> new IdleTimes(c.bins(), Duration.ofSeconds(c.binS()))).record(at);
     }
 
     /** The combination's plan, made again once it has more idle times; {@code null} while it has too few. */
-    Plan plan(Offering offering, Gaps times) {
-        long samples = times.samples();
+    Plan plan(Offering offering, IdleTimes times) {
+        long samples = times.inBounds() + times.outOfBounds();
         if (samples < config.samples()) {
             return null;
         }
@@ -214,7 +215,7 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
     @Override
     public Optional<Due> due(VmRecord vm, Instant now, double offeringRequestsPerMinute) {
         Settings c = config;
-        Gaps times = idle.get(vm.offering());
+        IdleTimes times = idle.get(vm.offering());
         Plan plan = times == null ? null : plan(vm.offering(), times);
         if (vm.state() == VmState.ARCHIVED) {
             return archived(vm, now, c);
