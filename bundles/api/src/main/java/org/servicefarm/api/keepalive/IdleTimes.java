@@ -20,6 +20,7 @@ public final class IdleTimes {
     private final int[] counts;
     private long inBounds;
     private long outOfBounds;
+    private long sumMs;
     private Instant last;
 
     /** The paper's range: four hours. */
@@ -54,7 +55,9 @@ public final class IdleTimes {
     /** Records a request at {@code at}: the idle time since the previous one, if any, goes into its bin. */
     public synchronized void record(Instant at) {
         if (last != null && !at.isBefore(last)) {
-            long bin = Duration.between(last, at).toMillis() / binMs;
+            long idleMs = Duration.between(last, at).toMillis();
+            sumMs += idleMs;
+            long bin = idleMs / binMs;
             if (bin < counts.length) {
                 counts[(int) bin]++;
                 inBounds++;
@@ -80,6 +83,12 @@ public final class IdleTimes {
     /** Idle times recorded past the range. */
     public synchronized long outOfBounds() {
         return outOfBounds;
+    }
+
+    /** The mean of the idle times recorded, within the range and past it; zero without any. */
+    public synchronized Duration mean() {
+        long all = inBounds + outOfBounds;
+        return all == 0 ? Duration.ZERO : Duration.ofMillis(sumMs / all);
     }
 
     /** A copy of the bins' counts. */

@@ -31,6 +31,8 @@ class IdleTimesTest {
         assertEquals(2, counts[0]);
         assertEquals(1, counts[10]);
         assertEquals(0.25, times.outOfBoundsFraction(), 1e-9);
+        assertEquals(Duration.ofMinutes(75), times.mean(), "(0.5 + 10 + 0.4 + 289.1) / 4 min, past the range included");
+        assertEquals(Duration.ZERO, new IdleTimes().mean());
         assertEquals(T0.plus(Duration.ofMinutes(300)), times.last());
     }
 

@@ -33,6 +33,11 @@ import org.servicefarm.api.keepalive.KeepAlivePolicy;
  * a percentile window would be. Bins finer than the paper's minute let a VM of a timer every few minutes leave memory
  * between its requests: restoring it takes under a second.
  * <p>
+ * Requests that come at random (idle times exponentially distributed, by Lilliefors' test) leave a histogram no bin
+ * says anything about; their hazard is the same in every minute, one over the mean idle time, and when that reaches
+ * the threshold the VM stays in memory up to three mean idle times after each request (after that, the exponential
+ * leaves the next request less than a 5% chance of still coming: the arrivals have changed).
+ * <p>
  * Where a VM rests follows from what is expected next: between two warm bins closer than {@code sleep.gap.s} it
  * sleeps (a resume costs milliseconds and no disk); before a warm bin further away it is archived in the SAVED tier,
  * the fastest to restore, and brought back (restored) a lead before that bin; with nothing expected within the
@@ -55,8 +60,8 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
     public @interface Config {
         @AttributeDefinition(name = "hazard threshold (per minute)", description = "A minute of idle time is worth "
                 + "a VM in memory when at least this share of the idle times that reach it end in it: the cold starts "
-                + "one VM-minute must save. Lower keeps more in memory.")
-        double hazard_threshold() default 0.05;
+                + "one VM-minute must save (one a VM-hour by default). Lower keeps more in memory.")
+        double hazard_threshold() default 1.0 / 60;
 
         @AttributeDefinition(name = "range (minutes)", description = "The longest idle time the histogram "
                 + "covers; longer ones count only as reaching past it. Longer than the paper's four hours, so that "
@@ -80,6 +85,13 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
                 + "memory this long after its combination's last request (as the paper's fallback: 4 hours, so that "
                 + "a timer's second request finds it).")
         long fallback_keepAlive_s() default 14_400;
+
+        @AttributeDefinition(name = "random arrivals: minimum idle times", description = "With at least this many "
+                + "idle times, a combination whose idle times look drawn at random (exponentially distributed, "
+                + "Lilliefors' test at 5%: no histogram predicts them) has the same hazard in every minute, one over "
+                + "its mean idle time; when that reaches the hazard threshold its VM stays in memory up to three mean "
+                + "idle times after a request. 0: off.")
+        int random_samples_min() default 2;
 
         @AttributeDefinition(name = "sleep gap (s)", description = "Between two warm bins at most this far apart "
                 + "a VM sleeps instead of being archived.")
@@ -118,11 +130,12 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
     }
 
     /** The configuration's values, read once: a configuration proxy is too slow to ask on every sweep. */
-    record Settings(double hazard, int range, int samples, int binS, int jitter, long fallbackS, long sleepGapS,
-                    long leadS, long deltaAfterS, long destroyAfterS) {
+    record Settings(double hazard, int range, int samples, int binS, int jitter, int randomSamples, long fallbackS,
+                    long sleepGapS, long leadS, long deltaAfterS, long destroyAfterS) {
         Settings(Config c) {
             this(c.hazard_threshold(), c.range_minutes(), c.samples_min(), c.bin_s(),
-                    (c.jitter_s() + c.bin_s() - 1) / c.bin_s(), c.fallback_keepAlive_s(), c.sleep_gap_s(),
+                    (c.jitter_s() + c.bin_s() - 1) / c.bin_s(), c.random_samples_min(),
+                    c.fallback_keepAlive_s(), c.sleep_gap_s(),
                     c.prewarm_lead_s(), c.delta_after_s(), c.destroy_after_s());
         }
 
@@ -150,8 +163,9 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
         if (config.range_minutes() < 1 || config.range_minutes() > 10_080) {
             throw new IllegalArgumentException("range.minutes must be from 1 to 10080 (a week)");
         }
-        if (config.bin_s() < 1 || config.bin_s() > 3600 || config.jitter_s() < 0) {
-            throw new IllegalArgumentException("bin.s must be from 1 to 3600 and jitter.s not negative");
+        if (config.bin_s() < 1 || config.bin_s() > 3600 || config.jitter_s() < 0 || config.random_samples_min() < 0) {
+            throw new IllegalArgumentException(
+                    "bin.s must be from 1 to 3600, jitter.s and random.samples.min not negative");
         }
         if (this.config != null && (this.config.range() != config.range_minutes()
                 || this.config.binS() != config.bin_s())) {
@@ -177,12 +191,20 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
         if (known != null && known.samples() == samples) {
             return known;
         }
-        Plan made = plan(times.counts(), samples, config);
+        Plan made = plan(times.counts(), samples, times.mean().toMillis() / 60_000.0, config);
         plans.put(offering, made);
         return made;
     }
 
     static Plan plan(int[] counts, long samples, Settings c) {
+        return plan(counts, samples, Double.NaN, c);
+    }
+
+    /**
+     * The plan for a histogram of {@code samples} idle times ({@code counts} in range) whose mean, those past the range
+     * included, is {@code meanMinutes} (NaN: unknown).
+     */
+    static Plan plan(int[] counts, long samples, double meanMinutes, Settings c) {
         int bins = counts.length;
         Minute[] minutes = new Minute[bins];
         java.util.Arrays.fill(minutes, Minute.COLD);
@@ -195,6 +217,13 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
                 }
             }
             reaching -= counts[bin];
+        }
+        double meanBins = meanMinutes * 60 / c.binS();
+        if (c.randomSamples() > 0 && samples >= c.randomSamples() && meanMinutes > 0 && 1 / meanMinutes >= c.hazard()
+                && random(counts, samples, meanBins)) {
+            // the same hazard in every minute: warm until the exponential leaves the next request less than a 5%
+            // chance of still coming (three mean idle times); idle longer, the arrivals have changed
+            java.util.Arrays.fill(minutes, 0, (int) Math.min(bins, Math.ceil(3 * meanBins)), Minute.WARM);
         }
         long gap = c.sleepGapS() / c.binS();
         int previous = -1;
@@ -210,6 +239,25 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
             previous = bin;
         }
         return new Plan(samples, minutes);
+    }
+
+    /**
+     * Whether idle times look exponentially distributed with the given mean (in bins): the largest distance between
+     * their distribution and the exponential one, at the bins' edges and at the range's end, is under Lilliefors' 5%
+     * bound for the exponential with its mean estimated from the same idle times,
+     * {@code 1.094 / (sqrt(n) + 0.26 + 0.5 / sqrt(n))}.
+     */
+    static boolean random(int[] counts, long samples, double meanBins) {
+        double root = Math.sqrt(samples);
+        double bound = 1.094 / (root + 0.26 + 0.5 / root);
+        long below = 0;
+        for (int bin = 0; bin < counts.length; bin++) {
+            if (Math.abs((double) below / samples - (1 - Math.exp(-bin / meanBins))) > bound) {
+                return false;
+            }
+            below += counts[bin];
+        }
+        return Math.abs((double) below / samples - (1 - Math.exp(-counts.length / meanBins))) <= bound;
     }
 
     @Override

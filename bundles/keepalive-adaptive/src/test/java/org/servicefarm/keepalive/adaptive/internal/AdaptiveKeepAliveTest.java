@@ -1,7 +1,9 @@
 package org.servicefarm.keepalive.adaptive.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -159,6 +161,61 @@ class AdaptiveKeepAliveTest {
         assertEquals(Action.ARCHIVE, at(VmState.ACTIVE, 240).orElseThrow().action());
         requests(180); // the first idle time: from now on the histogram decides
         assertEquals(Action.ARCHIVE, at(VmState.ACTIVE, 181).orElseThrow().action(), "out until 180 min again");
+    }
+
+    /** Idle times (minutes) into 15-s bins over 12 hours. */
+    private static int[] bins15(double... minutes) {
+        int[] counts = new int[2880];
+        for (double m : minutes) {
+            if (m * 4 < counts.length) {
+                counts[(int) (m * 4)]++;
+            }
+        }
+        return counts;
+    }
+
+    /** Twenty idle times at the quantiles of an exponential distribution with a mean of 40 minutes. */
+    private static double[] exponential40() {
+        double[] minutes = new double[20];
+        for (int k = 0; k < 20; k++) {
+            minutes[k] = -40 * Math.log(1 - (k + 0.5) / 20);
+        }
+        return minutes;
+    }
+
+    @Test
+    void idleTimesAtRandomAreToldFromTimersAndBursts() {
+        double[] random = exponential40();
+        double mean = java.util.Arrays.stream(random).average().orElseThrow();
+        assertTrue(AdaptiveKeepAlive.random(bins15(random), 20, mean * 4), "exponential");
+        double[] timer = new double[20];
+        java.util.Arrays.fill(timer, 40);
+        assertFalse(AdaptiveKeepAlive.random(bins15(timer), 20, 40 * 4), "all at 40 min");
+        double[] bursts = new double[20];
+        java.util.Arrays.fill(bursts, 0.1);
+        bursts[9] = 200;
+        bursts[19] = 200;
+        assertFalse(AdaptiveKeepAlive.random(bins15(bursts), 20, 20.09 * 4), "18 of 6 s, 2 of 200 min");
+    }
+
+    @Test
+    void atRandomAVmStaysUpToThreeMeanIdleTimesWhenTheHazardReachesTheThreshold() {
+        AdaptiveKeepAlive.Settings defaults = new AdaptiveKeepAlive.Settings(
+                Converters.standardConverter().convert(Map.of()).to(AdaptiveKeepAlive.Config.class));
+        double[] random = exponential40();
+        double mean = java.util.Arrays.stream(random).average().orElseThrow(); // about 39 min: 1/39 >= 1/60
+        AdaptiveKeepAlive.Plan plan = AdaptiveKeepAlive.plan(bins15(random), 20, mean, defaults);
+        int end = (int) Math.ceil(3 * mean * 4);
+        assertEquals(Minute.WARM, plan.at(0));
+        assertEquals(Minute.WARM, plan.at(end - 1), "three mean idle times");
+        assertEquals(Minute.COLD, plan.at(end));
+
+        double[] slower = new double[20]; // the same shape with a mean of about 78 min: 1/78 < 1/60, not worth it
+        for (int k = 0; k < 20; k++) {
+            slower[k] = 2 * random[k];
+        }
+        AdaptiveKeepAlive.Plan notWorth = AdaptiveKeepAlive.plan(bins15(slower), 20, 2 * mean, defaults);
+        assertEquals(Minute.COLD, notWorth.at(end / 2));
     }
 
     @Test

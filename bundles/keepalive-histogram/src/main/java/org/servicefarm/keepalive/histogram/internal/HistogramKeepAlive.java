@@ -105,24 +105,7 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
                     Duration fallback, double forecastMargin, Duration lead, ArchiveTier tier, long destroyAfterS) {
     }
 
-    /** All the idle times of one combination, in and past the histogram's range: what the forecast is made from. */
-    static final class Forecast {
-        private long count;
-        private long sumMs;
-
-        synchronized void add(long idleMs) {
-            count++;
-            sumMs += idleMs;
-        }
-
-        /** The next idle time expected: the mean of those seen; zero without any. */
-        synchronized Duration next() {
-            return count == 0 ? Duration.ZERO : Duration.ofMillis(sumMs / count);
-        }
-    }
-
     private final Map<Offering, IdleTimes> idle = new ConcurrentHashMap<>();
-    private final Map<Offering, Forecast> forecasts = new ConcurrentHashMap<>();
     private volatile Settings config;
 
     @Activate
@@ -142,15 +125,7 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
 
     @Override
     public void requested(Offering offering, Instant at) {
-        IdleTimes times = idle.computeIfAbsent(offering, k -> new IdleTimes());
-        Forecast forecast = forecasts.computeIfAbsent(offering, k -> new Forecast());
-        synchronized (times) { // the previous request and this one, read and recorded together
-            Instant previous = times.last();
-            times.record(at);
-            if (previous != null && !at.isBefore(previous)) {
-                forecast.add(Duration.between(previous, at).toMillis());
-            }
-        }
+        idle.computeIfAbsent(offering, k -> new IdleTimes()).record(at);
     }
 
     /** What the policy learned of a combination, or {@code null}. */
@@ -159,15 +134,14 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
     }
 
     /** The combination's windows now. */
-    Windows windows(Offering offering, IdleTimes times) {
+    Windows windows(IdleTimes times) {
         Settings c = config;
         Duration fallback = c.fallback();
         if (times.inBounds() + times.outOfBounds() < c.samples()) {
             return new Windows(Duration.ZERO, fallback, false, "too few idle times");
         }
         if (times.outOfBoundsFraction() > c.outOfBounds()) {
-            Forecast forecast = forecasts.get(offering);
-            Duration next = forecast == null ? Duration.ZERO : forecast.next();
+            Duration next = times.mean();
             long nextMs = next.toMillis();
             return new Windows(Duration.ofMillis(Math.round(nextMs * (1 - c.forecastMargin()))),
                     Duration.ofMillis(Math.round(nextMs * (1 + c.forecastMargin()))), true,
@@ -198,7 +172,7 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
         // it was last used
         Instant last = times == null || times.last() == null ? vm.lastActivity() : times.last();
         Duration since = Duration.between(last, now);
-        Windows w = windows(vm.offering(), times == null ? new IdleTimes() : times);
+        Windows w = windows(times == null ? new IdleTimes() : times);
         Duration lead = c.lead();
         ArchiveTier tier = c.tier();
         if (!w.head().isZero() && since.compareTo(w.head().minus(lead)) < 0) {
@@ -218,7 +192,7 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
         Duration lead = config.lead();
         List<Offering> due = new ArrayList<>();
         idle.forEach((offering, times) -> {
-            Windows w = windows(offering, times);
+            Windows w = windows(times);
             Instant last = times.last();
             if (w.head().isZero() || last == null) {
                 return;

@@ -162,6 +162,6 @@ class HistogramKeepAliveTest {
     }
 
     private HistogramKeepAlive.Windows windows() {
-        return policy.windows(WIKI, policy.idleTimes(WIKI));
+        return policy.windows(policy.idleTimes(WIKI));
     }
 }
