@@ -20,7 +20,8 @@ import org.servicefarm.keepalive.histogram.internal.HistogramKeepAlive;
  * {@code keepalive-adaptive}, configured by its shipped etc/ file, optionally followed by overrides:
  * {@code keepalive-adaptive:hazard.threshold=0.05;samples.min=3}. Other options: {@code --create-ms},
  * {@code --restore-ms}, {@code --resume-ms} (the simulated hypervisor's times), {@code --sweep-s}, {@code --vm-cap},
- * {@code --seed} (azure2019's spreading within a minute), {@code --details true} (each combination's figures).
+ * {@code --seed} (azure2019's spreading within a minute), {@code --details true} (each combination's figures, and
+ * their sums by kind: the part of a name before its first {@code -}, as the generator names them).
  */
 public final class ReplayTrace {
 
@@ -95,9 +96,34 @@ public final class ReplayTrace {
                 result.combinations().forEach(c -> System.out.printf("  %-28s %7d requests %5d cold (%.3f) %7.2f VM-h%n",
                         c.name(), c.requests(), c.coldStarts(), (double) c.coldStarts() / Math.max(1, c.requests()),
                         c.residentVmSeconds() / 3600));
+                kinds(result.combinations()).forEach((kind, k) -> System.out.printf(java.util.Locale.ROOT,
+                        "  kind %-12s %3d combinations %7d requests %5d cold %8.1f VM-h%n", kind, k.count,
+                        k.requests, k.cold, k.residentVmSeconds / 3600));
             }
         }
         results.forEach(r -> System.out.println(r.json()));
+    }
+
+    /** One kind's totals: a generated trace names each combination after its kind (popular-03, bursty-11...). */
+    static final class Kind {
+        int count;
+        long requests;
+        long cold;
+        double residentVmSeconds;
+    }
+
+    /** The combinations' figures summed by the part of their name before the first '-', in the order first seen. */
+    static Map<String, Kind> kinds(List<TraceReplay.Combination> combinations) {
+        Map<String, Kind> kinds = new java.util.LinkedHashMap<>();
+        for (TraceReplay.Combination c : combinations) {
+            int dash = c.name().indexOf('-');
+            Kind k = kinds.computeIfAbsent(dash < 0 ? c.name() : c.name().substring(0, dash), n -> new Kind());
+            k.count++;
+            k.requests += c.requests();
+            k.cold += c.coldStarts();
+            k.residentVmSeconds += c.residentVmSeconds();
+        }
+        return kinds;
     }
 
     /** A shipped policy, configured by its etc/ file and {@code key=value;...} overrides. */

@@ -26,6 +26,8 @@ import org.servicefarm.api.keepalive.KeepAlivePolicy;
 import org.servicefarm.api.placement.PlacementStrategy;
 import org.servicefarm.api.placement.Weigher;
 import org.servicefarm.api.placement.Weights;
+import org.servicefarm.api.reuse.ReusePolicy;
+import org.servicefarm.reuse.defaults.internal.DefaultReusePolicy;
 
 /**
  * Replays a request trace through the real service manager, lifecycle and keep-alive policy on a virtual clock: the
@@ -141,7 +143,12 @@ final class TraceReplay {
         popularity.clock = time;
         popularity.configure(convert(Map.of(), Popularity.Config.class));
 
+        // the appliance's reuse policy, as its default feature installs it
+        Reuse reuse = new Reuse();
+        reuse.bindPolicy(new DefaultReusePolicy(), Map.of(ReusePolicy.NAME, "default"));
+
         FarmServiceManager manager = new FarmServiceManager();
+        manager.reuse = reuse;
         manager.directory = directory;
         manager.stateTable = table;
         manager.hosts = hosts;

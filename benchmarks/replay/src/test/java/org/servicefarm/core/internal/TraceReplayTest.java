@@ -68,11 +68,17 @@ class TraceReplayTest {
 
     @Test
     void aPeriodicCombinationIsPreWarmedByTheAdaptivePolicyOnceItSawOneIdleTime() throws Exception {
-        // every 30 min: the first request creates, the second restores (fallback keep-alive 5 min, then archived);
-        // from the third on the VM is restored 30 s before minute 29 of idle time: warm, one pre-warm each.
+        // every 30 min: the first request creates, and the VM stays (fallback keep-alive 4 h) for the second: warm;
+        // from then on it is archived after each request and restored 30 s before its warm bins (1,785-1,830 s of
+        // idle time, 15 s each): warm, one pre-warm each for the third to the sixth.
         TraceReplay.Result r = replay(wiki(0, 1800, 3600, 5400, 7200, 9000), "keepalive-adaptive");
-        assertEquals(2, r.coldStarts());
+        assertEquals(1, r.coldStarts());
         assertEquals(4, r.prewarms());
+        // with the earlier 5-minute fallback the second request found it archived: a restore, cold
+        TraceReplay.Result shortFallback = replay(wiki(0, 1800, 3600, 5400, 7200, 9000),
+                "keepalive-adaptive:fallback.keepAlive.s=300");
+        assertEquals(2, shortFallback.coldStarts());
+        assertEquals(4, shortFallback.prewarms());
     }
 
     @Test

@@ -6,8 +6,8 @@ import java.util.Arrays;
 
 /**
  * One combination's idle times (the time from one request to the next) as a histogram of one-minute bins, by default
- * {@link #BINS} of them covering four hours, as in Shahrad et al., "Serverless in the Wild" (USENIX ATC 2020); longer
- * idle times are counted as out of bounds. Shared by the policies that learn from it. Thread-safe: requests are recorded from the
+ * {@link #BINS} of them covering four hours, as in Shahrad et al., "Serverless in the Wild" (USENIX ATC 2020), or of
+ * bins of another width; longer idle times are counted as out of bounds. Shared by the policies that learn from it. Thread-safe: requests are recorded from the
  * request path while the lifecycle reads.
  */
 public final class IdleTimes {
@@ -16,9 +16,11 @@ public final class IdleTimes {
     public static final int BINS = 240;
     public static final Duration BIN = Duration.ofMinutes(1);
 
+    private final long binMs;
     private final int[] counts;
     private long inBounds;
     private long outOfBounds;
+    private long sumMs;
     private Instant last;
 
     /** The paper's range: four hours. */
@@ -28,21 +30,34 @@ public final class IdleTimes {
 
     /** A range of {@code bins} minutes. */
     public IdleTimes(int bins) {
-        if (bins < 1) {
-            throw new IllegalArgumentException("an idle-time histogram needs at least one bin");
+        this(bins, BIN);
+    }
+
+    /** A range of {@code bins} bins {@code bin} wide each (at least a millisecond). */
+    public IdleTimes(int bins, Duration bin) {
+        if (bins < 1 || bin.toMillis() < 1) {
+            throw new IllegalArgumentException("an idle-time histogram needs at least one bin of at least 1 ms");
         }
+        binMs = bin.toMillis();
         counts = new int[bins];
     }
 
-    /** How many one-minute bins the range has. */
+    /** How many bins the range has. */
     public int bins() {
         return counts.length;
+    }
+
+    /** How wide each bin is. */
+    public Duration bin() {
+        return Duration.ofMillis(binMs);
     }
 
     /** Records a request at {@code at}: the idle time since the previous one, if any, goes into its bin. */
     public synchronized void record(Instant at) {
         if (last != null && !at.isBefore(last)) {
-            long bin = Duration.between(last, at).toMillis() / BIN.toMillis();
+            long idleMs = Duration.between(last, at).toMillis();
+            sumMs += idleMs;
+            long bin = idleMs / binMs;
             if (bin < counts.length) {
                 counts[(int) bin]++;
                 inBounds++;
@@ -68,6 +83,12 @@ public final class IdleTimes {
     /** Idle times recorded past the range. */
     public synchronized long outOfBounds() {
         return outOfBounds;
+    }
+
+    /** The mean of the idle times recorded, within the range and past it; zero without any. */
+    public synchronized Duration mean() {
+        long all = inBounds + outOfBounds;
+        return all == 0 ? Duration.ZERO : Duration.ofMillis(sumMs / all);
     }
 
     /** A copy of the bins' counts. */

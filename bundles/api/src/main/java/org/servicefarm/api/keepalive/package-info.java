@@ -3,5 +3,5 @@
  * destroyed, and which combinations are worth a VM ready before their next request (pre-warming).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.servicefarm.api.keepalive;

@@ -31,7 +31,24 @@ class IdleTimesTest {
         assertEquals(2, counts[0]);
         assertEquals(1, counts[10]);
         assertEquals(0.25, times.outOfBoundsFraction(), 1e-9);
+        assertEquals(Duration.ofMinutes(75), times.mean(), "(0.5 + 10 + 0.4 + 289.1) / 4 min, past the range included");
+        assertEquals(Duration.ZERO, new IdleTimes().mean());
         assertEquals(T0.plus(Duration.ofMinutes(300)), times.last());
+    }
+
+    @Test
+    void binsCanBeNarrowerThanAMinute() {
+        IdleTimes times = new IdleTimes(8, Duration.ofSeconds(15)); // two minutes in bins of 15 s
+        for (long s : new long[] {0, 14, 44, 60, 240}) {
+            times.record(T0.plusSeconds(s));
+        }
+        int[] counts = times.counts();
+        assertEquals(1, counts[0], "14 s");
+        assertEquals(1, counts[2], "30 s");
+        assertEquals(1, counts[1], "16 s");
+        assertEquals(1, times.outOfBounds(), "180 s, past two minutes");
+        assertEquals(Duration.ofSeconds(15), times.bin());
+        assertEquals(Duration.ofMinutes(1), new IdleTimes().bin());
     }
 
     @Test

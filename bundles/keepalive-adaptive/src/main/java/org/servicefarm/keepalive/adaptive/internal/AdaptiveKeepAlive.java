@@ -23,22 +23,29 @@ import org.servicefarm.api.keepalive.KeepaliveName;
 import org.servicefarm.api.keepalive.KeepAlivePolicy;
 
 /**
- * The project's own keep-alive: a VM is worth its memory during a minute of idle time when a request is likely
- * enough in that minute, given that none came before it. From each combination's idle-time histogram
- * ({@link IdleTimes}) it takes the hazard of each one-minute bin, {@code h(i) = count(i) / idle times of at least i
- * minutes}: being in memory during bin i costs a VM-minute for every idle time that reaches it and saves a cold start
- * for every one that ends in it, so bins with {@code h(i) >= hazard.threshold} (cold starts saved per VM-minute spent)
- * are the minutes to be warm; any others are not, however early or late they come. So a combination with several
- * typical gaps (a short one inside bursts, an hourly one between them) is warm around each, not from the first to the
- * last as a percentile window would be.
+ * The project's own keep-alive: a VM is worth its memory during a bin of idle time (15 seconds by default) when a
+ * request is likely enough in it, given that none came before it. From each combination's idle-time histogram
+ * ({@link IdleTimes}) it takes the hazard of each bin, {@code h(i) = count(i) / idle times reaching bin i}: being in memory
+ * during bin i costs a VM-bin for every idle time that reaches it and saves a cold start for every one that ends in
+ * it, so bins with {@code h(i) >= hazard.threshold} (cold starts saved per VM-minute spent, scaled to the bin's width)
+ * are the bins to be warm; any others are not, however early or late they come. So a combination with several typical
+ * gaps (a short one inside bursts, an hourly one between them) is warm around each, not from the first to the last as
+ * a percentile window would be. Bins finer than the paper's minute let a VM of a timer every few minutes leave memory
+ * between its requests: restoring it takes under a second.
  * <p>
- * Where a VM rests follows from what is expected next: between two warm minutes closer than {@code sleep.gap.s} it
- * sleeps (a resume costs milliseconds and no disk); before a warm minute further away it is archived in the SAVED tier,
- * the fastest to restore, and brought back (restored) a lead before that minute; with nothing expected within the
+ * Requests that come at random (idle times exponentially distributed, by Lilliefors' test) leave a histogram no bin
+ * says anything about; their hazard is the same in every minute, one over the mean idle time, and when that reaches
+ * the threshold the VM stays in memory up to three mean idle times after each request (after that, the exponential
+ * leaves the next request less than a 5% chance of still coming: the arrivals have changed).
+ * <p>
+ * Where a VM rests follows from what is expected next: between two warm bins closer than {@code sleep.gap.s} it
+ * sleeps (a resume costs milliseconds and no disk); before a warm bin further away it is archived in the SAVED tier,
+ * the fastest to restore, and brought back (restored) a lead before that bin; with nothing expected within the
  * histogram's range it goes straight to the COMPRESSED tier (three times smaller, restored about as fast), and to
- * DELTA later. With too few idle times a short fixed keep-alive applies. Its histogram covers 12 hours by default, not
- * the paper's four, so that timers of four hours and more are seen; a warm minute also warms its neighbours, as a
- * timer's requests a few seconds late fall into the next bin.
+ * DELTA later. Before its first idle time a combination's VM stays in memory a fixed keep-alive (4 hours, the paper's
+ * fallback), so that a timer's second request finds it. Its histogram covers 12 hours by default, not the paper's
+ * four, so that timers of four hours and more are seen; a warm bin also warms its neighbours, as a timer's requests a
+ * few seconds late fall into the next bin.
  */
 @Component(configurationPid = AdaptiveKeepAlive.PID)
 @KeepaliveName("adaptive")
@@ -53,31 +60,44 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
     public @interface Config {
         @AttributeDefinition(name = "hazard threshold (per minute)", description = "A minute of idle time is worth "
                 + "a VM in memory when at least this share of the idle times that reach it end in it: the cold starts "
-                + "one VM-minute must save. Lower keeps more in memory.")
-        double hazard_threshold() default 0.05;
+                + "one VM-minute must save (one a VM-hour by default). Lower keeps more in memory.")
+        double hazard_threshold() default 1.0 / 60;
 
-        @AttributeDefinition(name = "range (minutes)", description = "The longest idle time the histogram of "
-                + "one-minute bins covers; longer ones count only as reaching past it. Longer than the paper's four "
-                + "hours, so that four-hourly and longer timers are seen.")
+        @AttributeDefinition(name = "range (minutes)", description = "The longest idle time the histogram "
+                + "covers; longer ones count only as reaching past it. Longer than the paper's four hours, so that "
+                + "four-hourly and longer timers are seen.")
         int range_minutes() default 720;
 
         @AttributeDefinition(name = "minimum idle times", description = "How many idle times a combination needs "
                 + "before its histogram decides.")
         int samples_min() default 1;
 
-        @AttributeDefinition(name = "jitter (minutes)", description = "The minutes on either side of a warm minute "
-                + "that are warm too: a timer's requests a few seconds early or late fall into the next bin.")
-        int jitter_minutes() default 1;
+        @AttributeDefinition(name = "bin (s)", description = "The width of the histogram's bins. Finer than a "
+                + "minute, a VM of a timer every few minutes can leave memory between its requests (a restore takes "
+                + "under a second) instead of staying through the whole period.")
+        int bin_s() default 15;
+
+        @AttributeDefinition(name = "jitter (s)", description = "How far on either side of a warm bin the bins are "
+                + "warm too: a timer's requests a few seconds early or late fall into the next bin.")
+        int jitter_s() default 15;
 
         @AttributeDefinition(name = "fallback keep-alive (s)", description = "With fewer idle times, a VM stays in "
-                + "memory this long after its combination's last request.")
-        long fallback_keepAlive_s() default 300;
+                + "memory this long after its combination's last request (as the paper's fallback: 4 hours, so that "
+                + "a timer's second request finds it).")
+        long fallback_keepAlive_s() default 14_400;
 
-        @AttributeDefinition(name = "sleep gap (s)", description = "Between two warm minutes at most this far apart "
+        @AttributeDefinition(name = "random arrivals: minimum idle times", description = "With at least this many "
+                + "idle times, a combination whose idle times look drawn at random (exponentially distributed, "
+                + "Lilliefors' test at 5%: no histogram predicts them) has the same hazard in every minute, one over "
+                + "its mean idle time; when that reaches the hazard threshold its VM stays in memory up to three mean "
+                + "idle times after a request. 0: off.")
+        int random_samples_min() default 2;
+
+        @AttributeDefinition(name = "sleep gap (s)", description = "Between two warm bins at most this far apart "
                 + "a VM sleeps instead of being archived.")
         long sleep_gap_s() default 120;
 
-        @AttributeDefinition(name = "pre-warm lead (s)", description = "How long before a warm minute a VM is brought "
+        @AttributeDefinition(name = "pre-warm lead (s)", description = "How long before a warm bin a VM is brought "
                 + "back: at least the lifecycle's sweep interval plus a restore.")
         long prewarm_lead_s() default 30;
 
@@ -89,12 +109,12 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
         long destroy_after_s() default 604_800;
     }
 
-    /** What each minute of idle time is for: in memory (warm), asleep between two warm ones (bridge), or neither. */
+    /** What each bin of idle time is for: in memory (warm), asleep between two warm ones (bridge), or neither. */
     enum Minute { COLD, WARM, BRIDGE }
 
-    /** One combination's plan, made from its histogram when it had {@code samples} idle times. */
+    /** One combination's plan, made from its histogram when it had {@code samples} idle times; a bin per entry. */
     record Plan(long samples, Minute[] minutes) {
-        /** The first WARM minute at or after {@code bin}, or -1. */
+        /** The first WARM bin at or after {@code bin}, or -1. */
         int nextWarm(int bin) {
             for (int i = Math.max(0, bin); i < minutes.length; i++) {
                 if (minutes[i] == Minute.WARM) {
@@ -110,11 +130,23 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
     }
 
     /** The configuration's values, read once: a configuration proxy is too slow to ask on every sweep. */
-    record Settings(double hazard, int range, int samples, int jitter, long fallbackS, long sleepGapS, long leadS,
-                    long deltaAfterS, long destroyAfterS) {
+    record Settings(double hazard, int range, int samples, int binS, int jitter, int randomSamples, long fallbackS,
+                    long sleepGapS, long leadS, long deltaAfterS, long destroyAfterS) {
         Settings(Config c) {
-            this(c.hazard_threshold(), c.range_minutes(), c.samples_min(), c.jitter_minutes(), c.fallback_keepAlive_s(), c.sleep_gap_s(),
+            this(c.hazard_threshold(), c.range_minutes(), c.samples_min(), c.bin_s(),
+                    (c.jitter_s() + c.bin_s() - 1) / c.bin_s(), c.random_samples_min(),
+                    c.fallback_keepAlive_s(), c.sleep_gap_s(),
                     c.prewarm_lead_s(), c.delta_after_s(), c.destroy_after_s());
+        }
+
+        /** How many bins the range has. */
+        int bins() {
+            return (int) ((long) range * 60 / binS);
+        }
+
+        /** The bin an idle time falls into. */
+        int bin(Duration idle) {
+            return (int) Math.min(idle.toMillis() / (binS * 1000L), Integer.MAX_VALUE);
         }
     }
 
@@ -131,8 +163,13 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
         if (config.range_minutes() < 1 || config.range_minutes() > 10_080) {
             throw new IllegalArgumentException("range.minutes must be from 1 to 10080 (a week)");
         }
-        if (this.config != null && this.config.range() != config.range_minutes()) {
-            idle.clear(); // bins of another range: learn again
+        if (config.bin_s() < 1 || config.bin_s() > 3600 || config.jitter_s() < 0 || config.random_samples_min() < 0) {
+            throw new IllegalArgumentException(
+                    "bin.s must be from 1 to 3600, jitter.s and random.samples.min not negative");
+        }
+        if (this.config != null && (this.config.range() != config.range_minutes()
+                || this.config.binS() != config.bin_s())) {
+            idle.clear(); // bins of another range or width: learn again
         }
         this.config = new Settings(config);
         plans.clear();
@@ -140,8 +177,8 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
 
     @Override
     public void requested(Offering offering, Instant at) {
-        int range = config.range();
-        idle.computeIfAbsent(offering, k -> new IdleTimes(range)).record(at);
+        Settings c = config;
+        idle.computeIfAbsent(offering, k -> new IdleTimes(c.bins(), Duration.ofSeconds(c.binS()))).record(at);
     }
 
     /** The combination's plan, made again once it has more idle times; {@code null} while it has too few. */
@@ -154,25 +191,41 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
         if (known != null && known.samples() == samples) {
             return known;
         }
-        Plan made = plan(times.counts(), samples, config);
+        Plan made = plan(times.counts(), samples, times.mean().toMillis() / 60_000.0, config);
         plans.put(offering, made);
         return made;
     }
 
     static Plan plan(int[] counts, long samples, Settings c) {
-        Minute[] minutes = new Minute[counts.length];
+        return plan(counts, samples, Double.NaN, c);
+    }
+
+    /**
+     * The plan for a histogram of {@code samples} idle times ({@code counts} in range) whose mean, those past the range
+     * included, is {@code meanMinutes} (NaN: unknown).
+     */
+    static Plan plan(int[] counts, long samples, double meanMinutes, Settings c) {
+        int bins = counts.length;
+        Minute[] minutes = new Minute[bins];
         java.util.Arrays.fill(minutes, Minute.COLD);
-        long reaching = samples; // idle times of at least this many minutes, those past the range included
-        for (int bin = 0; bin < counts.length; bin++) {
-            if (reaching > 0 && counts[bin] > 0 && (double) counts[bin] / reaching >= c.hazard()) {
-                for (int near = Math.max(0, bin - c.jitter()); near <= Math.min(counts.length - 1, bin + c.jitter());
-                     near++) {
+        double perBin = c.hazard() * c.binS() / 60.0; // the threshold is per VM-minute, a bin is binS seconds of it
+        long reaching = samples;
+        for (int bin = 0; bin < bins; bin++) {
+            if (reaching > 0 && counts[bin] > 0 && (double) counts[bin] / reaching >= perBin) {
+                for (int near = Math.max(0, bin - c.jitter()); near <= Math.min(bins - 1, bin + c.jitter()); near++) {
                     minutes[near] = Minute.WARM;
                 }
             }
             reaching -= counts[bin];
         }
-        long gap = c.sleepGapS() / IdleTimes.BIN.toSeconds();
+        double meanBins = meanMinutes * 60 / c.binS();
+        if (c.randomSamples() > 0 && samples >= c.randomSamples() && meanMinutes > 0 && 1 / meanMinutes >= c.hazard()
+                && random(counts, samples, meanBins)) {
+            // the same hazard in every minute: warm until the exponential leaves the next request less than a 5%
+            // chance of still coming (three mean idle times); idle longer, the arrivals have changed
+            java.util.Arrays.fill(minutes, 0, (int) Math.min(bins, Math.ceil(3 * meanBins)), Minute.WARM);
+        }
+        long gap = c.sleepGapS() / c.binS();
         int previous = -1;
         for (int bin = 0; bin < minutes.length; bin++) {
             if (minutes[bin] != Minute.WARM) {
@@ -186,6 +239,25 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
             previous = bin;
         }
         return new Plan(samples, minutes);
+    }
+
+    /**
+     * Whether idle times look exponentially distributed with the given mean (in bins): the largest distance between
+     * their distribution and the exponential one, at the bins' edges and at the range's end, is under Lilliefors' 5%
+     * bound for the exponential with its mean estimated from the same idle times,
+     * {@code 1.094 / (sqrt(n) + 0.26 + 0.5 / sqrt(n))}.
+     */
+    static boolean random(int[] counts, long samples, double meanBins) {
+        double root = Math.sqrt(samples);
+        double bound = 1.094 / (root + 0.26 + 0.5 / root);
+        long below = 0;
+        for (int bin = 0; bin < counts.length; bin++) {
+            if (Math.abs((double) below / samples - (1 - Math.exp(-bin / meanBins))) > bound) {
+                return false;
+            }
+            below += counts[bin];
+        }
+        return Math.abs((double) below / samples - (1 - Math.exp(-counts.length / meanBins))) <= bound;
     }
 
     @Override
@@ -203,8 +275,8 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
                     ? Optional.of(new Due(Action.ARCHIVE, ArchiveTier.SAVED, "idle " + since.toMinutes()
                     + " min, too few idle times to learn from")) : Optional.empty();
         }
-        int bin = bin(since);
-        int ahead = bin(since.plusSeconds(c.leadS()));
+        int bin = c.bin(since);
+        int ahead = c.bin(since.plusSeconds(c.leadS()));
         if (plan.at(bin) == Minute.WARM || plan.at(ahead) == Minute.WARM) {
             return Optional.empty();
         }
@@ -217,7 +289,8 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
                 ? Optional.of(new Due(Action.ARCHIVE, ArchiveTier.COMPRESSED, "idle " + since.toMinutes()
                 + " min; no request likely within the histogram's range"))
                 : Optional.of(new Due(Action.ARCHIVE, ArchiveTier.SAVED, "idle " + since.toMinutes()
-                + " min; next request likely after " + next + " min: restored before then"));
+                + " min; next request likely after " + FixedFormat.human(Duration.ofSeconds((long) next * c.binS()))
+                + ": restored before then"));
     }
 
     /** An archive goes to DELTA, then is destroyed, by age; nothing is done to it while it is expected back. */
@@ -244,15 +317,18 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
                 return;
             }
             Duration since = Duration.between(last, now);
-            if (plan.at(bin(since.plusSeconds(c.leadS()))) == Minute.WARM) {
+            if (plan.at(c.bin(since.plusSeconds(c.leadS()))) == Minute.WARM) {
                 due.add(offering);
             }
         });
         return due;
     }
 
-    private static int bin(Duration idle) {
-        long bin = idle.toMillis() / IdleTimes.BIN.toMillis();
-        return (int) Math.min(bin, Integer.MAX_VALUE);
+    /** A duration as people write it: whole minutes in minutes, else seconds. */
+    private static final class FixedFormat {
+        static String human(Duration d) {
+            long s = d.toSeconds();
+            return s % 60 == 0 ? s / 60 + " min" : s + " s";
+        }
     }
 }

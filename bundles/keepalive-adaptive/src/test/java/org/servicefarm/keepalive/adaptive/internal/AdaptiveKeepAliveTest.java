@@ -1,7 +1,9 @@
 package org.servicefarm.keepalive.adaptive.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -36,8 +38,12 @@ class AdaptiveKeepAliveTest {
         configure(Map.of());
     }
 
+    /** One-minute bins and a 5-minute fallback, so that the hand-made sequences below count in minutes. */
+    private static final Map<String, Object> MINUTES = Map.of("hazard.threshold", 0.1, "bin.s", 60, "jitter.s", 60,
+            "fallback.keepAlive.s", 300L);
+
     private void configure(Map<String, Object> overrides) {
-        Map<String, Object> config = new HashMap<>(Map.of("hazard.threshold", 0.1));
+        Map<String, Object> config = new HashMap<>(MINUTES);
         config.putAll(overrides);
         policy.configure(Converters.standardConverter().convert(config).to(AdaptiveKeepAlive.Config.class));
     }
@@ -106,7 +112,7 @@ class AdaptiveKeepAliveTest {
 
     @Test
     void betweenTwoWarmMinutesCloseTogetherAVmSleeps() {
-        configure(Map.of("jitter.minutes", 0));
+        configure(Map.of("jitter.s", 0));
         requests(0, 5, 13, 18, 26, 31, 39, 44, 52, 57, 65); // idle times of 5 and 8 minutes, five of each
         assertEquals(new Due(Action.SLEEP, null, "idle 6 min; a request is likely again within 2 min"),
                 at(VmState.ACTIVE, 65 + 6.2).orElseThrow(), "minutes 6 and 7 lie between two warm ones");
@@ -117,7 +123,7 @@ class AdaptiveKeepAliveTest {
         int[] counts = new int[720];
         counts[5] = 5;
         counts[9] = 5;
-        AdaptiveKeepAlive.Plan apart = AdaptiveKeepAlive.plan(counts, 10, settings(Map.of("jitter.minutes", 0)));
+        AdaptiveKeepAlive.Plan apart = AdaptiveKeepAlive.plan(counts, 10, settings(Map.of("jitter.s", 0)));
         assertEquals(Minute.COLD, apart.at(7), "three minutes apart: archived, not asleep");
     }
 
@@ -127,6 +133,89 @@ class AdaptiveKeepAliveTest {
         assertEquals(Optional.empty(), at(VmState.ACTIVE, 4.9));
         assertEquals(Action.ARCHIVE, at(VmState.ACTIVE, 5).orElseThrow().action());
         assertEquals(List.of(), policy.prewarm(minute(3)));
+    }
+
+    @Test
+    void withBinsOfFifteenSecondsATimerEveryThreeMinutesLeavesMemoryForMostOfItsPeriod() {
+        policy.configure(Converters.standardConverter().convert(Map.of()).to(AdaptiveKeepAlive.Config.class));
+        requests(0, 3, 6, 9, 12, 15); // idle times of 180 s: bin 12 of 15 s, warm with its neighbours 11 and 13
+        double last = 15;
+        Due after = at(VmState.ACTIVE, last + 0.5).orElseThrow();
+        assertEquals(ArchiveTier.SAVED, after.tier(), "restored before 165 s of idle time: " + after.reason());
+        assertEquals(List.of(), policy.prewarm(minute(last + 2.2)), "132 s + the 30 s lead: bin 10, cold");
+        assertEquals(List.of(WIKI), policy.prewarm(minute(last + 2.3)), "138 s + 30 s: bin 11, warm");
+        assertEquals(Optional.empty(), at(VmState.ACTIVE, last + 3));
+        assertEquals(ArchiveTier.COMPRESSED, at(VmState.ACTIVE, last + 3.5).orElseThrow().tier(), "past bin 13");
+
+        // in one-minute bins the same timer is warm from minute 2 (its bin 3 and the neighbours 2 and 4)
+        configure(Map.of());
+        requests(18, 21, 24, 27, 30);
+        assertEquals(List.of(WIKI), policy.prewarm(minute(30 + 1.6)), "in memory from 90 s instead of 138 s");
+    }
+
+    @Test
+    void beforeItsFirstIdleTimeACombinationsVmStaysFourHours() {
+        policy.configure(Converters.standardConverter().convert(Map.of()).to(AdaptiveKeepAlive.Config.class));
+        requests(0);
+        assertEquals(Optional.empty(), at(VmState.ACTIVE, 239.9), "a timer of up to 4 h finds it for its second request");
+        assertEquals(Action.ARCHIVE, at(VmState.ACTIVE, 240).orElseThrow().action());
+        requests(180); // the first idle time: from now on the histogram decides
+        assertEquals(Action.ARCHIVE, at(VmState.ACTIVE, 181).orElseThrow().action(), "out until 180 min again");
+    }
+
+    /** Idle times (minutes) into 15-s bins over 12 hours. */
+    private static int[] bins15(double... minutes) {
+        int[] counts = new int[2880];
+        for (double m : minutes) {
+            if (m * 4 < counts.length) {
+                counts[(int) (m * 4)]++;
+            }
+        }
+        return counts;
+    }
+
+    /** Twenty idle times at the quantiles of an exponential distribution with a mean of 40 minutes. */
+    private static double[] exponential40() {
+        double[] minutes = new double[20];
+        for (int k = 0; k < 20; k++) {
+            minutes[k] = -40 * Math.log(1 - (k + 0.5) / 20);
+        }
+        return minutes;
+    }
+
+    @Test
+    void idleTimesAtRandomAreToldFromTimersAndBursts() {
+        double[] random = exponential40();
+        double mean = java.util.Arrays.stream(random).average().orElseThrow();
+        assertTrue(AdaptiveKeepAlive.random(bins15(random), 20, mean * 4), "exponential");
+        double[] timer = new double[20];
+        java.util.Arrays.fill(timer, 40);
+        assertFalse(AdaptiveKeepAlive.random(bins15(timer), 20, 40 * 4), "all at 40 min");
+        double[] bursts = new double[20];
+        java.util.Arrays.fill(bursts, 0.1);
+        bursts[9] = 200;
+        bursts[19] = 200;
+        assertFalse(AdaptiveKeepAlive.random(bins15(bursts), 20, 20.09 * 4), "18 of 6 s, 2 of 200 min");
+    }
+
+    @Test
+    void atRandomAVmStaysUpToThreeMeanIdleTimesWhenTheHazardReachesTheThreshold() {
+        AdaptiveKeepAlive.Settings defaults = new AdaptiveKeepAlive.Settings(
+                Converters.standardConverter().convert(Map.of()).to(AdaptiveKeepAlive.Config.class));
+        double[] random = exponential40();
+        double mean = java.util.Arrays.stream(random).average().orElseThrow(); // about 39 min: 1/39 >= 1/60
+        AdaptiveKeepAlive.Plan plan = AdaptiveKeepAlive.plan(bins15(random), 20, mean, defaults);
+        int end = (int) Math.ceil(3 * mean * 4);
+        assertEquals(Minute.WARM, plan.at(0));
+        assertEquals(Minute.WARM, plan.at(end - 1), "three mean idle times");
+        assertEquals(Minute.COLD, plan.at(end));
+
+        double[] slower = new double[20]; // the same shape with a mean of about 78 min: 1/78 < 1/60, not worth it
+        for (int k = 0; k < 20; k++) {
+            slower[k] = 2 * random[k];
+        }
+        AdaptiveKeepAlive.Plan notWorth = AdaptiveKeepAlive.plan(bins15(slower), 20, 2 * mean, defaults);
+        assertEquals(Minute.COLD, notWorth.at(end / 2));
     }
 
     @Test
@@ -144,10 +233,11 @@ class AdaptiveKeepAliveTest {
     void aThresholdOutsideZeroToOneIsRefused() {
         assertThrows(IllegalArgumentException.class, () -> configure(Map.of("hazard.threshold", 0.0)));
         assertThrows(IllegalArgumentException.class, () -> configure(Map.of("range.minutes", 0)));
+        assertThrows(IllegalArgumentException.class, () -> configure(Map.of("bin.s", 0)));
     }
 
     private static AdaptiveKeepAlive.Settings settings(Map<String, Object> overrides) {
-        Map<String, Object> config = new HashMap<>(Map.of("hazard.threshold", 0.1));
+        Map<String, Object> config = new HashMap<>(MINUTES);
         config.putAll(overrides);
         return new AdaptiveKeepAlive.Settings(
                 Converters.standardConverter().convert(config).to(AdaptiveKeepAlive.Config.class));

@@ -23,19 +23,21 @@ import org.servicefarm.api.keepalive.KeepaliveName;
 import org.servicefarm.api.keepalive.KeepAlivePolicy;
 
 /**
- * The hybrid histogram policy of Shahrad et al., "Serverless in the Wild" (USENIX ATC 2020), per combination: its idle
- * times in a histogram of one-minute bins over four hours ({@link IdleTimes}); the pre-warming window is the head (5th
- * percentile, less a 10% margin) and the keep-alive window ends at the tail (99th percentile, plus 10%). After a
- * request the combination's VMs leave memory (archived) until the pre-warming window, when one is brought back, and
- * stay until the keep-alive window ends; with a head of zero they stay from the request to the tail. While the
- * histogram is not representative (too few idle times, bin counts' coefficient of variation under the threshold, or
- * too many idle times past four hours) a fixed keep-alive applies.
+ * The hybrid histogram policy of Shahrad et al., "Serverless in the Wild" (USENIX ATC 2020, section 4.2), per
+ * combination: its idle times in a histogram of one-minute bins over four hours ({@link IdleTimes}); the pre-warming
+ * window is the head (5th percentile, less a 10% margin) and the keep-alive window ends at the tail (99th percentile,
+ * plus 10%). After a request the combination's VMs leave memory (archived) until the pre-warming window, when one is
+ * brought back, and stay until the keep-alive window ends; with a head of zero they stay from the request to the tail.
+ * The histogram is representative when the coefficient of variation of its bins' counts is at least 2; while it is not
+ * (no idle time yet, or idle times spread evenly) a VM stays in memory a fixed keep-alive after each request, the
+ * histogram's range (4 hours) as in the paper. When more than half the idle times are past the range, the paper
+ * forecasts the next idle time with ARIMA; this policy forecasts it as the mean of the idle times seen (what an ARIMA
+ * fit gives for independent idle times) and keeps a VM in memory from 15% before to 15% after it, the paper's margin
+ * for forecasts.
  * <p>
- * Simplified from the paper: out-of-bounds idle times fall back to the fixed keep-alive instead of an ARIMA forecast;
- * the fallback is a fixed keep-alive of its own (the paper keeps the histogram's range); a minimum number of idle
- * times is asked before the histogram counts; "unloading" is archiving (the farm's state that holds no memory) and
- * "loading" is the core's wake (restore) or creation; and the windows are checked at each lifecycle sweep, so the
- * VM is brought back a configured lead before the window opens.
+ * Simplified from the paper: the mean instead of an ARIMA model; "unloading" is archiving (the farm's state that holds
+ * no memory) and "loading" is the core's wake (restore) or creation; and the windows are checked at each lifecycle
+ * sweep, so the VM is brought back a configured lead before the window opens.
  */
 @Component(configurationPid = HistogramKeepAlive.PID)
 @KeepaliveName("histogram")
@@ -69,12 +71,19 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
         double outOfBounds_max() default 0.5;
 
         @AttributeDefinition(name = "minimum idle times", description = "How many idle times a combination needs "
-                + "before its histogram counts.")
-        int samples_min() default 3;
+                + "before its histogram counts (the paper: one, as a single idle time makes the bins' coefficient of "
+                + "variation high).")
+        int samples_min() default 1;
 
         @AttributeDefinition(name = "fallback keep-alive (s)", description = "While the histogram does not count, a "
-                + "VM stays in memory this long after its combination's last request.")
-        long fallback_keepAlive_s() default 600;
+                + "VM stays in memory this long after its combination's last request (the paper: the histogram's "
+                + "range, 4 hours).")
+        long fallback_keepAlive_s() default 14_400;
+
+        @AttributeDefinition(name = "forecast margin", description = "When most idle times are past four hours, "
+                + "the next one is forecast (the mean of those seen) and a VM is in memory from this share before to "
+                + "this share after it.")
+        double forecast_margin() default 0.15;
 
         @AttributeDefinition(name = "pre-warm lead (s)", description = "How long before the pre-warming window opens "
                 + "a VM is brought back: at least the lifecycle's sweep interval plus a restore.")
@@ -93,7 +102,7 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
 
     /** The configuration's values, read once: a configuration proxy is too slow to ask on every sweep. */
     record Settings(double head, double tail, double margin, double cv, double outOfBounds, int samples,
-                    Duration fallback, Duration lead, ArchiveTier tier, long destroyAfterS) {
+                    Duration fallback, double forecastMargin, Duration lead, ArchiveTier tier, long destroyAfterS) {
     }
 
     private final Map<Offering, IdleTimes> idle = new ConcurrentHashMap<>();
@@ -103,12 +112,14 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
     @Modified
     public void configure(Config config) {
         if (config.margin() < 0 || config.margin() >= 1 || config.head_percentile() < 0
-                || config.tail_percentile() > 100 || config.head_percentile() > config.tail_percentile()) {
-            throw new IllegalArgumentException("percentiles must be 0 <= head <= tail <= 100 and the margin 0 to 1");
+                || config.tail_percentile() > 100 || config.head_percentile() > config.tail_percentile()
+                || config.forecast_margin() < 0 || config.forecast_margin() >= 1) {
+            throw new IllegalArgumentException("percentiles must be 0 <= head <= tail <= 100 and the margins 0 to 1");
         }
         this.config = new Settings(config.head_percentile(), config.tail_percentile(), config.margin(),
                 config.cv_threshold(), config.outOfBounds_max(), config.samples_min(),
-                Duration.ofSeconds(config.fallback_keepAlive_s()), Duration.ofSeconds(config.prewarm_lead_s()),
+                Duration.ofSeconds(config.fallback_keepAlive_s()), config.forecast_margin(),
+                Duration.ofSeconds(config.prewarm_lead_s()),
                 ArchiveTier.valueOf(config.archive_tier().trim().toUpperCase(Locale.ROOT)), config.destroy_after_s());
     }
 
@@ -130,7 +141,11 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
             return new Windows(Duration.ZERO, fallback, false, "too few idle times");
         }
         if (times.outOfBoundsFraction() > c.outOfBounds()) {
-            return new Windows(Duration.ZERO, fallback, false, "idle times mostly past 4 h");
+            Duration next = times.mean();
+            long nextMs = next.toMillis();
+            return new Windows(Duration.ofMillis(Math.round(nextMs * (1 - c.forecastMargin()))),
+                    Duration.ofMillis(Math.round(nextMs * (1 + c.forecastMargin()))), true,
+                    "idle times mostly past 4 h: next forecast in " + next.toMinutes() + " min");
         }
         double cv = times.binCountVariation();
         if (cv < c.cv()) {
@@ -157,7 +172,7 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
         // it was last used
         Instant last = times == null || times.last() == null ? vm.lastActivity() : times.last();
         Duration since = Duration.between(last, now);
-        Windows w = times == null ? windows(new IdleTimes()) : windows(times);
+        Windows w = windows(times == null ? new IdleTimes() : times);
         Duration lead = c.lead();
         ArchiveTier tier = c.tier();
         if (!w.head().isZero() && since.compareTo(w.head().minus(lead)) < 0) {
@@ -166,7 +181,7 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
         }
         if (since.compareTo(w.tail()) >= 0) {
             return Optional.of(new Due(Action.ARCHIVE, tier, "idle " + since.toMinutes() + " min, past the "
-                    + (w.pattern() ? "histogram's tail " : "fixed keep-alive ") + w.tail().toMinutes() + " min ("
+                    + (w.pattern() ? "window's end " : "fixed keep-alive ") + w.tail().toMinutes() + " min ("
                     + w.why() + ")"));
         }
         return Optional.empty();

@@ -61,7 +61,7 @@ class HistogramKeepAliveTest {
     @Test
     void aPeriodicCombinationLeavesMemoryAfterEachRequestAndIsPreWarmedBeforeTheNext() {
         requests(0, 30, 60, 90, 120, 150); // five idle times of 30 min: bin 30
-        HistogramKeepAlive.Windows w = policy.windows(idle());
+        HistogramKeepAlive.Windows w = windows();
         assertTrue(w.pattern(), w.why());
         assertEquals(Duration.ofMinutes(27), w.head(), "bin 30's lower edge less 10%");
         assertEquals(Duration.ofMillis((long) (31 * 60_000 * 1.1)), w.tail(), "bin 30's upper edge plus 10%");
@@ -78,8 +78,30 @@ class HistogramKeepAliveTest {
     }
 
     @Test
-    void withoutAPatternTheFixedKeepAliveApplies() {
+    void withoutAnIdleTimeTheFixedKeepAliveOfTheHistogramsRangeApplies() {
+        requests(0); // no idle time yet: the bins' counts are all zero, not a pattern
+        HistogramKeepAlive.Windows w = windows();
+        assertTrue(!w.pattern(), w.why());
+        assertEquals(Optional.empty(), activeAt(239.9), "the paper's fallback: the range, 4 hours");
+        assertEquals(Action.ARCHIVE, activeAt(240).orElseThrow().action());
+        assertEquals(List.of(), policy.prewarm(minute(5)));
+    }
+
+    @Test
+    void oneIdleTimeIsAlreadyAPattern() {
+        requests(0, 30); // one idle time in bin 30 of 240: the bins' CV is about 15
+        HistogramKeepAlive.Windows w = windows();
+        assertTrue(w.pattern(), w.why());
+        assertEquals(Duration.ofMinutes(27), w.head());
+        assertEquals(Action.ARCHIVE, activeAt(31).orElseThrow().action(), "out of memory until minute 57");
+        assertEquals(List.of(WIKI), policy.prewarm(minute(56.6)));
+    }
+
+    @Test
+    void aMinimumOfIdleTimesCanBeAsked() {
+        configure(Map.of("samples.min", 3, "fallback.keepAlive.s", 600L));
         requests(0, 3); // one idle time: too few
+        assertEquals("too few idle times", windows().why());
         assertEquals(Optional.empty(), activeAt(12.9));
         assertEquals(Action.ARCHIVE, activeAt(13).orElseThrow().action(), "10 min after the last request");
         assertEquals(List.of(), policy.prewarm(minute(5)));
@@ -93,22 +115,39 @@ class HistogramKeepAliveTest {
             t += i % 200 + 0.5; // idle times in 200 different bins: CV about 0.45
             requests(t);
         }
-        HistogramKeepAlive.Windows w = policy.windows(idle());
+        HistogramKeepAlive.Windows w = windows();
         assertTrue(!w.pattern() && w.why().startsWith("CV"), w.why());
-        assertEquals(Duration.ofMinutes(10), w.tail());
+        assertEquals(Duration.ofHours(4), w.tail());
     }
 
     @Test
-    void idleTimesMostlyPastFourHoursAreNotAPattern() {
-        requests(0, 300, 600, 601, 900);
-        assertEquals("idle times mostly past 4 h", policy.windows(idle()).why());
+    void idleTimesMostlyPastFourHoursAreForecastByTheirMean() {
+        requests(0, 300, 600, 900); // three idle times of 5 h, all past the range: the next one forecast at 300 min
+        HistogramKeepAlive.Windows w = windows();
+        assertTrue(w.why().startsWith("idle times mostly past 4 h"), w.why());
+        assertEquals(Duration.ofMinutes(255), w.head(), "15% before the forecast");
+        assertEquals(Duration.ofMinutes(345), w.tail(), "15% after it");
+        assertEquals(Action.ARCHIVE, activeAt(901).orElseThrow().action(), "out of memory until minute 1155");
+        assertEquals(List.of(), policy.prewarm(minute(1154)));
+        assertEquals(List.of(WIKI), policy.prewarm(minute(1154.6)), "30 s before 900 + 255 min");
+        assertEquals(Optional.empty(), activeAt(1200));
+        assertEquals(Action.ARCHIVE, activeAt(1245).orElseThrow().action(), "past 900 + 345 min");
+    }
+
+    @Test
+    void theForecastIsTheMeanOfAllIdleTimesInAndPastTheRange() {
+        requests(0, 300, 301); // 300 min (past the range) and 1 min: half past it, not more: the histogram decides
+        assertTrue(windows().why().startsWith("CV"), windows().why());
+        requests(600); // 299 min, past the range too: two of three; the mean of 300, 1 and 299 is 200 min
+        assertEquals(Duration.ofMinutes(170), windows().head());
+        assertEquals(Duration.ofMinutes(230), windows().tail());
     }
 
     @Test
     void withAHeadOfZeroAVmStaysFromTheRequestToTheTail() {
         // idle times of 0-1 min and 20 min: the 5th percentile is bin 0
         requests(0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 2.2, 2.4, 2.6, 2.8, 3.0, 3.2, 3.4, 3.6, 3.8, 23.8);
-        HistogramKeepAlive.Windows w = policy.windows(idle());
+        HistogramKeepAlive.Windows w = windows();
         assertEquals(Duration.ZERO, w.head());
         assertEquals(Optional.empty(), activeAt(24), "no pre-warming window: it stays");
         assertEquals(Action.ARCHIVE, activeAt(23.8 + 23.2).orElseThrow().action(), "bin 20's upper edge + 10%");
@@ -122,7 +161,7 @@ class HistogramKeepAliveTest {
         assertEquals(Action.DESTROY, policy.due(vm(VmState.ARCHIVED, T0), minute(60), 0).orElseThrow().action());
     }
 
-    private org.servicefarm.api.keepalive.IdleTimes idle() {
-        return policy.idleTimes(WIKI);
+    private HistogramKeepAlive.Windows windows() {
+        return policy.windows(policy.idleTimes(WIKI));
     }
 }
