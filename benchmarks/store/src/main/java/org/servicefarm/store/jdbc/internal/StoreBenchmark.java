@@ -24,6 +24,7 @@ import org.servicefarm.api.Environment;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.store.VmStore;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
@@ -31,8 +32,9 @@ import com.zaxxer.hikari.HikariDataSource;
 /**
  * The JDBC store at scale, on each database it runs on, with the pool the appliance uses (HikariCP):
  * <ul>
- * <li>creations per second: each one as the request path writes it (a new row, then CREATING → STARTING → ACTIVE,
- * every step written through), from several threads;</li>
+ * <li>creations per second: each one as the request path writes it (a new row with its claims of host room and of
+ * its combination's creation, then CREATING → STARTING → ACTIVE, every step written through), from several
+ * threads;</li>
  * <li>grants per second: changes within ACTIVE (written behind), against the same changes on a map in memory (the
  * in-memory store's mechanism) as a ratio;</li>
  * <li>a restart: the time a new store takes to load every row, and the heap the loaded rows hold.</li>
@@ -54,7 +56,7 @@ public final class StoreBenchmark {
         Path dir = Path.of(opts.getOrDefault("dir", "target/store-bench"));
         System.out.printf("rows %,d, threads %d, %d cores, heap max %d MiB%n", rows, threads,
                 Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20);
-        System.out.println("| database | creations/s (3 writes each) | grants/s | grants/s in memory | ratio "
+        System.out.println("| database | creations/s (claim + 2 moves, each written through) | grants/s | grants/s in memory | ratio "
                 + "| load of all rows | heap of loaded rows |");
         System.out.println("|---|---|---|---|---|---|---|");
         for (String product : opts.getOrDefault("products", "h2").split(",")) {
@@ -78,14 +80,16 @@ public final class StoreBenchmark {
 
     private static void run(String product, DataSource ds, int rows, int threads) throws Exception {
         try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
-            s.execute("DROP TABLE IF EXISTS vm");
-            s.execute("DROP TABLE IF EXISTS audit");
-            s.execute("DROP TABLE IF EXISTS leader");
-            s.execute("DROP TABLE IF EXISTS schema_history");
+            for (String table : List.of("vm", "audit", "leader", "host_claim", "offering_claim", "appliance",
+                    "host_registration", "demand", "schema_history")) {
+                s.execute("DROP TABLE IF EXISTS " + table);
+            }
         }
         JdbcVmStore store = open(ds, "bench");
         ExecutorService pool = Executors.newFixedThreadPool(threads);
-        Offering[] offerings = new Offering[100];
+        // one creation per combination at a time, as the request path makes them: the threads' concurrent creations are
+        // of different combinations
+        Offering[] offerings = new Offering[10_000];
         for (int i = 0; i < offerings.length; i++) {
             offerings[i] = new Offering("svc" + i, "1.0", new Environment("debian-12", "nginx-1.22", "php-8.2",
                     List.of()), "standard");
@@ -101,7 +105,10 @@ public final class StoreBenchmark {
                     VmRecord vm = new VmRecord(id, "host-" + (i % 1000), "img-" + (i % 100),
                             offerings[(int) (i % offerings.length)], Map.of(), VmState.CREATING,
                             new Capacity(1, 256, 1), now, null, 0, "placed on host-" + (i % 1000));
-                    store.insert(vm);
+                    // as the request path adds a VM: claiming room on its host and its combination's creation
+                    if (!(store.claim(vm, HOST_CAPACITY) instanceof VmStore.Claim.Added)) {
+                        throw new IllegalStateException("the claim of " + id + " was refused");
+                    }
                     store.transition(id, VmState.CREATING, VmState.STARTING, v -> v);
                     store.transition(id, VmState.STARTING, VmState.ACTIVE,
                             v -> v.withEndpoints(Map.of(v.offering().service(),
@@ -165,6 +172,9 @@ public final class StoreBenchmark {
         return count / seconds(start);
     }
 
+    /** Each of the 1,000 hosts holds its 100 of the rows with room to spare. */
+    private static final Capacity HOST_CAPACITY = new Capacity(1000, 1_000_000, 1000);
+
     private static JdbcVmStore open(DataSource ds, String name) throws Exception {
         Database.Config config = new Database.Config() {
             @Override
@@ -190,6 +200,16 @@ public final class StoreBenchmark {
             @Override
             public int historyLimit() {
                 return 1000;
+            }
+
+            @Override
+            public long pollMs() {
+                return 500;
+            }
+
+            @Override
+            public long applianceLeaseMs() {
+                return 15_000;
             }
         };
         JdbcVmStore store = new JdbcVmStore();
