@@ -171,7 +171,7 @@ final class TraceReplay {
         lifecycle.hosts = hosts;
         lifecycle.popularity = popularity;
         lifecycle.clock = time;
-        lifecycle.bindPolicy(policy);
+        lifecycle.bindPolicy(policy, Map.of(KeepAlivePolicy.NAME, name));
         // its own schedule never fires during a replay: the replay sweeps on the virtual clock
         lifecycle.activate(convert(Map.of("sweep.interval.s", 365L * 86_400, "reconcile.period.s", 0L),
                 Lifecycle.Config.class));
