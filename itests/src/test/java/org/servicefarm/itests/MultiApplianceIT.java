@@ -78,7 +78,8 @@ public class MultiApplianceIT {
             appliance.set("org.servicefarm.store.jdbc.cfg", "applianceLeaseMs", String.valueOf(LEASE_MS));
             // the sweeps: often, sleeping a VM idle for 20 s, never kept for demand
             appliance.set("org.servicefarm.lifecycle.cfg", "sweep.interval.s", "2");
-            appliance.set("org.servicefarm.lifecycle.cfg", "inDemand.requestsPerMinute", "100000");
+            // (a client retrying RETRY_LATER through a slow boot asks often: never "in demand" here)
+            appliance.set("org.servicefarm.keepalive.fixed.cfg", "inDemand.requestsPerMinute", "100000");
             appliance.set("org.servicefarm.keepalive.fixed.cfg", "sleep.after.s", "20");
             appliances.put(name, appliance);
             slice++;
