@@ -134,8 +134,10 @@ public class JdbcVmStore implements VmStore {
         });
         long period = Math.max(10, config.writeBehindMs());
         writer.scheduleWithFixedDelay(this::flushQuietly, period, period, TimeUnit.MILLISECONDS);
-        long poll = Math.max(50, config.pollMs());
-        writer.scheduleWithFixedDelay(this::pollQuietly, poll, poll, TimeUnit.MILLISECONDS);
+        if (database.product() == Database.Product.POSTGRESQL) { // an embedded H2 file serves one appliance alone
+            long poll = Math.max(50, config.pollMs());
+            writer.scheduleWithFixedDelay(this::pollQuietly, poll, poll, TimeUnit.MILLISECONDS);
+        }
     }
 
     @Deactivate
