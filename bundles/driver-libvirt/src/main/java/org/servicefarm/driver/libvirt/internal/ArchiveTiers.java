@@ -84,6 +84,22 @@ final class ArchiveTiers {
         return raw;
     }
 
+    /**
+     * Writes the raw saved state of a VM kept in the COMPRESSED or DELTA tier into {@code out}, front to back, as it
+     * is expanded (for a restore that reads it through a pipe); leaves {@code out} open.
+     */
+    void expandInto(String vmId, ArchiveTier tier, String imageId, OutputStream out) throws IOException {
+        if (tier == ArchiveTier.COMPRESSED) {
+            try (InputStream source = new ZstdInputStream(Files.newInputStream(files.file(vmId, tier)))) {
+                source.transferTo(out);
+            }
+        } else if (tier == ArchiveTier.DELTA) {
+            Delta.decode(files.base(imageId), files.file(vmId, tier), out);
+        } else {
+            throw new IOException("the " + tier + " tier of " + vmId + " is read as it is, not expanded");
+        }
+    }
+
     private void expand(String vmId, ArchiveTier tier, Path raw, String imageId) throws IOException {
         Path partial = raw.resolveSibling(raw.getFileName() + ".part");
         if (tier == ArchiveTier.COMPRESSED) {
