@@ -161,9 +161,15 @@ final class Delta {
 
     /** Rebuilds the saved state a delta stands for into {@code out}. */
     static void decode(Path base, Path delta, Path out) throws IOException {
+        try (OutputStream o = new BufferedOutputStream(Files.newOutputStream(out), 1 << 16)) {
+            decode(base, delta, o);
+        }
+    }
+
+    /** Writes the saved state a delta stands for into {@code o}, front to back (a pipe will do); leaves it open. */
+    static void decode(Path base, Path delta, OutputStream o) throws IOException {
         try (DataInputStream d = open(delta);
-             FileChannel b = FileChannel.open(base, StandardOpenOption.READ);
-             OutputStream o = new BufferedOutputStream(Files.newOutputStream(out), 1 << 16)) {
+             FileChannel b = FileChannel.open(base, StandardOpenOption.READ)) {
             Header header = readHeader(d, delta);
             if (header.baseLength() != b.size()) {
                 throw new IOException("the base " + base + " has " + b.size() + " bytes, the delta was made against "

@@ -387,23 +387,81 @@ final class LibvirtHostConnection implements HostConnection {
                 throw new HypervisorException("VM " + vmId + " on host " + host.name() + " has no saved state ("
                         + savedStates.file(vmId) + ")");
             }
-            Path raw;
-            try {
-                raw = tiers.materialize(vmId, tracked.metadata.imageId());
-            } catch (java.io.IOException | RuntimeException e) {
-                throw new HypervisorException("host " + host.name() + ": the saved state of " + vmId
-                        + " cannot be read back: " + LibvirtErrors.shown(e.toString()), e);
+            long started = System.nanoTime();
+            ArchiveTier tier = savedStates.tier(vmId);
+            String how;
+            if (tier != ArchiveTier.SAVED && restoreStreamed(vmId, tier, tracked)) {
+                how = "streamed through a pipe";
+            } else {
+                how = tier == ArchiveTier.SAVED ? "from its file" : "expanded into a file";
+                Path raw;
+                try {
+                    raw = tiers.materialize(vmId, tracked.metadata.imageId());
+                } catch (java.io.IOException | RuntimeException e) {
+                    throw new HypervisorException("host " + host.name() + ": the saved state of " + vmId
+                            + " cannot be read back: " + LibvirtErrors.shown(e.toString()), e);
+                }
+                domains.restore(vmId, raw.toString());
             }
-            domains.restore(vmId, raw.toString());
             // virDomainRestore brings a guest back as it was saved: one saved while paused is paused again.
             if (domains.state(vmId) == DomainState.VIR_DOMAIN_PAUSED) {
                 domains.run(vmId, "resume", domain -> domain.resume());
             }
             savedStates.delete(vmId);
+            LOG.info("host {}: restored {} from tier {} ({}) in {} ms", host.name(), vmId, tier, how,
+                    (System.nanoTime() - started) / 1_000_000);
             return endpointsOf(tracked.metadata);
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Restores a VM kept in the COMPRESSED or DELTA tier through a named pipe its saved state is expanded into as
+     * libvirt reads it ({@link PipedSavedState}): nothing is written to disk, and the expansion overlaps QEMU's load.
+     *
+     * @return {@code false} when no pipe can be made here (the caller expands into a file instead, as before)
+     */
+    private boolean restoreStreamed(String vmId, ArchiveTier tier, Tracked tracked) throws HypervisorException {
+        PipedSavedState piped;
+        try {
+            piped = PipedSavedState.start(savedStates.pipe(vmId), out -> tiers.expandInto(vmId, tier,
+                    tracked.metadata.imageId(), out), "servicefarm-restore-" + host.name() + "-" + vmId);
+        } catch (java.io.IOException e) {
+            LOG.warn("host {}: restoring {} from a file instead of a pipe: {}", host.name(), vmId,
+                    LibvirtErrors.shown(e.toString()));
+            return false;
+        }
+        boolean restored = false;
+        try {
+            domains.restore(vmId, piped.path().toString());
+            restored = true;
+        } catch (HypervisorException e) {
+            boolean read = piped.opened();
+            piped.close(false);
+            if (!read) {
+                // libvirt failed before it opened the pipe (a security driver refusing it, say): a file may do
+                LOG.warn("host {}: restoring {} through a pipe failed before it was read ({}); from a file instead",
+                        host.name(), vmId, e.getMessage());
+                return false;
+            }
+            Throwable unread = piped.failure();
+            if (unread != null) {
+                // libvirt saw a short or broken stream: why the saved state could not be read is the news
+                throw new HypervisorException(e.getMessage() + "; the saved state of " + vmId + " in tier " + tier
+                        + " could not be read back: " + LibvirtErrors.shown(unread.toString()), e);
+            }
+            throw e;
+        } finally {
+            if (restored) {
+                piped.close(true);
+                if (!piped.written()) {
+                    LOG.debug("host {}: {} restored before its whole saved state was read: {}", host.name(), vmId,
+                            piped.failure() == null ? "-" : piped.failure().toString());
+                }
+            }
+        }
+        return true;
     }
 
     @Override

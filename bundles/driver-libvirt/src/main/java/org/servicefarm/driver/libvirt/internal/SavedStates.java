@@ -73,6 +73,12 @@ final class SavedStates {
         };
     }
 
+    /** The named pipe a restore reads the VM's expanded saved state through ({@link PipedSavedState}). */
+    Path pipe(String vmId) {
+        Path raw = file(vmId);
+        return raw.resolveSibling(raw.getFileName() + ".pipe");
+    }
+
     /** The tier the VM's saved state is kept in, or {@code null} when it has none. */
     ArchiveTier tier(String vmId) {
         for (ArchiveTier tier : ArchiveTier.values()) {
@@ -96,6 +102,7 @@ final class SavedStates {
         for (ArchiveTier tier : ArchiveTier.values()) {
             deleteFile(file(vmId, tier));
         }
+        deleteFile(pipe(vmId));
     }
 
     void deleteFile(Path file) {
