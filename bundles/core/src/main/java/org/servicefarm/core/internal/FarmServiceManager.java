@@ -298,7 +298,7 @@ public class FarmServiceManager implements ServiceManager {
 
     private static ScheduledExecutorService newDeadlineTimer() {
         ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
-            Thread t = new Thread(r, "servicefarm-deadlines");
+            Thread t = new Thread(withoutRequestId(r), "servicefarm-deadlines");
             t.setDaemon(true);
             return t;
         });
@@ -309,10 +309,21 @@ public class FarmServiceManager implements ServiceManager {
     private static ExecutorService newWorkers(int size) {
         AtomicInteger threads = new AtomicInteger();
         return Executors.newFixedThreadPool(size, r -> {
-            Thread t = new Thread(r, "servicefarm-worker-" + threads.incrementAndGet());
+            Thread t = new Thread(withoutRequestId(r), "servicefarm-worker-" + threads.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
+    }
+
+    /**
+     * A pool thread made while a request was served inherits that request's logging context (its id): the thread
+     * starts with none, so its log does not name a request it no longer serves.
+     */
+    private static Runnable withoutRequestId(Runnable r) {
+        return () -> {
+            org.slf4j.MDC.clear();
+            r.run();
+        };
     }
 
     @Modified
