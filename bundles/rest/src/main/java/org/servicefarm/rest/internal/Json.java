@@ -3,6 +3,7 @@ package org.servicefarm.rest.internal;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.StreamWriteFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -17,7 +18,8 @@ import com.fasterxml.jackson.databind.type.LogicalType;
  * strictly, so that a body means exactly what the v1 contract says or is refused with a precise
  * 400 ({@link JsonProblemMapper}): no unknown fields, no duplicate fields, nothing after the
  * value, no null for a number, and no scalar coercion ("100" for a number, 1.5 for a whole
- * number, 1 or true for a string). It writes null fields by leaving them out.
+ * number, 1 or true for a string). It writes null fields by leaving them out, and never flushes the
+ * stream it writes to.
  */
 final class Json {
 
@@ -45,6 +47,11 @@ final class Json {
                     .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
                     .setCoercion(CoercionInputShape.Float, CoercionAction.Fail))
             .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
+            // The JSON provider's writer must not flush the response: a flush commits it before its end, so an answer
+            // of a few hundred bytes went out in two writes (the headers and the body, then the end of a chunked
+            // body) instead of one with its Content-Length. Unflushed, Jetty sends a small answer at once when it
+            // completes, and a large one as its buffer fills.
+            .disable(StreamWriteFeature.FLUSH_PASSED_TO_STREAM)
             .serializationInclusion(JsonInclude.Include.NON_NULL)
             .build();
 

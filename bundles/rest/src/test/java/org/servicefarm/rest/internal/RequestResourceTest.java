@@ -58,6 +58,23 @@ class RequestResourceTest {
         assertFalse(json.has("start"), "a VM that was not created has no start path: " + json);
     }
 
+    /**
+     * A grant is written whole, with its length: not flushed half-way (which sent the headers and the body in one
+     * write and the end of a chunked body in another, on every request).
+     */
+    @Test
+    void grantedIsSentWithItsLengthNotChunked() {
+        manager.answer = request -> new Outcome.Granted(new Endpoint("127.0.0.1", 20001), "vm-1", "host-a",
+                Activation.ACTIVE, FixedServiceManager.WIKI, List.of(), Duration.ofMillis(1));
+
+        Answer answer = request("{\"service\":\"wiki\"}");
+
+        answer.json(200);
+        assertNull(answer.header("Transfer-Encoding"), () -> "headers: " + answer.headers());
+        assertEquals(answer.body().getBytes(java.nio.charset.StandardCharsets.UTF_8).length,
+                Integer.parseInt(answer.header("Content-Length")), () -> "headers: " + answer.headers());
+    }
+
     @Test
     void aCreatedVmsGrantSaysWhetherItBootedOrRestoredACheckpoint() {
         manager.answer = request -> new Outcome.Granted(new Endpoint("127.0.0.1", 20002), "vm-2", "qemu",

@@ -1,5 +1,7 @@
 package org.servicefarm.reuse.defaults.internal;
 
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -58,15 +60,15 @@ public class DefaultReusePolicy implements ReusePolicy {
         Optional<ReusableVm> idle = vms.stream().filter(ReusableVm::grantable).filter(v -> v.load() <= threshold)
                 .min(LEAST_LOADED);
         if (idle.isPresent()) {
-            return ReuseDecision.grant(idle.get().vm(), String.format(Locale.ROOT,
-                    "least loaded ACTIVE VM: load %.2f within tier %s's threshold %.2f", idle.get().load(), tier,
-                    threshold));
+            // every warm grant passes here: the reason is built without a Formatter (a third of the manager's time)
+            return ReuseDecision.grant(idle.get().vm(), "least loaded ACTIVE VM: load " + twoDecimals(idle.get().load())
+                    + " within tier " + tier + "'s threshold " + twoDecimals(threshold));
         }
         ReuseDecision join = request.join().orElse(null);
         Optional<ReusableVm> busy = vms.stream().filter(ReusableVm::grantable).min(LEAST_LOADED);
         if (busy.isPresent()) {
-            String why = String.format(Locale.ROOT, "every ACTIVE VM is over tier %s's threshold %.2f; the least busy "
-                    + "(load %.2f) serves now", tier, threshold, busy.get().load());
+            String why = "every ACTIVE VM is over tier " + tier + "'s threshold " + twoDecimals(threshold)
+                    + "; the least busy (load " + twoDecimals(busy.get().load()) + ") serves now";
             if (join != null) {
                 return ReuseDecision.grant(busy.get().vm(), why + " while " + join.reason());
             }
@@ -99,6 +101,16 @@ public class DefaultReusePolicy implements ReusePolicy {
         }
         return ReuseDecision.grant(grant, why + "; no more: the offering has " + vms + " VMs, tier "
                 + request.tier().name() + "'s maxReplicas is " + max);
+    }
+
+    /** {@code value} as {@code String.format(Locale.ROOT, "%.2f", value)} writes it, without a Formatter. */
+    static String twoDecimals(double value) {
+        if (!Double.isFinite(value)) {
+            return String.format(Locale.ROOT, "%.2f", value);
+        }
+        // the shortest decimal of the double, rounded half up: what the Formatter does for %.2f
+        String text = BigDecimal.valueOf(value).setScale(2, RoundingMode.HALF_UP).toPlainString();
+        return text.equals("0.00") && (value < 0 || 1 / value < 0) ? "-0.00" : text;
     }
 
     private static Optional<VmRecord> mostRecentlyUsed(List<ReusableVm> vms, VmState state) {

@@ -122,6 +122,22 @@ class DefaultReusePolicyTest {
         assertEquals("sf-a", d.subject().id());
     }
 
+    @Test
+    void writesLoadsAsTheFormatterDid() {
+        java.util.Random random = new java.util.Random(42);
+        List<Double> values = new ArrayList<>(List.of(0.0, -0.0, -0.004, -0.005, 0.005, 0.125, 1.005, 2.675, 1e20,
+                1e-20, 123456789.125, Double.NaN, Double.POSITIVE_INFINITY));
+        for (int i = 0; i < 100_000; i++) {
+            values.add(i % 2 == 0 ? random.nextDouble() * 3 : Math.round(random.nextDouble() * 3000) / 1000.0);
+        }
+        for (double value : values) {
+            assertEquals(String.format(java.util.Locale.ROOT, "%.2f", value), DefaultReusePolicy.twoDecimals(value),
+                    () -> "for " + value);
+        }
+        ReuseDecision d = decide(STANDARD, null, vm("sf-a", VmState.ACTIVE, 0.125, 0));
+        assertEquals("least loaded ACTIVE VM: load 0.13 within tier standard's threshold 0.80", d.reason());
+    }
+
     private ReuseDecision decide(ReuseTier tier, String creating, ReusableVm... vms) {
         ReuseRequest request = new ReuseRequest(WIKI, tier, new ArrayList<>(List.of(vms)), creating, Map.of(), T0,
                 HostViews.of(List.of()), Optional::empty);
