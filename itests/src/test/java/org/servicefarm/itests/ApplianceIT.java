@@ -32,30 +32,24 @@ import java.util.stream.Collectors;
 import javax.inject.Inject;
 import javax.security.auth.Subject;
 
-import org.apache.karaf.features.BootFinished;
 import org.apache.karaf.features.FeaturesService;
 import org.apache.karaf.jaas.boot.principal.RolePrincipal;
 import org.apache.karaf.jaas.boot.principal.UserPrincipal;
 import org.apache.karaf.shell.api.console.Session;
 import org.apache.karaf.shell.api.console.SessionFactory;
-import org.junit.Before;
 import org.junit.FixMethodOrder;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.junit.runners.MethodSorters;
 import org.ops4j.pax.exam.Configuration;
-import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
-import org.ops4j.pax.exam.util.Filter;
 import org.osgi.framework.Bundle;
-import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleEvent;
 import org.osgi.framework.BundleListener;
 import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceReference;
-import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.runtime.ServiceComponentRuntime;
 import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
 import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
@@ -78,26 +72,14 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
 @FixMethodOrder(MethodSorters.NAME_ASCENDING)
-public class ApplianceIT {
+public class ApplianceIT extends BootedAppliance {
 
-    private static final Duration READY = Duration.ofSeconds(90);
     private static final Duration GRANT = Duration.ofSeconds(60);
     private static final String CORE_BUNDLE = "org.servicefarm.core";
     /** The demo's cheapest (and smallest) host, from etc/org.servicefarm.host-alpha.cfg. */
     private static final String CHEAPEST_HOST = "alpha";
 
-    @Inject
-    BundleContext bundleContext;
-
     /** Injected once every boot feature is installed. */
-    @Inject
-    @Filter(timeout = 120_000)
-    BootFinished bootFinished;
-
-    @Inject
-    @Filter(timeout = 60_000)
-    ServiceManager serviceManager;
-
     @Inject
     SessionFactory sessionFactory;
 
@@ -105,23 +87,7 @@ public class ApplianceIT {
     FeaturesService featuresService;
 
     @Inject
-    ConfigurationAdmin configurationAdmin;
-
-    @Inject
     ServiceComponentRuntime componentRuntime;
-
-    private FarmClient client;
-
-    @Configuration
-    public Option[] config() {
-        return ApplianceOptions.boot();
-    }
-
-    @Before
-    public void connect() {
-        client = new FarmClient(Integer.parseInt(System.getProperty(ApplianceOptions.HTTP_PORT_PROPERTY)));
-        client.awaitReady(READY);
-    }
 
     @Test
     public void a_restGrantsAnEndpointReusesItAndGuardsAccess() throws Exception {

@@ -12,22 +12,14 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.BooleanSupplier;
 
-import javax.inject.Inject;
-
-import org.apache.karaf.features.BootFinished;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.Configuration;
-import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
-import org.ops4j.pax.exam.util.Filter;
-import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceReference;
-import org.osgi.service.cm.ConfigurationAdmin;
 import org.servicefarm.api.Outcome;
-import org.servicefarm.api.ServiceManager;
 import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.keepalive.KeepAlivePolicy;
@@ -39,26 +31,7 @@ import org.servicefarm.api.keepalive.KeepAlivePolicy;
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
-public class KeepAliveSwapIT {
-
-    @Inject
-    BundleContext bundleContext;
-
-    @Inject
-    @Filter(timeout = 120_000)
-    BootFinished bootFinished;
-
-    @Inject
-    @Filter(timeout = 60_000)
-    ServiceManager serviceManager;
-
-    @Inject
-    ConfigurationAdmin configurationAdmin;
-
-    @Configuration
-    public Option[] config() {
-        return ApplianceOptions.boot();
-    }
+public class KeepAliveSwapIT extends BootedAppliance {
 
     @Test
     public void theFixedTimersDecideUntilTheHistogramPolicyIsChosenAtRunTime() throws Exception {

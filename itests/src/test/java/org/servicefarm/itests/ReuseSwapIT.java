@@ -16,22 +16,13 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import javax.inject.Inject;
-
-import org.apache.karaf.features.BootFinished;
-import org.junit.Before;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.Configuration;
-import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
-import org.ops4j.pax.exam.util.Filter;
 import org.osgi.framework.Bundle;
-import org.osgi.framework.BundleContext;
-import org.osgi.service.cm.ConfigurationAdmin;
-import org.servicefarm.api.ServiceManager;
 import org.servicefarm.itests.FarmClient.Login;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -44,37 +35,10 @@ import com.fasterxml.jackson.databind.JsonNode;
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
-public class ReuseSwapIT {
+public class ReuseSwapIT extends BootedAppliance {
 
     private static final Duration GRANT = Duration.ofSeconds(60);
     private static final String WIKI = "{\"service\":\"wiki\"}";
-
-    @Inject
-    BundleContext bundleContext;
-
-    @Inject
-    @Filter(timeout = 120_000)
-    BootFinished bootFinished;
-
-    @Inject
-    @Filter(timeout = 60_000)
-    ServiceManager serviceManager;
-
-    @Inject
-    ConfigurationAdmin configurationAdmin;
-
-    private FarmClient client;
-
-    @Configuration
-    public Option[] config() {
-        return ApplianceOptions.boot();
-    }
-
-    @Before
-    public void connect() {
-        client = new FarmClient(Integer.parseInt(System.getProperty(ApplianceOptions.HTTP_PORT_PROPERTY)));
-        client.awaitReady(Duration.ofSeconds(90));
-    }
 
     @Test
     public void aReusePolicySwappedUnderLoadFailsNoRequestAndItsChoicesAppear() throws Exception {

@@ -12,7 +12,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -27,22 +26,14 @@ import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 
-import javax.inject.Inject;
-
-import org.apache.karaf.features.BootFinished;
-import org.junit.Before;
 import org.junit.FixMethodOrder;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.junit.runners.MethodSorters;
 import org.ops4j.pax.exam.Configuration;
-import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
-import org.ops4j.pax.exam.util.Filter;
-import org.osgi.service.cm.ConfigurationAdmin;
-import org.servicefarm.api.ServiceManager;
 import org.servicefarm.itests.FarmClient.Login;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,36 +50,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
 @FixMethodOrder(MethodSorters.NAME_ASCENDING)
-public class SecurityIT {
+public class SecurityIT extends BootedAppliance {
 
-    private static final Duration READY = Duration.ofSeconds(90);
     private static final String REST_PID = "org.servicefarm.rest";
     private static final Login WRONG_PASSWORD = new Login("admin", "not-the-password");
     private static final String PROBLEM_JSON = "application/problem+json";
-
-    @Inject
-    @Filter(timeout = 120_000)
-    BootFinished bootFinished;
-
-    @Inject
-    @Filter(timeout = 60_000)
-    ServiceManager serviceManager;
-
-    @Inject
-    ConfigurationAdmin configurationAdmin;
-
-    private FarmClient client;
-
-    @Configuration
-    public Option[] config() {
-        return ApplianceOptions.boot();
-    }
-
-    @Before
-    public void connect() {
-        client = new FarmClient(Integer.parseInt(System.getProperty(ApplianceOptions.HTTP_PORT_PROPERTY)));
-        client.awaitReady(READY);
-    }
 
     // --- the matrix: method x login x path spelling ------------------------------------------------
 
