@@ -97,13 +97,16 @@ public class MultiApplianceIT {
                 appliance.kill();
             }
         } finally {
-            for (String host : HOSTS) {
-                ApplianceProcess.removeGuests(host);
-                RealGuestsIT.removePool(pool(host));
-            }
-            ApplianceProcess.run(Duration.ofSeconds(60), "rm", "-rf", SAVES);
-            if (startedPostgres) {
-                ApplianceProcess.run(Duration.ofSeconds(60), POSTGRES.toString(), "stop");
+            try {
+                for (String host : HOSTS) {
+                    ApplianceProcess.removeGuests(host);
+                    RealGuestsIT.removePool(pool(host));
+                }
+                ApplianceProcess.run(Duration.ofSeconds(60), "rm", "-rf", SAVES);
+            } finally { // whatever failed above (libvirtd gone, say), the server this test started goes
+                if (startedPostgres) {
+                    ApplianceProcess.run(Duration.ofSeconds(60), POSTGRES.toString(), "stop");
+                }
             }
         }
     }
