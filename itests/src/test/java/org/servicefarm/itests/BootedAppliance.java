@@ -46,5 +46,6 @@ abstract class BootedAppliance {
     public void connect() {
         client = new FarmClient(Integer.parseInt(System.getProperty(ApplianceOptions.HTTP_PORT_PROPERTY)));
         client.awaitReady(READY);
+        client.awaitHosts(READY, "alpha", "beta", "gamma");
     }
 }

@@ -119,6 +119,7 @@ public class CounterWakeIT {
             FarmClient.await("host " + host + " to connect", Duration.ofSeconds(60), () -> host(host).path("connected").asBoolean());
         }
         // Only the two QEMU hosts: the counter runs for real, never as a test-driver simulation.
+        client.awaitHosts(Duration.ofSeconds(60), "alpha", "beta", "gamma"); // else one registered later would stay
         for (String demo : List.of("alpha", "beta", "gamma")) {
             HttpResponse<String> removed = client.delete("/api/v1/hosts/" + demo, Login.ADMIN);
             assertEquals(removed.body(), 204, removed.statusCode());

@@ -56,6 +56,7 @@ public class DashboardIT {
         int port = Integer.parseInt(System.getProperty(ApplianceOptions.HTTP_PORT_PROPERTY));
         FarmClient client = new FarmClient(port);
         client.awaitReady(Duration.ofSeconds(90));
+        client.awaitHosts(Duration.ofSeconds(30), "alpha", "beta", "gamma");
 
         // the page is public (it holds no data) and forbids inline scripts; its data is not
         HttpResponse<String> page = client.get("/dashboard/", null);

@@ -14,6 +14,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -119,6 +122,28 @@ final class FarmClient {
             pause(200);
         }
         fail("the REST API did not answer within " + timeout + ": " + last);
+    }
+
+    /**
+     * Waits until the appliance lists every named host: the REST API answers before the demo hosts' feature has
+     * registered them (a dashboard snapshot taken at once drew no host).
+     */
+    void awaitHosts(Duration timeout, String... names) {
+        Instant deadline = Instant.now().plus(timeout);
+        Set<String> listed = Set.of();
+        while (Instant.now().isBefore(deadline)) {
+            HttpResponse<String> response = get("/api/v1/hosts", Login.ADMIN);
+            if (response.statusCode() == 200) {
+                Set<String> seen = new HashSet<>();
+                json(response).forEach(host -> seen.add(host.path("name").asText()));
+                listed = seen;
+                if (listed.containsAll(List.of(names))) {
+                    return;
+                }
+            }
+            pause(200);
+        }
+        fail("hosts " + List.of(names) + " were not all listed within " + timeout + ": " + listed);
     }
 
     /**

@@ -153,6 +153,7 @@ public class RealGuestsIT {
         client.awaitReady(READY);
         await("host " + HOST + " to connect", Duration.ofSeconds(60), () -> host(HOST).path("connected").asBoolean());
         // Only the QEMU host: every guest of these tests runs for real, and nothing could run a composition only.
+        client.awaitHosts(READY, "alpha", "beta", "gamma"); // else one registered after its removal would stay
         for (String demo : List.of("alpha", "beta", "gamma")) {
             HttpResponse<String> removed = client.delete("/api/v1/hosts/" + demo, Login.ADMIN);
             assertEquals(removed.body(), 204, removed.statusCode());
