@@ -68,6 +68,8 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
     final Set<String> fromCheckpoint = ConcurrentHashMap.newKeySet();
     /** Whether the guests' services answer; when not, their connections are closed without an answer. */
     volatile boolean answering = true;
+    /** Every GET the guests' services were asked (the core's probes). */
+    final java.util.concurrent.atomic.AtomicInteger serviceGets = new java.util.concurrent.atomic.AtomicInteger();
     private final HttpServer services;
     private final Endpoint endpoint;
 
@@ -78,6 +80,7 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
             throw new UncheckedIOException(e);
         }
         services.createContext("/", exchange -> {
+            serviceGets.incrementAndGet();
             if (answering) {
                 exchange.sendResponseHeaders(200, -1);
             }

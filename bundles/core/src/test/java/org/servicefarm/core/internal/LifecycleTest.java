@@ -251,6 +251,32 @@ class LifecycleTest {
     }
 
     @Test
+    void aVmSuspendedWhileItAnsweredIsResumedWithoutAProbeAnOtherOneIsProbed() {
+        String id = grant("wiki").vmId();
+        int before = farm.hypervisor.serviceGets.get();
+        farm.manager.sleep(id);
+        assertEquals(before + 1, farm.hypervisor.serviceGets.get(), "probed once before it was suspended");
+        assertEquals(Activation.RESUMED, grant("wiki").activation());
+        assertEquals(before + 1, farm.hypervisor.serviceGets.get(), "resumed as it was: answering, not probed");
+
+        // suspended while its service did not answer: its resume is probed, and it serves once it answers
+        farm.hypervisor.answering = false;
+        farm.manager.sleep(id);
+        assertEquals(VmState.SLEEPING, row(id).state());
+        farm.hypervisor.answering = true;
+        int asleep = farm.hypervisor.serviceGets.get();
+        assertEquals(Activation.RESUMED, grant("wiki").activation());
+        assertTrue(farm.hypervisor.serviceGets.get() > asleep, "probed when resumed");
+
+        // archived, its memory went to disk: a restore is probed whatever it did before
+        farm.manager.sleep(id);
+        farm.manager.archive(id, ArchiveTier.SAVED);
+        int archived = farm.hypervisor.serviceGets.get();
+        assertEquals(Activation.RESTORED, grant("wiki").activation());
+        assertTrue(farm.hypervisor.serviceGets.get() > archived, "probed when restored");
+    }
+
+    @Test
     void theAsynchronousWakeAnswersWhenTheVmServesAndRefusesAtOnce() throws Exception {
         String id = grant("wiki").vmId();
         assertThrows(ConflictException.class, () -> farm.manager.wakeAsync(id), "ACTIVE: refused before any stage");
