@@ -36,8 +36,7 @@ final class SimulatedHypervisor implements HypervisorDriver {
      * How long each way of bringing a VM into service takes until its service answers.
      *
      * @param create    a cold creation (boot)
-     * @param resume    a resume from memory, when it is probed (a VM suspended while it answered is ACTIVE as the
-     *                  driver resumes it: the core does not probe it)
+     * @param resume    a resume from memory
      * @param restore   a restore of a SAVED archive; COMPRESSED and DELTA add their decompression
      * @param compressedExtra what expanding a COMPRESSED archive adds
      * @param deltaExtra      what expanding a DELTA archive adds
@@ -107,6 +106,13 @@ final class SimulatedHypervisor implements HypervisorDriver {
                     time.at(at, () -> all.complete(null));
                 }
                 return all;
+            }
+
+            /** The simulated driver's calls take no virtual time: the modelled wake stands for the call, probed or not. */
+            @Override
+            public CompletableFuture<Void> awaitWoken(Map<String, Endpoint> endpoints, boolean answeredWhenStopped,
+                                                      EndpointProbe.Timing timing) {
+                return await(endpoints, timing);
             }
 
             @Override

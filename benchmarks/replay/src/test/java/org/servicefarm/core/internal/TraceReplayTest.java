@@ -57,12 +57,12 @@ class TraceReplayTest {
     @Test
     void aRequestJoiningACreationIsColdAndOneForASleepingVmIsWarm() throws Exception {
         // t=0 creates (ACTIVE at 5 s), t=2 joins it: both cold. Sleep after 60 s idle (sweep at 65 s: idle 61 s),
-        // archive after 600 s asleep (sweep at 675 s); t=300 resumes the SLEEPING VM: warm, and ACTIVE at once (it
-        // answered when it was suspended, so its resume is not probed). In memory 5..400 (the trace's end): 395 s.
+        // archive after 600 s asleep (sweep at 675 s); t=300 resumes the SLEEPING VM: warm (ACTIVE at 300.05 s).
+        // In memory 5..300 (ACTIVE then SLEEPING) and 300.05..400 (the trace's end): 295 + 99.95 s.
         TraceReplay.Result r = replay(wiki(0, 2, 300, 400),
                 "keepalive-fixed:sleep.after.s=60;archive.after.s=600;inDemand.requestsPerMinute=0");
         assertEquals(2, r.coldStarts());
-        assertEquals(395, r.residentVmSeconds(), 1e-6);
+        assertEquals(295 + 99.95, r.residentVmSeconds(), 1e-6);
         assertEquals(5.0 + 3.0, r.coldWaitSeconds(), 1e-6);
     }
 

@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -66,11 +65,13 @@ final class VmOperations {
     private final Map<Activation, DurationEstimate> estimates;
     private final Map<String, LoadMeter> loads;
     /**
-     * SLEEPING VMs whose services answered just before they were suspended: resumed, they answer without a probe.
-     * This appliance's knowledge alone (after a restart, or for a VM another appliance put to sleep, a resume probes).
+     * SLEEPING and ARCHIVED VMs whose services answered just before they were suspended or saved, with the endpoints
+     * they answered on: woken with those endpoints, their memory (listening sockets included) is as it was then, so
+     * they answer without a probe. This appliance's knowledge alone: after a restart, for a VM another appliance put
+     * to rest, or woken on other endpoints (relocated), a wake probes.
      */
-    private final Set<String> suspendedAnswering = ConcurrentHashMap.newKeySet();
-    private static final int STALE_SUSPENSIONS_CHECKED_ABOVE = 1024;
+    private final Map<String, Map<String, Endpoint>> answeredWhenStopped = new ConcurrentHashMap<>();
+    private static final int STALE_ENTRIES_CHECKED_ABOVE = 1024;
     /** Wakes under way, by VM id: requests for the VM join them. */
     final Map<String, Work> activations = new ConcurrentHashMap<>();
     /** The compressor's level for the compressed and delta tiers. */
@@ -125,10 +126,7 @@ final class VmOperations {
         }
         Optional<VmRecord> asleep = table.move(vm.id(), VmState.SUSPENDING, VmState.SLEEPING, reason);
         asleep.ifPresent(v -> {
-            if (answering) {
-                suspendedAnswering.add(v.id());
-                forgetStaleSuspensions();
-            }
+            rememberAnswering(vm, answering);
             LOG.info("VM {} ({}) on {} is SLEEPING{}: {}", v.id(), v.offering().key(), v.hostId(),
                     answering ? "" : " (its service did not answer before: it is probed when resumed)", reason);
         });
@@ -136,10 +134,10 @@ final class VmOperations {
     }
 
     /**
-     * Whether every endpoint of an ACTIVE VM answers one try now. A VM suspended while it answered answers again the
-     * moment it is resumed (its memory, sockets included, is as it was), so its resume needs no probe: the probe is
-     * paid here, off the request path, instead of on the wake a client waits for (under TCG a probe's GET costs
-     * 10-15 ms against a 2 ms resume).
+     * Whether every endpoint of an ACTIVE VM answers one try now. A VM suspended or saved while it answered answers
+     * again the moment it is resumed or restored (its memory, sockets included, is as it was), so its wake needs no
+     * probe: the probe is paid here, off the request path, instead of on the wake a client waits for (under TCG a
+     * probe's GET costs 10-15 ms against a 2 ms resume).
      */
     private boolean answersNow(VmRecord vm) {
         if (vm.endpoint() == null) {
@@ -161,10 +159,16 @@ final class VmOperations {
         }
     }
 
-    /** Drops VMs no longer SLEEPING (destroyed or archived elsewhere, vanished) from {@link #suspendedAnswering}. */
-    private void forgetStaleSuspensions() {
-        if (suspendedAnswering.size() > STALE_SUSPENSIONS_CHECKED_ABOVE) {
-            suspendedAnswering.removeIf(id -> table.vm(id).map(v -> v.state() != VmState.SLEEPING).orElse(true));
+    /** Notes whether an ACTIVE VM answered before it was stopped (suspended or saved), on its endpoints then. */
+    private void rememberAnswering(VmRecord active, boolean answering) {
+        if (!answering) {
+            answeredWhenStopped.remove(active.id());
+            return;
+        }
+        answeredWhenStopped.put(active.id(), Map.copyOf(active.endpoints()));
+        if (answeredWhenStopped.size() > STALE_ENTRIES_CHECKED_ABOVE) { // VMs gone elsewhere (vanished, reconciled)
+            answeredWhenStopped.keySet().removeIf(id -> table.vm(id)
+                    .map(v -> v.state() != VmState.SLEEPING && v.state() != VmState.ARCHIVED).orElse(true));
         }
     }
 
@@ -176,6 +180,7 @@ final class VmOperations {
      */
     Optional<VmRecord> archive(VmRecord vm, ArchiveTier tier, String reason) {
         VmState from = vm.state();
+        boolean answering = from == VmState.ACTIVE && answersNow(vm);
         if (table.move(vm.id(), from, VmState.ARCHIVING, reason).isEmpty()) {
             return Optional.empty();
         }
@@ -196,7 +201,9 @@ final class VmOperations {
             archived = archived.flatMap(v -> table.update(v.id(), VmState.ARCHIVED, row -> row.since(vm.inStateSince())));
         }
         archived.ifPresent(v -> {
-            suspendedAnswering.remove(v.id()); // its memory is on disk now; a restore probes
+            if (from == VmState.ACTIVE) {
+                rememberAnswering(vm, answering);
+            } // from SLEEPING or another tier: the memory saved is the one suspended, answering or not as it was then
             LOG.info("VM {} ({}) on {} is ARCHIVED: {}", v.id(), v.offering().key(), v.hostId(), detail);
         });
         loads.remove(vm.id());
@@ -228,7 +235,7 @@ final class VmOperations {
         }
         table.moveFromAny(vm.id(), finalState, detail);
         loads.remove(vm.id());
-        suspendedAnswering.remove(vm.id());
+        answeredWhenStopped.remove(vm.id());
     }
 
     // ---- relocation -----------------------------------------------------------------------------------------
@@ -340,9 +347,8 @@ final class VmOperations {
                     : connection.restore(vm.id());
             VmRecord waking = table.update(vm.id(), moving, row -> row.withEndpoints(endpoints)).orElseThrow(
                     () -> new IllegalStateException("VM " + vm.id() + " left " + moving + " while it was woken"));
-            boolean answersAsBefore = kind == Activation.RESUMED && suspendedAnswering.remove(vm.id())
-                    && endpoints.equals(vm.endpoints());
-            (answersAsBefore ? CompletableFuture.<Void>completedFuture(null) : serving(waking)).whenCompleteAsync((answered, silent) -> {
+            boolean answersAsBefore = endpoints.equals(answeredWhenStopped.remove(vm.id()));
+            serving(waking, answersAsBefore).whenCompleteAsync((answered, silent) -> {
                 Throwable failure = silent == null ? null : FarmServiceManager.cause(silent);
                 if (failure == null) {
                     try {
@@ -415,11 +421,16 @@ final class VmOperations {
 
     /** Completes once every endpoint of the VM answers; fails at once without an endpoint for its own service. */
     CompletableFuture<Void> serving(VmRecord vm) {
+        return serving(vm, false);
+    }
+
+    /** {@link #serving(VmRecord)} for a woken VM, which answers at once when it answered as it was stopped. */
+    private CompletableFuture<Void> serving(VmRecord vm, boolean answeredWhenStopped) {
         if (vm.endpoint() == null) {
             return CompletableFuture.failedFuture(new IllegalStateException("host " + vm.hostId()
                     + " reported no endpoint for service " + vm.offering().service()));
         }
-        return probe.await(vm.endpoints(), settings.get().probe());
+        return probe.awaitWoken(vm.endpoints(), answeredWhenStopped, settings.get().probe());
     }
 
     /**

@@ -251,7 +251,7 @@ class LifecycleTest {
     }
 
     @Test
-    void aVmSuspendedWhileItAnsweredIsResumedWithoutAProbeAnOtherOneIsProbed() {
+    void aVmStoppedWhileItAnsweredIsWokenWithoutAProbeAnOtherOneIsProbed() {
         String id = grant("wiki").vmId();
         int before = farm.hypervisor.serviceGets.get();
         farm.manager.sleep(id);
@@ -268,12 +268,21 @@ class LifecycleTest {
         assertEquals(Activation.RESUMED, grant("wiki").activation());
         assertTrue(farm.hypervisor.serviceGets.get() > asleep, "probed when resumed");
 
-        // archived, its memory went to disk: a restore is probed whatever it did before
+        // saved answering (asleep, then archived in two tiers): restored as it was, not probed
         farm.manager.sleep(id);
         farm.manager.archive(id, ArchiveTier.SAVED);
+        farm.manager.archive(id, ArchiveTier.COMPRESSED);
         int archived = farm.hypervisor.serviceGets.get();
         assertEquals(Activation.RESTORED, grant("wiki").activation());
-        assertTrue(farm.hypervisor.serviceGets.get() > archived, "probed when restored");
+        assertEquals(archived, farm.hypervisor.serviceGets.get(), "restored as it was saved: answering");
+
+        // archived straight from ACTIVE while not answering: its restore is probed
+        farm.hypervisor.answering = false;
+        farm.manager.archive(id, ArchiveTier.SAVED);
+        farm.hypervisor.answering = true;
+        int silent = farm.hypervisor.serviceGets.get();
+        assertEquals(Activation.RESTORED, grant("wiki").activation());
+        assertTrue(farm.hypervisor.serviceGets.get() > silent, "probed when restored");
     }
 
     @Test
