@@ -135,7 +135,7 @@ final class FarmClient {
             HttpResponse<String> response = get("/api/v1/hosts", Login.ADMIN);
             if (response.statusCode() == 200) {
                 Set<String> seen = new HashSet<>();
-                json(response).forEach(host -> seen.add(host.path("name").asText()));
+                json(response).path("hosts").forEach(host -> seen.add(host.path("name").asText()));
                 listed = seen;
                 if (listed.containsAll(List.of(names))) {
                     return;
