@@ -67,18 +67,24 @@ class TraceReplayTest {
     }
 
     @Test
-    void aPeriodicCombinationIsPreWarmedByTheAdaptivePolicyOnceItSawOneIdleTime() throws Exception {
-        // every 30 min: the first request creates, and the VM stays (fallback keep-alive 4 h) for the second: warm;
-        // from then on it is archived after each request and restored 30 s before its warm bins (1,785-1,830 s of
-        // idle time, 15 s each): warm, one pre-warm each for the third to the sixth.
+    void aPeriodicCombinationIsPreWarmedByTheAdaptivePolicyOnceItSawTwoIdleTimes() throws Exception {
+        // every 30 min: the first request creates, and the VM stays (fallback keep-alive 4 h, until two idle times)
+        // for the second and the third: warm; from then on it is archived after each request and restored 30 s
+        // before its warm bins (1,785-1,830 s of idle time, 15 s each): warm, one pre-warm each for the fourth to the
+        // sixth.
         TraceReplay.Result r = replay(wiki(0, 1800, 3600, 5400, 7200, 9000), "keepalive-adaptive");
         assertEquals(1, r.coldStarts());
-        assertEquals(4, r.prewarms());
-        // with the earlier 5-minute fallback the second request found it archived: a restore, cold
+        assertEquals(3, r.prewarms());
+        // with a 5-minute fallback the second and third requests found it archived: restores, cold
         TraceReplay.Result shortFallback = replay(wiki(0, 1800, 3600, 5400, 7200, 9000),
                 "keepalive-adaptive:fallback.keepAlive.s=300");
-        assertEquals(2, shortFallback.coldStarts());
-        assertEquals(4, shortFallback.prewarms());
+        assertEquals(3, shortFallback.coldStarts());
+        assertEquals(3, shortFallback.prewarms());
+        // from one idle time on (samples.min 1), the third is already pre-warmed
+        TraceReplay.Result oneIdleTime = replay(wiki(0, 1800, 3600, 5400, 7200, 9000),
+                "keepalive-adaptive:fallback.keepAlive.s=300;samples.min=1");
+        assertEquals(2, oneIdleTime.coldStarts());
+        assertEquals(4, oneIdleTime.prewarms());
     }
 
     @Test

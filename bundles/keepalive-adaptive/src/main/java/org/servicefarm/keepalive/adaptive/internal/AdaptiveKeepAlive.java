@@ -35,8 +35,8 @@ import org.servicefarm.api.keepalive.KeepAlivePolicy;
  * <p>
  * Requests that come at random (idle times exponentially distributed, by Lilliefors' test) leave a histogram no bin
  * says anything about; their hazard is the same in every minute, one over the mean idle time, and when that reaches
- * the threshold the VM stays in memory up to three mean idle times after each request (after that, the exponential
- * leaves the next request less than a 5% chance of still coming: the arrivals have changed).
+ * the threshold the VM stays in memory up to 4.6 mean idle times after each request (after that, the exponential
+ * leaves the next request less than a 1% chance of still coming, {@code random.tail}: the arrivals have changed).
  * <p>
  * Where a VM rests follows from what is expected next: between two warm bins closer than {@code sleep.gap.s} it
  * sleeps (a resume costs milliseconds and no disk); before a warm bin further away it is archived in the SAVED tier,
@@ -60,8 +60,8 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
     public @interface Config {
         @AttributeDefinition(name = "hazard threshold (per minute)", description = "A minute of idle time is worth "
                 + "a VM in memory when at least this share of the idle times that reach it end in it: the cold starts "
-                + "one VM-minute must save (one a VM-hour by default). Lower keeps more in memory.")
-        double hazard_threshold() default 1.0 / 60;
+                + "one VM-minute must save (one per 90 VM-minutes by default). Lower keeps more in memory.")
+        double hazard_threshold() default 1.0 / 90;
 
         @AttributeDefinition(name = "range (minutes)", description = "The longest idle time the histogram "
                 + "covers; longer ones count only as reaching past it. Longer than the paper's four hours, so that "
@@ -69,8 +69,8 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
         int range_minutes() default 720;
 
         @AttributeDefinition(name = "minimum idle times", description = "How many idle times a combination needs "
-                + "before its histogram decides.")
-        int samples_min() default 1;
+                + "before its histogram decides (one cannot tell a timer from requests at random).")
+        int samples_min() default 2;
 
         @AttributeDefinition(name = "bin (s)", description = "The width of the histogram's bins. Finer than a "
                 + "minute, a VM of a timer every few minutes can leave memory between its requests (a restore takes "
@@ -89,9 +89,15 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
         @AttributeDefinition(name = "random arrivals: minimum idle times", description = "With at least this many "
                 + "idle times, a combination whose idle times look drawn at random (exponentially distributed, "
                 + "Lilliefors' test at 5%: no histogram predicts them) has the same hazard in every minute, one over "
-                + "its mean idle time; when that reaches the hazard threshold its VM stays in memory up to three mean "
-                + "idle times after a request. 0: off.")
+                + "its mean idle time; when that reaches the hazard threshold its VM stays in memory after a request "
+                + "as long as 'random arrivals: tail' says. 0: off.")
         int random_samples_min() default 2;
+
+        @AttributeDefinition(name = "random arrivals: tail", description = "A combination with requests at random "
+                + "stays in memory after a request until the exponential leaves the next request less than this "
+                + "chance of still coming (0.05: three mean idle times; 0.01: 4.6); idle longer, the arrivals have "
+                + "changed.")
+        double random_tail() default 0.01;
 
         @AttributeDefinition(name = "sleep gap (s)", description = "Between two warm bins at most this far apart "
                 + "a VM sleeps instead of being archived.")
@@ -130,11 +136,11 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
     }
 
     /** The configuration's values, read once: a configuration proxy is too slow to ask on every sweep. */
-    record Settings(double hazard, int range, int samples, int binS, int jitter, int randomSamples, long fallbackS,
-                    long sleepGapS, long leadS, long deltaAfterS, long destroyAfterS) {
+    record Settings(double hazard, int range, int samples, int binS, int jitter, int randomSamples, double randomMeans,
+                    long fallbackS, long sleepGapS, long leadS, long deltaAfterS, long destroyAfterS) {
         Settings(Config c) {
             this(c.hazard_threshold(), c.range_minutes(), c.samples_min(), c.bin_s(),
-                    (c.jitter_s() + c.bin_s() - 1) / c.bin_s(), c.random_samples_min(),
+                    (c.jitter_s() + c.bin_s() - 1) / c.bin_s(), c.random_samples_min(), -Math.log(c.random_tail()),
                     c.fallback_keepAlive_s(), c.sleep_gap_s(),
                     c.prewarm_lead_s(), c.delta_after_s(), c.destroy_after_s());
         }
@@ -162,6 +168,9 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
         }
         if (config.range_minutes() < 1 || config.range_minutes() > 10_080) {
             throw new IllegalArgumentException("range.minutes must be from 1 to 10080 (a week)");
+        }
+        if (!(config.random_tail() > 0 && config.random_tail() < 1)) {
+            throw new IllegalArgumentException("random.tail must be above 0 and below 1");
         }
         if (config.bin_s() < 1 || config.bin_s() > 3600 || config.jitter_s() < 0 || config.random_samples_min() < 0) {
             throw new IllegalArgumentException(
@@ -221,9 +230,9 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
         double meanBins = meanMinutes * 60 / c.binS();
         if (c.randomSamples() > 0 && samples >= c.randomSamples() && meanMinutes > 0 && 1 / meanMinutes >= c.hazard()
                 && random(counts, samples, meanBins)) {
-            // the same hazard in every minute: warm until the exponential leaves the next request less than a 5%
-            // chance of still coming (three mean idle times); idle longer, the arrivals have changed
-            java.util.Arrays.fill(minutes, 0, (int) Math.min(bins, Math.ceil(3 * meanBins)), Minute.WARM);
+            // the same hazard in every minute: warm until the exponential leaves the next request less than the
+            // tail's chance of still coming (-ln(tail) mean idle times); idle longer, the arrivals have changed
+            java.util.Arrays.fill(minutes, 0, (int) Math.min(bins, Math.ceil(c.randomMeans() * meanBins)), Minute.WARM);
         }
         long gap = c.sleepGapS() / c.binS();
         int previous = -1;

@@ -154,13 +154,16 @@ class AdaptiveKeepAliveTest {
     }
 
     @Test
-    void beforeItsFirstIdleTimeACombinationsVmStaysFourHours() {
+    void beforeItsSecondIdleTimeACombinationsVmStaysFourHours() {
         policy.configure(Converters.standardConverter().convert(Map.of()).to(AdaptiveKeepAlive.Config.class));
         requests(0);
         assertEquals(Optional.empty(), at(VmState.ACTIVE, 239.9), "a timer of up to 4 h finds it for its second request");
         assertEquals(Action.ARCHIVE, at(VmState.ACTIVE, 240).orElseThrow().action());
-        requests(180); // the first idle time: from now on the histogram decides
-        assertEquals(Action.ARCHIVE, at(VmState.ACTIVE, 181).orElseThrow().action(), "out until 180 min again");
+        requests(180); // one idle time cannot tell a timer from requests at random: still 4 hours
+        assertEquals(Optional.empty(), at(VmState.ACTIVE, 181), "one idle time: the fallback still");
+        assertEquals(Action.ARCHIVE, at(VmState.ACTIVE, 180 + 240).orElseThrow().action());
+        requests(360); // the second: from now on the histogram decides
+        assertEquals(Action.ARCHIVE, at(VmState.ACTIVE, 361).orElseThrow().action(), "out until 180 min again");
     }
 
     /** Idle times (minutes) into 15-s bins over 12 hours. */
@@ -199,22 +202,25 @@ class AdaptiveKeepAliveTest {
     }
 
     @Test
-    void atRandomAVmStaysUpToThreeMeanIdleTimesWhenTheHazardReachesTheThreshold() {
+    void atRandomAVmStaysUntilTheNextRequestIsUnlikelyWhenTheHazardReachesTheThreshold() {
         AdaptiveKeepAlive.Settings defaults = new AdaptiveKeepAlive.Settings(
                 Converters.standardConverter().convert(Map.of()).to(AdaptiveKeepAlive.Config.class));
         double[] random = exponential40();
-        double mean = java.util.Arrays.stream(random).average().orElseThrow(); // about 39 min: 1/39 >= 1/60
+        double mean = java.util.Arrays.stream(random).average().orElseThrow(); // about 39 min: 1/39 >= 1/90
         AdaptiveKeepAlive.Plan plan = AdaptiveKeepAlive.plan(bins15(random), 20, mean, defaults);
-        int end = (int) Math.ceil(3 * mean * 4);
+        int end = (int) Math.ceil(-Math.log(0.01) * mean * 4); // random.tail 0.01: 4.6 mean idle times
         assertEquals(Minute.WARM, plan.at(0));
-        assertEquals(Minute.WARM, plan.at(end - 1), "three mean idle times");
+        assertEquals(Minute.WARM, plan.at(end - 1), "4.6 mean idle times");
         assertEquals(Minute.COLD, plan.at(end));
+        AdaptiveKeepAlive.Plan fivePercent = AdaptiveKeepAlive.plan(bins15(random), 20, mean, settings(Map.of(
+                "random.tail", 0.05, "hazard.threshold", 1.0 / 90, "bin.s", 15, "jitter.s", 15)));
+        assertEquals(Minute.COLD, fivePercent.at((int) Math.ceil(3 * mean * 4)), "0.05: three mean idle times");
 
-        double[] slower = new double[20]; // the same shape with a mean of about 78 min: 1/78 < 1/60, not worth it
+        double[] slower = new double[20]; // the same shape with a mean of about 117 min: 1/117 < 1/90, not worth it
         for (int k = 0; k < 20; k++) {
-            slower[k] = 2 * random[k];
+            slower[k] = 3 * random[k];
         }
-        AdaptiveKeepAlive.Plan notWorth = AdaptiveKeepAlive.plan(bins15(slower), 20, 2 * mean, defaults);
+        AdaptiveKeepAlive.Plan notWorth = AdaptiveKeepAlive.plan(bins15(slower), 20, 3 * mean, defaults);
         assertEquals(Minute.COLD, notWorth.at(end / 2));
     }
 
@@ -234,6 +240,7 @@ class AdaptiveKeepAliveTest {
         assertThrows(IllegalArgumentException.class, () -> configure(Map.of("hazard.threshold", 0.0)));
         assertThrows(IllegalArgumentException.class, () -> configure(Map.of("range.minutes", 0)));
         assertThrows(IllegalArgumentException.class, () -> configure(Map.of("bin.s", 0)));
+        assertThrows(IllegalArgumentException.class, () -> configure(Map.of("random.tail", 1.0)));
     }
 
     private static AdaptiveKeepAlive.Settings settings(Map<String, Object> overrides) {
