@@ -57,14 +57,14 @@ public class MultiApplianceIT {
         for (String host : HOSTS) {
             ApplianceProcess.removeGuests(host);
         }
-        int slice = 0;
         for (String name : List.of("multi-a", "multi-b")) {
             ApplianceProcess appliance = new ApplianceProcess(name);
             appliance.withoutDemoHosts();
             for (int i = 0; i < HOSTS.length; i++) {
-                // one host, two appliances: each hands out host ports from a slice of its own (see README)
-                int first = 24800 + 50 * i + 25 * slice;
-                appliance.qemuHost(HOSTS[i], VMS_PER_HOST, first + "-" + (first + 24), pool(HOSTS[i]),
+                // one host, two appliances, one port range: both hand out its lowest free ports first, so their
+                // guests' ports clash when they create at once; QEMU's bind decides, the other starts on other ports
+                int first = 24800 + 50 * i;
+                appliance.qemuHost(HOSTS[i], VMS_PER_HOST, first + "-" + (first + 49), pool(HOSTS[i]),
                         "/var/lib/libvirt/images/" + pool(HOSTS[i]));
             }
             appliance.set("org.ops4j.datasource-servicefarm.cfg", "osgi.jdbc.driver.name", "PostgreSQL JDBC Driver");
@@ -82,7 +82,6 @@ public class MultiApplianceIT {
             appliance.set("org.servicefarm.keepalive.fixed.cfg", "inDemand.requestsPerMinute", "100000");
             appliance.set("org.servicefarm.keepalive.fixed.cfg", "sleep.after.s", "20");
             appliances.put(name, appliance);
-            slice++;
         }
         // one after the other: the first defines the hosts' staging pools on libvirt, the second finds them
         for (ApplianceProcess appliance : appliances.values()) {

@@ -67,6 +67,11 @@ record FarmMetadata(String vmId, String host, Offering offering, String imageId,
                 new Capacity(spec.vcpus(), spec.memoryMiB(), 1), spec.createdAt(), ports, null);
     }
 
+    /** The same VM forwarded from other host ports. */
+    FarmMetadata withPorts(List<PortBinding> ports) {
+        return new FarmMetadata(vmId, host, offering, imageId, resources, createdAt, ports, problem);
+    }
+
     List<Integer> hostPorts() {
         return ports.stream().map(PortBinding::hostPort).toList();
     }

@@ -141,6 +141,9 @@ final class LibvirtHostConnection implements HostConnection {
         return staging.stage(image);
     }
 
+    /** How many times a start is tried again on other ports when its forwarded ports were taken meanwhile. */
+    static final int FORWARD_RETRIES = 3;
+
     @Override
     public void define(VmSpec spec) throws HypervisorException {
         String vmId = spec.vmId();
@@ -184,9 +187,86 @@ final class LibvirtHostConnection implements HostConnection {
         }
     }
 
+    /**
+     * Starts a defined VM. When QEMU cannot forward a host port because something took it after the VM was defined
+     * (another appliance sharing the host hands out the same range, lowest ports first, and bound it first: the
+     * host's kernel decides who has it), the domain is redefined on other free ports, from a random place in the
+     * range, and started again, up to {@value #FORWARD_RETRIES} times; the endpoints returned are the ones it runs
+     * with.
+     */
     @Override
     public Map<String, Endpoint> start(String vmId) throws HypervisorException {
-        return onDomain(vmId, "start", domain -> domain.create());
+        ReentrantLock lock = lockFor(vmId);
+        lock.lock();
+        try {
+            Tracked tracked = requireTracked(vmId);
+            for (int retry = 0; ; retry++) {
+                try {
+                    domains.run(vmId, "start", domain -> domain.create());
+                    return endpointsOf(tracked.metadata);
+                } catch (HypervisorException e) {
+                    if (retry >= FORWARD_RETRIES || simulated != null || !forwardTaken(e)) {
+                        throw e;
+                    }
+                    LOG.info("host {}: a host port of {} ({}) was taken after it was defined; trying other ports: {}",
+                            host.name(), vmId, tracked.metadata.hostPorts(), LibvirtErrors.shown(e.getMessage()));
+                    tracked = forwardElsewhere(tracked);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether a start failed because QEMU could not listen on a forwarded host port (QEMU's net/slirp.c words). */
+    static boolean forwardTaken(HypervisorException e) {
+        return String.valueOf(e.getMessage()).contains("Could not set up host forwarding rule");
+    }
+
+    /** Gives a defined VM that does not run other host ports ({@link #start} does on a clash), and its endpoints. */
+    Map<String, Endpoint> reforward(String vmId) throws HypervisorException {
+        ReentrantLock lock = lockFor(vmId);
+        lock.lock();
+        try {
+            return endpointsOf(forwardElsewhere(requireTracked(vmId)).metadata);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Redefines a VM's domain, not running, on other host ports; the ports it had are given back. */
+    private Tracked forwardElsewhere(Tracked tracked) throws HypervisorException {
+        String vmId = tracked.vmId();
+        FarmMetadata old = tracked.metadata;
+        List<Integer> ports = settings.ports().allocateScattered(old.ports().size(), host.name(),
+                settings::portFree, java.util.concurrent.ThreadLocalRandom.current());
+        boolean redefined = false;
+        try {
+            Reforwarded reforwarded = Reforwarded.of(old.ports(), ports);
+            Map<Integer, Integer> moved = reforwarded.moved();
+            FarmMetadata metadata = old.withPorts(reforwarded.bindings());
+            Domains.Listed listed = domains.find(vmId).orElseThrow(() -> new HypervisorException("no VM " + vmId
+                    + " on host " + host.name()));
+            String xml;
+            try {
+                xml = LibvirtSaveImage.relocated(listed.xml(), metadata, moved, Map.of());
+            } catch (java.io.IOException e) {
+                throw new HypervisorException("host " + host.name() + ": the domain of " + vmId
+                        + " cannot be given other ports: " + LibvirtErrors.shown(e.toString()), e);
+            }
+            Tracked forwarded = farm.track(metadata, domains.define(vmId, xml));
+            settings.ports().release(old.hostPorts()); // same domain (same UUID): tracking it again kept them held
+            redefined = true;
+            if (simulated != null) { // a test-driver guest's services are this driver's listeners: they move too
+                simulated.close(vmId);
+                simulated.listen(metadata);
+            }
+            return forwarded;
+        } finally {
+            if (!redefined) {
+                settings.ports().release(ports);
+            }
+        }
     }
 
     @Override
@@ -319,14 +399,9 @@ final class LibvirtHostConnection implements HostConnection {
                 throw new HypervisorException("host " + host.name() + " has another domain named " + vmId);
             }
             ports = settings.ports().allocate(source.ports().size(), host.name(), settings::portFree);
-            List<PortBinding> bindings = new ArrayList<>();
-            Map<Integer, Integer> moved = new java.util.HashMap<>();
-            for (int i = 0; i < ports.size(); i++) {
-                PortBinding old = source.ports().get(i);
-                bindings.add(new PortBinding(old.service(), old.guestPort(), ports.get(i)));
-                moved.put(old.hostPort(), ports.get(i));
-            }
-            FarmMetadata metadata = FarmMetadata.of(spec, host.name(), bindings);
+            Reforwarded reforwarded = Reforwarded.of(source.ports(), ports);
+            Map<Integer, Integer> moved = reforwarded.moved();
+            FarmMetadata metadata = FarmMetadata.of(spec, host.name(), reforwarded.bindings());
             Map<org.servicefarm.api.image.Artifact.Kind, String> locations = spec.image().locations();
             String uuid;
             try {
@@ -367,6 +442,20 @@ final class LibvirtHostConnection implements HostConnection {
     }
 
     private record Received(boolean shared, Archive archive) {
+    }
+
+    /** The same services forwarded from new host ports, and which old port became which. */
+    private record Reforwarded(List<PortBinding> bindings, Map<Integer, Integer> moved) {
+        static Reforwarded of(List<PortBinding> old, List<Integer> ports) {
+            List<PortBinding> bindings = new ArrayList<>();
+            Map<Integer, Integer> moved = new java.util.HashMap<>();
+            for (int i = 0; i < ports.size(); i++) {
+                PortBinding was = old.get(i);
+                bindings.add(new PortBinding(was.service(), was.guestPort(), ports.get(i)));
+                moved.put(was.hostPort(), ports.get(i));
+            }
+            return new Reforwarded(bindings, moved);
+        }
     }
 
     private static long fileSize(Path file) {

@@ -75,22 +75,38 @@ final class PortAllocator {
      * machine), all or none. Unusable ports are skipped, not taken: they may be usable next time.
      */
     synchronized List<Integer> allocate(int count, String hostName, IntPredicate usable) throws HypervisorException {
+        return allocateFrom(0, count, hostName, usable);
+    }
+
+    /**
+     * As {@link #allocate(int, String, IntPredicate)}, scanning from a random port of the range (and around): for a
+     * second try after ports taken first were found held by another appliance sharing the host, which hands out
+     * ports lowest first too.
+     */
+    synchronized List<Integer> allocateScattered(int count, String hostName, IntPredicate usable,
+                                                 java.util.random.RandomGenerator random) throws HypervisorException {
+        return allocateFrom(random.nextInt(size()), count, hostName, usable);
+    }
+
+    private List<Integer> allocateFrom(int start, int count, String hostName, IntPredicate usable)
+            throws HypervisorException {
         List<Integer> ports = new ArrayList<>(count);
-        int index = 0;
         int skipped = 0;
-        while (ports.size() < count) {
-            index = taken.nextClearBit(index);
-            if (first + index > last) {
-                throw new HypervisorException("host " + hostName + " has no free port left in " + first + "-" + last
-                        + " (" + count + " needed, " + (size() - taken.cardinality()) + " free"
-                        + (skipped > 0 ? ", of which " + skipped + " held by something else on this machine" : "") + ")");
+        for (int i = 0; i < size() && ports.size() < count; i++) {
+            int index = (start + i) % size();
+            if (taken.get(index)) {
+                continue;
             }
             if (usable.test(first + index)) {
                 ports.add(first + index);
             } else {
                 skipped++;
             }
-            index++;
+        }
+        if (ports.size() < count) {
+            throw new HypervisorException("host " + hostName + " has no free port left in " + first + "-" + last
+                    + " (" + count + " needed, " + (size() - taken.cardinality()) + " free"
+                    + (skipped > 0 ? ", of which " + skipped + " held by something else on this machine" : "") + ")");
         }
         for (int port : ports) {
             taken.set(port - first);

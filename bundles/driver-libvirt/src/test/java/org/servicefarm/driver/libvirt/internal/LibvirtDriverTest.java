@@ -114,6 +114,37 @@ class LibvirtDriverTest {
         beta.destroy("vm-t");
     }
 
+    /** The endpoints recorded on the host's only guest. */
+    private static Map<String, Endpoint> recorded(HostConnection host) throws HypervisorException {
+        return assertInstanceOf(GuestInfo.Recorded.class, host.guests().get(0)).metadata().endpoints();
+    }
+
+    @Test
+    void aVmWhosePortWasTakenBeforeItStartedIsGivenOtherPortsAndStartsOnThem() throws Exception {
+        int port = Fixtures.freePorts(20);
+        HostConnection beta = connect("beta", Map.of("portRange", Fixtures.range(port, 20)));
+        beta.define(Fixtures.spec("vm-p", Fixtures.http()));
+        int first = recorded(beta).get("wiki").port();
+        assertEquals(port, first, "lowest first");
+
+        Map<String, Endpoint> moved = ((LibvirtHostConnection) beta).reforward("vm-p");
+        int second = moved.get("wiki").port();
+        assertNotEquals(first, second);
+        assertTrue(second >= port && second < port + 20);
+        assertEquals(moved, recorded(beta), "the domain's metadata names the new port");
+        assertEquals(moved, beta.start("vm-p"), "it starts on it");
+        assertEquals(200, SimulatedAnswers.await(moved.get("wiki")).statusCode(), "and answers there");
+        // the first port is free again for the next VM; the second stays the VM's
+        beta.define(Fixtures.spec("vm-q", Fixtures.http()));
+        assertEquals(first, beta.start("vm-q").get("wiki").port());
+
+        assertTrue(LibvirtHostConnection.forwardTaken(new HypervisorException("host h: start of vm-p failed: internal "
+                + "error: qemu unexpectedly closed the monitor: Could not set up host forwarding rule "
+                + "'tcp:127.0.0.1:24800-:80'")));
+        assertFalse(LibvirtHostConnection.forwardTaken(new HypervisorException("host h: start of vm-p failed: "
+                + "Cannot allocate memory")));
+    }
+
     @Test
     void fullLifecycleOnOneOfTwoHosts() throws Exception {
         int port = Fixtures.freePorts(10);

@@ -27,6 +27,24 @@ class PortAllocatorTest {
     }
 
     @Test
+    void scatteredAllocationsStartAnywhereWrapAroundAndSkipTakenAndUnusablePorts() throws Exception {
+        PortAllocator ports = new PortAllocator(20000, 20004);
+        ports.reserve(List.of(20004));
+        // from the range's fourth port: 20003 is taken first, 20004 is reserved, so it wraps, and 20000 is unusable
+        java.util.Random fourth = new java.util.Random() {
+            @Override
+            public int nextInt(int bound) {
+                return 3;
+            }
+        };
+        assertEquals(List.of(20003, 20001), ports.allocateScattered(2, "h", p -> p != 20000, fourth));
+        assertEquals(List.of(20002), ports.allocate(1, "h", p -> p != 20000));
+        assertThrows(HypervisorException.class, () -> ports.allocateScattered(1, "h", p -> p != 20000,
+                new java.util.Random(7)), "only 20000 is free, and it is held by something else");
+        assertEquals(List.of(20000), ports.allocateScattered(1, "h", p -> true, new java.util.Random(7)));
+    }
+
+    @Test
     void exhaustionTakesNothing() throws Exception {
         PortAllocator ports = new PortAllocator(100, 102);
         ports.allocate(2, "h");
