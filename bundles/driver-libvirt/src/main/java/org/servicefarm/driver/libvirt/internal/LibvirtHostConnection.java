@@ -218,9 +218,17 @@ final class LibvirtHostConnection implements HostConnection {
         }
     }
 
-    /** Whether a start failed because QEMU could not listen on a forwarded host port (QEMU's net/slirp.c words). */
+    /**
+     * Whether a start failed because QEMU could not listen on a forwarded host port (QEMU's net/slirp.c words, in
+     * libvirt's error: the exception's own message names only the error's kind).
+     */
     static boolean forwardTaken(HypervisorException e) {
-        return String.valueOf(e.getMessage()).contains("Could not set up host forwarding rule");
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (String.valueOf(t.getMessage()).contains("Could not set up host forwarding rule")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Gives a defined VM that does not run other host ports ({@link #start} does on a clash), and its endpoints. */
