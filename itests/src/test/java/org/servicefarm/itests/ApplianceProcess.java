@@ -59,6 +59,9 @@ final class ApplianceProcess {
         set("org.apache.karaf.management.cfg", "rmiRegistryPort", ApplianceOptions.freePort());
         set("org.apache.karaf.management.cfg", "rmiServerPort", ApplianceOptions.freePort());
         set("org.servicefarm.dns.cfg", "port", ApplianceOptions.freePort());
+        // no shutdown socket (it is only ever killed): on a random port of its own, it once took the HTTP port picked
+        // above before the web server bound it, and the REST API never came up
+        set("config.properties", "karaf.shutdown.port", "-1");
         set("org.servicefarm.images.cfg", "repository", components);
         client = new FarmClient(httpPort);
     }
