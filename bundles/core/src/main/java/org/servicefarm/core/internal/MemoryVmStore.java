@@ -1,7 +1,6 @@
 package org.servicefarm.core.internal;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -13,6 +12,7 @@ import org.osgi.service.component.annotations.Component;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.store.LiveIndex;
 import org.servicefarm.api.store.VmStore;
 
 /**
@@ -25,8 +25,6 @@ public class MemoryVmStore implements VmStore {
 
     /** DESTROYED and FAILED rows kept as history; older ones are dropped. */
     static final int HISTORY_LIMIT = 1000;
-    private static final Comparator<VmRecord> OLDEST_FIRST =
-            Comparator.comparing(VmRecord::createdAt).thenComparing(VmRecord::id);
 
     private final Map<String, VmRecord> rows = new ConcurrentHashMap<>();
 
@@ -35,12 +33,12 @@ public class MemoryVmStore implements VmStore {
         return "in memory (lost when the appliance stops)";
     }
 
-    private final Map<Offering, Map<String, VmRecord>> liveByOffering = new ConcurrentHashMap<>();
+    private final LiveIndex live = new LiveIndex();
 
     @Override
     public List<VmRecord> vms() {
         List<VmRecord> all = new ArrayList<>(rows.values());
-        all.sort(OLDEST_FIRST);
+        all.sort(LiveIndex.OLDEST_FIRST);
         return all;
     }
 
@@ -51,20 +49,12 @@ public class MemoryVmStore implements VmStore {
 
     @Override
     public List<VmRecord> offering(Offering offering) {
-        Map<String, VmRecord> live = liveByOffering.get(offering);
-        if (live == null) {
-            return List.of();
-        }
-        List<VmRecord> result = new ArrayList<>(live.values());
-        result.sort(OLDEST_FIRST);
-        return result;
+        return live.offering(offering);
     }
 
     @Override
     public List<VmRecord> occupying() {
-        List<VmRecord> result = new ArrayList<>();
-        liveByOffering.values().forEach(live -> result.addAll(live.values()));
-        return result;
+        return live.occupying();
     }
 
     @Override
@@ -75,7 +65,7 @@ public class MemoryVmStore implements VmStore {
                 return old;
             }
             added[0] = true;
-            return index(vm);
+            return live.update(null, vm);
         });
         if (added[0] && !vm.state().occupiesHost()) {
             pruneHistory();
@@ -96,7 +86,7 @@ public class MemoryVmStore implements VmStore {
             }
             VmRecord after = changed.state() == next ? changed : changed.withState(next, changed.detail());
             done.set(new Change(row, after));
-            return index(after);
+            return live.update(row, after);
         });
         Change result = done.get();
         if (result != null && !result.after().state().occupiesHost() && result.before().state().occupiesHost()) {
@@ -113,36 +103,15 @@ public class MemoryVmStore implements VmStore {
                 return row;
             }
             removed.set(row);
-            unindex(row);
+            live.remove(row);
             return null;
         });
         return Optional.ofNullable(removed.get());
     }
 
-    /** Keeps the live index in step with a row; called inside the row's atomic change. */
-    private VmRecord index(VmRecord vm) {
-        if (vm.state().occupiesHost()) {
-            // put inside compute: a concurrent removal of the last row must not drop the map under us
-            liveByOffering.compute(vm.offering(), (k, live) -> {
-                Map<String, VmRecord> rowsOfOffering = live == null ? new ConcurrentHashMap<>() : live;
-                rowsOfOffering.put(vm.id(), vm);
-                return rowsOfOffering;
-            });
-        } else {
-            unindex(vm);
-        }
-        return vm;
-    }
-
-    private void unindex(VmRecord vm) {
-        liveByOffering.computeIfPresent(vm.offering(), (k, live) -> {
-            live.remove(vm.id());
-            return live.isEmpty() ? null : live;
-        });
-    }
-
     private void pruneHistory() {
-        List<VmRecord> gone = rows.values().stream().filter(vm -> !vm.state().occupiesHost()).sorted(OLDEST_FIRST)
+        List<VmRecord> gone = rows.values().stream().filter(vm -> !vm.state().occupiesHost())
+                .sorted(LiveIndex.OLDEST_FIRST)
                 .toList();
         for (int i = 0; i < gone.size() - HISTORY_LIMIT; i++) {
             remove(gone.get(i).id(), gone.get(i).state());

@@ -7,7 +7,6 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -26,6 +25,7 @@ import org.servicefarm.api.Capacity;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.store.LiveIndex;
 import org.servicefarm.api.store.VmStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,8 +59,6 @@ import org.slf4j.LoggerFactory;
 public class JdbcVmStore implements VmStore {
     static final String PID = "org.servicefarm.store.jdbc";
     private static final Logger LOG = LoggerFactory.getLogger(JdbcVmStore.class);
-    private static final Comparator<VmRecord> OLDEST_FIRST =
-            Comparator.comparing(VmRecord::createdAt).thenComparing(VmRecord::id);
     /** Row locks: a row's writes are serialised on its stripe, never on a global lock. */
     private static final int STRIPES = 256;
 
@@ -87,7 +85,7 @@ public class JdbcVmStore implements VmStore {
     }
 
     private final Map<String, Row> rows = new ConcurrentHashMap<>();
-    private final Map<Offering, Map<String, VmRecord>> liveByOffering = new ConcurrentHashMap<>();
+    private final LiveIndex live = new LiveIndex();
     /** Rows changed within their state and not written yet. */
     private final Set<String> dirty = ConcurrentHashMap.newKeySet();
     private final Object[] stripes = new Object[STRIPES];
@@ -164,7 +162,7 @@ public class JdbcVmStore implements VmStore {
     public List<VmRecord> vms() {
         List<VmRecord> all = new ArrayList<>(rows.size());
         rows.values().forEach(r -> all.add(r.vm()));
-        all.sort(OLDEST_FIRST);
+        all.sort(LiveIndex.OLDEST_FIRST);
         return all;
     }
 
@@ -176,20 +174,12 @@ public class JdbcVmStore implements VmStore {
 
     @Override
     public List<VmRecord> offering(Offering offering) {
-        Map<String, VmRecord> live = liveByOffering.get(offering);
-        if (live == null) {
-            return List.of();
-        }
-        List<VmRecord> result = new ArrayList<>(live.values());
-        result.sort(OLDEST_FIRST);
-        return result;
+        return live.offering(offering);
     }
 
     @Override
     public List<VmRecord> occupying() {
-        List<VmRecord> result = new ArrayList<>();
-        liveByOffering.values().forEach(live -> result.addAll(live.values()));
-        return result;
+        return live.occupying();
     }
 
     @Override
@@ -465,7 +455,7 @@ public class JdbcVmStore implements VmStore {
             }
             rows.remove(id);
             dirty.remove(id);
-            unindex(row.vm());
+            live.remove(row.vm());
             return Optional.of(row.vm());
         }
     }
@@ -583,7 +573,7 @@ public class JdbcVmStore implements VmStore {
         } else if (before != null) {
             rows.remove(before.vm().id());
             dirty.remove(before.vm().id());
-            unindex(before.vm());
+            live.remove(before.vm());
         }
         Observer o = observer;
         if (o != null && (before != null || after != null)) {
@@ -751,31 +741,12 @@ public class JdbcVmStore implements VmStore {
 
     private void put(Row row) {
         Row old = rows.put(row.vm().id(), row);
-        if (old != null && !old.vm().offering().equals(row.vm().offering())) {
-            unindex(old.vm());
-        }
-        if (row.vm().state().occupiesHost()) {
-            // put inside compute: a concurrent removal of another row's last entry must not drop the map under us
-            liveByOffering.compute(row.vm().offering(), (k, live) -> {
-                Map<String, VmRecord> ofOffering = live == null ? new ConcurrentHashMap<>() : live;
-                ofOffering.put(row.vm().id(), row.vm());
-                return ofOffering;
-            });
-        } else {
-            unindex(row.vm());
-        }
-    }
-
-    private void unindex(VmRecord vm) {
-        liveByOffering.computeIfPresent(vm.offering(), (k, live) -> {
-            live.remove(vm.id());
-            return live.isEmpty() ? null : live;
-        });
+        live.update(old == null ? null : old.vm(), row.vm());
     }
 
     private void pruneHistory() {
         List<VmRecord> gone = rows.values().stream().map(Row::vm).filter(vm -> !vm.state().occupiesHost())
-                .sorted(OLDEST_FIRST).toList();
+                .sorted(LiveIndex.OLDEST_FIRST).toList();
         for (int i = 0; i < gone.size() - historyLimit; i++) {
             remove(gone.get(i).id(), gone.get(i).state());
         }
