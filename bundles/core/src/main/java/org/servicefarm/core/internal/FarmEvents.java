@@ -2,7 +2,9 @@ package org.servicefarm.core.internal;
 
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 
+import org.osgi.service.component.ComponentServiceObjects;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
@@ -19,49 +21,90 @@ import org.slf4j.LoggerFactory;
  * Tells every registered {@link FarmListener} what happens: the state table's row changes, the manager's answers and
  * the keep-alive decisions the lifecycle carries out.
  * A listener that throws is logged and does not stop the others, nor the change it was told of.
+ * <p>
+ * A listener service is got when it is first told something, not when it is bound: the dashboard's feed and the
+ * metrics listen and also use the service manager, which needs the state table, which needs this; got at bind time,
+ * while the state table was being activated, each boot logged that cycle as a dozen framework errors.
  */
 @Component(service = FarmEvents.class)
 public class FarmEvents {
 
     private static final Logger LOG = LoggerFactory.getLogger(FarmEvents.class);
 
-    private final List<FarmListener> listeners = new CopyOnWriteArrayList<>();
+    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
 
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
-    void addListener(FarmListener listener) {
-        listeners.add(listener);
+    /** A bound listener, got from the framework on first use (or given as an object, outside OSGi). */
+    private static final class Listener {
+        final ComponentServiceObjects<FarmListener> service;
+        volatile FarmListener got;
+
+        Listener(ComponentServiceObjects<FarmListener> service, FarmListener got) {
+            this.service = service;
+            this.got = got;
+        }
+
+        FarmListener get() {
+            FarmListener listener = got;
+            if (listener == null) {
+                synchronized (this) {
+                    if (got == null) {
+                        got = service.getService();
+                    }
+                    listener = got;
+                }
+            }
+            return listener;
+        }
+
+        synchronized void release() {
+            if (service != null && got != null) {
+                service.ungetService(got);
+            }
+            got = null;
+        }
     }
 
-    void removeListener(FarmListener listener) {
-        listeners.remove(listener);
+    @Reference(name = "listener", service = FarmListener.class, cardinality = ReferenceCardinality.MULTIPLE,
+            policy = ReferencePolicy.DYNAMIC, unbind = "unbindListener")
+    void bindListener(ComponentServiceObjects<FarmListener> listener) {
+        listeners.add(new Listener(listener, null));
+    }
+
+    void unbindListener(ComponentServiceObjects<FarmListener> listener) {
+        for (Listener bound : listeners) {
+            if (bound.service == listener) {
+                listeners.remove(bound);
+                bound.release();
+            }
+        }
+    }
+
+    /** Adds a listener object (outside OSGi: tests, the trace replay). */
+    void addListener(FarmListener listener) {
+        listeners.add(new Listener(null, listener));
     }
 
     void vmChanged(VmRecord vm) {
-        for (FarmListener listener : listeners) {
-            try {
-                listener.vmChanged(vm);
-            } catch (RuntimeException e) {
-                LOG.warn("A farm listener failed on a change of VM {}", vm.id(), e);
-            }
-        }
+        tell(listener -> listener.vmChanged(vm), "a change of VM " + vm.id());
     }
 
     void answered(ServiceRequest request, Outcome outcome) {
-        for (FarmListener listener : listeners) {
-            try {
-                listener.answered(request, outcome);
-            } catch (RuntimeException e) {
-                LOG.warn("A farm listener failed on an answer", e);
-            }
-        }
+        tell(listener -> listener.answered(request, outcome), "an answer");
     }
 
     void keepAliveDecided(String policy, FarmListener.KeepAlive decision, ArchiveTier tier) {
-        for (FarmListener listener : listeners) {
+        tell(listener -> listener.keepAliveDecided(policy, decision, tier), "a keep-alive decision");
+    }
+
+    private void tell(Consumer<FarmListener> event, String what) {
+        for (Listener bound : listeners) {
             try {
-                listener.keepAliveDecided(policy, decision, tier);
+                FarmListener listener = bound.get();
+                if (listener != null) {
+                    event.accept(listener);
+                }
             } catch (RuntimeException e) {
-                LOG.warn("A farm listener failed on a keep-alive decision", e);
+                LOG.warn("A farm listener failed on {}", what, e);
             }
         }
     }
