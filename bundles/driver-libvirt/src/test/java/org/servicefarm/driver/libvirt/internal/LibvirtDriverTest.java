@@ -137,6 +137,9 @@ class LibvirtDriverTest {
         // the first port is free again for the next VM; the second stays the VM's
         beta.define(Fixtures.spec("vm-q", Fixtures.http()));
         assertEquals(first, beta.start("vm-q").get("wiki").port());
+        beta.destroy("vm-q");
+        beta.destroy("vm-p");
+        assertTrue(PortAllocator.bindable(new InetSocketAddress("127.0.0.1", second)), "destroy freed the new port");
 
         // as the driver reports it: libvirt's kind of error, QEMU's words in the cause (seen in MultiApplianceIT)
         assertTrue(LibvirtHostConnection.forwardTaken(new HypervisorException("host h: start sf-1 failed: libvirt "
