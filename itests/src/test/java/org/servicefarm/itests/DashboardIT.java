@@ -13,9 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-import javax.inject.Inject;
 
-import org.apache.karaf.features.BootFinished;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.Configuration;
@@ -23,7 +21,6 @@ import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
-import org.ops4j.pax.exam.util.Filter;
 import org.servicefarm.itests.FarmClient.Login;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -35,14 +32,11 @@ import com.fasterxml.jackson.databind.JsonNode;
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
-public class DashboardIT {
+public class DashboardIT extends BootedAppliance {
 
     private static final String SCREENSHOT_PROPERTY = "servicefarm.it.screenshot";
 
-    @Inject
-    @Filter(timeout = 120_000)
-    BootFinished bootFinished;
-
+    @Override
     @Configuration
     public Option[] config() {
         List<Option> options = new ArrayList<>(List.of(ApplianceOptions.boot()));
@@ -54,9 +48,6 @@ public class DashboardIT {
     @Test
     public void aViewerLogsInAndSeesANewVmAppearAndBecomeActiveWithoutAReload() throws Exception {
         int port = Integer.parseInt(System.getProperty(ApplianceOptions.HTTP_PORT_PROPERTY));
-        FarmClient client = new FarmClient(port);
-        client.awaitReady(Duration.ofSeconds(90));
-        client.awaitHosts(Duration.ofSeconds(30), "alpha", "beta", "gamma");
 
         // the page is public (it holds no data) and forbids inline scripts; its data is not
         HttpResponse<String> page = client.get("/dashboard/", null);

@@ -21,9 +21,7 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import javax.inject.Inject;
 
-import org.apache.karaf.features.BootFinished;
 import org.junit.Before;
 import org.junit.FixMethodOrder;
 import org.junit.Test;
@@ -34,8 +32,6 @@ import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
-import org.ops4j.pax.exam.util.Filter;
-import org.servicefarm.api.ServiceManager;
 import org.servicefarm.itests.FarmClient.Login;
 
 /**
@@ -45,24 +41,14 @@ import org.servicefarm.itests.FarmClient.Login;
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
 @FixMethodOrder(MethodSorters.NAME_ASCENDING)
-public class FrontendsIT {
+public class FrontendsIT extends BootedAppliance {
 
-    private static final Duration READY = Duration.ofSeconds(90);
-
-    @Inject
-    @Filter(timeout = 120_000)
-    BootFinished bootFinished;
-
-    @Inject
-    @Filter(timeout = 60_000)
-    ServiceManager serviceManager;
-
-    private FarmClient client;
     private int port;
     /** System property (inside the appliance, where the tests run) holding the DNS front end's port. */
     private static final String DNS_PORT_PROPERTY = "servicefarm.it.dns.port";
     private static String dnsPort;
 
+    @Override
     @Configuration
     public Option[] config() {
         List<Option> options = new ArrayList<>(List.of(ApplianceOptions.boot()));
@@ -79,11 +65,9 @@ public class FrontendsIT {
     }
 
     @Before
-    public void connect() {
+    public void ports() {
         port = Integer.parseInt(System.getProperty(ApplianceOptions.HTTP_PORT_PROPERTY));
-        client = new FarmClient(port);
         dnsPort = System.getProperty(DNS_PORT_PROPERTY);
-        client.awaitReady(READY);
     }
 
     @Test
