@@ -279,6 +279,8 @@ public class RealGuestsIT {
         for (Grant grant : GRANTS.values()) {
             domainIds.put(grant.vmId(), virsh(0, "domid", grant.vmId()).trim());
         }
+        Map<String, String> imageUse = realImagesUse();
+        assertFalse("the earlier tests built real images", imageUse.isEmpty());
         List<Bundle> restarted = List.of(bundle("org.servicefarm.core"), bundle("org.servicefarm.driver-libvirt"),
                 bundle("org.servicefarm.images"));
         for (Bundle bundle : restarted) {
@@ -298,6 +300,9 @@ public class RealGuestsIT {
                 return false; // the REST API is rebinding to the restarted core
             }
         }));
+        // found on disk again, they take on their use from the image catalog in the store
+        await("the images' use restored from the catalog", Duration.ofSeconds(10),
+                () -> imageUse.equals(realImagesUse()));
         for (Map.Entry<String, Grant> before : GRANTS.entrySet()) {
             JsonNode vm = FarmClient.json(client.get("/api/v1/vms/" + before.getValue().vmId(), Login.VIEWER));
             assertEquals(vm.toString(), HOST, vm.path("host").asText()); // kept in the store, or adopted from the guest
@@ -310,6 +315,22 @@ public class RealGuestsIT {
             assertEquals("the same QEMU process: it was not restarted", domainIds.get(after.vmId()),
                     virsh(0, "domid", after.vmId()).trim());
         }
+    }
+
+    /** Each real image's id -> when it was made, last used, and how many VMs were made from it, as REST says. */
+    private Map<String, String> realImagesUse() {
+        Map<String, String> use = new java.util.TreeMap<>();
+        try {
+            for (JsonNode image : FarmClient.json(client.get("/api/v1/images", Login.VIEWER)).path("images")) {
+                if (!image.path("compositionOnly").asBoolean(true)) {
+                    use.put(image.path("id").asText(), image.path("createdAt").asText() + " "
+                            + image.path("lastUsedAt").asText() + " " + image.path("uses").asLong());
+                }
+            }
+        } catch (RuntimeException e) {
+            return Map.of(); // the REST API is rebinding to the restarted image store
+        }
+        return use;
     }
 
     /**

@@ -225,8 +225,8 @@ public class Checkpoints {
     }
 
     /**
-     * Learns which hosts hold checkpoints of the store's images, and deletes on its host a checkpoint whose image the
-     * store no longer has. Only after two sweeps in a row found it so: while the image store is being replaced (a
+     * Learns which hosts hold checkpoints of the store's images (recording each in the store, which lists it from then
+     * on), and deletes on its host a checkpoint whose image the store no longer has. Only after two sweeps in a row found it so: while the image store is being replaced (a
      * bundle update) it may list nothing for a moment. A checkpoint that VMs still run from stays until they are gone.
      */
     void sweep() {
@@ -252,6 +252,8 @@ public class Checkpoints {
                     for (HostCheckpoint checkpoint : connection.checkpoints()) {
                         if (images.contains(checkpoint.imageId())) {
                             seen.computeIfAbsent(checkpoint.imageId(), k -> ConcurrentHashMap.newKeySet()).add(host);
+                            // after a restart the store lists it again (and takes on its kept use); else a no-op
+                            store.recordCheckpoint(checkpoint);
                         } else if (!orphans.contains(host + "/" + checkpoint.id()) || !delete(connection, checkpoint)) {
                             orphaned.add(host + "/" + checkpoint.id());
                         }

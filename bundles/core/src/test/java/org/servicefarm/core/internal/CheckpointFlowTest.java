@@ -225,4 +225,17 @@ class CheckpointFlowTest {
                 .map(c -> c.imageId().equals(wikiImage)).toList(), "the wiki's checkpoint is gone, blog's stays");
         assertEquals(Set.of(), farm.checkpoints.holders(wikiImage));
     }
+
+    @Test
+    void aSweepRecordsAgainTheCheckpointsAHostHoldsThatTheImageStoreForgot() {
+        CheckpointingStore store = checkpointingFarm(1);
+        addQemuHost("a-qemu");
+        Outcome.Granted wiki = grant("wiki");
+        Farm.await("a checkpoint recorded", () -> store.checkpoints.size() == 1);
+        String image = store.find(wiki.offering()).orElseThrow().id();
+        store.checkpoints.clear(); // the image store started again: its images found on disk, its checkpoints not
+        farm.checkpoints.sweep();
+        assertTrue(store.checkpoint(image, "a-qemu").isPresent(), "recorded again from what the host holds");
+        assertEquals(1, farm.hypervisor.checkpointsByHost.get("a-qemu").size(), "none made again");
+    }
 }

@@ -12,6 +12,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -39,6 +40,7 @@ import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.api.image.ImageStatus;
 import org.servicefarm.api.image.ImageStatus.Progress;
 import org.servicefarm.api.image.ImageStatus.State;
+import org.servicefarm.api.store.ImageCatalog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -99,7 +101,8 @@ final class ImageCache {
         final String id;
         final ImageRef.Kind kind;
         final List<String> components;
-        final Instant createdAt;
+        /** When built, found or recorded; the catalog's earlier time once restored from it. */
+        volatile Instant createdAt;
         final CompletableFuture<ImageRef> done = new CompletableFuture<>();
         final AtomicLong uses = new AtomicLong();
         final AtomicInteger waiters = new AtomicInteger();
@@ -142,6 +145,29 @@ final class ImageCache {
             state = State.READY;
             done.complete(ref);
         }
+
+        /** Takes on the use the catalog kept of this image before this start (its uses since then are added). */
+        void restore(ImageCatalog.Entry kept) {
+            uses.addAndGet(kept.uses());
+            if (kept.lastUsedAt() != null && (lastUsedAt == null || kept.lastUsedAt().isAfter(lastUsedAt))) {
+                lastUsedAt = kept.lastUsedAt();
+            }
+            if (kept.createdAt().isBefore(createdAt)) {
+                createdAt = kept.createdAt();
+            }
+            if (kept.buildCost().compareTo(Duration.ZERO) > 0) {
+                buildCost = kept.buildCost();
+            }
+            if (offering == null) {
+                offering = kept.offering();
+            }
+        }
+
+        /** This image as the catalog keeps it. */
+        ImageCatalog.Entry catalogEntry() {
+            return new ImageCatalog.Entry(id, kind, offering, sourceId, host, sizeBytes, createdAt, lastUsedAt,
+                    uses.get(), buildCost);
+        }
     }
 
     private final Clock clock;
@@ -150,6 +176,12 @@ final class ImageCache {
     private final Ranker ranker;
     private final VerifiedBlobs verified = new VerifiedBlobs();
     private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+    /**
+     * What the catalog kept of images this start has not met yet: compositions (made again when next asked for) and
+     * checkpoints (recorded again from their hosts). Applied to such an image when it comes, and kept in the catalog
+     * meanwhile.
+     */
+    private final Map<String, ImageCatalog.Entry> awaited = new ConcurrentHashMap<>();
     /** Guards the budget: reservations, evictions, new entries. */
     private final Object lock = new Object();
     private volatile Settings settings;
@@ -269,7 +301,7 @@ final class ImageCache {
                 entry.detail = only.reason();
                 entry.ready(new ImageRef(only.id(), offering, kind, CatalogLayers.of(offering), List.of(), "", 0,
                         only.reason()));
-                entries.put(entry.id, entry);
+                add(entry);
                 return entry;
             }
             Real real = (Real) plan;
@@ -438,6 +470,7 @@ final class ImageCache {
         entries.remove(victim.id, victim);
         // A checkpoint is of the image it was booted from: without that image it is forgotten too.
         entries.values().removeIf(e -> victim.id.equals(e.sourceId));
+        awaited.values().removeIf(e -> victim.id.equals(e.sourceId()));
         Path dir = victim.dir;
         LOG.info("Evicting image {} ({}, {}) {}", victim.id, victim.offering == null ? "offering unknown"
                 : victim.offering.key(), mib(victim.sizeBytes), why);
@@ -605,6 +638,11 @@ final class ImageCache {
             }
             ImageRef built = source.image;
             String id = checkpointId(built.id(), checkpoint.host());
+            Entry recorded = entries.get(id);
+            if (recorded != null && recorded.image != null && recorded.image.artifacts().stream()
+                    .anyMatch(a -> a.kind() == Artifact.Kind.CHECKPOINT && a.sha256().equals(checkpoint.sha256()))) {
+                return Optional.of(recorded.image); // recorded already: its use goes on
+            }
             List<Artifact> artifacts = new ArrayList<>(built.artifacts());
             artifacts.add(new Artifact(Artifact.Kind.CHECKPOINT, checkpoint.manifest(), checkpoint.sha256(),
                     checkpoint.sizeBytes()));
@@ -619,7 +657,7 @@ final class ImageCache {
             entry.detail = "checkpoint of image " + built.id() + " on host " + checkpoint.host() + " ("
                     + checkpoint.id() + "): " + checkpoint.detail();
             entry.ready(image);
-            entries.put(id, entry);
+            add(entry);
             LOG.info("Recorded {}", entry.detail);
             return Optional.of(image);
         }
@@ -638,10 +676,56 @@ final class ImageCache {
     }
 
     void forgetCheckpoint(String imageId, String host) {
+        awaited.remove(checkpointId(imageId, host));
         Entry gone = entries.remove(checkpointId(imageId, host));
         if (gone != null) {
             LOG.info("Forgot the checkpoint of image {} on host {}", imageId, host);
         }
+    }
+
+    // ---- the catalog in the store -------------------------------------------------------------
+
+    /** Adds a new entry (under the lock), with the use the catalog kept of it if it was awaited. */
+    private void add(Entry entry) {
+        ImageCatalog.Entry kept = awaited.remove(entry.id);
+        if (kept != null) {
+            entry.restore(kept);
+        }
+        entries.put(entry.id, entry);
+    }
+
+    /**
+     * Takes on the use the catalog kept before this start: of the images found on disk now at once, of compositions
+     * and checkpoints when they come; an image with files that are no longer on disk is gone, and so is its record.
+     */
+    void restore(Collection<ImageCatalog.Entry> kept) {
+        int restored = 0;
+        synchronized (lock) {
+            for (ImageCatalog.Entry row : kept) {
+                Entry entry = entries.get(row.id());
+                // a BUILT image found on disk again is PREBUILT now: only a checkpoint's kind must match
+                if (entry != null && (entry.kind == ImageRef.Kind.CHECKPOINT) == (row.kind() == ImageRef.Kind.CHECKPOINT)) {
+                    entry.restore(row);
+                    restored++;
+                } else if (row.kind() == ImageRef.Kind.CHECKPOINT
+                        ? entries.containsKey(row.sourceId()) : !REAL_ID.matcher(row.id()).matches()) {
+                    awaited.put(row.id(), row);
+                }
+            }
+        }
+        LOG.info("Image catalog: the use of {} image(s) restored, {} awaited (compositions, checkpoints), of {} kept",
+                restored, awaited.size(), kept.size());
+    }
+
+    /** The catalog as it is now: the ready images, and those the catalog kept that this start has not met yet. */
+    List<ImageCatalog.Entry> catalog() {
+        List<ImageCatalog.Entry> catalog = new ArrayList<>(awaited.values());
+        for (Entry e : entries.values()) {
+            if (e.state == State.READY && !awaited.containsKey(e.id)) {
+                catalog.add(e.catalogEntry());
+            }
+        }
+        return catalog;
     }
 
     /** Fails the builds that wait (the executor is being shut down). */

@@ -35,6 +35,7 @@ import org.servicefarm.api.image.ImageException;
 import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.api.image.ImageStatus;
 import org.servicefarm.api.image.ImageStore;
+import org.servicefarm.api.store.ImageCatalog;
 
 /**
  * The image store over a component repository: a thin DS component over {@link RepositoryDirectory}
@@ -97,9 +98,15 @@ public class RepositoryImageStore implements ImageStore {
     @Reference
     ImageEviction eviction;
 
+    /** Where the catalog of images and their use is kept across restarts; the store's, when it is there. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile ImageCatalog catalog;
+
     Clock clock = Clock.systemUTC();
     private volatile RepositoryDirectory repository;
     private ImageCache cache;
+    private CatalogSync catalogSync;
     private ExecutorService builders;
 
     @Activate
@@ -113,6 +120,8 @@ public class RepositoryImageStore implements ImageStore {
         repository = new RepositoryDirectory(directory(config.repository()));
         cache = new ImageCache(settings(config), clock, builders, this::inUse, eviction);
         cache.scan();
+        catalogSync = new CatalogSync(cache, () -> catalog);
+        catalogSync.start();
     }
 
     @Modified
@@ -124,6 +133,7 @@ public class RepositoryImageStore implements ImageStore {
 
     @Deactivate
     void deactivate() {
+        catalogSync.close();
         builders.shutdownNow();
         cache.close();
     }

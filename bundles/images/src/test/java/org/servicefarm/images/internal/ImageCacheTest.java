@@ -41,6 +41,7 @@ import org.servicefarm.api.image.ImageException;
 import org.servicefarm.api.image.Artifact;
 import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.api.image.ImageStatus;
+import org.servicefarm.api.store.ImageCatalog;
 import org.servicefarm.api.image.ImageStatus.State;
 
 /** The image cache over a small repository on disk: content addressing, one build, images on disk, the budget. */
@@ -527,12 +528,17 @@ class ImageCacheTest {
 
     // ---- checkpoints -----------------------------------------------------------------------
 
+    /** A checkpoint host qemu-1 made of {@code built}. */
+    private HostCheckpoint checkpointOnQemu1(ImageRef built) {
+        return new HostCheckpoint("cp-" + built.id(), "qemu-1", built.id(), tmp.resolve("manifest.json"),
+                "a".repeat(64), 77 * MIB, clock.instant(), "QEMU 7.2.22");
+    }
+
     @Test
     void aCheckpointIsRecordedAsAnImageOfItsSourceOnItsHostAndGoesWithIt() throws Exception {
         ImageCache cache = cache();
         ImageRef built = obtain(cache, WIKI);
-        HostCheckpoint made = new HostCheckpoint("cp-" + built.id(), "qemu-1", built.id(),
-                tmp.resolve("manifest.json"), "a".repeat(64), 77 * MIB, clock.instant(), "QEMU 7.2.22");
+        HostCheckpoint made = checkpointOnQemu1(built);
         assertEquals(Optional.empty(), cache.checkpoint(built.id(), "qemu-1"));
 
         ImageRef checkpoint = cache.recordCheckpoint(made).orElseThrow();
@@ -554,5 +560,76 @@ class ImageCacheTest {
                 tmp.resolve("m.json"), "b".repeat(64), 1, clock.instant(), "")));
         cache.forgetCheckpoint(built.id(), "qemu-1");
         assertEquals(Optional.empty(), cache.checkpoint(built.id(), "qemu-1"));
+    }
+
+    // ---- the catalog in the store ---------------------------------------------------------
+
+    @Test
+    void aRestartTakesOnEachImagesUseFromTheCatalogSoEvictionRanksAsBefore() throws Exception {
+        Instant start = clock.instant();
+        ImageCache before = cache();
+        ImageRef site = obtain(before, SITE);
+        clock.advance(Duration.ofMinutes(1));
+        ImageRef wiki = obtain(before, WIKI);
+        obtain(before, WIKI);
+        ImageRef gone = obtain(before, SITE_ON_DISKY);
+        clock.advance(Duration.ofMinutes(1));
+        obtain(before, SITE); // the most recently used now
+        List<ImageCatalog.Entry> kept = before.catalog();
+        assertEquals(3, kept.size());
+        ImageBuilder.deleteTree(images.resolve(gone.id()));
+
+        ImageCache after = cache(); // a restart: the images on disk found again, what they were used for unknown
+        assertNull(after.status(site.id()).orElseThrow().lastUsedAt());
+        assertEquals(0, after.status(wiki.id()).orElseThrow().uses());
+        after.restore(kept);
+        ImageStatus siteNow = after.status(site.id()).orElseThrow();
+        assertEquals(2, siteNow.uses());
+        assertEquals(clock.instant(), siteNow.lastUsedAt());
+        assertEquals(start, siteNow.createdAt(), "made when it was built, not when found on disk");
+        ImageStatus wikiNow = after.status(wiki.id()).orElseThrow();
+        assertEquals(2, wikiNow.uses());
+        assertTrue(wikiNow.lastUsedAt().isBefore(siteNow.lastUsedAt()), "the least recently used goes first, as before");
+        assertTrue(after.status(gone.id()).isEmpty());
+        assertEquals(java.util.Set.of(site.id(), wiki.id()),
+                after.catalog().stream().map(ImageCatalog.Entry::id).collect(java.util.stream.Collectors.toSet()),
+                "an image whose files are gone is gone from the catalog");
+
+        obtain(after, WIKI);
+        assertEquals(3, after.status(wiki.id()).orElseThrow().uses(), "the uses since the start are added");
+    }
+
+    @Test
+    void compositionsAndCheckpointsTakeTheirKeptUseWhenTheyComeBackAndStayInTheCatalogMeanwhile() throws Exception {
+        ImageCache before = cache();
+        ImageRef built = obtain(before, WIKI);
+        HostCheckpoint made = checkpointOnQemu1(built);
+        String checkpointId = before.recordCheckpoint(made).orElseThrow().id();
+        before.checkpoint(built.id(), "qemu-1");
+        before.checkpoint(built.id(), "qemu-1");
+        ImageCache.Plan composition = before.plan(new RepositoryDirectory(null).current(), SITE, port(SITE, 80));
+        String compositionId = before.obtain(composition, SITE, port(SITE, 80)).id();
+        List<ImageCatalog.Entry> kept = before.catalog();
+        assertEquals(3, kept.size());
+
+        ImageCache after = cache();
+        after.restore(kept);
+        assertTrue(after.status(checkpointId).isEmpty(), "listed once its host says it holds it");
+        assertEquals(3, after.catalog().size(), "awaited, kept in the catalog");
+
+        ImageRef again = after.recordCheckpoint(made).orElseThrow();
+        assertEquals(2, after.status(checkpointId).orElseThrow().uses());
+        assertEquals(again, after.recordCheckpoint(made).orElseThrow(), "recorded again: the same, its use goes on");
+        assertEquals(2, after.status(checkpointId).orElseThrow().uses());
+        after.obtain(composition, SITE, port(SITE, 80));
+        assertEquals(2, after.status(compositionId).orElseThrow().uses());
+
+        after.forgetCheckpoint(built.id(), "qemu-1");
+        assertEquals(2, after.catalog().size());
+        ImageCache later = cache();
+        later.restore(kept);
+        later.forgetCheckpoint(built.id(), "qemu-1");
+        assertFalse(later.catalog().stream().anyMatch(e -> e.id().equals(checkpointId)),
+                "an awaited checkpoint forgotten is gone from the catalog");
     }
 }

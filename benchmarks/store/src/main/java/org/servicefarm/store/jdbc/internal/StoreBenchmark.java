@@ -81,7 +81,7 @@ public final class StoreBenchmark {
     private static void run(String product, DataSource ds, int rows, int threads) throws Exception {
         try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
             for (String table : List.of("vm", "audit", "leader", "host_claim", "offering_claim", "appliance",
-                    "host_registration", "demand", "schema_history")) {
+                    "host_registration", "demand", "image_catalog", "schema_history")) {
                 s.execute("DROP TABLE IF EXISTS " + table);
             }
         }

@@ -28,6 +28,8 @@ import java.util.Map;
 import org.servicefarm.api.Capacity;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.image.ImageRef;
+import org.servicefarm.api.store.ImageCatalog;
 import org.servicefarm.api.store.VmStore;
 import org.servicefarm.api.VmState;
 
@@ -52,6 +54,7 @@ abstract class VmStoreContract {
             s.execute("DROP TABLE IF EXISTS appliance");
             s.execute("DROP TABLE IF EXISTS host_registration");
             s.execute("DROP TABLE IF EXISTS demand");
+            s.execute("DROP TABLE IF EXISTS image_catalog");
             s.execute("DROP TABLE IF EXISTS schema_history");
         }
     }
@@ -308,6 +311,42 @@ abstract class VmStoreContract {
         one.remove("delta");
         one.remove("delta");
         assertTrue(two.hosts().isEmpty());
+    }
+
+    @Test
+    void eachAppliancesImageCatalogIsWrittenWhereItChangedAndReadBackByItAlone() throws Exception {
+        JdbcImageCatalog one = new JdbcImageCatalog(database("one"));
+        JdbcImageCatalog two = new JdbcImageCatalog(database("two"));
+        Offering wiki = vm("sf-a", VmState.ACTIVE).offering();
+        Instant made = Instant.parse("2026-11-26T10:00:00.123456789Z");
+        ImageCatalog.Entry built = new ImageCatalog.Entry("0123456789abcdef01234567", ImageRef.Kind.BUILT, wiki,
+                null, null, 48 << 20, made, made.plusSeconds(60), 3, java.time.Duration.ofMillis(270));
+        ImageCatalog.Entry checkpoint = new ImageCatalog.Entry("cp-0123456789abcdef01234567@qemu-direct",
+                ImageRef.Kind.CHECKPOINT, wiki, built.id(), "qemu-direct", 130 << 20, made.plusSeconds(5), null, 0,
+                null);
+        ImageCatalog.Entry elsewhere = new ImageCatalog.Entry("img-00ff00ff00ff00ff", ImageRef.Kind.BUILT, null, null,
+                null, 0, made, null, 0, null);
+        one.write(List.of(built, checkpoint));
+        two.write(List.of(elsewhere));
+        assertEquals(java.util.Set.of(built, checkpoint), java.util.Set.copyOf(
+                new JdbcImageCatalog(database("one")).entries()), "read back whole, the other appliance's apart");
+
+        ImageCatalog.Entry usedAgain = new ImageCatalog.Entry(built.id(), built.kind(), wiki, null, null,
+                built.sizeBytes(), made, made.plusSeconds(120), 4, built.buildCost());
+        one.write(List.of(usedAgain)); // the checkpoint is gone
+        one.write(List.of(usedAgain)); // nothing changed: nothing written
+        assertEquals(List.of(usedAgain), new JdbcImageCatalog(database("one")).entries());
+        assertEquals(List.of(elsewhere), two.entries());
+        try (Connection c = dataSource.getConnection(); Statement s = c.createStatement();
+             java.sql.ResultSet rs = s.executeQuery("SELECT kind, offering_key, uses, last_used_at FROM image_catalog "
+                     + "WHERE appliance = 'one'")) {
+            assertTrue(rs.next());
+            assertEquals("BUILT", rs.getString(1));
+            assertEquals(wiki.key(), rs.getString(2));
+            assertEquals(4, rs.getLong(3));
+            assertEquals(made.plusSeconds(120).toEpochMilli(), rs.getTimestamp(4).toInstant().toEpochMilli());
+            assertFalse(rs.next());
+        }
     }
 
     @Test
