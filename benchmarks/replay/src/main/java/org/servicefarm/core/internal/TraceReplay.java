@@ -44,16 +44,21 @@ import org.servicefarm.reuse.defaults.internal.DefaultReusePolicy;
 final class TraceReplay {
 
     /** What one replay gives. */
+    /**
+     * @param coldStartRateP75Floor the least {@code coldStartRateP75} any policy can have on this trace when it starts
+     *                              with no VM: each combination's first request is cold, so its rate is at least one
+     *                              over its requests
+     */
     record Result(String policy, String config, long requests, long coldStarts, double coldStartRate,
-                  double coldStartRateP75, double residentVmSeconds, long prewarms, double coldWaitSeconds,
-                  long vmsCreated, double replaySeconds, List<Combination> combinations) {
+                  double coldStartRateP75, double coldStartRateP75Floor, double residentVmSeconds, long prewarms,
+                  double coldWaitSeconds, long vmsCreated, double replaySeconds, List<Combination> combinations) {
 
         String json() {
             return String.format(java.util.Locale.ROOT, "{\"policy\":\"%s\",\"config\":\"%s\",\"requests\":%d,"
                             + "\"coldStarts\":%d,\"coldStartRate\":%.5f,\"coldStartRateP75\":%.5f,"
-                            + "\"residentVmSeconds\":%.0f,\"prewarms\":%d,\"coldWaitSeconds\":%.1f,\"vmsCreated\":%d,"
+                            + "\"coldStartRateP75Floor\":%.5f,\"residentVmSeconds\":%.0f,\"prewarms\":%d,\"coldWaitSeconds\":%.1f,\"vmsCreated\":%d,"
                             + "\"replaySeconds\":%.1f}", policy, config.replace("\"", "'"), requests, coldStarts,
-                    coldStartRate, coldStartRateP75, residentVmSeconds, prewarms, coldWaitSeconds, vmsCreated,
+                    coldStartRate, coldStartRateP75, coldStartRateP75Floor, residentVmSeconds, prewarms, coldWaitSeconds, vmsCreated,
                     replaySeconds);
         }
     }
@@ -257,9 +262,11 @@ final class TraceReplay {
             // requests never answered (none should be) count as cold
             long coldStarts = Arrays.stream(cold).sum() + (requests - answered);
             double[] rates = new double[asked.length];
+            double[] floors = new double[asked.length];
             int n = 0;
             for (int c = 0; c < asked.length; c++) {
                 if (asked[c] > 0) {
+                    floors[n] = 1.0 / asked[c];
                     rates[n++] = (double) cold[c] / asked[c];
                 }
             }
@@ -269,7 +276,7 @@ final class TraceReplay {
                         resident.byOffering.getOrDefault(offerings[c], 0L) / 1000.0));
             }
             return new Result(policy, config, requests, coldStarts, requests == 0 ? 0 : (double) coldStarts / requests,
-                    percentile(Arrays.copyOf(rates, n), 75), resident.seconds(), prewarms, coldWaitMillis / 1000,
+                    percentile(Arrays.copyOf(rates, n), 75), percentile(Arrays.copyOf(floors, n), 75), resident.seconds(), prewarms, coldWaitMillis / 1000,
                     resident.created, replaySeconds, combinations);
         }
     }

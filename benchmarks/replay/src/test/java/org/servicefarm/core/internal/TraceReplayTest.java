@@ -48,6 +48,7 @@ class TraceReplayTest {
         assertEquals(2, r.coldStarts());
         assertEquals(0.5, r.coldStartRate(), 1e-9);
         assertEquals(0.5, r.coldStartRateP75(), 1e-9, "one combination: its own rate");
+        assertEquals(0.25, r.coldStartRateP75Floor(), 1e-9, "its first request of four is cold whatever the policy");
         assertEquals(670 + 299.57, r.residentVmSeconds(), 1e-6);
         assertEquals(0, r.prewarms());
         assertEquals(1, r.vmsCreated());
