@@ -228,7 +228,7 @@ public class FarmServiceManager implements ServiceManager {
     @Reference
     HostRegistry hosts;
 
-    /** Adds and removes the hosts of the API, farm-wide when the store is shared. */
+    /** Adds and removes the hosts of the API, and drains hosts: farm-wide and kept when the store is shared. */
     @Reference
     SharedHosts sharedHosts;
     @Reference
