@@ -30,7 +30,8 @@ import com.fasterxml.jackson.databind.JsonNode;
  * A burst of requests for four cold combinations, each sent to both appliances at once: every request is granted,
  * both appliances' grants of a combination name one VM, each combination is created once (four rows ever), no host
  * ever runs more than its two guests, and both appliances' tables agree. Then the leader is killed with SIGKILL: the
- * other leads within the lease and does the periodic work from then on (it puts the idle VMs to sleep).
+ * other leads within the lease and does the periodic work from then on (it puts the idle VMs to sleep). Between the
+ * two, a host added on one appliance is added on the other, drained and undrained on either, and removed.
  */
 public class MultiApplianceIT {
     private static final String[] HOSTS = {"multi-1", "multi-2"};
@@ -167,6 +168,13 @@ public class MultiApplianceIT {
         assertEquals(201, a.client.post("/api/v1/hosts", added, Login.ADMIN).statusCode());
         b.awaitUnder(Duration.ofSeconds(30), "the host added on multi-a to be on multi-b",
                 () -> b.client.get("/api/v1/hosts", Login.VIEWER).body().contains("\"multi-added\""));
+        // a drain made on one is followed by the other within a follow round of 5 s, and so is an undrain
+        assertEquals(200, b.client.send("POST", "/api/v1/hosts/multi-added/drain", null, Login.ADMIN).statusCode());
+        a.awaitUnder(Duration.ofSeconds(15), "the drain made on multi-b to be on multi-a",
+                () -> drained(a, "multi-added"));
+        assertEquals(200, a.client.delete("/api/v1/hosts/multi-added/drain", Login.ADMIN).statusCode());
+        b.awaitUnder(Duration.ofSeconds(15), "the undrain made on multi-a to be on multi-b",
+                () -> !drained(b, "multi-added"));
         assertEquals(204, b.client.delete("/api/v1/hosts/multi-added", Login.ADMIN).statusCode());
         a.awaitUnder(Duration.ofSeconds(30), "the host removed on multi-b to be gone from multi-a",
                 () -> !a.client.get("/api/v1/hosts", Login.VIEWER).body().contains("\"multi-added\""));
@@ -205,6 +213,11 @@ public class MultiApplianceIT {
             }
         }
         return slept;
+    }
+
+    /** Whether {@code appliance} has {@code host} drained. */
+    private static boolean drained(ApplianceProcess appliance, String host) {
+        return FarmClient.json(appliance.client.get("/api/v1/hosts/" + host, Login.VIEWER)).path("drained").asBoolean();
     }
 
     /** Every row of an appliance's table: VM id to state. */

@@ -228,7 +228,7 @@ public class FarmServiceManager implements ServiceManager {
     @Reference
     HostRegistry hosts;
 
-    /** Adds and removes the hosts of the API, farm-wide when the store is shared. */
+    /** Adds and removes the hosts of the API, and drains hosts: farm-wide and kept when the store is shared. */
     @Reference
     SharedHosts sharedHosts;
     @Reference
@@ -273,7 +273,7 @@ public class FarmServiceManager implements ServiceManager {
     private final Map<Offering, Object> offeringLocks = new ConcurrentHashMap<>();
     private final Map<String, LoadMeter> loads = new ConcurrentHashMap<>();
     private final Map<Activation, DurationEstimate> estimates = new ConcurrentHashMap<>();
-    /** The lifecycle sweeper, once it is active: a drain asks it to move the host's VMs away now. */
+    /** The lifecycle sweeper, once it is active: told of each request. */
     volatile Lifecycle lifecycle;
     /** The mechanism that sleeps, archives, wakes and destroys VMs. */
     VmOperations operations;
@@ -1139,12 +1139,8 @@ public class FarmServiceManager implements ServiceManager {
 
     @Override
     public HostStatus drain(String name, boolean drained) {
-        HostStatus status = hosts.drain(name, drained);
-        Lifecycle sweeper = lifecycle;
-        if (drained && sweeper != null) {
-            sweeper.sweepSoon(); // its VMs move away now, not at the next sweep
-        }
-        return status;
+        // kept in the store first when it keeps drains; its VMs move away now, not at the next sweep
+        return sharedHosts.drain(name, drained);
     }
 
     @Override

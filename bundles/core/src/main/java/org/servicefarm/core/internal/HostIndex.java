@@ -149,11 +149,14 @@ public class HostIndex {
         change(slot, s -> s.withHost(record));
     }
 
-    /** A host's configuration is gone: it leaves the indexes; what its VMs use stays counted until they go. */
+    /**
+     * A host's configuration is gone: it leaves the indexes; what its VMs use stays counted until they go, and a drain
+     * stays (a configuration updated is removed and configured again).
+     */
     void remove(String name) {
         Slot slot = slots.get(name);
         if (slot != null) {
-            change(slot, s -> new HostStatus(null, s.used(), false, "removed", false, HostHealth.HEALTHY,
+            change(slot, s -> new HostStatus(null, s.used(), false, "removed", s.drained(), HostHealth.HEALTHY,
                     s.securityLevels()));
         }
     }
@@ -192,6 +195,25 @@ public class HostIndex {
     HostStatus drain(String name, boolean drained) {
         Slot slot = configured(name);
         return change(slot, s -> s.withDrained(drained));
+    }
+
+    /**
+     * Drains or undrains a host whether it is configured here or not yet: a drain kept in the store applies to a host
+     * from the moment its configuration is read, whenever that is.
+     */
+    void markDrained(String name, boolean drained) {
+        change(slot(name), s -> s.withDrained(drained));
+    }
+
+    /** The hosts drained here, configured or not yet. */
+    Set<String> drained() {
+        Set<String> names = new TreeSet<>();
+        slots.values().forEach(slot -> {
+            if (slot.status.get().drained()) {
+                names.add(slot.name);
+            }
+        });
+        return names;
     }
 
     /**

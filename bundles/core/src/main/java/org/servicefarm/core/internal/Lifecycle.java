@@ -100,6 +100,7 @@ public class Lifecycle {
         });
         configure(config);
         manager.lifecycle = this;
+        manager.sharedHosts.lifecycle = this;
     }
 
     @Reference(name = "policy", cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -152,10 +153,13 @@ public class Lifecycle {
         if (manager.lifecycle == this) {
             manager.lifecycle = null;
         }
+        if (manager.sharedHosts.lifecycle == this) {
+            manager.sharedHosts.lifecycle = null;
+        }
         scheduler.shutdownNow();
     }
 
-    /** Sweeps now, on the lifecycle's thread (a host was drained). */
+    /** Sweeps now, on the lifecycle's thread (a host was drained, here or on another appliance). */
     void sweepSoon() {
         try {
             scheduler.execute(this::sweepQuietly);

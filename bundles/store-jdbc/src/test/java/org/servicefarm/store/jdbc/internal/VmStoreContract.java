@@ -30,6 +30,7 @@ import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.api.store.ImageCatalog;
+import org.servicefarm.api.store.HostDrains;
 import org.servicefarm.api.store.VmStore;
 import org.servicefarm.api.VmState;
 
@@ -55,6 +56,7 @@ abstract class VmStoreContract {
             s.execute("DROP TABLE IF EXISTS host_registration");
             s.execute("DROP TABLE IF EXISTS demand");
             s.execute("DROP TABLE IF EXISTS image_catalog");
+            s.execute("DROP TABLE IF EXISTS host_drain");
             s.execute("DROP TABLE IF EXISTS schema_history");
         }
     }
@@ -347,6 +349,48 @@ abstract class VmStoreContract {
             assertEquals(made.plusSeconds(120).toEpochMilli(), rs.getTimestamp(4).toInstant().toEpochMilli());
             assertFalse(rs.next());
         }
+    }
+
+    @Test
+    void aHostDrainedByOneApplianceIsReadByAnotherAndOutlivesIt() throws Exception {
+        JdbcHostDrains one = new JdbcHostDrains(database("one"));
+        JdbcHostDrains two = new JdbcHostDrains(database("two"));
+        Instant before = Instant.now().minusSeconds(60); // the database's clock, within a minute of ours
+        one.drain("alpha", true);
+        one.drain("beta", true);
+        List<HostDrains.Drain> drains = two.drains();
+        assertEquals(List.of("alpha", "beta"), drains.stream().map(HostDrains.Drain::host).toList());
+        HostDrains.Drain alpha = drains.get(0);
+        assertEquals("one", alpha.appliance());
+        assertTrue(alpha.since().isAfter(before), alpha.toString());
+        two.drain("alpha", true);
+        assertEquals(alpha, one.drains().get(0), "drained again: still since its first drain, by the first");
+        two.drain("alpha", false);
+        two.drain("alpha", false);
+        two.drain("gamma", false);
+        assertEquals(List.of("beta"), new JdbcHostDrains(database("one, restarted")).drains().stream()
+                .map(HostDrains.Drain::host).toList());
+    }
+
+    @Test
+    void concurrentDrainsOfOneHostAllSucceedAndKeepOneRow() throws Exception {
+        List<JdbcHostDrains> appliances = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            appliances.add(new JdbcHostDrains(database("appliance-" + i)));
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(appliances.size());
+        try {
+            List<Future<?>> drains = new ArrayList<>();
+            for (JdbcHostDrains appliance : appliances) {
+                drains.add(pool.submit(() -> appliance.drain("alpha", true)));
+            }
+            for (Future<?> drain : drains) {
+                drain.get(30, TimeUnit.SECONDS); // none fails on the others' row
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(1, appliances.get(0).drains().size());
     }
 
     @Test
