@@ -25,6 +25,8 @@ public class DrainCommand extends HostArgument {
             status = manager.drain(host, drains());
         } catch (NotFoundException e) {
             throw Failures.failure("Invalid argument HOST: " + e.getMessage());
+        } catch (IllegalStateException e) { // the store could not keep it: nothing changed
+            throw Failures.failure("Not done: " + e.getMessage());
         }
         out.println(status.name() + (status.drained() ? " drained: no new VM is placed there; its "
                 + status.used().vms() + " VM(s) are moved away" : " undrained: it takes new VMs again"));
