@@ -163,6 +163,9 @@ final class TraceReplay {
         manager.events = events;
         manager.checkpoints = checkpoints;
         manager.popularity = popularity;
+        // drains go through it (none in a replay; no store to follow, so not activated: no thread of its own)
+        manager.sharedHosts = new SharedHosts();
+        manager.sharedHosts.registry = hosts;
         manager.clock = time;
         manager.loadClock = time::nanos;
         manager.workerPool = size -> time.executor();
