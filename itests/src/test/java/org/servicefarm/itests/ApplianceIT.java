@@ -124,6 +124,16 @@ public class ApplianceIT extends BootedAppliance {
         assertEquals("ACTIVE", second.activation());
         assertEquals("the same VM serves it", first.vmId(), second.vmId());
         assertEquals(first.endpoint(), second.endpoint());
+        // the first request's retries sent back their RETRY_LATER's ticket: two requests counted, not 2 + retries
+        JsonNode demand = null;
+        for (JsonNode counted : FarmClient.json(client.get("/api/v1/popularity", Login.VIEWER)).path("offerings")) {
+            if (counted.path("offering").path("service").equals(offering.path("service"))
+                    && counted.path("offering").path("environment").equals(offering.path("environment"))) {
+                demand = counted;
+            }
+        }
+        assertNotNull("the offering is counted", demand);
+        assertEquals(first.retries() + " retries: " + demand, 2, demand.path("requests").asLong());
 
         HttpResponse<String> vm = client.get("/api/v1/vms/" + first.vmId(), Login.VIEWER);
         assertEquals(200, vm.statusCode());

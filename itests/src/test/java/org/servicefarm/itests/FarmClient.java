@@ -20,6 +20,7 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 /** The REST API as a client sees it: HTTP with Basic login against the appliance's demo users. */
@@ -153,8 +154,9 @@ final class FarmClient {
     Grant requestUntilGranted(String requestJson, Duration timeout) {
         Instant deadline = Instant.now().plus(timeout);
         int retries = 0;
+        String asked = requestJson;
         while (true) {
-            HttpResponse<String> response = post("/api/v1/requests", requestJson, Login.ADMIN);
+            HttpResponse<String> response = post("/api/v1/requests", asked, Login.ADMIN);
             JsonNode body = json(response);
             if (response.statusCode() == 200) {
                 assertEquals("GRANTED", body.path("outcome").asText());
@@ -168,10 +170,26 @@ final class FarmClient {
             assertEquals("the body and the header agree on when to retry", retryAfter,
                     body.path("retryAfterSeconds").asLong());
             retries++;
+            // the retry sends the answer's ticket back: it is the same demand, not counted again
+            asked = withRetryTicket(requestJson, body.path("retryTicket").asText(null));
             if (Instant.now().plusSeconds(retryAfter).isAfter(deadline)) {
                 fail("not granted within " + timeout + " after " + retries + " RETRY_LATER answers: " + response.body());
             }
             pause(TimeUnit.SECONDS.toMillis(retryAfter)); // as the server asked
+        }
+    }
+
+    /** {@code requestJson} with {@code ticket} as its retryTicket (as it is without a ticket). */
+    static String withRetryTicket(String requestJson, String ticket) {
+        if (ticket == null) {
+            return requestJson;
+        }
+        try {
+            ObjectNode request = (ObjectNode) JSON.readTree(requestJson);
+            request.put("retryTicket", ticket);
+            return JSON.writeValueAsString(request);
+        } catch (IOException e) {
+            throw new AssertionError("not a JSON request: " + requestJson, e);
         }
     }
 

@@ -57,15 +57,32 @@ public sealed interface Outcome permits Outcome.Granted, Outcome.RetryLater, Out
      * The service is being prepared and will be there after about {@code retryAfter}; the work
      * goes on after this answer.
      *
-     * @param offering the combination being prepared, or {@code null} if the request never got that far
-     * @param filledIn the request fields the directory chose (empty without an offering)
-     * @param detail   what the manager is doing, or why it cannot answer yet
+     * @param offering    the combination being prepared, or {@code null} if the request never got that far
+     * @param filledIn    the request fields the directory chose (empty without an offering)
+     * @param detail      what the manager is doing, or why it cannot answer yet
+     * @param retryTicket what the client sends back when it asks again ({@link ServiceRequest#retryTicket}), so that
+     *                    its retry is not counted as a new request; {@code null} when there is none
      */
-    record RetryLater(Duration retryAfter, Offering offering, List<String> filledIn, String detail, Duration elapsed)
-            implements Outcome {
+    record RetryLater(Duration retryAfter, Offering offering, List<String> filledIn, String detail, Duration elapsed,
+                      String retryTicket) implements Outcome {
         public RetryLater {
             Objects.requireNonNull(retryAfter, "retryAfter");
             filledIn = filledIn == null ? List.of() : List.copyOf(filledIn);
+        }
+
+        /** An answer without a retry ticket. */
+        public RetryLater(Duration retryAfter, Offering offering, List<String> filledIn, String detail,
+                          Duration elapsed) {
+            this(retryAfter, offering, filledIn, detail, elapsed, null);
+        }
+
+        /**
+         * This answer with the ticket a retry of it sends back.
+         *
+         * @since 1.6
+         */
+        public RetryLater withRetryTicket(String ticket) {
+            return new RetryLater(retryAfter, offering, filledIn, detail, elapsed, ticket);
         }
 
         /** Whole seconds to wait, at least one (HTTP's Retry-After has second granularity). */

@@ -12,9 +12,15 @@ import java.time.Duration;
  * @param securityLevel wanted security level, {@code null} for the directory's default
  * @param tier          customer tier, {@code null} for the default tier
  * @param deadline      how long the caller may wait, {@code null} for the configured default
+ * @param retryTicket   the ticket of the RETRY_LATER answer this request retries ({@link Outcome.RetryLater#retryTicket}),
+ *                      or {@code null} for a new request: a retry is the same demand, not counted again in popularity
+ *                      or by the keep-alive policy; a ticket that is no longer good only makes the request count
  */
 public record ServiceRequest(String service, String version, Environment environment,
-                             String securityLevel, String tier, Duration deadline) {
+                             String securityLevel, String tier, Duration deadline, String retryTicket) {
+
+    /** What a retry ticket looks like: letters, digits, '-' and '_' (base64url), at most 64. */
+    private static final java.util.regex.Pattern TICKET = java.util.regex.Pattern.compile("[A-Za-z0-9_-]{1,64}");
 
     /**
      * @throws InvalidRequestException naming the field when a name breaks the {@link Names} grammar, the
@@ -29,6 +35,25 @@ public record ServiceRequest(String service, String version, Environment environ
         if (deadline != null && deadline.isNegative()) {
             throw new InvalidRequestException("deadlineMs", "deadline must not be negative: " + deadline.toMillis() + " ms");
         }
+        if (retryTicket != null && !wellFormedRetryTicket(retryTicket)) {
+            throw new InvalidRequestException("retryTicket", "retryTicket must be what a RETRY_LATER answer gave: up to 64 "
+                    + "letters, digits, - or _");
+        }
+    }
+
+    /**
+     * Whether {@code ticket} has the shape of a retry ticket (whether it is still good is the manager's to say).
+     *
+     * @since 1.6
+     */
+    public static boolean wellFormedRetryTicket(String ticket) {
+        return ticket != null && TICKET.matcher(ticket).matches();
+    }
+
+    /** A first request (no retry ticket). */
+    public ServiceRequest(String service, String version, Environment environment, String securityLevel, String tier,
+                          Duration deadline) {
+        this(service, version, environment, securityLevel, tier, deadline, null);
     }
 
     public static ServiceRequest of(String service) {
@@ -36,10 +61,19 @@ public record ServiceRequest(String service, String version, Environment environ
     }
 
     public ServiceRequest withDeadline(Duration newDeadline) {
-        return new ServiceRequest(service, version, environment, securityLevel, tier, newDeadline);
+        return new ServiceRequest(service, version, environment, securityLevel, tier, newDeadline, retryTicket);
     }
 
     public ServiceRequest withTier(String newTier) {
-        return new ServiceRequest(service, version, environment, securityLevel, newTier, deadline);
+        return new ServiceRequest(service, version, environment, securityLevel, newTier, deadline, retryTicket);
+    }
+
+    /**
+     * This request as the retry of one answered RETRY_LATER with {@code ticket}: the same demand, not counted again.
+     *
+     * @since 1.6
+     */
+    public ServiceRequest withRetryTicket(String ticket) {
+        return new ServiceRequest(service, version, environment, securityLevel, tier, deadline, ticket);
     }
 }

@@ -269,6 +269,8 @@ public class FarmServiceManager implements ServiceManager {
     /** Work other appliances sharing the store carry on, by VM id: requests here join it ({@link #watchElsewhere}). */
     private final Map<String, Work> elsewhere = new ConcurrentHashMap<>();
     private Readiness probe;
+    /** Tells a retry of a RETRY_LATER answer from a new request. */
+    private RetryTickets retryTickets;
     private final Map<Offering, Work> creations = new ConcurrentHashMap<>();
     private final Map<Offering, Object> offeringLocks = new ConcurrentHashMap<>();
     private final Map<String, LoadMeter> loads = new ConcurrentHashMap<>();
@@ -286,6 +288,7 @@ public class FarmServiceManager implements ServiceManager {
         workers = workerPool.apply(settings.workers());
         deadlines = deadlineTimer.get();
         probe = readiness.get();
+        retryTickets = new RetryTickets(clock);
         estimates.put(Activation.CREATED, new DurationEstimate(settings.createEstimate()));
         estimates.put(Activation.RESUMED, new DurationEstimate(Duration.ofMillis(200)));
         estimates.put(Activation.RESTORED, new DurationEstimate(Duration.ofSeconds(2)));
@@ -399,10 +402,12 @@ public class FarmServiceManager implements ServiceManager {
         }
         Resolution.Viable viable = (Resolution.Viable) resolution;
         Offering offering = viable.offering();
-        popularity.record(offering);
-        Lifecycle sweeper = lifecycle;
-        if (sweeper != null) {
-            sweeper.requested(offering, clock.instant());
+        if (!retryTickets.isRetry(request.retryTicket(), offering)) { // a retry is demand already counted
+            popularity.record(offering);
+            Lifecycle sweeper = lifecycle;
+            if (sweeper != null) {
+                sweeper.requested(offering, clock.instant());
+            }
         }
         List<String> filledIn = viable.filledIn();
         Answer pending = new Answer(answer, offering, filledIn, s, startNanos);
@@ -455,7 +460,7 @@ public class FarmServiceManager implements ServiceManager {
         /** Answers {@code outcome} unless the request has its answer. */
         void settle(Outcome outcome) {
             if (state.compareAndSet(OPEN, SETTLED) || state.compareAndSet(RECORDING, SETTLED)) {
-                future.complete(outcome);
+                answer(outcome);
             }
         }
 
@@ -463,9 +468,15 @@ public class FarmServiceManager implements ServiceManager {
             late = true;
             Work now = work;
             if (now != null && state.compareAndSet(OPEN, SETTLED)) {
-                future.complete(new Outcome.RetryLater(now.retryAfter(System.nanoTime()), offering, filledIn,
+                answer(new Outcome.RetryLater(now.retryAfter(System.nanoTime()), offering, filledIn,
                         now.doing(), since(startNanos)));
             }
+        }
+
+        /** A RETRY_LATER carries the ticket its retry sends back, so that the retry is not counted again. */
+        private void answer(Outcome outcome) {
+            future.complete(outcome instanceof Outcome.RetryLater later
+                    ? later.withRetryTicket(retryTickets.issue(offering)) : outcome);
         }
 
         /** The grant may be recorded: nobody else answers meanwhile. */

@@ -139,6 +139,35 @@ class FarmServiceManagerTest {
     }
 
     @Test
+    void aRetryWithItsTicketIsNotCountedAgainAndABadOrForeignTicketCounts() {
+        farm.hypervisor.bootGate = new CountDownLatch(1);
+        Outcome.RetryLater first = assertInstanceOf(Outcome.RetryLater.class, request("wiki", Duration.ofMillis(50)));
+        assertTrue(first.retryTicket() != null && first.retryTicket().matches("[A-Za-z0-9_-]{22}"), first.retryTicket());
+        ServiceRequest retry = ServiceRequest.of("wiki").withDeadline(Duration.ofMillis(50))
+                .withRetryTicket(first.retryTicket());
+        Outcome.RetryLater second = assertInstanceOf(Outcome.RetryLater.class, farm.manager.request(retry));
+        assertInstanceOf(Outcome.RetryLater.class, farm.manager.request(retry.withRetryTicket(second.retryTicket())));
+        assertEquals(1, popularity("wiki"), "two retries of one request: one request");
+
+        // a ticket of another combination, or one that is not this manager's, is not a retry: the request counts
+        assertInstanceOf(Outcome.RetryLater.class, farm.manager.request(ServiceRequest.of("blog")
+                .withDeadline(Duration.ofMillis(50)).withRetryTicket(first.retryTicket())));
+        assertEquals(1, popularity("blog"));
+        farm.manager.request(retry.withRetryTicket("AAAAAAAAAAAAAAAAAAAAAA"));
+        assertEquals(2, popularity("wiki"));
+        farm.clock.advance(RetryTickets.VALID.plusSeconds(1));
+        farm.manager.request(retry);
+        assertEquals(1, popularity("wiki"), "too old: counted (the first ones slid out of the popularity window)");
+        farm.hypervisor.bootGate.countDown();
+    }
+
+    /** How often the popularity tracker has counted requests for {@code service} in its window. */
+    private long popularity(String service) {
+        return farm.popularity.demand().stream().filter(d -> d.offering().service().equals(service))
+                .mapToLong(org.servicefarm.api.image.Demand::requests).sum();
+    }
+
+    @Test
     void concurrentRequestsForOneColdCombinationBuildOnce() throws Exception {
         farm.hypervisor.bootGate = new CountDownLatch(1);
         int callers = 16;

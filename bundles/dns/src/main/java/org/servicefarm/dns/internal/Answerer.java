@@ -5,6 +5,7 @@ import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -55,6 +56,20 @@ final class Answerer {
     private final Name zone;
     private final Name vmZone;
     private final Set<String> privateApplications;
+    /**
+     * The retry ticket of the last RETRY_LATER (a SERVFAIL) answered to a resolver for a name, by resolver address and
+     * name: a resolver asks again on its own, and its next query for the name is that request's retry, not a new one
+     * for popularity and the keep-alive policy to count. Least recently used first out; an entry goes when the name
+     * is answered otherwise.
+     */
+    private final Map<String, String> retries = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(64, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+                    return size() > RETRIES_KEPT;
+                }
+            });
+    static final int RETRIES_KEPT = 10_000;
 
     Answerer(ServiceManager manager, DnsConfig config) {
         this.manager = manager;
@@ -72,8 +87,16 @@ final class Answerer {
         return zone.toString(true);
     }
 
-    /** The answer to {@code query}; completes when the request path has answered, at the latest at the deadline. */
+    /** The answer to {@code query} from an unknown client (its retries are counted as requests). */
     CompletionStage<Message> answer(Message query) {
+        return answer(query, null);
+    }
+
+    /**
+     * The answer to {@code query} from {@code client} (its address, or null); completes when the request path has
+     * answered, at the latest at the deadline.
+     */
+    CompletionStage<Message> answer(Message query, InetAddress client) {
         Record question = query.getQuestion();
         Message response = reply(query);
         if (query.getHeader().getOpcode() != Opcode.QUERY || question == null) {
@@ -105,13 +128,23 @@ final class Answerer {
             soa(response, config.negativeTtl()); // NODATA: the name may exist, not with this type
             return done(response);
         }
+        String retryKey = client == null ? null : client.getHostAddress() + " " + name.toString().toLowerCase(Locale.ROOT);
+        String ticket = retryKey == null ? null : retries.get(retryKey);
+        ServiceRequest request = ticket == null ? parsed.request() : parsed.request().withRetryTicket(ticket);
         CompletionStage<Outcome> outcome;
         try {
-            outcome = manager.requestAsync(parsed.request());
+            outcome = manager.requestAsync(request);
         } catch (InvalidRequestException e) {
             return done(nxdomain(response, e.getMessage()));
         }
         return outcome.handle((answer, failure) -> {
+            if (retryKey != null) {
+                if (answer instanceof Outcome.RetryLater later && later.retryTicket() != null) {
+                    retries.put(retryKey, later.retryTicket());
+                } else {
+                    retries.remove(retryKey);
+                }
+            }
             if (failure != null) {
                 LOG.warn("DNS request for {} failed: {}", parsed.service(), failure.toString());
                 response.getHeader().setRcode(Rcode.SERVFAIL);

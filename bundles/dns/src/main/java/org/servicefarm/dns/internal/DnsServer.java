@@ -3,6 +3,7 @@ package org.servicefarm.dns.internal;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -102,7 +103,8 @@ public class DnsServer implements DirectoryFrontEnd {
                 } catch (IOException e) {
                     continue; // not a DNS message: nothing to answer
                 }
-                answerer.answer(query).whenComplete((response, failure) -> send(client, query, response, failure));
+                InetAddress from = client instanceof InetSocketAddress socket ? socket.getAddress() : null;
+                answerer.answer(query, from).whenComplete((response, failure) -> send(client, query, response, failure));
             } catch (ClosedChannelException e) {
                 return;
             } catch (IOException | RuntimeException e) {
@@ -155,7 +157,7 @@ public class DnsServer implements DirectoryFrontEnd {
                 Message response;
                 Throwable failure = null;
                 try {
-                    response = answerer.answer(query).toCompletableFuture().get();
+                    response = answerer.answer(query, socket.getInetAddress()).toCompletableFuture().get();
                 } catch (Exception e) {
                     response = null;
                     failure = e;

@@ -61,7 +61,8 @@ class DnsServerTest {
                     ? new Outcome.Never("wiki needs php, windows-2022 has none", Duration.ZERO)
                     : new Outcome.Granted(new Endpoint("127.0.0.1", 22000), "sf-0123456789ab", "alpha",
                     Activation.ACTIVE, WIKI, List.of(), Duration.ZERO);
-            case "blog" -> new Outcome.RetryLater(Duration.ofSeconds(3), null, List.of(), "creating", Duration.ZERO);
+            case "blog" -> new Outcome.RetryLater(Duration.ofSeconds(3), null, List.of(), "creating", Duration.ZERO,
+                    "blog-ticket-" + (request.retryTicket() == null ? 1 : 2));
             default -> new Outcome.Never("unknown service '" + request.service() + "'", Duration.ZERO);
         };
         // later, on another thread: the server must answer when the stage completes
@@ -81,7 +82,13 @@ class DnsServerTest {
     }
 
     private Message ask(String name, int type, boolean tcp) throws Exception {
+        return ask(name, type, tcp, "127.0.0.1");
+    }
+
+    /** Asks from {@code from}, an address of the loopback interface (127.0.0.0/8). */
+    private Message ask(String name, int type, boolean tcp, String from) throws Exception {
         SimpleResolver resolver = new SimpleResolver("127.0.0.1");
+        resolver.setLocalAddress(new java.net.InetSocketAddress(from, 0));
         resolver.setPort(server.port());
         resolver.setTCP(tcp);
         resolver.setTimeout(Duration.ofSeconds(10));
@@ -135,6 +142,16 @@ class DnsServerTest {
         // the suggested name, asked as it is, is granted
         assertEquals(Rcode.NOERROR, ask("_wiki._tcp.os-debian-12.runtime-php-8_2.farm.local.", Type.SRV, false)
                 .getRcode());
+    }
+
+    @Test
+    void aResolversNextQueryForANameItWasToldToRetryIsThatRequestsRetry() throws Exception {
+        ask("_blog._tcp.farm.local.", Type.SRV, false);
+        ask("_blog._tcp.farm.local.", Type.A, true); // the same resolver, by TCP now, for another type
+        ask("_blog._tcp.farm.local.", Type.SRV, false);
+        ask("_blog._tcp.farm.local.", Type.SRV, false, "127.0.0.2"); // another resolver: a request of its own
+        assertEquals(java.util.Arrays.asList(null, "blog-ticket-1", "blog-ticket-2", null),
+                asked.stream().map(ServiceRequest::retryTicket).toList());
     }
 
     @Test

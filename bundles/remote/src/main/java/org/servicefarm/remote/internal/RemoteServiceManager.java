@@ -149,6 +149,7 @@ public class RemoteServiceManager implements ServiceManager {
         if (request.deadline() != null) {
             body.put("deadlineMs", request.deadline().toMillis());
         }
+        putIf(body, "retryTicket", request.retryTicket()); // the manager's own ticket: passed back as it gave it
         return body;
     }
 
@@ -180,7 +181,7 @@ public class RemoteServiceManager implements ServiceManager {
                 long seconds = response.headers().firstValue("Retry-After").map(RemoteServiceManager::seconds)
                         .orElse(json.path("retryAfterSeconds").asLong(unreachableRetry.toSeconds()));
                 return new Outcome.RetryLater(Duration.ofSeconds(Math.max(1, seconds)), offering(json.path("offering")),
-                        strings(json.path("filledIn")), text(json, "detail"), elapsed);
+                        strings(json.path("filledIn")), text(json, "detail"), elapsed, ticket(text(json, "retryTicket")));
             }
             case 404 -> {
                 if ("NEVER".equals(json.path("outcome").asText())) {
@@ -195,6 +196,11 @@ public class RemoteServiceManager implements ServiceManager {
         }
         refused(status, "answered HTTP " + status + (json.has("detail") ? ": " + json.path("detail").asText() : ""));
         return unreachable("the manager answered HTTP " + status, elapsed);
+    }
+
+    /** The manager's retry ticket, when it is one (anything else is dropped: the retry then counts as a request). */
+    private static String ticket(String ticket) {
+        return ServiceRequest.wellFormedRetryTicket(ticket) ? ticket : null;
     }
 
     private Outcome unreachable(String detail, Duration elapsed) {

@@ -154,11 +154,15 @@ class RemoteServiceManagerTest {
         RemoteServiceManager remote = remote(PASSWORD);
         answers.put("POST /api/v1/requests", new Answer(503, Map.of("Retry-After", "4"), "{\"outcome\":"
                 + "\"RETRY_LATER\",\"retryAfterSeconds\":4,\"detail\":\"creating a VM\",\"offering\":" + OFFERING
-                + ",\"filledIn\":[],\"elapsedMs\":1500}"));
+                + ",\"filledIn\":[],\"elapsedMs\":1500,\"retryTicket\":\"Tkt-0123456789abcdef_xy\"}"));
         Outcome.RetryLater later = assertInstanceOf(Outcome.RetryLater.class, remote.request(WIKI_ON_DEBIAN));
         assertEquals(4, later.retryAfterSeconds());
         assertEquals("creating a VM", later.detail());
         assertEquals("wiki", later.offering().service());
+        assertEquals("Tkt-0123456789abcdef_xy", later.retryTicket());
+        remote.request(WIKI_ON_DEBIAN.withRetryTicket(later.retryTicket()));
+        assertEquals("Tkt-0123456789abcdef_xy", received.get("POST /api/v1/requests").path("retryTicket").asText(),
+                "the retry sends the manager's ticket back");
 
         answers.put("POST /api/v1/requests", new Answer(404, Map.of(), "{\"type\":\"urn:servicefarm:problem:never\","
                 + "\"status\":404,\"detail\":\"breaks rule wiki-php\",\"outcome\":\"NEVER\"}"));

@@ -59,8 +59,9 @@ final class JsonMapping {
                        OfferingJson offering, List<String> filledIn, long elapsedMs, String start) {
     }
 
+    /** {@code retryTicket}: what the retry's body sends back, so that it is not counted as a new request. */
     record RetryLaterJson(String outcome, long retryAfterSeconds, String detail, OfferingJson offering,
-                          List<String> filledIn, long elapsedMs) {
+                          List<String> filledIn, long elapsedMs, String retryTicket) {
     }
 
     record OfferingsJson(List<OfferingJson> offerings) {
@@ -191,7 +192,7 @@ final class JsonMapping {
 
     static RetryLaterJson retryLater(Outcome.RetryLater retry) {
         return new RetryLaterJson("RETRY_LATER", retry.retryAfterSeconds(), retry.detail(), offering(retry.offering()),
-                retry.filledIn(), millis(retry.elapsed()));
+                retry.filledIn(), millis(retry.elapsed()), retry.retryTicket());
     }
 
     static OfferingsJson offerings(List<Offering> offerings) {

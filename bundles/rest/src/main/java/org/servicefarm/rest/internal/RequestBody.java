@@ -15,7 +15,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 record RequestBody(String service, String version, EnvironmentBody environment, String securityLevel, String tier,
-                   Long deadlineMs) {
+                   Long deadlineMs, String retryTicket) {
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     record EnvironmentBody(String os, String server, String runtime, List<String> patches) {
@@ -25,13 +25,13 @@ record RequestBody(String service, String version, EnvironmentBody environment, 
         }
     }
 
-    /** The body that asks for {@code request}: fields it leaves out are left out. */
+    /** The body that asks for {@code request}: fields it leaves out are left out; never a retry ticket. */
     static RequestBody of(ServiceRequest request) {
         Environment env = request.environment();
         EnvironmentBody environment = env.equals(Environment.ANY) ? null
                 : new EnvironmentBody(env.os(), env.server(), env.runtime(), env.patches().isEmpty() ? null : env.patches());
         return new RequestBody(request.service(), request.version(), environment, request.securityLevel(),
-                request.tier(), request.deadline() == null ? null : request.deadline().toMillis());
+                request.tier(), request.deadline() == null ? null : request.deadline().toMillis(), null);
     }
 
     /**
@@ -40,6 +40,6 @@ record RequestBody(String service, String version, EnvironmentBody environment, 
      */
     ServiceRequest toRequest() {
         return new ServiceRequest(service, version, environment == null ? Environment.ANY : environment.toEnvironment(),
-                securityLevel, tier, deadlineMs == null ? null : Duration.ofMillis(deadlineMs));
+                securityLevel, tier, deadlineMs == null ? null : Duration.ofMillis(deadlineMs), retryTicket);
     }
 }

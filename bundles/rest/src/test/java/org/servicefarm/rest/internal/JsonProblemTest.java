@@ -34,9 +34,10 @@ class JsonProblemTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
-            {"service":"wiki","colour":"red"}                    | colour              | unknown field colour; known fields are [deadlineMs, environment, securityLevel, service, tier, version]
+            {"service":"wiki","colour":"red"}                    | colour              | unknown field colour; known fields are [deadlineMs, environment, retryTicket, securityLevel, service, tier, version]
             {"service":"wiki","environment":{"kernel":"6"}}      | environment.kernel  | unknown field environment.kernel; known fields are [environment.os, environment.patches, environment.runtime, environment.server]
             {"service":42}                                       | service             | service must be a string, not a whole number
+            {"service":"wiki","retryTicket":"a;b"}               | retryTicket         | retryTicket must be what a RETRY_LATER answer gave: up to 64 letters, digits, - or _
             {"service":true}                                     | service             | service must be a string, not a boolean
             {"service":"wiki","deadlineMs":"100"}                | deadlineMs          | deadlineMs must be a whole number, not a string
             {"service":"wiki","deadlineMs":1.5}                  | deadlineMs          | deadlineMs must be a whole number, not a number with a fraction

@@ -107,9 +107,10 @@ class RequestResourceTest {
     @Test
     void retryLaterIs503WithRetryAfterHeaderAndBody() {
         manager.answer = request -> new Outcome.RetryLater(Duration.ofMillis(2500), FixedServiceManager.WIKI,
-                FixedServiceManager.WIKI.filledIn(request), "building on host-a", Duration.ofMillis(1000));
+                FixedServiceManager.WIKI.filledIn(request), "building on host-a", Duration.ofMillis(1000),
+                "T0ket_-0123456789abcde");
 
-        Answer answer = request("{\"service\":\"wiki\",\"deadlineMs\":1000}");
+        Answer answer = request("{\"service\":\"wiki\",\"deadlineMs\":1000,\"retryTicket\":\"earlier-ticket\"}");
 
         JsonNode json = answer.json(503);
         assertEquals("3", answer.header("Retry-After"));
@@ -119,6 +120,8 @@ class RequestResourceTest {
         assertEquals("wiki", json.at("/offering/service").asText());
         assertTrue(json.get("filledIn").toString().contains("\"os\""));
         assertEquals(1000, json.get("elapsedMs").asLong());
+        assertEquals("T0ket_-0123456789abcde", json.get("retryTicket").asText(), "what the retry sends back");
+        assertEquals("earlier-ticket", manager.requests.get(0).retryTicket(), "the retry's ticket reaches the manager");
     }
 
     @Test

@@ -87,6 +87,9 @@ final class Formats {
             if (retry.offering() != null) {
                 offering(out, retry.offering(), retry.filledIn());
             }
+            if (retry.retryTicket() != null) {
+                line(out, "retry with", "--retry-ticket " + retry.retryTicket());
+            }
         } else {
             Outcome.Never never = (Outcome.Never) outcome;
             out.append("NEVER ").append(request.service()).append(": ").append(never.reason()).append('\n');

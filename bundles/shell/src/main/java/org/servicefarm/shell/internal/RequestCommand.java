@@ -26,6 +26,10 @@ public class RequestCommand extends RequestOptions {
     @Option(name = "--deadline", description = "How many milliseconds to wait before answering RETRY_LATER")
     Long deadlineMs;
 
+    @Option(name = "--retry-ticket", description = "The ticket a RETRY_LATER answer gave: this request is its retry, "
+            + "not counted again as demand")
+    String retryTicket;
+
     PrintStream out = System.out;
 
     /**
@@ -37,6 +41,7 @@ public class RequestCommand extends RequestOptions {
         ServiceRequest request = request("farm:request", deadlineMs);
         Outcome outcome;
         try {
+            request = request.withRetryTicket(retryTicket);
             outcome = manager.request(request);
         } catch (InvalidRequestException e) {
             throw Failures.invalid(e, OPTIONS);

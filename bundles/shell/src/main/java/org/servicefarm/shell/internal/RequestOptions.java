@@ -57,7 +57,7 @@ abstract class RequestOptions implements Action {
     static final Map<String, String> OPTIONS = Map.of("service", "SERVICE", "version", "--version",
             "environment.os", "--os", "environment.server", "--server", "environment.runtime", "--runtime",
             "environment.patches", "--patch", "securityLevel", "--security-level", "tier", "--tier",
-            "deadlineMs", "--deadline");
+            "deadlineMs", "--deadline", "retryTicket", "--retry-ticket");
 
     /**
      * The request these options make.

@@ -95,6 +95,13 @@ class FormatsTest {
     }
 
     @Test
+    void retryLaterSaysHowToRetryWithItsTicket() {
+        String text = Formats.outcome(ServiceRequest.of("wiki"), new Outcome.RetryLater(Duration.ofMillis(1200), null,
+                null, "booting on host-a", Duration.ofSeconds(1), "AbC-_0123456789abcdefg"));
+        assertTrue(text.contains("retry with  --retry-ticket AbC-_0123456789abcdefg"), text);
+    }
+
+    @Test
     void neverPrintsTheReasonOnOneLine() {
         String text = Formats.outcome(ServiceRequest.of("wiki"),
                 new Outcome.Never("wiki needs php, windows-2022 has none", Duration.ZERO));
