@@ -34,6 +34,8 @@ import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
 import org.servicefarm.itests.FarmClient.Login;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 /**
  * The front ends of issue 12 on the assembled appliance: request ids in answers and in the log, Prometheus text at
  * /metrics, asynchronous answers to many waiting clients.
@@ -97,9 +99,9 @@ public class FrontendsIT extends BootedAppliance {
                 "{\"service\":\"wiki\",\"environment\":{\"os\":\"windows-2022\"}}", Login.OPERATOR);
         assertEquals(404, never.statusCode());
         // the nearest viable requests, each posted as it is: not NEVER (granted, or RETRY_LATER while it boots)
-        com.fasterxml.jackson.databind.JsonNode suggestions = FarmClient.json(never).path("suggestions");
+        JsonNode suggestions = FarmClient.json(never).path("suggestions");
         assertTrue(never.body(), suggestions.size() >= 1 && suggestions.size() <= 3);
-        for (com.fasterxml.jackson.databind.JsonNode suggestion : suggestions) {
+        for (JsonNode suggestion : suggestions) {
             assertEquals("wiki", suggestion.path("service").asText());
             int status = client.post("/api/v1/requests", suggestion.toString(), Login.OPERATOR).statusCode();
             assertTrue(suggestion + " answered " + status, status == 200 || status == 503);
@@ -143,6 +145,7 @@ public class FrontendsIT extends BootedAppliance {
         String first = dig("SRV", name, false);
         assertTrue(first, first.contains("status: SERVFAIL"));
         String answer = null;
+        int retries = 0;
         Instant deadline = Instant.now().plusSeconds(60);
         while (Instant.now().isBefore(deadline)) {
             String full = dig("SRV", name, false);
@@ -151,9 +154,19 @@ public class FrontendsIT extends BootedAppliance {
                 break;
             }
             assertTrue(full, full.contains("status: SERVFAIL"));
+            retries++;
             FarmClient.pause(1000);
         }
         assertTrue("granted over DNS within 60 s", answer != null);
+        // the resolver's queries after its SERVFAIL were that request's retries: one request counted
+        JsonNode counted = null;
+        for (JsonNode demand : FarmClient.json(client.get("/api/v1/popularity", Login.VIEWER)).path("offerings")) {
+            if (demand.path("offering").path("service").asText().equals("static-site")) {
+                counted = demand;
+            }
+        }
+        assertTrue("static-site is counted", counted != null);
+        assertEquals(retries + " retries: " + counted, 1, counted.path("requests").asLong());
         Matcher srv = Pattern.compile(Pattern.quote(name) + "\\.\\s+\\d+\\s+IN\\s+SRV\\s+0 0 (\\d+) (sf-[0-9a-f]{12})\\.vm\\.farm\\.local\\.")
                 .matcher(answer);
         assertTrue(answer, srv.find());
