@@ -31,6 +31,7 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
@@ -68,6 +69,7 @@ import org.servicefarm.api.reuse.ReuseDecision.Step;
 import org.servicefarm.api.reuse.ReuseExplanation;
 import org.servicefarm.api.reuse.ReuseRequest;
 import org.servicefarm.api.reuse.ReuseTier;
+import org.servicefarm.api.store.FarmKeys;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -228,6 +230,11 @@ public class FarmServiceManager implements ServiceManager {
     @Reference
     HostRegistry hosts;
 
+    /** The keys shared by the appliances of the store (retry tickets are signed with one); absent without a store. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile FarmKeys farmKeys;
+
     /** Adds and removes the hosts of the API, and drains hosts: farm-wide and kept when the store is shared. */
     @Reference
     SharedHosts sharedHosts;
@@ -288,7 +295,7 @@ public class FarmServiceManager implements ServiceManager {
         workers = workerPool.apply(settings.workers());
         deadlines = deadlineTimer.get();
         probe = readiness.get();
-        retryTickets = new RetryTickets(clock);
+        retryTickets = new RetryTickets(clock, () -> farmKeys);
         estimates.put(Activation.CREATED, new DurationEstimate(settings.createEstimate()));
         estimates.put(Activation.RESUMED, new DurationEstimate(Duration.ofMillis(200)));
         estimates.put(Activation.RESTORED, new DurationEstimate(Duration.ofSeconds(2)));

@@ -9,36 +9,42 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.function.Supplier;
 
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 import org.servicefarm.api.Offering;
+import org.servicefarm.api.store.FarmKeys;
 
 /**
  * Tickets that tell a retry from a new request. A RETRY_LATER answer carries one; a client that comes back with it
  * asks again for what it asked before, which popularity and the keep-alive policy must not count twice: a client
  * retrying every second through an 8-second boot would otherwise count nine requests, and eight idle times of a
- * second. A ticket is its combination and the second it was issued, signed with a key this manager draws when it
- * starts: nothing is kept per ticket. It is good for {@link #VALID} (an answer to a retry carries a fresh one); one
- * from before a restart, from another appliance, for another combination, too old or forged is not a retry, and the
- * request counts.
+ * second. A ticket is its combination and the second it was issued, signed with the farm's key: the store's
+ * ({@link FarmKeys}: one for every appliance of a database, so a retry that a load balancer sends to another one is
+ * still a retry, and kept across restarts), or without a store one this manager draws when it starts. Nothing is
+ * kept per ticket. It is good for {@link #VALID} (an answer to a retry carries a fresh one); one for another
+ * combination, too old, forged or signed with another key is not a retry, and the request counts.
  */
 final class RetryTickets {
 
     static final Duration VALID = Duration.ofMinutes(10);
+    /** The name of the farm's key for tickets in {@link FarmKeys}. */
+    static final String KEY_NAME = "retry-tickets";
     /** Four bytes of the second it was issued, then the first twelve of its HMAC-SHA256: 22 base64url characters. */
     private static final int MAC_BYTES = 12;
     private static final int BYTES = 4 + MAC_BYTES;
 
     private final Clock clock;
-    private final SecretKeySpec key;
+    private final Supplier<FarmKeys> farmKeys;
+    private final byte[] ownKey = new byte[32];
 
-    RetryTickets(Clock clock) {
+    /** @param farmKeys the store's keys now, or null while there is no store */
+    RetryTickets(Clock clock, Supplier<FarmKeys> farmKeys) {
         this.clock = clock;
-        byte[] secret = new byte[32];
-        new SecureRandom().nextBytes(secret);
-        this.key = new SecretKeySpec(secret, "HmacSHA256");
+        this.farmKeys = farmKeys;
+        new SecureRandom().nextBytes(ownKey);
     }
 
     /** A ticket for a retry of a request for {@code offering}, good from now for {@link #VALID}. */
@@ -48,7 +54,7 @@ final class RetryTickets {
         return Base64.getUrlEncoder().withoutPadding().encodeToString(ticket.array());
     }
 
-    /** Whether {@code ticket} (may be null) is one this manager issued for {@code offering} within {@link #VALID}. */
+    /** Whether {@code ticket} (may be null) was issued by this farm for {@code offering} within {@link #VALID}. */
     boolean isRetry(String ticket, Offering offering) {
         if (ticket == null || ticket.length() != 22) {
             return false;
@@ -69,10 +75,23 @@ final class RetryTickets {
         return MessageDigest.isEqual(mac, Arrays.copyOf(mac(offering, second), MAC_BYTES));
     }
 
+    /** The farm's key when the store can give it, else this manager's own. */
+    private byte[] key() {
+        FarmKeys keys = farmKeys.get();
+        if (keys != null) {
+            try {
+                return keys.key(KEY_NAME);
+            } catch (RuntimeException e) { // the store is down: tickets of this manager's own, for now
+                return ownKey;
+            }
+        }
+        return ownKey;
+    }
+
     private byte[] mac(Offering offering, long second) {
         try {
             Mac mac = Mac.getInstance("HmacSHA256"); // not thread-safe: one per call (RETRY_LATER answers only)
-            mac.init(key);
+            mac.init(new SecretKeySpec(key(), "HmacSHA256"));
             mac.update(offering.key().getBytes(StandardCharsets.UTF_8));
             mac.update(ByteBuffer.allocate(8).putLong(second).array());
             return mac.doFinal();

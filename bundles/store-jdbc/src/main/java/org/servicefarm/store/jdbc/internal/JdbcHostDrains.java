@@ -17,7 +17,7 @@ import org.servicefarm.api.store.HostDrains;
 public class JdbcHostDrains implements HostDrains {
 
     /** What both H2 and PostgreSQL say when a row's primary key is taken. */
-    private static final String UNIQUE_VIOLATION = "23505";
+    static final String UNIQUE_VIOLATION = "23505";
 
     private final Database database;
 

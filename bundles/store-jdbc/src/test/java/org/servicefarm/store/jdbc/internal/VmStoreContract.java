@@ -56,6 +56,7 @@ abstract class VmStoreContract {
             s.execute("DROP TABLE IF EXISTS host_registration");
             s.execute("DROP TABLE IF EXISTS demand");
             s.execute("DROP TABLE IF EXISTS image_catalog");
+            s.execute("DROP TABLE IF EXISTS farm_key");
             s.execute("DROP TABLE IF EXISTS host_drain");
             s.execute("DROP TABLE IF EXISTS schema_history");
         }
@@ -391,6 +392,18 @@ abstract class VmStoreContract {
             pool.shutdownNow();
         }
         assertEquals(1, appliances.get(0).drains().size());
+    }
+
+    @Test
+    void aFarmKeyIsMadeOnceAndTheSameForEveryApplianceOfTheDatabase() throws Exception {
+        byte[] one = new JdbcFarmKeys(database("one")).key("retry-tickets");
+        assertEquals(32, one.length);
+        byte[] two = new JdbcFarmKeys(database("two")).key("retry-tickets");
+        assertTrue(java.util.Arrays.equals(one, two), "the other appliance reads the first one's key");
+        JdbcFarmKeys restarted = new JdbcFarmKeys(database("one"));
+        assertTrue(java.util.Arrays.equals(one, restarted.key("retry-tickets")), "kept across a restart");
+        assertFalse(java.util.Arrays.equals(one, restarted.key("other")), "each name its own key");
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> restarted.key("a b"));
     }
 
     @Test
