@@ -36,6 +36,7 @@ final class ApplianceProcess {
 
     final Path home;
     final int httpPort;
+    final String dnsPort;
     final FarmClient client;
     private Process karaf;
 
@@ -58,7 +59,8 @@ final class ApplianceProcess {
         set("org.apache.karaf.shell.cfg", "sshPort", ApplianceOptions.freePort());
         set("org.apache.karaf.management.cfg", "rmiRegistryPort", ApplianceOptions.freePort());
         set("org.apache.karaf.management.cfg", "rmiServerPort", ApplianceOptions.freePort());
-        set("org.servicefarm.dns.cfg", "port", ApplianceOptions.freePort());
+        dnsPort = ApplianceOptions.freePort();
+        set("org.servicefarm.dns.cfg", "port", dnsPort);
         // no shutdown socket (it is only ever killed): on a random port of its own, it once took the HTTP port picked
         // above before the web server bound it, and the REST API never came up
         set("config.properties", "karaf.shutdown.port", "-1");

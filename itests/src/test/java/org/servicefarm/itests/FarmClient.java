@@ -193,6 +193,19 @@ final class FarmClient {
         }
     }
 
+    /** dig's full output for one query to the DNS front end on {@code port} (one try, 5 s), over TCP when asked. */
+    static String dig(String port, String type, String name, boolean tcp) throws Exception {
+        List<String> command = List.of("dig", "-p", port, "@127.0.0.1", "+tries=1", "+time=5",
+                tcp ? "+tcp" : "+notcp", type, name);
+        Process dig = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(dig.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!dig.waitFor(20, TimeUnit.SECONDS)) {
+            dig.destroyForcibly();
+            fail("dig did not end: " + output);
+        }
+        return output;
+    }
+
     static JsonNode json(HttpResponse<String> response) {
         try {
             return JSON.readTree(response.body());

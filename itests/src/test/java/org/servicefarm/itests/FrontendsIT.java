@@ -198,17 +198,8 @@ public class FrontendsIT extends BootedAppliance {
                 && status.body().contains("dns://127.0.0.1:" + dnsPort + "/farm.local"));
     }
 
-    /** dig's full output for one query (one try, 5 s), over TCP when asked. */
     private static String dig(String type, String name, boolean tcp) throws Exception {
-        List<String> command = new ArrayList<>(List.of("dig", "-p", dnsPort, "@127.0.0.1", "+tries=1", "+time=5",
-                tcp ? "+tcp" : "+notcp", type, name));
-        Process dig = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(dig.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!dig.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) {
-            dig.destroyForcibly();
-            fail("dig did not end: " + output);
-        }
-        return output;
+        return FarmClient.dig(dnsPort, type, name, tcp);
     }
 
     // --- helpers ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import javax.ws.rs.core.MediaType;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtensionSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
@@ -34,8 +35,9 @@ public class CatalogResource {
 
     private final ServiceManager manager;
 
+    // greedy: the appliance's own manager, even when a directory's remote one (ranked below) registered first
     @Activate
-    public CatalogResource(@Reference ServiceManager manager) {
+    public CatalogResource(@Reference(policyOption = ReferencePolicyOption.GREEDY) ServiceManager manager) {
         this.manager = manager;
     }
 

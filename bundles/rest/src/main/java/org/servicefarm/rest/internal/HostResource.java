@@ -15,6 +15,7 @@ import javax.ws.rs.core.Response;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtensionSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
@@ -37,8 +38,9 @@ public class HostResource {
 
     private final ServiceManager manager;
 
+    // greedy: the appliance's own manager, even when a directory's remote one (ranked below) registered first
     @Activate
-    public HostResource(@Reference ServiceManager manager) {
+    public HostResource(@Reference(policyOption = ReferencePolicyOption.GREEDY) ServiceManager manager) {
         this.manager = manager;
     }
 

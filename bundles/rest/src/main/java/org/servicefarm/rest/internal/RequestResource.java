@@ -19,6 +19,7 @@ import javax.ws.rs.core.SecurityContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
@@ -55,8 +56,9 @@ public class RequestResource {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     volatile AuditTrail audit;
 
+    // greedy: the appliance's own manager, even when a directory's remote one (ranked below) registered first
     @Activate
-    public RequestResource(@Reference ServiceManager manager) {
+    public RequestResource(@Reference(policyOption = ReferencePolicyOption.GREEDY) ServiceManager manager) {
         this.manager = manager;
     }
 

@@ -58,8 +58,9 @@ public class StatusResource {
     /** By name; front ends come and go with their bundles. */
     private final Map<String, DirectoryFrontEnd> frontEnds = new ConcurrentSkipListMap<>();
 
+    // greedy: the appliance's own manager, even when a directory's remote one (ranked below) registered first
     @Activate
-    public StatusResource(@Reference ServiceManager manager) {
+    public StatusResource(@Reference(policyOption = ReferencePolicyOption.GREEDY) ServiceManager manager) {
         this.manager = manager;
     }
 
