@@ -226,8 +226,9 @@ public class Checkpoints {
 
     /**
      * Learns which hosts hold checkpoints of the store's images (recording each in the store, which lists it from then
-     * on), and deletes on its host a checkpoint whose image the store no longer has. Only after two sweeps in a row found it so: while the image store is being replaced (a
-     * bundle update) it may list nothing for a moment. A checkpoint that VMs still run from stays until they are gone.
+     * on), and deletes on its host a checkpoint whose image the store no longer has. Only after two sweeps in a row
+     * found it so: while the image store is being replaced (a bundle update) it may list nothing for a moment. A
+     * checkpoint that VMs still run from stays until they are gone.
      */
     void sweep() {
         ImageStore store = imageStore;

@@ -721,7 +721,7 @@ final class ImageCache {
     List<ImageCatalog.Entry> catalog() {
         List<ImageCatalog.Entry> catalog = new ArrayList<>(awaited.values());
         for (Entry e : entries.values()) {
-            if (e.state == State.READY && !awaited.containsKey(e.id)) {
+            if (e.state == State.READY) {
                 catalog.add(e.catalogEntry());
             }
         }

@@ -28,6 +28,8 @@ public final class Database {
     private static final Logger LOG = LoggerFactory.getLogger(Database.class);
     /** Where the versioned scripts lie in this bundle; Flyway finds them through the bundle's class loader. */
     static final String MIGRATIONS = "classpath:org/servicefarm/store/jdbc/migration";
+    /** What both H2 and PostgreSQL say when a row's primary key is taken. */
+    static final String UNIQUE_VIOLATION = "23505";
 
     /** The products the scripts are written for. */
     enum Product {

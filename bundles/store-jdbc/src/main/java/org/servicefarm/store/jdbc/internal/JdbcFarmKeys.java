@@ -56,7 +56,7 @@ public class JdbcFarmKeys implements FarmKeys {
                 insert.executeUpdate();
                 return made;
             } catch (SQLException e) {
-                if (!JdbcHostDrains.UNIQUE_VIOLATION.equals(e.getSQLState())) {
+                if (!Database.UNIQUE_VIOLATION.equals(e.getSQLState())) {
                     throw e;
                 }
                 return read(c, name); // another appliance made it first

@@ -16,9 +16,6 @@ import org.servicefarm.api.store.HostDrains;
 @Component(service = HostDrains.class)
 public class JdbcHostDrains implements HostDrains {
 
-    /** What both H2 and PostgreSQL say when a row's primary key is taken. */
-    static final String UNIQUE_VIOLATION = "23505";
-
     private final Database database;
 
     @Activate
@@ -67,7 +64,7 @@ public class JdbcHostDrains implements HostDrains {
             insert.setString(2, database.applianceName());
             insert.executeUpdate();
         } catch (SQLException e) {
-            if (!UNIQUE_VIOLATION.equals(e.getSQLState())) {
+            if (!Database.UNIQUE_VIOLATION.equals(e.getSQLState())) {
                 throw e;
             }
         }

@@ -48,6 +48,9 @@ public class JdbcImageCatalog implements ImageCatalog {
     public synchronized void write(Collection<Entry> images) {
         Map<String, Entry> now = new HashMap<>();
         images.forEach(image -> now.put(image.id(), image));
+        if (now.equals(written)) {
+            return; // nothing changed since the last write: no round trip
+        }
         try (Connection c = database.connection()) {
             Map<String, Entry> before = written != null ? written : read(c);
             boolean auto = c.getAutoCommit();
