@@ -66,4 +66,12 @@ public interface KeepAlivePolicy {
     default List<Offering> prewarm(Instant now) {
         return List.of();
     }
+
+    /**
+     * What the policy has learned of each combination it was told of and plans for it at {@code now}, for operators
+     * ({@link KeepAliveView}). A policy that learns nothing per combination (fixed timers) lists none, the default.
+     */
+    default List<KeepAliveOutlook> outlook(Instant now) {
+        return List.of();
+    }
 }

@@ -2,7 +2,9 @@ package org.servicefarm.core.internal;
 
 import java.time.Clock;
 import java.time.Instant;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -27,7 +29,9 @@ import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.keepalive.KeepAliveOutlook;
 import org.servicefarm.api.keepalive.KeepAlivePolicy;
+import org.servicefarm.api.keepalive.KeepAliveView;
 import org.servicefarm.api.store.DemandCounts;
 import org.servicefarm.api.store.Leadership;
 import org.slf4j.Logger;
@@ -41,9 +45,10 @@ import org.slf4j.LoggerFactory;
  * table. Each move is logged with its reason. The clock is injectable and {@link #sweep} public to the package, so
  * tests drive it with a virtual clock and never sleep.
  */
-@Component(service = Lifecycle.class, configurationPid = Lifecycle.PID, immediate = true)
+@Component(service = {Lifecycle.class, KeepAliveView.class}, configurationPid = Lifecycle.PID,
+        immediate = true)
 @Designate(ocd = Lifecycle.Config.class)
-public class Lifecycle {
+public class Lifecycle implements KeepAliveView {
 
     static final String PID = "org.servicefarm.lifecycle";
     private static final Logger LOG = LoggerFactory.getLogger(Lifecycle.class);
@@ -124,6 +129,22 @@ public class Lifecycle {
         if (inForce != null) {
             inForce.requested(offering, at);
         }
+    }
+
+    @Override
+    public Optional<String> policy() {
+        KeepAlivePolicy inForce = policy;
+        return inForce == null ? Optional.empty() : Optional.of(names.getOrDefault(inForce, "unnamed"));
+    }
+
+    @Override
+    public List<KeepAliveOutlook> outlook() {
+        KeepAlivePolicy inForce = policy;
+        if (inForce == null) {
+            return List.of();
+        }
+        return inForce.outlook(clock.instant()).stream()
+                .sorted(Comparator.comparing((KeepAliveOutlook o) -> o.offering().key())).toList();
     }
 
     /** How many times a VM was brought into service ahead of a request since activation. */

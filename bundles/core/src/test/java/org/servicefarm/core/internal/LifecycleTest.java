@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -26,6 +27,7 @@ import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.eviction.EvictionPolicy;
+import org.servicefarm.api.keepalive.KeepAliveOutlook;
 import org.servicefarm.api.keepalive.KeepAlivePolicy;
 import org.servicefarm.eviction.greedydual.internal.GreedyDualEviction;
 import org.servicefarm.eviction.lfu.internal.LfuEviction;
@@ -125,6 +127,36 @@ class LifecycleTest {
         assertEquals(VmState.DESTROYED, row(id).state());
         assertTrue(row(id).detail().contains("T_destroy"), row(id).detail());
         assertFalse(farm.hypervisor.guestsByHost.get(row(id).hostId()).containsKey(id), "removed from its host");
+    }
+
+    @Test
+    void theKeepAliveViewShowsThePolicyInForceByNameAndItsOutlookByOffering() {
+        Lifecycle lifecycle = farm.lifecycle(timers());
+        assertEquals(Optional.of("fixed"), lifecycle.policy());
+        assertEquals(List.of(), lifecycle.outlook(), "the fixed timers keep no plan per combination");
+        Offering wiki = row(grant("wiki").vmId()).offering();
+        Offering blog = row(grant("blog").vmId()).offering();
+        KeepAlivePolicy planning = new KeepAlivePolicy() {
+            @Override
+            public Optional<Due> due(VmRecord vm, Instant now, double rate) {
+                return Optional.empty();
+            }
+
+            @Override
+            public List<KeepAliveOutlook> outlook(Instant now) {
+                return List.of(new KeepAliveOutlook(wiki, now, 1, null, null, "nothing planned"),
+                        new KeepAliveOutlook(blog, now, 2, now, now.plusSeconds(60), "wanted now"));
+            }
+        };
+        lifecycle.bindPolicy(planning, Map.of(KeepAlivePolicy.NAME, "planning"));
+        assertEquals(Optional.of("planning"), lifecycle.policy(), "the greedy reference's newest");
+        List<KeepAliveOutlook> outlook = lifecycle.outlook();
+        assertEquals(List.of("blog", "wiki"), outlook.stream().map(o -> o.offering().service()).toList(),
+                "by offering");
+        assertEquals(farm.clock.instant(), outlook.get(0).lastRequest(), "asked on the lifecycle's clock");
+        lifecycle.unbindPolicy(planning);
+        assertEquals(Optional.empty(), lifecycle.policy());
+        assertEquals(List.of(), lifecycle.outlook());
     }
 
     @Test

@@ -19,6 +19,7 @@ import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.keepalive.IdleTimes;
+import org.servicefarm.api.keepalive.KeepAliveOutlook;
 import org.servicefarm.api.keepalive.KeepaliveName;
 import org.servicefarm.api.keepalive.KeepAlivePolicy;
 
@@ -118,8 +119,11 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
     /** What each bin of idle time is for: in memory (warm), asleep between two warm ones (bridge), or neither. */
     enum Minute { COLD, WARM, BRIDGE }
 
-    /** One combination's plan, made from its histogram when it had {@code samples} idle times; a bin per entry. */
-    record Plan(long samples, Minute[] minutes) {
+    /**
+     * One combination's plan, made from its histogram when it had {@code samples} idle times; a bin per entry; and
+     * what it reads in them, in words.
+     */
+    record Plan(long samples, Minute[] minutes, String reading) {
         /** The first WARM bin at or after {@code bin}, or -1. */
         int nextWarm(int bin) {
             for (int i = Math.max(0, bin); i < minutes.length; i++) {
@@ -132,6 +136,19 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
 
         Minute at(int bin) {
             return bin < 0 || bin >= minutes.length ? Minute.COLD : minutes[bin];
+        }
+
+        /** The stretch of bins in memory (warm, or asleep between two warm ones) around {@code bin}: {from, to}. */
+        int[] inMemoryAround(int bin) {
+            int from = bin;
+            while (from > 0 && at(from - 1) != Minute.COLD) {
+                from--;
+            }
+            int to = bin;
+            while (at(to) != Minute.COLD) {
+                to++;
+            }
+            return new int[] {from, to};
         }
     }
 
@@ -217,6 +234,7 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
         int bins = counts.length;
         Minute[] minutes = new Minute[bins];
         java.util.Arrays.fill(minutes, Minute.COLD);
+        String reading = null;
         double perBin = c.hazard() * c.binS() / 60.0; // the threshold is per VM-minute, a bin is binS seconds of it
         long reaching = samples;
         for (int bin = 0; bin < bins; bin++) {
@@ -232,7 +250,11 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
                 && random(counts, samples, meanBins)) {
             // the same hazard in every minute: warm until the exponential leaves the next request less than the
             // tail's chance of still coming (-ln(tail) mean idle times); idle longer, the arrivals have changed
-            java.util.Arrays.fill(minutes, 0, (int) Math.min(bins, Math.ceil(c.randomMeans() * meanBins)), Minute.WARM);
+            int warmBins = (int) Math.min(bins, Math.ceil(c.randomMeans() * meanBins));
+            java.util.Arrays.fill(minutes, 0, warmBins, Minute.WARM);
+            reading = "requests at random, " + FixedFormat.human(Duration.ofSeconds(Math.round(meanMinutes * 60)))
+                    + " apart on average: in memory up to " + FixedFormat.human(Duration.ofSeconds((long) warmBins
+                    * c.binS())) + " after a request";
         }
         long gap = c.sleepGapS() / c.binS();
         int previous = -1;
@@ -247,7 +269,32 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
             }
             previous = bin;
         }
-        return new Plan(samples, minutes);
+        return new Plan(samples, minutes, reading != null ? reading : warmStretches(minutes, c));
+    }
+
+    /** The stretches of idle time a plan keeps a VM in memory for, in words. */
+    private static String warmStretches(Minute[] minutes, Settings c) {
+        List<String> stretches = new ArrayList<>();
+        int bin = 0;
+        while (bin < minutes.length) {
+            if (minutes[bin] != Minute.WARM) {
+                bin++;
+                continue;
+            }
+            int end = bin;
+            while (end < minutes.length && minutes[end] != Minute.COLD) {
+                end++;
+            }
+            stretches.add(FixedFormat.human(Duration.ofSeconds((long) bin * c.binS())) + " to "
+                    + FixedFormat.human(Duration.ofSeconds((long) end * c.binS())));
+            bin = end;
+        }
+        if (stretches.isEmpty()) {
+            return "no idle time likely enough to end in a request to be worth memory";
+        }
+        String shown = String.join(", ", stretches.subList(0, Math.min(3, stretches.size())));
+        return "idle times likely to end in a request: " + shown
+                + (stretches.size() > 3 ? " and " + (stretches.size() - 3) + " more" : "") + " after a request";
     }
 
     /**
@@ -316,6 +363,39 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
     }
 
     @Override
+    public List<KeepAliveOutlook> outlook(Instant now) {
+        Settings c = config;
+        List<KeepAliveOutlook> all = new ArrayList<>();
+        idle.forEach((offering, times) -> {
+            Instant last = times.last();
+            if (last == null) {
+                return;
+            }
+            long samples = times.inBounds() + times.outOfBounds();
+            Plan plan = plan(offering, times);
+            if (plan == null) {
+                Instant until = last.plusSeconds(c.fallbackS());
+                boolean over = !now.isBefore(until);
+                all.add(new KeepAliveOutlook(offering, last, samples, over ? null : last, over ? null : until,
+                        "too few idle times to learn from (" + samples + " of " + c.samples() + "): in memory "
+                                + FixedFormat.human(Duration.ofSeconds(c.fallbackS())) + " after each request"));
+                return;
+            }
+            int bin = c.bin(Duration.between(last, now));
+            int start = plan.at(bin) != Minute.COLD ? bin : plan.nextWarm(bin);
+            if (start < 0) {
+                all.add(new KeepAliveOutlook(offering, last, samples, null, null, plan.reading()));
+                return;
+            }
+            int[] stretch = plan.inMemoryAround(start);
+            Instant from = last.plusSeconds(Math.max(0, (long) stretch[0] * c.binS() - c.leadS()));
+            all.add(new KeepAliveOutlook(offering, last, samples, from, last.plusSeconds((long) stretch[1] * c.binS()),
+                    plan.reading()));
+        });
+        return all;
+    }
+
+    @Override
     public List<Offering> prewarm(Instant now) {
         Settings c = config;
         List<Offering> due = new ArrayList<>();
@@ -333,11 +413,11 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
         return due;
     }
 
-    /** A duration as people write it: whole minutes in minutes, else seconds. */
+    /** A duration as people write it: "45 s", "8 min", "7 min 45 s". */
     private static final class FixedFormat {
         static String human(Duration d) {
             long s = d.toSeconds();
-            return s % 60 == 0 ? s / 60 + " min" : s + " s";
+            return s < 60 ? s + " s" : s % 60 == 0 ? s / 60 + " min" : s / 60 + " min " + s % 60 + " s";
         }
     }
 }

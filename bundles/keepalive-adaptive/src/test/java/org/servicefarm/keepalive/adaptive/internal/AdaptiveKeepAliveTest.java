@@ -2,6 +2,7 @@ package org.servicefarm.keepalive.adaptive.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -21,6 +22,7 @@ import org.servicefarm.api.Environment;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.keepalive.KeepAliveOutlook;
 import org.servicefarm.api.keepalive.KeepAlivePolicy.Action;
 import org.servicefarm.api.keepalive.KeepAlivePolicy.Due;
 import org.servicefarm.keepalive.adaptive.internal.AdaptiveKeepAlive.Minute;
@@ -65,6 +67,32 @@ class AdaptiveKeepAliveTest {
 
     private Optional<Due> at(VmState state, double m) {
         return policy.due(vm(state, null), minute(m), 0);
+    }
+
+    @Test
+    void theOutlookSaysWhenACombinationIsNextWantedInMemoryAndWhy() {
+        configure(Map.of("hazard.threshold", 1.0 / 90, "bin.s", 15, "jitter.s", 15, "fallback.keepAlive.s", 14_400L));
+        requests(0);
+        KeepAliveOutlook first = policy.outlook(minute(1)).get(0);
+        assertEquals(minute(0), first.warmFrom(), "too few idle times: from the request");
+        assertEquals(minute(240), first.warmUntil(), "the fallback keep-alive");
+        assertEquals("too few idle times to learn from (0 of 2): in memory 240 min after each request",
+                first.reading());
+
+        requests(30, 60, 90); // a timer every 30 min: bin 120 of 15 s, and its neighbours
+        KeepAliveOutlook timer = policy.outlook(minute(95)).get(0);
+        assertEquals(3, timer.idleTimes());
+        assertEquals(minute(90).plusSeconds(119 * 15 - 30), timer.warmFrom(), "bin 119 less the 30-s lead");
+        assertEquals(minute(90).plusSeconds(122 * 15), timer.warmUntil(), "to the end of bin 121");
+        assertEquals("idle times likely to end in a request: 29 min 45 s to 30 min 30 s after a request",
+                timer.reading());
+        KeepAliveOutlook within = policy.outlook(minute(90 + 30)).get(0);
+        assertEquals(timer.warmFrom(), within.warmFrom(), "in the warm stretch: the same stretch, begun");
+        assertNull(policy.outlook(minute(90 + 31)).get(0).warmFrom(), "past it: nothing until the next request");
+
+        requests(90.5, 95.2, 98.1, 111.7, 112.4, 126.0); // idle times at random
+        KeepAliveOutlook random = policy.outlook(minute(127)).get(0);
+        assertTrue(random.reading().startsWith("requests at random, "), random.reading());
     }
 
     @Test

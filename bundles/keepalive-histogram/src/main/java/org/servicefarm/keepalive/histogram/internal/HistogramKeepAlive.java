@@ -19,6 +19,7 @@ import org.servicefarm.api.ArchiveTier;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.keepalive.IdleTimes;
+import org.servicefarm.api.keepalive.KeepAliveOutlook;
 import org.servicefarm.api.keepalive.KeepaliveName;
 import org.servicefarm.api.keepalive.KeepAlivePolicy;
 
@@ -185,6 +186,29 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
                     + w.why() + ")"));
         }
         return Optional.empty();
+    }
+
+    @Override
+    public List<KeepAliveOutlook> outlook(Instant now) {
+        Duration lead = config.lead();
+        List<KeepAliveOutlook> all = new ArrayList<>();
+        idle.forEach((offering, times) -> {
+            Instant last = times.last();
+            if (last == null) {
+                return;
+            }
+            Windows w = windows(times);
+            Instant until = last.plus(w.tail());
+            Instant from = w.head().isZero() ? last : last.plus(w.head().minus(lead));
+            String reading = w.pattern()
+                    ? "a pattern (" + w.why() + "): in memory " + (w.head().isZero() ? "from the request"
+                    : "from " + w.head().toMinutes() + " min") + " to " + w.tail().toMinutes() + " min after it"
+                    : "no pattern (" + w.why() + "): in memory " + w.tail().toMinutes() + " min after each request";
+            boolean over = !now.isBefore(until);
+            all.add(new KeepAliveOutlook(offering, last, times.inBounds() + times.outOfBounds(),
+                    over ? null : from.isBefore(last) ? last : from, over ? null : until, reading));
+        });
+        return all;
     }
 
     @Override

@@ -1,6 +1,7 @@
 package org.servicefarm.keepalive.histogram.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
@@ -18,6 +19,7 @@ import org.servicefarm.api.Environment;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.keepalive.KeepAliveOutlook;
 import org.servicefarm.api.keepalive.KeepAlivePolicy.Action;
 import org.servicefarm.api.keepalive.KeepAlivePolicy.Due;
 
@@ -56,6 +58,30 @@ class HistogramKeepAliveTest {
 
     private Optional<Due> activeAt(double m) {
         return policy.due(vm(VmState.ACTIVE, T0), minute(m), 0);
+    }
+
+    @Test
+    void theOutlookSaysWhenACombinationIsNextWantedInMemoryAndWhy() {
+        requests(0);
+        KeepAliveOutlook first = policy.outlook(minute(1)).get(0);
+        assertEquals(WIKI, first.offering());
+        assertEquals(0, first.idleTimes());
+        assertEquals(minute(0), first.warmFrom(), "no pattern yet: from the request");
+        assertEquals(minute(240), first.warmUntil(), "the range's fallback keep-alive");
+        assertEquals("no pattern (too few idle times): in memory 240 min after each request", first.reading());
+
+        requests(30, 60, 90, 120, 150);
+        KeepAliveOutlook timer = policy.outlook(minute(155)).get(0);
+        assertEquals(minute(150), timer.lastRequest());
+        assertEquals(5, timer.idleTimes());
+        assertEquals(minute(150 + 27 - 0.5), timer.warmFrom(), "the head less the pre-warm lead");
+        assertEquals(minute(150).plus(Duration.ofMillis((long) (31 * 60_000 * 1.1))), timer.warmUntil());
+        assertTrue(timer.reading().startsWith("a pattern (CV ") && timer.reading().endsWith(
+                "in memory from 27 min to 34 min after it"), timer.reading());
+
+        KeepAliveOutlook past = policy.outlook(minute(150 + 35)).get(0);
+        assertNull(past.warmFrom(), "the window is over: nothing until the next request");
+        assertNull(past.warmUntil());
     }
 
     @Test
