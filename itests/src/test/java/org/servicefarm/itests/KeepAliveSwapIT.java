@@ -1,6 +1,7 @@
 package org.servicefarm.itests;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
 import java.time.Duration;
@@ -24,10 +25,13 @@ import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.keepalive.KeepAlivePolicy;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 /**
  * In the assembled appliance every keep-alive policy is installed, the fixed timers are in force, and switching the
  * lifecycle's {@code policy.target} hands the next sweep to another policy without a restart: a VM the fixed timers
- * keep asleep forever (no archive timer) is archived once the histogram policy is in force.
+ * keep asleep forever (no archive timer) is archived once the histogram policy is in force; and the keep-alive view
+ * ({@code GET /api/v1/keepalive}) names the policy in force and what it learned of each combination.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
@@ -48,9 +52,29 @@ public class KeepAliveSwapIT extends BootedAppliance {
         FarmClient.pause(3000);
         assertEquals("no archive timer: the fixed policy leaves it asleep", VmState.SLEEPING, state(vm));
 
+        JsonNode fixed = keepAlive();
+        assertEquals("the view names the policy in force", "fixed", fixed.path("policy").asText());
+        assertEquals("the fixed timers keep no plan per combination", 0, fixed.path("combinations").size());
+
         update("org.servicefarm.lifecycle", Map.of("policy.target", "(keepalive.name=histogram)"));
         await("archived by the histogram policy (its fallback keep-alive passed)",
                 () -> state(vm) == VmState.ARCHIVED);
+
+        // the policy now in force learned nothing before it was: told of a request, it says what it expects of it
+        serviceManager.request(ServiceRequest.of("wiki").withDeadline(Duration.ofSeconds(60)));
+        JsonNode histogram = keepAlive();
+        assertEquals("histogram", histogram.path("policy").asText());
+        JsonNode wiki = histogram.at("/combinations/0");
+        assertEquals(histogram.toString(), "wiki", wiki.at("/offering/service").asText());
+        assertEquals(wiki.toString(), 0, wiki.path("idleTimes").asLong());
+        assertTrue(wiki.toString(), wiki.path("reading").asText().startsWith("no pattern (too few idle times)"));
+    }
+
+    /** GET /api/v1/keepalive as a viewer. */
+    private JsonNode keepAlive() {
+        java.net.http.HttpResponse<String> response = client.get("/api/v1/keepalive", FarmClient.Login.VIEWER);
+        assertEquals(response.body(), 200, response.statusCode());
+        return FarmClient.json(response);
     }
 
     private Set<String> policyNames() {

@@ -107,6 +107,7 @@ public class SecurityIT extends BootedAppliance {
             new Call("POST", "/api/v1/images", NEVER_REQUEST, Need.OPERATOR, 404),
             new Call("GET", "/api/v1/components", null, Need.VIEWER, 200),
             new Call("GET", "/api/v1/popularity", null, Need.VIEWER, 200),
+            new Call("GET", "/api/v1/keepalive", null, Need.VIEWER, 200),
             new Call("GET", "/metrics", null, Need.VIEWER, 200),
             // the dashboard's feed; follow=false ends the stream after its snapshot
             new Call("GET", "/events?follow=false", null, Need.VIEWER, 200),

@@ -24,6 +24,7 @@ import org.servicefarm.api.image.ComponentInfo;
 import org.servicefarm.api.image.Demand;
 import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.api.image.ImageStatus;
+import org.servicefarm.api.keepalive.KeepAliveOutlook;
 
 /**
  * The JSON of the v1 contract's answers, in one place: the response records below, which the
@@ -162,6 +163,14 @@ final class JsonMapping {
     record DemandJson(OfferingJson offering, long requests, long windowSeconds, long threshold, String prebuiltImage) {
     }
 
+    record OutlookJson(OfferingJson offering, String lastRequest, long idleTimes, String warmFrom, String warmUntil,
+                       String reading) {
+    }
+
+    /** The keep-alive policy in force ({@code null}: none) and what it learned of each combination. */
+    record KeepAliveJson(String policy, List<OutlookJson> combinations) {
+    }
+
     record PopularityJson(List<DemandJson> offerings) {
     }
 
@@ -282,6 +291,12 @@ final class JsonMapping {
     static PopularityJson popularity(List<Demand> demand) {
         return new PopularityJson(demand.stream().map(d -> new DemandJson(offering(d.offering()), d.requests(),
                 d.window().toSeconds(), d.threshold(), d.prebuiltImage())).toList());
+    }
+
+    static KeepAliveJson keepAlive(String policy, List<KeepAliveOutlook> outlook) {
+        return new KeepAliveJson(policy, outlook.stream().map(o -> new OutlookJson(offering(o.offering()),
+                instant(o.lastRequest()), o.idleTimes(), instant(o.warmFrom()), instant(o.warmUntil()), o.reading()))
+                .toList());
     }
 
     private static long millis(Duration duration) {

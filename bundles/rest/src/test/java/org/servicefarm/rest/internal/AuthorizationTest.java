@@ -70,6 +70,7 @@ class AuthorizationTest {
             "POST,   /api/v1/images,             operator",
             "GET,    /api/v1/components,         viewer",
             "GET,    /api/v1/popularity,         viewer",
+            "GET,    /api/v1/keepalive,          viewer",
     })
     void eachMethodNeedsItsRole(String method, String path, String least) {
         int rung = List.of("guest", Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN).indexOf(least);

@@ -60,6 +60,7 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
 
     final FixedServiceManager manager = new FixedServiceManager();
     final FixedImageService images = new FixedImageService();
+    final FixedKeepAliveView keepAlive = new FixedKeepAliveView();
     /** The clock of the login cache and the throttle, in nanoseconds. */
     final AtomicLong nanos = new AtomicLong(1_000_000_000L);
     private final Map<String, Object> config;
@@ -130,7 +131,8 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
         endpoint.setStaticSubresourceResolution(false);
         List<Object> resources = new ArrayList<>(List.of(new RequestResource(manager), new CatalogResource(manager),
                 new VmResource(manager), new HostResource(manager), new ImageResource(images),
-                new ComponentResource(images), new PopularityResource(images), new OpenApiResource(), status(manager)));
+                new ComponentResource(images), new PopularityResource(images), new OpenApiResource(), status(manager),
+                new KeepAliveResource(keepAlive)));
         resources.addAll(List.of(extraResources));
         endpoint.setServiceBeans(resources);
         List<Object> extensions = new ArrayList<>(List.of(

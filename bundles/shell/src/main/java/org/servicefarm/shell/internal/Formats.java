@@ -23,6 +23,7 @@ import org.servicefarm.api.image.BuildOutcome;
 import org.servicefarm.api.image.ComponentInfo;
 import org.servicefarm.api.image.Demand;
 import org.servicefarm.api.image.ImageStatus;
+import org.servicefarm.api.keepalive.KeepAliveOutlook;
 
 /** Everything the commands print, as plain functions of API records (tested without Karaf). */
 final class Formats {
@@ -160,17 +161,22 @@ final class Formats {
         if (when == null) {
             return "never";
         }
-        long seconds = Math.max(0, Duration.between(when, now).getSeconds());
+        return span(Duration.between(when, now)) + " ago";
+    }
+
+    /** A duration at the coarsest useful unit: "12s", "3m", "5h", "2d" (negative ones as 0s). */
+    static String span(Duration duration) {
+        long seconds = Math.max(0, duration.getSeconds());
         if (seconds < 60) {
-            return seconds + "s ago";
+            return seconds + "s";
         }
         if (seconds < 3600) {
-            return seconds / 60 + "m ago";
+            return seconds / 60 + "m";
         }
         if (seconds < 86400) {
-            return seconds / 3600 + "h ago";
+            return seconds / 3600 + "h";
         }
-        return seconds / 86400 + "d ago";
+        return seconds / 86400 + "d";
     }
 
     static String capacity(Capacity capacity) {
@@ -306,6 +312,26 @@ final class Formats {
     static List<String> demandRow(Demand demand) {
         return List.of(demand.offering().key(), Long.toString(demand.requests()), demand.window().toSeconds() + " s",
                 Long.toString(demand.threshold()), Objects.toString(demand.prebuiltImage(), "-"));
+    }
+
+    static final List<String> KEEPALIVE_COLUMNS = List.of("Offering", "Last request", "Idle times", "In memory",
+            "Reading");
+
+    static List<String> outlookRow(KeepAliveOutlook outlook, Instant now) {
+        return List.of(outlook.offering().key(), ago(outlook.lastRequest(), now), Long.toString(outlook.idleTimes()),
+                inMemory(outlook, now), outlook.reading());
+    }
+
+    /** When the policy wants a VM of the combination in memory: "now, 3m more", "in 7m, for 1m", or not planned. */
+    private static String inMemory(KeepAliveOutlook outlook, Instant now) {
+        if (outlook.warmFrom() == null) {
+            return "not before its next request";
+        }
+        if (!outlook.warmFrom().isAfter(now)) {
+            return "now, " + span(Duration.between(now, outlook.warmUntil())) + " more";
+        }
+        return "in " + span(Duration.between(now, outlook.warmFrom())) + ", for "
+                + span(Duration.between(outlook.warmFrom(), outlook.warmUntil()));
     }
 
     /** The first lines of farm:build: which image the request resolved to, and what the directory filled in. */

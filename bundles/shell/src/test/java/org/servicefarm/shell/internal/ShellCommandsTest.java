@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -17,15 +19,19 @@ import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.support.CommandException;
 import org.junit.jupiter.api.Test;
 import org.servicefarm.api.ConflictException;
+import org.servicefarm.api.Environment;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.NotFoundException;
+import org.servicefarm.api.Offering;
 import org.servicefarm.api.image.BuildOutcome;
 import org.servicefarm.api.image.ComponentInfo;
 import org.servicefarm.api.image.Demand;
 import org.servicefarm.api.image.ImageService;
 import org.servicefarm.api.image.ImageStatus;
+import org.servicefarm.api.keepalive.KeepAliveOutlook;
+import org.servicefarm.api.keepalive.KeepAliveView;
 import org.servicefarm.api.store.Leadership;
 import org.servicefarm.api.testing.ListedFarm;
 
@@ -220,6 +226,54 @@ class ShellCommandsTest {
             @Override
             public List<Demand> popularity() {
                 return List.of();
+            }
+        };
+    }
+
+    @Test
+    void keepAliveShowsThePolicyInForceAndWhenItWantsEachCombinationInMemory() {
+        Instant last = Instant.parse("2026-11-26T10:00:00Z");
+        Offering wiki = new Offering("wiki", "2.1", new Environment("debian-12", "nginx-1.22", "php-8.2", List.of()),
+                "standard");
+        Offering blog = new Offering("blog", "5.4", new Environment("debian-12", "nginx-1.22", "python-3.11",
+                List.of()), "standard");
+        KeepaliveCommand command = new KeepaliveCommand();
+        command.out = out;
+        command.clock = Clock.fixed(last.plusSeconds(300), ZoneOffset.UTC);
+        command.keepAlive = keepAlive(Optional.of("adaptive"), List.of(
+                new KeepAliveOutlook(wiki, last, 12, last.plusSeconds(450), last.plusSeconds(510),
+                        "idle times likely to end in a request: 7 min 45 s to 8 min 30 s after a request"),
+                new KeepAliveOutlook(blog, last, 2, last, last.plusSeconds(14_400), "too few idle times")));
+        command.execute();
+        String[] lines = printed().split("\n");
+        assertEquals("Keep-alive policy in force: adaptive", lines[0]);
+        String wikiRow = java.util.Arrays.stream(lines).filter(l -> l.startsWith("wiki")).findFirst().orElseThrow();
+        assertTrue(wikiRow.contains("5m ago") && wikiRow.contains("in 2m, for 1m")
+                && wikiRow.contains("7 min 45 s to 8 min 30 s"), printed());
+        String blogRow = java.util.Arrays.stream(lines).filter(l -> l.startsWith("blog")).findFirst().orElseThrow();
+        assertTrue(blogRow.contains("now, 3h more"), printed());
+
+        bytes.reset();
+        command.keepAlive = keepAlive(Optional.of("fixed"), List.of());
+        command.execute();
+        assertTrue(printed().contains("No combination learned (the 'fixed' policy keeps no plan per combination"),
+                printed());
+        bytes.reset();
+        command.keepAlive = keepAlive(Optional.empty(), List.of());
+        command.execute();
+        assertTrue(printed().startsWith("No keep-alive policy in force: VMs stay as they are"), printed());
+    }
+
+    private static KeepAliveView keepAlive(Optional<String> policy, List<KeepAliveOutlook> outlook) {
+        return new KeepAliveView() {
+            @Override
+            public Optional<String> policy() {
+                return policy;
+            }
+
+            @Override
+            public List<KeepAliveOutlook> outlook() {
+                return outlook;
             }
         };
     }
