@@ -21,7 +21,7 @@ final class FixedKeepAliveView implements KeepAliveView {
     public List<KeepAliveOutlook> outlook() {
         return List.of(
                 new KeepAliveOutlook(FixedServiceManager.WIKI, LAST, 12, LAST.plusSeconds(450), LAST.plusSeconds(510),
-                        "idle times likely to end in a request: 7 min 30 s to 8 min 30 s after a request"),
+                        "learned from its idle times: in memory from 7 min 30 s to 8 min 30 s after a request"),
                 new KeepAliveOutlook(FixedServiceManager.BLOG, LAST, 3, null, null,
                         "no idle time likely enough to end in a request to be worth memory"));
     }

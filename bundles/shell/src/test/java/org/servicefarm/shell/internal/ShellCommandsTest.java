@@ -242,7 +242,7 @@ class ShellCommandsTest {
         command.clock = Clock.fixed(last.plusSeconds(300), ZoneOffset.UTC);
         command.keepAlive = keepAlive(Optional.of("adaptive"), List.of(
                 new KeepAliveOutlook(wiki, last, 12, last.plusSeconds(450), last.plusSeconds(510),
-                        "idle times likely to end in a request: 7 min 45 s to 8 min 30 s after a request"),
+                        "learned from its idle times: in memory from 7 min 45 s to 8 min 30 s after a request"),
                 new KeepAliveOutlook(blog, last, 2, last, last.plusSeconds(14_400), "too few idle times")));
         command.execute();
         String[] lines = printed().split("\n");

@@ -234,7 +234,7 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
         int bins = counts.length;
         Minute[] minutes = new Minute[bins];
         java.util.Arrays.fill(minutes, Minute.COLD);
-        String reading = null;
+        String random = null;
         double perBin = c.hazard() * c.binS() / 60.0; // the threshold is per VM-minute, a bin is binS seconds of it
         long reaching = samples;
         for (int bin = 0; bin < bins; bin++) {
@@ -252,9 +252,8 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
             // tail's chance of still coming (-ln(tail) mean idle times); idle longer, the arrivals have changed
             int warmBins = (int) Math.min(bins, Math.ceil(c.randomMeans() * meanBins));
             java.util.Arrays.fill(minutes, 0, warmBins, Minute.WARM);
-            reading = "requests at random, " + FixedFormat.human(Duration.ofSeconds(Math.round(meanMinutes * 60)))
-                    + " apart on average: in memory up to " + FixedFormat.human(Duration.ofSeconds((long) warmBins
-                    * c.binS())) + " after a request";
+            random = "requests at random, " + FixedFormat.human(Duration.ofSeconds(Math.round(meanMinutes * 60)))
+                    + " apart on average: ";
         }
         long gap = c.sleepGapS() / c.binS();
         int previous = -1;
@@ -269,11 +268,17 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
             }
             previous = bin;
         }
-        return new Plan(samples, minutes, reading != null ? reading : warmStretches(minutes, c));
+        String stretches = inMemory(minutes, c);
+        return new Plan(samples, minutes, stretches == null
+                ? "no idle time likely enough to end in a request to be worth memory"
+                : (random != null ? random : "learned from its idle times: ") + stretches);
     }
 
-    /** The stretches of idle time a plan keeps a VM in memory for, in words. */
-    private static String warmStretches(Minute[] minutes, Settings c) {
+    /**
+     * The stretches of idle time a plan keeps a VM in memory for (asleep between close warm bins included), in words:
+     * "in memory up to 30 s, from 29 min 45 s to 30 min 30 s after a request"; {@code null} when there are none.
+     */
+    private static String inMemory(Minute[] minutes, Settings c) {
         List<String> stretches = new ArrayList<>();
         int bin = 0;
         while (bin < minutes.length) {
@@ -285,16 +290,17 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
             while (end < minutes.length && minutes[end] != Minute.COLD) {
                 end++;
             }
-            stretches.add(FixedFormat.human(Duration.ofSeconds((long) bin * c.binS())) + " to "
-                    + FixedFormat.human(Duration.ofSeconds((long) end * c.binS())));
+            String to = FixedFormat.human(Duration.ofSeconds((long) end * c.binS()));
+            stretches.add(bin == 0 ? "up to " + to
+                    : "from " + FixedFormat.human(Duration.ofSeconds((long) bin * c.binS())) + " to " + to);
             bin = end;
         }
         if (stretches.isEmpty()) {
-            return "no idle time likely enough to end in a request to be worth memory";
+            return null;
         }
         String shown = String.join(", ", stretches.subList(0, Math.min(3, stretches.size())));
-        return "idle times likely to end in a request: " + shown
-                + (stretches.size() > 3 ? " and " + (stretches.size() - 3) + " more" : "") + " after a request";
+        return "in memory " + shown + (stretches.size() > 3 ? " and " + (stretches.size() - 3) + " more stretches"
+                : "") + " after a request";
     }
 
     /**
