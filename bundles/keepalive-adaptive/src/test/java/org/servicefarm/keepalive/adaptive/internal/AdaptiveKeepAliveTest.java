@@ -255,6 +255,40 @@ class AdaptiveKeepAliveTest {
     }
 
     @Test
+    void idleTimesOnceTakenForRandomStayRandomUnlessTheyFailTheTestAtOnePercent() {
+        AdaptiveKeepAlive.Settings defaults = new AdaptiveKeepAlive.Settings(
+                Converters.standardConverter().convert(Map.of()).to(AdaptiveKeepAlive.Config.class));
+        // ten idle times (min): Lilliefors' statistic 1.18, between the 5% bound (1.094) and the 1% one (1.308)
+        double[] ten = {1, 1, 1, 1, 15, 20, 25, 30, 35, 40};
+        double mean = 16.9;
+        AdaptiveKeepAlive.Plan fresh = AdaptiveKeepAlive.plan(bins15(ten), 10, mean, defaults, false);
+        assertFalse(fresh.exponential(), "taken for a pattern at 5%");
+        assertEquals(Minute.COLD, fresh.at(50 * 4), "no idle time of 50 min seen: cold there");
+        AdaptiveKeepAlive.Plan kept = AdaptiveKeepAlive.plan(bins15(ten), 10, mean, defaults, true);
+        assertTrue(kept.exponential(), "random when last planned: random unless it fails at 1%");
+        assertEquals(Minute.WARM, kept.at(50 * 4), "warm to 4.6 mean idle times (78 min)");
+
+        // through the policy: nine idle times pass at 5% (0.92), the tenth (1 min) would fail there
+        configure(Map.of("hazard.threshold", 1.0 / 90, "bin.s", 15, "jitter.s", 15, "fallback.keepAlive.s", 14_400L));
+        requests(0, 15, 35, 60, 90, 125, 165, 166, 167, 168);
+        assertTrue(policy.outlook(minute(168.5)).get(0).reading().startsWith("requests at random"));
+        requests(169);
+        assertTrue(policy.outlook(minute(169.5)).get(0).reading().startsWith("requests at random"),
+                "still random: one more short idle time is no pattern");
+    }
+
+    @Test
+    void aCombinationStillLearningIsNotKeptAfterAnIdleTimeLongerThanTheFallback() {
+        configure(Map.of("hazard.threshold", 1.0 / 90, "bin.s", 15, "jitter.s", 15, "fallback.keepAlive.s", 14_400L));
+        requests(0);
+        assertEquals(Optional.empty(), at(VmState.ACTIVE, 239), "no idle time yet: the fallback keeps the VM 4 h");
+        requests(300); // an idle time of 5 h: the next is likely as long, not worth 4 h more in memory
+        assertEquals(new Due(Action.ARCHIVE, ArchiveTier.SAVED, "too few idle times to learn from, one of them longer "
+                + "than the fallback keep-alive: not kept for the next"), at(VmState.ACTIVE, 301).orElseThrow());
+        assertNull(policy.outlook(minute(301)).get(0).warmFrom());
+    }
+
+    @Test
     void archivesGoToDeltaThenAreDestroyed() {
         configure(Map.of("delta.after.s", 3600L, "destroy.after.s", 7200L));
         assertEquals(Optional.empty(), policy.due(vm(VmState.ARCHIVED, ArchiveTier.SAVED), minute(59), 0));
