@@ -106,6 +106,33 @@ function renderPopular(popular) {
     el('li', 'popular', p.offering + ': ' + p.requests + ' requests' + (p.prebuilt ? ', image prebuilt' : ''))));
 }
 
+// "3m" from a number of seconds (at least 0)
+function span(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  return s < 60 ? s + 's' : s < 3600 ? Math.floor(s / 60) + 'm' : s < 86400 ? Math.floor(s / 3600) + 'h'
+    : Math.floor(s / 86400) + 'd';
+}
+
+function renderKeepAlive(keepAlive) {
+  document.getElementById('keepalive-policy').textContent = keepAlive.policy || 'none in force';
+  const list = document.getElementById('keepalive');
+  if (keepAlive.combinations.length === 0) {
+    list.replaceChildren(el('li', 'none', 'no plan per combination'));
+    return;
+  }
+  const now = Date.now();
+  list.replaceChildren(...keepAlive.combinations.map(k => {
+    const from = k.warmFrom && Date.parse(k.warmFrom);
+    const until = k.warmUntil && Date.parse(k.warmUntil);
+    const when = !from ? 'not in memory before its next request'
+      : from <= now ? 'in memory now, ' + span((until - now) / 1000) + ' more'
+      : 'in memory in ' + span((from - now) / 1000) + ', for ' + span((until - from) / 1000);
+    const item = el('li', 'keepalive', k.offering + ': ' + when + ' (' + k.reading + ')');
+    item.dataset.offering = k.offering;
+    return item;
+  }));
+}
+
 function renderLegend() {
   document.getElementById('legend').replaceChildren(...['ACTIVE', 'SLEEPING', 'ARCHIVED', 'CREATING', 'STARTING',
     'FAILED'].map(s => el('span', 'vm ' + stateClass(s), s.toLowerCase())));
@@ -120,6 +147,7 @@ const handlers = {
     renderAnswers();
     renderBuilds(data.builds);
     renderPopular(data.popular);
+    renderKeepAlive(data.keepalive);
   },
   vm(vm) {
     if (vm.state === 'DESTROYED') farm.vms.delete(vm.id);
@@ -137,6 +165,7 @@ const handlers = {
   },
   builds: renderBuilds,
   popular: renderPopular,
+  keepalive: renderKeepAlive,
 };
 
 // One server-sent event block: "event: NAME" and "data: ..." lines.

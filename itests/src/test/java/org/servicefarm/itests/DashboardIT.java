@@ -101,6 +101,18 @@ public class DashboardIT extends BootedAppliance {
             if (grant.retries() > 0) {
                 assertTrue(outcomes.asText(), outcomes.asText().contains("RETRY_LATER"));
             }
+            // the keep-alive panel names the policy in force (the fixed timers: no plan per combination)
+            browser.awaitValue("document.getElementById('keepalive-policy').textContent",
+                    v -> v.asText().equals("fixed"), Duration.ofSeconds(10));
+            assertEquals("no plan per combination", browser.eval("document.getElementById('keepalive').textContent")
+                    .asText());
+            // a learning policy's plan as the feed sends it: when, relative to now, and the reading, as text
+            browser.eval("handlers.keepalive({policy: 'adaptive', combinations: [{offering: '<b>o</b>', idleTimes: 3,"
+                    + " lastRequest: '', warmFrom: new Date(Date.now() + 120000).toISOString(),"
+                    + " warmUntil: new Date(Date.now() + 180000).toISOString(), reading: 'a timer'}]}); true");
+            assertEquals("<b>o</b>: in memory in 2m, for 1m (a timer)",
+                    browser.eval("document.getElementById('keepalive').textContent").asText());
+            assertEquals(0, browser.eval("document.querySelectorAll('#keepalive b').length").asInt());
             assertTrue("the same page, not reloaded", browser.eval("window.samePage === true").asBoolean());
             assertFalse(browser.eval("document.getElementById('farm').hidden").asBoolean());
             assertEquals("none", browser.eval("getComputedStyle(document.getElementById('login')).display").asText());

@@ -3,6 +3,7 @@ package org.servicefarm.web.internal;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,6 +33,8 @@ import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.image.ImageService;
 import org.servicefarm.api.image.ImageStatus;
+import org.servicefarm.api.keepalive.KeepAliveOutlook;
+import org.servicefarm.api.keepalive.KeepAliveView;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,9 +43,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * What the dashboard shows, as a stream of named JSON events: a new subscriber gets one {@code snapshot} (hosts, VMs,
- * builds, popular combinations, the latest answers), then deltas: {@code vm} (a row as it is now) and {@code answer}
- * as the manager tells them ({@link FarmListener}), and {@code hosts}, {@code builds}, {@code popular} when they
- * differ from what was last sent (read every {@link #REFRESH}: those have no listener events; each is a few rows,
+ * builds, popular combinations, the keep-alive policy's outlook, the latest answers), then deltas: {@code vm} (a row as
+ * it is now) and {@code answer} as the manager tells them ({@link FarmListener}), and {@code hosts}, {@code builds},
+ * {@code popular}, {@code keepalive} when they differ from what was last sent (read every {@link #REFRESH}: those have no listener events; each is a few rows,
  * never the state table).
  * <p>
  * Everything is sent from one thread of this class's own: listener calls return at once, events reach every
@@ -62,6 +65,8 @@ public class FarmFeed implements FarmListener {
     /** Answers a new subscriber sees at once. */
     static final int RECENT_ANSWERS = 20;
     static final int POPULAR = 8;
+    /** Combinations of the keep-alive outlook shown: the most recently asked for. */
+    static final int KEEP_ALIVE = 8;
 
     private static final Logger LOG = LoggerFactory.getLogger(FarmFeed.class);
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -73,6 +78,9 @@ public class FarmFeed implements FarmListener {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     volatile ImageService images;
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile KeepAliveView keepAlive;
 
     private final Clock clock;
     private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -183,6 +191,7 @@ public class FarmFeed implements FarmListener {
             sendIfChanged("hosts", hosts());
             sendIfChanged("builds", builds());
             sendIfChanged("popular", popular());
+            sendIfChanged("keepalive", keepAlive());
         } catch (RuntimeException e) {
             LOG.warn("dashboard: reading the farm failed: {}", e.toString());
         }
@@ -239,10 +248,11 @@ public class FarmFeed implements FarmListener {
         snapshot.put("vms", vms);
         snapshot.put("builds", builds());
         snapshot.put("popular", popular());
+        snapshot.put("keepalive", keepAlive());
         snapshot.put("answers", recentAnswers());
-        lastSent.put("hosts", json(snapshot.get("hosts")));
-        lastSent.put("builds", json(snapshot.get("builds")));
-        lastSent.put("popular", json(snapshot.get("popular")));
+        for (String event : List.of("hosts", "builds", "popular", "keepalive")) {
+            lastSent.put(event, json(snapshot.get(event)));
+        }
         return snapshot;
     }
 
@@ -304,6 +314,29 @@ public class FarmFeed implements FarmListener {
                     popular.add(row);
                 });
         return popular;
+    }
+
+    /** The policy in force ({@code null}: none) and its outlook for the combinations asked for last. */
+    private Map<String, Object> keepAlive() {
+        KeepAliveView view = keepAlive;
+        Map<String, Object> keepAlive = new LinkedHashMap<>();
+        keepAlive.put("policy", view == null ? null : view.policy().orElse(null));
+        List<Map<String, Object>> rows = new ArrayList<>();
+        if (view != null) {
+            view.outlook().stream().sorted(Comparator.comparing(KeepAliveOutlook::lastRequest).reversed())
+                    .limit(KEEP_ALIVE).forEach(o -> {
+                        Map<String, Object> row = new LinkedHashMap<>();
+                        row.put("offering", o.offering().key());
+                        row.put("lastRequest", o.lastRequest().toString());
+                        row.put("idleTimes", o.idleTimes());
+                        row.put("warmFrom", o.warmFrom() == null ? null : o.warmFrom().toString());
+                        row.put("warmUntil", o.warmUntil() == null ? null : o.warmUntil().toString());
+                        row.put("reading", o.reading());
+                        rows.add(row);
+                    });
+        }
+        keepAlive.put("combinations", rows);
+        return keepAlive;
     }
 
     static Map<String, Object> vm(VmRecord vm) {

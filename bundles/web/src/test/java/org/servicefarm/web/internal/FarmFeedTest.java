@@ -33,6 +33,8 @@ import org.servicefarm.api.image.Demand;
 import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.api.image.ImageService;
 import org.servicefarm.api.image.ImageStatus;
+import org.servicefarm.api.keepalive.KeepAliveOutlook;
+import org.servicefarm.api.keepalive.KeepAliveView;
 import org.servicefarm.api.testing.ListedFarm;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -190,6 +192,46 @@ class FarmFeedTest {
         feed.refresh();
         feed.vmChanged(vm("sf-1", VmState.ACTIVE));
         assertEquals("vm", next(events).name(), "unchanged builds and popularity are not sent again");
+    }
+
+    @Test
+    void theKeepAlivePoliciesOutlookIsSentForTheCombinationsAskedForLast() throws Exception {
+        List<KeepAliveOutlook> outlook = new CopyOnWriteArrayList<>();
+        feed.keepAlive = new KeepAliveView() {
+            @Override
+            public java.util.Optional<String> policy() {
+                return java.util.Optional.of("adaptive");
+            }
+
+            @Override
+            public List<KeepAliveOutlook> outlook() {
+                return List.copyOf(outlook);
+            }
+        };
+        BlockingQueue<Event> events = subscribe(new AtomicBoolean(true));
+        JsonNode snapshot = next(events).data().path("keepalive");
+        assertEquals("adaptive", snapshot.path("policy").asText());
+        assertEquals(0, snapshot.path("combinations").size());
+        awaitSubscribers(1);
+
+        Instant t = Instant.parse("2026-11-26T10:00:00Z");
+        for (int i = 0; i < FarmFeed.KEEP_ALIVE + 2; i++) {
+            Offering offering = new Offering("app" + i, "1.0", WIKI.environment(), "standard");
+            outlook.add(new KeepAliveOutlook(offering, t.plusSeconds(i), i, i % 2 == 0 ? null : t.plusSeconds(60),
+                    i % 2 == 0 ? null : t.plusSeconds(120), "reading " + i));
+        }
+        feed.refresh();
+        Event keepAlive = next(events);
+        assertEquals("keepalive", keepAlive.name());
+        JsonNode rows = keepAlive.data().path("combinations");
+        assertEquals(FarmFeed.KEEP_ALIVE, rows.size(), "the most recently asked for only");
+        assertEquals("reading 9", rows.at("/0/reading").asText(), "newest first");
+        assertEquals("2026-11-26T10:01:00Z", rows.at("/0/warmFrom").asText());
+        assertTrue(rows.at("/1/warmFrom").isNull(), "nothing planned");
+
+        feed.refresh();
+        feed.vmChanged(vm("sf-1", VmState.ACTIVE));
+        assertEquals("vm", next(events).name(), "an unchanged outlook is not sent again");
     }
 
     /** The feed adds a subscriber on its own thread once the snapshot is sent, and drops it there too. */
