@@ -25,9 +25,9 @@ import org.servicefarm.api.keepalive.KeepAlivePolicy;
 
 /**
  * The hybrid histogram policy of Shahrad et al., "Serverless in the Wild" (USENIX ATC 2020, section 4.2), per
- * combination: its idle times in a histogram of one-minute bins over four hours ({@link IdleTimes}); the pre-warming
- * window is the head (5th percentile, less a 10% margin) and the keep-alive window ends at the tail (99th percentile,
- * plus 10%). After a request the combination's VMs leave memory (archived) until the pre-warming window, when one is
+ * combination: its idle times in a histogram of one-minute bins over four hours ({@link IdleTimes}; {@code
+ * range.minutes}); the pre-warming window is the head (5th percentile, less a 10% margin) and the keep-alive window
+ * ends at the tail (99th percentile, plus 10%). After a request the combination's VMs leave memory (archived) until the pre-warming window, when one is
  * brought back, and stay until the keep-alive window ends; with a head of zero they stay from the request to the tail.
  * The histogram is representative when the coefficient of variation of its bins' counts is at least 2; while it is not
  * (no idle time yet, or idle times spread evenly) a VM stays in memory a fixed keep-alive after each request, the
@@ -67,9 +67,14 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
                 + "the bins' counts for the histogram to count as a pattern.")
         double cv_threshold() default 2;
 
-        @AttributeDefinition(name = "out-of-bounds share", description = "The largest share of idle times past four "
-                + "hours for the histogram to count.")
+        @AttributeDefinition(name = "out-of-bounds share", description = "The largest share of idle times past the "
+                + "range for the histogram to count.")
         double outOfBounds_max() default 0.5;
+
+        @AttributeDefinition(name = "range (minutes)", description = "The longest idle time the histogram covers, in "
+                + "one-minute bins (the paper: 240); longer ones count as out of bounds. The fallback keep-alive is "
+                + "the range in the paper, so set both together.")
+        int range_minutes() default 240;
 
         @AttributeDefinition(name = "minimum idle times", description = "How many idle times a combination needs "
                 + "before its histogram counts (the paper: one, as a single idle time makes the bins' coefficient of "
@@ -81,7 +86,7 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
                 + "range, 4 hours).")
         long fallback_keepAlive_s() default 14_400;
 
-        @AttributeDefinition(name = "forecast margin", description = "When most idle times are past four hours, "
+        @AttributeDefinition(name = "forecast margin", description = "When most idle times are past the range, "
                 + "the next one is forecast (the mean of those seen) and a VM is in memory from this share before to "
                 + "this share after it.")
         double forecast_margin() default 0.15;
@@ -102,7 +107,7 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
     }
 
     /** The configuration's values, read once: a configuration proxy is too slow to ask on every sweep. */
-    record Settings(double head, double tail, double margin, double cv, double outOfBounds, int samples,
+    record Settings(int range, double head, double tail, double margin, double cv, double outOfBounds, int samples,
                     Duration fallback, double forecastMargin, Duration lead, ArchiveTier tier, long destroyAfterS) {
     }
 
@@ -117,7 +122,13 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
                 || config.forecast_margin() < 0 || config.forecast_margin() >= 1) {
             throw new IllegalArgumentException("percentiles must be 0 <= head <= tail <= 100 and the margins 0 to 1");
         }
-        this.config = new Settings(config.head_percentile(), config.tail_percentile(), config.margin(),
+        if (config.range_minutes() < 1 || config.range_minutes() > 10_080) {
+            throw new IllegalArgumentException("range.minutes must be from 1 to 10080 (a week)");
+        }
+        if (this.config != null && this.config.range() != config.range_minutes()) {
+            idle.clear(); // bins over another range: learn again
+        }
+        this.config = new Settings(config.range_minutes(), config.head_percentile(), config.tail_percentile(), config.margin(),
                 config.cv_threshold(), config.outOfBounds_max(), config.samples_min(),
                 Duration.ofSeconds(config.fallback_keepAlive_s()), config.forecast_margin(),
                 Duration.ofSeconds(config.prewarm_lead_s()),
@@ -126,7 +137,8 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
 
     @Override
     public void requested(Offering offering, Instant at) {
-        idle.computeIfAbsent(offering, k -> new IdleTimes()).record(at);
+        int range = config.range();
+        idle.computeIfAbsent(offering, k -> new IdleTimes(range)).record(at);
     }
 
     /** What the policy learned of a combination, or {@code null}. */
@@ -146,7 +158,7 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
             long nextMs = next.toMillis();
             return new Windows(Duration.ofMillis(Math.round(nextMs * (1 - c.forecastMargin()))),
                     Duration.ofMillis(Math.round(nextMs * (1 + c.forecastMargin()))), true,
-                    "idle times mostly past 4 h: next forecast in " + next.toMinutes() + " min");
+                    "idle times mostly past " + c.range() + " min: next forecast in " + next.toMinutes() + " min");
         }
         double cv = times.binCountVariation();
         if (cv < c.cv()) {
@@ -173,7 +185,7 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
         // it was last used
         Instant last = times == null || times.last() == null ? vm.lastActivity() : times.last();
         Duration since = Duration.between(last, now);
-        Windows w = windows(times == null ? new IdleTimes() : times);
+        Windows w = windows(times == null ? new IdleTimes(c.range()) : times);
         Duration lead = c.lead();
         ArchiveTier tier = c.tier();
         if (!w.head().isZero() && since.compareTo(w.head().minus(lead)) < 0) {

@@ -2,6 +2,7 @@ package org.servicefarm.keepalive.histogram.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
@@ -85,6 +86,21 @@ class HistogramKeepAliveTest {
     }
 
     @Test
+    void aShorterRangeCountsLongerIdleTimesOutOfBoundsAndLearnsAgainWhenChanged() {
+        requests(0, 90, 180, 270); // three idle times of 90 min: a pattern over 4 hours
+        assertTrue(windows().pattern(), windows().why());
+        assertEquals(Duration.ofMinutes(81), windows().head());
+
+        configure(Map.of("range.minutes", 60, "fallback.keepAlive.s", 3600L));
+        assertEquals(null, policy.idleTimes(WIKI), "bins over another range: learnt again");
+        requests(300, 390, 480, 570);
+        HistogramKeepAlive.Windows w = windows();
+        assertTrue(w.why().startsWith("idle times mostly past 60 min: next forecast in 90 min"), w.why());
+        assertEquals(Duration.ofMillis((long) (90 * 60_000 * 0.85)), w.head(), "the forecast less 15%");
+        assertThrows(IllegalArgumentException.class, () -> configure(Map.of("range.minutes", 0)));
+    }
+
+    @Test
     void aPeriodicCombinationLeavesMemoryAfterEachRequestAndIsPreWarmedBeforeTheNext() {
         requests(0, 30, 60, 90, 120, 150); // five idle times of 30 min: bin 30
         HistogramKeepAlive.Windows w = windows();
@@ -150,7 +166,7 @@ class HistogramKeepAliveTest {
     void idleTimesMostlyPastFourHoursAreForecastByTheirMean() {
         requests(0, 300, 600, 900); // three idle times of 5 h, all past the range: the next one forecast at 300 min
         HistogramKeepAlive.Windows w = windows();
-        assertTrue(w.why().startsWith("idle times mostly past 4 h"), w.why());
+        assertTrue(w.why().startsWith("idle times mostly past 240 min"), w.why());
         assertEquals(Duration.ofMinutes(255), w.head(), "15% before the forecast");
         assertEquals(Duration.ofMinutes(345), w.tail(), "15% after it");
         assertEquals(Action.ARCHIVE, activeAt(901).orElseThrow().action(), "out of memory until minute 1155");
