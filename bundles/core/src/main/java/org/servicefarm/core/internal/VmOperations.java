@@ -243,11 +243,13 @@ final class VmOperations {
     /**
      * Moves an ARCHIVED VM's archive to {@code target} (room there is not needed: an archive holds none).
      *
-     * @return its row on its new host, or empty if it was not ARCHIVED any more
+     * @return its row on its new host, or empty if it was not ARCHIVED on {@code vm}'s host any more (a row read
+     *         before another thread or appliance moved it: the archive is not where that row says)
      * @throws OperationFailedException if the driver refused (it is ARCHIVED where it was)
      */
     Optional<VmRecord> relocate(VmRecord vm, String target, String reason) {
-        if (table.move(vm.id(), VmState.ARCHIVED, VmState.ARCHIVING, reason).isEmpty()) {
+        if (table.move(vm.id(), VmState.ARCHIVED, VmState.ARCHIVING,
+                row -> row.hostId().equals(vm.hostId()) ? row.withState(VmState.ARCHIVING, reason) : null).isEmpty()) {
             return Optional.empty();
         }
         Archive moved;

@@ -413,6 +413,20 @@ class LifecycleTest {
     }
 
     @Test
+    void aRelocationFromARowReadBeforeTheVmMovedElsewhereDoesNothing() {
+        VmRecord vm = row(grant("wiki").vmId());
+        String other = vm.hostId().equals("large") ? "small" : "large";
+        VmRecord stale = farm.manager.operations.archive(vm, ArchiveTier.SAVED, "test").orElseThrow();
+        farm.manager.migrate(vm.id(), other);
+        int relocations = farm.hypervisor.relocations.get();
+        assertEquals(java.util.Optional.empty(), farm.manager.operations.relocate(stale, vm.hostId(), "stale"),
+                "not ARCHIVED on the host the stale row names: declined");
+        assertEquals(VmState.ARCHIVED, row(vm.id()).state());
+        assertEquals(other, row(vm.id()).hostId());
+        assertEquals(relocations, farm.hypervisor.relocations.get(), "the driver was not asked");
+    }
+
+    @Test
     void drainingAHostMovesItsVmsAway() {
         Lifecycle lifecycle = farm.lifecycle(Map.of());
         VmRecord active = row(grant("wiki").vmId());
