@@ -248,8 +248,10 @@ final class VmOperations {
      * @throws OperationFailedException if the driver refused (it is ARCHIVED where it was)
      */
     Optional<VmRecord> relocate(VmRecord vm, String target, String reason) {
-        if (table.move(vm.id(), VmState.ARCHIVED, VmState.ARCHIVING,
-                row -> row.hostId().equals(vm.hostId()) ? row.withState(VmState.ARCHIVING, reason) : null).isEmpty()) {
+        boolean declined = table.move(vm.id(), VmState.ARCHIVED, VmState.ARCHIVING,
+                row -> row.hostId().equals(vm.hostId()) ? row.withState(VmState.ARCHIVING, reason) : null)
+                .isEmpty();
+        if (declined) {
             return Optional.empty();
         }
         Archive moved;

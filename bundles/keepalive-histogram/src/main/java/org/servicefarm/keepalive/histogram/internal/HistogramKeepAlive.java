@@ -27,14 +27,14 @@ import org.servicefarm.api.keepalive.KeepAlivePolicy;
  * The hybrid histogram policy of Shahrad et al., "Serverless in the Wild" (USENIX ATC 2020, section 4.2), per
  * combination: its idle times in a histogram of one-minute bins over four hours ({@link IdleTimes}; {@code
  * range.minutes}); the pre-warming window is the head (5th percentile, less a 10% margin) and the keep-alive window
- * ends at the tail (99th percentile, plus 10%). After a request the combination's VMs leave memory (archived) until the pre-warming window, when one is
- * brought back, and stay until the keep-alive window ends; with a head of zero they stay from the request to the tail.
- * The histogram is representative when the coefficient of variation of its bins' counts is at least 2; while it is not
- * (no idle time yet, or idle times spread evenly) a VM stays in memory a fixed keep-alive after each request, the
- * histogram's range (4 hours) as in the paper. When more than half the idle times are past the range, the paper
- * forecasts the next idle time with ARIMA; this policy forecasts it as the mean of the idle times seen (what an ARIMA
- * fit gives for independent idle times) and keeps a VM in memory from 15% before to 15% after it, the paper's margin
- * for forecasts.
+ * ends at the tail (99th percentile, plus 10%). After a request the combination's VMs leave memory (archived) until the
+ * pre-warming window, when one is brought back, and stay until the keep-alive window ends; with a head of zero they
+ * stay from the request to the tail. The histogram is representative when the coefficient of variation of its bins'
+ * counts is at least 2; while it is not (no idle time yet, or idle times spread evenly) a VM stays in memory a fixed
+ * keep-alive after each request, the histogram's range (4 hours) as in the paper. When more than half the idle times
+ * are past the range, the paper forecasts the next idle time with ARIMA; this policy forecasts it as the mean of the
+ * idle times seen (what an ARIMA fit gives for independent idle times) and keeps a VM in memory from 15% before to 15%
+ * after it, the paper's margin for forecasts.
  * <p>
  * Simplified from the paper: the mean instead of an ARIMA model; "unloading" is archiving (the farm's state that holds
  * no memory) and "loading" is the core's wake (restore) or creation; and the windows are checked at each lifecycle
@@ -128,8 +128,8 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
         if (this.config != null && this.config.range() != config.range_minutes()) {
             idle.clear(); // bins over another range: learn again
         }
-        this.config = new Settings(config.range_minutes(), config.head_percentile(), config.tail_percentile(), config.margin(),
-                config.cv_threshold(), config.outOfBounds_max(), config.samples_min(),
+        this.config = new Settings(config.range_minutes(), config.head_percentile(), config.tail_percentile(),
+                config.margin(), config.cv_threshold(), config.outOfBounds_max(), config.samples_min(),
                 Duration.ofSeconds(config.fallback_keepAlive_s()), config.forecast_margin(),
                 Duration.ofSeconds(config.prewarm_lead_s()),
                 ArchiveTier.valueOf(config.archive_tier().trim().toUpperCase(Locale.ROOT)), config.destroy_after_s());
