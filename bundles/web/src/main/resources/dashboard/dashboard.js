@@ -124,9 +124,9 @@ function renderKeepAlive(keepAlive) {
   list.replaceChildren(...keepAlive.combinations.map(k => {
     const from = k.warmFrom && Date.parse(k.warmFrom);
     const until = k.warmUntil && Date.parse(k.warmUntil);
-    const when = !from ? 'not in memory before its next request'
-      : from <= now ? 'in memory now, ' + span((until - now) / 1000) + ' more'
-      : 'in memory in ' + span((from - now) / 1000) + ', for ' + span((until - from) / 1000);
+    const when = !from ? 'not wanted in memory before its next request'
+      : from <= now ? 'wanted in memory now, ' + span((until - now) / 1000) + ' more'
+      : 'wanted in memory in ' + span((from - now) / 1000) + ', for ' + span((until - from) / 1000);
     const item = el('li', 'keepalive', k.offering + ': ' + when + ' (' + k.reading + ')');
     item.dataset.offering = k.offering;
     return item;

@@ -110,7 +110,7 @@ public class DashboardIT extends BootedAppliance {
             browser.eval("handlers.keepalive({policy: 'adaptive', combinations: [{offering: '<b>o</b>', idleTimes: 3,"
                     + " lastRequest: '', warmFrom: new Date(Date.now() + 120000).toISOString(),"
                     + " warmUntil: new Date(Date.now() + 180000).toISOString(), reading: 'a timer'}]}); true");
-            assertEquals("<b>o</b>: in memory in 2m, for 1m (a timer)",
+            assertEquals("<b>o</b>: wanted in memory in 2m, for 1m (a timer)",
                     browser.eval("document.getElementById('keepalive').textContent").asText());
             assertEquals(0, browser.eval("document.querySelectorAll('#keepalive b').length").asInt());
             assertTrue("the same page, not reloaded", browser.eval("window.samePage === true").asBoolean());

@@ -314,8 +314,8 @@ final class Formats {
                 Long.toString(demand.threshold()), Objects.toString(demand.prebuiltImage(), "-"));
     }
 
-    static final List<String> KEEPALIVE_COLUMNS = List.of("Offering", "Last request", "Idle times", "In memory",
-            "Reading");
+    static final List<String> KEEPALIVE_COLUMNS = List.of("Offering", "Last request", "Idle times",
+            "Wanted in memory", "Reading");
 
     static List<String> outlookRow(KeepAliveOutlook outlook, Instant now) {
         return List.of(outlook.offering().key(), ago(outlook.lastRequest(), now), Long.toString(outlook.idleTimes()),
