@@ -428,7 +428,7 @@ class LifecycleTest {
 
     @Test
     void drainingAHostMovesItsVmsAway() {
-        Lifecycle lifecycle = farm.lifecycle(Map.of());
+        farm.lifecycle(Map.of()); // active: the drain's sweep runs on its thread
         VmRecord active = row(grant("wiki").vmId());
         VmRecord asleep = row(grant("blog").vmId());
         String host = active.hostId();

@@ -31,6 +31,7 @@ import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.osgi.util.converter.Converters;
+import org.servicefarm.api.testing.ListedKeepAlive;
 
 /**
  * The REST front end as the appliance runs it, in-process: CXF's JAX-RS servlet in Jetty 9.4 (the
@@ -60,7 +61,7 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
 
     final FixedServiceManager manager = new FixedServiceManager();
     final FixedImageService images = new FixedImageService();
-    final FixedKeepAliveView keepAlive = new FixedKeepAliveView();
+    final ListedKeepAlive keepAlive = new ListedKeepAlive("adaptive");
     /** The clock of the login cache and the throttle, in nanoseconds. */
     final AtomicLong nanos = new AtomicLong(1_000_000_000L);
     private final Map<String, Object> config;

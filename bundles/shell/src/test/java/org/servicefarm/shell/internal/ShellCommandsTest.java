@@ -31,9 +31,9 @@ import org.servicefarm.api.image.Demand;
 import org.servicefarm.api.image.ImageService;
 import org.servicefarm.api.image.ImageStatus;
 import org.servicefarm.api.keepalive.KeepAliveOutlook;
-import org.servicefarm.api.keepalive.KeepAliveView;
 import org.servicefarm.api.store.Leadership;
 import org.servicefarm.api.testing.ListedFarm;
+import org.servicefarm.api.testing.ListedKeepAlive;
 
 /** The commands added for the REST capabilities that had none: what each calls, prints, and how it refuses. */
 class ShellCommandsTest {
@@ -240,10 +240,10 @@ class ShellCommandsTest {
         KeepaliveCommand command = new KeepaliveCommand();
         command.out = out;
         command.clock = Clock.fixed(last.plusSeconds(300), ZoneOffset.UTC);
-        command.keepAlive = keepAlive(Optional.of("adaptive"), List.of(
+        command.keepAlive = new ListedKeepAlive("adaptive",
                 new KeepAliveOutlook(wiki, last, 12, last.plusSeconds(450), last.plusSeconds(510),
                         "learned from its idle times: in memory from 7 min 45 s to 8 min 30 s after a request"),
-                new KeepAliveOutlook(blog, last, 2, last, last.plusSeconds(14_400), "too few idle times")));
+                new KeepAliveOutlook(blog, last, 2, last, last.plusSeconds(14_400), "too few idle times"));
         command.execute();
         String[] lines = printed().split("\n");
         assertEquals("Keep-alive policy in force: adaptive", lines[0]);
@@ -254,28 +254,14 @@ class ShellCommandsTest {
         assertTrue(blogRow.contains("now, 3h more"), printed());
 
         bytes.reset();
-        command.keepAlive = keepAlive(Optional.of("fixed"), List.of());
+        command.keepAlive = new ListedKeepAlive("fixed");
         command.execute();
         assertTrue(printed().contains("No combination learned (the 'fixed' policy keeps no plan per combination"),
                 printed());
         bytes.reset();
-        command.keepAlive = keepAlive(Optional.empty(), List.of());
+        command.keepAlive = new ListedKeepAlive(null);
         command.execute();
         assertTrue(printed().startsWith("No keep-alive policy in force: VMs stay as they are"), printed());
-    }
-
-    private static KeepAliveView keepAlive(Optional<String> policy, List<KeepAliveOutlook> outlook) {
-        return new KeepAliveView() {
-            @Override
-            public Optional<String> policy() {
-                return policy;
-            }
-
-            @Override
-            public List<KeepAliveOutlook> outlook() {
-                return outlook;
-            }
-        };
     }
 
     @Test

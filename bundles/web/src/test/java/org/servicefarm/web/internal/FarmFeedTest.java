@@ -34,8 +34,8 @@ import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.api.image.ImageService;
 import org.servicefarm.api.image.ImageStatus;
 import org.servicefarm.api.keepalive.KeepAliveOutlook;
-import org.servicefarm.api.keepalive.KeepAliveView;
 import org.servicefarm.api.testing.ListedFarm;
+import org.servicefarm.api.testing.ListedKeepAlive;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -196,18 +196,8 @@ class FarmFeedTest {
 
     @Test
     void theKeepAlivePoliciesOutlookIsSentForTheCombinationsAskedForLast() throws Exception {
-        List<KeepAliveOutlook> outlook = new CopyOnWriteArrayList<>();
-        feed.keepAlive = new KeepAliveView() {
-            @Override
-            public java.util.Optional<String> policy() {
-                return java.util.Optional.of("adaptive");
-            }
-
-            @Override
-            public List<KeepAliveOutlook> outlook() {
-                return List.copyOf(outlook);
-            }
-        };
+        ListedKeepAlive view = new ListedKeepAlive("adaptive");
+        feed.keepAlive = view;
         BlockingQueue<Event> events = subscribe(new AtomicBoolean(true));
         JsonNode snapshot = next(events).data().path("keepalive");
         assertEquals("adaptive", snapshot.path("policy").asText());
@@ -217,7 +207,7 @@ class FarmFeedTest {
         Instant t = Instant.parse("2026-11-26T10:00:00Z");
         for (int i = 0; i < FarmFeed.KEEP_ALIVE + 2; i++) {
             Offering offering = new Offering("app" + i, "1.0", WIKI.environment(), "standard");
-            outlook.add(new KeepAliveOutlook(offering, t.plusSeconds(i), i, i % 2 == 0 ? null : t.plusSeconds(60),
+            view.outlook.add(new KeepAliveOutlook(offering, t.plusSeconds(i), i, i % 2 == 0 ? null : t.plusSeconds(60),
                     i % 2 == 0 ? null : t.plusSeconds(120), "reading " + i));
         }
         feed.refresh();
