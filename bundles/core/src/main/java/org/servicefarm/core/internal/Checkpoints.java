@@ -25,6 +25,7 @@ import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.servicefarm.api.Capacity;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.driver.HostCheckpoint;
@@ -35,6 +36,7 @@ import org.servicefarm.api.driver.VmSpec;
 import org.servicefarm.api.image.ImageException;
 import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.api.image.ImageStore;
+import org.servicefarm.api.placement.PlacementRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,21 +64,31 @@ public class Checkpoints {
     private static final Logger LOG = LoggerFactory.getLogger(Checkpoints.class);
     static final long SWEEP_SECONDS = 30;
 
-    /** The settings of the manager's configuration this reads: a checkpoint's guest is the size of a new VM. */
+    /**
+     * The settings of the manager's configuration this reads: a checkpoint's guest is the size of a new VM; how many
+     * hosts hold a checkpoint of one image.
+     */
     @interface Config {
         int vm_vcpus() default 1;
 
         long vm_memoryMiB() default 256;
+
+        int checkpoint_hosts() default 3;
     }
 
     @Reference
     HostRegistry hosts;
     @Reference
     GuestPorts ports;
+    /** Where the offering's next VMs would go: its checkpoints are made there. */
+    @Reference
+    Placement placement;
     @Reference(policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     volatile ImageStore imageStore;
 
     Clock clock = Clock.systemUTC();
+    /** Makes the one thread checkpoints are made and swept on (a trace replay gives its virtual clock's timer). */
+    java.util.function.Supplier<ScheduledExecutorService> workerFactory = Checkpoints::newWorker;
     private volatile Config config;
     private ScheduledExecutorService worker;
     /** Offerings whose checkpoints are being made, so that one request for them makes them once. */
@@ -89,13 +101,17 @@ public class Checkpoints {
     @Activate
     void activate(Config config) {
         this.config = config;
-        // One at a time: each is a guest booting under emulation, and they would only slow each other down.
-        worker = Executors.newSingleThreadScheduledExecutor(r -> {
+        worker = workerFactory.get();
+        worker.scheduleWithFixedDelay(this::sweep, SWEEP_SECONDS, SWEEP_SECONDS, TimeUnit.SECONDS);
+    }
+
+    /** One at a time: each checkpoint is a guest booting under emulation, and they would only slow each other down. */
+    private static ScheduledExecutorService newWorker() {
+        return Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "servicefarm-checkpoints");
             t.setDaemon(true);
             return t;
         });
-        worker.scheduleWithFixedDelay(this::sweep, SWEEP_SECONDS, SWEEP_SECONDS, TimeUnit.SECONDS);
     }
 
     @Modified
@@ -119,13 +135,20 @@ public class Checkpoints {
         CompletableFuture<List<ImageRef>> done = new CompletableFuture<>();
         try {
             worker.execute(() -> {
+                List<ImageRef> made = null;
+                Exception failure = null;
                 try {
-                    done.complete(checkpointEverywhere(offering));
+                    made = checkpointEverywhere(offering);
                 } catch (RuntimeException | ImageException e) {
                     LOG.warn("Checkpointing {} failed: {}", offering.key(), e.getMessage());
-                    done.completeExceptionally(e);
+                    failure = e;
                 } finally {
-                    preparing.remove(offering);
+                    preparing.remove(offering); // before the future completes: whoever waited may ask again at once
+                }
+                if (failure == null) {
+                    done.complete(made);
+                } else {
+                    done.completeExceptionally(failure);
                 }
             });
         } catch (RejectedExecutionException e) {
@@ -135,6 +158,12 @@ public class Checkpoints {
         return done;
     }
 
+    /**
+     * Makes checkpoints of the offering's image on the hosts its next VMs would go to (placement's first choices among
+     * those that restore checkpoints), until {@code checkpoint.hosts} hosts taking VMs hold one: a checkpoint is
+     * one boot per host and its saved memory on that host's disk, so not every host of a large farm gets one, and
+     * none goes to a host the offering may not run on (another security zone, say).
+     */
     private List<ImageRef> checkpointEverywhere(Offering offering) throws ImageException {
         List<VmSpec.GuestService> services = ports.of(offering);
         ImageRef image = imageStore.obtain(offering, services);
@@ -142,16 +171,23 @@ public class Checkpoints {
         if (image.compositionOnly()) {
             return made;
         }
-        for (HostStatus status : hosts.statuses()) {
+        Config c = config;
+        // known holders (a host asked again for one it holds returns it as it is)
+        Set<String> holding = holders(image.id());
+        long held = hosts.statuses().stream().filter(status -> status.connected() && !status.drained()
+                && holding.contains(status.name())).count();
+        if (held >= c.checkpoint_hosts()) {
+            return made;
+        }
+        PlacementRequest placing = new PlacementRequest(offering, null, new Capacity(c.vm_vcpus(),
+                Math.max(c.vm_memoryMiB(), image.minMemoryMiB()), 1), List.of(), hosts.guestsFor(image));
+        List<HostStatus> chosen = placement.candidates(placing, (int) (c.checkpoint_hosts() - held),
+                status -> !holding.contains(status.name()) && restoresCheckpoints(status),
+                "makes no checkpoints, or holds one of the image");
+        for (HostStatus status : chosen) {
             String host = status.host().name();
-            if (!status.connected() || status.drained() || imageStore.checkpoint(image.id(), host).isPresent()) {
-                continue;
-            }
             try {
                 HostConnection connection = hosts.connection(host);
-                if (!connection.restoresCheckpoints()) {
-                    continue;
-                }
                 long started = System.nanoTime();
                 StagedImage staged = connection.stage(image);
                 HostCheckpoint checkpoint = connection.checkpoint(templateSpec(offering, staged, services));
@@ -164,6 +200,14 @@ public class Checkpoints {
             }
         }
         return made;
+    }
+
+    private boolean restoresCheckpoints(HostStatus status) {
+        try {
+            return status.connected() && hosts.connection(status.name()).restoresCheckpoints();
+        } catch (HypervisorException | RuntimeException e) {
+            return false;
+        }
     }
 
     /** The guest a checkpoint is made of: the size a new VM of the image gets, so that a clone is such a VM. */

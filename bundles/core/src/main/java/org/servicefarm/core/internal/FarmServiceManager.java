@@ -120,6 +120,11 @@ public class FarmServiceManager implements ServiceManager {
         @AttributeDefinition(name = "VM memory (MiB)", description = "Memory in MiB given to each new VM.")
         long vm_memoryMiB() default 256;
 
+        @AttributeDefinition(name = "checkpoint hosts", description = "How many hosts hold a checkpoint of one image "
+                + "(the hosts a new VM of it would go to, among those that make checkpoints): each is a boot and the "
+                + "guest's memory on that host's disk.")
+        int checkpoint_hosts() default 3;
+
         @AttributeDefinition(name = "VM requests per minute", description = "The request rate at which one VM "
                 + "counts as fully loaded; tiers compare a VM's share of it with their load threshold.")
         double vm_requestsPerMinute() default 600;

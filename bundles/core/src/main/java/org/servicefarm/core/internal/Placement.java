@@ -163,6 +163,19 @@ public class Placement {
                 draw.passed.isEmpty() ? null : draw.passed.get(0).name(), draw.passed.isEmpty() ? draw.reason() : null);
     }
 
+    /**
+     * The first {@code wanted} hosts a new VM of the request would go to now, in the order the strategy in force ranks
+     * them, among those {@code eligible} admits (else removed as {@code ineligible}): where to make something for the
+     * offering's next VMs ahead of them, such as its checkpoints. Every filter applies; nothing is reserved.
+     */
+    List<HostStatus> candidates(PlacementRequest request, int wanted, java.util.function.Predicate<HostStatus> eligible,
+                                String ineligible) {
+        List<Filter> checks = new ArrayList<>(filters);
+        checks.add(new Filter((host, placing) -> eligible.test(host) ? Optional.empty() : Optional.of(ineligible),
+                "eligible", Integer.MAX_VALUE));
+        return draw(request, wanted, false, Set.of(), checks).passed.stream().map(Candidate::host).toList();
+    }
+
     /** What one filter removed. */
     private static final class Tally {
         int hosts;
@@ -205,8 +218,12 @@ public class Placement {
      * explanation says what a decision would do.
      */
     private Draw draw(PlacementRequest request, int wanted, boolean reserve, Set<String> preferred) {
+        return draw(request, wanted, reserve, preferred, filters);
+    }
+
+    private Draw draw(PlacementRequest request, int wanted, boolean reserve, Set<String> preferred,
+                      List<Filter> checks) {
         Bound inForce = bound;
-        List<Filter> checks = filters;
         Draw draw = new Draw();
         draw.strategy = inForce.name();
         List<String> zones = new ArrayList<>();

@@ -155,7 +155,12 @@ class CheckpointFlowTest {
 
     /** A farm whose image store records checkpoints, with the popularity threshold given. */
     private CheckpointingStore checkpointingFarm(int threshold) {
-        farm = new Farm(Map.of());
+        return checkpointingFarm(threshold, Map.of());
+    }
+
+    /** As {@link #checkpointingFarm(int)}, with the manager's configuration given. */
+    private CheckpointingStore checkpointingFarm(int threshold, Map<String, Object> managerConfig) {
+        farm = new Farm(managerConfig);
         CheckpointingStore store = new CheckpointingStore();
         farm.manager.imageStore = store;
         farm.popularity.imageStore = store;
@@ -201,6 +206,30 @@ class CheckpointFlowTest {
         Outcome.Granted elsewhere = grant("wiki");
         assertEquals("b-qemu", elsewhere.hostId());
         assertEquals(Outcome.Start.BOOT, elsewhere.start());
+    }
+
+    @Test
+    void anImageIsCheckpointedOnAsManyHostsAsConfiguredWhereItsVmsWouldGoNotOnEveryHost() throws Exception {
+        CheckpointingStore store = checkpointingFarm(1, Map.of("checkpoint.hosts", 2));
+        for (String name : List.of("a-qemu", "b-qemu", "c-qemu")) {
+            addQemuHost(name);
+        }
+        farm.addHost("h-qemu", 8, 0.01, "high", Map.of("bits", "true", "checkpoints", "true"));
+        Farm.await("h-qemu connected", () -> farm.host("h-qemu").map(HostStatus::connected).orElse(false));
+        Outcome.Granted wiki = grant("wiki"); // standard security: never on the high zone's host
+        Farm.await("two checkpoints recorded", () -> store.recorded.size() == 2);
+        List<String> holders = store.recorded.stream().map(HostCheckpoint::host).sorted().toList();
+        assertEquals(2, holders.stream().distinct().count(), holders.toString());
+        assertTrue(holders.stream().allMatch(h -> h.endsWith("-qemu") && !h.equals("h-qemu")), holders.toString());
+        farm.checkpoints.prepare(wiki.offering()).get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(2, store.recorded.size(), "two hosts hold one already: none made");
+
+        // a holder drained takes no VMs: asked again, the third standard host makes one
+        farm.hosts.drain(holders.get(0), true);
+        farm.checkpoints.prepare(wiki.offering()).get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(3, store.recorded.size());
+        String third = store.recorded.get(2).host();
+        assertTrue(!holders.contains(third) && !third.equals("h-qemu"), third);
     }
 
     @Test

@@ -105,6 +105,7 @@ final class Farm implements AutoCloseable {
         checkpoints.hosts = hosts;
         checkpoints.ports = ports;
         checkpoints.imageStore = images;
+        checkpoints.placement = placement;
         checkpoints.activate(convert(config, Checkpoints.Config.class));
         manager.checkpoints = checkpoints;
         popularity.imageStore = images;
