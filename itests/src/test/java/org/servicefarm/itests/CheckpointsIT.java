@@ -16,6 +16,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -81,6 +82,9 @@ public class CheckpointsIT {
     @Inject
     @Filter(value = "(hypervisor.driver.name=qemu)", timeout = 60_000)
     HypervisorDriver qemu;
+
+    @Inject
+    org.osgi.service.cm.ConfigurationAdmin configurationAdmin;
 
     private FarmClient client;
 
@@ -218,6 +222,53 @@ public class CheckpointsIT {
         }
         System.out.println("two VMs from the checkpoint ACTIVE " + bothMs + " ms after the first request: "
                 + vms.get(0).path("detail").asText() + " | " + vms.get(1).path("detail").asText());
+    }
+
+    /**
+     * The adaptive keep-alive policy chosen at run time lets a VM of a checkpointed image rest as the checkpoint: where
+     * it would archive the VM (here: its fallback keep-alive, cut to 3 s, has passed) it destroys it instead, no archive
+     * is written, and the next request's VM starts from the checkpoint.
+     */
+    @Test
+    public void c_theAdaptivePolicyLetsAVmOfACheckpointedImageRestAsTheCheckpoint() throws Exception {
+        prepare();
+        awaitCheckpointImage(Duration.ofSeconds(120));
+        update("org.servicefarm.keepalive.adaptive", Map.of("fallback.keepAlive.s", "3"));
+        update("org.servicefarm.lifecycle", Map.of("policy.target", "(keepalive.name=adaptive)",
+                "sweep.interval.s", "1"));
+        HttpResponse<String> answer = client.post("/api/v1/requests", FREE_WAITING, Login.ADMIN);
+        assertEquals(answer.body(), 200, answer.statusCode());
+        String vmId = FarmClient.json(answer).path("vmId").asText();
+        JsonNode[] rested = new JsonNode[1];
+        await("the VM to rest", Duration.ofSeconds(60), () -> {
+            rested[0] = FarmClient.json(client.get("/api/v1/vms/" + vmId, Login.VIEWER));
+            return !List.of("ACTIVE", "SLEEPING").contains(rested[0].path("state").asText());
+        });
+        assertEquals(rested[0].toString(), "DESTROYED", rested[0].path("state").asText());
+        assertTrue(rested[0].toString(), rested[0].path("detail").asText().contains("rests as its image's checkpoint"));
+        assertTrue("no archive of it: " + rested[0], rested[0].path("archive").isMissingNode()
+                || rested[0].path("archive").isNull());
+        await("no VM of it active", Duration.ofSeconds(60), () -> activeVms().isEmpty());
+
+        HttpResponse<String> again = client.post("/api/v1/requests", FREE_WAITING, Login.ADMIN);
+        assertEquals(again.body(), 200, again.statusCode());
+        JsonNode grant = FarmClient.json(again);
+        assertEquals(grant.toString(), "CREATED", grant.path("activation").asText());
+        assertEquals(grant.toString(), "CHECKPOINT", grant.path("start").asText());
+        System.out.println("rested as the checkpoint: " + rested[0].path("detail").asText());
+        update("org.servicefarm.lifecycle", Map.of("policy.target", "(keepalive.name=fixed)"));
+    }
+
+    private void update(String pid, Map<String, String> settings) throws IOException {
+        org.osgi.service.cm.Configuration configuration = configurationAdmin.getConfiguration(pid, "?");
+        java.util.Dictionary<String, Object> properties = configuration.getProperties();
+        if (properties == null) {
+            properties = new java.util.Hashtable<>();
+        }
+        for (Map.Entry<String, String> setting : settings.entrySet()) {
+            properties.put(setting.getKey(), setting.getValue());
+        }
+        configuration.update(properties);
     }
 
     /**

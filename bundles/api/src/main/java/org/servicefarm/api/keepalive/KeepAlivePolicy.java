@@ -44,6 +44,18 @@ public interface KeepAlivePolicy {
     }
 
     /**
+     * What the lifecycle knows of a VM beside its record when it asks what is due for it.
+     *
+     * @param offeringRequestsPerMinute how often the VM's offering is asked for now, whichever VM serves it
+     * @param checkpointed              whether a host that takes new VMs holds a checkpoint of the VM's image: a new
+     *                                  VM of the offering then starts from it (in about 0.2 s on the qemu driver,
+     *                                  faster than an archive is restored) without an archive of its own, so the VM
+     *                                  can rest as that checkpoint (be destroyed) instead of being archived
+     */
+    record Context(double offeringRequestsPerMinute, boolean checkpointed) {
+    }
+
+    /**
      * A request for {@code offering} (viable) arrived at {@code at}, before it is served. Policies that learn from
      * the times between requests record it here; the default ignores it.
      */
@@ -57,6 +69,28 @@ public interface KeepAlivePolicy {
      * @return the move, or empty to leave it as it is
      */
     Optional<Due> due(VmRecord vm, Instant now, double offeringRequestsPerMinute);
+
+    /**
+     * What is due for {@code vm} at {@code now}, knowing its {@link Context}: the lifecycle asks this. The default
+     * ignores whether its image is checkpointed.
+     *
+     * @since 1.3
+     */
+    default Optional<Due> due(VmRecord vm, Instant now, Context context) {
+        return due(vm, now, context.offeringRequestsPerMinute());
+    }
+
+    /**
+     * The combinations whose image is worth a checkpoint on the hosts that make them, so that their VMs can rest as
+     * it (see {@link Context#checkpointed()}) instead of being archived and restored again and again. The lifecycle
+     * has the hosts make it in the background, once (again only if it is gone). The default asks for none: popular
+     * combinations are checkpointed anyway.
+     *
+     * @since 1.3
+     */
+    default List<Offering> checkpoint(Instant now) {
+        return List.of();
+    }
 
     /**
      * The combinations that should have a VM ready (ACTIVE or SLEEPING) now because a request is expected soon. The

@@ -259,8 +259,12 @@ public class Lifecycle implements KeepAliveView {
         tellOthersRequests(inForce, now);
         String named = inForce == null ? null : names.getOrDefault(inForce, "unnamed");
         Map<String, Boolean> drained = new HashMap<>();
+        java.util.Set<String> takingVms = new java.util.HashSet<>();
         for (HostStatus host : hosts.statuses()) {
             drained.put(host.name(), host.drained());
+            if (host.connected() && !host.drained()) {
+                takingVms.add(host.name());
+            }
         }
         int moved = 0;
         for (VmRecord vm : table.occupying()) {
@@ -275,7 +279,8 @@ public class Lifecycle implements KeepAliveView {
                 if (inForce == null) {
                     continue; // none in force: VMs stay as they are
                 }
-                Optional<KeepAlivePolicy.Due> due = inForce.due(vm, now, popularity.requestsPerMinute(vm.offering()));
+                Optional<KeepAlivePolicy.Due> due = inForce.due(vm, now, new KeepAlivePolicy.Context(
+                        popularity.requestsPerMinute(vm.offering()), checkpointed(vm.imageId(), takingVms)));
                 if (due.isEmpty()) {
                     events.keepAliveDecided(named, FarmListener.KeepAlive.KEEP, null);
                 } else if (carryOut(vm, due.get())) {
@@ -287,6 +292,9 @@ public class Lifecycle implements KeepAliveView {
             } catch (RuntimeException e) {
                 LOG.warn("Lifecycle: VM {} could not be moved: {}", vm.id(), e.getMessage());
             }
+        }
+        if (inForce != null) {
+            checkpointWanted(inForce, now, takingVms);
         }
         for (Offering offering : inForce == null ? java.util.List.<Offering>of() : inForce.prewarm(now)) {
             try {
@@ -300,6 +308,41 @@ public class Lifecycle implements KeepAliveView {
             }
         }
         return moved;
+    }
+
+    /** Whether a host that takes new VMs holds a checkpoint of the image: a new VM of it would start from there. */
+    private boolean checkpointed(String imageId, java.util.Set<String> takingVms) {
+        Checkpoints checkpoints = manager.checkpoints;
+        return imageId != null && checkpoints != null
+                && checkpoints.holders(imageId).stream().anyMatch(takingVms::contains);
+    }
+
+    /** How long a checkpoint the policy asked for may take before it is asked for again (it failed, or went). */
+    static final java.time.Duration CHECKPOINT_ASKED_AGAIN = java.time.Duration.ofMinutes(10);
+    /** When each combination's checkpoint was last asked for on the policy's behalf (the sweep's thread only). */
+    private final Map<Offering, Instant> checkpointsAsked = new HashMap<>();
+
+    /**
+     * Has the hosts checkpoint, in the background, the images of the combinations the policy wants checkpointed and
+     * that no host taking VMs holds yet: once, and again only {@link #CHECKPOINT_ASKED_AGAIN} later if still none.
+     */
+    private void checkpointWanted(KeepAlivePolicy inForce, Instant now, java.util.Set<String> takingVms) {
+        checkpointsAsked.values().removeIf(asked -> !now.isBefore(asked.plus(CHECKPOINT_ASKED_AGAIN)));
+        Checkpoints checkpoints = manager.checkpoints;
+        org.servicefarm.api.image.ImageStore images = manager.imageStore;
+        if (checkpoints == null || images == null) {
+            return;
+        }
+        for (Offering offering : inForce.checkpoint(now)) {
+            if (checkpointsAsked.containsKey(offering) || images.find(offering)
+                    .map(image -> checkpointed(image.id(), takingVms)).orElse(false)) {
+                continue;
+            }
+            checkpointsAsked.put(offering, now);
+            LOG.info("Lifecycle: {} is checkpointed on the hosts that make checkpoints, for the keep-alive policy: its "
+                    + "VMs can rest as the checkpoint", offering.key());
+            checkpoints.prepare(offering);
+        }
     }
 
     private static FarmListener.KeepAlive decision(KeepAlivePolicy.Action action) {

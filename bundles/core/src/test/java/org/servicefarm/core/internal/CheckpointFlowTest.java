@@ -232,6 +232,60 @@ class CheckpointFlowTest {
         assertTrue(!holders.contains(third) && !third.equals("h-qemu"), third);
     }
 
+    /** A keep-alive policy that wants every combination it was told of checkpointed and notes what it is told. */
+    private static final class CheckpointWanting implements org.servicefarm.api.keepalive.KeepAlivePolicy {
+        final Set<Offering> asked = ConcurrentHashMap.newKeySet();
+        final List<Context> contexts = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        @Override
+        public void requested(Offering offering, java.time.Instant at) {
+            asked.add(offering);
+        }
+
+        @Override
+        public Optional<Due> due(org.servicefarm.api.VmRecord vm, java.time.Instant now, double perMinute) {
+            throw new AssertionError("the lifecycle asks with the VM's context");
+        }
+
+        @Override
+        public Optional<Due> due(org.servicefarm.api.VmRecord vm, java.time.Instant now, Context context) {
+            contexts.add(context);
+            return Optional.empty();
+        }
+
+        @Override
+        public List<Offering> checkpoint(java.time.Instant now) {
+            return List.copyOf(asked);
+        }
+    }
+
+    @Test
+    void theLifecycleHasTheCheckpointsAPolicyWantsMadeAndTellsItWhetherAVmsImageIsCheckpointed() {
+        // popularity checkpoints nothing; one host holds a checkpoint of an image
+        CheckpointingStore store = checkpointingFarm(0, Map.of("checkpoint.hosts", 1));
+        addQemuHost("a-qemu");
+        addQemuHost("b-qemu");
+        Lifecycle lifecycle = farm.lifecycle(Map.of());
+        CheckpointWanting policy = new CheckpointWanting();
+        lifecycle.bindPolicy(policy, Map.of(org.servicefarm.api.keepalive.KeepAlivePolicy.NAME, "wanting"));
+        Outcome.Granted wiki = grant("wiki");
+        assertEquals(Set.of(wiki.offering()), policy.asked);
+
+        lifecycle.sweep();
+        assertEquals(List.of(false), policy.contexts.stream().map(c -> c.checkpointed()).toList(), "none yet");
+        Farm.await("a checkpoint made", () -> store.recorded.size() == 1);
+        String holder = store.recorded.get(0).host();
+        assertTrue(!holder.equals(wiki.hostId()), "where a new VM would go: the host without one");
+        lifecycle.sweep();
+        assertEquals(true, policy.contexts.get(1).checkpointed());
+
+        // held only on a host that takes no VMs now: not checkpointed for the policy, and not asked again so soon
+        farm.hosts.drain(holder, true);
+        lifecycle.sweep();
+        assertEquals(false, policy.contexts.get(2).checkpointed(), "a drained holder starts no VM");
+        assertEquals(1, store.recorded.size());
+    }
+
     @Test
     void aHostsCheckpointIsDeletedOnceTheImageStoreNoLongerHasItsImage() {
         CheckpointingStore store = checkpointingFarm(1);

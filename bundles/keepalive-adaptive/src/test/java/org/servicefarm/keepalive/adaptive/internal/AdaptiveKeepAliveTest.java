@@ -23,6 +23,7 @@ import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.keepalive.KeepAliveOutlook;
+import org.servicefarm.api.keepalive.KeepAlivePolicy;
 import org.servicefarm.api.keepalive.KeepAlivePolicy.Action;
 import org.servicefarm.api.keepalive.KeepAlivePolicy.Due;
 import org.servicefarm.keepalive.adaptive.internal.AdaptiveKeepAlive.Minute;
@@ -297,6 +298,41 @@ class AdaptiveKeepAliveTest {
         assertEquals(Optional.empty(), policy.due(vm(VmState.ARCHIVED, ArchiveTier.DELTA), minute(61), 0));
         assertEquals(Action.DESTROY, policy.due(vm(VmState.ARCHIVED, ArchiveTier.DELTA), minute(120), 0)
                 .orElseThrow().action());
+    }
+
+    @Test
+    void aVmWhoseImageIsCheckpointedRestsAsTheCheckpointInsteadOfAnArchive() {
+        KeepAlivePolicy.Context checkpointed = new KeepAlivePolicy.Context(0, true);
+        KeepAlivePolicy.Context not = new KeepAlivePolicy.Context(0, false);
+        requests(0, 10, 20, 30); // a timer every 10 min: warm in minutes 9-11, archived between
+        assertEquals(List.of(WIKI), policy.checkpoint(minute(31)), "brought back before each request: checkpointed");
+        Due archived = policy.due(vm(VmState.ACTIVE, null), minute(32), not).orElseThrow();
+        assertEquals(ArchiveTier.SAVED, archived.tier());
+        Due destroyed = policy.due(vm(VmState.ACTIVE, null), minute(32), checkpointed).orElseThrow();
+        assertEquals(Action.DESTROY, destroyed.action());
+        assertEquals(archived.reason() + "; rests as its image's checkpoint instead of an archive (a new VM starts "
+                + "from it faster than an archive is restored)", destroyed.reason());
+        assertEquals(Optional.empty(), policy.due(vm(VmState.ACTIVE, null), minute(39.5), checkpointed),
+                "in memory where the plan wants it, checkpoint or not");
+        assertEquals(Action.DESTROY, policy.due(vm(VmState.ACTIVE, null), minute(42.5), checkpointed).orElseThrow()
+                .action(), "past its warm minutes: nothing expected within the range, not COMPRESSED either");
+        assertEquals(Action.DESTROY, policy.due(vm(VmState.ARCHIVED, ArchiveTier.SAVED), minute(33), checkpointed)
+                .orElseThrow().action(), "an archive of a checkpointed image goes at once");
+        assertEquals(Optional.empty(), policy.due(vm(VmState.ARCHIVED, ArchiveTier.SAVED), minute(33), not));
+
+        configure(Map.of("rest.checkpoint", false));
+        requests(0, 10, 20, 30);
+        assertEquals(List.of(), policy.checkpoint(minute(31)));
+        assertEquals(ArchiveTier.SAVED, policy.due(vm(VmState.ACTIVE, null), minute(32), checkpointed).orElseThrow()
+                .tier(), "off: archived as before");
+    }
+
+    @Test
+    void combinationsKeptInMemoryOrNotExpectedBackAskForNoCheckpoint() {
+        requests(0, 1, 2, 3, 4); // a minute apart: never leaves memory
+        assertEquals(List.of(), policy.checkpoint(minute(4.5)));
+        requests(0); // one request: still learning
+        assertEquals(List.of(), policy.checkpoint(minute(1)));
     }
 
     @Test
