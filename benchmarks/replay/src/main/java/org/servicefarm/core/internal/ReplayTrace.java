@@ -70,17 +70,25 @@ public final class ReplayTrace {
         SimulatedHypervisor.Timings m = SimulatedHypervisor.Timings.MEASURED;
         SimulatedHypervisor.Timings timings = new SimulatedHypervisor.Timings(
                 millis(options, "create-ms", m.create()), millis(options, "resume-ms", m.resume()),
-                millis(options, "restore-ms", m.restore()), m.compressedExtra(), m.deltaExtra());
+                millis(options, "restore-ms", m.restore()), m.compressedExtra(), m.deltaExtra(),
+                millis(options, "checkpoint-ms", m.checkpointStart()));
         Map<String, Object> manager = new HashMap<>();
         if (options.containsKey("vm-cap")) {
             manager.put("vm.cap", Integer.parseInt(options.get("vm-cap")));
         }
+        // off by default: the hypervisor's times are libvirt's (a restore is virsh restore), whose hosts make none
+        String checkpoints = options.getOrDefault("checkpoints", "off");
+        if (!checkpoints.equals("on") && !checkpoints.equals("off")) {
+            throw usage("--checkpoints must be on or off, not '" + checkpoints + "'");
+        }
         TraceReplay.Settings settings = new TraceReplay.Settings(timings,
-                java.time.Duration.ofSeconds(Long.parseLong(options.getOrDefault("sweep-s", "15"))), manager, 4);
-        System.out.printf("hypervisor: create %d ms, resume %d ms, restore %d ms (+%d compressed, +%d delta); sweep "
-                        + "every %d s; VM cap %s%n", timings.create().toMillis(), timings.resume().toMillis(),
+                java.time.Duration.ofSeconds(Long.parseLong(options.getOrDefault("sweep-s", "15"))), manager, 4,
+                checkpoints.equals("on"));
+        System.out.printf("hypervisor: create %d ms, resume %d ms, restore %d ms (+%d compressed, +%d delta), %s; "
+                        + "sweep every %d s; VM cap %s%n", timings.create().toMillis(), timings.resume().toMillis(),
                 timings.restore().toMillis(), timings.compressedExtra().toMillis(), timings.deltaExtra().toMillis(),
-                settings.sweep().toSeconds(), manager.getOrDefault("vm.cap", "none"));
+                settings.checkpoints() ? "start from a checkpoint " + timings.checkpointStart().toMillis() + " ms"
+                        : "no checkpoints", settings.sweep().toSeconds(), manager.getOrDefault("vm.cap", "none"));
         List<TraceReplay.Result> results = new ArrayList<>();
         for (String choice : policies.isEmpty() ? SHIPPED : policies) {
             int colon = choice.indexOf(':');
@@ -88,9 +96,14 @@ public final class ReplayTrace {
             String overrides = colon < 0 ? "" : choice.substring(colon + 1);
             KeepAlivePolicy policy = policy(etc, name, overrides);
             TraceReplay.Result result = TraceReplay.replay(trace, name, overrides, policy, catalog, settings);
-            System.out.printf("%s%s: %d cold starts of %d requests, %.0f VM-hours resident, %d pre-warms, replayed in "
+            SimulatedHypervisor.DiskWork disk = result.disk();
+            System.out.printf("%s%s: %d cold starts of %d requests, %.0f VM-hours resident, %d pre-warms, %d archives "
+                            + "written (%.0f GiB), %d checkpoints made (%.0f GiB), %d VMs started from one, replayed in "
                             + "%.1f s%n", name, overrides.isEmpty() ? "" : " (" + overrides + ")", result.coldStarts(),
-                    result.requests(), result.residentVmSeconds() / 3600, result.prewarms(), result.replaySeconds());
+                    result.requests(), result.residentVmSeconds() / 3600, result.prewarms(), disk.archivesWritten(),
+                    disk.archiveBytesWritten() / (double) (1L << 30), disk.checkpointsMade(),
+                    disk.checkpointBytesWritten() / (double) (1L << 30), disk.checkpointStarts(),
+                    result.replaySeconds());
             results.add(result);
             if (options.containsKey("details")) {
                 result.combinations().forEach(c -> System.out.printf("  %-28s %7d requests %5d cold (%.3f) %7.2f VM-h%n",

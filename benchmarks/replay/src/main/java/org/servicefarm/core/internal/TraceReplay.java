@@ -35,7 +35,9 @@ import org.servicefarm.reuse.defaults.internal.DefaultReusePolicy;
  * timer and readiness probe replaced by the replay's events ({@link FarmServiceManager#workerPool},
  * {@link FarmServiceManager#deadlineTimer}, {@link FarmServiceManager#readiness}) and the lifecycle swept every sweep
  * interval of virtual time. No VM cap unless
- * one is given. Nothing waits: a day replays in seconds.
+ * one is given. Nothing waits: a day replays in seconds. With {@link Settings#checkpoints()} the hosts make
+ * checkpoints (on the core's {@link Checkpoints} worker, on the virtual clock too) and the images are bootable ones
+ * ({@link SimulatedImageStore}), as on qemu-driver hosts.
  * <p>
  * A request is cold when it is not answered at once by an ACTIVE or SLEEPING VM: its grant says CREATED or RESTORED
  * (it waited for a creation or a restore, or joined one under way), or it was not granted. Resident time is the time
@@ -51,15 +53,21 @@ final class TraceReplay {
      */
     record Result(String policy, String config, long requests, long coldStarts, double coldStartRate,
                   double coldStartRateP75, double coldStartRateP75Floor, double residentVmSeconds, long prewarms,
-                  double coldWaitSeconds, long vmsCreated, double replaySeconds, List<Combination> combinations) {
+                  double coldWaitSeconds, long vmsCreated, SimulatedHypervisor.DiskWork disk, double replaySeconds,
+                  List<Combination> combinations) {
 
         String json() {
             return String.format(java.util.Locale.ROOT, "{\"policy\":\"%s\",\"config\":\"%s\",\"requests\":%d,"
                             + "\"coldStarts\":%d,\"coldStartRate\":%.5f,\"coldStartRateP75\":%.5f,"
-                            + "\"coldStartRateP75Floor\":%.5f,\"residentVmSeconds\":%.0f,\"prewarms\":%d,\"coldWaitSeconds\":%.1f,\"vmsCreated\":%d,"
+                            + "\"coldStartRateP75Floor\":%.5f,\"residentVmSeconds\":%.0f,\"prewarms\":%d,"
+                            + "\"coldWaitSeconds\":%.1f,\"vmsCreated\":%d,\"archivesWritten\":%d,"
+                            + "\"archiveGiBWritten\":%.1f,\"checkpointsMade\":%d,\"checkpointGiBWritten\":%.1f,"
+                            + "\"checkpointStarts\":%d,"
                             + "\"replaySeconds\":%.1f}", policy, config.replace("\"", "'"), requests, coldStarts,
-                    coldStartRate, coldStartRateP75, coldStartRateP75Floor, residentVmSeconds, prewarms, coldWaitSeconds, vmsCreated,
-                    replaySeconds);
+                    coldStartRate, coldStartRateP75, coldStartRateP75Floor, residentVmSeconds, prewarms,
+                    coldWaitSeconds, vmsCreated, disk.archivesWritten(), disk.archiveBytesWritten() / (double) (1L << 30),
+                    disk.checkpointsMade(), disk.checkpointBytesWritten() / (double) (1L << 30),
+                    disk.checkpointStarts(), replaySeconds);
         }
     }
 
@@ -67,8 +75,18 @@ final class TraceReplay {
     record Combination(String name, long requests, long coldStarts, double residentVmSeconds) {
     }
 
-    /** How the replay runs: the hypervisor's times, the lifecycle's sweep, the manager's settings beyond defaults. */
-    record Settings(SimulatedHypervisor.Timings timings, Duration sweep, Map<String, Object> manager, int hosts) {
+    /**
+     * How the replay runs: the hypervisor's times, the lifecycle's sweep, the manager's settings beyond defaults, the
+     * hosts per security zone, and whether the hosts make checkpoints and start new VMs from them (as the qemu driver's
+     * do; libvirt's do not).
+     */
+    record Settings(SimulatedHypervisor.Timings timings, Duration sweep, Map<String, Object> manager, int hosts,
+                    boolean checkpoints) {
+        /** Hosts that make no checkpoints. */
+        Settings(SimulatedHypervisor.Timings timings, Duration sweep, Map<String, Object> manager, int hosts) {
+            this(timings, sweep, manager, hosts, false);
+        }
+
         static Settings defaults() {
             return new Settings(SimulatedHypervisor.Timings.MEASURED, Duration.ofSeconds(15), Map.of(), 4);
         }
@@ -93,7 +111,7 @@ final class TraceReplay {
                          Settings settings) {
         long began = System.nanoTime();
         VirtualTime time = new VirtualTime(START.toEpochMilli());
-        SimulatedHypervisor hypervisor = new SimulatedHypervisor(time, settings.timings());
+        SimulatedHypervisor hypervisor = new SimulatedHypervisor(time, settings.timings(), settings.checkpoints());
         Resident resident = new Resident(time);
         FarmEvents events = new FarmEvents();
         events.addListener(resident);
@@ -130,7 +148,9 @@ final class TraceReplay {
         Eviction eviction = new Eviction();
         eviction.bindVmPolicy((candidates, now) -> candidates.stream()
                 .sorted(java.util.Comparator.comparing(EvictionCandidate::lastUsedAt)).toList());
-        ComposedImageStore images = new ComposedImageStore();
+        // a composition only is never checkpointed: with checkpoints, images as a store of bootable ones gives them
+        org.servicefarm.api.image.ImageStore images = settings.checkpoints() ? new SimulatedImageStore()
+                : new ComposedImageStore();
         Map<String, Object> managerConfig = new HashMap<>(Map.of("vm.cap", 1_000_000, "deadline.max.ms",
                 DEADLINE.toMillis()));
         managerConfig.putAll(settings.manager());
@@ -140,6 +160,9 @@ final class TraceReplay {
         checkpoints.hosts = hosts;
         checkpoints.ports = ports;
         checkpoints.imageStore = images;
+        checkpoints.placement = placement;
+        checkpoints.workerFactory = time::scheduler;
+        checkpoints.clock = time;
         checkpoints.activate(convert(managerConfig, Checkpoints.Config.class));
         Popularity popularity = new Popularity();
         popularity.imageStore = images;
@@ -203,7 +226,8 @@ final class TraceReplay {
             resident.closeAt(horizon);
             // answers still under way (a creation past the last request) count as cold: let them finish
             time.runUntil(horizon + DEADLINE.toMillis());
-            return answers.result(name, config, resident, lifecycle.prewarms(), (System.nanoTime() - began) / 1e9);
+            return answers.result(name, config, resident, lifecycle.prewarms(), hypervisor.diskWork(),
+                    (System.nanoTime() - began) / 1e9);
         } finally {
             lifecycle.deactivate();
             manager.deactivate();
@@ -260,7 +284,8 @@ final class TraceReplay {
             });
         }
 
-        Result result(String policy, String config, Resident resident, long prewarms, double replaySeconds) {
+        Result result(String policy, String config, Resident resident, long prewarms,
+                      SimulatedHypervisor.DiskWork disk, double replaySeconds) {
             long requests = Arrays.stream(asked).sum();
             // requests never answered (none should be) count as cold
             long coldStarts = Arrays.stream(cold).sum() + (requests - answered);
@@ -280,7 +305,7 @@ final class TraceReplay {
             }
             return new Result(policy, config, requests, coldStarts, requests == 0 ? 0 : (double) coldStarts / requests,
                     percentile(Arrays.copyOf(rates, n), 75), percentile(Arrays.copyOf(floors, n), 75), resident.seconds(), prewarms, coldWaitMillis / 1000,
-                    resident.created, replaySeconds, combinations);
+                    resident.created, disk, replaySeconds, combinations);
         }
     }
 

@@ -91,7 +91,7 @@ final class VirtualTime extends Clock {
         return new Scheduler();
     }
 
-    /** A timer on the virtual clock for one-shot tasks (the manager's deadlines); a cancelled task does not run. */
+    /** A timer on the virtual clock (the manager's deadlines, the checkpoints' worker); a cancelled task does not run. */
     ScheduledExecutorService scheduler() {
         return new Scheduler();
     }
@@ -125,10 +125,21 @@ final class VirtualTime extends Clock {
             throw new UnsupportedOperationException("the replay's timers are one-shot");
         }
 
+        /** Runs {@code command} after {@code initialDelay}, then again {@code delay} after each run, until shut down. */
         @Override
         public ScheduledFuture<?> scheduleWithFixedDelay(Runnable command, long initialDelay, long delay,
                                                          TimeUnit unit) {
-            throw new UnsupportedOperationException("the replay's timers are one-shot");
+            Runnable[] repeat = new Runnable[1];
+            repeat[0] = () -> {
+                if (shutdown) {
+                    return; // a run already due when the timer was shut down does not happen
+                }
+                command.run();
+                if (!shutdown) {
+                    schedule(repeat[0], delay, unit);
+                }
+            };
+            return schedule(repeat[0], initialDelay, unit);
         }
 
         @Override

@@ -50,4 +50,17 @@ class VirtualTimeTest {
         assertTrue(kept.isDone());
         assertFalse(kept.cancel(false), "a timer that fired cannot be cancelled");
     }
+
+    @Test
+    void aTaskWithAFixedDelayRunsAgainAfterEachRunUntilTheTimerIsShutDown() {
+        VirtualTime time = new VirtualTime(0);
+        ScheduledExecutorService worker = time.scheduler();
+        List<Long> ran = new ArrayList<>();
+        worker.scheduleWithFixedDelay(() -> ran.add(time.millis()), 30, 30, TimeUnit.SECONDS);
+        time.runUntil(100_000);
+        assertEquals(List.of(30_000L, 60_000L, 90_000L), ran);
+        worker.shutdownNow();
+        time.runUntil(1_000_000);
+        assertEquals(3, ran.size(), "not after the shutdown");
+    }
 }
