@@ -239,6 +239,12 @@ public class CheckpointsIT {
         HttpResponse<String> answer = client.post("/api/v1/requests", FREE_WAITING, Login.ADMIN);
         assertEquals(answer.body(), 200, answer.statusCode());
         String vmId = FarmClient.json(answer).path("vmId").asText();
+        // the qemu driver keeps saved state as saved: a compressed archive asked for is refused, saying why
+        HttpResponse<String> compressed = client.post("/api/v1/vms/" + vmId + "/archive?tier=COMPRESSED", "",
+                Login.ADMIN);
+        assertEquals(compressed.body(), 409, compressed.statusCode());
+        assertTrue(compressed.body(), FarmClient.json(compressed).path("detail").asText()
+                .contains("keeps archives in tier SAVED only, not COMPRESSED"));
         JsonNode[] rested = new JsonNode[1];
         await("the VM to rest", Duration.ofSeconds(60), () -> {
             rested[0] = FarmClient.json(client.get("/api/v1/vms/" + vmId, Login.VIEWER));

@@ -300,6 +300,11 @@ final class SimulatedHypervisor implements HypervisorDriver {
         }
 
         @Override
+        public java.util.Set<ArchiveTier> archiveTiers() {
+            return java.util.EnumSet.allOf(ArchiveTier.class);
+        }
+
+        @Override
         public synchronized Archive archive(String vmId, ArchiveTier tier, int compressionLevel)
                 throws HypervisorException {
             Guest guest = guests.get(vmId);

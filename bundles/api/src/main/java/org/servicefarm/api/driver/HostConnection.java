@@ -70,6 +70,17 @@ public interface HostConnection extends AutoCloseable {
     void save(String vmId) throws HypervisorException;
 
     /**
+     * The archive tiers this host keeps ({@link #archive}). The default keeps SAVED only, as {@link #save} leaves it;
+     * a driver that compresses or deltas saved state says so. The core archives in a tier a host does not keep as
+     * the nearest it does (a running VM SAVED; an archived one stays as it is).
+     *
+     * @since 3.3
+     */
+    default java.util.Set<ArchiveTier> archiveTiers() {
+        return java.util.EnumSet.of(ArchiveTier.SAVED);
+    }
+
+    /**
      * Archives a VM in {@code tier}: a running or suspended VM is saved first ({@link #save}); an archived one has its
      * saved state moved into {@code tier} (e.g. compressed). {@link #restore} brings it back from any tier. Which tier
      * is the caller's choice; how a tier is made is the driver's.

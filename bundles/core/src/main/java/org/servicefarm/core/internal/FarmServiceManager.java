@@ -1026,6 +1026,12 @@ public class FarmServiceManager implements ServiceManager {
         if (vm.state() == VmState.ARCHIVED && vm.archive() != null && vm.archive().tier() == in) {
             throw new ConflictException("VM " + vmId + " is archived in tier " + in + " already");
         }
+        java.util.Set<ArchiveTier> kept = operations.tiersKept(vm.hostId());
+        if (!kept.contains(in)) {
+            throw new ConflictException("host " + vm.hostId() + " keeps archives in " + (kept.size() == 1 ? "tier "
+                    : "tiers ") + kept.stream().map(Enum::name).sorted().collect(java.util.stream.Collectors
+                    .joining(", ")) + " only, not " + in);
+        }
         return operations.archive(vm, in, "archived by the operator").orElseThrow(() -> moved(vmId));
     }
 

@@ -358,7 +358,7 @@ public class Lifecycle implements KeepAliveView {
         String reason = "lifecycle: " + due.reason();
         return switch (due.action()) {
             case SLEEP -> operations.sleep(vm, reason).isPresent();
-            case ARCHIVE -> operations.archive(vm, due.tier(), reason).isPresent();
+            case ARCHIVE -> operations.archiveAsKept(vm, due.tier(), reason).isPresent();
             case DESTROY -> operations.destroy(vm, reason).isPresent();
         };
     }

@@ -131,7 +131,7 @@ final class VmCap {
         if (archives(victims, victim.resources().memoryMiB() * 1024 * 1024)) {
             LOG.info("Evicting {} ({}): archiving it, {}", victim.id(), victim.offering().key(), why);
             try {
-                return operations.archive(victim, victims.tier(), reason).isPresent();
+                return operations.archiveAsKept(victim, victims.tier(), reason).isPresent();
             } catch (VmOperations.OperationFailedException e) {
                 LOG.warn("Evicting {}: {}; destroying it instead", victim.id(), e.getMessage());
                 // it is back in its state: destroyed from there

@@ -178,6 +178,32 @@ final class VmOperations {
      * @return its row once ARCHIVED, or empty if it was not in the state {@code vm} has any more
      * @throws OperationFailedException if the driver refused (it is back in its state)
      */
+    /**
+     * As {@link #archive}, where the VM's host keeps no archives in {@code tier} ({@link HostConnection#archiveTiers},
+     * e.g. the qemu driver's hosts keep SAVED only) in the nearest it keeps: a VM not archived yet is SAVED, an
+     * archived one stays as it is (empty). For the lifecycle and eviction, whose policies choose tiers for every host.
+     */
+    Optional<VmRecord> archiveAsKept(VmRecord vm, ArchiveTier tier, String reason) {
+        java.util.Set<ArchiveTier> kept = tiersKept(vm.hostId());
+        if (kept.contains(tier)) {
+            return archive(vm, tier, reason);
+        }
+        if (vm.state() == VmState.ARCHIVED) {
+            return Optional.empty();
+        }
+        return archive(vm, kept.contains(ArchiveTier.SAVED) ? ArchiveTier.SAVED : tier,
+                reason + "; SAVED: host " + vm.hostId() + " keeps no " + tier + " archives");
+    }
+
+    /** The archive tiers a host keeps; every tier when that cannot be asked now (its archive call then decides). */
+    java.util.Set<ArchiveTier> tiersKept(String host) {
+        try {
+            return hosts.connection(host).archiveTiers();
+        } catch (HypervisorException | RuntimeException e) {
+            return java.util.EnumSet.allOf(ArchiveTier.class);
+        }
+    }
+
     Optional<VmRecord> archive(VmRecord vm, ArchiveTier tier, String reason) {
         VmState from = vm.state();
         boolean answering = from == VmState.ACTIVE && answersNow(vm);

@@ -104,6 +104,11 @@ final class WatchedConnection implements HostConnection {
         return watch("archive", false, () -> driver.archive(vmId, tier, level));
     }
 
+    @Override
+    public java.util.Set<org.servicefarm.api.ArchiveTier> archiveTiers() {
+        return driver.archiveTiers();
+    }
+
     /** The target is handed to the driver as the driver's own connection: it moves the archive between its hosts. */
     @Override
     public org.servicefarm.api.Archive relocate(String vmId, HostConnection target, VmSpec spec)

@@ -102,7 +102,7 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
             throw new InvalidRequestException("uri", "the fake driver takes fake:/// URIs only");
         }
         for (String key : host.properties().keySet()) {
-            if (!key.equals("slow") && !key.equals("bits") && !key.equals("checkpoints")) {
+            if (!key.equals("slow") && !key.equals("bits") && !key.equals("checkpoints") && !key.equals("savedOnly")) {
                 throw new InvalidRequestException("properties." + key, "properties." + key + " is not a fake setting");
             }
         }
@@ -236,9 +236,19 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
                 guests.put(vmId, VmState.ARCHIVED);
             }
 
+            /** Every tier, unless the host has the property {@code savedOnly} (as the qemu driver's hosts). */
+            @Override
+            public java.util.Set<org.servicefarm.api.ArchiveTier> archiveTiers() {
+                return host.properties().containsKey("savedOnly")
+                        ? HostConnection.super.archiveTiers() : java.util.EnumSet.allOf(org.servicefarm.api.ArchiveTier.class);
+            }
+
             @Override
             public org.servicefarm.api.Archive archive(String vmId, org.servicefarm.api.ArchiveTier tier, int level)
                     throws HypervisorException {
+                if (!archiveTiers().contains(tier)) {
+                    return HostConnection.super.archive(vmId, tier, level); // refused, as the default refuses it
+                }
                 if (archiveFailing.contains(host.name())) {
                     throw new HypervisorException("host " + host.name() + " has no room for archives");
                 }

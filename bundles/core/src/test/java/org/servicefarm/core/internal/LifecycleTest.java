@@ -84,6 +84,27 @@ class LifecycleTest {
     }
 
     @Test
+    void onHostsThatKeepSavedArchivesOnlyATierTheyLackIsTheNearestTheyKeep() {
+        farm.close();
+        farm = new Farm(Map.of(), new FakeHypervisor(), Map.of("savedOnly", "true")); // as the qemu driver's hosts
+        VmRecord vm = row(grant("wiki").vmId());
+        ConflictException refused = assertThrows(ConflictException.class,
+                () -> farm.manager.archive(vm.id(), ArchiveTier.COMPRESSED));
+        assertEquals("host " + vm.hostId() + " keeps archives in tier SAVED only, not COMPRESSED", refused.getMessage(),
+                "the operator asked for that tier: told why not");
+        assertEquals(VmState.ACTIVE, row(vm.id()).state());
+
+        VmRecord archived = farm.manager.operations.archiveAsKept(vm, ArchiveTier.COMPRESSED, "lifecycle: idle")
+                .orElseThrow();
+        assertEquals(ArchiveTier.SAVED, archived.archive().tier(), "a policy's tier for every host: the nearest kept");
+        assertTrue(archived.detail().startsWith("lifecycle: idle; SAVED: host " + vm.hostId()
+                + " keeps no COMPRESSED archives (SAVED, "), archived.detail());
+        assertTrue(farm.manager.operations.archiveAsKept(archived, ArchiveTier.DELTA, "lifecycle: old").isEmpty(),
+                "archived already: it stays as it is, no failure");
+        assertEquals(ArchiveTier.SAVED, row(vm.id()).archive().tier());
+    }
+
+    @Test
     void timersSleepArchiveRetierAndDestroyEachWithItsReason() {
         Lifecycle lifecycle = farm.lifecycle(timers("sleep.after.s", 60L, "archive.after.s", 120L,
                 "compress.after.s", 300L, "delta.after.s", 600L, "destroy.after.s", 1000L));

@@ -83,7 +83,7 @@ public class VmResource {
     @Answers({"200 the VM, ARCHIVED in the tier asked for, with its bytes",
             "400 no such archive tier",
             "404 no such VM",
-            "409 its state allows no such move (nothing changed)"})
+            "409 its state allows no such move, or its host keeps no archives in that tier (nothing changed)"})
     public JsonMapping.VmJson archive(@PathParam("id") String id, @QueryParam("tier") String tier) {
         return JsonMapping.vm(manager.archive(id, tier(tier)));
     }

@@ -300,6 +300,12 @@ final class LibvirtHostConnection implements HostConnection {
         }
     }
 
+    /** Saved, compressed (zstd) and delta archives: every tier. */
+    @Override
+    public java.util.Set<ArchiveTier> archiveTiers() {
+        return java.util.EnumSet.allOf(ArchiveTier.class);
+    }
+
     /**
      * Saves the VM if it runs, then keeps its saved state in {@code tier}: compressed or as a delta against its
      * image's base by {@link ArchiveTiers}, beside the file libvirt wrote.
