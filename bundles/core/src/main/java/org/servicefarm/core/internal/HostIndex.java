@@ -134,6 +134,22 @@ public class HostIndex {
             }
             INDEXED.forEach(w -> lists.get(w).remove(new Entry(keys.key(w), slot.name, null)));
         }
+
+        /**
+         * A host of this zone has new keys: each new entry goes in before the old one goes, so that a draw reading
+         * the indexes meanwhile finds the host (perhaps twice; a ranking takes a host once), never not at all.
+         */
+        void rekey(Slot slot, Keys from, Keys to, Capacity capacity) {
+            maxVcpus.accumulate(capacity.vcpus());
+            maxMemoryMiB.accumulate(capacity.memoryMiB());
+            maxVms.accumulate(capacity.vms());
+            INDEXED.forEach(w -> {
+                if (Double.compare(from.key(w), to.key(w)) != 0) {
+                    lists.get(w).add(new Entry(to.key(w), slot.name, slot));
+                    lists.get(w).remove(new Entry(from.key(w), slot.name, null));
+                }
+            });
+        }
     }
 
     Clock clock = Clock.systemUTC();
@@ -385,12 +401,16 @@ public class HostIndex {
             HostStatus s = slot.status.get();
             Zone target = s.host() == null ? null : zones.computeIfAbsent(s.host().securityZone(), Zone::new);
             Keys keys = target == null ? null : Keys.of(s);
-            if (target != slot.zone || !Objects.equals(keys, slot.keys)) {
-                if (slot.zone != null) {
-                    slot.zone.remove(slot, slot.keys);
-                }
+            if (target != null && target == slot.zone && !Objects.equals(keys, slot.keys)) {
+                target.rekey(slot, slot.keys, keys, s.host().capacity());
+                slot.keys = keys;
+            } else if (target != slot.zone || !Objects.equals(keys, slot.keys)) {
+                // into the new zone first, out of the old one after: a draw meanwhile finds the host somewhere
                 if (target != null) {
                     target.add(slot, keys, s.host().capacity());
+                }
+                if (slot.zone != null) {
+                    slot.zone.remove(slot, slot.keys);
                 }
                 slot.zone = target;
                 slot.keys = keys;

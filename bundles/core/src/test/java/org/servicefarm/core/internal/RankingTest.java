@@ -68,6 +68,37 @@ class RankingTest {
     }
 
     @Test
+    void aHostWhoseUseChangesWhileADrawReadsTheIndexesIsAlwaysFound() throws Exception {
+        // one host whose VMs come and go (its keys change) while draws read: each draw must find it; before, a
+        // change took the host's entries out before putting the new ones in, and a draw in between found no host
+        HostIndex index = new HostIndex();
+        index.configure(new HostRecord("a", "fake", "fake:///a", new Capacity(64, 65_536, 64), 0.5, "standard",
+                Map.of()));
+        index.connection("a", true, null, null);
+        PlacementRequest request = new PlacementRequest(PlacementTest.WIKI, "standard", PlacementTest.VM, List.of());
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread churn = new Thread(() -> {
+            for (int i = 0; !stop.get(); i++) {
+                index.occupy("a", PlacementTest.VM, "standard");
+                index.vacate("a", PlacementTest.VM, "standard");
+            }
+        });
+        churn.start();
+        int missed = 0;
+        try {
+            for (int draw = 0; draw < 200_000; draw++) {
+                if (!index.view(Set.of("standard")).ranked(Weights.parse("vms:1 load:1"), request).hasNext()) {
+                    missed++;
+                }
+            }
+        } finally {
+            stop.set(true);
+            churn.join();
+        }
+        assertEquals(0, missed, "draws that found no host");
+    }
+
+    @Test
     void scoresMatchTheReference() {
         HostIndex index = new HostIndex();
         index.configure(new HostRecord("a", "fake", "fake:///a", new Capacity(4, 1024, 4), 0.5, "standard", Map.of(), 2));
