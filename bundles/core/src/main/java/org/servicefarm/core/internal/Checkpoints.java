@@ -97,6 +97,8 @@ public class Checkpoints {
     private final Map<String, Set<String>> holders = new ConcurrentHashMap<>();
     /** Host checkpoints ("host/id") whose image the store lacked at the last sweep. */
     private final Set<String> orphans = ConcurrentHashMap.newKeySet();
+    /** Whether a connected host made or restored checkpoints at the last sweep. */
+    private volatile boolean anyHostMakesThem;
 
     @Activate
     void activate(Config config) {
@@ -246,6 +248,14 @@ public class Checkpoints {
         return image;
     }
 
+    /**
+     * Whether a connected host made checkpoints at the last sweep (every {@value #SWEEP_SECONDS} s): on a farm of
+     * libvirt hosts none does, and asking for checkpoints there is for nothing.
+     */
+    boolean anyHostMakesThem() {
+        return anyHostMakesThem;
+    }
+
     /** The hosts seen holding a checkpoint of the image: a new VM of it placed there starts from the checkpoint. */
     Set<String> holders(String imageId) {
         Set<String> hosts = holders.get(imageId);
@@ -284,6 +294,7 @@ public class Checkpoints {
                     .map(ImageRef::id).collect(Collectors.toSet());
             Map<String, Set<String>> seen = new HashMap<>();
             Set<String> orphaned = new HashSet<>();
+            boolean makers = false;
             for (HostStatus status : hosts.statuses()) {
                 String host = status.host().name();
                 if (!status.connected()) {
@@ -294,6 +305,7 @@ public class Checkpoints {
                     if (!connection.restoresCheckpoints()) {
                         continue;
                     }
+                    makers = true;
                     for (HostCheckpoint checkpoint : connection.checkpoints()) {
                         if (images.contains(checkpoint.imageId())) {
                             seen.computeIfAbsent(checkpoint.imageId(), k -> ConcurrentHashMap.newKeySet()).add(host);
@@ -313,6 +325,7 @@ public class Checkpoints {
                     });
                 }
             }
+            anyHostMakesThem = makers;
             orphans.clear();
             orphans.addAll(orphaned);
             holders.keySet().retainAll(seen.keySet());

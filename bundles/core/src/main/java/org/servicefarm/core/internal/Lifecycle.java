@@ -330,8 +330,8 @@ public class Lifecycle implements KeepAliveView {
         checkpointsAsked.values().removeIf(asked -> !now.isBefore(asked.plus(CHECKPOINT_ASKED_AGAIN)));
         Checkpoints checkpoints = manager.checkpoints;
         org.servicefarm.api.image.ImageStore images = manager.imageStore;
-        if (checkpoints == null || images == null) {
-            return;
+        if (checkpoints == null || images == null || !checkpoints.anyHostMakesThem()) {
+            return; // no host makes checkpoints (libvirt's do not): none to ask for
         }
         for (Offering offering : inForce.checkpoint(now)) {
             if (checkpointsAsked.containsKey(offering) || images.find(offering)

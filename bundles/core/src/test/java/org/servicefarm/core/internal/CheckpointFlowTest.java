@@ -1,6 +1,7 @@
 package org.servicefarm.core.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -271,6 +272,9 @@ class CheckpointFlowTest {
         Outcome.Granted wiki = grant("wiki");
         assertEquals(Set.of(wiki.offering()), policy.asked);
 
+        assertFalse(farm.checkpoints.anyHostMakesThem(), "not known before the checkpoints' first sweep");
+        farm.checkpoints.sweep();
+        assertTrue(farm.checkpoints.anyHostMakesThem());
         lifecycle.sweep();
         assertEquals(List.of(false), policy.contexts.stream().map(c -> c.checkpointed()).toList(), "none yet");
         Farm.await("a checkpoint made", () -> store.recorded.size() == 1);
