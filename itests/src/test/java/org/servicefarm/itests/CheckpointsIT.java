@@ -226,8 +226,8 @@ public class CheckpointsIT {
 
     /**
      * The adaptive keep-alive policy chosen at run time lets a VM of a checkpointed image rest as the checkpoint: where
-     * it would archive the VM (here: its fallback keep-alive, cut to 3 s, has passed) it destroys it instead, no archive
-     * is written, and the next request's VM starts from the checkpoint.
+     * it would archive the VM (here: its fallback keep-alive, cut to 3 s, has passed) it destroys it instead, no
+     * archive is written, and the next request's VM starts from the checkpoint.
      */
     @Test
     public void c_theAdaptivePolicyLetsAVmOfACheckpointedImageRestAsTheCheckpoint() throws Exception {

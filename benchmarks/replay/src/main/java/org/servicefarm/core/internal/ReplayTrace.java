@@ -98,10 +98,10 @@ public final class ReplayTrace {
             TraceReplay.Result result = TraceReplay.replay(trace, name, overrides, policy, catalog, settings);
             SimulatedHypervisor.DiskWork disk = result.disk();
             System.out.printf("%s%s: %d cold starts of %d requests, %.0f VM-hours resident, %d pre-warms, %d archives "
-                            + "written (%.0f GiB), %d checkpoints made (%.0f GiB), %d VMs started from one, replayed in "
-                            + "%.1f s%n", name, overrides.isEmpty() ? "" : " (" + overrides + ")", result.coldStarts(),
-                    result.requests(), result.residentVmSeconds() / 3600, result.prewarms(), disk.archivesWritten(),
-                    disk.archiveBytesWritten() / (double) (1L << 30), disk.checkpointsMade(),
+                            + "written (%.0f GiB), %d checkpoints made (%.0f GiB), %d VMs started from one, "
+                            + "replayed in %.1f s%n", name, overrides.isEmpty() ? "" : " (" + overrides + ")",
+                    result.coldStarts(), result.requests(), result.residentVmSeconds() / 3600, result.prewarms(),
+                    disk.archivesWritten(), disk.archiveBytesWritten() / (double) (1L << 30), disk.checkpointsMade(),
                     disk.checkpointBytesWritten() / (double) (1L << 30), disk.checkpointStarts(),
                     result.replaySeconds());
             results.add(result);

@@ -17,8 +17,8 @@ import org.servicefarm.api.image.ImageStore;
  * The replay's image store when its hosts make checkpoints: the built-in store's compositions ({@link
  * ComposedImageStore#compose}, same ids), each with a disk artifact as a store of bootable images gives (a
  * composition only is never checkpointed), and the checkpoints hosts made of them, recorded as images of kind
- * CHECKPOINT as the appliance's image cache records them. Building takes no virtual time: the replay measures keep-alive,
- * not image builds.
+ * CHECKPOINT as the appliance's image cache records them. Building takes no virtual time: the replay measures
+ * keep-alive, not image builds.
  */
 final class SimulatedImageStore implements ImageStore {
 

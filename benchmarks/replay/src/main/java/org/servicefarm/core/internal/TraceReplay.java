@@ -65,9 +65,9 @@ final class TraceReplay {
                             + "\"checkpointStarts\":%d,"
                             + "\"replaySeconds\":%.1f}", policy, config.replace("\"", "'"), requests, coldStarts,
                     coldStartRate, coldStartRateP75, coldStartRateP75Floor, residentVmSeconds, prewarms,
-                    coldWaitSeconds, vmsCreated, disk.archivesWritten(), disk.archiveBytesWritten() / (double) (1L << 30),
-                    disk.checkpointsMade(), disk.checkpointBytesWritten() / (double) (1L << 30),
-                    disk.checkpointStarts(), replaySeconds);
+                    coldWaitSeconds, vmsCreated, disk.archivesWritten(),
+                    disk.archiveBytesWritten() / (double) (1L << 30), disk.checkpointsMade(),
+                    disk.checkpointBytesWritten() / (double) (1L << 30), disk.checkpointStarts(), replaySeconds);
         }
     }
 

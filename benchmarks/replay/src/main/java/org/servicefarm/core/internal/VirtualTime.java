@@ -91,7 +91,7 @@ final class VirtualTime extends Clock {
         return new Scheduler();
     }
 
-    /** A timer on the virtual clock (the manager's deadlines, the checkpoints' worker); a cancelled task does not run. */
+    /** A timer on the virtual clock (the manager's deadlines, the checkpoints' worker); cancelled tasks never run. */
     ScheduledExecutorService scheduler() {
         return new Scheduler();
     }
@@ -125,7 +125,7 @@ final class VirtualTime extends Clock {
             throw new UnsupportedOperationException("the replay's timers are one-shot");
         }
 
-        /** Runs {@code command} after {@code initialDelay}, then again {@code delay} after each run, until shut down. */
+        /** Runs {@code command} after {@code initialDelay}, then {@code delay} after each run, until shut down. */
         @Override
         public ScheduledFuture<?> scheduleWithFixedDelay(Runnable command, long initialDelay, long delay,
                                                          TimeUnit unit) {

@@ -239,8 +239,8 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
             /** Every tier, unless the host has the property {@code savedOnly} (as the qemu driver's hosts). */
             @Override
             public java.util.Set<org.servicefarm.api.ArchiveTier> archiveTiers() {
-                return host.properties().containsKey("savedOnly")
-                        ? HostConnection.super.archiveTiers() : java.util.EnumSet.allOf(org.servicefarm.api.ArchiveTier.class);
+                return host.properties().containsKey("savedOnly") ? HostConnection.super.archiveTiers()
+                        : java.util.EnumSet.allOf(org.servicefarm.api.ArchiveTier.class);
             }
 
             @Override
