@@ -134,11 +134,16 @@ final class Ranking implements Iterator<Candidate> {
     private final double maxRoom;
     private final double maxReplicas;
     private final Set<String> seen = new HashSet<>();
+    /** The zones read, for the hosts an index read missed while they moved in it ({@link #seeUnseen}). */
+    private final List<Zone> zones;
+    /** The load past which no host fits the demand, when every weigher read leaves such hosts out (LOAD, FILL). */
+    private final double maxLoad;
     private final PriorityQueue<Scored> queue = new PriorityQueue<>(BEST_FIRST);
     private boolean exhausted;
     private Candidate next;
 
     Ranking(List<Zone> zones, Weights blend, PlacementRequest request, double minShare) {
+        this.zones = zones;
         for (String host : request.replicaHosts()) {
             replicas.merge(host, 1, Integer::sum);
         }
@@ -168,6 +173,8 @@ final class Ranking implements Iterator<Candidate> {
         maxVms = vms;
         maxRoom = room;
         maxReplicas = replicas.values().stream().mapToInt(Integer::intValue).max().orElse(0);
+        maxLoad = used.stream().allMatch(w -> w == Weigher.LOAD || w == Weigher.FILL) ? 1 - minShare
+                : Double.MAX_VALUE;
         sources = new Source[weighers.length];
         for (int i = 0; i < weighers.length; i++) {
             sources[i] = source(weighers[i], zones, minShare);
@@ -278,7 +285,10 @@ final class Ranking implements Iterator<Candidate> {
         for (Source source : sources) {
             Entry e = source.advance();
             if (e == null) {
-                exhausted = true;
+                if (!exhausted) {
+                    exhausted = true;
+                    seeUnseen();
+                }
                 continue;
             }
             source.lastKey = e.key();
@@ -287,6 +297,22 @@ final class Ranking implements Iterator<Candidate> {
                 Keys keys = e.slot().keys;
                 if (keys != null) { // null: it left the indexes meanwhile
                     queue.add(score(e.slot(), keys));
+                }
+            }
+        }
+    }
+
+    /**
+     * An index read to its end has seen every host, unless one moved in it during the read: a host's new entry went
+     * in behind the read while its old one went (an index is read weakly consistently). Such hosts are taken by name,
+     * as the indexes' reads would have taken them.
+     */
+    private void seeUnseen() {
+        for (Zone zone : zones) {
+            for (Slot slot : zone.byName.values()) {
+                Keys keys = slot.keys;
+                if (keys != null && keys.load() <= maxLoad && seen.add(slot.name)) {
+                    queue.add(score(slot, keys));
                 }
             }
         }
