@@ -128,12 +128,18 @@ final class SimulatedGuests implements AutoCloseable {
                 return;
             }
             // A registered channel releases its port only once its key is flushed: on the loop, which then selects.
+            // Connections accepted on it still hold the port (a guest destroyed drops them too).
             onLoop(() -> {
                 SelectionKey key = server.keyFor(selector);
                 if (key != null) {
                     key.cancel();
                 }
                 server.close();
+                for (SelectionKey other : List.copyOf(selector.keys())) {
+                    if (other.attachment() instanceof Exchange exchange && exchange.listener == this) {
+                        closeQuietly(other.channel());
+                    }
+                }
                 selector.selectNow();
             });
         }
