@@ -140,7 +140,7 @@ public class Checkpoints {
                 List<ImageRef> made = null;
                 Exception failure = null;
                 try {
-                    made = checkpointEverywhere(offering);
+                    made = checkpointWhereVmsGo(offering);
                 } catch (RuntimeException | ImageException e) {
                     LOG.warn("Checkpointing {} failed: {}", offering.key(), e.getMessage());
                     failure = e;
@@ -166,7 +166,7 @@ public class Checkpoints {
      * one boot per host and its saved memory on that host's disk, so not every host of a large farm gets one, and
      * none goes to a host the offering may not run on (another security zone, say).
      */
-    private List<ImageRef> checkpointEverywhere(Offering offering) throws ImageException {
+    private List<ImageRef> checkpointWhereVmsGo(Offering offering) throws ImageException {
         List<VmSpec.GuestService> services = ports.of(offering);
         ImageRef image = imageStore.obtain(offering, services);
         List<ImageRef> made = new ArrayList<>();
@@ -181,8 +181,8 @@ public class Checkpoints {
         if (held >= c.checkpoint_hosts()) {
             return made;
         }
-        PlacementRequest placing = new PlacementRequest(offering, null, new Capacity(c.vm_vcpus(),
-                Math.max(c.vm_memoryMiB(), image.minMemoryMiB()), 1), List.of(), hosts.guestsFor(image));
+        PlacementRequest placing = new PlacementRequest(offering, null, vmSize(c, image), List.of(),
+                hosts.guestsFor(image));
         List<HostStatus> chosen = placement.candidates(placing, (int) (c.checkpoint_hosts() - held),
                 status -> !holding.contains(status.name()) && restoresCheckpoints(status),
                 "makes no checkpoints, or holds one of the image");
@@ -214,10 +214,14 @@ public class Checkpoints {
 
     /** The guest a checkpoint is made of: the size a new VM of the image gets, so that a clone is such a VM. */
     private VmSpec templateSpec(Offering offering, StagedImage staged, List<VmSpec.GuestService> services) {
-        Config c = config;
-        long memory = Math.max(c.vm_memoryMiB(), staged.image().minMemoryMiB());
+        Capacity size = vmSize(config, staged.image());
         String name = String.format("sf-tpl-%08x", ThreadLocalRandom.current().nextInt());
-        return new VmSpec(name, offering, staged, c.vm_vcpus(), memory, services, Instant.now(clock));
+        return new VmSpec(name, offering, staged, size.vcpus(), size.memoryMiB(), services, Instant.now(clock));
+    }
+
+    /** The size of a new VM of the image: the configured one, with at least the memory the image needs. */
+    private static Capacity vmSize(Config c, ImageRef image) {
+        return new Capacity(c.vm_vcpus(), Math.max(c.vm_memoryMiB(), image.minMemoryMiB()), 1);
     }
 
     /**

@@ -119,13 +119,17 @@ public class HostIndex {
         }
 
         void add(Slot slot, Keys keys, Capacity capacity) {
-            maxVcpus.accumulate(capacity.vcpus());
-            maxMemoryMiB.accumulate(capacity.memoryMiB());
-            maxVms.accumulate(capacity.vms());
+            widen(capacity);
             INDEXED.forEach(w -> lists.get(w).add(new Entry(keys.key(w), slot.name, slot)));
             if (byName.put(slot.name, slot) == null) {
                 size.incrementAndGet();
             }
+        }
+
+        private void widen(Capacity capacity) {
+            maxVcpus.accumulate(capacity.vcpus());
+            maxMemoryMiB.accumulate(capacity.memoryMiB());
+            maxVms.accumulate(capacity.vms());
         }
 
         void remove(Slot slot, Keys keys) {
@@ -140,9 +144,7 @@ public class HostIndex {
          * the indexes meanwhile finds the host (perhaps twice; a ranking takes a host once), never not at all.
          */
         void rekey(Slot slot, Keys from, Keys to, Capacity capacity) {
-            maxVcpus.accumulate(capacity.vcpus());
-            maxMemoryMiB.accumulate(capacity.memoryMiB());
-            maxVms.accumulate(capacity.vms());
+            widen(capacity);
             INDEXED.forEach(w -> {
                 if (Double.compare(from.key(w), to.key(w)) != 0) {
                     lists.get(w).add(new Entry(to.key(w), slot.name, slot));

@@ -173,12 +173,6 @@ final class VmOperations {
     }
 
     /**
-     * Archives an ACTIVE or SLEEPING VM in {@code tier}, or moves an ARCHIVED one's archive into {@code tier}.
-     *
-     * @return its row once ARCHIVED, or empty if it was not in the state {@code vm} has any more
-     * @throws OperationFailedException if the driver refused (it is back in its state)
-     */
-    /**
      * As {@link #archive}, where the VM's host keeps no archives in {@code tier} ({@link HostConnection#archiveTiers},
      * e.g. the qemu driver's hosts keep SAVED only) in the nearest it keeps: a VM not archived yet is SAVED, an
      * archived one stays as it is (empty). For the lifecycle and eviction, whose policies choose tiers for every host.
@@ -191,8 +185,11 @@ final class VmOperations {
         if (vm.state() == VmState.ARCHIVED) {
             return Optional.empty();
         }
-        return archive(vm, kept.contains(ArchiveTier.SAVED) ? ArchiveTier.SAVED : tier,
-                reason + "; SAVED: host " + vm.hostId() + " keeps no " + tier + " archives");
+        if (!kept.contains(ArchiveTier.SAVED)) {
+            return archive(vm, tier, reason); // it keeps no archive at all: its driver says why
+        }
+        return archive(vm, ArchiveTier.SAVED, reason + "; SAVED: host " + vm.hostId() + " keeps no " + tier
+                + " archives");
     }
 
     /** The archive tiers a host keeps; every tier when that cannot be asked now (its archive call then decides). */
@@ -204,6 +201,12 @@ final class VmOperations {
         }
     }
 
+    /**
+     * Archives an ACTIVE or SLEEPING VM in {@code tier}, or moves an ARCHIVED one's archive into {@code tier}.
+     *
+     * @return its row once ARCHIVED, or empty if it was not in the state {@code vm} has any more
+     * @throws OperationFailedException if the driver refused (it is back in its state)
+     */
     Optional<VmRecord> archive(VmRecord vm, ArchiveTier tier, String reason) {
         VmState from = vm.state();
         boolean answering = from == VmState.ACTIVE && answersNow(vm);
