@@ -25,6 +25,14 @@ public interface DemandCounts {
     /** How often the other appliances were asked for {@code offering} from minute {@code fromMinute} on, as last read. */
     long othersAsked(Offering offering, long fromMinute);
 
+    /**
+     * What every appliance sharing the store was asked, this one's requests included (those not yet written too), per
+     * offering and minute from minute {@code fromMinute} on, oldest minute first, read now: what a keep-alive policy
+     * that comes into force (after a restart, on a swap) learns from. As far back as the store keeps counts (a day
+     * for the JDBC store). {@link #others} reads the same counts afterwards.
+     */
+    List<Asked> history(long fromMinute);
+
     /** Requests of one offering in one minute. */
     record Asked(Offering offering, long minute, long requests) {
     }

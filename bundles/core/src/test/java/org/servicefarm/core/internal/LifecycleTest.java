@@ -210,6 +210,11 @@ class LifecycleTest {
             }
 
             @Override
+            public java.util.List<Asked> history(long fromMinute) {
+                return java.util.List.of();
+            }
+
+            @Override
             public long othersAsked(org.servicefarm.api.Offering offering, long fromMinute) {
                 return 0;
             }

@@ -102,6 +102,11 @@ class PopularityTest {
         }
 
         @Override
+        public List<Asked> history(long fromMinute) {
+            return others(fromMinute);
+        }
+
+        @Override
         public List<Asked> others(long fromMinute) {
             List<Asked> all = new java.util.ArrayList<>();
             asked.forEach((offering, minutes) -> minutes.forEach((minute, n) -> {

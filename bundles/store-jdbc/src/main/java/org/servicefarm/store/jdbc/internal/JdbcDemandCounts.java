@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Requests per combination and minute in the database, one row per appliance: a request is counted in memory (the
  * request path never waits for the database); every second the counts are added to this appliance's rows, and what
- * the others were asked in the last hour is read. Rows older than a day are deleted by the appliance that wrote them.
+ * the others were asked in the last hour is read. Rows older than a day are deleted by the appliance that wrote them;
+ * until then they are the history a keep-alive policy coming into force learns from.
  */
 @Component(service = DemandCounts.class, immediate = true)
 public class JdbcDemandCounts implements DemandCounts {
@@ -46,6 +47,9 @@ public class JdbcDemandCounts implements DemandCounts {
     private volatile List<Asked> others = List.of();
     /** The same by offering: minute to requests. */
     private volatile Map<Offering, java.util.NavigableMap<Long, Long>> othersByOffering = Map.of();
+    static final int MAX_OFFERINGS_KEPT = 100_000;
+    /** Each offering read, by its key: a row's JSON is parsed once, not once per minute (a day is 1,440 rows). */
+    private final Map<String, Offering> offerings = new ConcurrentHashMap<>();
     private final ScheduledExecutorService writer;
     private long flushes;
 
@@ -100,6 +104,28 @@ public class JdbcDemandCounts implements DemandCounts {
         return asked;
     }
 
+    /**
+     * Writes what was counted here, then reads every appliance's rows from {@code fromMinute} on; under the flush's
+     * lock, so that the others' counts read by {@link #others} afterwards are those of the same moment.
+     */
+    @Override
+    public synchronized List<Asked> history(long fromMinute) {
+        try {
+            flush();
+            List<Asked> read = new ArrayList<>();
+            try (Connection c = database.connection();
+                 PreparedStatement select = c.prepareStatement("SELECT offering_key, MIN(offering), at_minute, "
+                         + "SUM(requests) FROM demand WHERE at_minute >= ? GROUP BY offering_key, at_minute "
+                         + "ORDER BY at_minute, offering_key")) {
+                select.setLong(1, fromMinute);
+                read(select, read);
+            }
+            return read;
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read the farm's request counts: " + e.getMessage(), e);
+        }
+    }
+
     private void flushQuietly() {
         try {
             flush();
@@ -131,16 +157,12 @@ public class JdbcDemandCounts implements DemandCounts {
                 }
             }
             List<Asked> read = new ArrayList<>();
-            try (PreparedStatement select = c.prepareStatement("SELECT MIN(offering), at_minute, SUM(requests) "
-                    + "FROM demand WHERE at_minute >= ? AND appliance <> ? GROUP BY offering_key, at_minute")) {
+            try (PreparedStatement select = c.prepareStatement("SELECT offering_key, MIN(offering), at_minute, "
+                    + "SUM(requests) FROM demand WHERE at_minute >= ? AND appliance <> ? "
+                    + "GROUP BY offering_key, at_minute")) {
                 select.setLong(1, now - READ_MINUTES);
                 select.setString(2, appliance);
-                try (ResultSet rs = select.executeQuery()) {
-                    while (rs.next()) {
-                        read.add(new Asked(codec.read(rs.getString(1), Offering.class), rs.getLong(2),
-                                rs.getLong(3)));
-                    }
-                }
+                read(select, read);
             }
             Map<Offering, java.util.NavigableMap<Long, Long>> byOffering = new java.util.HashMap<>();
             for (Asked asked : read) {
@@ -149,6 +171,20 @@ public class JdbcDemandCounts implements DemandCounts {
             }
             others = List.copyOf(read);
             othersByOffering = byOffering;
+        }
+    }
+
+    /** Reads rows of (offering key, offering, minute, requests) into {@code into}. */
+    private void read(PreparedStatement select, List<Asked> into) throws SQLException {
+        try (ResultSet rs = select.executeQuery()) {
+            while (rs.next()) {
+                String json = rs.getString(2);
+                if (offerings.size() >= MAX_OFFERINGS_KEPT) {
+                    offerings.clear(); // a catalog this varied: parsed again as needed
+                }
+                Offering offering = offerings.computeIfAbsent(rs.getString(1), key -> codec.read(json, Offering.class));
+                into.add(new Asked(offering, rs.getLong(3), rs.getLong(4)));
+            }
         }
     }
 

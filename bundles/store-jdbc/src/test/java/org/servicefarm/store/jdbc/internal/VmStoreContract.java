@@ -434,6 +434,31 @@ abstract class VmStoreContract {
         }
     }
 
+    @Test
+    void theHistoryIsEveryAppliancesRequestsOldestMinuteFirstThoseNotYetWrittenIncluded() throws Exception {
+        JdbcDemandCounts one = new JdbcDemandCounts(database("one"));
+        JdbcDemandCounts two = new JdbcDemandCounts(database("two"));
+        try {
+            org.servicefarm.api.Offering wiki = vm("sf-a", VmState.ACTIVE).offering();
+            long minute = System.currentTimeMillis() / 60_000;
+            one.add(wiki, minute - 30);
+            one.add(wiki, minute - 2);
+            one.flush();
+            two.add(wiki, minute - 2);
+            two.add(wiki, minute);
+            two.add(wiki, minute); // not written yet: history() writes it first
+            assertEquals(List.of(new org.servicefarm.api.store.DemandCounts.Asked(wiki, minute - 2, 2),
+                            new org.servicefarm.api.store.DemandCounts.Asked(wiki, minute, 2)),
+                    two.history(minute - 10), "both appliances' requests, the minute before 'from' left out");
+            assertEquals(3, one.history(minute - 60).stream()
+                    .mapToLong(org.servicefarm.api.store.DemandCounts.Asked::minute).distinct().count());
+            assertEquals(2, one.othersAsked(wiki, minute), "others() reads what history() read: two's writes");
+        } finally {
+            one.deactivate();
+            two.deactivate();
+        }
+    }
+
     /** The test database as an appliance called {@code name} opens it (migrating it the first time). */
     Database database(String name) throws SQLException {
         return new Database(dataSource, config(name, 60_000, 1000));
