@@ -29,7 +29,9 @@ import com.fasterxml.jackson.databind.JsonNode;
  * After the restart: the host added over REST is there; the guest granted before the crash is still recorded ACTIVE,
  * answers, and is granted again; the VMs whose guests died with the process are recorded as gone, not left ACTIVE;
  * the creations the kill cut short are ended (rolled back or finished), none left half-way; and the QEMU host's
- * guests and the table agree both ways: no row points at a missing guest, no guest is left without a row.
+ * guests and the table agree both ways: no row points at a missing guest, no guest is left without a row. The
+ * keep-alive policy in force (the histogram policy here) is taught the farm's requests from before the crash: the
+ * request granted again after it counts an idle time since the one before.
  */
 public class CrashIT {
     static final String HOST = "crash-it";
@@ -42,6 +44,7 @@ public class CrashIT {
     public static void unpack() throws Exception {
         appliance = new ApplianceProcess("crash-it");
         appliance.qemuHost(HOST, 8, "24700-24799", RealGuestsIT.POOL, RealGuestsIT.POOL_DIRECTORY);
+        appliance.set("org.servicefarm.lifecycle.cfg", "policy.target", "(keepalive.name=histogram)");
         ApplianceProcess.removeGuests(HOST);
         client = appliance.client;
     }
@@ -106,6 +109,16 @@ public class CrashIT {
         Grant again = client.requestUntilGranted(site("busybox-1.35", "busybox-httpd-1.35"), GRANT);
         assertEquals(real.vmId(), again.vmId());
         assertEquals("ACTIVE", again.activation());
+        JsonNode learned = null;
+        for (JsonNode combination : FarmClient.json(client.get("/api/v1/keepalive", Login.VIEWER))
+                .path("combinations")) {
+            if (combination.at("/offering/environment/server").asText().equals("busybox-httpd-1.35")) {
+                learned = combination;
+            }
+        }
+        assertTrue("the histogram policy knows the combination granted again", learned != null);
+        assertEquals("taught the request before the crash: one idle time from it to the one after " + learned, 1,
+                learned.path("idleTimes").asLong());
 
         awaitUnder(Duration.ofSeconds(60), "the simulated guest, gone with the process, to be recorded gone",
                 () -> !vm(simulated.vmId()).path("state").asText().equals("ACTIVE"));

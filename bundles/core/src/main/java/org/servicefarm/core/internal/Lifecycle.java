@@ -70,6 +70,12 @@ public class Lifecycle implements KeepAliveView {
                 + "with the table and drift repaired (stopped behind the farm's back, unknown or vanished guests). "
                 + "0: only when a host connects.")
         long reconcile_period_s() default 60;
+
+        @AttributeDefinition(name = "history taught (h)", description = "A keep-alive policy coming into force (at "
+                + "start, after a restart, when another is chosen) is first told what the farm was asked in this many "
+                + "past hours, per combination and minute, from the store's request counts (kept a day), so that it "
+                + "does not learn from nothing. 0: not taught.")
+        int history_h() default 24;
     }
 
     @Reference
@@ -89,6 +95,19 @@ public class Lifecycle implements KeepAliveView {
     @Reference
     FarmEvents events = new FarmEvents();
     private volatile KeepAlivePolicy policy;
+    /**
+     * A policy being taught the farm's history before it comes into force (guarded by {@link #teaching}); the
+     * requests that come meanwhile are held back for it.
+     */
+    private volatile KeepAlivePolicy learning;
+    private final Object teaching = new Object();
+    private final List<HeldBack> heldBack = new java.util.ArrayList<>();
+    /** Most requests held back for a policy being taught (it takes a second or so): past that, the rest are lost. */
+    static final int MAX_HELD_BACK = 100_000;
+    private volatile int historyHours = 24;
+
+    private record HeldBack(Offering offering, Instant at) {
+    }
     /** Each bound policy's name (its {@link KeepAlivePolicy#NAME}), for the keep-alive decisions told. */
     private final Map<KeepAlivePolicy, String> names = new java.util.concurrent.ConcurrentHashMap<>();
     private final AtomicLong prewarms = new AtomicLong();
@@ -106,25 +125,93 @@ public class Lifecycle implements KeepAliveView {
         configure(config);
         manager.lifecycle = this;
         manager.sharedHosts.lifecycle = this;
+        KeepAlivePolicy bound = learning;
+        if (bound != null) {
+            teachThenEnforce(bound); // bound before activation: taught now that the configuration is known
+        }
     }
 
+    /**
+     * A policy bound comes into force once it has been taught the farm's history ({@link #teachThenEnforce}); until
+     * then the one it replaces, if any, stays in force.
+     */
     @Reference(name = "policy", cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     void bindPolicy(KeepAlivePolicy bound, Map<String, Object> properties) {
         Object name = properties.get(KeepAlivePolicy.NAME);
         names.put(bound, name == null ? "unnamed" : name.toString());
-        policy = bound;
+        synchronized (teaching) {
+            learning = bound;
+            heldBack.clear();
+        }
+        if (scheduler != null) {
+            teachThenEnforce(bound);
+        }
     }
 
     void unbindPolicy(KeepAlivePolicy unbound) {
+        synchronized (teaching) {
+            if (learning == unbound) {
+                learning = null;
+                heldBack.clear();
+            }
+        }
         if (policy == unbound) {
             policy = null;
         }
         names.remove(unbound);
     }
 
-    /** Tells the policy in force of a request (from the request path, before it is served). */
+    /**
+     * Teaches {@code pupil} what the farm was asked in the last {@code history.h} hours ({@link DemandHistory}), then
+     * puts it in force with the requests that came meanwhile, so that a restart, a swap or a new leader does not
+     * start from nothing (the histogram policies would keep every VM their fallback's 4 hours and pre-warm nothing
+     * until they had learned again). On the binding thread: a day of 100 combinations' counts (144,000 rows) is read in
+     * about a third of a second on H2.
+     */
+    private void teachThenEnforce(KeepAlivePolicy pupil) {
+        Instant cut = clock.instant();
+        DemandCounts farm = demand;
+        DemandHistory.Taught taught = DemandHistory.Taught.NOTHING;
+        if (farm != null && historyHours > 0) {
+            long cutMinute = cut.toEpochMilli() / 60_000;
+            try {
+                taught = DemandHistory.teach(pupil, farm.history(cutMinute - historyHours * 60L + 1), cut, MAX_TOLD);
+                for (DemandCounts.Asked asked : farm.others(cutMinute - 2)) {
+                    told.put(new Told(asked.offering(), asked.minute()), asked.requests()); // taught: not told again
+                }
+            } catch (RuntimeException e) {
+                LOG.warn("The keep-alive policy {} could not be taught the farm's requests, and learns from now on: {}",
+                        names.getOrDefault(pupil, "unnamed"), e.getMessage());
+            }
+        }
+        synchronized (teaching) {
+            if (learning != pupil) {
+                return; // unbound or replaced meanwhile
+            }
+            for (HeldBack request : heldBack) {
+                if (request.at().isAfter(cut)) { // earlier ones were counted before the history was read
+                    pupil.requested(request.offering(), request.at());
+                }
+            }
+            heldBack.clear();
+            policy = pupil;
+            learning = null;
+        }
+        LOG.info("Keep-alive policy {} in force, taught {} requests of {} combinations over {} minutes of the farm's "
+                + "last {} h", names.getOrDefault(pupil, "unnamed"), taught.requests(), taught.offerings(),
+                taught.minutes(), historyHours);
+    }
+
+    /** Tells the policy in force of a request (from the request path, before it is served), and one being taught. */
     void requested(Offering offering, Instant at) {
+        if (learning != null) {
+            synchronized (teaching) {
+                if (learning != null && heldBack.size() < MAX_HELD_BACK) {
+                    heldBack.add(new HeldBack(offering, at));
+                }
+            }
+        }
         KeepAlivePolicy inForce = policy;
         if (inForce != null) {
             inForce.requested(offering, at);
@@ -154,6 +241,10 @@ public class Lifecycle implements KeepAliveView {
 
     @Modified
     synchronized void configure(Config config) {
+        if (config.history_h() < 0) {
+            throw new IllegalArgumentException("history.h must not be negative");
+        }
+        historyHours = config.history_h();
         // DS rebinds 'policy' to a new target without deactivating us
         if (sweeping != null) {
             sweeping.cancel(false);
@@ -195,15 +286,19 @@ public class Lifecycle implements KeepAliveView {
 
     /** Most requests of one offering and minute told to the policy per sweep: enough for its idle-time bins. */
     static final int MAX_TOLD = 100;
-    /** The other appliances' requests told to the policy so far, per offering and minute (the sweep's thread only). */
-    private final Map<Told, Long> told = new HashMap<>();
+    /**
+     * The other appliances' requests told to the policy so far, per offering and minute (the sweep's thread, and the
+     * binding thread when a policy is taught).
+     */
+    private final Map<Told, Long> told = new java.util.concurrent.ConcurrentHashMap<>();
 
     private record Told(org.servicefarm.api.Offering offering, long minute) {
     }
 
     /**
-     * Tells the policy of the requests the other appliances sharing the store were asked since the last sweep (the
-     * leader's policy decides for the whole farm): each as asked now, to within a sweep's interval.
+     * Tells the policy of the requests the other appliances sharing the store were asked since the last sweep: each
+     * as asked now, to within a sweep's interval. Every appliance's policy is told, not only the leader's (which
+     * decides for the whole farm), so that one taking the lead knows the farm, and each one's view shows it.
      */
     private void tellOthersRequests(KeepAlivePolicy inForce, Instant now) {
         DemandCounts farm = demand;
@@ -236,8 +331,13 @@ public class Lifecycle implements KeepAliveView {
         }
     }
 
-    private void sweepQuietly() {
+    void sweepQuietly() {
         if (!leading()) {
+            try {
+                tellOthersRequests(policy, clock.instant());
+            } catch (RuntimeException e) {
+                LOG.warn("Telling the keep-alive policy of the other appliances' requests failed: {}", e.toString());
+            }
             return;
         }
         try {
