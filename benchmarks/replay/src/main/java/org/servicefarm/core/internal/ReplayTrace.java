@@ -21,7 +21,9 @@ import org.servicefarm.keepalive.histogram.internal.HistogramKeepAlive;
  * {@code keepalive-adaptive:hazard.threshold=0.05;samples.min=3}. Other options: {@code --create-ms},
  * {@code --restore-ms}, {@code --resume-ms} (the simulated hypervisor's times), {@code --sweep-s}, {@code --vm-cap},
  * {@code --seed} (azure2019's spreading within a minute), {@code --details true} (each combination's figures, and
- * their sums by kind: the part of a name before its first {@code -}, as the generator names them).
+ * their sums by kind: the part of a name before its first {@code -}, as the generator names them),
+ * {@code --restart-at HOURS} (the policy restarts then: {@link TraceReplay.Restart}) with {@code --history-h H}
+ * (the hours of request counts it is taught then; 24 by default, 0: none).
  */
 public final class ReplayTrace {
 
@@ -84,6 +86,9 @@ public final class ReplayTrace {
         TraceReplay.Settings settings = new TraceReplay.Settings(timings,
                 java.time.Duration.ofSeconds(Long.parseLong(options.getOrDefault("sweep-s", "15"))), manager, 4,
                 checkpoints.equals("on"));
+        java.time.Duration restartAt = options.containsKey("restart-at")
+                ? java.time.Duration.ofMinutes(Math.round(Double.parseDouble(options.get("restart-at")) * 60)) : null;
+        int historyHours = Integer.parseInt(options.getOrDefault("history-h", "24"));
         System.out.printf("hypervisor: create %d ms, resume %d ms, restore %d ms (+%d compressed, +%d delta), %s; "
                         + "sweep every %d s; VM cap %s%n", timings.create().toMillis(), timings.resume().toMillis(),
                 timings.restore().toMillis(), timings.compressedExtra().toMillis(), timings.deltaExtra().toMillis(),
@@ -95,7 +100,19 @@ public final class ReplayTrace {
             String name = colon < 0 ? choice : choice.substring(0, colon);
             String overrides = colon < 0 ? "" : choice.substring(colon + 1);
             KeepAlivePolicy policy = policy(etc, name, overrides);
-            TraceReplay.Result result = TraceReplay.replay(trace, name, overrides, policy, catalog, settings);
+            TraceReplay.Settings run = settings;
+            if (restartAt != null) {
+                run = settings.withRestart(new TraceReplay.Restart(restartAt, () -> {
+                    try {
+                        return policy(etc, name, overrides);
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }, historyHours));
+                System.out.printf("%s restarts at %.1f h, %s%n", name, restartAt.toMinutes() / 60.0, historyHours > 0
+                        ? "taught the last " + historyHours + " h of request counts" : "learning from nothing");
+            }
+            TraceReplay.Result result = TraceReplay.replay(trace, name, overrides, policy, catalog, run);
             SimulatedHypervisor.DiskWork disk = result.disk();
             System.out.printf("%s%s: %d cold starts of %d requests, %.0f VM-hours resident, %d pre-warms, %d archives "
                             + "written (%.0f GiB), %d checkpoints made (%.0f GiB), %d VMs started from one, "

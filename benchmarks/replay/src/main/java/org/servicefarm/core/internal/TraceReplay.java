@@ -81,15 +81,33 @@ final class TraceReplay {
      * do; libvirt's do not).
      */
     record Settings(SimulatedHypervisor.Timings timings, Duration sweep, Map<String, Object> manager, int hosts,
-                    boolean checkpoints) {
+                    boolean checkpoints, Restart restart) {
         /** Hosts that make no checkpoints. */
         Settings(SimulatedHypervisor.Timings timings, Duration sweep, Map<String, Object> manager, int hosts) {
             this(timings, sweep, manager, hosts, false);
         }
 
+        /** No restart. */
+        Settings(SimulatedHypervisor.Timings timings, Duration sweep, Map<String, Object> manager, int hosts,
+                 boolean checkpoints) {
+            this(timings, sweep, manager, hosts, checkpoints, null);
+        }
+
+        Settings withRestart(Restart restart) {
+            return new Settings(timings, sweep, manager, hosts, checkpoints, restart);
+        }
+
         static Settings defaults() {
             return new Settings(SimulatedHypervisor.Timings.MEASURED, Duration.ofSeconds(15), Map.of(), 4);
         }
+    }
+
+    /**
+     * The keep-alive policy replaced by a new instance of itself {@code at} into the trace, as when the appliance
+     * restarts (its VMs and the store's request counts survive it) or the policy's bundle is updated; the lifecycle
+     * teaches the new one the last {@code historyHours} of the store's counts (0: it learns from nothing).
+     */
+    record Restart(Duration at, java.util.function.Supplier<KeepAlivePolicy> fresh, int historyHours) {
     }
 
     /** The trace's first instant on the virtual clock. */
@@ -170,6 +188,9 @@ final class TraceReplay {
         popularity.checkpoints = checkpoints;
         popularity.clock = time;
         popularity.configure(convert(Map.of(), Popularity.Config.class));
+        Restart restart = settings.restart();
+        SimulatedDemand demand = restart == null ? null : new SimulatedDemand();
+        popularity.demand = demand; // counted only when a restart will read them, so other replays run as before
 
         // the appliance's reuse policy, as its default feature installs it
         Reuse reuse = new Reuse();
@@ -202,10 +223,11 @@ final class TraceReplay {
         lifecycle.hosts = hosts;
         lifecycle.popularity = popularity;
         lifecycle.clock = time;
+        lifecycle.demand = demand;
         lifecycle.bindPolicy(policy, Map.of(KeepAlivePolicy.NAME, name));
         // its own schedule never fires during a replay: the replay sweeps on the virtual clock
-        lifecycle.activate(convert(Map.of("sweep.interval.s", 365L * 86_400, "reconcile.period.s", 0L),
-                Lifecycle.Config.class));
+        lifecycle.activate(convert(Map.of("sweep.interval.s", 365L * 86_400, "reconcile.period.s", 0L,
+                "history.h", restart == null ? 0 : restart.historyHours()), Lifecycle.Config.class));
         try {
             awaitConnected(hosts, settings.hosts() * 2);
             Answers answers = new Answers(trace, time);
@@ -217,6 +239,13 @@ final class TraceReplay {
                 time.after(settings.sweep(), sweeper[0]);
             };
             time.at(start + sweep, sweeper[0]);
+            if (restart != null) {
+                time.at(start + restart.at().toMillis(), () -> {
+                    KeepAlivePolicy fresh = restart.fresh().get();
+                    lifecycle.bindPolicy(fresh, Map.of(KeepAlivePolicy.NAME, name));
+                    lifecycle.unbindPolicy(policy);
+                });
+            }
             for (int i = 0; i < trace.size(); i++) {
                 time.runUntil(start + trace.times[i]);
                 answers.ask(manager, i);

@@ -1,6 +1,7 @@
 package org.servicefarm.core.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,13 +27,29 @@ class TraceReplayTest {
     }
 
     private static TraceReplay.Result replay(Trace trace, String policy, boolean checkpoints) throws Exception {
+        return replay(trace, policy, checkpoints, null, 0);
+    }
+
+    /** With a restart of the policy {@code restartAt} into the trace (none if null), taught that many hours. */
+    private static TraceReplay.Result replay(Trace trace, String policy, boolean checkpoints, Duration restartAt,
+                                             int historyHours) throws Exception {
         int colon = policy.indexOf(':');
         String name = colon < 0 ? policy : policy.substring(0, colon);
         String overrides = colon < 0 ? "" : policy.substring(colon + 1);
         KeepAlivePolicy chosen = ReplayTrace.policy(ETC, name, overrides);
+        TraceReplay.Settings settings = new TraceReplay.Settings(TIMES, Duration.ofSeconds(15), Map.of(), 1,
+                checkpoints);
+        if (restartAt != null) {
+            settings = settings.withRestart(new TraceReplay.Restart(restartAt, () -> {
+                try {
+                    return ReplayTrace.policy(ETC, name, overrides);
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, historyHours));
+        }
         return TraceReplay.replay(trace, name, overrides, chosen,
-                TraceReplay.shippedConfig(ETC, "org.servicefarm.catalog.cfg"),
-                new TraceReplay.Settings(TIMES, Duration.ofSeconds(15), Map.of(), 1, checkpoints));
+                TraceReplay.shippedConfig(ETC, "org.servicefarm.catalog.cfg"), settings);
     }
 
     private static Trace wiki(long... seconds) {
@@ -91,6 +108,30 @@ class TraceReplayTest {
                 "keepalive-adaptive:fallback.keepAlive.s=300;samples.min=1");
         assertEquals(2, oneIdleTime.coldStarts());
         assertEquals(4, oneIdleTime.prewarms());
+    }
+
+    @Test
+    void aPolicyRestartedMidTraceIsTaughtTheRequestCountsAndPreWarmsOnAsIfNothingHappened() throws Exception {
+        // a timer every 30 min, 9 requests; the policy restarts at 2 h 5 min, after the fifth (its VM is archived
+        // then, to be restored before the sixth). Taught the store's counts (each request at its minute's middle:
+        // the same 30-min idle times), the new instance pre-warms the sixth as the old one would have: 1 cold start,
+        // the first. Taught nothing, it does not expect the sixth (cold: restored when asked), then keeps the VM its
+        // 4-hour fallback until it has two idle times again.
+        Trace timer = wiki(0, 1800, 3600, 5400, 7200, 9000, 10_800, 12_600, 14_400);
+        Duration restart = Duration.ofMinutes(125);
+        TraceReplay.Result none = replay(timer, "keepalive-adaptive", false);
+        TraceReplay.Result taught = replay(timer, "keepalive-adaptive", false, restart, 24);
+        TraceReplay.Result untaught = replay(timer, "keepalive-adaptive", false, restart, 0);
+        assertEquals(1, none.coldStarts());
+        assertEquals(6, none.prewarms());
+        assertEquals(1, taught.coldStarts());
+        assertEquals(6, taught.prewarms());
+        assertEquals(2, untaught.coldStarts());
+        assertEquals(3, untaught.prewarms(), "the fourth's and the fifth's before the restart; after it only once "
+                + "it has two idle times again: the ninth's");
+        assertTrue(untaught.residentVmSeconds() > taught.residentVmSeconds() + 3000,
+                "in memory from the sixth request to the eighth: " + untaught.residentVmSeconds() + " against "
+                        + taught.residentVmSeconds());
     }
 
     @Test
