@@ -30,7 +30,8 @@ import com.fasterxml.jackson.databind.JsonNode;
  * In the assembled appliance every keep-alive policy is installed, the fixed timers are in force, and switching the
  * lifecycle's {@code policy.target} hands the next sweep to another policy without a restart: a VM the fixed timers
  * keep asleep forever (no archive timer) is archived once the histogram policy is in force, which comes into force
- * taught the requests asked before it (from the store's counts); and the keep-alive view
+ * taught the requests asked before it (from the store's counts), and again when another range empties its
+ * histograms; and the keep-alive view
  * ({@code GET /api/v1/keepalive}) names the policy in force and what it learned of each combination.
  */
 @RunWith(PaxExam.class)
@@ -69,6 +70,14 @@ public class KeepAliveSwapIT extends BootedAppliance {
         JsonNode histogram = keepAlive();
         JsonNode wiki = histogram.at("/combinations/0");
         assertEquals(wiki.toString(), 1, wiki.path("idleTimes").asLong());
+
+        // another range empties the policy's histograms: it is taught again, and knows the same
+        update("org.servicefarm.keepalive.histogram", Map.of("range.minutes", "120"));
+        await("the histogram policy taught again after its range changed", () -> {
+            JsonNode view = keepAlive();
+            return "histogram".equals(view.path("policy").asText())
+                    && view.at("/combinations/0/idleTimes").asLong() == 1;
+        }, () -> keepAlive().toString());
     }
 
     /** GET /api/v1/keepalive as a viewer. */

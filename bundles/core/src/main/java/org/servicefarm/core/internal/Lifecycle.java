@@ -136,7 +136,7 @@ public class Lifecycle implements KeepAliveView {
      * then the one it replaces, if any, stays in force.
      */
     @Reference(name = "policy", cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
-            policyOption = ReferencePolicyOption.GREEDY)
+            policyOption = ReferencePolicyOption.GREEDY, updated = "updatedPolicy")
     void bindPolicy(KeepAlivePolicy bound, Map<String, Object> properties) {
         Object name = properties.get(KeepAlivePolicy.NAME);
         names.put(bound, name == null ? "unnamed" : name.toString());
@@ -147,6 +147,23 @@ public class Lifecycle implements KeepAliveView {
         if (scheduler != null) {
             teachThenEnforce(bound);
         }
+    }
+
+    /**
+     * The policy in force was configured anew (its service properties are its configuration): settings that made it
+     * forget what it learned (the histograms' range or bin width) would leave it learning from nothing, so it is taught
+     * again, out of force meanwhile. One that forgot nothing is told only minutes it does not know: none.
+     */
+    void updatedPolicy(KeepAlivePolicy changed, Map<String, Object> properties) {
+        synchronized (teaching) {
+            if (policy != changed || scheduler == null) {
+                return;
+            }
+            learning = changed;
+            heldBack.clear();
+            policy = null;
+        }
+        teachThenEnforce(changed);
     }
 
     void unbindPolicy(KeepAlivePolicy unbound) {

@@ -159,6 +159,44 @@ class PolicyTeachingTest {
     }
 
     @Test
+    void aPolicyConfiguredAnewIsTaughtAgainWhatItForgotAndNothingItKnows() {
+        Counts counts = new Counts();
+        counts.history = from -> List.of(new DemandCounts.Asked(wiki, minute - 3, 1),
+                new DemandCounts.Asked(wiki, minute - 1, 1));
+        lifecycle.demand = counts;
+        // a policy that knows what it was told, as a histogram does, and forgets it all when told to
+        List<Instant> known = new CopyOnWriteArrayList<>();
+        Recording pupil = new Recording() {
+            @Override
+            public void requested(Offering offering, Instant at) {
+                super.requested(offering, at);
+                known.add(at);
+            }
+
+            @Override
+            public List<org.servicefarm.api.keepalive.KeepAliveOutlook> outlook(Instant now) {
+                return known.isEmpty() ? List.of() : List.of(new org.servicefarm.api.keepalive.KeepAliveOutlook(
+                        wiki, known.get(known.size() - 1), known.size() - 1, null, null, "known"));
+            }
+        };
+        lifecycle.bindPolicy(pupil, Map.of(KeepAlivePolicy.NAME, "recording"));
+        assertEquals(2, pupil.told.size());
+
+        lifecycle.updatedPolicy(pupil, Map.of(KeepAlivePolicy.NAME, "recording", "sleep.gap.s", 60));
+        assertEquals(2, pupil.told.size(), "it forgot nothing: nothing told twice");
+        assertEquals(Optional.of("recording"), lifecycle.policy(), "in force again");
+
+        known.clear(); // another range: its histograms start again
+        lifecycle.updatedPolicy(pupil, Map.of(KeepAlivePolicy.NAME, "recording", "range.minutes", 60));
+        assertEquals(List.of(at(minute - 3, 30), at(minute - 1, 30)), known, "taught again what it forgot");
+        assertEquals(Optional.of("recording"), lifecycle.policy());
+
+        Recording other = new Recording();
+        lifecycle.updatedPolicy(other, Map.of(KeepAlivePolicy.NAME, "other"));
+        assertEquals(List.of(), other.told, "a policy not in force is not taught on an update");
+    }
+
+    @Test
     void withoutHistoryOrWhenItCannotBeReadThePolicyLearnsFromNowOn() {
         Counts counts = new Counts();
         counts.history = from -> {
