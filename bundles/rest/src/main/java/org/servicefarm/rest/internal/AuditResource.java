@@ -17,7 +17,6 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtensionSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
-import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.audit.AuditEntry;
 import org.servicefarm.api.audit.AuditTrail;
 
@@ -66,28 +65,12 @@ public class AuditResource {
     public AuditPage audit(@QueryParam("since") String since, @QueryParam("after") String after,
                            @QueryParam("limit") String limit) {
         Instant from = AuditTrail.since(since, Instant.now());
-        long afterId = number("after", after, 0, Long.MAX_VALUE, 0);
-        int size = (int) number("limit", limit, 1, AuditTrail.MAX_PAGE, DEFAULT_LIMIT);
+        long afterId = QueryNumbers.whole("after", after, 0, Long.MAX_VALUE, 0);
+        int size = (int) QueryNumbers.whole("limit", limit, 1, AuditTrail.MAX_PAGE, DEFAULT_LIMIT);
         List<AuditEntry> entries = trail.entries(from, afterId, size);
         String next = entries.size() < size ? null
                 : "/api/v1/audit?after=" + entries.get(entries.size() - 1).id() + "&limit=" + size
                         + (from != null ? "&since=" + from : "");
         return new AuditPage(entries.stream().map(EntryJson::of).toList(), next, trail.description());
-    }
-
-    static long number(String name, String text, long min, long max, long absent) {
-        if (text == null || text.isBlank()) {
-            return absent;
-        }
-        long value;
-        try {
-            value = Long.parseLong(text.strip());
-        } catch (NumberFormatException e) {
-            throw new InvalidRequestException(name, name + " must be a whole number from " + min + " to " + max);
-        }
-        if (value < min || value > max) {
-            throw new InvalidRequestException(name, name + " must be from " + min + " to " + max + ", not " + value);
-        }
-        return value;
     }
 }

@@ -16,7 +16,6 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtensionSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 import org.servicefarm.api.DirectoryView;
-import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.ServiceManager;
 
 /** {@code GET /api/v1/catalog/...}: the service directory's read calls. */
@@ -71,19 +70,7 @@ public class CatalogResource {
     }
 
     static int limit(String text) {
-        if (text == null || text.isEmpty()) {
-            return DEFAULT_LIMIT;
-        }
-        int value;
-        try {
-            value = Integer.parseInt(text.trim());
-        } catch (NumberFormatException e) {
-            throw new InvalidRequestException("limit", "limit must be a whole number from 1 to " + MAX_LIMIT);
-        }
-        if (value < 1 || value > MAX_LIMIT) {
-            throw new InvalidRequestException("limit", "limit must be from 1 to " + MAX_LIMIT + ", not " + value);
-        }
-        return value;
+        return (int) QueryNumbers.whole("limit", text, 1, MAX_LIMIT, DEFAULT_LIMIT);
     }
 
     private DirectoryView directory() {

@@ -167,8 +167,11 @@ final class JsonMapping {
                        String reading) {
     }
 
-    /** The keep-alive policy in force ({@code null}: none) and what it learned of each combination. */
-    record KeepAliveJson(String policy, List<OutlookJson> combinations) {
+    /**
+     * The keep-alive policy in force ({@code null}: none) and what it learned of each combination, a page at a time:
+     * {@code next} is the query of the following page, absent on the last.
+     */
+    record KeepAliveJson(String policy, List<OutlookJson> combinations, String next) {
     }
 
     record PopularityJson(List<DemandJson> offerings) {
@@ -293,10 +296,10 @@ final class JsonMapping {
                 d.window().toSeconds(), d.threshold(), d.prebuiltImage())).toList());
     }
 
-    static KeepAliveJson keepAlive(String policy, List<KeepAliveOutlook> outlook) {
+    static KeepAliveJson keepAlive(String policy, List<KeepAliveOutlook> outlook, String next) {
         return new KeepAliveJson(policy, outlook.stream().map(o -> new OutlookJson(offering(o.offering()),
                 instant(o.lastRequest()), o.idleTimes(), instant(o.warmFrom()), instant(o.warmUntil()), o.reading()))
-                .toList());
+                .toList(), next);
     }
 
     private static long millis(Duration duration) {

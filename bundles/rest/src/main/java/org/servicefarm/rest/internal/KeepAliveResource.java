@@ -1,9 +1,15 @@
 package org.servicefarm.rest.internal;
 
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Comparator;
+import java.util.List;
+
 import javax.annotation.security.RolesAllowed;
 import javax.ws.rs.GET;
 import javax.ws.rs.Path;
 import javax.ws.rs.Produces;
+import javax.ws.rs.QueryParam;
 import javax.ws.rs.core.MediaType;
 
 import org.osgi.service.component.annotations.Activate;
@@ -13,12 +19,15 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtensionSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
+import org.servicefarm.api.keepalive.KeepAliveOutlook;
 import org.servicefarm.api.keepalive.KeepAliveView;
 
 /**
- * {@code GET /api/v1/keepalive}: the keep-alive policy in force and, for each combination it was told of, what it has
- * learned and when it next wants a VM of it in memory: why a VM idle for an hour is still there, or when a pre-warm
- * will come.
+ * {@code GET /api/v1/keepalive?service=…&after=…&limit=…}: the keep-alive policy in force and, for each combination it
+ * was told of, what it has learned and when it next wants a VM of it in memory: why a VM idle for an hour is still
+ * there, or when a pre-warm will come. A page at a time in the order of the combinations' keys ({@code after}: the
+ * last key already read; the answer's {@code next} is the query of the following page, absent on the last), of one
+ * service's combinations only with {@code service}.
  */
 @Component(service = KeepAliveResource.class)
 @JaxrsResource
@@ -29,6 +38,8 @@ import org.servicefarm.api.keepalive.KeepAliveView;
 @Path("api/v1/keepalive")
 @Produces(MediaType.APPLICATION_JSON)
 public class KeepAliveResource {
+    static final int DEFAULT_LIMIT = 100;
+    static final int MAX_LIMIT = 1000;
 
     private final KeepAliveView view;
 
@@ -37,10 +48,31 @@ public class KeepAliveResource {
         this.view = view;
     }
 
+    /** Parameters are taken as text: JAX-RS answers a malformed numeric query parameter with 404, not 400. */
     @GET
     @RolesAllowed(Roles.VIEWER)
-    @Answers({"200 the keep-alive policy in force (null: none) and what it learned of each combination"})
-    public JsonMapping.KeepAliveJson keepAlive() {
-        return JsonMapping.keepAlive(view.policy().orElse(null), view.outlook());
+    @Answers({"200 the keep-alive policy in force (null: none) and what it learned of each combination, a page at a "
+            + "time, and the query of the next page", "400 limit is malformed or out of range"})
+    public JsonMapping.KeepAliveJson keepAlive(@QueryParam("service") String service, @QueryParam("after") String after,
+                                               @QueryParam("limit") String limit) {
+        int size = (int) QueryNumbers.whole("limit", limit, 1, MAX_LIMIT, DEFAULT_LIMIT);
+        boolean anyService = service == null || service.isBlank();
+        boolean fromStart = after == null || after.isEmpty();
+        List<KeepAliveOutlook> page = view.outlook().stream()
+                .filter(o -> anyService || o.offering().service().equals(service))
+                .filter(o -> fromStart || o.offering().key().compareTo(after) > 0)
+                .sorted(Comparator.comparing((KeepAliveOutlook o) -> o.offering().key()))
+                .limit(size + 1L).toList();
+        String next = null;
+        if (page.size() > size) {
+            page = page.subList(0, size);
+            next = "/api/v1/keepalive?after=" + encoded(page.get(size - 1).offering().key()) + "&limit=" + size
+                    + (anyService ? "" : "&service=" + encoded(service));
+        }
+        return JsonMapping.keepAlive(view.policy().orElse(null), page, next);
+    }
+
+    private static String encoded(String text) {
+        return URLEncoder.encode(text, StandardCharsets.UTF_8);
     }
 }

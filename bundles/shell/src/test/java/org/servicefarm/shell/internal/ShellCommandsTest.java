@@ -254,6 +254,16 @@ class ShellCommandsTest {
         assertTrue(blogRow.contains("now, 3h more"), printed());
 
         bytes.reset();
+        command.service = "blog";
+        command.execute();
+        assertTrue(printed().contains("blog") && !printed().contains("wiki"), "blog's only: " + printed());
+        bytes.reset();
+        command.service = "shop";
+        command.execute();
+        assertTrue(printed().contains("No combination of shop learned."), printed());
+        command.service = null;
+
+        bytes.reset();
         command.keepAlive = new ListedKeepAlive("fixed");
         command.execute();
         assertTrue(printed().contains("No combination learned (the 'fixed' policy keeps no plan per combination"),
