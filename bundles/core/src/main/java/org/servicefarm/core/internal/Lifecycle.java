@@ -152,18 +152,16 @@ public class Lifecycle implements KeepAliveView {
     /**
      * The policy in force was configured anew (its service properties are its configuration): settings that made it
      * forget what it learned (the histograms' range or bin width) would leave it learning from nothing, so it is taught
-     * again, out of force meanwhile. One that forgot nothing is told only minutes it does not know: none.
+     * again, staying in force (a combination asked for meanwhile keeps only what it is told from then on). One that
+     * forgot nothing is told only minutes it does not know: none.
      */
     void updatedPolicy(KeepAlivePolicy changed, Map<String, Object> properties) {
-        synchronized (teaching) {
-            if (policy != changed || scheduler == null) {
-                return;
-            }
-            learning = changed;
-            heldBack.clear();
-            policy = null;
+        if (policy != changed || scheduler == null) {
+            return;
         }
-        teachThenEnforce(changed);
+        DemandHistory.Taught taught = teach(changed, clock.instant());
+        LOG.info("Keep-alive policy {} configured anew, taught {} requests of {} combinations it did not know",
+                names.getOrDefault(changed, "unnamed"), taught.requests(), taught.offerings());
     }
 
     void unbindPolicy(KeepAlivePolicy unbound) {
@@ -188,20 +186,7 @@ public class Lifecycle implements KeepAliveView {
      */
     private void teachThenEnforce(KeepAlivePolicy pupil) {
         Instant cut = clock.instant();
-        DemandCounts farm = demand;
-        DemandHistory.Taught taught = DemandHistory.Taught.NOTHING;
-        if (farm != null && historyHours > 0) {
-            long cutMinute = cut.toEpochMilli() / 60_000;
-            try {
-                taught = DemandHistory.teach(pupil, farm.history(cutMinute - historyHours * 60L + 1), cut, MAX_TOLD);
-                for (DemandCounts.Asked asked : farm.others(cutMinute - 2)) {
-                    told.put(new Told(asked.offering(), asked.minute()), asked.requests()); // taught: not told again
-                }
-            } catch (RuntimeException e) {
-                LOG.warn("The keep-alive policy {} could not be taught the farm's requests, and learns from now on: {}",
-                        names.getOrDefault(pupil, "unnamed"), e.getMessage());
-            }
-        }
+        DemandHistory.Taught taught = teach(pupil, cut);
         synchronized (teaching) {
             if (learning != pupil) {
                 return; // unbound or replaced meanwhile
@@ -218,6 +203,27 @@ public class Lifecycle implements KeepAliveView {
         LOG.info("Keep-alive policy {} in force, taught {} requests of {} combinations over {} minutes of the farm's "
                 + "last {} h", names.getOrDefault(pupil, "unnamed"), taught.requests(), taught.offerings(),
                 taught.minutes(), historyHours);
+    }
+
+    /** Teaches {@code pupil} the store's counts of the last {@code history.h} hours up to {@code cut}, if any. */
+    private DemandHistory.Taught teach(KeepAlivePolicy pupil, Instant cut) {
+        DemandCounts farm = demand;
+        if (farm == null || historyHours <= 0) {
+            return DemandHistory.Taught.NOTHING;
+        }
+        long cutMinute = cut.toEpochMilli() / 60_000;
+        try {
+            DemandHistory.Taught taught = DemandHistory.teach(pupil, farm.history(cutMinute - historyHours * 60L + 1),
+                    cut, MAX_TOLD);
+            for (DemandCounts.Asked asked : farm.others(cutMinute - 2)) {
+                told.put(new Told(asked.offering(), asked.minute()), asked.requests()); // taught: not told again
+            }
+            return taught;
+        } catch (RuntimeException e) {
+            LOG.warn("The keep-alive policy {} could not be taught the farm's requests, and learns from now on: {}",
+                    names.getOrDefault(pupil, "unnamed"), e.getMessage());
+            return DemandHistory.Taught.NOTHING;
+        }
     }
 
     /** Tells the policy in force of a request (from the request path, before it is served), and one being taught. */

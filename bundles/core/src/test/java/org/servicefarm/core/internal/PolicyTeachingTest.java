@@ -184,7 +184,7 @@ class PolicyTeachingTest {
 
         lifecycle.updatedPolicy(pupil, Map.of(KeepAlivePolicy.NAME, "recording", "sleep.gap.s", 60));
         assertEquals(2, pupil.told.size(), "it forgot nothing: nothing told twice");
-        assertEquals(Optional.of("recording"), lifecycle.policy(), "in force again");
+        assertEquals(Optional.of("recording"), lifecycle.policy(), "in force throughout");
 
         known.clear(); // another range: its histograms start again
         lifecycle.updatedPolicy(pupil, Map.of(KeepAlivePolicy.NAME, "recording", "range.minutes", 60));
