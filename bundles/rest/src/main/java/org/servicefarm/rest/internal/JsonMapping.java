@@ -86,7 +86,8 @@ final class JsonMapping {
     record ArchiveJson(String tier, long bytes, long rawBytes) {
     }
 
-    record VmsJson(List<VmJson> vms) {
+    /** A page of VMs; {@code next} is the query of the following page, absent on the last. */
+    record VmsJson(List<VmJson> vms, String next) {
     }
 
     /**
@@ -226,8 +227,8 @@ final class JsonMapping {
                         vm.archive().rawBytes()));
     }
 
-    static VmsJson vms(List<VmRecord> vms) {
-        return new VmsJson(vms.stream().map(JsonMapping::vm).toList());
+    static VmsJson vms(List<VmRecord> vms, String next) {
+        return new VmsJson(vms.stream().map(JsonMapping::vm).toList(), next);
     }
 
     static HostJson host(HostStatus status) {

@@ -1,10 +1,5 @@
 package org.servicefarm.rest.internal;
 
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
-import java.util.Comparator;
-import java.util.List;
-
 import javax.annotation.security.RolesAllowed;
 import javax.ws.rs.GET;
 import javax.ws.rs.Path;
@@ -57,22 +52,10 @@ public class KeepAliveResource {
                                                @QueryParam("limit") String limit) {
         int size = (int) QueryNumbers.whole("limit", limit, 1, MAX_LIMIT, DEFAULT_LIMIT);
         boolean anyService = service == null || service.isBlank();
-        boolean fromStart = after == null || after.isEmpty();
-        List<KeepAliveOutlook> page = view.outlook().stream()
-                .filter(o -> anyService || o.offering().service().equals(service))
-                .filter(o -> fromStart || o.offering().key().compareTo(after) > 0)
-                .sorted(Comparator.comparing((KeepAliveOutlook o) -> o.offering().key()))
-                .limit(size + 1L).toList();
-        String next = null;
-        if (page.size() > size) {
-            page = page.subList(0, size);
-            next = "/api/v1/keepalive?after=" + encoded(page.get(size - 1).offering().key()) + "&limit=" + size
-                    + (anyService ? "" : "&service=" + encoded(service));
-        }
-        return JsonMapping.keepAlive(view.policy().orElse(null), page, next);
-    }
-
-    private static String encoded(String text) {
-        return URLEncoder.encode(text, StandardCharsets.UTF_8);
+        Page<KeepAliveOutlook> page = Page.of(view.outlook().stream()
+                        .filter(o -> anyService || o.offering().service().equals(service)),
+                o -> o.offering().key(), after, size, last -> "/api/v1/keepalive?after=" + last + "&limit=" + size
+                        + (anyService ? "" : "&service=" + Page.encoded(service)));
+        return JsonMapping.keepAlive(view.policy().orElse(null), page.items(), page.next());
     }
 }

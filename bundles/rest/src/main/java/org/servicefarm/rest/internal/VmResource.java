@@ -26,6 +26,8 @@ import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.Names;
 import org.servicefarm.api.NotFoundException;
 import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.VmState;
 
 /**
  * {@code /api/v1/vms}: the state table (viewer), and a VM's lifecycle moves (operator): {@code POST {id}/sleep},
@@ -42,6 +44,9 @@ import org.servicefarm.api.ServiceManager;
 @Path("api/v1/vms")
 @Produces(MediaType.APPLICATION_JSON)
 public class VmResource {
+    /** A page of VMs: enough for a small farm's whole table at once. */
+    static final int DEFAULT_LIMIT = 1000;
+    static final int MAX_LIMIT = 10_000;
 
     private final ServiceManager manager;
 
@@ -51,11 +56,30 @@ public class VmResource {
         this.manager = manager;
     }
 
+    /**
+     * {@code GET /api/v1/vms?state=…&host=…&after=…&limit=…}: the VMs the farm knows, DESTROYED ones included, a page
+     * at a time in the order of their ids ({@code after}: the last id already read; {@code next}: the query of the
+     * following page, absent on the last), of one state or host only if asked. Parameters are taken as text: JAX-RS
+     * answers a malformed numeric query parameter with 404, not 400.
+     */
     @GET
     @RolesAllowed(Roles.VIEWER)
-    @Answers({"200 every VM the farm knows, DESTROYED ones included"})
-    public JsonMapping.VmsJson vms() {
-        return JsonMapping.vms(manager.stateTable().vms());
+    @Answers({"200 the VMs the farm knows, DESTROYED ones included, a page at a time, and the query of the next page",
+            "400 an unknown state, a malformed host name, or a limit malformed or out of range"})
+    public JsonMapping.VmsJson vms(@QueryParam("state") String state, @QueryParam("host") String host,
+                                   @QueryParam("after") String after, @QueryParam("limit") String limit) {
+        VmState only = named(VmState.class, "state", "VM state", state);
+        boolean anyHost = host == null || host.isEmpty();
+        if (!anyHost && !HostRecord.validName(host)) {
+            throw new InvalidRequestException("host", "'" + Names.excerpt(host) + "' is not a host name");
+        }
+        int size = (int) QueryNumbers.whole("limit", limit, 1, MAX_LIMIT, DEFAULT_LIMIT);
+        Page<VmRecord> page = Page.of(manager.stateTable().vms().stream()
+                        .filter(vm -> only == null || vm.state() == only)
+                        .filter(vm -> anyHost || host.equals(vm.hostId())),
+                VmRecord::id, after, size, last -> "/api/v1/vms?after=" + last + "&limit=" + size
+                        + (only == null ? "" : "&state=" + only) + (anyHost ? "" : "&host=" + Page.encoded(host)));
+        return JsonMapping.vms(page.items(), page.next());
     }
 
     @GET
@@ -85,7 +109,7 @@ public class VmResource {
             "404 no such VM",
             "409 its state allows no such move, or its host keeps no archives in that tier (nothing changed)"})
     public JsonMapping.VmJson archive(@PathParam("id") String id, @QueryParam("tier") String tier) {
-        return JsonMapping.vm(manager.archive(id, tier(tier)));
+        return JsonMapping.vm(manager.archive(id, named(ArchiveTier.class, "tier", "archive tier", tier)));
     }
 
     @POST
@@ -121,17 +145,20 @@ public class VmResource {
         return JsonMapping.vm(manager.destroy(id));
     }
 
-    /** The tier a query names, or {@code null} for the default; anything else is a 400 naming the field. */
-    static ArchiveTier tier(String name) {
+    /**
+     * The constant of {@code type} a query parameter names, in any case, or {@code null} when it is absent; anything
+     * else is a 400 naming the field: "unknown {@code what} 'X'; one of [...]".
+     */
+    static <E extends Enum<E>> E named(Class<E> type, String field, String what, String name) {
         if (name == null || name.isEmpty()) {
             return null;
         }
-        for (ArchiveTier tier : ArchiveTier.values()) {
-            if (tier.name().equalsIgnoreCase(name)) {
-                return tier;
+        for (E constant : type.getEnumConstants()) {
+            if (constant.name().equalsIgnoreCase(name)) {
+                return constant;
             }
         }
-        throw new InvalidRequestException("tier", "unknown archive tier '" + Names.excerpt(name) + "'; one of "
-                + java.util.Arrays.toString(ArchiveTier.values()));
+        throw new InvalidRequestException(field, "unknown " + what + " '" + Names.excerpt(name) + "'; one of "
+                + java.util.Arrays.toString(type.getEnumConstants()));
     }
 }

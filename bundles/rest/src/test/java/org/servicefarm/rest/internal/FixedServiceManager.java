@@ -51,6 +51,8 @@ final class FixedServiceManager implements ServiceManager {
             Map.of("wiki", new Endpoint("127.0.0.1", 20001)), VmState.ACTIVE, new Capacity(1, 512, 1),
             Instant.parse("2026-01-01T10:00:00Z"), Instant.parse("2026-01-01T10:05:00Z"), 3, null);
 
+    /** The state table's rows: WIKI_VM unless a test says otherwise. */
+    final List<VmRecord> vms = new java.util.concurrent.CopyOnWriteArrayList<>(List.of(WIKI_VM));
     Function<ServiceRequest, Outcome> answer;
     final List<ServiceRequest> requests = new ArrayList<>();
     final List<HostRecord> registered = new ArrayList<>();
@@ -131,7 +133,7 @@ final class FixedServiceManager implements ServiceManager {
         return new StateTableView() {
             @Override
             public List<VmRecord> vms() {
-                return List.of(WIKI_VM);
+                return List.copyOf(vms);
             }
 
             @Override

@@ -15,6 +15,8 @@ import org.servicefarm.api.ConflictException;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.Names;
+import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.VmState;
 import org.servicefarm.rest.internal.RestStack.Login;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -33,6 +35,45 @@ class VmAndHostResourceTest {
 
     private Answer register(String json) {
         return stack.post("/api/v1/hosts", Login.ADMIN, json);
+    }
+
+    @Test
+    void vmsComeAPageAtATimeInTheOrderOfTheirIdsOfOneStateOrHostIfAsked() {
+        manager.vms.clear();
+        for (int i = 5; i >= 1; i--) { // ids vm-1..vm-5, listed in the table in another order
+            VmRecord vm = new VmRecord("vm-" + i, i % 2 == 0 ? "host-b" : "host-a", "img-wiki", FixedServiceManager.WIKI,
+                    FixedServiceManager.WIKI_VM.endpoints(), i == 3 ? VmState.SLEEPING : VmState.ACTIVE,
+                    FixedServiceManager.WIKI_VM.resources(), FixedServiceManager.WIKI_VM.createdAt(),
+                    FixedServiceManager.WIKI_VM.lastUsedAt(), 1, null);
+            manager.vms.add(vm);
+        }
+        try {
+            JsonNode first = stack.get("/api/v1/vms?limit=2", Login.VIEWER).json(200);
+            assertEquals(List.of("vm-1", "vm-2"), first.get("vms").findValuesAsText("id"));
+            assertEquals("/api/v1/vms?after=vm-2&limit=2", first.get("next").asText());
+            JsonNode second = stack.get(first.get("next").asText(), Login.VIEWER).json(200);
+            assertEquals(List.of("vm-3", "vm-4"), second.get("vms").findValuesAsText("id"));
+            JsonNode last = stack.get(second.get("next").asText(), Login.VIEWER).json(200);
+            assertEquals(List.of("vm-5"), last.get("vms").findValuesAsText("id"));
+            assertTrue(last.get("next") == null || last.get("next").isNull(), last.toString());
+
+            assertEquals(List.of("vm-3"), stack.get("/api/v1/vms?state=sleeping", Login.VIEWER).json(200)
+                    .get("vms").findValuesAsText("id"));
+            JsonNode hostB = stack.get("/api/v1/vms?host=host-b&limit=1", Login.VIEWER).json(200);
+            assertEquals(List.of("vm-2"), hostB.get("vms").findValuesAsText("id"));
+            assertEquals("/api/v1/vms?after=vm-2&limit=1&host=host-b", hostB.get("next").asText());
+            assertEquals(5, stack.get("/api/v1/vms", Login.VIEWER).json(200).get("vms").size(), "1,000 a page");
+
+            assertTrue(stack.get("/api/v1/vms?state=RUNNING", Login.VIEWER).problem(400).get("detail").asText()
+                    .startsWith("unknown VM state 'RUNNING'"));
+            assertTrue(stack.get("/api/v1/vms?host=a%20b", Login.VIEWER).problem(400).get("detail").asText()
+                    .contains("is not a host name"));
+            assertTrue(stack.get("/api/v1/vms?limit=10001", Login.VIEWER).problem(400).get("detail").asText()
+                    .startsWith("limit must be from 1 to 10000"));
+        } finally {
+            manager.vms.clear();
+            manager.vms.add(FixedServiceManager.WIKI_VM);
+        }
     }
 
     @Test
