@@ -61,6 +61,7 @@ public class FarmCompleter implements Completer {
             Map.entry("--security-zone", Known.SECURITY_LEVELS),
             Map.entry("VM", Known.VMS),
             Map.entry("HOST", Known.HOSTS),
+            Map.entry("--host", Known.HOSTS),
             Map.entry("IMAGE", Known.IMAGES),
             Map.entry("--driver", Known.DRIVERS),
             Map.entry("METRIC", Known.METRICS));

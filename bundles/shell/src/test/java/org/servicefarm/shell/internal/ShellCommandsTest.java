@@ -30,6 +30,7 @@ import org.servicefarm.api.image.ComponentInfo;
 import org.servicefarm.api.image.Demand;
 import org.servicefarm.api.image.ImageService;
 import org.servicefarm.api.image.ImageStatus;
+import org.servicefarm.api.VmState;
 import org.servicefarm.api.keepalive.KeepAliveOutlook;
 import org.servicefarm.api.store.Leadership;
 import org.servicefarm.api.testing.ListedFarm;
@@ -228,6 +229,35 @@ class ShellCommandsTest {
                 return List.of();
             }
         };
+    }
+
+    @Test
+    void vmsListsTheTableOfOneStateOrHostIfAsked() throws Exception {
+        farm.vms.add(FarmCompleterTest.vm("sf-a"));
+        farm.vms.add(FarmCompleterTest.vm("sf-b").withState(VmState.SLEEPING, "idle"));
+        farm.vms.add(FarmCompleterTest.vm("sf-c").withHost("beta"));
+        VmsCommand command = new VmsCommand();
+        command.manager = farm;
+        command.out = out;
+        command.execute();
+        assertTrue(printed().contains("sf-a") && printed().contains("sf-b") && printed().contains("sf-c"), printed());
+        bytes.reset();
+        command.state = "sleeping";
+        command.execute();
+        assertTrue(printed().contains("sf-b") && !printed().contains("sf-a"), printed());
+        bytes.reset();
+        command.state = null;
+        command.host = "beta";
+        command.execute();
+        assertTrue(printed().contains("sf-c") && !printed().contains("sf-a"), printed());
+        bytes.reset();
+        command.host = null;
+        command.state = "running";
+        command.execute();
+        assertTrue(printed().startsWith("Unknown VM state 'running': one of [CREATING,"), printed());
+        assertEquals(java.util.Arrays.stream(VmState.values()).map(Enum::name).toList(), List.of(VmsCommand.class
+                .getDeclaredField("state").getAnnotation(org.apache.karaf.shell.api.action.Completion.class).values()),
+                "--state completes every state");
     }
 
     @Test
