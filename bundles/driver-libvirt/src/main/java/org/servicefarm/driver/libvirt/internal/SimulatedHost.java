@@ -61,7 +61,7 @@ final class SimulatedHost implements AutoCloseable {
      * Opens a guest's listeners, silent. A port something on this machine took meanwhile is logged and left
      * unserved: the core's probe then fails that guest, as it would a real one.
      */
-    void listen(FarmMetadata metadata) {
+    synchronized void listen(FarmMetadata metadata) {
         String page = "vm " + shown(metadata.vmId()) + "\noffering " + shown(metadata.offeringKey())
                 + "\nsimulated guest on libvirt test host " + hostName + "\n";
         List<Listener> listeners = new ArrayList<>();
@@ -112,8 +112,11 @@ final class SimulatedHost implements AutoCloseable {
         }
     }
 
-    /** Stops a guest's listeners: its ports are free when this returns. */
-    void close(String vmId) {
+    /**
+     * Stops a guest's listeners: its ports are free when this returns, also when another thread is closing them (a
+     * destroy and libvirt's UNDEFINED event both close the guest; whichever comes second waits for the first).
+     */
+    synchronized void close(String vmId) {
         Guest guest = guests.remove(vmId);
         if (guest != null) {
             guest.listeners.forEach(Listener::close);
