@@ -63,6 +63,15 @@ public interface KeepAlivePolicy {
     }
 
     /**
+     * Whether the requests told to {@link #requested} change what this policy decides. One that says no (fixed
+     * timers) is not taught the farm's recent requests when it comes into force, which costs a read of the store's
+     * counts of a day. The default says yes.
+     */
+    default boolean learnsFromRequests() {
+        return true;
+    }
+
+    /**
      * What is due for {@code vm} (ACTIVE, SLEEPING or ARCHIVED) at {@code now}.
      *
      * @param offeringRequestsPerMinute how often the VM's offering is asked for now, whichever VM serves it

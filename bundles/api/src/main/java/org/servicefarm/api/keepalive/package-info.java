@@ -4,5 +4,5 @@
  * {@link KeepAliveView} shows operators the policy in force and what it has learned of each combination.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.3.0")
+@org.osgi.annotation.versioning.Version("1.4.0")
 package org.servicefarm.api.keepalive;

@@ -200,15 +200,18 @@ public class Lifecycle implements KeepAliveView {
             policy = pupil;
             learning = null;
         }
-        LOG.info("Keep-alive policy {} in force, taught {} requests of {} combinations over {} minutes of the farm's "
+        LOG.info("Keep-alive policy {} in force, taught {} requests of {} combinations over {} min of the farm's "
                 + "last {} h", names.getOrDefault(pupil, "unnamed"), taught.requests(), taught.offerings(),
                 taught.minutes(), historyHours);
     }
 
-    /** Teaches {@code pupil} the store's counts of the last {@code history.h} hours up to {@code cut}, if any. */
+    /**
+     * Teaches {@code pupil} the store's counts of the last {@code history.h} hours up to {@code cut}, if any and if it
+     * learns from requests at all (the default fixed timers do not: the day's counts are not read for them).
+     */
     private DemandHistory.Taught teach(KeepAlivePolicy pupil, Instant cut) {
         DemandCounts farm = demand;
-        if (farm == null || historyHours <= 0) {
+        if (farm == null || historyHours <= 0 || !pupil.learnsFromRequests()) {
             return DemandHistory.Taught.NOTHING;
         }
         long cutMinute = cut.toEpochMilli() / 60_000;

@@ -215,6 +215,19 @@ class PolicyTeachingTest {
         lifecycle.bindPolicy(untaught, Map.of(KeepAlivePolicy.NAME, "untaught"));
         assertEquals(List.of(), untaught.told, "history.h = 0: not taught");
         assertEquals(List.of(), counts.askedFrom.subList(1, counts.askedFrom.size()), "nor read");
+
+        lifecycle.configure(Farm.convert(Map.of("history.h", 24, "sweep.interval.s", 86_400L,
+                "reconcile.period.s", 0L), Lifecycle.Config.class));
+        Recording timers = new Recording() {
+            @Override
+            public boolean learnsFromRequests() {
+                return false;
+            }
+        };
+        lifecycle.bindPolicy(timers, Map.of(KeepAlivePolicy.NAME, "timers"));
+        assertEquals(List.of(), timers.told, "a policy that learns nothing from requests is not taught");
+        assertEquals(1, counts.askedFrom.size(), "and the counts are not read for it");
+        assertEquals(Optional.of("timers"), lifecycle.policy());
     }
 
     @Test

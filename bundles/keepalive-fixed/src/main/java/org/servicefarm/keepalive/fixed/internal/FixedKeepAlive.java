@@ -94,6 +94,11 @@ public class FixedKeepAlive implements KeepAlivePolicy {
     }
 
     @Override
+    public boolean learnsFromRequests() {
+        return false; // timers: nothing to teach them when they come into force
+    }
+
+    @Override
     public Optional<Due> due(VmRecord vm, Instant now, double offeringRequestsPerMinute) {
         Settings s = settings;
         Timers t = s.byApplication().getOrDefault(vm.offering().service(), s.defaults());
