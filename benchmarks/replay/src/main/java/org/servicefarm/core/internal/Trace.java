@@ -150,7 +150,9 @@ final class Trace {
      * The {@code azure2019} format: the Azure Functions 2019 dataset's invocation counts per minute
      * ({@code HashOwner,HashApp,HashFunction,Trigger,1,...,1440}); each function is a combination of its own, mapped in
      * order onto {@code offerings} (distinct viable offerings of the catalog), and a minute's invocations are spread
-     * uniformly over it with a fixed seed.
+     * uniformly over it with a fixed seed. A header names the columns, so samples of the dataset that reorder them or
+     * call the minutes {@code minute_1,...} (In-Vitro's: {@code HashFunction,HashApp,HashOwner,minute_1,...}) read
+     * the same; without one, the dataset's order.
      */
     static Trace azure2019(Path csv, List<Offering> offerings, long seed) throws IOException {
         Random random = new Random(seed);
@@ -159,16 +161,28 @@ final class Trace {
         long[] times = new long[1024];
         int[] combos = new int[1024];
         int n = 0;
+        int function = 2; // the dataset's columns until a header says otherwise
+        int firstMinute = 4;
         try (BufferedReader in = Files.newBufferedReader(csv)) {
             String line;
             int number = 0;
             while ((line = in.readLine()) != null) {
                 number++;
-                if (line.isBlank() || line.startsWith("HashOwner")) {
+                if (line.isBlank()) {
                     continue;
                 }
                 String[] fields = line.split(",", -1);
-                if (fields.length < 5) {
+                if (fields[0].strip().startsWith("Hash")) {
+                    List<String> header = Arrays.stream(fields).map(String::strip).toList();
+                    function = header.indexOf("HashFunction");
+                    firstMinute = header.contains("1") ? header.indexOf("1") : header.indexOf("minute_1");
+                    if (function < 0 || firstMinute < 0) {
+                        throw new IllegalArgumentException(csv + ":" + number + ": the header names no HashFunction "
+                                + "column or no first minute (1 or minute_1)");
+                    }
+                    continue;
+                }
+                if (fields.length <= Math.max(function, firstMinute)) {
                     throw new IllegalArgumentException(csv + ":" + number + ": expected HashOwner,HashApp,"
                             + "HashFunction,Trigger,1,...,1440");
                 }
@@ -177,10 +191,10 @@ final class Trace {
                     throw new IllegalArgumentException(csv + ": more functions than the catalog's " + offerings.size()
                             + " viable offerings");
                 }
-                names.add(fields[2]);
+                names.add(fields[function].strip());
                 requests.add(offerings.get(combination).toRequest());
-                for (int minute = 0; minute + 4 < fields.length; minute++) {
-                    String field = fields[minute + 4].strip();
+                for (int minute = 0; minute + firstMinute < fields.length; minute++) {
+                    String field = fields[minute + firstMinute].strip();
                     int count = field.isEmpty() ? 0 : Integer.parseInt(field);
                     for (int k = 0; k < count; k++) {
                         if (n == times.length) {

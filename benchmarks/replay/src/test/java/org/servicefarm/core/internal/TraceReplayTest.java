@@ -1,6 +1,8 @@
 package org.servicefarm.core.internal;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -185,5 +187,19 @@ class TraceReplayTest {
         assertEquals(List.of(0L, 1L, 2L, 2L), java.util.Arrays.stream(minuteOf).boxed().toList(),
                 "each invocation within its minute");
         assertEquals(1, azure.combinations[1], "f2's one invocation in minute 2");
+
+        // a sample of the dataset with its columns in another order, as In-Vitro publishes them, reads the same
+        Files.writeString(dir.resolve("sample.csv"), "HashFunction,HashApp,HashOwner,minute_1,minute_2,minute_3\n"
+                + "f1,a,o,1,0,2\nf2,a,o,0,1,0\n");
+        Trace sample = Trace.azure2019(dir.resolve("sample.csv"),
+                ReplayTrace.offerings(TraceReplay.shippedConfig(ETC, "org.servicefarm.catalog.cfg")), 7);
+        assertEquals(azure.names, sample.names);
+        assertArrayEquals(azure.times, sample.times);
+        assertArrayEquals(azure.combinations, sample.combinations);
+
+        Files.writeString(dir.resolve("bad.csv"), "HashOwner,HashApp,Trigger,1,2\no,a,http,1,0\n");
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> Trace.azure2019(
+                dir.resolve("bad.csv"), List.of(), 7));
+        assertTrue(bad.getMessage().contains("no HashFunction column"), bad.getMessage());
     }
 }
