@@ -111,6 +111,8 @@ class RealImagesTest {
         HostConfiguration later = new HostConfiguration();
         later.activate(Farm.convert(config, HostConfiguration.Config.class), config);
         farm.hosts.addHost(later);
+        // the registry takes a host into its index on its own thread: placement knows it only then
+        Farm.await("later known", () -> farm.host("later").isPresent());
         Outcome.RetryLater retry = assertInstanceOf(Outcome.RetryLater.class, request("wiki"));
         assertTrue(retry.detail().contains("later: not connected"), retry.detail());
     }
