@@ -20,7 +20,8 @@ import org.servicefarm.keepalive.histogram.internal.HistogramKeepAlive;
  * {@code keepalive-adaptive}, configured by its shipped etc/ file, optionally followed by overrides:
  * {@code keepalive-adaptive:hazard.threshold=0.05;samples.min=3}. Other options: {@code --create-ms},
  * {@code --restore-ms}, {@code --resume-ms} (the simulated hypervisor's times), {@code --sweep-s}, {@code --vm-cap},
- * {@code --seed} (azure2019's spreading within a minute), {@code --details true} (each combination's figures, and
+ * {@code --seed} (azure2019's spreading within a minute, and its sample), {@code --functions N} (azure2019: a
+ * seeded uniform sample of N functions, for a file with more than the catalog's offerings), {@code --details true} (each combination's figures, and
  * their sums by kind: the part of a name before its first {@code -}, as the generator names them),
  * {@code --restart-at HOURS} (the policy restarts then: {@link TraceReplay.Restart}) with {@code --history-h H}
  * (the hours of request counts it is taught then; 24 by default, 0: none).
@@ -35,6 +36,15 @@ public final class ReplayTrace {
     }
 
     public static void main(String[] args) throws Exception {
+        try {
+            replay(args);
+        } catch (IllegalArgumentException e) { // a trace or an option it cannot take: said plainly, no stack trace
+            System.err.println("replay-trace: " + e.getMessage());
+            System.exit(2);
+        }
+    }
+
+    private static void replay(String[] args) throws Exception {
         Map<String, String> options = new HashMap<>();
         List<String> policies = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
@@ -57,6 +67,9 @@ public final class ReplayTrace {
         String format = options.getOrDefault("format", "farm");
         Path tracePath = Path.of(options.get("trace"));
         long loading = System.nanoTime();
+        if (options.containsKey("functions") && !format.equals("azure2019")) {
+            throw usage("--functions N is for the azure2019 format");
+        }
         Trace trace = switch (format) {
             case "farm" -> {
                 Path json = options.containsKey("combinations") ? Path.of(options.get("combinations"))
@@ -64,7 +77,7 @@ public final class ReplayTrace {
                 yield Trace.farm(tracePath, json);
             }
             case "azure2019" -> Trace.azure2019(tracePath, offerings(catalog),
-                    Long.parseLong(options.getOrDefault("seed", "2019")));
+                    Long.parseLong(options.getOrDefault("seed", "2019")), functions(options));
             default -> throw usage("--format must be farm or azure2019, not '" + format + "'");
         };
         System.out.printf("trace %s (%s): %d requests, %d combinations, %.1f h; read in %.1f s%n", tracePath, format,
@@ -132,6 +145,18 @@ public final class ReplayTrace {
             }
         }
         results.forEach(r -> System.out.println(r.json()));
+    }
+
+    /** {@code --functions N}: at least 1; 0 (all) without it. */
+    private static int functions(Map<String, String> options) {
+        if (!options.containsKey("functions")) {
+            return 0;
+        }
+        int n = Integer.parseInt(options.get("functions"));
+        if (n < 1) {
+            throw usage("--functions must be at least 1, not " + n);
+        }
+        return n;
     }
 
     /** One kind's totals: a generated trace names each combination after its kind (popular-03, bursty-11...). */
@@ -213,7 +238,7 @@ public final class ReplayTrace {
 
     private static IllegalArgumentException usage(String problem) {
         System.err.println("replay-trace: " + problem);
-        System.err.println("usage: benchmarks/replay-trace --trace FILE [--format farm|azure2019] "
+        System.err.println("usage: benchmarks/replay-trace --trace FILE [--format farm|azure2019 [--functions N]] "
                 + "[--combinations FILE.json] [--policy NAME[:key=value;...]]...");
         System.exit(2);
         return new IllegalArgumentException(problem);

@@ -155,59 +155,107 @@ final class Trace {
      * the same; without one, the dataset's order.
      */
     static Trace azure2019(Path csv, List<Offering> offerings, long seed) throws IOException {
+        return azure2019(csv, offerings, seed, 0);
+    }
+
+    /**
+     * As {@link #azure2019(Path, List, long)}, of {@code functions} functions drawn uniformly at random (seeded; in
+     * the file's order) when it is above 0: a day of the whole dataset has some 46,000 functions, more than the
+     * catalog has offerings.
+     */
+    static Trace azure2019(Path csv, List<Offering> offerings, long seed, int functions) throws IOException {
+        FunctionRows rows = FunctionRows.read(csv, functions, seed, offerings.size());
+        long replayed = functions > 0 ? rows.lines.size() : rows.functions;
+        if (replayed > offerings.size()) {
+            throw new IllegalArgumentException(csv + ": " + replayed + " functions, more than the catalog's "
+                    + offerings.size() + " viable offerings: replay a sample of at most " + offerings.size()
+                    + " of them (--functions N)");
+        }
         Random random = new Random(seed);
         List<String> names = new ArrayList<>();
         List<ServiceRequest> requests = new ArrayList<>();
         long[] times = new long[1024];
         int[] combos = new int[1024];
         int n = 0;
-        int function = 2; // the dataset's columns until a header says otherwise
-        int firstMinute = 4;
-        try (BufferedReader in = Files.newBufferedReader(csv)) {
-            String line;
-            int number = 0;
-            while ((line = in.readLine()) != null) {
-                number++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                String[] fields = line.split(",", -1);
-                if (fields[0].strip().startsWith("Hash")) {
-                    List<String> header = Arrays.stream(fields).map(String::strip).toList();
-                    function = header.indexOf("HashFunction");
-                    firstMinute = header.contains("1") ? header.indexOf("1") : header.indexOf("minute_1");
-                    if (function < 0 || firstMinute < 0) {
-                        throw new IllegalArgumentException(csv + ":" + number + ": the header names no HashFunction "
-                                + "column or no first minute (1 or minute_1)");
+        for (int row = 0; row < rows.lines.size(); row++) {
+            String[] fields = rows.lines.get(row).split(",", -1);
+            if (fields.length <= Math.max(rows.function, rows.firstMinute)) {
+                throw new IllegalArgumentException(csv + ":" + rows.numbers.get(row) + ": expected HashOwner,HashApp,"
+                        + "HashFunction,Trigger,1,...,1440");
+            }
+            int combination = names.size();
+            names.add(fields[rows.function].strip());
+            requests.add(offerings.get(combination).toRequest());
+            for (int minute = 0; minute + rows.firstMinute < fields.length; minute++) {
+                String field = fields[minute + rows.firstMinute].strip();
+                int count = field.isEmpty() ? 0 : Integer.parseInt(field);
+                for (int k = 0; k < count; k++) {
+                    if (n == times.length) {
+                        times = Arrays.copyOf(times, n * 2);
+                        combos = Arrays.copyOf(combos, n * 2);
                     }
-                    continue;
-                }
-                if (fields.length <= Math.max(function, firstMinute)) {
-                    throw new IllegalArgumentException(csv + ":" + number + ": expected HashOwner,HashApp,"
-                            + "HashFunction,Trigger,1,...,1440");
-                }
-                int combination = names.size();
-                if (combination >= offerings.size()) {
-                    throw new IllegalArgumentException(csv + ": more functions than the catalog's " + offerings.size()
-                            + " viable offerings");
-                }
-                names.add(fields[function].strip());
-                requests.add(offerings.get(combination).toRequest());
-                for (int minute = 0; minute + firstMinute < fields.length; minute++) {
-                    String field = fields[minute + firstMinute].strip();
-                    int count = field.isEmpty() ? 0 : Integer.parseInt(field);
-                    for (int k = 0; k < count; k++) {
-                        if (n == times.length) {
-                            times = Arrays.copyOf(times, n * 2);
-                            combos = Arrays.copyOf(combos, n * 2);
-                        }
-                        times[n] = minute * 60_000L + random.nextInt(60_000);
-                        combos[n++] = combination;
-                    }
+                    times[n] = minute * 60_000L + random.nextInt(60_000);
+                    combos[n++] = combination;
                 }
             }
         }
         return sorted(names, requests, Arrays.copyOf(times, n), Arrays.copyOf(combos, n));
+    }
+
+    /**
+     * The function rows of an azure2019 file (all, or a uniform sample: reservoir sampling, one pass, only the rows
+     * kept split) with their line numbers, and the columns its header names.
+     */
+    private static final class FunctionRows {
+        final List<String> lines = new ArrayList<>();
+        final List<Integer> numbers = new ArrayList<>();
+        int function = 2; // the dataset's columns until a header says otherwise
+        int firstMinute = 4;
+        /** How many function rows the file has (past a limit without a sample, they are only counted). */
+        long functions;
+
+        static FunctionRows read(Path csv, int sample, long seed, int limit) throws IOException {
+            FunctionRows rows = new FunctionRows();
+            Random pick = new Random(seed * 31 + 7); // not the spreading's sequence: a sample spreads as a whole file
+            try (BufferedReader in = Files.newBufferedReader(csv)) {
+                String line;
+                int number = 0;
+                while ((line = in.readLine()) != null) {
+                    number++;
+                    if (line.isBlank()) {
+                        continue;
+                    }
+                    if (line.strip().startsWith("Hash")) {
+                        rows.header(csv, number, line);
+                        continue;
+                    }
+                    rows.functions++;
+                    if (sample <= 0 ? rows.lines.size() <= limit : rows.lines.size() < sample) {
+                        rows.lines.add(line);
+                        rows.numbers.add(number);
+                    } else if (sample > 0) {
+                        long slot = pick.nextLong(rows.functions); // Algorithm R: this row's index, 0-based, + 1
+                        if (slot < sample) { // the row replaces a kept one: keep the file's order among those kept
+                            rows.lines.remove((int) slot);
+                            rows.numbers.remove((int) slot);
+                            rows.lines.add(line);
+                            rows.numbers.add(number);
+                        }
+                    }
+                }
+            }
+            return rows;
+        }
+
+        private void header(Path csv, int number, String line) {
+            List<String> names = Arrays.stream(line.split(",", -1)).map(String::strip).toList();
+            function = names.indexOf("HashFunction");
+            firstMinute = names.contains("1") ? names.indexOf("1") : names.indexOf("minute_1");
+            if (function < 0 || firstMinute < 0) {
+                throw new IllegalArgumentException(csv + ":" + number + ": the header names no HashFunction column "
+                        + "or no first minute (1 or minute_1)");
+            }
+        }
     }
 
     /** A trace of requests in any order, sorted by time (ties by combination, so the order is reproducible). */

@@ -202,4 +202,28 @@ class TraceReplayTest {
                 dir.resolve("bad.csv"), List.of(), 7));
         assertTrue(bad.getMessage().contains("no HashFunction column"), bad.getMessage());
     }
+
+    @Test
+    void aDayOfMoreFunctionsThanOfferingsReplaysASeededSampleOfThem(@TempDir Path dir) throws Exception {
+        StringBuilder day = new StringBuilder("HashOwner,HashApp,HashFunction,Trigger,1,2\n");
+        for (int f = 0; f < 200; f++) {
+            day.append("o,a").append(f).append(",f").append(f).append(",http,1,").append(f % 3).append('\n');
+        }
+        Files.writeString(dir.resolve("day.csv"), day);
+        List<org.servicefarm.api.Offering> offerings =
+                ReplayTrace.offerings(TraceReplay.shippedConfig(ETC, "org.servicefarm.catalog.cfg"));
+        IllegalArgumentException tooMany = assertThrows(IllegalArgumentException.class,
+                () -> Trace.azure2019(dir.resolve("day.csv"), offerings, 7));
+        assertTrue(tooMany.getMessage().contains("200 functions") && tooMany.getMessage().contains("--functions"),
+                tooMany.getMessage());
+
+        Trace sample = Trace.azure2019(dir.resolve("day.csv"), offerings, 7, 20);
+        assertEquals(20, sample.names.size());
+        assertEquals(sample.names, Trace.azure2019(dir.resolve("day.csv"), offerings, 7, 20).names, "seeded");
+        assertTrue(!sample.names.equals(Trace.azure2019(dir.resolve("day.csv"), offerings, 8, 20).names),
+                "another seed, another sample");
+        List<Integer> numbers = sample.names.stream().map(name -> Integer.parseInt(name.substring(1))).toList();
+        assertEquals(numbers.stream().sorted().toList(), numbers, "in the file's order");
+        assertTrue(numbers.get(numbers.size() - 1) >= 20, "drawn from the whole file, not its first rows");
+    }
 }
