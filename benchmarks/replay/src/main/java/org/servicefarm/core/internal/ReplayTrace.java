@@ -21,8 +21,9 @@ import org.servicefarm.keepalive.histogram.internal.HistogramKeepAlive;
  * {@code keepalive-adaptive:hazard.threshold=0.05;samples.min=3}. Other options: {@code --create-ms},
  * {@code --restore-ms}, {@code --resume-ms} (the simulated hypervisor's times), {@code --sweep-s}, {@code --vm-cap},
  * {@code --seed} (azure2019's spreading within a minute, and its sample), {@code --functions N} (azure2019: a
- * seeded uniform sample of N functions, for a file with more than the catalog's offerings), {@code --details true} (each combination's figures, and
- * their sums by kind: the part of a name before its first {@code -}, as the generator names them),
+ * seeded uniform sample of N functions, for a file with more than the catalog's offerings), {@code --details true}
+ * (each combination's figures, and their sums by kind: the part of a name before its first {@code -}, as the
+ * generator names them),
  * {@code --restart-at HOURS} (the policy restarts then: {@link TraceReplay.Restart}) with {@code --history-h H}
  * (the hours of request counts it is taught then; 24 by default, 0: none).
  */

@@ -188,7 +188,7 @@ final class Trace {
             requests.add(offerings.get(combination).toRequest());
             for (int minute = 0; minute + rows.firstMinute < fields.length; minute++) {
                 String field = fields[minute + rows.firstMinute].strip();
-                int count = field.isEmpty() ? 0 : Integer.parseInt(field);
+                int count = field.isEmpty() ? 0 : count(field, csv, rows.numbers.get(row), minute);
                 for (int k = 0; k < count; k++) {
                     if (n == times.length) {
                         times = Arrays.copyOf(times, n * 2);
@@ -200,6 +200,20 @@ final class Trace {
             }
         }
         return sorted(names, requests, Arrays.copyOf(times, n), Arrays.copyOf(combos, n));
+    }
+
+    /** A minute's invocations; anything but a count is an error that says where. */
+    private static int count(String field, Path csv, int line, int minute) {
+        try {
+            int count = Integer.parseInt(field);
+            if (count >= 0) {
+                return count;
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new IllegalArgumentException(csv + ":" + line + ": minute " + (minute + 1) + " has '" + field
+                + "', not a count of invocations");
     }
 
     /**

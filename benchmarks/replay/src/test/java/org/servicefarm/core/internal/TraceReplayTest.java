@@ -201,6 +201,13 @@ class TraceReplayTest {
         IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> Trace.azure2019(
                 dir.resolve("bad.csv"), List.of(), 7));
         assertTrue(bad.getMessage().contains("no HashFunction column"), bad.getMessage());
+        Files.writeString(dir.resolve("bad-count.csv"),
+                "HashOwner,HashApp,HashFunction,Trigger,1,2\no,a,f,http,1,x\n");
+        IllegalArgumentException notACount = assertThrows(IllegalArgumentException.class, () -> Trace.azure2019(
+                dir.resolve("bad-count.csv"),
+                ReplayTrace.offerings(TraceReplay.shippedConfig(ETC, "org.servicefarm.catalog.cfg")), 7));
+        assertTrue(notACount.getMessage().endsWith("bad-count.csv:2: minute 2 has 'x', not a count of invocations"),
+                notACount.getMessage());
     }
 
     @Test
