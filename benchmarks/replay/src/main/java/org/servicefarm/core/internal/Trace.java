@@ -165,7 +165,7 @@ final class Trace {
      */
     static Trace azure2019(Path csv, List<Offering> offerings, long seed, int functions) throws IOException {
         FunctionRows rows = FunctionRows.read(csv, functions, seed, offerings.size());
-        long replayed = functions > 0 ? rows.lines.size() : rows.functions;
+        long replayed = functions > 0 ? rows.kept.size() : rows.functions;
         if (replayed > offerings.size()) {
             throw new IllegalArgumentException(csv + ": " + replayed + " functions, more than the catalog's "
                     + offerings.size() + " viable offerings: replay a sample of at most " + offerings.size()
@@ -177,10 +177,10 @@ final class Trace {
         long[] times = new long[1024];
         int[] combos = new int[1024];
         int n = 0;
-        for (int row = 0; row < rows.lines.size(); row++) {
-            String[] fields = rows.lines.get(row).split(",", -1);
+        for (FunctionRows.Row row : rows.kept) {
+            String[] fields = row.line().split(",", -1);
             if (fields.length <= Math.max(rows.function, rows.firstMinute)) {
-                throw new IllegalArgumentException(csv + ":" + rows.numbers.get(row) + ": expected HashOwner,HashApp,"
+                throw new IllegalArgumentException(csv + ":" + row.number() + ": expected HashOwner,HashApp,"
                         + "HashFunction,Trigger,1,...,1440");
             }
             int combination = names.size();
@@ -188,7 +188,7 @@ final class Trace {
             requests.add(offerings.get(combination).toRequest());
             for (int minute = 0; minute + rows.firstMinute < fields.length; minute++) {
                 String field = fields[minute + rows.firstMinute].strip();
-                int count = field.isEmpty() ? 0 : count(field, csv, rows.numbers.get(row), minute);
+                int count = field.isEmpty() ? 0 : count(field, csv, row.number(), minute);
                 for (int k = 0; k < count; k++) {
                     if (n == times.length) {
                         times = Arrays.copyOf(times, n * 2);
@@ -221,8 +221,11 @@ final class Trace {
      * kept split) with their line numbers, and the columns its header names.
      */
     private static final class FunctionRows {
-        final List<String> lines = new ArrayList<>();
-        final List<Integer> numbers = new ArrayList<>();
+        /** A function's row as read, and its line number. */
+        record Row(String line, int number) {
+        }
+
+        final List<Row> kept = new ArrayList<>();
         int function = 2; // the dataset's columns until a header says otherwise
         int firstMinute = 4;
         /** How many function rows the file has (past a limit without a sample, they are only counted). */
@@ -244,16 +247,13 @@ final class Trace {
                         continue;
                     }
                     rows.functions++;
-                    if (sample <= 0 ? rows.lines.size() <= limit : rows.lines.size() < sample) {
-                        rows.lines.add(line);
-                        rows.numbers.add(number);
+                    if (sample <= 0 ? rows.kept.size() <= limit : rows.kept.size() < sample) {
+                        rows.kept.add(new Row(line, number));
                     } else if (sample > 0) {
                         long slot = pick.nextLong(rows.functions); // Algorithm R: this row's index, 0-based, + 1
                         if (slot < sample) { // the row replaces a kept one: keep the file's order among those kept
-                            rows.lines.remove((int) slot);
-                            rows.numbers.remove((int) slot);
-                            rows.lines.add(line);
-                            rows.numbers.add(number);
+                            rows.kept.remove((int) slot);
+                            rows.kept.add(new Row(line, number));
                         }
                     }
                 }
