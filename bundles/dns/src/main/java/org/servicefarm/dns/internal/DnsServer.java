@@ -51,19 +51,33 @@ public class DnsServer implements DirectoryFrontEnd {
     private final ExecutorService connections;
     private final String address;
 
+    /** Free UDP ports tried for one TCP also has free, when any port will do. */
+    private static final int MAX_ANY_PORT_ATTEMPTS = 10;
+
     @Activate
     public DnsServer(@Reference(name = "manager") ServiceManager manager, DnsConfig config) throws IOException {
         this.answerer = new Answerer(manager, config);
-        InetSocketAddress bind = new InetSocketAddress(config.address(), config.port());
-        udp = DatagramChannel.open().bind(bind);
-        tcp = new ServerSocket();
-        try {
-            tcp.setReuseAddress(true);
-            tcp.bind(new InetSocketAddress(config.address(), ((InetSocketAddress) udp.getLocalAddress()).getPort()));
-        } catch (IOException e) {
-            udp.close();
-            throw e;
+        // port 0: any free port, the same for both; the one UDP is given may be taken for TCP, so try another
+        DatagramChannel boundUdp = null;
+        ServerSocket boundTcp = null;
+        for (int attempt = 1; boundTcp == null; attempt++) {
+            boundUdp = DatagramChannel.open().bind(new InetSocketAddress(config.address(), config.port()));
+            ServerSocket socket = new ServerSocket();
+            try {
+                socket.setReuseAddress(true);
+                socket.bind(new InetSocketAddress(config.address(),
+                        ((InetSocketAddress) boundUdp.getLocalAddress()).getPort()));
+                boundTcp = socket;
+            } catch (IOException e) {
+                socket.close();
+                boundUdp.close();
+                if (config.port() != 0 || attempt == MAX_ANY_PORT_ATTEMPTS) {
+                    throw e;
+                }
+            }
         }
+        udp = boundUdp;
+        tcp = boundTcp;
         connections = new ThreadPoolExecutor(0, 16, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
                 r -> daemon(r, "servicefarm-dns-tcp"), new ThreadPoolExecutor.AbortPolicy());
         address = "dns://" + config.address() + ":" + port() + "/" + answerer.zone();
