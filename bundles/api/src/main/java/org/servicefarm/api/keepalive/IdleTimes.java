@@ -54,6 +54,15 @@ public final class IdleTimes {
 
     /** Records a request at {@code at}: the idle time since the previous one, if any, goes into its bin. */
     public synchronized void record(Instant at) {
+        record(at, at);
+    }
+
+    /**
+     * Records a combination busy from {@code at} to {@code busyUntil}: the idle time from the end of the previous busy
+     * spell to {@code at}, if any, goes into its bin, and idle times are counted from {@code busyUntil} on. A request
+     * within the busy spell adds no idle time.
+     */
+    public synchronized void record(Instant at, Instant busyUntil) {
         if (last != null && !at.isBefore(last)) {
             long idleMs = Duration.between(last, at).toMillis();
             sumMs += idleMs;
@@ -65,8 +74,8 @@ public final class IdleTimes {
                 outOfBounds++;
             }
         }
-        if (last == null || at.isAfter(last)) {
-            last = at;
+        if (last == null || busyUntil.isAfter(last)) {
+            last = busyUntil;
         }
     }
 

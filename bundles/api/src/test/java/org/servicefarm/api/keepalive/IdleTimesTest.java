@@ -37,6 +37,21 @@ class IdleTimesTest {
     }
 
     @Test
+    void aBusySpellLeavesNoIdleTimeWithinItAndIdleTimesCountFromItsEnd() {
+        IdleTimes times = new IdleTimes();
+        times.record(T0, T0.plusSeconds(60)); // minute 0 busy
+        times.record(T0.plusSeconds(30), T0.plusSeconds(60)); // another request in it
+        assertEquals(0, times.inBounds(), "no idle time within the busy minute");
+        times.record(T0.plusSeconds(60), T0.plusSeconds(120)); // minute 1: no idle minute between
+        times.record(T0.plusSeconds(240), T0.plusSeconds(300)); // minute 4: idle from 2:00 to 4:00
+        int[] counts = times.counts();
+        assertEquals(1, counts[0]);
+        assertEquals(1, counts[2]);
+        assertEquals(2, times.inBounds());
+        assertEquals(T0.plusSeconds(300), times.last(), "idle times count from the end of the busy minute");
+    }
+
+    @Test
     void binsCanBeNarrowerThanAMinute() {
         IdleTimes times = new IdleTimes(8, Duration.ofSeconds(15)); // two minutes in bins of 15 s
         for (long s : new long[] {0, 14, 44, 60, 240}) {

@@ -2,6 +2,7 @@ package org.servicefarm.keepalive.histogram.internal;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -35,6 +36,10 @@ import org.servicefarm.api.keepalive.KeepAlivePolicy;
  * are past the range, the paper forecasts the next idle time with ARIMA; this policy forecasts it as the mean of the
  * idle times seen (what an ARIMA fit gives for independent idle times) and keeps a VM in memory from 15% before to 15%
  * after it, the paper's margin for forecasts.
+ * <p>
+ * Idle times run from one request to the next, as the appliance sees them; with {@code idleTimes.perMinute} they are
+ * counted as the paper's per-minute data gives them: a minute with requests is busy, an idle time runs from the end of
+ * one busy minute to the start of the next, and the windows count from the end of the last busy minute.
  * <p>
  * Simplified from the paper: the mean instead of an ARIMA model; "unloading" is archiving (the farm's state that holds
  * no memory) and "loading" is the core's wake (restore) or creation; and the windows are checked at each lifecycle
@@ -100,6 +105,11 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
 
         @AttributeDefinition(name = "T_destroy (s)", description = "An archived VM this old is destroyed. 0: never.")
         long destroy_after_s() default 604_800;
+
+        @AttributeDefinition(name = "idle times per minute", description = "Count idle times as the paper's per-minute "
+                + "data gives them: a minute with requests is busy, an idle time runs from the end of one busy minute "
+                + "to the start of the next, and the windows count from the end of the last busy minute.")
+        boolean idleTimes_perMinute() default false;
     }
 
     /** The windows of one combination, in idle time since its last request; {@code head} zero: no pre-warming. */
@@ -108,7 +118,8 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
 
     /** The configuration's values, read once: a configuration proxy is too slow to ask on every sweep. */
     record Settings(int range, double head, double tail, double margin, double cv, double outOfBounds, int samples,
-                    Duration fallback, double forecastMargin, Duration lead, ArchiveTier tier, long destroyAfterS) {
+                    Duration fallback, double forecastMargin, Duration lead, ArchiveTier tier, long destroyAfterS,
+                    boolean perMinute) {
     }
 
     private final Map<Offering, IdleTimes> idle = new ConcurrentHashMap<>();
@@ -132,13 +143,20 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
                 config.margin(), config.cv_threshold(), config.outOfBounds_max(), config.samples_min(),
                 Duration.ofSeconds(config.fallback_keepAlive_s()), config.forecast_margin(),
                 Duration.ofSeconds(config.prewarm_lead_s()),
-                ArchiveTier.valueOf(config.archive_tier().trim().toUpperCase(Locale.ROOT)), config.destroy_after_s());
+                ArchiveTier.valueOf(config.archive_tier().trim().toUpperCase(Locale.ROOT)), config.destroy_after_s(),
+                config.idleTimes_perMinute());
     }
 
     @Override
     public void requested(Offering offering, Instant at) {
         int range = config.range();
-        idle.computeIfAbsent(offering, k -> new IdleTimes(range)).record(at);
+        IdleTimes times = idle.computeIfAbsent(offering, k -> new IdleTimes(range));
+        if (config.perMinute()) {
+            Instant minute = at.truncatedTo(ChronoUnit.MINUTES);
+            times.record(minute, minute.plus(IdleTimes.BIN));
+        } else {
+            times.record(at);
+        }
     }
 
     /** What the policy learned of a combination, or {@code null}. */
@@ -185,6 +203,9 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
         // it was last used
         Instant last = times == null || times.last() == null ? vm.lastActivity() : times.last();
         Duration since = Duration.between(last, now);
+        if (since.isNegative()) {
+            return Optional.empty(); // within the busy minute
+        }
         Windows w = windows(times == null ? new IdleTimes(c.range()) : times);
         Duration lead = c.lead();
         ArchiveTier tier = c.tier();

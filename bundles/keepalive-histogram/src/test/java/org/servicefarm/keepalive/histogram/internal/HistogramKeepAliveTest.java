@@ -197,6 +197,26 @@ class HistogramKeepAliveTest {
     }
 
     @Test
+    void perMinuteABusyMinuteLeavesNoIdleTimeAndTheWindowsCountFromItsEnd() {
+        configure(Map.of("idleTimes.perMinute", true));
+        // busy minutes 0, 30 and 60: idle 29 min twice (from 1 to 30, from 31 to 60); per request the 0.4 min
+        // between the first three would put the head in bin 0, and the VM would stay from each request to the tail
+        requests(0.1, 0.5, 0.9, 30.2, 30.7, 60.4);
+        assertEquals(2, policy.idleTimes(WIKI).inBounds());
+        assertEquals(2, policy.idleTimes(WIKI).counts()[29]);
+        HistogramKeepAlive.Windows w = windows();
+        assertEquals(Duration.ofMillis((long) (29 * 60_000 * 0.9)), w.head(), "bin 29's lower edge less 10%");
+        assertEquals(Duration.ofMinutes(33), w.tail(), "bin 29's upper edge plus 10%");
+
+        assertEquals(Optional.empty(), activeAt(60.9), "within the busy minute it stays");
+        assertEquals(Action.ARCHIVE, activeAt(61.1).orElseThrow().action(), "out of memory until 61 + 26.1 min");
+        assertEquals(List.of(), policy.prewarm(minute(86.5)));
+        assertEquals(List.of(WIKI), policy.prewarm(minute(86.7)), "30 s before 61 + 26.1 min");
+        assertEquals(Optional.empty(), activeAt(93.9));
+        assertEquals(Action.ARCHIVE, activeAt(94).orElseThrow().action(), "past 61 + 33 min");
+    }
+
+    @Test
     void archivedVmsAreDestroyedAfterTheirTime() {
         configure(Map.of("destroy.after.s", 3600L));
         assertEquals(Optional.empty(), policy.due(vm(VmState.ARCHIVED, T0), minute(59), 0));
