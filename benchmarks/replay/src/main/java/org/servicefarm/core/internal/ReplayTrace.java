@@ -25,7 +25,8 @@ import org.servicefarm.keepalive.histogram.internal.HistogramKeepAlive;
  * (each combination's figures, and their sums by kind: the part of a name before its first {@code -}, as the
  * generator names them),
  * {@code --restart-at HOURS} (the policy restarts then: {@link TraceReplay.Restart}) with {@code --history-h H}
- * (the hours of request counts it is taught then; 24 by default, 0: none).
+ * (the hours of request counts it is taught then; 24 by default, 0: none), {@code --warm-up-h H} (the first H hours
+ * are replayed, and the policies learn from them, but only what comes after is counted).
  */
 public final class ReplayTrace {
 
@@ -99,7 +100,7 @@ public final class ReplayTrace {
         }
         TraceReplay.Settings settings = new TraceReplay.Settings(timings,
                 java.time.Duration.ofSeconds(Long.parseLong(options.getOrDefault("sweep-s", "15"))), manager, 4,
-                checkpoints.equals("on"));
+                checkpoints.equals("on")).withWarmUp(warmUp(options, trace));
         java.time.Duration restartAt = options.containsKey("restart-at")
                 ? java.time.Duration.ofMinutes(Math.round(Double.parseDouble(options.get("restart-at")) * 60)) : null;
         int historyHours = Integer.parseInt(options.getOrDefault("history-h", "24"));
@@ -146,6 +147,22 @@ public final class ReplayTrace {
             }
         }
         results.forEach(r -> System.out.println(r.json()));
+    }
+
+    /** {@code --warm-up-h H}: from 0 to the trace's last request; 0 without it. */
+    static java.time.Duration warmUp(Map<String, String> options, Trace trace) {
+        String value = options.getOrDefault("warm-up-h", "0");
+        double hours;
+        try {
+            hours = Double.parseDouble(value);
+        } catch (NumberFormatException e) {
+            hours = Double.NaN;
+        }
+        if (!(hours >= 0 && hours * 3_600_000 <= trace.end())) {
+            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "--warm-up-h must be a number of "
+                    + "hours from 0 to the trace's last request (%.1f h), not '%s'", trace.end() / 3.6e6, value));
+        }
+        return java.time.Duration.ofMillis(Math.round(hours * 3_600_000));
     }
 
     /** {@code --functions N}: at least 1; 0 (all) without it. */

@@ -71,6 +71,16 @@ final class SimulatedHypervisor implements HypervisorDriver {
      */
     record DiskWork(long archivesWritten, long archiveBytesWritten, long checkpointsMade, long checkpointBytesWritten,
                     long checkpointStarts) {
+
+        static final DiskWork NONE = new DiskWork(0, 0, 0, 0, 0);
+
+        /** The work done since {@code earlier} was taken. */
+        DiskWork since(DiskWork earlier) {
+            return new DiskWork(archivesWritten - earlier.archivesWritten,
+                    archiveBytesWritten - earlier.archiveBytesWritten, checkpointsMade - earlier.checkpointsMade,
+                    checkpointBytesWritten - earlier.checkpointBytesWritten,
+                    checkpointStarts - earlier.checkpointStarts);
+        }
     }
 
     private final VirtualTime time;

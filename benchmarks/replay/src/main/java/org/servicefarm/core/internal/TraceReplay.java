@@ -41,7 +41,9 @@ import org.servicefarm.reuse.defaults.internal.DefaultReusePolicy;
  * <p>
  * A request is cold when it is not answered at once by an ACTIVE or SLEEPING VM: its grant says CREATED or RESTORED
  * (it waited for a creation or a restore, or joined one under way), or it was not granted. Resident time is the time
- * VMs spent ACTIVE or SLEEPING (holding memory), pre-warmed ones included, up to the trace's end.
+ * VMs spent ACTIVE or SLEEPING (holding memory), pre-warmed ones included, up to the trace's end. With a warm-up
+ * ({@link Settings#warmUp()}) the policies learn from the whole trace but only what happens after the warm-up is
+ * counted: its requests, resident time, pre-warms, VMs created and disk work.
  */
 final class TraceReplay {
 
@@ -81,7 +83,7 @@ final class TraceReplay {
      * do; libvirt's do not).
      */
     record Settings(SimulatedHypervisor.Timings timings, Duration sweep, Map<String, Object> manager, int hosts,
-                    boolean checkpoints, Restart restart) {
+                    boolean checkpoints, Restart restart, Duration warmUp) {
         /** Hosts that make no checkpoints. */
         Settings(SimulatedHypervisor.Timings timings, Duration sweep, Map<String, Object> manager, int hosts) {
             this(timings, sweep, manager, hosts, false);
@@ -90,11 +92,16 @@ final class TraceReplay {
         /** No restart. */
         Settings(SimulatedHypervisor.Timings timings, Duration sweep, Map<String, Object> manager, int hosts,
                  boolean checkpoints) {
-            this(timings, sweep, manager, hosts, checkpoints, null);
+            this(timings, sweep, manager, hosts, checkpoints, null, Duration.ZERO);
         }
 
         Settings withRestart(Restart restart) {
-            return new Settings(timings, sweep, manager, hosts, checkpoints, restart);
+            return new Settings(timings, sweep, manager, hosts, checkpoints, restart, warmUp);
+        }
+
+        /** The first {@code warmUp} of the trace replayed but not counted. */
+        Settings withWarmUp(Duration warmUp) {
+            return new Settings(timings, sweep, manager, hosts, checkpoints, restart, warmUp);
         }
 
         static Settings defaults() {
@@ -130,7 +137,8 @@ final class TraceReplay {
         long began = System.nanoTime();
         VirtualTime time = new VirtualTime(START.toEpochMilli());
         SimulatedHypervisor hypervisor = new SimulatedHypervisor(time, settings.timings(), settings.checkpoints());
-        Resident resident = new Resident(time);
+        long countFrom = START.toEpochMilli() + settings.warmUp().toMillis();
+        Resident resident = new Resident(time, countFrom);
         FarmEvents events = new FarmEvents();
         events.addListener(resident);
 
@@ -230,7 +238,15 @@ final class TraceReplay {
                 "history.h", restart == null ? 0 : restart.historyHours()), Lifecycle.Config.class));
         try {
             awaitConnected(hosts, settings.hosts() * 2);
-            Answers answers = new Answers(trace, time);
+            Answers answers = new Answers(trace, time, countFrom);
+            SimulatedHypervisor.DiskWork[] diskBefore = {SimulatedHypervisor.DiskWork.NONE};
+            long[] prewarmsBefore = {0};
+            if (countFrom > START.toEpochMilli()) {
+                time.at(countFrom, () -> {
+                    diskBefore[0] = hypervisor.diskWork();
+                    prewarmsBefore[0] = lifecycle.prewarms();
+                });
+            }
             long start = time.millis();
             long sweep = settings.sweep().toMillis();
             Runnable[] sweeper = new Runnable[1];
@@ -255,8 +271,8 @@ final class TraceReplay {
             resident.closeAt(horizon);
             // answers still under way (a creation past the last request) count as cold: let them finish
             time.runUntil(horizon + DEADLINE.toMillis());
-            return answers.result(name, config, resident, lifecycle.prewarms(), hypervisor.diskWork(),
-                    (System.nanoTime() - began) / 1e9);
+            return answers.result(name, config, resident, lifecycle.prewarms() - prewarmsBefore[0],
+                    hypervisor.diskWork().since(diskBefore[0]), (System.nanoTime() - began) / 1e9);
         } finally {
             lifecycle.deactivate();
             manager.deactivate();
@@ -279,6 +295,7 @@ final class TraceReplay {
     private static final class Answers {
         private final Trace trace;
         private final VirtualTime time;
+        private final long countFrom;
         private final ServiceRequest[] requests;
         private final long[] asked;
         private final long[] cold;
@@ -286,9 +303,10 @@ final class TraceReplay {
         private long answered;
         private double coldWaitMillis;
 
-        Answers(Trace trace, VirtualTime time) {
+        Answers(Trace trace, VirtualTime time, long countFrom) {
             this.trace = trace;
             this.time = time;
+            this.countFrom = countFrom;
             this.requests = trace.requests.stream().map(r -> r.withDeadline(DEADLINE)).toArray(ServiceRequest[]::new);
             this.asked = new long[trace.names.size()];
             this.cold = new long[trace.names.size()];
@@ -298,12 +316,18 @@ final class TraceReplay {
         void ask(FarmServiceManager manager, int i) {
             int combination = trace.combinations[i];
             long at = time.millis();
-            asked[combination]++;
+            boolean counted = at >= countFrom;
+            if (counted) {
+                asked[combination]++;
+            }
             manager.requestAsync(requests[combination]).whenComplete((outcome, failure) -> {
-                answered++;
                 if (outcome instanceof Outcome.Granted granted) {
                     offerings[combination] = granted.offering().key();
                 }
+                if (!counted) {
+                    return;
+                }
+                answered++;
                 boolean warm = outcome instanceof Outcome.Granted granted
                         && (granted.activation() == Activation.ACTIVE || granted.activation() == Activation.RESUMED);
                 if (!warm) {
@@ -323,7 +347,8 @@ final class TraceReplay {
             int n = 0;
             for (int c = 0; c < asked.length; c++) {
                 if (asked[c] > 0) {
-                    floors[n] = 1.0 / asked[c];
+                    // after a warm-up a combination's first counted request may be warm: no floor but zero
+                    floors[n] = countFrom > TraceReplay.START.toEpochMilli() ? 0 : 1.0 / asked[c];
                     rates[n++] = (double) cold[c] / asked[c];
                 }
             }
@@ -352,6 +377,7 @@ final class TraceReplay {
     /** Time VMs spend ACTIVE or SLEEPING, from the state table's row changes. */
     private static final class Resident implements FarmListener {
         private final VirtualTime time;
+        private final long countFrom;
         private final Map<String, Long> holdingSince = new HashMap<>();
         /** Resident milliseconds by offering key. */
         final Map<String, Long> byOffering = new HashMap<>();
@@ -361,15 +387,16 @@ final class TraceReplay {
         private long closedAt = Long.MAX_VALUE;
         long created;
 
-        Resident(VirtualTime time) {
+        Resident(VirtualTime time, long countFrom) {
             this.time = time;
+            this.countFrom = countFrom;
         }
 
         @Override
         public void vmChanged(VmRecord vm) {
             long now = Math.min(time.millis(), closedAt);
             boolean holds = vm.state() == VmState.ACTIVE || vm.state() == VmState.SLEEPING;
-            if (vm.state() == VmState.CREATING && seen.add(vm.id())) {
+            if (vm.state() == VmState.CREATING && seen.add(vm.id()) && now >= countFrom) {
                 created++;
             }
             Long since = holdingSince.get(vm.id());
@@ -377,17 +404,21 @@ final class TraceReplay {
                 holdingSince.put(vm.id(), now);
                 offeringOf.put(vm.id(), vm.offering().key());
             } else if (!holds && since != null) {
-                add(vm.id(), now - holdingSince.remove(vm.id()));
+                add(vm.id(), now - Math.max(countFrom, holdingSince.remove(vm.id())));
             }
         }
 
+        /** Adds {@code held} ms, none when the VM was held before the warm-up's end only. */
         private void add(String vmId, long held) {
+            if (held <= 0) {
+                return;
+            }
             millis += held;
             byOffering.merge(offeringOf.get(vmId), held, Long::sum);
         }
 
         void closeAt(long at) {
-            holdingSince.forEach((id, since) -> add(id, at - since));
+            holdingSince.forEach((id, since) -> add(id, at - Math.max(countFrom, since)));
             holdingSince.replaceAll((id, since) -> at);
             closedAt = at;
         }

@@ -79,6 +79,36 @@ class TraceReplayTest {
         assertEquals(5.0 + 0.43, r.coldWaitSeconds(), 1e-6, "a creation and a restore waited for");
     }
 
+
+    @Test
+    void afterAWarmUpOnlyWhatComesLaterIsCounted() throws Exception {
+        // as worked out above, counted from 600 s: the requests at 1200 s (cold) and 1500 s (warm); in memory 600 s to
+        // 675 s of the first VM's 5 s..675 s and 1200.43 s..1500 s; the archive at 675 s written after 600 s; the VM
+        // created before it
+        TraceReplay.Settings settings = new TraceReplay.Settings(TIMES, Duration.ofSeconds(15), Map.of(), 1)
+                .withWarmUp(Duration.ofSeconds(600));
+        TraceReplay.Result r = TraceReplay.replay(wiki(0, 60, 1200, 1500), "keepalive-fixed", "",
+                ReplayTrace.policy(ETC, "keepalive-fixed", "sleep.after.s=600;archive.after.s=1;"
+                        + "inDemand.requestsPerMinute=0"), TraceReplay.shippedConfig(ETC, "org.servicefarm.catalog.cfg"),
+                settings);
+        assertEquals(2, r.requests());
+        assertEquals(1, r.coldStarts());
+        assertEquals(0, r.coldStartRateP75Floor(), 1e-9, "a first counted request may be warm");
+        assertEquals(75 + 299.57, r.residentVmSeconds(), 1e-6);
+        assertEquals(0, r.vmsCreated());
+        assertEquals(1, r.disk().archivesWritten());
+        assertEquals(0.43, r.coldWaitSeconds(), 1e-6);
+
+        Trace trace = wiki(0, 60, 1200, 1500);
+        assertEquals(Duration.ofMinutes(6), ReplayTrace.warmUp(Map.of("warm-up-h", "0.1"), trace));
+        assertEquals(Duration.ZERO, ReplayTrace.warmUp(Map.of(), trace));
+        for (String bad : List.of("1", "-0.1", "two", "NaN")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> ReplayTrace.warmUp(Map.of("warm-up-h", bad), trace));
+            assertEquals("--warm-up-h must be a number of hours from 0 to the trace's last request (0.4 h), not '"
+                    + bad + "'", e.getMessage());
+        }
+    }
     @Test
     void aRequestJoiningACreationIsColdAndOneForASleepingVmIsWarm() throws Exception {
         // t=0 creates (ACTIVE at 5 s), t=2 joins it: both cold. Sleep after 60 s idle (sweep at 65 s: idle 61 s),
