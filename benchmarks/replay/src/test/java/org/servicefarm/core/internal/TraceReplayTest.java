@@ -14,7 +14,6 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.servicefarm.api.ServiceRequest;
-import org.servicefarm.api.keepalive.KeepAlivePolicy;
 
 /** The replay's accounting on small traces whose cold starts and resident time are worked out by hand. */
 class TraceReplayTest {
@@ -35,10 +34,8 @@ class TraceReplayTest {
     /** With a restart of the policy {@code restartAt} into the trace (none if null), taught that many hours. */
     private static TraceReplay.Result replay(Trace trace, String policy, boolean checkpoints, Duration restartAt,
                                              int historyHours) throws Exception {
-        int colon = policy.indexOf(':');
-        String name = colon < 0 ? policy : policy.substring(0, colon);
-        String overrides = colon < 0 ? "" : policy.substring(colon + 1);
-        KeepAlivePolicy chosen = ReplayTrace.policy(ETC, name, overrides);
+        String name = name(policy);
+        String overrides = overrides(policy);
         TraceReplay.Settings settings = new TraceReplay.Settings(TIMES, Duration.ofSeconds(15), Map.of(), 1,
                 checkpoints);
         if (restartAt != null) {
@@ -50,8 +47,25 @@ class TraceReplayTest {
                 }
             }, historyHours));
         }
-        return TraceReplay.replay(trace, name, overrides, chosen,
+        return replay(trace, policy, settings);
+    }
+
+    /** {@code policy} ({@code name[:overrides]}) replayed with {@code settings}. */
+    private static TraceReplay.Result replay(Trace trace, String policy, TraceReplay.Settings settings)
+            throws Exception {
+        return TraceReplay.replay(trace, name(policy), overrides(policy),
+                ReplayTrace.policy(ETC, name(policy), overrides(policy)),
                 TraceReplay.shippedConfig(ETC, "org.servicefarm.catalog.cfg"), settings);
+    }
+
+    private static String name(String policy) {
+        int colon = policy.indexOf(':');
+        return colon < 0 ? policy : policy.substring(0, colon);
+    }
+
+    private static String overrides(String policy) {
+        int colon = policy.indexOf(':');
+        return colon < 0 ? "" : policy.substring(colon + 1);
     }
 
     private static Trace wiki(long... seconds) {
@@ -79,18 +93,14 @@ class TraceReplayTest {
         assertEquals(5.0 + 0.43, r.coldWaitSeconds(), 1e-6, "a creation and a restore waited for");
     }
 
-
     @Test
     void afterAWarmUpOnlyWhatComesLaterIsCounted() throws Exception {
         // as worked out above, counted from 600 s: the requests at 1200 s (cold) and 1500 s (warm); in memory 600 s to
         // 675 s of the first VM's 5 s..675 s and 1200.43 s..1500 s; the archive at 675 s written after 600 s; the VM
         // created before it
-        TraceReplay.Settings settings = new TraceReplay.Settings(TIMES, Duration.ofSeconds(15), Map.of(), 1)
-                .withWarmUp(Duration.ofSeconds(600));
-        TraceReplay.Result r = TraceReplay.replay(wiki(0, 60, 1200, 1500), "keepalive-fixed", "",
-                ReplayTrace.policy(ETC, "keepalive-fixed", "sleep.after.s=600;archive.after.s=1;"
-                        + "inDemand.requestsPerMinute=0"), TraceReplay.shippedConfig(ETC, "org.servicefarm.catalog.cfg"),
-                settings);
+        TraceReplay.Result r = replay(wiki(0, 60, 1200, 1500), ReplayTrace.FIXED_10_MIN,
+                new TraceReplay.Settings(TIMES, Duration.ofSeconds(15), Map.of(), 1)
+                        .withWarmUp(Duration.ofSeconds(600)));
         assertEquals(2, r.requests());
         assertEquals(1, r.coldStarts());
         assertEquals(0, r.coldStartRateP75Floor(), 1e-9, "a first counted request may be warm");
@@ -109,6 +119,7 @@ class TraceReplayTest {
                     + bad + "'", e.getMessage());
         }
     }
+
     @Test
     void aRequestJoiningACreationIsColdAndOneForASleepingVmIsWarm() throws Exception {
         // t=0 creates (ACTIVE at 5 s), t=2 joins it: both cold. Sleep after 60 s idle (sweep at 65 s: idle 61 s),

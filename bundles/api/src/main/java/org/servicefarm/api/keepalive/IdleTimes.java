@@ -63,6 +63,9 @@ public final class IdleTimes {
      * within the busy spell adds no idle time.
      */
     public synchronized void record(Instant at, Instant busyUntil) {
+        if (busyUntil.isBefore(at)) {
+            throw new IllegalArgumentException("a busy spell ends at or after it starts: " + at + " to " + busyUntil);
+        }
         if (last != null && !at.isBefore(last)) {
             long idleMs = Duration.between(last, at).toMillis();
             sumMs += idleMs;

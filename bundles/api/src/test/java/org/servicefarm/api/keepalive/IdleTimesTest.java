@@ -2,6 +2,7 @@ package org.servicefarm.api.keepalive;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
@@ -49,6 +50,7 @@ class IdleTimesTest {
         assertEquals(1, counts[2]);
         assertEquals(2, times.inBounds());
         assertEquals(T0.plusSeconds(300), times.last(), "idle times count from the end of the busy minute");
+        assertThrows(IllegalArgumentException.class, () -> times.record(T0.plusSeconds(400), T0.plusSeconds(399)));
     }
 
     @Test

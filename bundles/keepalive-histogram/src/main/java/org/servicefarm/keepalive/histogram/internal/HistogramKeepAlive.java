@@ -108,7 +108,8 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
 
         @AttributeDefinition(name = "idle times per minute", description = "Count idle times as the paper's per-minute "
                 + "data gives them: a minute with requests is busy, an idle time runs from the end of one busy minute "
-                + "to the start of the next, and the windows count from the end of the last busy minute.")
+                + "to the start of the next, and the windows count from the end of the last busy minute (which the "
+                + "outlook then shows as the last request).")
         boolean idleTimes_perMinute() default false;
     }
 
@@ -136,8 +137,9 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
         if (config.range_minutes() < 1 || config.range_minutes() > 10_080) {
             throw new IllegalArgumentException("range.minutes must be from 1 to 10080 (a week)");
         }
-        if (this.config != null && this.config.range() != config.range_minutes()) {
-            idle.clear(); // bins over another range: learn again
+        if (this.config != null && (this.config.range() != config.range_minutes()
+                || this.config.perMinute() != config.idleTimes_perMinute())) {
+            idle.clear(); // bins over another range, or idle times counted otherwise: learn again
         }
         this.config = new Settings(config.range_minutes(), config.head_percentile(), config.tail_percentile(),
                 config.margin(), config.cv_threshold(), config.outOfBounds_max(), config.samples_min(),

@@ -214,6 +214,9 @@ class HistogramKeepAliveTest {
         assertEquals(List.of(WIKI), policy.prewarm(minute(86.7)), "30 s before 61 + 26.1 min");
         assertEquals(Optional.empty(), activeAt(93.9));
         assertEquals(Action.ARCHIVE, activeAt(94).orElseThrow().action(), "past 61 + 33 min");
+
+        configure(Map.of());
+        assertNull(policy.idleTimes(WIKI), "idle times counted otherwise: learnt again");
     }
 
     @Test
