@@ -21,7 +21,9 @@ import org.servicefarm.keepalive.histogram.internal.HistogramKeepAlive;
  * {@code keepalive-adaptive:hazard.threshold=0.05;samples.min=3}. Other options: {@code --create-ms},
  * {@code --restore-ms}, {@code --resume-ms} (the simulated hypervisor's times), {@code --sweep-s}, {@code --vm-cap},
  * {@code --seed} (azure2019's spreading within a minute, and its sample), {@code --functions N} (azure2019: a
- * seeded uniform sample of N functions, for a file with more than the catalog's offerings), {@code --details true}
+ * seeded uniform sample of N functions, for a file with more than the catalog's offerings), {@code --memory FILE}
+ * (azure2019: the dataset's application memory file; resident time is also given weighed by each function's
+ * application's memory, {@code residentGiBHours}, as the paper weighs wasted memory), {@code --details true}
  * (each combination's figures, and their sums by kind: the part of a name before its first {@code -}, as the
  * generator names them),
  * {@code --restart-at HOURS} (the policy restarts then: {@link TraceReplay.Restart}) with {@code --history-h H}
@@ -72,6 +74,9 @@ public final class ReplayTrace {
         if (options.containsKey("functions") && !format.equals("azure2019")) {
             throw usage("--functions N is for the azure2019 format");
         }
+        if (options.containsKey("memory") && !format.equals("azure2019")) {
+            throw usage("--memory FILE is for the azure2019 format");
+        }
         Trace trace = switch (format) {
             case "farm" -> {
                 Path json = options.containsKey("combinations") ? Path.of(options.get("combinations"))
@@ -82,6 +87,11 @@ public final class ReplayTrace {
                     Long.parseLong(options.getOrDefault("seed", "2019")), functions(options));
             default -> throw usage("--format must be farm or azure2019, not '" + format + "'");
         };
+        ApplicationMemory memory = null;
+        if (options.containsKey("memory")) {
+            memory = ApplicationMemory.read(Path.of(options.get("memory")));
+            memory.covers(trace);
+        }
         System.out.printf("trace %s (%s): %d requests, %d combinations, %.1f h; read in %.1f s%n", tracePath, format,
                 trace.size(), trace.names.size(), trace.end() / 3.6e6, (System.nanoTime() - loading) / 1e9);
         SimulatedHypervisor.Timings m = SimulatedHypervisor.Timings.MEASURED;
@@ -128,11 +138,16 @@ public final class ReplayTrace {
                         ? "taught the last " + historyHours + " h of request counts" : "learning from nothing");
             }
             TraceReplay.Result result = TraceReplay.replay(trace, name, overrides, policy, catalog, run);
+            if (memory != null) {
+                result = result.withResidentGiBHours(memory.gibHours(trace, result.combinations()));
+            }
             SimulatedHypervisor.DiskWork disk = result.disk();
-            System.out.printf("%s%s: %d cold starts of %d requests, %.0f VM-hours resident, %d pre-warms, %d archives "
+            System.out.printf("%s%s: %d cold starts of %d requests, %.0f VM-hours resident%s, %d pre-warms, %d archives "
                             + "written (%.0f GiB), %d checkpoints made (%.0f GiB), %d VMs started from one, "
                             + "replayed in %.1f s%n", name, overrides.isEmpty() ? "" : " (" + overrides + ")",
-                    result.coldStarts(), result.requests(), result.residentVmSeconds() / 3600, result.prewarms(),
+                    result.coldStarts(), result.requests(), result.residentVmSeconds() / 3600,
+                    memory == null ? "" : String.format(" (%.0f GiB-hours by the applications' memory)",
+                            result.residentGiBHours()), result.prewarms(),
                     disk.archivesWritten(), disk.archiveBytesWritten() / (double) (1L << 30), disk.checkpointsMade(),
                     disk.checkpointBytesWritten() / (double) (1L << 30), disk.checkpointStarts(),
                     result.replaySeconds());
@@ -256,7 +271,8 @@ public final class ReplayTrace {
 
     private static IllegalArgumentException usage(String problem) {
         System.err.println("replay-trace: " + problem);
-        System.err.println("usage: benchmarks/replay-trace --trace FILE [--format farm|azure2019 [--functions N]] "
+        System.err.println("usage: benchmarks/replay-trace --trace FILE [--format farm|azure2019 [--functions N] "
+                + "[--memory FILE]] "
                 + "[--combinations FILE.json] [--policy NAME[:key=value;...]]...");
         System.exit(2);
         return new IllegalArgumentException(problem);

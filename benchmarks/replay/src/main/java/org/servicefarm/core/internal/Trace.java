@@ -30,12 +30,20 @@ final class Trace {
     final List<String> names;
     /** What each combination asks for, by index. */
     final List<ServiceRequest> requests;
+    /** The application each combination is of, by index (azure2019: its HashApp; otherwise its own name). */
+    final List<String> applications;
     final long[] times;
     final int[] combinations;
 
     Trace(List<String> names, List<ServiceRequest> requests, long[] times, int[] combinations) {
+        this(names, requests, names, times, combinations);
+    }
+
+    Trace(List<String> names, List<ServiceRequest> requests, List<String> applications, long[] times,
+          int[] combinations) {
         this.names = List.copyOf(names);
         this.requests = List.copyOf(requests);
+        this.applications = List.copyOf(applications);
         this.times = times;
         this.combinations = combinations;
     }
@@ -173,6 +181,7 @@ final class Trace {
         }
         Random random = new Random(seed);
         List<String> names = new ArrayList<>();
+        List<String> applications = new ArrayList<>();
         List<ServiceRequest> requests = new ArrayList<>();
         long[] times = new long[1024];
         int[] combos = new int[1024];
@@ -185,6 +194,8 @@ final class Trace {
             }
             int combination = names.size();
             names.add(fields[rows.function].strip());
+            applications.add(rows.application < 0 || rows.application >= fields.length ? names.get(combination)
+                    : fields[rows.application].strip());
             requests.add(offerings.get(combination).toRequest());
             for (int minute = 0; minute + rows.firstMinute < fields.length; minute++) {
                 String field = fields[minute + rows.firstMinute].strip();
@@ -199,7 +210,7 @@ final class Trace {
                 }
             }
         }
-        return sorted(names, requests, Arrays.copyOf(times, n), Arrays.copyOf(combos, n));
+        return sorted(names, requests, applications, Arrays.copyOf(times, n), Arrays.copyOf(combos, n));
     }
 
     /** A minute's invocations; anything but a count is an error that says where. */
@@ -227,6 +238,7 @@ final class Trace {
 
         final List<Row> kept = new ArrayList<>();
         int function = 2; // the dataset's columns until a header says otherwise
+        int application = 1;
         int firstMinute = 4;
         /** How many function rows the file has (past a limit without a sample, they are only counted). */
         long functions;
@@ -264,6 +276,7 @@ final class Trace {
         private void header(Path csv, int number, String line) {
             List<String> names = Arrays.stream(line.split(",", -1)).map(String::strip).toList();
             function = names.indexOf("HashFunction");
+            application = names.indexOf("HashApp");
             firstMinute = names.contains("1") ? names.indexOf("1") : names.indexOf("minute_1");
             if (function < 0 || firstMinute < 0) {
                 throw new IllegalArgumentException(csv + ":" + number + ": the header names no HashFunction column "
@@ -272,8 +285,12 @@ final class Trace {
         }
     }
 
-    /** A trace of requests in any order, sorted by time (ties by combination, so the order is reproducible). */
-    static Trace sorted(List<String> names, List<ServiceRequest> requests, long[] times, int[] combos) {
+    /**
+     * A trace of requests in any order, sorted by time (ties by combination, so the order is reproducible), each
+     * combination of the given application.
+     */
+    static Trace sorted(List<String> names, List<ServiceRequest> requests, List<String> applications, long[] times,
+                        int[] combos) {
         long[] keys = new long[times.length];
         for (int i = 0; i < times.length; i++) {
             keys[i] = times[i] << 20 | combos[i]; // time in ms (days fit in 43 bits), combination below 2^20
@@ -285,6 +302,6 @@ final class Trace {
             t[i] = keys[i] >>> 20;
             c[i] = (int) (keys[i] & 0xfffff);
         }
-        return new Trace(names, requests, t, c);
+        return new Trace(names, requests, applications, t, c);
     }
 }

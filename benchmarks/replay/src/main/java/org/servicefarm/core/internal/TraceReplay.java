@@ -52,21 +52,32 @@ final class TraceReplay {
      * @param coldStartRateP75Floor the least {@code coldStartRateP75} any policy can have on this trace when it starts
      *                              with no VM: each combination's first request is cold, so its rate is at least one
      *                              over its requests
+     * @param residentGiBHours      resident time weighed by each application's memory ({@link ApplicationMemory}),
+     *                              NaN when not known
      */
     record Result(String policy, String config, long requests, long coldStarts, double coldStartRate,
-                  double coldStartRateP75, double coldStartRateP75Floor, double residentVmSeconds, long prewarms,
-                  double coldWaitSeconds, long vmsCreated, SimulatedHypervisor.DiskWork disk, double replaySeconds,
-                  List<Combination> combinations) {
+                  double coldStartRateP75, double coldStartRateP75Floor, double residentVmSeconds,
+                  double residentGiBHours, long prewarms, double coldWaitSeconds, long vmsCreated,
+                  SimulatedHypervisor.DiskWork disk, double replaySeconds, List<Combination> combinations) {
+
+        Result withResidentGiBHours(double gibHours) {
+            return new Result(policy, config, requests, coldStarts, coldStartRate, coldStartRateP75,
+                    coldStartRateP75Floor, residentVmSeconds, gibHours, prewarms, coldWaitSeconds, vmsCreated, disk,
+                    replaySeconds, combinations);
+        }
 
         String json() {
             return String.format(java.util.Locale.ROOT, "{\"policy\":\"%s\",\"config\":\"%s\",\"requests\":%d,"
                             + "\"coldStarts\":%d,\"coldStartRate\":%.5f,\"coldStartRateP75\":%.5f,"
-                            + "\"coldStartRateP75Floor\":%.5f,\"residentVmSeconds\":%.0f,\"prewarms\":%d,"
+                            + "\"coldStartRateP75Floor\":%.5f,\"residentVmSeconds\":%.0f,%s\"prewarms\":%d,"
                             + "\"coldWaitSeconds\":%.1f,\"vmsCreated\":%d,\"archivesWritten\":%d,"
                             + "\"archiveGiBWritten\":%.1f,\"checkpointsMade\":%d,\"checkpointGiBWritten\":%.1f,"
                             + "\"checkpointStarts\":%d,"
                             + "\"replaySeconds\":%.1f}", policy, config.replace("\"", "'"), requests, coldStarts,
-                    coldStartRate, coldStartRateP75, coldStartRateP75Floor, residentVmSeconds, prewarms,
+                    coldStartRate, coldStartRateP75, coldStartRateP75Floor, residentVmSeconds,
+                    Double.isNaN(residentGiBHours) ? ""
+                            : String.format(java.util.Locale.ROOT, "\"residentGiBHours\":%.1f,", residentGiBHours),
+                    prewarms,
                     coldWaitSeconds, vmsCreated, disk.archivesWritten(),
                     disk.archiveBytesWritten() / (double) (1L << 30), disk.checkpointsMade(),
                     disk.checkpointBytesWritten() / (double) (1L << 30), disk.checkpointStarts(), replaySeconds);
@@ -358,7 +369,8 @@ final class TraceReplay {
                         resident.byOffering.getOrDefault(offerings[c], 0L) / 1000.0));
             }
             return new Result(policy, config, requests, coldStarts, requests == 0 ? 0 : (double) coldStarts / requests,
-                    percentile(Arrays.copyOf(rates, n), 75), percentile(Arrays.copyOf(floors, n), 75), resident.seconds(), prewarms, coldWaitMillis / 1000,
+                    percentile(Arrays.copyOf(rates, n), 75), percentile(Arrays.copyOf(floors, n), 75), resident.seconds(),
+                    Double.NaN, prewarms, coldWaitMillis / 1000,
                     resident.created, disk, replaySeconds, combinations);
         }
     }

@@ -252,6 +252,39 @@ class TraceReplayTest {
     }
 
     @Test
+    void residentTimeIsWeighedByEachApplicationsMemory(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("day.csv"), "HashFunction,HashApp,HashOwner,minute_1,minute_2,minute_3\n"
+                + "f1,a,o,1,0,1\nf2,b,o,0,1,0\n");
+        Files.writeString(dir.resolve("mem.csv"), "HashOwner,HashApp,SampleCount,AverageAllocatedMb\n"
+                + "o,a,5,512\no,b,5,2048\no,b,3,1024\n");
+        Trace trace = Trace.azure2019(dir.resolve("day.csv"),
+                ReplayTrace.offerings(TraceReplay.shippedConfig(ETC, "org.servicefarm.catalog.cfg")), 7);
+        assertEquals(List.of("a", "b"), trace.applications);
+        ApplicationMemory memory = ApplicationMemory.read(dir.resolve("mem.csv"));
+        memory.covers(trace);
+        TraceReplay.Result r = replay(trace, ReplayTrace.FIXED_10_MIN);
+        List<TraceReplay.Combination> each = r.combinations();
+        assertTrue(each.get(0).residentVmSeconds() > 0 && each.get(1).residentVmSeconds() > 0);
+        assertEquals(each.get(0).residentVmSeconds() / 3600 * 0.5 + each.get(1).residentVmSeconds() / 3600 * 2,
+                memory.gibHours(trace, each), 1e-9, "a at 512 MB, b at its largest, 2048 MB");
+        assertTrue(r.withResidentGiBHours(1.5).json().contains("\"residentVmSeconds\":" + Math.round(
+                r.residentVmSeconds()) + ",\"residentGiBHours\":1.5,\"prewarms\""), r.withResidentGiBHours(1.5).json());
+        assertTrue(!r.json().contains("residentGiBHours"), "not known without a memory file");
+
+        Files.writeString(dir.resolve("some.csv"), "HashOwner,HashApp,SampleCount,AverageAllocatedMb\no,a,5,512\n");
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+                () -> ApplicationMemory.read(dir.resolve("some.csv")).covers(trace));
+        assertTrue(missing.getMessage().endsWith("has no memory for 1 of the trace's applications (b among them)"),
+                missing.getMessage());
+        Files.writeString(dir.resolve("columns.csv"), "HashOwner,HashApp,SampleCount\no,a,5\n");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ApplicationMemory.read(dir.resolve(
+                "columns.csv"))).getMessage().contains("no HashApp or no AverageAllocatedMb column"));
+        Files.writeString(dir.resolve("size.csv"), "HashApp,AverageAllocatedMb\na,lots\n");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ApplicationMemory.read(dir.resolve(
+                "size.csv"))).getMessage().endsWith("size.csv:2: AverageAllocatedMb is 'lots', not a size in MB"));
+    }
+
+    @Test
     void aDayOfMoreFunctionsThanOfferingsReplaysASeededSampleOfThem(@TempDir Path dir) throws Exception {
         StringBuilder day = new StringBuilder("HashOwner,HashApp,HashFunction,Trigger,1,2\n");
         for (int f = 0; f < 200; f++) {
