@@ -479,6 +479,8 @@ public class SecurityIT extends BootedAppliance {
         bad.put("farm:host-remove 'a;id'", "is not a host name");
         bad.put("farm:vm nosuch", "no VM with id nosuch");
         bad.put("farm:metrics nosuch", "no metric named nosuch");
+        bad.put("farm:vms --state running", "Invalid option --state: unknown VM state 'running'");
+        bad.put("farm:archive --tier frozen nosuch", "Invalid option --tier: unknown archive tier 'frozen'");
         for (Map.Entry<String, String> entry : bad.entrySet()) {
             Shell shell = client(entry.getKey());
             assertNotEquals(entry.getKey() + " exits non-zero: " + shell.output(), 0, shell.exit());

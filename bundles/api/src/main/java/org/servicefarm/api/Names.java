@@ -51,6 +51,26 @@ public final class Names {
     }
 
     /**
+     * The constant of {@code type} that {@code name} names, in any case and with surrounding blanks ignored, or
+     * {@code null} when it is absent or empty (an optional choice left out).
+     *
+     * @param what what the constants are, for the message ("VM state")
+     * @throws InvalidRequestException naming {@code field}: "unknown VM state 'X'; one of [...]"
+     */
+    public static <E extends Enum<E>> E constant(Class<E> type, String field, String what, String name) {
+        if (name == null || name.isEmpty()) {
+            return null;
+        }
+        for (E constant : type.getEnumConstants()) {
+            if (constant.name().equalsIgnoreCase(name.strip())) {
+                return constant;
+            }
+        }
+        throw new InvalidRequestException(field, "unknown " + what + " '" + excerpt(name) + "'; one of "
+                + java.util.Arrays.toString(type.getEnumConstants()));
+    }
+
+    /**
      * Untrusted text made safe to repeat in a message or a log: at most {@value #EXCERPT_LENGTH}
      * characters (then "…"), control and non-ASCII characters written as {@code \\uXXXX}.
      */

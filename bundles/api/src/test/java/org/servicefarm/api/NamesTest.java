@@ -52,4 +52,17 @@ class NamesTest {
         assertEquals("x".repeat(Names.EXCERPT_LENGTH) + "…", Names.excerpt("x".repeat(500)));
         assertEquals("null", Names.excerpt(null));
     }
+
+    @Test
+    void aConstantIsNamedInAnyCaseAndAnythingElseIsRefusedNamingTheField() {
+        assertEquals(VmState.SLEEPING, Names.constant(VmState.class, "state", "VM state", " sleeping "));
+        assertEquals(null, Names.constant(VmState.class, "state", "VM state", null), "left out");
+        assertEquals(null, Names.constant(VmState.class, "state", "VM state", ""), "left out");
+        InvalidRequestException e = assertThrows(InvalidRequestException.class,
+                () -> Names.constant(ArchiveTier.class, "tier", "archive tier", "frozen\n" + "x".repeat(100)));
+        assertEquals("tier", e.field());
+        assertEquals("unknown archive tier 'frozen\\u000a" + "x".repeat(Names.EXCERPT_LENGTH - 7)
+                + "…'; one of [SAVED, COMPRESSED, DELTA]", e.getMessage());
+        assertThrows(InvalidRequestException.class, () -> Names.constant(VmState.class, "state", "VM state", " "));
+    }
 }

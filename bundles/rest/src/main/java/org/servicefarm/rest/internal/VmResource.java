@@ -68,7 +68,7 @@ public class VmResource {
             "400 an unknown state, a malformed host name, or a limit malformed or out of range"})
     public JsonMapping.VmsJson vms(@QueryParam("state") String state, @QueryParam("host") String host,
                                    @QueryParam("after") String after, @QueryParam("limit") String limit) {
-        VmState only = named(VmState.class, "state", "VM state", state);
+        VmState only = Names.constant(VmState.class, "state", "VM state", state);
         boolean anyHost = host == null || host.isEmpty();
         if (!anyHost && !HostRecord.validName(host)) {
             throw new InvalidRequestException("host", "'" + Names.excerpt(host) + "' is not a host name");
@@ -109,7 +109,7 @@ public class VmResource {
             "404 no such VM",
             "409 its state allows no such move, or its host keeps no archives in that tier (nothing changed)"})
     public JsonMapping.VmJson archive(@PathParam("id") String id, @QueryParam("tier") String tier) {
-        return JsonMapping.vm(manager.archive(id, named(ArchiveTier.class, "tier", "archive tier", tier)));
+        return JsonMapping.vm(manager.archive(id, Names.constant(ArchiveTier.class, "tier", "archive tier", tier)));
     }
 
     @POST
@@ -143,22 +143,5 @@ public class VmResource {
     @Answers({"200 the VM, DESTROYED", "404 no such VM", "409 its state allows no such move (nothing changed)"})
     public JsonMapping.VmJson destroy(@PathParam("id") String id) {
         return JsonMapping.vm(manager.destroy(id));
-    }
-
-    /**
-     * The constant of {@code type} a query parameter names, in any case, or {@code null} when it is absent; anything
-     * else is a 400 naming the field: "unknown {@code what} 'X'; one of [...]".
-     */
-    static <E extends Enum<E>> E named(Class<E> type, String field, String what, String name) {
-        if (name == null || name.isEmpty()) {
-            return null;
-        }
-        for (E constant : type.getEnumConstants()) {
-            if (constant.name().equalsIgnoreCase(name)) {
-                return constant;
-            }
-        }
-        throw new InvalidRequestException(field, "unknown " + what + " '" + Names.excerpt(name) + "'; one of "
-                + java.util.Arrays.toString(type.getEnumConstants()));
     }
 }

@@ -4,9 +4,9 @@ import org.apache.karaf.shell.api.action.Command;
 import org.apache.karaf.shell.api.action.Completion;
 import org.apache.karaf.shell.api.action.Option;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
-import org.apache.karaf.shell.support.CommandException;
 import org.apache.karaf.shell.support.completers.StringsCompleter;
 import org.servicefarm.api.ArchiveTier;
+import org.servicefarm.api.Names;
 import org.servicefarm.api.VmRecord;
 
 /** farm:archive: {@link org.servicefarm.api.ServiceManager#archive}. */
@@ -21,16 +21,8 @@ public class ArchiveCommand extends VmMoveCommand {
     String tier;
 
     @Override
-    VmRecord move() throws CommandException {
-        ArchiveTier in = null;
-        if (tier != null) {
-            try {
-                in = ArchiveTier.valueOf(tier.trim().toUpperCase(java.util.Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                throw Failures.failure("Invalid option --tier: unknown archive tier '"
-                        + org.servicefarm.api.Names.excerpt(tier) + "'; one of SAVED, COMPRESSED, DELTA");
-            }
-        }
-        return manager.archive(vmId, in);
+    VmRecord move() {
+        // an unknown tier is refused by VmMoveCommand as for --tier
+        return manager.archive(vmId, Names.constant(ArchiveTier.class, "tier", "archive tier", tier));
     }
 }

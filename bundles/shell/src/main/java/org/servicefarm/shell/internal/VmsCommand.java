@@ -2,6 +2,7 @@ package org.servicefarm.shell.internal;
 
 import java.io.PrintStream;
 import java.time.Instant;
+import java.util.Map;
 
 import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.api.action.Command;
@@ -9,7 +10,10 @@ import org.apache.karaf.shell.api.action.Completion;
 import org.apache.karaf.shell.api.action.Option;
 import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
+import org.apache.karaf.shell.support.CommandException;
 import org.apache.karaf.shell.support.completers.StringsCompleter;
+import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.Names;
 import org.servicefarm.api.ServiceManager;
 import org.servicefarm.api.VmState;
 
@@ -34,19 +38,12 @@ public class VmsCommand implements Action {
     PrintStream out = System.out;
 
     @Override
-    public Object execute() {
-        VmState only = null;
-        if (state != null) {
-            for (VmState known : VmState.values()) {
-                if (known.name().equalsIgnoreCase(state)) {
-                    only = known;
-                }
-            }
-            if (only == null) {
-                out.println("Unknown VM state '" + state + "': one of "
-                        + java.util.Arrays.toString(VmState.values()) + ".");
-                return null;
-            }
+    public Object execute() throws CommandException {
+        VmState only;
+        try {
+            only = Names.constant(VmState.class, "state", "VM state", state);
+        } catch (InvalidRequestException e) {
+            throw Failures.invalid(e, Map.of("state", "--state"));
         }
         VmState wanted = only;
         Instant now = Instant.now();

@@ -232,6 +232,19 @@ class ShellCommandsTest {
     }
 
     @Test
+    void anUnknownArchiveTierIsRefusedAsTheRestApiRefusesIt() {
+        ArchiveCommand command = new ArchiveCommand();
+        command.manager = farm;
+        command.out = out;
+        command.vmId = "sf-a";
+        command.tier = "frozen";
+        CommandException refused = assertThrows(CommandException.class, command::execute);
+        assertEquals("Invalid option --tier: unknown archive tier 'frozen'; one of [SAVED, COMPRESSED, DELTA]",
+                refused.getMessage());
+        assertEquals("", printed());
+    }
+
+    @Test
     void vmsListsTheTableOfOneStateOrHostIfAsked() throws Exception {
         farm.vms.add(FarmCompleterTest.vm("sf-a"));
         farm.vms.add(FarmCompleterTest.vm("sf-b").withState(VmState.SLEEPING, "idle"));
@@ -253,8 +266,10 @@ class ShellCommandsTest {
         bytes.reset();
         command.host = null;
         command.state = "running";
-        command.execute();
-        assertTrue(printed().startsWith("Unknown VM state 'running': one of [CREATING,"), printed());
+        CommandException refused = assertThrows(CommandException.class, command::execute);
+        assertTrue(refused.getMessage().startsWith("Invalid option --state: unknown VM state 'running'; one of "
+                + "[CREATING,"), refused.getMessage());
+        assertEquals("", printed(), "a refusal prints no table");
         assertEquals(java.util.Arrays.stream(VmState.values()).map(Enum::name).toList(), List.of(VmsCommand.class
                 .getDeclaredField("state").getAnnotation(org.apache.karaf.shell.api.action.Completion.class).values()),
                 "--state completes every state");
