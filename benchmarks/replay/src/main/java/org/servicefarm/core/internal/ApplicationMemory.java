@@ -67,11 +67,10 @@ final class ApplicationMemory {
 
     /** Fails, naming one, unless every application of the trace has a memory here. */
     void covers(Trace trace) {
-        long missing = trace.applications.stream().distinct().filter(a -> !mib.containsKey(a)).count();
-        if (missing > 0) {
-            String first = trace.applications.stream().filter(a -> !mib.containsKey(a)).findFirst().orElseThrow();
-            throw new IllegalArgumentException(csv + " has no memory for " + missing + " of the trace's applications ("
-                    + first + " among them)");
+        List<String> missing = trace.applications.stream().distinct().filter(a -> !mib.containsKey(a)).toList();
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException(csv + " has no memory for " + missing.size() + " of the trace's "
+                    + "applications (" + missing.get(0) + " among them)");
         }
     }
 

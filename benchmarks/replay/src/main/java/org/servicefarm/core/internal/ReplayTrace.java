@@ -185,11 +185,16 @@ public final class ReplayTrace {
         if (!options.containsKey("functions")) {
             return 0;
         }
-        int n = Integer.parseInt(options.get("functions"));
-        if (n < 1) {
-            throw usage("--functions must be at least 1, not " + n);
+        String value = options.get("functions");
+        try {
+            int n = Integer.parseInt(value);
+            if (n >= 1) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // said below
         }
-        return n;
+        throw usage("--functions must be a whole number of at least 1, not '" + value + "'");
     }
 
     /** One kind's totals: a generated trace names each combination after its kind (popular-03, bursty-11...). */
