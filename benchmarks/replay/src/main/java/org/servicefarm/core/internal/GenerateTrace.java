@@ -42,26 +42,30 @@ public final class GenerateTrace {
     }
 
     public static void main(String[] args) throws IOException {
-        Map<String, String> options = new LinkedHashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            options.put(args[i].replaceFirst("^--", ""), args[i + 1]);
-        }
-        if (!options.containsKey("out")) {
+        try {
+            generate(CommandLine.parse(args, java.util.Set.of("out", "seed", "combinations", "requests", "hours"),
+                    java.util.Set.of()));
+        } catch (IllegalArgumentException e) { // an option it cannot take: said plainly, no stack trace
+            System.err.println("generate-trace: " + e.getMessage());
             System.err.println("usage: benchmarks/generate-trace --out DIR [--seed N] [--combinations N] "
                     + "[--requests N] [--hours H]");
             System.exit(2);
         }
-        Path out = Path.of(options.get("out"));
-        long seed = Long.parseLong(options.getOrDefault("seed", "42"));
-        int combinations = Integer.parseInt(options.getOrDefault("combinations", "100"));
-        long requests = Long.parseLong(options.getOrDefault("requests", "700000"));
-        long length = (long) (Double.parseDouble(options.getOrDefault("hours", "24")) * 3_600_000L);
+    }
+
+    private static void generate(CommandLine options) throws IOException {
+        if (!options.has("out")) {
+            throw new CommandLine.Invalid("--out DIR is required");
+        }
+        Path out = Path.of(options.text("out", null));
+        long seed = options.whole("seed", 42, Long.MIN_VALUE, Long.MAX_VALUE);
         Path etc = Path.of(System.getProperty("servicefarm.etc", "etc"));
         List<Offering> offerings = ReplayTrace.offerings(TraceReplay.shippedConfig(etc, "org.servicefarm.catalog.cfg"));
-        if (offerings.size() < combinations) {
-            throw new IllegalArgumentException("the catalog has " + offerings.size() + " viable offerings, fewer than "
-                    + combinations);
-        }
+        // each combination is a distinct viable offering of the catalog
+        int combinations = (int) options.whole("combinations", 100, 1, offerings.size());
+        long requests = options.whole("requests", 700_000, 0, Long.MAX_VALUE);
+        // up to a year: the azure2019 file has a column per minute
+        long length = Math.round(options.number("hours", 24, 0.1, 24 * 366) * 3_600_000L);
         List<Series> series = generate(new Random(seed), combinations, requests, length);
         Files.createDirectories(out);
         write(out, series, offerings, length);

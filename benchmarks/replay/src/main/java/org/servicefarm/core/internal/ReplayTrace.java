@@ -39,91 +39,92 @@ public final class ReplayTrace {
     private ReplayTrace() {
     }
 
+    private static final java.util.Set<String> OPTIONS = java.util.Set.of("trace", "format", "combinations", "policy",
+            "functions", "memory", "seed", "create-ms", "resume-ms", "restore-ms", "checkpoint-ms", "checkpoints",
+            "sweep-s", "vm-cap", "details", "restart-at", "history-h", "warm-up-h");
+
     public static void main(String[] args) throws Exception {
         try {
-            replay(args);
+            replay(CommandLine.parse(args, OPTIONS, java.util.Set.of("policy")));
         } catch (IllegalArgumentException e) { // a trace or an option it cannot take: said plainly, no stack trace
             System.err.println("replay-trace: " + e.getMessage());
+            if (e instanceof CommandLine.Invalid) {
+                System.err.println("usage: benchmarks/replay-trace --trace FILE [--format farm|azure2019 "
+                        + "[--functions N] [--memory FILE]] [--combinations FILE.json] "
+                        + "[--policy NAME[:key=value;...]]... (more options: the script's header)");
+            }
             System.exit(2);
         }
     }
 
-    private static void replay(String[] args) throws Exception {
-        Map<String, String> options = new HashMap<>();
-        List<String> policies = new ArrayList<>();
-        for (int i = 0; i < args.length; i++) {
-            String arg = args[i];
-            if (!arg.startsWith("--") || i + 1 == args.length) {
-                usage("unexpected '" + arg + "'");
-            }
-            String value = args[++i];
-            if (arg.equals("--policy")) {
-                policies.add(value);
-            } else {
-                options.put(arg.substring(2), value);
-            }
-        }
-        if (!options.containsKey("trace")) {
-            usage("--trace FILE is required");
+    private static void replay(CommandLine options) throws Exception {
+        if (!options.has("trace")) {
+            throw usage("--trace FILE is required");
         }
         Path etc = Path.of(System.getProperty("servicefarm.etc", "etc"));
         Map<String, Object> catalog = TraceReplay.shippedConfig(etc, "org.servicefarm.catalog.cfg");
-        String format = options.getOrDefault("format", "farm");
-        Path tracePath = Path.of(options.get("trace"));
-        long loading = System.nanoTime();
-        if (options.containsKey("functions") && !format.equals("azure2019")) {
-            throw usage("--functions N is for the azure2019 format");
-        }
-        if (options.containsKey("memory") && !format.equals("azure2019")) {
-            throw usage("--memory FILE is for the azure2019 format");
-        }
-        Trace trace = switch (format) {
-            case "farm" -> {
-                Path json = options.containsKey("combinations") ? Path.of(options.get("combinations"))
-                        : sibling(tracePath, ".json");
-                yield Trace.farm(tracePath, json);
-            }
-            case "azure2019" -> Trace.azure2019(tracePath, offerings(catalog),
-                    Long.parseLong(options.getOrDefault("seed", "2019")), functions(options));
-            default -> throw usage("--format must be farm or azure2019, not '" + format + "'");
-        };
-        ApplicationMemory memory = null;
-        if (options.containsKey("memory")) {
-            memory = ApplicationMemory.read(Path.of(options.get("memory")));
-            memory.covers(trace);
-        }
-        System.out.printf("trace %s (%s): %d requests, %d combinations, %.1f h; read in %.1f s%n", tracePath, format,
-                trace.size(), trace.names.size(), trace.end() / 3.6e6, (System.nanoTime() - loading) / 1e9);
+        String format = options.choice("format", "farm", "farm", "azure2019");
+        Path tracePath = Path.of(options.text("trace", null));
+        // every option the trace does not bound is checked before it is read: a big one takes seconds
         SimulatedHypervisor.Timings m = SimulatedHypervisor.Timings.MEASURED;
         SimulatedHypervisor.Timings timings = new SimulatedHypervisor.Timings(
                 millis(options, "create-ms", m.create()), millis(options, "resume-ms", m.resume()),
                 millis(options, "restore-ms", m.restore()), m.compressedExtra(), m.deltaExtra(),
                 millis(options, "checkpoint-ms", m.checkpointStart()));
         Map<String, Object> manager = new HashMap<>();
-        if (options.containsKey("vm-cap")) {
-            manager.put("vm.cap", Integer.parseInt(options.get("vm-cap")));
+        if (options.has("vm-cap")) {
+            manager.put("vm.cap", (int) options.whole("vm-cap", 0, 1, Integer.MAX_VALUE));
         }
         // off by default: the hypervisor's times are libvirt's (a restore is virsh restore), whose hosts make none
-        String checkpoints = options.getOrDefault("checkpoints", "off");
-        if (!checkpoints.equals("on") && !checkpoints.equals("off")) {
-            throw usage("--checkpoints must be on or off, not '" + checkpoints + "'");
+        boolean checkpoints = options.choice("checkpoints", "off", "on", "off").equals("on");
+        java.time.Duration sweep = java.time.Duration.ofSeconds(options.whole("sweep-s", 15, 1, 86_400));
+        if (options.has("history-h") && !options.has("restart-at")) {
+            throw usage("--history-h is for a replay with --restart-at");
         }
-        TraceReplay.Settings settings = new TraceReplay.Settings(timings,
-                java.time.Duration.ofSeconds(Long.parseLong(options.getOrDefault("sweep-s", "15"))), manager, 4,
-                checkpoints.equals("on")).withWarmUp(warmUp(options, trace));
-        java.time.Duration restartAt = options.containsKey("restart-at")
-                ? java.time.Duration.ofMinutes(Math.round(Double.parseDouble(options.get("restart-at")) * 60)) : null;
-        int historyHours = Integer.parseInt(options.getOrDefault("history-h", "24"));
+        int historyHours = (int) options.whole("history-h", 24, 0, 24 * 366);
+        boolean details = options.choice("details", "false", "true", "false").equals("true");
+        List<String> policies = options.all("policy").isEmpty() ? SHIPPED : options.all("policy");
+        for (String choice : policies) {
+            policy(etc, Choice.of(choice).name(), Choice.of(choice).overrides()); // refused now, not after replays
+        }
+        long loading = System.nanoTime();
+        for (String azureOnly : List.of("functions", "memory", "seed")) {
+            if (options.has(azureOnly) && !format.equals("azure2019")) {
+                throw usage("--" + azureOnly + " is for the azure2019 format");
+            }
+        }
+        if (options.has("combinations") && !format.equals("farm")) {
+            throw usage("--combinations is for the farm format");
+        }
+        Trace trace = switch (format) {
+            case "farm" -> {
+                Path json = options.has("combinations") ? Path.of(options.text("combinations", null))
+                        : sibling(tracePath, ".json");
+                yield Trace.farm(tracePath, json);
+            }
+            default -> Trace.azure2019(tracePath, offerings(catalog),
+                    options.whole("seed", 2019, Long.MIN_VALUE, Long.MAX_VALUE),
+                    (int) options.whole("functions", 0, 1, Integer.MAX_VALUE));
+        };
+        ApplicationMemory memory = null;
+        if (options.has("memory")) {
+            memory = ApplicationMemory.read(Path.of(options.text("memory", null)));
+            memory.covers(trace);
+        }
+        System.out.printf("trace %s (%s): %d requests, %d combinations, %.1f h; read in %.1f s%n", tracePath, format,
+                trace.size(), trace.names.size(), trace.end() / 3.6e6, (System.nanoTime() - loading) / 1e9);
+        TraceReplay.Settings settings = new TraceReplay.Settings(timings, sweep, manager, 4, checkpoints)
+                .withWarmUp(hoursIntoTrace(options, "warm-up-h", trace));
+        java.time.Duration restartAt = options.has("restart-at") ? hoursIntoTrace(options, "restart-at", trace) : null;
         System.out.printf("hypervisor: create %d ms, resume %d ms, restore %d ms (+%d compressed, +%d delta), %s; "
                         + "sweep every %d s; VM cap %s%n", timings.create().toMillis(), timings.resume().toMillis(),
                 timings.restore().toMillis(), timings.compressedExtra().toMillis(), timings.deltaExtra().toMillis(),
                 settings.checkpoints() ? "start from a checkpoint " + timings.checkpointStart().toMillis() + " ms"
                         : "no checkpoints", settings.sweep().toSeconds(), manager.getOrDefault("vm.cap", "none"));
         List<TraceReplay.Result> results = new ArrayList<>();
-        for (String choice : policies.isEmpty() ? SHIPPED : policies) {
-            int colon = choice.indexOf(':');
-            String name = colon < 0 ? choice : choice.substring(0, colon);
-            String overrides = colon < 0 ? "" : choice.substring(colon + 1);
+        for (String choice : policies) {
+            String name = Choice.of(choice).name();
+            String overrides = Choice.of(choice).overrides();
             KeepAlivePolicy policy = policy(etc, name, overrides);
             TraceReplay.Settings run = settings;
             if (restartAt != null) {
@@ -152,7 +153,7 @@ public final class ReplayTrace {
                     disk.checkpointBytesWritten() / (double) (1L << 30), disk.checkpointStarts(),
                     result.replaySeconds());
             results.add(result);
-            if (options.containsKey("details")) {
+            if (details) {
                 result.combinations().forEach(c -> System.out.printf("  %-28s %7d requests %5d cold (%.3f) %7.2f VM-h%n",
                         c.name(), c.requests(), c.coldStarts(), (double) c.coldStarts() / Math.max(1, c.requests()),
                         c.residentVmSeconds() / 3600));
@@ -164,37 +165,17 @@ public final class ReplayTrace {
         results.forEach(r -> System.out.println(r.json()));
     }
 
-    /** {@code --warm-up-h H}: from 0 to the trace's last request; 0 without it. */
-    static java.time.Duration warmUp(Map<String, String> options, Trace trace) {
-        String value = options.getOrDefault("warm-up-h", "0");
+    /** {@code --warm-up-h H} or {@code --restart-at H}: from 0 to the trace's last request; 0 without it. */
+    static java.time.Duration hoursIntoTrace(CommandLine options, String name, Trace trace) {
         double hours;
         try {
-            hours = Double.parseDouble(value);
-        } catch (NumberFormatException e) {
-            hours = Double.NaN;
-        }
-        if (!(hours >= 0 && hours * 3_600_000 <= trace.end())) {
-            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "--warm-up-h must be a number of "
-                    + "hours from 0 to the trace's last request (%.1f h), not '%s'", trace.end() / 3.6e6, value));
+            hours = options.number(name, 0, 0, trace.end() / 3.6e6);
+        } catch (CommandLine.Invalid e) { // the bound alone says less than what it is
+            throw new CommandLine.Invalid(String.format(java.util.Locale.ROOT, "--%s must be a number of hours from 0 "
+                    + "to the trace's last request (%.1f h), not '%s'", name, trace.end() / 3.6e6,
+                    options.text(name, null)));
         }
         return java.time.Duration.ofMillis(Math.round(hours * 3_600_000));
-    }
-
-    /** {@code --functions N}: at least 1; 0 (all) without it. */
-    private static int functions(Map<String, String> options) {
-        if (!options.containsKey("functions")) {
-            return 0;
-        }
-        String value = options.get("functions");
-        try {
-            int n = Integer.parseInt(value);
-            if (n >= 1) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // said below
-        }
-        throw usage("--functions must be a whole number of at least 1, not '" + value + "'");
     }
 
     /** One kind's totals: a generated trace names each combination after its kind (popular-03, bursty-11...). */
@@ -219,9 +200,28 @@ public final class ReplayTrace {
         return kinds;
     }
 
-    /** A shipped policy, configured by its etc/ file and {@code key=value;...} overrides. */
+    /** {@code --policy NAME[:key=value;...]}, split. */
+    record Choice(String name, String overrides) {
+        static Choice of(String text) {
+            int colon = text.indexOf(':');
+            return colon < 0 ? new Choice(text, "") : new Choice(text.substring(0, colon), text.substring(colon + 1));
+        }
+    }
+
+    /** A shipped policy, configured by its etc/ file and {@code key=value;...} overrides of its configuration's keys. */
     static KeepAlivePolicy policy(Path etc, String name, String overrides) throws java.io.IOException {
         String shortName = name.startsWith("keepalive-") ? name.substring("keepalive-".length()) : name;
+        Class<?> type = switch (shortName) {
+            case "fixed" -> FixedKeepAlive.Config.class;
+            case "histogram" -> HistogramKeepAlive.Config.class;
+            case "adaptive" -> AdaptiveKeepAlive.Config.class;
+            default -> throw usage("no policy '" + name + "' (keepalive-fixed, keepalive-histogram, keepalive-adaptive)");
+        };
+        // the converter's names: sleep_after_s() is sleep.after.s
+        java.util.Set<String> keys = new java.util.TreeSet<>();
+        for (java.lang.reflect.Method m : type.getDeclaredMethods()) {
+            keys.add(m.getName().replace('_', '.'));
+        }
         Map<String, Object> config = TraceReplay.shippedConfig(etc, "org.servicefarm.keepalive." + shortName + ".cfg");
         for (String setting : overrides.split(";")) {
             if (setting.isBlank()) {
@@ -231,26 +231,32 @@ public final class ReplayTrace {
             if (kv.length != 2) {
                 throw usage("policy override '" + setting + "' must be key=value");
             }
+            if (!keys.contains(kv[0].strip())) { // a misspelt key would replay the shipped value unseen
+                throw usage(name + " has no setting '" + kv[0].strip() + "'; its settings: " + String.join(", ", keys));
+            }
             config.put(kv[0].strip(), kv[1].strip());
         }
-        return switch (shortName) {
-            case "fixed" -> {
-                FixedKeepAlive p = new FixedKeepAlive();
-                p.configure(TraceReplay.convert(config, FixedKeepAlive.Config.class));
-                yield p;
-            }
-            case "histogram" -> {
-                HistogramKeepAlive p = new HistogramKeepAlive();
-                p.configure(TraceReplay.convert(config, HistogramKeepAlive.Config.class));
-                yield p;
-            }
-            case "adaptive" -> {
-                AdaptiveKeepAlive p = new AdaptiveKeepAlive();
-                p.configure(TraceReplay.convert(config, AdaptiveKeepAlive.Config.class));
-                yield p;
-            }
-            default -> throw usage("no policy '" + name + "' (keepalive-fixed, keepalive-histogram, keepalive-adaptive)");
-        };
+        try {
+            return switch (shortName) {
+                case "fixed" -> {
+                    FixedKeepAlive p = new FixedKeepAlive();
+                    p.configure(TraceReplay.convert(config, FixedKeepAlive.Config.class));
+                    yield p;
+                }
+                case "histogram" -> {
+                    HistogramKeepAlive p = new HistogramKeepAlive();
+                    p.configure(TraceReplay.convert(config, HistogramKeepAlive.Config.class));
+                    yield p;
+                }
+                default -> {
+                    AdaptiveKeepAlive p = new AdaptiveKeepAlive();
+                    p.configure(TraceReplay.convert(config, AdaptiveKeepAlive.Config.class));
+                    yield p;
+                }
+            };
+        } catch (org.osgi.util.converter.ConversionException e) { // a value of the wrong type, read when configured
+            throw usage(name + ": a setting is not of its type (" + e.getMessage() + ")");
+        }
     }
 
     /** Distinct viable offerings of the catalog, in the directory's order: what azure2019 functions map onto. */
@@ -270,16 +276,11 @@ public final class ReplayTrace {
         return json;
     }
 
-    private static java.time.Duration millis(Map<String, String> options, String key, java.time.Duration otherwise) {
-        return options.containsKey(key) ? java.time.Duration.ofMillis(Long.parseLong(options.get(key))) : otherwise;
+    private static java.time.Duration millis(CommandLine options, String key, java.time.Duration otherwise) {
+        return java.time.Duration.ofMillis(options.whole(key, otherwise.toMillis(), 0, 86_400_000));
     }
 
     private static IllegalArgumentException usage(String problem) {
-        System.err.println("replay-trace: " + problem);
-        System.err.println("usage: benchmarks/replay-trace --trace FILE [--format farm|azure2019 [--functions N] "
-                + "[--memory FILE]] "
-                + "[--combinations FILE.json] [--policy NAME[:key=value;...]]...");
-        System.exit(2);
-        return new IllegalArgumentException(problem);
+        return new CommandLine.Invalid(problem);
     }
 }

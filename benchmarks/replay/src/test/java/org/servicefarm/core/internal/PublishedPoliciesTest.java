@@ -167,9 +167,8 @@ class PublishedPoliciesTest {
     }
 
     private static Map<String, Figures> replayed(String policy) throws Exception {
-        int colon = policy.indexOf(':');
-        String name = colon < 0 ? policy : policy.substring(0, colon);
-        String overrides = colon < 0 ? "" : policy.substring(colon + 1);
+        String name = ReplayTrace.Choice.of(policy).name();
+        String overrides = ReplayTrace.Choice.of(policy).overrides();
         KeepAlivePolicy chosen = ReplayTrace.policy(ETC, name, overrides);
         TraceReplay.Result result = TraceReplay.replay(trace, name, overrides, chosen,
                 TraceReplay.shippedConfig(ETC, "org.servicefarm.catalog.cfg"),

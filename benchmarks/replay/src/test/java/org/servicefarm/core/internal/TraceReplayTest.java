@@ -59,13 +59,11 @@ class TraceReplayTest {
     }
 
     private static String name(String policy) {
-        int colon = policy.indexOf(':');
-        return colon < 0 ? policy : policy.substring(0, colon);
+        return ReplayTrace.Choice.of(policy).name();
     }
 
     private static String overrides(String policy) {
-        int colon = policy.indexOf(':');
-        return colon < 0 ? "" : policy.substring(colon + 1);
+        return ReplayTrace.Choice.of(policy).overrides();
     }
 
     private static Trace wiki(long... seconds) {
@@ -110,14 +108,18 @@ class TraceReplayTest {
         assertEquals(0.43, r.coldWaitSeconds(), 1e-6);
 
         Trace trace = wiki(0, 60, 1200, 1500);
-        assertEquals(Duration.ofMinutes(6), ReplayTrace.warmUp(Map.of("warm-up-h", "0.1"), trace));
-        assertEquals(Duration.ZERO, ReplayTrace.warmUp(Map.of(), trace));
+        assertEquals(Duration.ofMinutes(6), hours("warm-up-h", "0.1", trace));
+        assertEquals(Duration.ZERO, ReplayTrace.hoursIntoTrace(new CommandLine(Map.of()), "warm-up-h", trace));
         for (String bad : List.of("1", "-0.1", "two", "NaN")) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> ReplayTrace.warmUp(Map.of("warm-up-h", bad), trace));
-            assertEquals("--warm-up-h must be a number of hours from 0 to the trace's last request (0.4 h), not '"
+                    () -> hours("restart-at", bad, trace));
+            assertEquals("--restart-at must be a number of hours from 0 to the trace's last request (0.4 h), not '"
                     + bad + "'", e.getMessage());
         }
+    }
+
+    private static Duration hours(String option, String value, Trace trace) {
+        return ReplayTrace.hoursIntoTrace(new CommandLine(Map.of(option, value)), option, trace);
     }
 
     @Test
