@@ -1,4 +1,4 @@
-# Shared by scripts/run and scripts/test (sourced, not run).
+# Shared by scripts/run, scripts/serve and scripts/test (sourced, not run).
 
 # Installs the Debian packages named as arguments that are not installed yet (apt-get update first).
 ensure_packages() {

@@ -108,8 +108,9 @@ final class ApplianceProcess {
      * {@code explainBody} (the whiteboard publishes resources one by one: the request resource may come last).
      */
     void start(String explainBody) throws Exception {
-        ProcessBuilder builder = new ProcessBuilder(home.resolve("bin/karaf").toString(), "server")
-                .directory(home.toFile()).redirectErrorStream(true)
+        // as scripts/run starts it (no terminal: a server), so that the started process is the JVM itself
+        ProcessBuilder builder = new ProcessBuilder(Path.of("..", "scripts", "serve").toAbsolutePath().toString(),
+                home.toString()).directory(home.toFile()).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(home.resolve("console.log").toFile()));
         builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
         karaf = builder.start();
@@ -125,6 +126,22 @@ final class ApplianceProcess {
 
     boolean running() {
         return karaf != null && karaf.isAlive();
+    }
+
+    /**
+     * SIGTERM to the process started, as an operator or a service manager stops the appliance by its pid: it must end
+     * within {@code timeout}, no process of it left.
+     */
+    void stop(Duration timeout) throws InterruptedException {
+        List<ProcessHandle> all = java.util.stream.Stream.concat(java.util.stream.Stream.of(karaf.toHandle()),
+                karaf.descendants()).toList();
+        karaf.destroy();
+        assertTrue("the appliance did not end within " + timeout + " of a TERM to its pid",
+                karaf.waitFor(timeout.toSeconds(), TimeUnit.SECONDS));
+        List<ProcessHandle> left = all.stream().filter(ProcessHandle::isAlive).toList();
+        left.forEach(ProcessHandle::destroyForcibly);
+        assertTrue("still running after the appliance's pid ended: " + left, left.isEmpty());
+        karaf = null;
     }
 
     /** SIGKILL to the appliance's JVM and the script that started it: no shutdown hook runs, nothing is flushed. */

@@ -132,6 +132,12 @@ public class CrashIT {
         JsonNode audit = FarmClient.json(client.get("/api/v1/audit?limit=1000", Login.ADMIN));
         assertTrue("the repairs are in the audit trail", audit.toString().contains("recovered after a restart")
                 || audit.toString().contains("reconciled"));
+
+        // stopped as scripts/run's appliance is by an operator: a TERM to its pid ends it, ports and all
+        appliance.stop(Duration.ofSeconds(60));
+        try (java.net.ServerSocket freed = new java.net.ServerSocket(appliance.httpPort)) {
+            assertTrue(freed.isBound());
+        }
     }
 
     private static String site(String os, String server) {
