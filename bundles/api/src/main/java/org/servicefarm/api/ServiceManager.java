@@ -8,7 +8,8 @@ import org.osgi.annotation.versioning.ProviderType;
 
 /**
  * The service manager: the one place that answers requests. Front ends (REST, shell, DNS)
- * call it and nothing else of the core.
+ * call it and nothing else of the core. A manager that does not offer an operation with a default here (explaining,
+ * draining, a VM's moves) throws {@link NotSupportedException}, as the defaults do, saying where to ask instead.
  */
 @ProviderType
 public interface ServiceManager {
@@ -43,7 +44,7 @@ public interface ServiceManager {
      * @throws InvalidRequestException for a malformed request
      */
     default Explanation explain(ServiceRequest request) {
-        throw new UnsupportedOperationException("this service manager does not explain its decisions");
+        throw unsupported("explain its decisions");
     }
 
     DirectoryView directory();
@@ -73,7 +74,7 @@ public interface ServiceManager {
      * @throws NotFoundException if there is no such host
      */
     default HostStatus drain(String name, boolean drained) {
-        throw new UnsupportedOperationException("this service manager cannot drain hosts");
+        throw unsupported("drain hosts");
     }
 
     /**
@@ -85,7 +86,7 @@ public interface ServiceManager {
      * @since 1.3
      */
     default VmRecord sleep(String vmId) {
-        throw new UnsupportedOperationException("this service manager does not manage VM lifecycles");
+        throw unsupported("put VMs to sleep");
     }
 
     /**
@@ -99,7 +100,7 @@ public interface ServiceManager {
      * @since 1.3
      */
     default VmRecord archive(String vmId, ArchiveTier tier) {
-        throw new UnsupportedOperationException("this service manager does not manage VM lifecycles");
+        throw unsupported("archive VMs");
     }
 
     /**
@@ -112,7 +113,7 @@ public interface ServiceManager {
      * @since 1.3
      */
     default VmRecord wake(String vmId) {
-        throw new UnsupportedOperationException("this service manager does not manage VM lifecycles");
+        throw unsupported("wake VMs");
     }
 
     /**
@@ -138,7 +139,7 @@ public interface ServiceManager {
      * @since 1.3
      */
     default VmRecord destroy(String vmId) {
-        throw new UnsupportedOperationException("this service manager does not manage VM lifecycles");
+        throw unsupported("destroy VMs");
     }
 
     /**
@@ -153,7 +154,18 @@ public interface ServiceManager {
      * @since 1.3
      */
     default VmRecord migrate(String vmId, String host) {
-        throw new UnsupportedOperationException("this service manager does not manage VM lifecycles");
+        throw unsupported("relocate VMs");
+    }
+
+    /**
+     * What the defaults throw for an operation this manager does not offer; a manager overrides it to say where to ask
+     * instead.
+     *
+     * @param operation what it does not do, as words after "does not", e.g. {@code "drain hosts"}
+     * @since 1.7
+     */
+    default NotSupportedException unsupported(String operation) {
+        return new NotSupportedException("this service manager does not " + operation);
     }
 
     /**

@@ -32,6 +32,7 @@ import org.servicefarm.api.Environment;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.NotSupportedException;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.Resolution;
@@ -359,14 +360,19 @@ public class RemoteServiceManager implements ServiceManager {
 
     @Override
     public HostStatus registerHost(HostRecord host) {
-        throw new UnsupportedOperationException("a directory appliance holds no hosts: register them on the manager "
-                + "at " + base);
+        throw unsupported("hold hosts: add them");
     }
 
     @Override
     public void unregisterHost(String name) {
-        throw new UnsupportedOperationException("a directory appliance holds no hosts: remove them on the manager "
-                + "at " + base);
+        throw unsupported("hold hosts: remove them");
+    }
+
+    /** Explaining, draining and VM moves (the interface's defaults) too: only the manager does them. */
+    @Override
+    public NotSupportedException unsupported(String operation) {
+        return new NotSupportedException("a directory appliance does not " + operation + ": ask the manager at "
+                + base);
     }
 
     // ---- the REST API's JSON -> API records ---------------------------------------------------------------

@@ -22,6 +22,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.servicefarm.api.NotSupportedException;
 import org.servicefarm.api.Activation;
 import org.servicefarm.api.Environment;
 import org.servicefarm.api.InvalidRequestException;
@@ -52,6 +53,7 @@ class RemoteServiceManagerTest {
 
     final Map<String, Answer> answers = new ConcurrentHashMap<>();
     final Map<String, JsonNode> received = new ConcurrentHashMap<>();
+    final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
     final HttpServer manager;
 
     RemoteServiceManagerTest() throws IOException {
@@ -66,6 +68,7 @@ class RemoteServiceManagerTest {
     }
 
     private void answer(HttpExchange exchange) throws IOException {
+        calls.incrementAndGet();
         String key = exchange.getRequestMethod() + " " + exchange.getRequestURI();
         byte[] in = exchange.getRequestBody().readAllBytes();
         if (in.length > 0) {
@@ -234,8 +237,24 @@ class RemoteServiceManagerTest {
         assertEquals(22000, vm.endpoint().port());
         assertNull(vm.lastUsedAt());
         assertTrue(remote.stateTable().vm("sf-ffffffffffff").isEmpty(), "404: no such VM");
-        assertThrows(UnsupportedOperationException.class, () -> remote.unregisterHost("alpha"));
         assertTrue(remote.hosts().isEmpty());
+    }
+
+    @Test
+    void whatOnlyTheManagerDoesIsRefusedNamingTheManager() {
+        RemoteServiceManager remote = remote(PASSWORD);
+        List<org.junit.jupiter.api.function.Executable> managersOnly = List.of(() -> remote.unregisterHost("alpha"),
+                () -> remote.drain("alpha", true), () -> remote.explain(WIKI_ON_DEBIAN),
+                () -> remote.sleep("sf-0123456789ab"), () -> remote.archive("sf-0123456789ab", null),
+                () -> remote.wake("sf-0123456789ab"), () -> remote.wakeAsync("sf-0123456789ab"),
+                () -> remote.destroy("sf-0123456789ab"), () -> remote.migrate("sf-0123456789ab", null));
+        for (org.junit.jupiter.api.function.Executable call : managersOnly) {
+            NotSupportedException refused = assertThrows(NotSupportedException.class, call);
+            assertTrue(refused.getMessage().startsWith("a directory appliance does not ")
+                    && refused.getMessage().endsWith(": ask the manager at http://127.0.0.1:"
+                    + manager.getAddress().getPort()), refused.getMessage());
+        }
+        assertEquals(0, calls.get(), "nothing was sent to the manager");
     }
 
     @Test

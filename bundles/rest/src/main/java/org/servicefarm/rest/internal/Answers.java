@@ -15,5 +15,9 @@ import java.lang.annotation.Target;
 @Retention(RetentionPolicy.RUNTIME)
 @Target(ElementType.METHOD)
 @interface Answers {
+    /** What a directory appliance (its requests forwarded to a manager appliance) answers to what only a manager does. */
+    String NOT_HERE = "501 this appliance's manager does not do this (a directory appliance: detail names the manager "
+            + "to ask)";
+
     String[] value();
 }

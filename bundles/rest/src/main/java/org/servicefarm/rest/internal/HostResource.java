@@ -66,7 +66,7 @@ public class HostResource {
     /** 201 with the host's status and its address. */
     @POST
     @RolesAllowed(Roles.ADMIN)
-    @Answers({"201 the host was added (Location names it)", "400 a field is invalid, or its driver is not installed or refuses it", "409 a host of that name exists", "415 the body is not JSON"})
+    @Answers({"201 the host was added (Location names it)", "400 a field is invalid, or its driver is not installed or refuses it", "409 a host of that name exists", "415 the body is not JSON", Answers.NOT_HERE})
     public Response register(HostRegistration body) {
         HostStatus registered = manager.registerHost(body.toHostRecord());
         // Relative: JAX-RS resolves it against the application's base URI. Host names are URI-safe by rule.
@@ -79,7 +79,7 @@ public class HostResource {
     @POST
     @Path("{name}/drain")
     @RolesAllowed(Roles.ADMIN)
-    @Answers({"200 the host, drained", "404 no host of that name"})
+    @Answers({"200 the host, drained", "404 no host of that name", Answers.NOT_HERE})
     public JsonMapping.HostJson drain(@PathParam("name") String name) {
         return JsonMapping.host(manager.drain(name, true));
     }
@@ -88,7 +88,7 @@ public class HostResource {
     @DELETE
     @Path("{name}/drain")
     @RolesAllowed(Roles.ADMIN)
-    @Answers({"200 the host, undrained", "404 no host of that name"})
+    @Answers({"200 the host, undrained", "404 no host of that name", Answers.NOT_HERE})
     public JsonMapping.HostJson undrain(@PathParam("name") String name) {
         return JsonMapping.host(manager.drain(name, false));
     }
@@ -96,7 +96,7 @@ public class HostResource {
     @DELETE
     @Path("{name}")
     @RolesAllowed(Roles.ADMIN)
-    @Answers({"204 the host was removed", "404 no host of that name", "409 VMs still occupy it"})
+    @Answers({"204 the host was removed", "404 no host of that name", "409 VMs still occupy it", Answers.NOT_HERE})
     public void unregister(@PathParam("name") String name) {
         manager.unregisterHost(name);
     }

@@ -15,6 +15,7 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.servicefarm.api.ConflictException;
 import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.NotFoundException;
+import org.servicefarm.api.NotSupportedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,6 +46,9 @@ public class ProblemMapper implements ExceptionMapper<Throwable> {
         }
         if (failure instanceof ConflictException conflict) {
             return Problems.response(Problems.conflict(conflict.getMessage()));
+        }
+        if (failure instanceof NotSupportedException notSupported) {
+            return Problems.response(Problems.notSupported(notSupported.getMessage()));
         }
         if (failure instanceof Bodies.TooLargeException tooLarge) {
             return Problems.response(Problems.tooLarge(tooLarge.getMessage()));

@@ -54,6 +54,11 @@ final class Problems {
         return problem("conflict", "Conflict", 409, detail, null, null);
     }
 
+    /** 501: the appliance's manager does not offer this (a directory appliance: on the manager it names). */
+    static Problem notSupported(String detail) {
+        return problem("not-supported", "Not supported here", 501, detail, null, null);
+    }
+
     static Problem tooLarge(String detail) {
         return problem("too-large", "Request body too large", 413, detail, null, null);
     }

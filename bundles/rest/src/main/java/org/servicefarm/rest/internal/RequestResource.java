@@ -68,7 +68,7 @@ public class RequestResource {
      */
     @POST
     @RolesAllowed(Roles.OPERATOR)
-    @Answers({"200 GRANTED: the endpoint (or, with explain=true, what the manager would do)", "400 the request is malformed (field names the offending one)", "404 NEVER: the combination is not viable; detail says why, suggestions are up to 3 nearest viable request bodies", "415 the body is not JSON", "503 RETRY_LATER: the VM is being prepared; Retry-After says when to ask again"})
+    @Answers({"200 GRANTED: the endpoint (or, with explain=true, what the manager would do)", "400 the request is malformed (field names the offending one)", "404 NEVER: the combination is not viable; detail says why, suggestions are up to 3 nearest viable request bodies", "415 the body is not JSON", "503 RETRY_LATER: the VM is being prepared; Retry-After says when to ask again", Answers.NOT_HERE})
     public void request(RequestBody body, @QueryParam("explain") @DefaultValue("false") boolean explain,
                         @Context SecurityContext login, @Suspended AsyncResponse response) {
         if (explain) {

@@ -96,7 +96,7 @@ public class VmResource {
     @RolesAllowed(Roles.OPERATOR)
     @Answers({"200 the VM, SLEEPING (suspended in memory)",
             "404 no such VM",
-            "409 its state allows no such move (nothing changed)"})
+            "409 its state allows no such move (nothing changed)", Answers.NOT_HERE})
     public JsonMapping.VmJson sleep(@PathParam("id") String id) {
         return JsonMapping.vm(manager.sleep(id));
     }
@@ -107,7 +107,7 @@ public class VmResource {
     @Answers({"200 the VM, ARCHIVED in the tier asked for, with its bytes",
             "400 no such archive tier",
             "404 no such VM",
-            "409 its state allows no such move, or its host keeps no archives in that tier (nothing changed)"})
+            "409 its state allows no such move, or its host keeps no archives in that tier (nothing changed)", Answers.NOT_HERE})
     public JsonMapping.VmJson archive(@PathParam("id") String id, @QueryParam("tier") String tier) {
         return JsonMapping.vm(manager.archive(id, Names.constant(ArchiveTier.class, "tier", "archive tier", tier)));
     }
@@ -117,7 +117,7 @@ public class VmResource {
     @RolesAllowed(Roles.OPERATOR)
     @Answers({"200 the VM, ACTIVE again (resumed or restored), or still waking when it takes longer than the longest deadline",
             "404 no such VM",
-            "409 its state allows no such move (nothing changed), or waking it failed"})
+            "409 its state allows no such move (nothing changed), or waking it failed", Answers.NOT_HERE})
     public void wake(@PathParam("id") String id, @Suspended AsyncResponse response) {
         // a restore may take long: no request thread waits for it
         AsyncAnswers.resume(response, manager.wakeAsync(id), JsonMapping::vm);
@@ -129,7 +129,7 @@ public class VmResource {
     @Answers({"200 the VM on its new host",
             "400 a malformed host name",
             "404 no such VM",
-            "409 its state allows no such move, or the host cannot take it (nothing changed)"})
+            "409 its state allows no such move, or the host cannot take it (nothing changed)", Answers.NOT_HERE})
     public JsonMapping.VmJson migrate(@PathParam("id") String id, @QueryParam("host") String host) {
         if (host != null && !HostRecord.validName(host)) {
             throw new InvalidRequestException("host", "'" + Names.excerpt(host) + "' is not a host name");
@@ -140,7 +140,7 @@ public class VmResource {
     @DELETE
     @Path("{id}")
     @RolesAllowed(Roles.OPERATOR)
-    @Answers({"200 the VM, DESTROYED", "404 no such VM", "409 its state allows no such move (nothing changed)"})
+    @Answers({"200 the VM, DESTROYED", "404 no such VM", "409 its state allows no such move (nothing changed)", Answers.NOT_HERE})
     public JsonMapping.VmJson destroy(@PathParam("id") String id) {
         return JsonMapping.vm(manager.destroy(id));
     }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
+import org.servicefarm.api.NotSupportedException;
 import org.servicefarm.rest.internal.RestStack.Login;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -52,6 +53,24 @@ class RestFrontEndAndProblemMapperTest {
                 assertTrue(problem.get("detail").asText().contains("Content-Type: application/json"), answer.body());
             }
             assertTrue(stack.manager.requests.isEmpty());
+        }
+    }
+
+    @Test
+    void whatTheManagerDoesNotOfferIs501SayingWhereToAsk() {
+        try (RestStack stack = RestStack.start()) {
+            stack.manager.hostsFailure = new NotSupportedException(
+                    "a directory appliance holds no hosts: list them on the manager at http://manager:8181");
+
+            JsonNode problem = stack.get("/api/v1/hosts", Login.VIEWER).problem(501);
+
+            assertEquals("urn:servicefarm:problem:not-supported", problem.get("type").asText());
+            assertEquals("a directory appliance holds no hosts: list them on the manager at http://manager:8181",
+                    problem.get("detail").asText());
+
+            // any other UnsupportedOperationException is a fault of the appliance (an immutable list written to...)
+            stack.manager.hostsFailure = new UnsupportedOperationException();
+            stack.get("/api/v1/hosts", Login.VIEWER).problem(500);
         }
     }
 
