@@ -36,12 +36,13 @@ public final class ReplayTrace {
     static final String FIXED_10_MIN = "keepalive-fixed:sleep.after.s=600;archive.after.s=1;inDemand.requestsPerMinute=0";
     static final List<String> SHIPPED = List.of(FIXED_10_MIN, "keepalive-histogram", "keepalive-adaptive");
 
-    private ReplayTrace() {
-    }
-
+    /** The options replay-trace takes; {@code --policy} may repeat. */
     private static final java.util.Set<String> OPTIONS = java.util.Set.of("trace", "format", "combinations", "policy",
             "functions", "memory", "seed", "create-ms", "resume-ms", "restore-ms", "checkpoint-ms", "checkpoints",
             "sweep-s", "vm-cap", "details", "restart-at", "history-h", "warm-up-h");
+
+    private ReplayTrace() {
+    }
 
     public static void main(String[] args) throws Exception {
         try {
@@ -65,6 +66,14 @@ public final class ReplayTrace {
         Map<String, Object> catalog = TraceReplay.shippedConfig(etc, "org.servicefarm.catalog.cfg");
         String format = options.choice("format", "farm", "farm", "azure2019");
         Path tracePath = Path.of(options.text("trace", null));
+        for (String azureOnly : List.of("functions", "memory", "seed")) {
+            if (options.has(azureOnly) && !format.equals("azure2019")) {
+                throw usage("--" + azureOnly + " is for the azure2019 format");
+            }
+        }
+        if (options.has("combinations") && !format.equals("farm")) {
+            throw usage("--combinations is for the farm format");
+        }
         // every option the trace does not bound is checked before it is read: a big one takes seconds
         SimulatedHypervisor.Timings m = SimulatedHypervisor.Timings.MEASURED;
         SimulatedHypervisor.Timings timings = new SimulatedHypervisor.Timings(
@@ -84,18 +93,11 @@ public final class ReplayTrace {
         int historyHours = (int) options.whole("history-h", 24, 0, 24 * 366);
         boolean details = options.choice("details", "false", "true", "false").equals("true");
         List<String> policies = options.all("policy").isEmpty() ? SHIPPED : options.all("policy");
-        for (String choice : policies) {
-            policy(etc, Choice.of(choice).name(), Choice.of(choice).overrides()); // refused now, not after replays
+        for (String text : policies) {
+            Choice choice = Choice.of(text);
+            policy(etc, choice.name(), choice.overrides()); // refused now, not after the replays before it
         }
         long loading = System.nanoTime();
-        for (String azureOnly : List.of("functions", "memory", "seed")) {
-            if (options.has(azureOnly) && !format.equals("azure2019")) {
-                throw usage("--" + azureOnly + " is for the azure2019 format");
-            }
-        }
-        if (options.has("combinations") && !format.equals("farm")) {
-            throw usage("--combinations is for the farm format");
-        }
         Trace trace = switch (format) {
             case "farm" -> {
                 Path json = options.has("combinations") ? Path.of(options.text("combinations", null))
@@ -122,9 +124,10 @@ public final class ReplayTrace {
                 settings.checkpoints() ? "start from a checkpoint " + timings.checkpointStart().toMillis() + " ms"
                         : "no checkpoints", settings.sweep().toSeconds(), manager.getOrDefault("vm.cap", "none"));
         List<TraceReplay.Result> results = new ArrayList<>();
-        for (String choice : policies) {
-            String name = Choice.of(choice).name();
-            String overrides = Choice.of(choice).overrides();
+        for (String text : policies) {
+            Choice choice = Choice.of(text);
+            String name = choice.name();
+            String overrides = choice.overrides();
             KeepAlivePolicy policy = policy(etc, name, overrides);
             TraceReplay.Settings run = settings;
             if (restartAt != null) {

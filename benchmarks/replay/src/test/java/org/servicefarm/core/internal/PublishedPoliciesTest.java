@@ -167,8 +167,9 @@ class PublishedPoliciesTest {
     }
 
     private static Map<String, Figures> replayed(String policy) throws Exception {
-        String name = ReplayTrace.Choice.of(policy).name();
-        String overrides = ReplayTrace.Choice.of(policy).overrides();
+        ReplayTrace.Choice choice = ReplayTrace.Choice.of(policy);
+        String name = choice.name();
+        String overrides = choice.overrides();
         KeepAlivePolicy chosen = ReplayTrace.policy(ETC, name, overrides);
         TraceReplay.Result result = TraceReplay.replay(trace, name, overrides, chosen,
                 TraceReplay.shippedConfig(ETC, "org.servicefarm.catalog.cfg"),

@@ -360,12 +360,12 @@ public class RemoteServiceManager implements ServiceManager {
 
     @Override
     public HostStatus registerHost(HostRecord host) {
-        throw unsupported("hold hosts: add them");
+        throw unsupported("add hosts");
     }
 
     @Override
     public void unregisterHost(String name) {
-        throw unsupported("hold hosts: remove them");
+        throw unsupported("remove hosts");
     }
 
     /** Explaining, draining and VM moves (the interface's defaults) too: only the manager does them. */
