@@ -32,6 +32,7 @@ import com.fasterxml.jackson.databind.JsonNode;
  */
 final class ApplianceProcess {
     static final Duration READY = Duration.ofSeconds(120);
+    private static final Path SERVE = Path.of("..", "scripts", "serve").toAbsolutePath();
     private static final Pattern FARM_HOST = Pattern.compile("<servicefarm:vm [^>]*host=[\"']([^\"']+)[\"']");
 
     final Path home;
@@ -109,8 +110,8 @@ final class ApplianceProcess {
      */
     void start(String explainBody) throws Exception {
         // as scripts/run starts it (no terminal: a server), so that the started process is the JVM itself
-        ProcessBuilder builder = new ProcessBuilder(Path.of("..", "scripts", "serve").toAbsolutePath().toString(),
-                home.toString()).directory(home.toFile()).redirectErrorStream(true)
+        ProcessBuilder builder = new ProcessBuilder(SERVE.toString(), home.toString())
+                .directory(home.toFile()).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(home.resolve("console.log").toFile()));
         builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
         karaf = builder.start();
@@ -126,6 +127,26 @@ final class ApplianceProcess {
 
     boolean running() {
         return karaf != null && karaf.isAlive();
+    }
+
+    /**
+     * scripts/serve on this appliance's folder again while it runs, on the same ports: it must refuse within seconds
+     * (exit 2), not start a second JVM that would run without its REST API; what it said.
+     */
+    String serveAgain() throws Exception {
+        Path said = home.resolve("serve-again.log");
+        Process again = new ProcessBuilder(SERVE.toString(), home.toString()).redirectErrorStream(true)
+                .redirectOutput(said.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .start();
+        boolean ended = again.waitFor(30, TimeUnit.SECONDS);
+        if (!ended) {
+            again.descendants().forEach(ProcessHandle::destroyForcibly);
+            again.destroyForcibly();
+        }
+        String output = Files.readString(said, StandardCharsets.UTF_8);
+        assertTrue("a second scripts/serve on the same ports still ran after 30 s: " + output, ended);
+        assertTrue("exit " + again.exitValue() + ": " + output, again.exitValue() == 2);
+        return output;
     }
 
     /**

@@ -133,6 +133,11 @@ public class CrashIT {
         assertTrue("the repairs are in the audit trail", audit.toString().contains("recovered after a restart")
                 || audit.toString().contains("reconciled"));
 
+        // started again while it runs: refused at once, naming the port it would not get
+        String refused = appliance.serveAgain();
+        assertTrue(refused, refused.contains("port " + appliance.httpPort + " (org.osgi.service.http.port")
+                && refused.contains("is taken"));
+
         // stopped as scripts/run's appliance is by an operator: a TERM to its pid ends it, ports and all
         appliance.stop(Duration.ofSeconds(60));
         try (java.net.ServerSocket freed = new java.net.ServerSocket(appliance.httpPort)) {
