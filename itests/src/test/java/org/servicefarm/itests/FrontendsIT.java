@@ -190,6 +190,15 @@ public class FrontendsIT extends BootedAppliance {
         assertTrue(suggested, suggested.contains("status: NOERROR") || suggested.contains("status: SERVFAIL"));
         String hostile = dig("SRV", "_wiki._tcp.os-a\\;id.farm.local", false);
         assertTrue(hostile, hostile.contains("status: NXDOMAIN"));
+        // the zone as a resolver that minimises its query names walks it: the apex and the names on the way exist
+        String apex = dig("SOA", "farm.local", false);
+        assertTrue(apex, apex.contains("status: NOERROR") && Pattern.compile("(?m)^farm\\.local\\.\\s+\\d+\\s+IN\\s+SOA")
+                .matcher(apex).find());
+        for (String above : new String[] {"os-debian-12.farm.local", "_tcp.os-debian-12.farm.local"}) {
+            String walked = dig("A", above, false);
+            assertTrue(walked, walked.contains("status: NOERROR") && walked.contains("ANSWER: 0"));
+        }
+
         String privateOne = dig("SRV", "_blog._tcp.farm.local", false);
         assertTrue("a private registration is not answered over DNS: " + privateOne, privateOne.contains("status: REFUSED"));
 

@@ -24,6 +24,7 @@ import org.xbill.DNS.ARecord;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.Message;
+import org.xbill.DNS.NSRecord;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.Opcode;
 import org.xbill.DNS.Rcode;
@@ -44,6 +45,9 @@ import org.xbill.DNS.Type;
  * the address itself); RETRY_LATER is SERVFAIL with a short SOA minimum; NEVER is NXDOMAIN with the reason as a TXT
  * record in the authority section.</li>
  * <li>A or AAAA for {@code <vm id>.vm.<zone>}: the VM's endpoint address, from the state table.</li>
+ * <li>The zone's apex: its SOA and its NS, {@code ns.<zone>}, whose A or AAAA is the server's own address when it
+ * listens on one. Names that exist only as ancestors of the others ({@code vm.<zone>}, {@code _tcp.<zone>},
+ * {@code os-debian-12.<zone>}...) and any type a name does not have: NOERROR with no data.</li>
  * <li>A private application: REFUSED. A name outside the zone: REFUSED. A name breaking the grammar: NXDOMAIN.</li>
  * </ul>
  */
@@ -55,6 +59,7 @@ final class Answerer {
     private final DnsConfig config;
     private final Name zone;
     private final Name vmZone;
+    private final Name nameServer;
     private final Set<String> privateApplications;
     /**
      * The retry ticket of the last RETRY_LATER (a SERVFAIL) answered to a resolver for a name, by resolver address and
@@ -77,6 +82,7 @@ final class Answerer {
         try {
             this.zone = Name.fromString(config.zone(), Name.root);
             this.vmZone = Name.fromString("vm", zone);
+            this.nameServer = Name.fromString("ns", zone);
         } catch (TextParseException e) {
             throw new IllegalArgumentException("zone is not a DNS name: " + e.getMessage(), e);
         }
@@ -110,7 +116,16 @@ final class Answerer {
             return done(response);
         }
         response.getHeader().setFlag(Flags.AA);
-        if (name.subdomain(vmZone) && !name.equals(vmZone)) {
+        if (name.equals(zone)) {
+            return done(apex(response, type));
+        }
+        if (name.equals(nameServer)) {
+            return done(nameServerAddress(response, type));
+        }
+        if (name.equals(vmZone)) {
+            return done(noData(response));
+        }
+        if (name.subdomain(vmZone)) {
             return done(vmAddress(response, name, type));
         }
         List<String> labels = relative(name);
@@ -118,15 +133,14 @@ final class Answerer {
         try {
             parsed = DnsNames.parse(labels, config.deadlineMs());
         } catch (InvalidRequestException e) {
-            return done(nxdomain(response, e.getMessage()));
+            return done(DnsNames.isAncestor(labels) ? noData(response) : nxdomain(response, e.getMessage()));
         }
         if (privateApplications.contains(parsed.service())) {
             response.getHeader().setRcode(Rcode.REFUSED);
             return done(response);
         }
         if (type != Type.SRV && type != Type.A && type != Type.AAAA && type != Type.ANY) {
-            soa(response, config.negativeTtl()); // NODATA: the name may exist, not with this type
-            return done(response);
+            return done(noData(response)); // the name may exist, not with this type
         }
         String retryKey = client == null ? null : client.getHostAddress() + " " + name.toString().toLowerCase(Locale.ROOT);
         String ticket = retryKey == null ? null : retries.get(retryKey);
@@ -196,6 +210,42 @@ final class Answerer {
         }
     }
 
+    /** The apex: its SOA and NS (what a resolver or a secondary checks of a zone), nothing else. */
+    private Message apex(Message response, int type) {
+        if (type == Type.SOA || type == Type.ANY) {
+            response.addRecord(soaRecord(config.negativeTtl()), Section.ANSWER);
+        }
+        if (type == Type.NS || type == Type.ANY) {
+            response.addRecord(new NSRecord(zone, DClass.IN, config.negativeTtl(), nameServer), Section.ANSWER);
+            InetAddress own = ownAddress();
+            if (own != null) {
+                response.addRecord(addressRecord(nameServer, own), Section.ADDITIONAL);
+            }
+        }
+        return response.getSection(Section.ANSWER).isEmpty() ? noData(response) : response;
+    }
+
+    /** {@code ns.<zone>}: the address the server listens on, if one (not the wildcard). */
+    private Message nameServerAddress(Message response, int type) {
+        InetAddress own = ownAddress();
+        if (own != null && matches(type, own)) {
+            response.addRecord(addressRecord(nameServer, own), Section.ANSWER);
+            return response;
+        }
+        return noData(response);
+    }
+
+    private InetAddress ownAddress() {
+        InetAddress own = address(config.address());
+        return own == null || own.isAnyLocalAddress() ? null : own;
+    }
+
+    /** NOERROR with no record of the type asked: the name exists. */
+    private Message noData(Message response) {
+        soa(response, config.negativeTtl());
+        return response;
+    }
+
     private Message vmAddress(Message response, Name name, int type) {
         Name relative = name.relativize(vmZone);
         String id = relative.labels() == 1 ? relative.getLabelString(0).toLowerCase(Locale.ROOT) : "";
@@ -207,10 +257,9 @@ final class Answerer {
         InetAddress address = address(endpoint.host());
         if (address != null && matches(type, address)) {
             response.addRecord(addressRecord(name, address), Section.ANSWER);
-        } else {
-            soa(response, config.negativeTtl());
+            return response;
         }
-        return response;
+        return noData(response);
     }
 
     private Message nxdomain(Message response, String reason) {
@@ -223,9 +272,13 @@ final class Answerer {
     }
 
     private void soa(Message response, long minimum) {
+        response.addRecord(soaRecord(minimum), Section.AUTHORITY);
+    }
+
+    private SOARecord soaRecord(long minimum) {
         try {
-            response.addRecord(new SOARecord(zone, DClass.IN, minimum, Name.fromString("ns", zone),
-                    Name.fromString("hostmaster", zone), 1, 3600, 600, 86400, minimum), Section.AUTHORITY);
+            return new SOARecord(zone, DClass.IN, minimum, nameServer, Name.fromString("hostmaster", zone), 1, 3600,
+                    600, 86400, minimum);
         } catch (TextParseException e) {
             throw new IllegalStateException(e);
         }
@@ -245,7 +298,8 @@ final class Answerer {
     }
 
     private static boolean matches(int type, InetAddress address) {
-        return type == Type.ANY || (type == Type.A) == (address.getAddress().length == 4);
+        boolean v4 = address.getAddress().length == 4;
+        return type == Type.ANY || (type == Type.A && v4) || (type == Type.AAAA && !v4);
     }
 
     /** An endpoint's host as an address: endpoints name addresses; a host name is not resolved (no lookup here). */

@@ -76,6 +76,26 @@ final class DnsNames {
     }
 
     /**
+     * Whether {@code labels} (relative to the zone, not empty) name a proper ancestor of names the grammar accepts: one
+     * of the zone's empty non-terminals, such as {@code _tcp} or {@code os-debian-12} (both above
+     * {@code _wiki._tcp.os-debian-12}). Such a name exists with no data of its own: an NXDOMAIN for it would tell a
+     * resolver that minimises its query names (RFC 9156) that nothing below it exists (RFC 8020).
+     */
+    static boolean isAncestor(List<String> labels) {
+        List<String> below = new ArrayList<>(List.of("_x"));
+        if (!labels.get(0).equalsIgnoreCase("_tcp")) {
+            below.add("_tcp");
+        }
+        below.addAll(labels);
+        try {
+            parse(below, 1);
+            return true;
+        } catch (InvalidRequestException e) {
+            return false;
+        }
+    }
+
+    /**
      * The name, zone left out, that asks for {@code request} (its deadline aside: a DNS query has the server's):
      * the inverse of {@link #parse}.
      */

@@ -27,6 +27,7 @@ import org.servicefarm.api.testing.ListedFarm;
 import org.xbill.DNS.ARecord;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Message;
+import org.xbill.DNS.NSRecord;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
@@ -168,6 +169,37 @@ class DnsServerTest {
     void privateApplicationsAreRefusedAndTheManagerIsNotAsked() throws Exception {
         assertEquals(Rcode.REFUSED, ask("_secret._tcp.farm.local.", Type.SRV, false).getRcode());
         assertTrue(asked.isEmpty());
+    }
+
+    @Test
+    void theApexHasItsSoaAndNsAndTheNamesAboveTheServicesExistWithoutData() throws Exception {
+        Message soa = ask("farm.local.", Type.SOA, false);
+        assertEquals(Rcode.NOERROR, soa.getRcode(), soa.toString());
+        assertEquals(Type.SOA, soa.getSection(Section.ANSWER).get(0).getType(), soa.toString());
+        Message ns = ask("farm.local.", Type.NS, true);
+        assertEquals("ns.farm.local.", ((NSRecord) ns.getSection(Section.ANSWER).get(0)).getTarget().toString());
+        assertEquals("127.0.0.1", ((ARecord) ns.getSection(Section.ADDITIONAL).get(0)).getAddress().getHostAddress(),
+                "the server's own address: it listens on 127.0.0.1");
+        assertEquals("127.0.0.1", ((ARecord) ask("ns.farm.local.", Type.A, false).getSection(Section.ANSWER).get(0))
+                .getAddress().getHostAddress());
+
+        // what a resolver minimising its query names (RFC 9156) asks on the way to _wiki._tcp.os-debian-12.farm.local:
+        // each must exist (NOERROR, no data), or it would take the NXDOMAIN for the whole name (RFC 8020)
+        for (String above : List.of("farm.local.", "os-debian-12.farm.local.", "_tcp.os-debian-12.farm.local.",
+                "_tcp.farm.local.", "sec-high.server-httpd-2_4.farm.local.", "vm.farm.local.")) {
+            Message answer = ask(above, Type.A, false);
+            assertEquals(Rcode.NOERROR, answer.getRcode(), above + ": " + answer);
+            assertTrue(answer.getSection(Section.ANSWER).isEmpty(), above + ": " + answer);
+            assertEquals(Type.SOA, answer.getSection(Section.AUTHORITY).get(0).getType(), "NODATA's SOA: " + answer);
+        }
+        assertEquals(Rcode.NOERROR, ask("_wiki._tcp.os-debian-12.farm.local.", Type.SRV, false).getRcode());
+        assertEquals(Rcode.NOERROR, ask("farm.local.", Type.TXT, false).getRcode(), "a type the apex has not: NODATA");
+        // not above any name the grammar accepts
+        for (String nothing : List.of("wiki.farm.local.", "color-red.farm.local.", "os-a.os-b.farm.local.",
+                "_tcp.wiki.farm.local.", "x.vm.farm.local.")) {
+            assertEquals(Rcode.NXDOMAIN, ask(nothing, Type.A, false).getRcode(), nothing);
+        }
+        assertEquals(1, asked.size(), "only the service's name reached the manager: " + asked);
     }
 
     @Test
