@@ -62,19 +62,27 @@ final class Answerer {
     private final Name nameServer;
     private final Set<String> privateApplications;
     /**
-     * The retry ticket of the last RETRY_LATER (a SERVFAIL) answered to a resolver for a name, by resolver address and
-     * name: a resolver asks again on its own, and its next query for the name is that request's retry, not a new one
-     * for popularity and the keep-alive policy to count. Least recently used first out; an entry goes when the name
-     * is answered otherwise.
+     * What was last answered to a resolver for a name, by resolver address and name, so that one lookup is one
+     * request for popularity and the keep-alive policy to count: after a RETRY_LATER (a SERVFAIL) the resolver asks
+     * again on its own, and its next query for the name is that request's retry; after a GRANTED, a query for the name
+     * within {@link #SAME_LOOKUP} is the same lookup asking for another type (a resolver minimising its query names
+     * asks A before SRV; a client asks SRV, then A) and is answered from the grant, not counted again. Least recently
+     * used first out; an entry goes when the name is answered otherwise.
      */
-    private final Map<String, String> retries = java.util.Collections.synchronizedMap(
+    private final Map<String, Last> recent = java.util.Collections.synchronizedMap(
             new java.util.LinkedHashMap<>(64, 0.75f, true) {
                 @Override
-                protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+                protected boolean removeEldestEntry(Map.Entry<String, Last> eldest) {
                     return size() > RETRIES_KEPT;
                 }
             });
     static final int RETRIES_KEPT = 10_000;
+    /** How long a grant answers a resolver's other queries for the same name: well under the records' TTL. */
+    static final long SAME_LOOKUP_NANOS = 2_000_000_000L;
+
+    /** A RETRY_LATER's ticket, or a grant and when it was answered. */
+    private record Last(String ticket, Outcome.Granted granted, long atNanos) {
+    }
 
     Answerer(ServiceManager manager, DnsConfig config) {
         this.manager = manager;
@@ -143,7 +151,11 @@ final class Answerer {
             return done(noData(response)); // the name may exist, not with this type
         }
         String retryKey = client == null ? null : client.getHostAddress() + " " + name.toString().toLowerCase(Locale.ROOT);
-        String ticket = retryKey == null ? null : retries.get(retryKey);
+        Last last = retryKey == null ? null : recent.get(retryKey);
+        if (last != null && last.granted() != null && System.nanoTime() - last.atNanos() < SAME_LOOKUP_NANOS) {
+            return done(outcome(response, name, type, last.granted(), parsed.request()));
+        }
+        String ticket = last == null ? null : last.ticket();
         ServiceRequest request = ticket == null ? parsed.request() : parsed.request().withRetryTicket(ticket);
         CompletionStage<Outcome> outcome;
         try {
@@ -154,9 +166,11 @@ final class Answerer {
         return outcome.handle((answer, failure) -> {
             if (retryKey != null) {
                 if (answer instanceof Outcome.RetryLater later && later.retryTicket() != null) {
-                    retries.put(retryKey, later.retryTicket());
+                    recent.put(retryKey, new Last(later.retryTicket(), null, System.nanoTime()));
+                } else if (answer instanceof Outcome.Granted granted) {
+                    recent.put(retryKey, new Last(null, granted, System.nanoTime()));
                 } else {
-                    retries.remove(retryKey);
+                    recent.remove(retryKey);
                 }
             }
             if (failure != null) {

@@ -156,6 +156,23 @@ class DnsServerTest {
     }
 
     @Test
+    void aResolversQueriesForAGrantedNameWithinALookupAreOneRequest() throws Exception {
+        // a resolver minimising its query names asks A, then SRV, for the name (Unbound does)
+        Message address = ask("_wiki._tcp.os-debian-12.farm.local.", Type.A, false);
+        Message srv = ask("_wiki._tcp.os-debian-12.farm.local.", Type.SRV, true);
+        assertEquals(22000, ((SRVRecord) srv.getSection(Section.ANSWER).get(0)).getPort(), srv.toString());
+        assertEquals("127.0.0.1", ((ARecord) address.getSection(Section.ANSWER).get(0)).getAddress().getHostAddress());
+        assertEquals(1, asked.size(), "one lookup, one request: " + asked);
+
+        ask("_wiki._tcp.os-debian-12.farm.local.", Type.SRV, false, "127.0.0.2"); // another resolver
+        ask("_wiki._tcp.farm.local.", Type.SRV, false); // another name
+        assertEquals(3, asked.size(), asked.toString());
+        Thread.sleep(Answerer.SAME_LOOKUP_NANOS / 1_000_000 + 100);
+        ask("_wiki._tcp.os-debian-12.farm.local.", Type.SRV, false); // a lookup of its own, later
+        assertEquals(4, asked.size(), asked.toString());
+    }
+
+    @Test
     void aRequestsNameIsTheInverseOfParsing() {
         ServiceRequest request = new ServiceRequest("static-site", "1.0", new Environment("debian-12", "httpd-2.4",
                 "php-8.2", List.of("cve-1", "cve-2")), "high", "gold", Duration.ofMillis(1500));
