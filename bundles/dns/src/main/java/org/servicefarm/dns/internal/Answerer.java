@@ -65,7 +65,7 @@ final class Answerer {
      * What was last answered to a resolver for a name, by resolver address and name, so that one lookup is one
      * request for popularity and the keep-alive policy to count: after a RETRY_LATER (a SERVFAIL) the resolver asks
      * again on its own, and its next query for the name is that request's retry; after a GRANTED, a query for the name
-     * within {@link #SAME_LOOKUP} is the same lookup asking for another type (a resolver minimising its query names
+     * within {@link #SAME_LOOKUP_NANOS} is the same lookup asking for another type (a resolver minimising its query names
      * asks A before SRV; a client asks SRV, then A) and is answered from the grant, not counted again. Least recently
      * used first out; an entry goes when the name is answered otherwise.
      */
