@@ -73,10 +73,10 @@ final class Answerer {
             new java.util.LinkedHashMap<>(64, 0.75f, true) {
                 @Override
                 protected boolean removeEldestEntry(Map.Entry<String, Last> eldest) {
-                    return size() > RETRIES_KEPT;
+                    return size() > RECENT_KEPT;
                 }
             });
-    static final int RETRIES_KEPT = 10_000;
+    static final int RECENT_KEPT = 10_000;
     /** How long a grant answers a resolver's other queries for the same name: well under the records' TTL. */
     static final long SAME_LOOKUP_NANOS = 2_000_000_000L;
 
@@ -150,8 +150,8 @@ final class Answerer {
         if (type != Type.SRV && type != Type.A && type != Type.AAAA && type != Type.ANY) {
             return done(noData(response)); // the name may exist, not with this type
         }
-        String retryKey = client == null ? null : client.getHostAddress() + " " + name.toString().toLowerCase(Locale.ROOT);
-        Last last = retryKey == null ? null : recent.get(retryKey);
+        String lookupKey = client == null ? null : client.getHostAddress() + " " + name.toString().toLowerCase(Locale.ROOT);
+        Last last = lookupKey == null ? null : recent.get(lookupKey);
         if (last != null && last.granted() != null && System.nanoTime() - last.atNanos() < SAME_LOOKUP_NANOS) {
             return done(outcome(response, name, type, last.granted(), parsed.request()));
         }
@@ -164,13 +164,13 @@ final class Answerer {
             return done(nxdomain(response, e.getMessage()));
         }
         return outcome.handle((answer, failure) -> {
-            if (retryKey != null) {
+            if (lookupKey != null) {
                 if (answer instanceof Outcome.RetryLater later && later.retryTicket() != null) {
-                    recent.put(retryKey, new Last(later.retryTicket(), null, System.nanoTime()));
+                    recent.put(lookupKey, new Last(later.retryTicket(), null, System.nanoTime()));
                 } else if (answer instanceof Outcome.Granted granted) {
-                    recent.put(retryKey, new Last(null, granted, System.nanoTime()));
+                    recent.put(lookupKey, new Last(null, granted, System.nanoTime()));
                 } else {
-                    recent.remove(retryKey);
+                    recent.remove(lookupKey);
                 }
             }
             if (failure != null) {
