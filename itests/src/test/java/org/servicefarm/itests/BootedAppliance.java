@@ -1,6 +1,13 @@
 package org.servicefarm.itests;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 import javax.inject.Inject;
 
@@ -20,6 +27,8 @@ import org.servicefarm.api.ServiceManager;
 abstract class BootedAppliance {
 
     static final Duration READY = Duration.ofSeconds(90);
+    /** A warning or an error in Karaf's log format ({@code time | LEVEL | thread | ...}). */
+    private static final Pattern PROBLEM = Pattern.compile("\\| (WARN|ERROR) ");
 
     @Inject
     BundleContext bundleContext;
@@ -45,7 +54,22 @@ abstract class BootedAppliance {
     @Before
     public void connect() {
         client = new FarmClient(Integer.parseInt(System.getProperty(ApplianceOptions.HTTP_PORT_PROPERTY)));
-        client.awaitReady(READY);
+        try {
+            client.awaitReady(READY);
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "; the appliance's log said:\n" + logProblems(), e);
+        }
         client.awaitHosts(READY, "alpha", "beta", "gamma");
+    }
+
+    /** The last warnings and errors of the appliance's log (this runs inside it), for a failed wait to say why. */
+    private static String logProblems() {
+        Path log = Path.of(System.getProperty("karaf.data", "data"), "log", "karaf.log");
+        try (Stream<String> lines = Files.lines(log)) {
+            List<String> problems = lines.filter(PROBLEM.asPredicate()).toList();
+            return String.join("\n", problems.subList(Math.max(0, problems.size() - 20), problems.size()));
+        } catch (IOException | UncheckedIOException e) {
+            return "(" + log + " unreadable: " + e + ")";
+        }
     }
 }
