@@ -39,14 +39,22 @@ import com.zaxxer.hikari.HikariDataSource;
  * in-memory store's mechanism) as a ratio;</li>
  * <li>a restart: the time a new store takes to load every row, and the heap the loaded rows hold.</li>
  * </ul>
- * Arguments: {@code rows=N threads=N products=h2,postgresql pgurl=URL dir=DIR}.
+ * Arguments: {@code rows=N threads=N products=h2,postgresql pgurl=URL dir=DIR} (benchmarks/run-store checks them).
  */
 public final class StoreBenchmark {
+
+    private static final List<String> OPTIONS = List.of("rows", "threads", "products", "pgurl", "dir");
+    private static final String USAGE = "rows=N threads=N products=h2,postgresql pgurl=URL dir=DIR";
 
     public static void main(String[] args) throws Exception {
         Map<String, String> opts = new ConcurrentHashMap<>();
         for (String a : args) {
             int eq = a.indexOf('=');
+            if (eq < 0 || !OPTIONS.contains(a.substring(0, eq))) {
+                // benchmarks/run-store checks the values; this is for a hand-typed argument
+                System.err.println("not an argument: '" + a + "'; usage: " + USAGE);
+                System.exit(2);
+            }
             opts.put(a.substring(0, eq), a.substring(eq + 1));
         }
         // Flyway logs through java.util.logging outside OSGi: its migration notes are not results
