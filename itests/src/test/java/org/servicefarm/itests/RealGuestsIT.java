@@ -3,6 +3,7 @@ package org.servicefarm.itests;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 import static org.ops4j.pax.exam.karaf.options.KarafDistributionOption.editConfigurationFilePut;
@@ -18,6 +19,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -314,6 +316,78 @@ public class RealGuestsIT {
             assertEquals(answer.body(), 200, answer.statusCode());
             assertEquals("the same QEMU process: it was not restarted", domainIds.get(after.vmId()),
                     virsh(0, "domid", after.vmId()).trim());
+        }
+    }
+
+    /**
+     * libvirtd ends the appliance's connections, as a restart of the daemon does (here {@code virt-admin
+     * client-disconnect}, so the daemon and the guests carry on): the host is connected again within seconds, its
+     * guest is granted and answers without a restart, libvirt's events reach the table over the new connection (a
+     * guest paused behind the farm's back is SLEEPING), and calls go through it (the next request resumes it).
+     */
+    @Test
+    public void e1_aCutLibvirtConnectionIsMadeAgainAndItsGuestsServeOn() throws Exception {
+        Grant before = GRANTS.get(WIKI);
+        assertNotNull("the first test granted the wiki", before);
+        String domainId = virsh(0, "domid", before.vmId()).trim();
+        Set<String> cut = libvirtClientsOfThisAppliance();
+        assertFalse("the appliance holds a connection to libvirtd", cut.isEmpty());
+        for (String client : cut) {
+            virtAdmin("client-disconnect", "libvirtd", client);
+        }
+        await("the host to connect again", Duration.ofSeconds(60), () -> {
+            Set<String> now = libvirtClientsOfThisAppliance();
+            return !now.isEmpty() && now.stream().noneMatch(cut::contains) && host(HOST).path("connected").asBoolean();
+        });
+
+        Grant after = client.requestUntilGranted(WIKI, GRANT);
+        assertEquals(before.vmId(), after.vmId());
+        assertEquals("ACTIVE", after.activation());
+        HttpResponse<String> answer = client.getService(after.endpoint());
+        assertEquals(answer.body(), 200, answer.statusCode());
+        assertEquals("the same QEMU process", domainId, virsh(0, "domid", after.vmId()).trim());
+
+        virsh(0, "suspend", after.vmId());
+        await("the pause to reach the table as an event", Duration.ofSeconds(30), () -> "SLEEPING".equals(
+                FarmClient.json(client.get("/api/v1/vms/" + after.vmId(), Login.VIEWER)).path("state").asText()));
+        Grant resumed = client.requestUntilGranted(WIKI, GRANT);
+        assertEquals(after.vmId(), resumed.vmId());
+        assertEquals("RESUMED", resumed.activation());
+        assertEquals("running", running(resumed.vmId()));
+        assertEquals(200, client.getService(resumed.endpoint()).statusCode());
+    }
+
+    /** The ids libvirtd gives this JVM's connections (the tests run inside the appliance). */
+    private static Set<String> libvirtClientsOfThisAppliance() {
+        String pid = Long.toString(ProcessHandle.current().pid());
+        Set<String> ours = new java.util.TreeSet<>();
+        for (String line : virtAdmin("srv-clients-list", "libvirtd").lines().skip(2).toList()) {
+            String id = line.trim().split("\\s+")[0];
+            if (!id.isEmpty() && virtAdmin("client-info", "libvirtd", id).lines()
+                    .anyMatch(info -> info.matches("unix_process_id\\s*:\\s*" + pid))) {
+                ours.add(id);
+            }
+        }
+        return ours;
+    }
+
+    /** Runs virt-admin (libvirt-clients) against the local libvirtd; fails the test unless it succeeds. */
+    private static String virtAdmin(String... args) {
+        List<String> command = new ArrayList<>(List.of("virt-admin"));
+        command.addAll(List.of(args));
+        try {
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!process.waitFor(60, TimeUnit.SECONDS) || process.exitValue() != 0) {
+                process.destroyForcibly();
+                fail("virt-admin " + String.join(" ", args) + " failed: " + output);
+            }
+            return output;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("virt-admin " + String.join(" ", args), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
         }
     }
 

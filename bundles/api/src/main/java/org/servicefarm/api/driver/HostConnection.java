@@ -183,6 +183,17 @@ public interface HostConnection extends AutoCloseable {
         close();
     }
 
+    /**
+     * Whether this connection still reaches the host's hypervisor. A daemon restart or a cut network ends a connection
+     * for good (its calls fail, its events stop): the farm then closes it and connects again. Asked every few seconds,
+     * so it must not block on the host. The default, for a connection nothing outside can end, is true.
+     *
+     * @since 3.4
+     */
+    default boolean alive() {
+        return true;
+    }
+
     /** Disconnects; events stop. Guests keep running. */
     @Override
     void close();

@@ -15,11 +15,13 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
 
 import org.osgi.framework.InvalidSyntaxException;
@@ -53,7 +55,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The farm's hosts: joins host configurations with the drivers that manage them, keeps one
  * connection per host, and keeps the state table true to what the hypervisors report (events,
- * and a reconcile on every connect). Drivers and hosts may come and go at any time.
+ * and a reconcile on every connect). Drivers and hosts may come and go at any time. A connection lost (its hypervisor
+ * restarted, the network to it was cut) is made again, and a host that cannot be connected is tried again, at
+ * growing intervals ({@link #watchConnections}).
  * <p>
  * Host names are unique regardless of case. A host is connected only once its driver accepted it
  * ({@link HypervisorDriver#validate}); a registration at run time is checked before it is persisted.
@@ -67,6 +71,28 @@ public class HostRegistry {
     private static final Duration REGISTRATION_WAIT = Duration.ofSeconds(10);
     /** How much of a driver's message a host's detail and the log repeat. */
     static final int DETAIL_LENGTH = 300;
+    /** How often each connection is asked whether it is alive ({@link HostConnection#alive}: no call to the host). */
+    static final Duration WATCH_PERIOD = Duration.ofSeconds(5);
+    /** The wait before the first new try at a host that could not be connected; it doubles with each failure. */
+    static final Duration FIRST_RETRY = Duration.ofSeconds(5);
+    /** The longest wait between tries: a host down for long is tried every 5 minutes, and logged as often. */
+    static final Duration LONGEST_RETRY = Duration.ofMinutes(5);
+
+    /** When a host that could not be connected is tried again, and the delay that led there. */
+    record Retry(long atNanos, Duration delay) {
+        static Retry after(Retry last, long nowNanos) {
+            Duration delay = last == null ? FIRST_RETRY : min(last.delay.multipliedBy(2), LONGEST_RETRY);
+            return new Retry(nowNanos + delay.toNanos(), delay);
+        }
+
+        private static Duration min(Duration a, Duration b) {
+            return a.compareTo(b) <= 0 ? a : b;
+        }
+
+        boolean due(long nowNanos) {
+            return nowNanos - atNanos >= 0;
+        }
+    }
 
     /** A configured host and, while its driver is present and answered, its connection. */
     private static final class Entry {
@@ -75,6 +101,8 @@ public class HostRegistry {
         volatile String detail = "connecting";
         /** What its connection said ({@link HostConnection#needsArtifacts}); kept while it is disconnected, null before. */
         volatile Boolean needsArtifacts;
+        /** Set while the host is not connected because connecting failed: when to try again. The connector's alone. */
+        Retry retry;
 
         Entry(HostRecord record) {
             this.record = record;
@@ -87,7 +115,7 @@ public class HostRegistry {
     private final Map<String, CompletableFuture<Void>> awaitedHosts = new ConcurrentHashMap<>();
     private final CountDownLatch activated = new CountDownLatch(1);
     /** One thread: connects are serialised so a host's connect and close never race. */
-    private final ExecutorService connector = Executors.newSingleThreadExecutor(r -> {
+    private final ScheduledExecutorService connector = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "servicefarm-host-connector");
         t.setDaemon(true);
         return t;
@@ -148,9 +176,14 @@ public class HostRegistry {
         }
     }
 
+    /** The clock of connection retries; a test's own. */
+    LongSupplier nanoTime = System::nanoTime;
+
     @Activate
     void activate() {
         activated.countDown();
+        connector.scheduleWithFixedDelay(() -> watchConnections(nanoTime.getAsLong()), WATCH_PERIOD.toMillis(),
+                WATCH_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -182,6 +215,8 @@ public class HostRegistry {
 
     private void connect(Entry entry) {
         HostRecord record = entry.record;
+        Retry failedBefore = entry.retry;
+        entry.retry = null;
         try {
             HypervisorDriver driver = drivers.get(record.driver());
             if (driver == null) {
@@ -212,10 +247,46 @@ public class HostRegistry {
             detail(entry, null);
             LOG.info("Host {} connected through {}", record.name(), record.driver());
         } catch (HypervisorException | RuntimeException e) {
-            detail(entry, "cannot connect: " + safe(e.getMessage()));
-            LOG.warn("Host {} cannot be connected: {}", record.name(), safe(e.getMessage()));
+            entry.retry = Retry.after(failedBefore, nanoTime.getAsLong());
+            String again = "; trying again in " + entry.retry.delay().toSeconds() + " s";
+            detail(entry, "cannot connect: " + safe(e.getMessage()) + again);
+            LOG.warn("Host {} cannot be connected: {}{}", record.name(), safe(e.getMessage()), again);
         } finally {
             Optional.ofNullable(awaitedHosts.remove(record.name())).ifPresent(f -> f.complete(null));
+        }
+    }
+
+    /**
+     * Every {@link #WATCH_PERIOD}, on the connector thread: a connection its driver no longer finds alive is closed and
+     * made again at once (the reconcile of the connect takes in what changed meanwhile), and a host whose connecting
+     * failed is tried again once its wait has passed. Connecting again does not depend on leading: each appliance
+     * holds connections of its own.
+     */
+    void watchConnections(long nowNanos) {
+        for (Entry entry : hosts.values()) {
+            HostConnection connection = entry.connection;
+            if (connection != null && !aliveQuietly(entry, connection)) {
+                LOG.warn("Host {} lost its connection (its hypervisor restarted, or the way to it was cut): connecting "
+                        + "again", entry.record.name());
+                disconnect(entry, "connection lost; connecting again");
+                connect(entry);
+            } else if (connection == null && entry.retry != null && entry.retry.due(nowNanos)) {
+                connect(entry);
+            }
+        }
+    }
+
+    /** Runs {@link #watchConnections} on the connector thread now, as if at {@code nowNanos}; for tests. */
+    Future<?> watchConnectionsNow(long nowNanos) {
+        return connector.submit(() -> watchConnections(nowNanos));
+    }
+
+    private static boolean aliveQuietly(Entry entry, HostConnection connection) {
+        try {
+            return connection.alive();
+        } catch (RuntimeException e) {
+            LOG.debug("Asking whether host {} is connected failed", entry.record.name(), e);
+            return false;
         }
     }
 

@@ -167,6 +167,11 @@ final class WatchedConnection implements HostConnection {
     }
 
     @Override
+    public boolean alive() {
+        return driver.alive();
+    }
+
+    @Override
     public void close() {
         driver.close();
     }

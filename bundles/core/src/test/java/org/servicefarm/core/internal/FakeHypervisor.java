@@ -61,6 +61,10 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
     final Set<String> archiveFailing = ConcurrentHashMap.newKeySet();
     final AtomicInteger connects = new AtomicInteger();
     volatile CountDownLatch bootGate = new CountDownLatch(0);
+    /** Hosts whose connection has ended (their daemon restarted, say): {@code alive()} is false until the next connect. */
+    final Set<String> lostConnections = ConcurrentHashMap.newKeySet();
+    /** Hosts no connect reaches, as when their hypervisor's daemon is down. */
+    final Set<String> unreachable = ConcurrentHashMap.newKeySet();
     /** Hosts whose driver refuses every define, as a failing hypervisor would. */
     final Set<String> failingHosts = ConcurrentHashMap.newKeySet();
     /** Checkpoints made, by host, and the VMs that were defined from one. */
@@ -115,7 +119,12 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
         } catch (InvalidRequestException e) {
             throw new HypervisorException(e.getMessage());
         }
+        if (unreachable.contains(host.name())) {
+            throw new HypervisorException("host " + host.name() + ": cannot connect to " + host.uri()
+                    + ": no hypervisor answers");
+        }
         connects.incrementAndGet();
+        lostConnections.remove(host.name());
         Map<String, VmState> guests = guestsByHost.computeIfAbsent(host.name(), k -> new ConcurrentHashMap<>());
         listeners.put(host.name(), events);
         return new HostConnection() {
@@ -313,8 +322,13 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
             }
 
             @Override
+            public boolean alive() {
+                return !lostConnections.contains(host.name());
+            }
+
+            @Override
             public void close() {
-                listeners.remove(host.name());
+                listeners.remove(host.name(), events);
             }
 
             private void expect(String vmId, VmState state) throws HypervisorException {

@@ -143,6 +143,9 @@ class HostRegistrationTest {
         String detail = status.detail();
         assertTrue(detail.startsWith("cannot connect: no route\\u000a2026"), detail);
         assertTrue(detail.chars().noneMatch(Character::isISOControl), detail);
-        assertTrue(detail.length() < HostRegistry.DETAIL_LENGTH + 40, "bounded: " + detail.length());
+        // the excerpt, "cannot connect: " before it and "; trying again in 5 s" after it (10 s when the driver's
+        // arrival and the host's each made an attempt: both are queued, and the order is the connector's)
+        assertTrue(detail.length() < HostRegistry.DETAIL_LENGTH + 60, "bounded: " + detail.length());
+        assertTrue(detail.matches("(?s).*; trying again in (5|10) s"), detail);
     }
 }

@@ -657,6 +657,22 @@ final class LibvirtHostConnection implements HostConnection {
         return closed.get();
     }
 
+    /**
+     * libvirt's own answer (virConnectIsAlive: no call to the daemon): false once the socket to libvirtd closed, as a
+     * restart of the daemon closes it, or once its keep-alive gave up on a remote host.
+     */
+    @Override
+    public boolean alive() {
+        if (closed.get()) {
+            return false;
+        }
+        try {
+            return libvirt.isAlive();
+        } catch (LibvirtException e) {
+            return false;
+        }
+    }
+
     private void recoverFarmDomains() throws HypervisorException {
         for (Domains.Listed domain : domains.list()) {
             Optional<FarmMetadata> metadata = FarmMetadata.of(domain.xml()).filter(this::isOurs);

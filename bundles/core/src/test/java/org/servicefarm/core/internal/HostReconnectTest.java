@@ -1,0 +1,111 @@
+package org.servicefarm.core.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.Outcome;
+import org.servicefarm.api.ServiceRequest;
+import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.VmState;
+
+/**
+ * A host's connection that ends (its hypervisor's daemon restarted) is made again, and the host serves as before; a
+ * host that cannot be connected is tried again at doubling intervals, up to {@link HostRegistry#LONGEST_RETRY}, and
+ * joins once its hypervisor answers. The registry's watch runs here on demand, on a clock of the test's own.
+ */
+class HostReconnectTest {
+
+    private final Farm farm = new Farm(Map.of());
+    private final AtomicLong nanos = new AtomicLong();
+
+    HostReconnectTest() {
+        farm.hosts.nanoTime = nanos::get;
+    }
+
+    @AfterEach
+    void stop() {
+        farm.close();
+    }
+
+    private Outcome.Granted wiki() {
+        return assertInstanceOf(Outcome.Granted.class,
+                farm.manager.request(ServiceRequest.of("wiki").withDeadline(Duration.ofSeconds(10))));
+    }
+
+    private void watch() throws Exception {
+        farm.hosts.watchConnectionsNow(nanos.get()).get();
+    }
+
+    private void advance(Duration by) {
+        nanos.addAndGet(by.toNanos());
+    }
+
+    private HostStatus large() {
+        return farm.host("large").orElseThrow();
+    }
+
+    @Test
+    void aLostConnectionIsMadeAgainAndItsVmsServeOn() throws Exception {
+        Outcome.Granted first = wiki();
+        assertEquals("large", first.hostId(), "least-loaded places it on the biggest host");
+        int connects = farm.hypervisor.connects.get();
+
+        watch();
+        assertEquals(connects, farm.hypervisor.connects.get(), "a live connection is left alone");
+
+        farm.hypervisor.lostConnections.add("large");
+        watch();
+        assertEquals(connects + 1, farm.hypervisor.connects.get(), "connected again at once");
+        assertTrue(large().connected(), String.valueOf(large().detail()));
+        VmRecord vm = farm.vms().stream().filter(v -> v.id().equals(first.vmId())).findFirst().orElseThrow();
+        assertEquals(VmState.ACTIVE, vm.state(), "its guest ran on: the reconcile of the new connection found it");
+
+        Outcome.Granted again = wiki();
+        assertEquals(first.vmId(), again.vmId(), "served by the same VM over the new connection");
+        farm.hypervisor.external("large", first.vmId(), VmState.FAILED);
+        Farm.await("the new connection's events to reach the table",
+                () -> farm.vms().stream().anyMatch(v -> v.id().equals(first.vmId()) && v.state() != VmState.ACTIVE));
+    }
+
+    @Test
+    void aHostThatCannotBeConnectedIsTriedAgainAtDoublingIntervalsAndJoinsWhenItAnswers() throws Exception {
+        farm.hypervisor.unreachable.add("large");
+        farm.hypervisor.lostConnections.add("large"); // the daemon went away, and is not back yet
+        int connects = farm.hypervisor.connects.get();
+
+        watch();
+        assertFalse(large().connected());
+        assertTrue(large().detail().contains("no hypervisor answers; trying again in 5 s"), large().detail());
+        assertEquals("small", wiki().hostId(), "placed elsewhere meanwhile (least-loaded: the next biggest)");
+
+        long[] waits = {5, 10, 20, 40, 80, 160, 300, 300};
+        for (int i = 0; i < waits.length - 1; i++) {
+            advance(Duration.ofSeconds(waits[i]).minusMillis(1));
+            watch();
+            assertTrue(large().detail().endsWith("trying again in " + waits[i] + " s"),
+                    "not tried before its wait: " + large().detail());
+            advance(Duration.ofMillis(1));
+            watch();
+            assertTrue(large().detail().endsWith("trying again in " + waits[i + 1] + " s"),
+                    "tried after " + waits[i] + " s: " + large().detail());
+        }
+
+        farm.hypervisor.unreachable.remove("large");
+        advance(HostRegistry.LONGEST_RETRY);
+        watch();
+        assertTrue(large().connected(), String.valueOf(large().detail()));
+        assertEquals(connects + 1, farm.hypervisor.connects.get(), "one connection, once it answered");
+        advance(HostRegistry.LONGEST_RETRY);
+        watch();
+        assertEquals(connects + 1, farm.hypervisor.connects.get(), "and no more tries");
+    }
+}
