@@ -121,6 +121,9 @@ public class HostRegistry {
         return t;
     });
 
+    /** The clock of connection retries; a test's own. */
+    LongSupplier nanoTime = System::nanoTime;
+
     @Reference
     StateTable stateTable;
 
@@ -175,9 +178,6 @@ public class HostRegistry {
                     .forEach(e -> disconnect(e, "driver " + name + " is not installed")));
         }
     }
-
-    /** The clock of connection retries; a test's own. */
-    LongSupplier nanoTime = System::nanoTime;
 
     @Activate
     void activate() {
