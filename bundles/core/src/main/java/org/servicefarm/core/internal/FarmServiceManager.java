@@ -687,15 +687,24 @@ public class FarmServiceManager implements ServiceManager {
         }
     }
 
-    /** What the reuse policy decides from, read now: the offering's VMs with their load and host, the work under way. */
+    /**
+     * What the reuse policy decides from, read now: the offering's VMs with their load and host, the work under way.
+     * A SLEEPING or ARCHIVED VM whose host is not connected is left out: its hypervisor holds it, so it cannot be
+     * woken, and offered to the policy it would be chosen and fail on every request while the host is down.
+     */
     ReuseRequest reuseRequest(Offering offering, Settings.Tier tier) {
         Settings s = settings;
         long now = loadClock.getAsLong();
         List<ReusableVm> vms = new ArrayList<>();
         for (VmRecord vm : stateTable.offering(offering)) {
+            HostStatus host = hosts.status(vm.hostId()).orElse(null);
+            if ((vm.state() == VmState.SLEEPING || vm.state() == VmState.ARCHIVED)
+                    && (host == null || !host.connected())) {
+                continue;
+            }
             LoadMeter meter = loads.get(vm.id());
             double load = meter == null ? 0 : meter.perMinute(now) / s.requestsPerMinutePerVm();
-            vms.add(new ReusableVm(vm, load, hosts.status(vm.hostId()).orElse(null), underWay(vm)));
+            vms.add(new ReusableVm(vm, load, host, underWay(vm)));
         }
         vms.sort(Comparator.comparing(ReusableVm::id));
         Work creating = creations.get(offering);

@@ -108,4 +108,26 @@ class HostReconnectTest {
         watch();
         assertEquals(connects + 1, farm.hypervisor.connects.get(), "and no more tries");
     }
+
+    @Test
+    void aRestingVmOnAHostThatIsDownDoesNotHoldItsOfferingBack() throws Exception {
+        Outcome.Granted first = wiki();
+        assertEquals("large", first.hostId());
+        farm.manager.sleep(first.vmId());
+        farm.hypervisor.unreachable.add("large");
+        farm.hypervisor.lostConnections.add("large");
+        watch();
+        assertFalse(large().connected());
+
+        Outcome.Granted meanwhile = wiki();
+        assertEquals("small", meanwhile.hostId(), "a new VM where a host answers, not the sleeper it cannot wake");
+        assertEquals(org.servicefarm.api.Activation.CREATED, meanwhile.activation());
+        VmRecord sleeper = farm.vms().stream().filter(v -> v.id().equals(first.vmId())).findFirst().orElseThrow();
+        assertEquals(VmState.SLEEPING, sleeper.state(), "left as it was: its host holds it");
+
+        farm.hypervisor.unreachable.remove("large");
+        advance(HostRegistry.FIRST_RETRY);
+        watch();
+        assertTrue(large().connected(), String.valueOf(large().detail()));
+    }
 }
