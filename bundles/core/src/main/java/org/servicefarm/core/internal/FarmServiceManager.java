@@ -152,6 +152,11 @@ public class FarmServiceManager implements ServiceManager {
                 + "cannot serve now (no capacity, a host failed).")
         long retryAfter_failure_s() default 5;
 
+        @AttributeDefinition(name = "unreachable host grace (s)", description = "How long the ACTIVE VMs of a host "
+                + "the farm cannot reach are still granted (a restart of its hypervisor's daemon leaves the guests "
+                + "running); past it, requests get VMs on hosts that answer. Its resting VMs are passed over at once.")
+        long unreachableHost_grace_s() default 60;
+
         @AttributeDefinition(name = "probe timeout (ms)", description = "How long one try to reach a new or woken "
                 + "VM's service may take: a TCP connect, an HTTP GET / and any HTTP status line back.")
         long probe_timeout_ms() default 2000;
@@ -690,7 +695,9 @@ public class FarmServiceManager implements ServiceManager {
     /**
      * What the reuse policy decides from, read now: the offering's VMs with their load and host, the work under way.
      * A SLEEPING or ARCHIVED VM whose host is not connected is left out: its hypervisor holds it, so it cannot be
-     * woken, and offered to the policy it would be chosen and fail on every request while the host is down.
+     * woken, and offered to the policy it would be chosen and fail on every request while the host is down. An ACTIVE
+     * one is left out once its host has been unreachable for longer than the grace: within it the guest most likely
+     * runs on (a daemon restarting), past it the host may be gone and its endpoint dead.
      */
     ReuseRequest reuseRequest(Offering offering, Settings.Tier tier) {
         Settings s = settings;
@@ -698,8 +705,7 @@ public class FarmServiceManager implements ServiceManager {
         List<ReusableVm> vms = new ArrayList<>();
         for (VmRecord vm : stateTable.offering(offering)) {
             HostStatus host = hosts.status(vm.hostId()).orElse(null);
-            if ((vm.state() == VmState.SLEEPING || vm.state() == VmState.ARCHIVED)
-                    && (host == null || !host.connected())) {
+            if (heldByUnreachableHost(vm, host, s)) {
                 continue;
             }
             LoadMeter meter = loads.get(vm.id());
@@ -715,6 +721,19 @@ public class FarmServiceManager implements ServiceManager {
                 hosts.index.view(hosts.index.zones()),
                 () -> Optional.ofNullable(placement.explain(placementRequest(offering, tier, s, null)).chosen())
                         .flatMap(hosts::status));
+    }
+
+    /** Whether {@code vm} cannot serve now because its host cannot be reached (see {@link #reuseRequest}). */
+    private boolean heldByUnreachableHost(VmRecord vm, HostStatus host, Settings s) {
+        boolean resting = vm.state() == VmState.SLEEPING || vm.state() == VmState.ARCHIVED;
+        if (host == null) {
+            return resting; // its host left the farm: nothing can wake it
+        }
+        if (host.connected()) {
+            return false;
+        }
+        return resting || vm.state() == VmState.ACTIVE
+                && hosts.unreachableFor(vm.hostId()).compareTo(s.unreachableHostGrace()) > 0;
     }
 
     @Override

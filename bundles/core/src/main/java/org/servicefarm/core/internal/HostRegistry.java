@@ -103,6 +103,8 @@ public class HostRegistry {
         volatile Boolean needsArtifacts;
         /** Set while the host is not connected because connecting failed: when to try again. The connector's alone. */
         Retry retry;
+        /** Since when (nanoTime) the host has had no connection; null while connected. */
+        volatile Long unreachableSince;
 
         Entry(HostRecord record) {
             this.record = record;
@@ -138,6 +140,7 @@ public class HostRegistry {
     void addHost(HostConfiguration configuration) {
         HostRecord record = configuration.record();
         Entry entry = new Entry(record);
+        entry.unreachableSince = nanoTime.getAsLong();
         Entry existing = hosts.putIfAbsent(key(record.name()), entry);
         if (existing != null) {
             LOG.error("Host {} is configured twice (host names are unique regardless of case: {} exists); "
@@ -244,6 +247,7 @@ public class HostRegistry {
             }
             entry.needsArtifacts = connection.needsArtifacts();
             entry.connection = new WatchedConnection(connection, record.name(), index);
+            entry.unreachableSince = null;
             detail(entry, null);
             LOG.info("Host {} connected through {}", record.name(), record.driver());
         } catch (HypervisorException | RuntimeException e) {
@@ -290,6 +294,16 @@ public class HostRegistry {
         }
     }
 
+    /**
+     * How long the host has had no connection: since it was configured, or since its connection ended. Zero while it
+     * is connected, and for a host not configured.
+     */
+    Duration unreachableFor(String host) {
+        Entry entry = entry(host);
+        Long since = entry == null ? null : entry.unreachableSince;
+        return since == null ? Duration.ZERO : Duration.ofNanos(Math.max(0, nanoTime.getAsLong() - since));
+    }
+
     /** Whether no configuration names the host any more; false when that cannot be told. */
     private boolean configurationGone(String name) {
         ConfigurationAdmin cm = configurationAdmin;
@@ -308,6 +322,9 @@ public class HostRegistry {
     private void disconnect(Entry entry, String why, boolean leaving) {
         HostConnection connection = entry.connection;
         entry.connection = null;
+        if (connection != null) {
+            entry.unreachableSince = nanoTime.getAsLong();
+        }
         detail(entry, why);
         if (connection != null) {
             try {

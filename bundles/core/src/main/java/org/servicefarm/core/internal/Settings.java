@@ -13,7 +13,7 @@ import org.servicefarm.api.InvalidRequestException;
 record Settings(Duration defaultDeadline, Duration maxDeadline, int vmCap, Capacity vmSize,
                 double requestsPerMinutePerVm, Map<String, Tier> tiers, String defaultTier,
                 Map<String, Integer> servicePorts, int workers, Duration createEstimate, Duration failureRetryAfter,
-                EndpointProbe.Timing probe) {
+                EndpointProbe.Timing probe, Duration unreachableHostGrace) {
 
     /**
      * A customer tier.
@@ -42,12 +42,16 @@ record Settings(Duration defaultDeadline, Duration maxDeadline, int vmCap, Capac
         if (c.vm_cap() < 1 || c.workers() < 1 || c.vm_requestsPerMinute() <= 0) {
             throw new IllegalArgumentException("vm.cap, workers and vm.requestsPerMinute must be positive");
         }
+        if (c.unreachableHost_grace_s() < 0) {
+            throw new IllegalArgumentException("unreachableHost.grace.s must not be negative");
+        }
         return new Settings(Duration.ofMillis(c.deadline_default_ms()), Duration.ofMillis(c.deadline_max_ms()),
                 c.vm_cap(), new Capacity(c.vm_vcpus(), c.vm_memoryMiB(), 1), c.vm_requestsPerMinute(),
                 java.util.Collections.unmodifiableMap(tiers), c.defaultTier(), Map.copyOf(ports), c.workers(),
                 Duration.ofMillis(c.estimate_create_ms()), Duration.ofSeconds(c.retryAfter_failure_s()),
                 new EndpointProbe.Timing(Duration.ofMillis(c.probe_timeout_ms()), Duration.ofMillis(c.probe_interval_ms()),
-                        Duration.ofMillis(c.probe_limit_ms())));
+                        Duration.ofMillis(c.probe_limit_ms())),
+                Duration.ofSeconds(c.unreachableHost_grace_s()));
     }
 
     /** Parses {@code service=port} entries ('*' the default) into a map. */

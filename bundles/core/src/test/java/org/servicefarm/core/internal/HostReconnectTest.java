@@ -130,4 +130,21 @@ class HostReconnectTest {
         watch();
         assertTrue(large().connected(), String.valueOf(large().detail()));
     }
+
+    @Test
+    void anActiveVmOfAHostThatIsDownIsGrantedWithinTheGraceAndPassedOverAfterIt() throws Exception {
+        Outcome.Granted first = wiki();
+        assertEquals("large", first.hostId());
+        farm.hypervisor.unreachable.add("large");
+        farm.hypervisor.lostConnections.add("large");
+        watch();
+        assertFalse(large().connected());
+
+        advance(Duration.ofSeconds(60)); // the shipped grace (unreachableHost.grace.s)
+        assertEquals(first.vmId(), wiki().vmId(), "within the grace its guest most likely runs on");
+        advance(Duration.ofSeconds(1));
+        Outcome.Granted after = wiki();
+        assertEquals("small", after.hostId(), "past it, a VM where a host answers");
+        assertEquals(org.servicefarm.api.Activation.CREATED, after.activation());
+    }
 }
