@@ -386,15 +386,21 @@ public class Lifecycle implements KeepAliveView {
         String named = inForce == null ? null : names.getOrDefault(inForce, "unnamed");
         Map<String, Boolean> drained = new HashMap<>();
         java.util.Set<String> takingVms = new java.util.HashSet<>();
+        java.util.Set<String> reachable = new java.util.HashSet<>();
         for (HostStatus host : hosts.statuses()) {
             drained.put(host.name(), host.drained());
-            if (host.connected() && !host.drained()) {
-                takingVms.add(host.name());
+            if (host.connected()) {
+                reachable.add(host.name());
+                if (!host.drained()) {
+                    takingVms.add(host.name());
+                }
             }
         }
         int moved = 0;
         for (VmRecord vm : table.occupying()) {
-            if (manager.operations.waking(vm.id())) {
+            if (manager.operations.waking(vm.id()) || !reachable.contains(vm.hostId())) {
+                // a VM whose host cannot be reached stays as it is: every move needs its hypervisor (tried, each
+                // sweep would probe its endpoint and fail), and the reconcile of the reconnect says where it is
                 continue;
             }
             try {

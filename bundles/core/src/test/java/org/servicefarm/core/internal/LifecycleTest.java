@@ -151,6 +151,32 @@ class LifecycleTest {
     }
 
     @Test
+    void aVmWhoseHostCannotBeReachedIsLeftAsItIsUntilItsHostIsBack() throws Exception {
+        java.util.concurrent.atomic.AtomicLong nanos = new java.util.concurrent.atomic.AtomicLong();
+        farm.hosts.nanoTime = nanos::get;
+        Lifecycle lifecycle = farm.lifecycle(timers("sleep.after.s", 60L));
+        VmRecord vm = row(grant("wiki").vmId());
+        farm.hypervisor.unreachable.add(vm.hostId());
+        farm.hypervisor.lostConnections.add(vm.hostId());
+        farm.hosts.watchConnectionsNow(nanos.get()).get();
+
+        farm.clock.advance(Duration.ofSeconds(61));
+        String detail = row(vm.id()).detail();
+        int probes = farm.hypervisor.serviceGets.get();
+        assertEquals(0, lifecycle.sweep());
+        assertEquals(VmState.ACTIVE, row(vm.id()).state());
+        assertEquals(detail, row(vm.id()).detail(), "no move tried (a failed sleep says so in the row)");
+        assertEquals(probes, farm.hypervisor.serviceGets.get(), "nor its endpoint probed");
+        assertEquals(VmState.ACTIVE, guest(vm));
+
+        farm.hypervisor.unreachable.remove(vm.hostId());
+        nanos.addAndGet(HostRegistry.FIRST_RETRY.toNanos());
+        farm.hosts.watchConnectionsNow(nanos.get()).get();
+        assertEquals(1, lifecycle.sweep(), "its host is back");
+        assertEquals(VmState.SLEEPING, row(vm.id()).state());
+    }
+
+    @Test
     void theKeepAliveViewShowsThePolicyInForceByNameAndItsOutlookByOffering() {
         Lifecycle lifecycle = farm.lifecycle(timers());
         assertEquals(Optional.of("fixed"), lifecycle.policy());
