@@ -371,20 +371,14 @@ public class RealGuestsIT {
         return ours;
     }
 
-    /** Runs virt-admin (libvirt-clients) against the local libvirtd; fails the test unless it succeeds. */
+    /** Runs virt-admin (libvirt-clients) against the local libvirtd; fails the test unless it exits 0. */
     private static String virtAdmin(String... args) {
         List<String> command = new ArrayList<>(List.of("virt-admin"));
         command.addAll(List.of(args));
         try {
-            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!process.waitFor(60, TimeUnit.SECONDS) || process.exitValue() != 0) {
-                process.destroyForcibly();
-                fail("virt-admin " + String.join(" ", args) + " failed: " + output);
-            }
-            return output;
+            return libvirtTool(0, command);
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException("virt-admin " + String.join(" ", args), e);
+            throw new java.io.UncheckedIOException(String.join(" ", command), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
@@ -553,14 +547,19 @@ public class RealGuestsIT {
     static String virsh(int expectedExit, String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of("virsh", "-c", URI));
         command.addAll(List.of(args));
+        return libvirtTool(expectedExit, command);
+    }
+
+    /** Runs a libvirt command-line tool; {@code expectedExit} -1 accepts any exit status. Returns what it printed. */
+    private static String libvirtTool(int expectedExit, List<String> command) throws IOException, InterruptedException {
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!process.waitFor(60, TimeUnit.SECONDS)) {
             process.destroyForcibly();
-            fail("virsh " + String.join(" ", args) + " did not finish within 60 s");
+            fail(String.join(" ", command) + " did not finish within 60 s");
         }
         if (expectedExit >= 0 && process.exitValue() != expectedExit) {
-            fail("virsh " + String.join(" ", args) + " exited " + process.exitValue() + ": " + output);
+            fail(String.join(" ", command) + " exited " + process.exitValue() + ": " + output);
         }
         return output;
     }
