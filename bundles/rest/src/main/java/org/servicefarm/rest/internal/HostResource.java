@@ -3,6 +3,7 @@ package org.servicefarm.rest.internal;
 import java.net.URI;
 
 import javax.annotation.security.RolesAllowed;
+import javax.ws.rs.Consumes;
 import javax.ws.rs.DELETE;
 import javax.ws.rs.GET;
 import javax.ws.rs.POST;
@@ -65,6 +66,7 @@ public class HostResource {
 
     /** 201 with the host's status and its address. */
     @POST
+    @Consumes(MediaType.APPLICATION_JSON)
     @RolesAllowed(Roles.ADMIN)
     @Answers({"201 the host was added (Location names it)", "400 a field is invalid, or its driver is not installed or refuses it", "409 a host of that name exists", "415 the body is not JSON", Answers.NOT_HERE})
     public Response register(HostRegistration body) {

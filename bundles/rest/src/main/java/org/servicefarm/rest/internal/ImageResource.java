@@ -5,6 +5,7 @@ import java.util.List;
 import java.net.URI;
 
 import javax.annotation.security.RolesAllowed;
+import javax.ws.rs.Consumes;
 import javax.ws.rs.GET;
 import javax.ws.rs.POST;
 import javax.ws.rs.Path;
@@ -64,6 +65,7 @@ public class ImageResource {
 
     /** The body of POST /api/v1/requests. 202 with Location: api/v1/images/{id}; NEVER a 404 problem. */
     @POST
+    @Consumes(MediaType.APPLICATION_JSON)
     @RolesAllowed(Roles.OPERATOR)
     @Answers({"202 the build started or is under way (Location names the image)", "400 the request is malformed", "404 the combination is never viable", "415 the body is not JSON"})
     public Response build(RequestBody body) {

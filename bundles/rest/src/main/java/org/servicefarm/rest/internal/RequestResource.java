@@ -3,6 +3,7 @@ package org.servicefarm.rest.internal;
 import java.util.List;
 
 import javax.annotation.security.RolesAllowed;
+import javax.ws.rs.Consumes;
 import javax.ws.rs.DefaultValue;
 import javax.ws.rs.POST;
 import javax.ws.rs.Path;
@@ -67,6 +68,7 @@ public class RequestResource {
      * what the manager would do (reuse, wake or create a VM, and how the host would be chosen), nothing done.
      */
     @POST
+    @Consumes(MediaType.APPLICATION_JSON)
     @RolesAllowed(Roles.OPERATOR)
     @Answers({"200 GRANTED: the endpoint (or, with explain=true, what the manager would do)", "400 the request is malformed (field names the offending one)", "404 NEVER: the combination is not viable; detail says why, suggestions are up to 3 nearest viable request bodies", "415 the body is not JSON", "503 RETRY_LATER: the VM is being prepared; Retry-After says when to ask again", Answers.NOT_HERE})
     public void request(RequestBody body, @QueryParam("explain") @DefaultValue("false") boolean explain,

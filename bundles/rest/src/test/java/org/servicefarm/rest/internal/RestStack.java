@@ -138,7 +138,7 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
         endpoint.setServiceBeans(resources);
         List<Object> extensions = new ArrayList<>(List.of(
                 new LoginFilter(restConfig, TestLoginModule.configuration("karaf", "farm"), nanos::get),
-                new RoleFilter(restConfig), new RequestIdFilter(), new JsonProvider(), new ProblemMapper(), new JsonProblemMapper()));
+                new RoleFilter(restConfig), new UntypedBodyFilter(), new RequestIdFilter(), new JsonProvider(), new ProblemMapper(), new JsonProblemMapper()));
         if (wadlOff) {
             extensions.add(new WadlOff());
         }
