@@ -9,6 +9,7 @@ import java.util.Hashtable;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -347,14 +348,15 @@ public class HostRegistry {
      * failed, or it is adopted as FAILED (it cannot serve, and would hold capacity no row counts).
      */
     void reconcile(String host, HostConnection connection) throws HypervisorException {
+        // The rows are read before the host is asked: a move that ends while the host answers leaves its row newer
+        // than the read, and the repair, which moves only a row as it was read, leaves it to the manager. Read after
+        // the host answered, such a row would look drifted, and be "repaired" back to what the host said before.
+        List<VmRecord> rows = stateTable.occupying().stream().filter(vm -> vm.hostId().equals(host)).toList();
         List<GuestInfo> guests = connection.guests();
         Map<String, VmState> observed = guests.stream()
                 .collect(Collectors.toMap(GuestInfo::vmId, GuestInfo::state, (a, b) -> a));
         Set<String> known = new java.util.HashSet<>();
-        for (VmRecord vm : stateTable.occupying()) {
-            if (!vm.hostId().equals(host)) {
-                continue;
-            }
+        for (VmRecord vm : rows) {
             known.add(vm.id());
             if (stateTable.orphaned(vm)) {
                 recover(host, vm, observed.getOrDefault(vm.id(), VmState.DESTROYED));
@@ -373,6 +375,9 @@ public class HostRegistry {
                 continue;
             }
             Optional<VmRecord> row = stateTable.vm(guest.vmId());
+            if (row.isPresent() && row.get().state().occupiesHost() && row.get().hostId().equals(host)) {
+                continue; // placed here since the rows were read
+            }
             if (row.isPresent() && row.get().state().occupiesHost()) {
                 LOG.warn("Guest {} on host {} is in the state table on host {}; left alone", safe(guest.vmId()), host,
                         row.get().hostId());
@@ -387,8 +392,9 @@ public class HostRegistry {
     }
 
     /**
-     * Makes a row agree with what its host reports, as a legal move from the state the row was read in (a row the
-     * manager moved meanwhile is left to it); each repair is logged with what drifted.
+     * Makes a row agree with what its host reports, as a legal move from the row as it was read (a row the manager
+     * moved meanwhile is left to it, even one moved away and back into the same state: its state-since differs); each
+     * repair is logged with what drifted.
      */
     private void repair(String host, VmRecord vm, VmState observed) {
         String why = switch (observed) {
@@ -401,7 +407,10 @@ public class HostRegistry {
                     observed, why);
             return;
         }
-        if (stateTable.move(vm.id(), vm.state(), observed, "reconciled: " + why).isPresent()) {
+        String detail = "reconciled: " + why;
+        if (stateTable.move(vm.id(), vm.state(), observed,
+                row -> Objects.equals(row.stateSince(), vm.stateSince()) ? row.withState(observed, detail) : null)
+                .isPresent()) {
             LOG.warn("Reconcile repaired VM {} ({}): {} -> {}: {}", vm.id(), vm.offering().key(), vm.state(), observed,
                     why);
             if (observed == VmState.FAILED) {

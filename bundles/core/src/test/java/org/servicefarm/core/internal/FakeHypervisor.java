@@ -70,6 +70,9 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
     /** Checkpoints made, by host, and the VMs that were defined from one. */
     final Map<String, List<HostCheckpoint>> checkpointsByHost = new ConcurrentHashMap<>();
     final Set<String> fromCheckpoint = ConcurrentHashMap.newKeySet();
+    /** Run when a host is asked for its guests, before it lists them and after: a move that ends while it answers. */
+    volatile Runnable beforeListing = () -> { };
+    volatile Runnable afterListing = () -> { };
     /** Whether the guests' services answer; when not, their connections are closed without an answer. */
     volatile boolean answering = true;
     /** Every GET the guests' services were asked (the core's probes). */
@@ -308,12 +311,14 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
 
             @Override
             public List<GuestInfo> guests() {
+                beforeListing.run();
                 List<GuestInfo> list = new ArrayList<>();
                 guests.forEach((id, state) -> {
                     GuestMetadata metadata = recorded.get(id);
                     list.add(metadata == null ? new GuestInfo.Unrecorded(id, state, "it carries no farm metadata")
                             : new GuestInfo.Recorded(metadata, state));
                 });
+                afterListing.run();
                 return list;
             }
 

@@ -448,6 +448,35 @@ class LifecycleTest {
     }
 
     @Test
+    void aMoveThatEndsWhileItsHostIsListedIsNotUndoneByTheReconcile() throws Exception {
+        VmRecord vm = row(grant("wiki").vmId());
+        // the host lists the guest ACTIVE; before the reconcile compares, the manager archives it
+        farm.hypervisor.afterListing = () -> farm.manager.archive(vm.id(), ArchiveTier.SAVED);
+        farm.hosts.reconcile(vm.hostId(), farm.hosts.connection(vm.hostId()));
+        farm.hypervisor.afterListing = () -> { };
+        assertEquals(VmState.ARCHIVED, row(vm.id()).state(), row(vm.id()).detail());
+        assertEquals(VmState.ARCHIVED, guest(vm));
+
+        // archived before the host lists it, restored after, back in the state the reconcile read it in: the
+        // host's answer is older than the row, which is left alone
+        farm.hypervisor.beforeListing = () -> {
+            farm.clock.advance(Duration.ofSeconds(1));
+            farm.manager.archive(vm.id(), ArchiveTier.SAVED);
+        };
+        farm.hypervisor.afterListing = () -> {
+            farm.clock.advance(Duration.ofSeconds(1));
+            farm.manager.wake(vm.id());
+        };
+        VmRecord restored = row(farm.manager.wake(vm.id()).id());
+        assertEquals(VmState.ACTIVE, restored.state());
+        farm.hosts.reconcile(vm.hostId(), farm.hosts.connection(vm.hostId()));
+        farm.hypervisor.beforeListing = () -> { };
+        farm.hypervisor.afterListing = () -> { };
+        assertEquals(VmState.ACTIVE, row(vm.id()).state(), row(vm.id()).detail());
+        assertEquals(VmState.ACTIVE, guest(vm));
+    }
+
+    @Test
     void aVmMovesToAnotherHostAndIsRestoredThere() {
         VmRecord vm = row(grant("wiki").vmId());
         String other = vm.hostId().equals("large") ? "small" : "large";
