@@ -2,6 +2,7 @@ package org.servicefarm.core.internal;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -98,7 +99,7 @@ final class VmCap {
         Duration back = operations.estimate(archiving ? Activation.RESTORED : Activation.CREATED);
         List<EvictionCandidate> candidates = new ArrayList<>();
         for (VmRecord vm : evictable.values()) {
-            candidates.add(new EvictionCandidate(vm.id(), vm.createdAt(), vm.lastUsedAt(), vm.grants(),
+            candidates.add(new EvictionCandidate(vm.id(), vm.createdAt(), lastWanted(vm), vm.grants(),
                     vm.resources().memoryMiB() * 1024 * 1024, back));
         }
         for (EvictionCandidate candidate : eviction.rankVms(candidates, clock.instant())) {
@@ -109,6 +110,19 @@ final class VmCap {
         }
         throw new NoRoomException(why + " and " + (eviction.hasVmPolicy()
                 ? "no VM may be evicted (" + evictable.size() + " candidates)" : "no eviction policy is in force"));
+    }
+
+    /**
+     * When {@code vm} was last wanted, as the policy is told its last use: its last grant, or when it was last brought
+     * back into memory (resumed, restored: for a request, or a pre-warm), whichever is later. A VM woken for a request
+     * that was answered RETRY_LATER is not granted until that request comes back for it; ranked by its last grant
+     * alone, before it was put away, it was the first to go, and under a full cap VMs were restored only to be
+     * evicted again before anyone was served by them.
+     */
+    static Instant lastWanted(VmRecord vm) {
+        Instant granted = vm.lastActivity();
+        Instant active = vm.state() == VmState.ACTIVE ? vm.stateSince() : null;
+        return active != null && active.isAfter(granted) ? active : granted;
     }
 
     /** Whether a victim of {@code bytes} more fits the archives' budget. */

@@ -404,6 +404,26 @@ class LifecycleTest {
     }
 
     @Test
+    void aVmWokenButNotYetGrantedIsNotTheFirstToGoUnderTheCap() {
+        farm.close();
+        farm = new Farm(Map.of("vm.cap", 2));
+        farm.eviction.bindVmPolicy(new LruEviction());
+        String wiki = grant("wiki").vmId();
+        farm.clock.advance(Duration.ofSeconds(10));
+        String blog = grant("blog").vmId();
+        farm.clock.advance(Duration.ofSeconds(10));
+        farm.manager.archive(wiki, ArchiveTier.SAVED);
+        farm.clock.advance(Duration.ofSeconds(10));
+        // woken (for a request answered RETRY_LATER, say): back in memory, not granted since its last use
+        farm.manager.wake(wiki);
+        farm.clock.advance(Duration.ofSeconds(10));
+
+        grant("shop");
+        assertEquals(VmState.ARCHIVED, row(blog).state(), "blog was last wanted longest ago");
+        assertEquals(VmState.ACTIVE, row(wiki).state(), "wiki was woken after blog's last grant");
+    }
+
+    @Test
     void theVmCapEvictsByEachEvictionBundle() {
         Map<EvictionPolicy, String> expected = new java.util.LinkedHashMap<>();
         expected.put(new LruEviction(), "wiki"); // used longest ago
