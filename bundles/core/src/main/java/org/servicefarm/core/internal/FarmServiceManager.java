@@ -152,9 +152,10 @@ public class FarmServiceManager implements ServiceManager {
                 + "cannot serve now (no capacity, a host failed).")
         long retryAfter_failure_s() default 5;
 
-        @AttributeDefinition(name = "unreachable host grace (s)", description = "How long the ACTIVE VMs of a host "
-                + "the farm cannot reach are still granted (a restart of its hypervisor's daemon leaves the guests "
-                + "running); past it, requests get VMs on hosts that answer. Its resting VMs are passed over at once.")
+        @AttributeDefinition(name = "unreachable host grace (s)", description = "The ACTIVE VMs of a host the farm "
+                + "cannot reach are granted while their services answer a probe (a restart of its hypervisor's daemon "
+                + "leaves the guests running, a dead machine does not); until a VM's first probe ends, for this long. "
+                + "Its resting VMs are passed over at once.")
         long unreachableHost_grace_s() default 60;
 
         @AttributeDefinition(name = "probe timeout (ms)", description = "How long one try to reach a new or woken "
@@ -298,6 +299,8 @@ public class FarmServiceManager implements ServiceManager {
     VmOperations operations;
     /** The VM cap, and the eviction that makes room. */
     private VmCap cap;
+    /** Whether the ACTIVE VMs of unreachable hosts still answer. */
+    StrandedVms stranded;
 
     @Activate
     void activate(Config config) {
@@ -312,6 +315,7 @@ public class FarmServiceManager implements ServiceManager {
         operations = new VmOperations(stateTable, hosts, hosts.index, placement, workers, probe, () -> settings,
                 () -> imageStore, this::offeringLock, estimates, loads);
         cap = new VmCap(stateTable, eviction, operations, clock);
+        stranded = new StrandedVms(probe, () -> settings.probe().attempt(), () -> hosts.nanoTime.getAsLong());
         operations.cap = cap;
         configureOperations(config);
     }
@@ -723,17 +727,22 @@ public class FarmServiceManager implements ServiceManager {
                         .flatMap(hosts::status));
     }
 
-    /** Whether {@code vm} cannot serve now because its host cannot be reached (see {@link #reuseRequest}). */
+    /**
+     * Whether {@code vm} cannot serve now because its host cannot be reached (see {@link #reuseRequest}): a resting
+     * one cannot be woken; an ACTIVE one serves while its endpoints answer ({@link StrandedVms}).
+     */
     private boolean heldByUnreachableHost(VmRecord vm, HostStatus host, Settings s) {
         boolean resting = vm.state() == VmState.SLEEPING || vm.state() == VmState.ARCHIVED;
         if (host == null) {
+            stranded.forget(vm.id());
             return resting; // its host left the farm: nothing can wake it
         }
         if (host.connected()) {
+            stranded.forget(vm.id());
             return false;
         }
         return resting || vm.state() == VmState.ACTIVE
-                && hosts.unreachableFor(vm.hostId()).compareTo(s.unreachableHostGrace()) > 0;
+                && !stranded.serves(vm, hosts.unreachableFor(vm.hostId()), s.unreachableHostGrace());
     }
 
     @Override

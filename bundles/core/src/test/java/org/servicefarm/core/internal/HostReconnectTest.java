@@ -131,20 +131,42 @@ class HostReconnectTest {
         assertTrue(large().connected(), String.valueOf(large().detail()));
     }
 
-    @Test
-    void anActiveVmOfAHostThatIsDownIsGrantedWithinTheGraceAndPassedOverAfterIt() throws Exception {
-        Outcome.Granted first = wiki();
-        assertEquals("large", first.hostId());
+    /** Large's daemon stops answering: its connection ends and no new one can be made. */
+    private void largeGoesDown() throws Exception {
         farm.hypervisor.unreachable.add("large");
         farm.hypervisor.lostConnections.add("large");
         watch();
         assertFalse(large().connected());
+    }
+
+    private void awaitProbed(String vmId) {
+        Farm.await("a probe of " + vmId, () -> farm.manager.stranded.probed(vmId));
+    }
+
+    @Test
+    void anActiveVmOfAHostThatIsDownIsGrantedWhileItsServiceAnswers() throws Exception {
+        Outcome.Granted first = wiki();
+        assertEquals("large", first.hostId());
+        largeGoesDown();
 
         advance(Duration.ofSeconds(60)); // the shipped grace (unreachableHost.grace.s)
-        assertEquals(first.vmId(), wiki().vmId(), "within the grace its guest most likely runs on");
-        advance(Duration.ofSeconds(1));
+        assertEquals(first.vmId(), wiki().vmId(), "before its first probe ends, within the grace");
+        awaitProbed(first.vmId());
+        advance(Duration.ofMinutes(10));
+        assertEquals(first.vmId(), wiki().vmId(), "its service answered: the guest runs on while the daemon is down");
+    }
+
+    @Test
+    void anActiveVmOfAHostThatIsDownIsPassedOverOnceItsServiceIsSilent() throws Exception {
+        Outcome.Granted first = wiki();
+        largeGoesDown();
+        farm.hypervisor.answering = false; // the machine is gone, and its guests with it
+
+        assertEquals(first.vmId(), wiki().vmId(), "before its first probe ends, within the grace");
+        awaitProbed(first.vmId());
+        farm.hypervisor.answering = true; // for the new VM's readiness
         Outcome.Granted after = wiki();
-        assertEquals("small", after.hostId(), "past it, a VM where a host answers");
+        assertEquals("small", after.hostId(), "well within the grace, a VM where a host answers");
         assertEquals(org.servicefarm.api.Activation.CREATED, after.activation());
     }
 }
