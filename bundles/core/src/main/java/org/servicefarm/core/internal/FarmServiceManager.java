@@ -353,8 +353,15 @@ public class FarmServiceManager implements ServiceManager {
     @Modified
     void modified(Config config) {
         // the pool keeps its size until the next activation; everything else applies to the next request
-        settings = Settings.from(config);
-        configureOperations(config);
+        try {
+            Settings next = Settings.from(config);
+            configureOperations(config); // checks all before it changes anything
+            settings = next;
+        } catch (IllegalArgumentException e) {
+            // an operator's typo in the file: one line saying what, and the farm serves on as it did
+            LOG.error("The configuration {} is refused, the settings before it stay in force: {}", PID,
+                    e.getMessage());
+        }
     }
 
     private void configureOperations(Config config) {
@@ -366,7 +373,8 @@ public class FarmServiceManager implements ServiceManager {
                     + config.evict_tier() + "'");
         }
         if (config.archive_compressionLevel() < 1 || config.archive_compressionLevel() > 19) {
-            throw new IllegalArgumentException("archive.compressionLevel must be from 1 to 19");
+            throw new IllegalArgumentException("archive.compressionLevel must be from 1 to 19, not "
+                    + config.archive_compressionLevel());
         }
         operations.victims = new VmCap.Victims(config.evict_archive(), config.archive_budgetMiB() * 1024 * 1024, tier);
         operations.compressionLevel = config.archive_compressionLevel();

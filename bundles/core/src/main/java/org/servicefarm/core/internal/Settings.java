@@ -32,18 +32,24 @@ record Settings(Duration defaultDeadline, Duration maxDeadline, int vmCap, Capac
             if (parts.length != 3) {
                 throw new IllegalArgumentException("tier '" + entry + "' must be name:maxReplicas:loadThreshold");
             }
-            tiers.put(parts[0].trim(), new Tier(parts[0].trim(), Integer.parseInt(parts[1].trim()),
-                    Double.parseDouble(parts[2].trim())));
+            try {
+                tiers.put(parts[0].trim(), new Tier(parts[0].trim(), Integer.parseInt(parts[1].trim()),
+                        Double.parseDouble(parts[2].trim())));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("tier '" + entry.trim() + "' must be name:maxReplicas:loadThreshold, "
+                        + "a whole number and a number");
+            }
         }
         if (!tiers.containsKey(c.defaultTier())) {
             throw new IllegalArgumentException("default tier '" + c.defaultTier() + "' is not one of " + tiers.keySet());
         }
         Map<String, Integer> ports = ports(c.servicePorts());
-        if (c.vm_cap() < 1 || c.workers() < 1 || c.vm_requestsPerMinute() <= 0) {
-            throw new IllegalArgumentException("vm.cap, workers and vm.requestsPerMinute must be positive");
-        }
+        positive("vm.cap", c.vm_cap());
+        positive("workers", c.workers());
+        positive("vm.requestsPerMinute", c.vm_requestsPerMinute());
         if (c.unreachableHost_grace_s() < 0) {
-            throw new IllegalArgumentException("unreachableHost.grace.s must not be negative");
+            throw new IllegalArgumentException("unreachableHost.grace.s must not be negative, not "
+                    + c.unreachableHost_grace_s());
         }
         return new Settings(Duration.ofMillis(c.deadline_default_ms()), Duration.ofMillis(c.deadline_max_ms()),
                 c.vm_cap(), new Capacity(c.vm_vcpus(), c.vm_memoryMiB(), 1), c.vm_requestsPerMinute(),
@@ -52,6 +58,13 @@ record Settings(Duration defaultDeadline, Duration maxDeadline, int vmCap, Capac
                 new EndpointProbe.Timing(Duration.ofMillis(c.probe_timeout_ms()), Duration.ofMillis(c.probe_interval_ms()),
                         Duration.ofMillis(c.probe_limit_ms())),
                 Duration.ofSeconds(c.unreachableHost_grace_s()));
+    }
+
+    private static void positive(String key, double value) {
+        if (!(value > 0)) {
+            throw new IllegalArgumentException(key + " must be positive, not " + (value == Math.rint(value)
+                    ? String.valueOf((long) value) : String.valueOf(value)));
+        }
     }
 
     /** Parses {@code service=port} entries ('*' the default) into a map. */

@@ -385,6 +385,30 @@ class FarmServiceManagerTest {
         assertEquals(Activation.CREATED, grant("wiki").activation(), "the next request builds anew");
     }
 
+    private static FarmServiceManager.Config config(Map<String, Object> values) {
+        return Farm.convert(values, FarmServiceManager.Config.class);
+    }
+
+    @Test
+    void aRefusedConfigurationChangesNothingAndSaysWhatIsWrong() {
+        farm.manager.modified(config(Map.of("vm.cap", 1)));
+        String wiki = grant("wiki").vmId();
+        // refused whole: neither the cap of 5 nor anything else of it is taken
+        farm.manager.modified(config(Map.of("vm.cap", 5, "evict.tier", "NOWHERE")));
+        farm.manager.modified(config(Map.of("vm.cap", -1)));
+        grant("blog");
+        assertEquals(VmState.ARCHIVED, farm.table.vm(wiki).orElseThrow().state(), "the cap of 1 is in force");
+
+        assertEquals("vm.cap must be positive, not -1", assertThrows(IllegalArgumentException.class,
+                () -> Settings.from(config(Map.of("vm.cap", -1)))).getMessage());
+        assertEquals("vm.requestsPerMinute must be positive, not 0",
+                assertThrows(IllegalArgumentException.class,
+                        () -> Settings.from(config(Map.of("vm.requestsPerMinute", 0)))).getMessage());
+        assertEquals("tier 'gold:x:0.5' must be name:maxReplicas:loadThreshold, a whole number and a number",
+                assertThrows(IllegalArgumentException.class,
+                        () -> Settings.from(config(Map.of("tiers", "gold:x:0.5", "defaultTier", "gold")))).getMessage());
+    }
+
     @Test
     void aWokenVmThatDoesNotAnswerIsDestroyedNotPutBack() {
         Outcome.Granted first = grant("wiki"); // with the default probe: a loaded machine may take long to answer
