@@ -180,6 +180,12 @@ public class FarmServiceManager implements ServiceManager {
                 + "in: SAVED, COMPRESSED or DELTA.")
         String evict_tier() default "COMPRESSED";
 
+        @AttributeDefinition(name = "eviction hold (s)", description = "How long a VM made ready for a request "
+                + "(created, resumed or restored) and not granted since is kept from eviction: the time its client, "
+                + "answered RETRY_LATER, has to come back for it. While every VM that could go is held, a request that "
+                + "needs room is answered RETRY_LATER.")
+        long evict_hold_s() default 10;
+
         @AttributeDefinition(name = "archive budget (MiB)", description = "What all archived VMs' saved states may "
                 + "take on disk together; past it, evicted VMs are destroyed instead of archived.")
         long archive_budgetMiB() default 20480;
@@ -376,7 +382,11 @@ public class FarmServiceManager implements ServiceManager {
             throw new IllegalArgumentException("archive.compressionLevel must be from 1 to 19, not "
                     + config.archive_compressionLevel());
         }
-        operations.victims = new VmCap.Victims(config.evict_archive(), config.archive_budgetMiB() * 1024 * 1024, tier);
+        if (config.evict_hold_s() < 0) {
+            throw new IllegalArgumentException("evict.hold.s must not be negative, not " + config.evict_hold_s());
+        }
+        operations.victims = new VmCap.Victims(config.evict_archive(), config.archive_budgetMiB() * 1024 * 1024, tier,
+                Duration.ofSeconds(config.evict_hold_s()));
         operations.compressionLevel = config.archive_compressionLevel();
     }
 

@@ -30,13 +30,14 @@ final class VmCap {
     private static final Logger LOG = LoggerFactory.getLogger(VmCap.class);
 
     /**
-     * What the cap's eviction does with a victim.
+     * Which VMs the cap's eviction may take, and what it does with a victim.
      *
      * @param archive     archive victims while the budget has room; else destroy them
      * @param budgetBytes what all ARCHIVED VMs' archives may take together
      * @param tier        the tier a victim is archived in
+     * @param hold        how long a VM made ready for a request and not granted since is kept ({@link #awaitsItsClient})
      */
-    record Victims(boolean archive, long budgetBytes, ArchiveTier tier) {
+    record Victims(boolean archive, long budgetBytes, ArchiveTier tier, Duration hold) {
     }
 
     /** The room could not be made; the request is answered RETRY_LATER with the reason. */
@@ -89,10 +90,16 @@ final class VmCap {
     private VmRecord chooseVictim(Offering forOffering, Victims victims, Predicate<VmRecord> where, String why)
             throws NoRoomException {
         Map<String, VmRecord> evictable = new HashMap<>();
+        Instant now = clock.instant();
+        int held = 0;
         for (VmRecord vm : table.occupying()) {
             if ((vm.state() == VmState.ACTIVE || vm.state() == VmState.SLEEPING) && !operations.waking(vm.id())
                     && !vm.offering().equals(forOffering) && where.test(vm)) {
-                evictable.put(vm.id(), vm);
+                if (awaitsItsClient(vm, now, victims.hold())) {
+                    held++;
+                } else {
+                    evictable.put(vm.id(), vm);
+                }
             }
         }
         boolean archiving = archives(victims, 0);
@@ -109,7 +116,9 @@ final class VmCap {
             }
         }
         throw new NoRoomException(why + " and " + (eviction.hasVmPolicy()
-                ? "no VM may be evicted (" + evictable.size() + " candidates)" : "no eviction policy is in force"));
+                ? "no VM may be evicted (" + evictable.size() + " candidates" + (held == 0 ? ""
+                        : "; " + held + " made ready for requests whose retries are due") + ")"
+                : "no eviction policy is in force"));
     }
 
     /**
@@ -123,6 +132,17 @@ final class VmCap {
         Instant granted = vm.lastActivity();
         Instant active = vm.state() == VmState.ACTIVE ? vm.stateSince() : null;
         return active != null && active.isAfter(granted) ? active : granted;
+    }
+
+    /**
+     * Whether {@code vm} was made ready (created, resumed, restored) less than {@code hold} ago and has not been granted
+     * since: the request it was made for was answered RETRY_LATER, and its client is told to come back for it. Evicted
+     * meanwhile, it would be made ready again on the retry, and under a full cap again evicted: work done for no one
+     * ({@code benchmarks/run-overload} measures what the hold saves).
+     */
+    static boolean awaitsItsClient(VmRecord vm, Instant now, Duration hold) {
+        Instant ready = vm.state() == VmState.ACTIVE ? vm.stateSince() : null;
+        return ready != null && ready.isAfter(vm.lastActivity()) && Duration.between(ready, now).compareTo(hold) < 0;
     }
 
     /** Whether a victim of {@code bytes} more fits the archives' budget. */

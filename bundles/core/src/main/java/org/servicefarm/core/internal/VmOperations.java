@@ -78,7 +78,7 @@ final class VmOperations {
     volatile int compressionLevel = 3;
     /** Set once both exist: the cap evicts through these operations, and a restore reserves a slot under it. */
     volatile VmCap cap;
-    volatile VmCap.Victims victims = new VmCap.Victims(true, Long.MAX_VALUE, ArchiveTier.SAVED);
+    volatile VmCap.Victims victims = new VmCap.Victims(true, Long.MAX_VALUE, ArchiveTier.SAVED, Duration.ZERO);
 
     VmOperations(StateTable table, HostRegistry hosts, HostIndex index, Placement placement, ExecutorService workers,
                  Readiness probe, Supplier<Settings> settings, Supplier<ImageStore> images,

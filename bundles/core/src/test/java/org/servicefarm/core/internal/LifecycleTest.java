@@ -424,6 +424,26 @@ class LifecycleTest {
     }
 
     @Test
+    void aVmMadeReadyForARequestIsHeldForItsRetryAndTheNewcomerWaits() {
+        farm.close();
+        farm = new Farm(Map.of("vm.cap", 1, "evict.hold.s", 10));
+        String wiki = grant("wiki").vmId();
+        farm.manager.archive(wiki, ArchiveTier.SAVED);
+        farm.clock.advance(Duration.ofMinutes(1));
+        farm.manager.wake(wiki); // for a request answered RETRY_LATER, say: its client comes back for it
+
+        farm.clock.advance(Duration.ofSeconds(9));
+        Outcome.RetryLater waits = assertInstanceOf(Outcome.RetryLater.class,
+                farm.manager.request(ServiceRequest.of("blog").withDeadline(LONG)));
+        assertTrue(waits.detail().contains("1 made ready for requests whose retries are due"), waits.detail());
+        assertEquals(VmState.ACTIVE, row(wiki).state());
+
+        farm.clock.advance(Duration.ofSeconds(1));
+        assertEquals(Activation.CREATED, grant("blog").activation(), "past the hold, wiki may go");
+        assertEquals(VmState.ARCHIVED, row(wiki).state());
+    }
+
+    @Test
     void theVmCapEvictsByEachEvictionBundle() {
         Map<EvictionPolicy, String> expected = new java.util.LinkedHashMap<>();
         expected.put(new LruEviction(), "wiki"); // used longest ago
