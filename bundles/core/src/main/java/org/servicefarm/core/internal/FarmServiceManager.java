@@ -718,8 +718,7 @@ public class FarmServiceManager implements ServiceManager {
      * What the reuse policy decides from, read now: the offering's VMs with their load and host, the work under way.
      * A SLEEPING or ARCHIVED VM whose host is not connected is left out: its hypervisor holds it, so it cannot be
      * woken, and offered to the policy it would be chosen and fail on every request while the host is down. An ACTIVE
-     * one is left out once its host has been unreachable for longer than the grace: within it the guest most likely
-     * runs on (a daemon restarting), past it the host may be gone and its endpoint dead.
+     * one is left out once its service stops answering ({@link #heldByUnreachableHost}).
      */
     ReuseRequest reuseRequest(Offering offering, Settings.Tier tier) {
         Settings s = settings;
