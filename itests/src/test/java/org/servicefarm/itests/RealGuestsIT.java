@@ -268,6 +268,62 @@ public class RealGuestsIT {
     }
 
     /**
+     * A guest killed while it boots (its QEMU process gets SIGKILL, as from the OOM killer or a crash): libvirt's
+     * event ends its creation at once, without waiting out the readiness probe's limit (two minutes) on a guest that
+     * will never answer; the client is answered, the dead guest is removed, and the next request boots a new one.
+     */
+    @Test
+    public void d1_aGuestKilledWhileItBootsIsGivenUpAtOnceAndANewOneServes() throws Exception {
+        String body = site("debian-12", "lighttpd-1.4", "");
+        HttpResponse<String> first = client.post("/api/v1/requests", body, Login.ADMIN);
+        assertEquals(first.body(), 503, first.statusCode());
+        String[] booting = new String[1];
+        await("its guest to boot", GRANT, () -> {
+            for (JsonNode vm : FarmClient.json(client.get("/api/v1/vms", Login.VIEWER)).path("vms")) {
+                if ("lighttpd-1.4".equals(vm.path("offering").path("environment").path("server").asText())
+                        && "STARTING".equals(vm.path("state").asText())) {
+                    booting[0] = vm.path("id").asText();
+                    return true;
+                }
+            }
+            return false;
+        });
+        String pid = java.nio.file.Files.readString(java.nio.file.Path.of("/run/libvirt/qemu/" + booting[0] + ".pid"))
+                .trim();
+        assertTrue("a QEMU pid: " + pid, pid.matches("[0-9]+"));
+        Process kill = new ProcessBuilder("kill", "-KILL", pid).redirectErrorStream(true).start();
+        assertEquals(0, kill.waitFor());
+        Instant killed = Instant.now();
+
+        await("the creation to fail", Duration.ofSeconds(20), () -> "FAILED".equals(vmState(booting[0]))
+                || "DESTROYED".equals(vmState(booting[0])));
+        Duration givenUp = Duration.between(killed, Instant.now());
+        String detail = FarmClient.json(client.get("/api/v1/vms/" + booting[0], Login.VIEWER)).path("detail").asText();
+        assertTrue(detail, detail.contains("its guest failed on host " + HOST + " before its services answered"));
+        await("the dead guest to be removed", Duration.ofSeconds(30), () -> {
+            try {
+                return virsh(0, "list", "--all", "--name").lines().noneMatch(booting[0]::equals);
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
+
+        Grant next = grant(body);
+        Duration served = Duration.between(killed, Instant.now());
+        assertNotEquals(booting[0], next.vmId());
+        HttpResponse<String> page = client.getService(next.endpoint());
+        assertEquals(page.body(), 200, page.statusCode());
+        assertTrue(page.headers().map().toString(),
+                page.headers().firstValue("Server").orElse("").startsWith("lighttpd/"));
+        System.out.println("RealGuestsIT: a guest killed while it booted was given up " + givenUp.toMillis()
+                + " ms after the kill; a new guest served " + served.toMillis() + " ms after it");
+    }
+
+    private String vmState(String vmId) {
+        return FarmClient.json(client.get("/api/v1/vms/" + vmId, Login.VIEWER)).path("state").asText();
+    }
+
+    /**
      * The appliance stops and starts again, as far as one container allows: the bundles that hold the farm's state and
      * its libvirt connections (core: the service manager and its state table; driver-libvirt; images) are stopped and
      * started. The fresh manager reads its rows from the store (H2 in data/); reconcile finds the running guests

@@ -323,6 +323,7 @@ public class FarmServiceManager implements ServiceManager {
         cap = new VmCap(stateTable, eviction, operations, clock);
         stranded = new StrandedVms(probe, () -> settings.probe().attempt(), () -> hosts.nanoTime.getAsLong());
         operations.cap = cap;
+        hosts.failedWhileComingUp = operations::guestFailed; // the registry sees the events, the operations wait
         configureOperations(config);
     }
 
@@ -396,6 +397,7 @@ public class FarmServiceManager implements ServiceManager {
 
     @Deactivate
     void deactivate() {
+        hosts.failedWhileComingUp = event -> { };
         workers.shutdownNow();
         probe.close();
         // waiting requests get their answer from the failed work below, not from a deadline
@@ -646,12 +648,7 @@ public class FarmServiceManager implements ServiceManager {
      * work) or by another appliance sharing the store (a creation too): a request may join that work.
      */
     private boolean underWay(VmRecord vm) {
-        return operations.waking(vm.id()) || comingUp(vm.state()) && stateTable.workedElsewhere(vm);
-    }
-
-    private static boolean comingUp(VmState state) {
-        return state == VmState.CREATING || state == VmState.STARTING || state == VmState.RESUMING
-                || state == VmState.RESTORING;
+        return operations.waking(vm.id()) || Moves.comingUp(vm.state()) && stateTable.workedElsewhere(vm);
     }
 
     /** The work bringing {@code vm} into service that a request may join (here or elsewhere), or null if none. */
@@ -660,7 +657,7 @@ public class FarmServiceManager implements ServiceManager {
         if (here != null) {
             return here;
         }
-        return comingUp(vm.state()) && stateTable.workedElsewhere(vm) ? watchElsewhere(vm) : null;
+        return Moves.comingUp(vm.state()) && stateTable.workedElsewhere(vm) ? watchElsewhere(vm) : null;
     }
 
     /** How long a request here follows another appliance's work on a VM before it gives up on it. */

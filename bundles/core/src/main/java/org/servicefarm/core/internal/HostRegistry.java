@@ -22,6 +22,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
 
@@ -126,6 +127,13 @@ public class HostRegistry {
 
     /** The clock of connection retries; a test's own. */
     LongSupplier nanoTime = System::nanoTime;
+
+    /**
+     * Told of a guest that failed while the farm was bringing its VM up (a boot, a resume, a restore): the table
+     * leaves such a VM to the move under way, and that move's own code ends it at once instead of waiting out its
+     * probe. The service manager sets it while it is active.
+     */
+    volatile Consumer<VmEvent> failedWhileComingUp = event -> { };
 
     @Reference
     StateTable stateTable;
@@ -512,8 +520,9 @@ public class HostRegistry {
 
     /**
      * Applies a hypervisor event, unless the manager itself is moving that VM (its own result
-     * wins). A VM that failed outside the farm (crashed, stopped by someone) serves nobody: its
-     * guest is destroyed so that it holds no capacity the table no longer counts.
+     * wins; a guest that failed while its VM comes up is handed to that move). A VM that failed
+     * outside the farm (crashed, stopped by someone) serves nobody: its guest is destroyed so
+     * that it holds no capacity the table no longer counts.
      */
     void onEvent(VmEvent event) {
         Optional<VmRecord> before = stateTable.vm(event.vmId());
@@ -522,6 +531,10 @@ public class HostRegistry {
                 .flatMap(vm -> stateTable.move(vm.id(), vm.state(), event.observed(), "hypervisor: " + event.detail()));
         after.ifPresent(vm -> LOG.info("VM {} on {} is now {} ({})", vm.id(), event.host(), event.observed(),
                 event.detail()));
+        if (event.observed() == VmState.FAILED) {
+            before.filter(vm -> vm.hostId().equals(event.host()) && Moves.comingUp(vm.state()))
+                    .ifPresent(vm -> failedWhileComingUp.accept(event));
+        }
         boolean failedNow = after.map(vm -> vm.state() == VmState.FAILED).orElse(false);
         Entry entry = entry(event.host());
         if (failedNow && entry != null) {

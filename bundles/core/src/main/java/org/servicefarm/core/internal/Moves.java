@@ -64,6 +64,11 @@ final class Moves {
         LEGAL.put(from, targets);
     }
 
+    /** Whether a VM in {@code state} is being brought into service: created, resumed or restored. */
+    static boolean comingUp(VmState state) {
+        return state == CREATING || state == STARTING || state == RESUMING || state == RESTORING;
+    }
+
     /** Whether a VM may move from {@code from} to {@code to}. */
     static boolean legal(VmState from, VmState to) {
         return LEGAL.get(from).contains(to);

@@ -25,6 +25,7 @@ import org.servicefarm.api.VmState;
 import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.driver.StagedImage;
+import org.servicefarm.api.driver.VmEvent;
 import org.servicefarm.api.driver.VmSpec;
 import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.api.image.ImageStore;
@@ -72,6 +73,11 @@ final class VmOperations {
      */
     private final Map<String, Map<String, Endpoint>> answeredWhenStopped = new ConcurrentHashMap<>();
     private static final int STALE_ENTRIES_CHECKED_ABOVE = 1024;
+    /**
+     * The waits for VMs' services to answer after a boot, a resume or a restore, by VM id: a guest that fails meanwhile
+     * ends its wait at once ({@link #guestFailed}).
+     */
+    private final Map<String, CompletableFuture<Void>> awaitingAnswer = new ConcurrentHashMap<>();
     /** Wakes under way, by VM id: requests for the VM join them. */
     final Map<String, Work> activations = new ConcurrentHashMap<>();
     /** The compressor's level for the compressed and delta tiers. */
@@ -463,7 +469,33 @@ final class VmOperations {
             return CompletableFuture.failedFuture(new IllegalStateException("host " + vm.hostId()
                     + " reported no endpoint for service " + vm.offering().service()));
         }
-        return probe.awaitWoken(vm.endpoints(), answeredWhenStopped, settings.get().probe());
+        CompletableFuture<Void> answered = probe.awaitWoken(vm.endpoints(), answeredWhenStopped, settings.get().probe());
+        awaitingAnswer.put(vm.id(), answered);
+        answered.whenComplete((ok, failure) -> awaitingAnswer.remove(vm.id(), answered));
+        return answered;
+    }
+
+    /**
+     * A hypervisor reported that the guest of a VM coming up failed (it crashed, or was killed, while it booted or
+     * woke): the wait for its services ends now with that failure, so its move fails and its requests are answered
+     * at once, instead of after the probe's limit (minutes) spent on a guest that will never answer.
+     */
+    void guestFailed(VmEvent event) {
+        CompletableFuture<Void> answered = awaitingAnswer.get(event.vmId());
+        if (answered != null && answered.completeExceptionally(new GuestFailedException("its guest failed on host "
+                + event.host() + " before its services answered (hypervisor: " + event.detail() + ")"))) {
+            LOG.warn("VM {}: its guest failed on {} while it came up ({}); not waiting for its services",
+                    event.vmId(), event.host(), event.detail());
+        }
+    }
+
+    /** The guest of a VM coming up failed before its services answered. */
+    static final class GuestFailedException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        GuestFailedException(String message) {
+            super(message);
+        }
     }
 
     /**

@@ -385,6 +385,39 @@ class FarmServiceManagerTest {
         assertEquals(Activation.CREATED, grant("wiki").activation(), "the next request builds anew");
     }
 
+    @Test
+    void aGuestThatFailsWhileItBootsEndsItsCreationAtOnce() throws Exception {
+        farm.hypervisor.answering = false; // only its failure can end the wait before the probe's limit (120 s)
+        java.util.concurrent.CompletableFuture<Outcome> waiting = farm.manager
+                .requestAsync(ServiceRequest.of("wiki").withDeadline(LONG)).toCompletableFuture();
+        Farm.await("the VM to boot", () -> !farm.vms().isEmpty() && farm.vms().get(0).state() == VmState.STARTING);
+        VmRecord booting = farm.vms().get(0);
+        String otherHost = farm.hypervisor.listeners.keySet().stream().filter(h -> !h.equals(booting.hostId()))
+                .findFirst().orElseThrow();
+        // another host's word on the VM (an old home of a relocated archive) says nothing of this guest
+        farm.hypervisor.listeners.get(otherHost).onEvent(new org.servicefarm.api.driver.VmEvent(otherHost,
+                booting.id(), VmState.FAILED, "stopped elsewhere"));
+        Thread.sleep(200);
+        assertEquals(VmState.STARTING, farm.table.vm(booting.id()).orElseThrow().state());
+        assertFalse(waiting.isDone());
+
+        farm.hypervisor.external(booting.hostId(), booting.id(), VmState.FAILED); // it crashed while it booted
+        Outcome.RetryLater later = assertInstanceOf(Outcome.RetryLater.class,
+                waiting.get(5, java.util.concurrent.TimeUnit.SECONDS), "answered at once, not at the probe's limit");
+        assertTrue(later.detail().contains("its guest failed on host " + booting.hostId()
+                + " before its services answered (hypervisor: changed outside the farm)"), later.detail());
+        VmRecord failed = farm.table.vm(booting.id()).orElseThrow();
+        assertEquals(VmState.FAILED, failed.state());
+        assertTrue(failed.detail().startsWith("creation failed: its guest failed"), failed.detail());
+        Farm.await("the failed guest to be removed",
+                () -> !farm.hypervisor.guestsByHost.get(booting.hostId()).containsKey(booting.id()));
+
+        farm.hypervisor.answering = true;
+        Outcome.Granted next = grant("wiki");
+        assertEquals(Activation.CREATED, next.activation(), "the next request builds anew");
+        assertNotEquals(booting.id(), next.vmId());
+    }
+
     private static FarmServiceManager.Config config(Map<String, Object> values) {
         return Farm.convert(values, FarmServiceManager.Config.class);
     }
