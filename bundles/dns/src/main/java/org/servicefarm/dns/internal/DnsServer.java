@@ -26,6 +26,7 @@ import org.servicefarm.api.frontend.DirectoryFrontEnd;
 import org.servicefarm.api.frontend.FrontendName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.xbill.DNS.Flags;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Rcode;
 
@@ -115,7 +116,11 @@ public class DnsServer implements DirectoryFrontEnd {
                 try {
                     query = new Message(wire);
                 } catch (IOException e) {
-                    continue; // not a DNS message: nothing to answer
+                    byte[] formatError = formatError(wire);
+                    if (formatError != null) {
+                        udp.send(ByteBuffer.wrap(formatError), client);
+                    }
+                    continue;
                 }
                 InetAddress from = client instanceof InetSocketAddress socket ? socket.getAddress() : null;
                 answerer.answer(query, from).whenComplete((response, failure) -> send(client, query, response, failure));
@@ -166,7 +171,21 @@ public class DnsServer implements DirectoryFrontEnd {
                     return; // closed or idle
                 }
                 byte[] wire = in.readNBytes(length);
-                Message query = new Message(wire);
+                Message query;
+                try {
+                    query = new Message(wire);
+                } catch (IOException e) {
+                    byte[] formatError = formatError(wire);
+                    if (formatError == null) {
+                        return; // no query's header: nothing to answer on this connection
+                    }
+                    synchronized (out) {
+                        out.writeShort(formatError.length);
+                        out.write(formatError);
+                        out.flush();
+                    }
+                    continue;
+                }
                 // the answer is awaited here: a TCP client sends its next query only after it
                 Message response;
                 Throwable failure = null;
@@ -188,11 +207,33 @@ public class DnsServer implements DirectoryFrontEnd {
         }
     }
 
+    /** The length of a DNS message's header (RFC 1035 4.1.1). */
+    private static final int HEADER_LENGTH = 12;
+
+    /**
+     * The answer to a message that no DNS query can be read from: FORMERR (RFC 1035 4.1.1) with its id, opcode and RD
+     * flag, as a resolver then gives up instead of retrying; null, to answer nothing, for anything shorter than a
+     * header or flagged as a response (answering answers would let two servers bounce garbage between them).
+     */
+    static byte[] formatError(byte[] wire) {
+        if (wire.length < HEADER_LENGTH || (wire[2] & 0x80) != 0) {
+            return null;
+        }
+        Message error = new Message(((wire[0] & 0xff) << 8) | (wire[1] & 0xff));
+        error.getHeader().setFlag(Flags.QR);
+        if ((wire[2] & 0x01) != 0) {
+            error.getHeader().setFlag(Flags.RD);
+        }
+        error.getHeader().setOpcode((wire[2] >> 3) & 0x0f);
+        error.getHeader().setRcode(Rcode.FORMERR);
+        return error.toWire();
+    }
+
     private static byte[] wire(Message query, Message response, Throwable failure, int max) {
         if (failure != null || response == null) {
             LOG.warn("DNS answer failed: {}", failure == null ? "no answer" : failure.toString());
             Message servfail = new Message(query.getHeader().getID());
-            servfail.getHeader().setFlag(org.xbill.DNS.Flags.QR);
+            servfail.getHeader().setFlag(Flags.QR);
             servfail.getHeader().setRcode(Rcode.SERVFAIL);
             return servfail.toWire();
         }

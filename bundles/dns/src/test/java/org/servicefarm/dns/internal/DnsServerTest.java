@@ -2,6 +2,7 @@ package org.servicefarm.dns.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.reflect.Proxy;
@@ -229,6 +230,51 @@ class DnsServerTest {
         assertEquals(Rcode.NXDOMAIN, ask("_-x._tcp.farm.local.", Type.SRV, false).getRcode());
         assertEquals(Rcode.NXDOMAIN, ask("_wiki._tcp.os-\\*.farm.local.", Type.SRV, false).getRcode());
         assertEquals(Rcode.NXDOMAIN, ask("_wiki._tcp.os-\\255.farm.local.", Type.SRV, false).getRcode());
+        assertTrue(asked.isEmpty(), "none reached the manager: " + asked);
+    }
+    @Test
+    void aMalformedQueryIsAnsweredFormerrAndGarbageWithoutAHeaderNothing() throws Exception {
+        // a query's header (id 0x1234, RD) and then a question whose name runs past the message's end
+        byte[] malformed = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 63, 'a', 'b'};
+        try (java.net.DatagramSocket socket = new java.net.DatagramSocket()) {
+            socket.setSoTimeout(2000);
+            java.net.InetSocketAddress dns = new java.net.InetSocketAddress("127.0.0.1", server.port());
+            socket.send(new java.net.DatagramPacket(malformed, malformed.length, dns));
+            java.net.DatagramPacket reply = new java.net.DatagramPacket(new byte[512], 512);
+            socket.receive(reply);
+            Message answer = new Message(java.util.Arrays.copyOf(reply.getData(), reply.getLength()));
+            assertEquals(0x1234, answer.getHeader().getID());
+            assertEquals(Rcode.FORMERR, answer.getRcode());
+            assertTrue(answer.getHeader().getFlag(org.xbill.DNS.Flags.QR));
+            assertTrue(answer.getHeader().getFlag(org.xbill.DNS.Flags.RD), "the query's RD is copied");
+
+            // shorter than a header, or a response: answered with nothing (a response to a response could loop)
+            byte[] response = malformed.clone();
+            response[2] |= (byte) 0x80;
+            for (byte[] garbage : List.of(new byte[] {1, 2, 3, 4, 5}, response)) {
+                socket.send(new java.net.DatagramPacket(garbage, garbage.length, dns));
+            }
+            socket.setSoTimeout(300);
+            assertThrows(java.net.SocketTimeoutException.class, () -> socket.receive(reply));
+        }
+        // over TCP the connection carries on after a FORMERR: the next query is answered
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.port())) {
+            socket.setSoTimeout(5000);
+            java.io.DataOutputStream out = new java.io.DataOutputStream(socket.getOutputStream());
+            java.io.DataInputStream in = new java.io.DataInputStream(socket.getInputStream());
+            out.writeShort(malformed.length);
+            out.write(malformed);
+            byte[] formerr = new byte[in.readUnsignedShort()];
+            in.readFully(formerr);
+            assertEquals(Rcode.FORMERR, new Message(formerr).getRcode());
+            byte[] query = Message.newQuery(Record.newRecord(Name.fromString("farm.local."), Type.SOA, DClass.IN))
+                    .toWire();
+            out.writeShort(query.length);
+            out.write(query);
+            byte[] soa = new byte[in.readUnsignedShort()];
+            in.readFully(soa);
+            assertEquals(Rcode.NOERROR, new Message(soa).getRcode());
+        }
         assertTrue(asked.isEmpty(), "none reached the manager: " + asked);
     }
 }
