@@ -17,8 +17,8 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtension;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 
 /**
- * Refuses a body sent without a Content-Type to a method that reads JSON, with the same 415 a
- * body of another type gets from the methods' {@code @Consumes}. CXF matches an untyped body to
+ * Refuses a request without a Content-Type (a body or none) to a method that reads JSON, with the
+ * same 415 a body of another type gets from the methods' {@code @Consumes}. CXF matches an untyped body to
  * such a method, then finds no reader for it and logs that at SEVERE: one ERROR line in the
  * appliance's log for every client that forgets the header (plain Java or Python HTTP clients do).
  * After the role check, so that a client without a login is told that first.
@@ -40,7 +40,8 @@ public class UntypedBodyFilter implements ContainerRequestFilter {
     @Override
     public void filter(ContainerRequestContext request) {
         Method method = resource == null ? null : resource.getResourceMethod();
-        if (request.getMediaType() == null && request.hasEntity() && method != null
+        // an empty body too: CXF reads it as application/octet-stream, finds no reader either, and logs that
+        if (request.getMediaType() == null && method != null
                 && method.isAnnotationPresent(Consumes.class)) {
             // mapped by ProblemMapper like the runtime's own 415
             throw new NotSupportedException();

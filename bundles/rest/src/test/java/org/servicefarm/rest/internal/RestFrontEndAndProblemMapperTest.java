@@ -79,7 +79,23 @@ class RestFrontEndAndProblemMapperTest {
                     JsonNode problem = answer.problem(415);
                     assertTrue(problem.get("detail").asText().contains("Content-Type: application/json"), answer.body());
                 }
+                // no type and no body (CXF takes it for application/octet-stream)
+                stack.send("POST", target, Login.ADMIN.header(), null, "").problem(415);
             }
+            // a charset the JVM does not know: CXF would throw before any filter (a 500 page with its exception chain)
+            for (String charset : new String[] {"latin-1", "\"no-such\"", "a b", "x".repeat(300)}) {
+                Answer answer = stack.send("POST", "/api/v1/requests", Login.ADMIN.header(),
+                        "application/json; charset=" + charset, "{\"service\":\"wiki\"}");
+                JsonNode problem = answer.problem(415);
+                assertTrue(problem.get("detail").asText().endsWith("is not one this server reads: send JSON in UTF-8"),
+                        answer.body());
+                assertTrue(answer.body().length() < 400, "the charset is not echoed at length: " + answer.body());
+            }
+            Answer latin1 = stack.send("POST", "/api/v1/requests", Login.ADMIN.header(),
+                    "application/json; charset=ISO-8859-1", "{\"service\":\"wiki\"}");
+            assertEquals(1, stack.manager.requests.size(), "a charset the JVM knows is read: " + latin1.body());
+            assertEquals("wiki", stack.manager.requests.get(0).service());
+            stack.manager.requests.clear();
             // the login is checked first: an anonymous client is told to log in, a viewer that it may not
             stack.send("POST", "/api/v1/requests", null, null, "{}").problem(401);
             stack.send("POST", "/api/v1/hosts", Login.VIEWER.header(), null, "{}").problem(403);

@@ -24,6 +24,7 @@ import org.apache.cxf.jaxrs.JAXRSServerFactoryBean;
 import org.apache.cxf.transport.servlet.CXFNonSpringServlet;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.servlet.FilterHolder;
 import org.eclipse.jetty.servlet.ServletContextHandler;
 import org.eclipse.jetty.servlet.ServletHolder;
 import org.junit.jupiter.api.extension.AfterAllCallback;
@@ -153,6 +154,10 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
         holder.setInitOrder(0);
         holder.setAsyncSupported(true); // as Pax Web's: POST /api/v1/requests answers asynchronously
         context.addServlet(holder, "/*");
+        // as the HTTP whiteboard puts it in front of the JAX-RS whiteboard's servlet
+        FilterHolder charset = new FilterHolder(new RequestCharsetFilter());
+        charset.setAsyncSupported(true);
+        context.addFilter(charset, "/*", java.util.EnumSet.of(javax.servlet.DispatcherType.REQUEST));
         jetty = new Server(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
         jetty.setHandler(context);
         jetty.start();
