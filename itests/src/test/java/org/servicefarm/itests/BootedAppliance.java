@@ -62,14 +62,26 @@ abstract class BootedAppliance {
         client.awaitHosts(READY, "alpha", "beta", "gamma");
     }
 
-    /** The last warnings and errors of the appliance's log (this runs inside it), for a failed wait to say why. */
+    /** The appliance's log (this runs inside it). */
+    static Path log() {
+        return Path.of(System.getProperty("karaf.data", "data"), "log", "karaf.log");
+    }
+
+    /** The last warnings and errors of the appliance's log, for a failed wait to say why. */
     private static String logProblems() {
-        Path log = Path.of(System.getProperty("karaf.data", "data"), "log", "karaf.log");
-        try (Stream<String> lines = Files.lines(log)) {
+        try (Stream<String> lines = Files.lines(log())) {
             List<String> problems = lines.filter(PROBLEM.asPredicate()).toList();
             return String.join("\n", problems.subList(Math.max(0, problems.size() - 20), problems.size()));
         } catch (IOException | UncheckedIOException e) {
-            return "(" + log + " unreadable: " + e + ")";
+            return "(" + log() + " unreadable: " + e + ")";
         }
+    }
+
+    /** The warnings and errors the appliance logged after the log had {@code size} bytes ({@code Files.size(log())}). */
+    static List<String> logProblemsAfter(long size) throws IOException {
+        byte[] all = Files.readAllBytes(log());
+        String added = new String(all, (int) Math.min(size, all.length), (int) Math.max(0, all.length - size),
+                java.nio.charset.StandardCharsets.UTF_8);
+        return added.lines().filter(PROBLEM.asPredicate()).toList();
     }
 }

@@ -103,6 +103,15 @@ final class FarmClient {
                 : HttpRequest.BodyPublishers.ofString(json)));
     }
 
+    /** Any method with a body of any bytes, sent with {@code contentType} (none when null), as a careless client would. */
+    HttpResponse<String> sendBytes(String method, String path, byte[] body, String contentType, Login login) {
+        HttpRequest.Builder builder = request(path, login);
+        if (contentType != null) {
+            builder.header("Content-Type", contentType);
+        }
+        return send(builder.method(method, HttpRequest.BodyPublishers.ofByteArray(body)));
+    }
+
     /**
      * Waits until the REST API answers an authorised GET with 200: the boot features are
      * installed before the JAX-RS whiteboard has published every resource.

@@ -207,6 +207,58 @@ public class FrontendsIT extends BootedAppliance {
                 && status.body().contains("dns://127.0.0.1:" + dnsPort + "/farm.local"));
     }
 
+    /**
+     * Garbage on the DNS port (300 datagrams of random bytes from a fixed seed, and queries cut short): whatever is
+     * answered is a response (never garbage bounced back), a query that cannot be read is answered FORMERR, nothing is
+     * logged above INFO, and dig is answered as before.
+     */
+    @Test
+    public void e_garbageOnTheDnsPortIsAnsweredFormerrOrNothingAndDigIsAnsweredAfter() throws Exception {
+        long logSize = Files.size(log());
+        java.util.Random random = new java.util.Random(4711);
+        List<byte[]> garbage = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            byte[] bytes = new byte[random.nextInt(600)];
+            random.nextBytes(bytes);
+            garbage.add(bytes);
+        }
+        byte[] query = {0x47, 0x11, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 5, '_', 'w', 'i', 'k', 'i', 4, '_', 't', 'c',
+                'p', 4, 'f', 'a', 'r', 'm', 5, 'l', 'o', 'c', 'a', 'l', 0, 0, 33, 0, 1};
+        for (int cut = 13; cut < query.length; cut += 4) {
+            garbage.add(java.util.Arrays.copyOf(query, cut)); // a query's header, its question cut short
+        }
+        int responses = 0;
+        int formatErrors = 0;
+        try (java.net.DatagramSocket socket = new java.net.DatagramSocket()) {
+            java.net.InetSocketAddress dns = new java.net.InetSocketAddress("127.0.0.1", Integer.parseInt(dnsPort));
+            for (byte[] datagram : garbage) {
+                socket.send(new java.net.DatagramPacket(datagram, datagram.length, dns));
+            }
+            socket.setSoTimeout(1000);
+            java.net.DatagramPacket reply = new java.net.DatagramPacket(new byte[4096], 4096);
+            while (true) {
+                try {
+                    socket.receive(reply);
+                } catch (java.net.SocketTimeoutException e) {
+                    break; // a second of silence: everything that will be answered was
+                }
+                responses++;
+                byte[] answer = reply.getData();
+                assertTrue("an answer is a DNS response", reply.getLength() >= 12 && (answer[2] & 0x80) != 0);
+                if ((answer[3] & 0x0f) == 1) {
+                    formatErrors++;
+                }
+            }
+        }
+        System.out.println("FrontendsIT: " + garbage.size() + " garbage datagrams, " + responses + " answered, "
+                + formatErrors + " of them FORMERR");
+        assertTrue("the queries cut short are answered FORMERR: " + formatErrors, formatErrors >= 6);
+        String apex = dig("SOA", "farm.local", false);
+        assertTrue(apex, apex.contains("status: NOERROR"));
+        List<String> logged = logProblemsAfter(logSize);
+        assertTrue("garbage is no operator's warning: " + logged, logged.isEmpty());
+    }
+
     private static String dig(String type, String name, boolean tcp) throws Exception {
         return FarmClient.dig(dnsPort, type, name, tcp);
     }
