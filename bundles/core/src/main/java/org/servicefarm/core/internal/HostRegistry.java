@@ -70,7 +70,13 @@ import org.slf4j.LoggerFactory;
 public class HostRegistry {
 
     private static final Logger LOG = LoggerFactory.getLogger(HostRegistry.class);
-    private static final Duration REGISTRATION_WAIT = Duration.ofSeconds(10);
+    /** How long a registration waits for the host's first connect before it answers with the host as it is. */
+    Duration registrationWait = Duration.ofSeconds(10);
+    /**
+     * How long a driver's connect may take before the host is said not to answer and tried again later: a remote host
+     * that accepts TCP and never answers (a hung sshd) holds libvirt's connect for ever.
+     */
+    Duration connectWait = Duration.ofSeconds(30);
     /** How much of a driver's message a host's detail and the log repeat. */
     static final int DETAIL_LENGTH = 300;
     /** How often each connection is asked whether it is alive ({@link HostConnection#alive}: no call to the host). */
@@ -103,8 +109,12 @@ public class HostRegistry {
         volatile String detail = "connecting";
         /** What its connection said ({@link HostConnection#needsArtifacts}); kept while it is disconnected, null before. */
         volatile Boolean needsArtifacts;
-        /** Set while the host is not connected because connecting failed: when to try again. The connector's alone. */
+        /** Set while the host is not connected because connecting failed: when to try again. Its lane's alone. */
         Retry retry;
+        /** The check of its connection queued on its lane and not run yet, if any: checks never pile up behind it. */
+        volatile CompletableFuture<Void> pendingCheck;
+        /** Whether a reconcile is queued on its lane and not run yet. */
+        final java.util.concurrent.atomic.AtomicBoolean reconcileQueued = new java.util.concurrent.atomic.AtomicBoolean();
         /** Since when (nanoTime) the host has had no connection; null while connected. */
         volatile Long unreachableSince;
 
@@ -118,9 +128,28 @@ public class HostRegistry {
     private final Map<String, HypervisorDriver> drivers = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<Void>> awaitedHosts = new ConcurrentHashMap<>();
     private final CountDownLatch activated = new CountDownLatch(1);
-    /** One thread: connects are serialised so a host's connect and close never race. */
-    private final ScheduledExecutorService connector = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "servicefarm-host-connector");
+    /**
+     * Each host's lane, by {@link #key} of its name: its connects, closes, reconciles and cleanups run one at a time, in
+     * order, so they never race; the lanes of different hosts run side by side, so a host whose connect hangs (a remote
+     * host that does not answer: minutes, until TCP gives up) holds up no other host. A lane outlives its host's entry:
+     * a configuration updated closes the old connection before the new one is made.
+     */
+    private final Lanes lanes = new Lanes("servicefarm-host-");
+    /** Runs drivers' connects, so that a lane waits at most {@link #connectWait} for one. */
+    private final java.util.concurrent.ExecutorService connects = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "servicefarm-host-connect");
+        t.setDaemon(true);
+        return t;
+    });
+    /**
+     * The connects that outlived {@link #connectWait}, by {@link #key} of the host name: no other is started for the
+     * host until it ends (a host that never answers holds one thread, not one more at every retry), and the connection
+     * it makes, if any, is closed.
+     */
+    private final Map<String, CompletableFuture<HostConnection>> lateConnects = new ConcurrentHashMap<>();
+    /** Asks every host's lane to check its connection, every {@link #WATCH_PERIOD}. */
+    private final ScheduledExecutorService watcher = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "servicefarm-host-watcher");
         t.setDaemon(true);
         return t;
     });
@@ -156,8 +185,9 @@ public class HostRegistry {
                     + "the second configuration is ignored", record.name(), existing.record.name());
             return;
         }
-        later(() -> {
+        later(record.name(), () -> {
             index.configure(record);
+            detail(entry, entry.detail); // known at once, as connecting, however long its driver takes
             connect(entry);
         });
     }
@@ -166,7 +196,7 @@ public class HostRegistry {
         HostRecord record = configuration.record();
         Entry entry = hosts.get(key(record.name()));
         if (entry != null && entry.record.equals(record) && hosts.remove(key(record.name()), entry)) {
-            later(() -> {
+            later(record.name(), () -> {
                 index.remove(record.name());
                 // an update or a driver swap reconnects (the next connection takes over what runs); a host whose
                 // configuration is gone has left the farm: its driver stops what it kept for future VMs
@@ -179,33 +209,38 @@ public class HostRegistry {
     void addDriver(HypervisorDriver driver, Map<String, Object> properties) {
         String name = String.valueOf(properties.get(HypervisorDriver.NAME));
         drivers.put(name, driver);
-        later(() -> hosts.values().stream()
-                .filter(e -> e.record.driver().equals(name) && e.connection == null).forEach(this::connect));
+        hosts.values().stream().filter(e -> e.record.driver().equals(name)).forEach(e -> later(e.record.name(), () -> {
+            if (e.connection == null) {
+                connect(e);
+            }
+        }));
     }
 
     void removeDriver(HypervisorDriver driver, Map<String, Object> properties) {
         String name = String.valueOf(properties.get(HypervisorDriver.NAME));
         if (drivers.remove(name, driver)) {
-            later(() -> hosts.values().stream().filter(e -> e.record.driver().equals(name))
-                    .forEach(e -> disconnect(e, "driver " + name + " is not installed")));
+            hosts.values().stream().filter(e -> e.record.driver().equals(name)).forEach(e -> later(e.record.name(),
+                    () -> disconnect(e, "driver " + name + " is not installed")));
         }
     }
 
     @Activate
     void activate() {
         activated.countDown();
-        connector.scheduleWithFixedDelay(() -> watchConnections(nanoTime.getAsLong()), WATCH_PERIOD.toMillis(),
+        watcher.scheduleWithFixedDelay(() -> watchConnections(nanoTime.getAsLong()), WATCH_PERIOD.toMillis(),
                 WATCH_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /**
-     * Runs a task on the connector thread once this registry is active. DS calls the bind methods of the host and
-     * driver references before it sets the static references (index, stateTable) the tasks use, so the connector
-     * holds its tasks, in order, until activation.
+     * Runs a task on the lane of {@code host} once this registry is active. DS calls the bind methods of the host and
+     * driver references before it sets the static references (index, stateTable) the tasks use, so a lane holds its
+     * tasks, in order, until activation.
+     *
+     * @return false if the registry is stopped and the task will not run
      */
-    private void later(Runnable task) {
+    private boolean later(String host, Runnable task) {
         try {
-            connector.execute(() -> {
+            lanes.execute(key(host), host, () -> {
                 try {
                     activated.await();
                 } catch (InterruptedException e) {
@@ -214,14 +249,18 @@ public class HostRegistry {
                 }
                 task.run();
             });
+            return true;
         } catch (RejectedExecutionException e) {
-            // deactivated: DS unbinds the hosts after the connector stopped, and every connection is closed already
+            // deactivated: DS unbinds the hosts after the lanes stopped, and every connection is closed already
+            return false;
         }
     }
 
     @Deactivate
     void deactivate() {
-        connector.shutdownNow();
+        watcher.shutdownNow();
+        lanes.shutdown();
+        connects.shutdownNow();
         hosts.values().forEach(e -> disconnect(e, "stopped"));
     }
 
@@ -246,7 +285,7 @@ public class HostRegistry {
                         safe(e.getMessage()));
                 return;
             }
-            HostConnection connection = driver.connect(record, this::onEvent);
+            HostConnection connection = connectWithin(driver, record);
             try {
                 // before the host is usable: nothing is placed there while its table rows are being made true
                 reconcile(record.name(), connection);
@@ -269,29 +308,95 @@ public class HostRegistry {
         }
     }
 
-    /**
-     * Every {@link #WATCH_PERIOD}, on the connector thread: a connection its driver no longer finds alive is closed and
-     * made again at once (the reconcile of the connect takes in what changed meanwhile), and a host whose connecting
-     * failed is tried again once its wait has passed. Connecting again does not depend on leading: each appliance
-     * holds connections of its own.
-     */
-    void watchConnections(long nowNanos) {
-        for (Entry entry : hosts.values()) {
-            HostConnection connection = entry.connection;
-            if (connection != null && !aliveQuietly(entry, connection)) {
-                LOG.warn("Host {} lost its connection (its hypervisor restarted, or the way to it was cut): connecting "
-                        + "again", entry.record.name());
-                disconnect(entry, "connection lost; connecting again");
-                connect(entry);
-            } else if (connection == null && entry.retry != null && entry.retry.due(nowNanos)) {
-                connect(entry);
+    /** The driver's connect, given up after {@link #connectWait} (the late one is closed should it ever end). */
+    private HostConnection connectWithin(HypervisorDriver driver, HostRecord record) throws HypervisorException {
+        String key = key(record.name());
+        CompletableFuture<HostConnection> late = lateConnects.get(key);
+        if (late != null) {
+            throw new HypervisorException("its connect of more than " + connectWait.toSeconds() + " s ago has not "
+                    + "ended (the host does not answer)");
+        }
+        CompletableFuture<HostConnection> attempt = new CompletableFuture<>();
+        connects.execute(() -> {
+            try {
+                attempt.complete(driver.connect(record, this::onEvent));
+            } catch (HypervisorException | RuntimeException e) {
+                attempt.completeExceptionally(e);
             }
+        });
+        try {
+            return attempt.get(connectWait.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            lateConnects.put(key, attempt);
+            attempt.whenComplete((connection, failure) -> {
+                lateConnects.remove(key, attempt);
+                if (connection != null) {
+                    connection.close();
+                    LOG.info("Host {}: a connect given up on ended after all; its connection is closed",
+                            record.name());
+                }
+            });
+            throw new HypervisorException("no answer within " + connectWait.toSeconds() + " s");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof HypervisorException refused) {
+                throw refused;
+            }
+            throw e.getCause() instanceof RuntimeException failed ? failed : new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new HypervisorException("interrupted while connecting");
         }
     }
 
-    /** Runs {@link #watchConnections} on the connector thread now, as if at {@code nowNanos}; for tests. */
+    /**
+     * Every {@link #WATCH_PERIOD}, on each host's lane: a connection its driver no longer finds alive is closed and
+     * made again at once (the reconcile of the connect takes in what changed meanwhile), and a host whose connecting
+     * failed is tried again once its wait has passed. Connecting again does not depend on leading: each appliance
+     * holds connections of its own. A host whose lane is still busy (a connect that hangs) keeps the one check it
+     * has queued: checks do not pile up behind it.
+     *
+     * @return completes when every host was checked
+     */
+    CompletableFuture<Void> watchConnections(long nowNanos) {
+        List<CompletableFuture<Void>> checks = new ArrayList<>();
+        for (Entry entry : hosts.values()) {
+            CompletableFuture<Void> pending = entry.pendingCheck;
+            if (pending != null && !pending.isDone()) {
+                checks.add(pending);
+                continue;
+            }
+            CompletableFuture<Void> check = new CompletableFuture<>();
+            entry.pendingCheck = check;
+            boolean queued = later(entry.record.name(), () -> {
+                try {
+                    checkConnection(entry, nowNanos);
+                } finally {
+                    check.complete(null);
+                }
+            });
+            if (!queued) {
+                check.complete(null);
+            }
+            checks.add(check);
+        }
+        return CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new));
+    }
+
+    private void checkConnection(Entry entry, long nowNanos) {
+        HostConnection connection = entry.connection;
+        if (connection != null && !aliveQuietly(entry, connection)) {
+            LOG.warn("Host {} lost its connection (its hypervisor restarted, or the way to it was cut): connecting "
+                    + "again", entry.record.name());
+            disconnect(entry, "connection lost; connecting again");
+            connect(entry);
+        } else if (connection == null && entry.retry != null && entry.retry.due(nowNanos)) {
+            connect(entry);
+        }
+    }
+
+    /** Checks every host's connection now, as if at {@code nowNanos}; for tests. */
     Future<?> watchConnectionsNow(long nowNanos) {
-        return connector.submit(() -> watchConnections(nowNanos));
+        return watchConnections(nowNanos);
     }
 
     private static boolean aliveQuietly(Entry entry, HostConnection connection) {
@@ -422,7 +527,7 @@ public class HostRegistry {
             LOG.warn("Reconcile repaired VM {} ({}): {} -> {}: {}", vm.id(), vm.offering().key(), vm.state(), observed,
                     why);
             if (observed == VmState.FAILED) {
-                later(() -> {
+                later(host, () -> {
                     try {
                         connection(host).destroy(vm.id()); // it cannot serve, and would hold capacity no row counts
                     } catch (HypervisorException | RuntimeException e) {
@@ -463,7 +568,7 @@ public class HostRegistry {
         }
         LOG.warn("Recovered VM {} ({}): {} -> {}: {}", vm.id(), vm.offering().key(), from, to, why);
         if (removeGuest) {
-            later(() -> {
+            later(host, () -> {
                 try {
                     connection(host).destroy(vm.id());
                 } catch (HypervisorException | RuntimeException e) {
@@ -476,19 +581,29 @@ public class HostRegistry {
 
     /**
      * Reconciles every connected host with the table (the lifecycle calls it periodically, besides each connect): on
-     * the connector thread, so it never races a host's connect or close.
+     * each host's lane, so it never races the host's connect or close; a host whose lane is held up keeps the one
+     * reconcile it has queued.
      */
     void reconcileAll() {
-        later(() -> hosts.values().forEach(entry -> {
-            HostConnection connection = entry.connection;
-            if (connection != null) {
-                try {
-                    reconcile(entry.record.name(), connection);
-                } catch (HypervisorException | RuntimeException e) {
-                    LOG.warn("Reconcile of host {} failed: {}", entry.record.name(), safe(e.getMessage()));
-                }
+        for (Entry entry : hosts.values()) {
+            if (!entry.reconcileQueued.compareAndSet(false, true)) {
+                continue;
             }
-        }));
+            boolean queued = later(entry.record.name(), () -> {
+                entry.reconcileQueued.set(false);
+                HostConnection connection = entry.connection;
+                if (connection != null) {
+                    try {
+                        reconcile(entry.record.name(), connection);
+                    } catch (HypervisorException | RuntimeException e) {
+                        LOG.warn("Reconcile of host {} failed: {}", entry.record.name(), safe(e.getMessage()));
+                    }
+                }
+            });
+            if (!queued) {
+                entry.reconcileQueued.set(false);
+            }
+        }
     }
 
     /** Takes a guest the table does not know back into it, from what the farm recorded on it. */
@@ -538,7 +653,7 @@ public class HostRegistry {
         boolean failedNow = after.map(vm -> vm.state() == VmState.FAILED).orElse(false);
         Entry entry = entry(event.host());
         if (failedNow && entry != null) {
-            connector.execute(() -> {
+            later(event.host(), () -> {
                 HostConnection connection = entry.connection;
                 try {
                     if (connection != null) {
@@ -646,14 +761,16 @@ public class HostRegistry {
             Dictionary<String, Object> properties = toProperties(record);
             properties.put(ORIGIN, ORIGIN_API);
             configuration.update(properties);
-            up.get(REGISTRATION_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            up.get(registrationWait.toMillis(), TimeUnit.MILLISECONDS);
             return status(record.name()).orElseThrow(() -> new IllegalStateException("host " + record.name()
                     + " was saved but its configuration was not accepted; see the log"));
         } catch (IOException | InvalidSyntaxException | ExecutionException e) {
             throw new IllegalStateException("cannot save host " + record.name() + ": " + safe(e.getMessage()), e);
         } catch (TimeoutException e) {
-            throw new IllegalStateException("host " + record.name() + " was saved but did not come up within "
-                    + REGISTRATION_WAIT.toSeconds() + " s; see the log");
+            // its driver is still connecting (a remote host that does not answer may take minutes): it is added, and
+            // its status says so
+            return status(record.name()).orElseThrow(() -> new IllegalStateException("host " + record.name()
+                    + " was saved but did not come up within " + registrationWait.toSeconds() + " s; see the log"));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while adding host " + record.name());

@@ -234,7 +234,15 @@ class CheckpointFlowTest {
 
         // a holder drained takes no VMs: asked again, the third standard host makes one
         farm.hosts.drain(holders.get(0), true);
-        farm.checkpoints.prepare(wiki.offering()).get(10, java.util.concurrent.TimeUnit.SECONDS);
+        // asked until it is done: a prepare asked while another runs (the background's, after a grant) answers nothing
+        Farm.await("a third holder", () -> {
+            try {
+                farm.checkpoints.prepare(wiki.offering()).get(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+            return checkpointHolders(store).size() == 3;
+        });
         List<String> now = checkpointHolders(store);
         assertEquals(3, now.size(), now.toString());
         String third = now.stream().filter(h -> !holders.contains(h)).findFirst().orElseThrow();

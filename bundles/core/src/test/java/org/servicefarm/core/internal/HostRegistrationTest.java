@@ -144,8 +144,60 @@ class HostRegistrationTest {
         assertTrue(detail.startsWith("cannot connect: no route\\u000a2026"), detail);
         assertTrue(detail.chars().noneMatch(Character::isISOControl), detail);
         // the excerpt, "cannot connect: " before it and "; trying again in 5 s" after it (10 s when the driver's
-        // arrival and the host's each made an attempt: both are queued, and the order is the connector's)
+        // arrival and the host's each made an attempt: both are queued on the host's lane)
         assertTrue(detail.length() < HostRegistry.DETAIL_LENGTH + 60, "bounded: " + detail.length());
         assertTrue(detail.matches("(?s).*; trying again in (5|10) s"), detail);
+    }
+    @Test
+    void aHostWhoseConnectHangsHoldsUpNoOtherHostIsGivenUpOnAndCanBeRemoved() throws Exception {
+        java.util.concurrent.CountDownLatch answer = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        farm.hosts.addDriver(new HypervisorDriver() {
+            @Override
+            public void validate(HostRecord host) {
+            }
+
+            @Override
+            public HostConnection connect(HostRecord host, VmEventListener events) throws HypervisorException {
+                calls.incrementAndGet();
+                try { // a remote host that accepts TCP and never answers: libvirt's connect waits for ever
+                    answer.await(60, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return farm.hypervisor.connect(host, events);
+            }
+        }, Map.of(HypervisorDriver.NAME, "far"));
+        farm.hosts.registrationWait = java.time.Duration.ofMillis(200);
+        farm.hosts.connectWait = java.time.Duration.ofSeconds(1);
+        int connected;
+        try {
+            HostStatus faraway = farm.manager.registerHost(host("faraway", "far", "fake:///faraway", Map.of()));
+            assertFalse(faraway.connected());
+            assertEquals("connecting", faraway.detail(), "added, and said to be connecting");
+
+            long start = System.nanoTime();
+            HostStatus nearby = farm.manager.registerHost(host("nearby", "fake", "fake:///nearby", Map.of()));
+            assertTrue(nearby.connected(), "not held up by faraway: " + nearby.detail());
+            assertTrue(farm.manager.drain("nearby", true).drained(), "drained while faraway still connects");
+            assertTrue(System.nanoTime() - start < 5_000_000_000L);
+
+            Farm.await("faraway to be given up on", () -> farm.hosts.status("faraway").orElseThrow().detail()
+                    .equals("cannot connect: no answer within 1 s; trying again in 5 s"));
+            farm.hosts.watchConnectionsNow(System.nanoTime() + 3_600_000_000_000L).get();
+            assertEquals("cannot connect: its connect of more than 1 s ago has not ended (the host does not answer); "
+                    + "trying again in 10 s", farm.hosts.status("faraway").orElseThrow().detail());
+            assertEquals(1, calls.get(), "no second connect while the first has not ended");
+
+            farm.manager.unregisterHost("faraway");
+            Farm.await("faraway to be gone", () -> farm.hosts.statuses().stream()
+                    .noneMatch(h -> h.name().equals("faraway") && h.host() != null));
+            connected = farm.hypervisor.connects.get();
+        } finally {
+            answer.countDown(); // it answers at last
+        }
+        Farm.await("the late connection to be made and closed", () -> farm.hypervisor.connects.get() > connected
+                && !farm.hypervisor.listeners.containsKey("faraway"));
+        assertEquals(1, calls.get());
     }
 }
