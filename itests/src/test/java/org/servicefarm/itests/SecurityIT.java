@@ -99,6 +99,7 @@ public class SecurityIT extends BootedAppliance {
             new Call("DELETE", "/api/v1/vms/sf-000000000000", null, Need.OPERATOR, 404),
             new Call("POST", "/api/v1/hosts/no-such-host/drain", null, Need.ADMIN, 404),
             new Call("DELETE", "/api/v1/hosts/no-such-host/drain", null, Need.ADMIN, 404),
+            new Call("POST", "/api/v1/hosts/no-such-host/connect", null, Need.ADMIN, 404),
             new Call("POST", "/api/v1/hosts", HOST_OF_NO_DRIVER, Need.ADMIN, 400),
             new Call("DELETE", "/api/v1/hosts/no-such-host", null, Need.ADMIN, 404),
             new Call("GET", "/api/v1/images", null, Need.VIEWER, 200),

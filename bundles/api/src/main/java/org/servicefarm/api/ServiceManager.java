@@ -78,6 +78,17 @@ public interface ServiceManager {
     }
 
     /**
+     * Connects a host now: one waiting for its next try after a failed connect (its hypervisor was down) is tried at
+     * once, for an operator who brought it back; a connected host, or one whose connect is under way, is left as it is.
+     *
+     * @return the host's status after the try (still connecting if its driver has not answered within seconds)
+     * @throws NotFoundException if there is no such host
+     */
+    default HostStatus connect(String name) {
+        throw unsupported("connect hosts");
+    }
+
+    /**
      * Puts an ACTIVE VM to sleep: suspended in memory, it resumes in milliseconds.
      *
      * @return its row once it sleeps

@@ -1224,6 +1224,12 @@ public class FarmServiceManager implements ServiceManager {
     }
 
     @Override
+    public HostStatus connect(String name) {
+        // this appliance's own connection: each appliance sharing a store holds its own
+        return hosts.connectNow(name);
+    }
+
+    @Override
     public void unregisterHost(String name) {
         // whether VMs occupy it is decided atomically with placement's reservations
         sharedHosts.unregister(name);

@@ -780,6 +780,47 @@ public class HostRegistry {
     }
 
     /**
+     * Connects a host now, on its lane: one waiting for its next try is tried at once, and should that fail, again after
+     * the first interval, not the longest (the operator who asked expects it back); a connected one, or one whose
+     * connect is under way, is left as it is.
+     *
+     * @return its status once the try ended, or after {@link #registrationWait} if its driver has not answered yet
+     * @throws NotFoundException if no host of that name is configured
+     */
+    HostStatus connectNow(String name) {
+        Entry entry = entry(name);
+        if (entry == null) {
+            throw new NotFoundException("no host named " + Names.excerpt(name));
+        }
+        CompletableFuture<Void> tried = new CompletableFuture<>();
+        boolean queued = later(name, () -> {
+            try {
+                if (entry.connection == null && hosts.get(key(name)) == entry) {
+                    LOG.info("Host {}: connecting now, as asked", name);
+                    entry.retry = null;
+                    detail(entry, "connecting");
+                    connect(entry);
+                }
+            } finally {
+                tried.complete(null);
+            }
+        });
+        if (!queued) {
+            throw new IllegalStateException("the host registry is stopping");
+        }
+        try {
+            tried.get(registrationWait.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            // its driver is still connecting: its status says so
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return status(name).orElseThrow(() -> new NotFoundException("no host named " + Names.excerpt(name)));
+    }
+
+    /**
      * Removes a host that runs no VM, with its configuration. Whether VMs occupy it is decided atomically with
      * placement's reservations ({@link HostIndex#retire}): from then on nothing is placed there.
      *

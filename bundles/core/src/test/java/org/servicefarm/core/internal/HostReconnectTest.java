@@ -110,6 +110,33 @@ class HostReconnectTest {
     }
 
     @Test
+    void anOperatorConnectsAHostAtOnceInsteadOfAwaitingItsNextTry() throws Exception {
+        farm.hypervisor.unreachable.add("large");
+        farm.hypervisor.lostConnections.add("large");
+        watch();
+        for (long wait : new long[] {5, 10, 20, 40, 80, 160}) { // down for a while: its next try is 5 minutes away
+            advance(Duration.ofSeconds(wait));
+            watch();
+        }
+        assertTrue(large().detail().endsWith("trying again in 300 s"), large().detail());
+
+        HostStatus stillDown = farm.manager.connect("large");
+        assertFalse(stillDown.connected());
+        assertTrue(stillDown.detail().endsWith("no hypervisor answers; trying again in 5 s"),
+                "tried at once, and soon again: " + stillDown.detail());
+
+        farm.hypervisor.unreachable.remove("large"); // the operator brought it back
+        int connects = farm.hypervisor.connects.get();
+        HostStatus back = farm.manager.connect("large");
+        assertTrue(back.connected(), String.valueOf(back.detail()));
+        assertEquals(connects + 1, farm.hypervisor.connects.get());
+        assertTrue(farm.manager.connect("large").connected());
+        assertEquals(connects + 1, farm.hypervisor.connects.get(), "a connected host is left as it is");
+        assertEquals("no host named nowhere", org.junit.jupiter.api.Assertions.assertThrows(
+                org.servicefarm.api.NotFoundException.class, () -> farm.manager.connect("nowhere")).getMessage());
+    }
+
+    @Test
     void aRestingVmOnAHostThatIsDownDoesNotHoldItsOfferingBack() throws Exception {
         Outcome.Granted first = wiki();
         assertEquals("large", first.hostId());

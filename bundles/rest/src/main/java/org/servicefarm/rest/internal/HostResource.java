@@ -26,7 +26,7 @@ import org.servicefarm.api.Names;
 import org.servicefarm.api.NotFoundException;
 import org.servicefarm.api.ServiceManager;
 
-/** {@code /api/v1/hosts}: list hosts (viewer), and add, remove, drain and undrain them (admin). */
+/** {@code /api/v1/hosts}: list hosts (viewer), and add, remove, drain, undrain and connect them (admin). */
 @Component(service = HostResource.class)
 @JaxrsResource
 @JaxrsName("servicefarm-hosts")
@@ -84,6 +84,18 @@ public class HostResource {
     @Answers({"200 the host, drained", "404 no host of that name", Answers.NOT_HERE})
     public JsonMapping.HostJson drain(@PathParam("name") String name) {
         return JsonMapping.host(manager.drain(name, true));
+    }
+
+    /**
+     * Connects the host now: one waiting for its next try (its hypervisor was down) is tried at once. 200 with its
+     * status after the try; {@code connected} says whether it worked, {@code detail} why not.
+     */
+    @POST
+    @Path("{name}/connect")
+    @RolesAllowed(Roles.ADMIN)
+    @Answers({"200 the host after the try (connected or not, and why)", "404 no host of that name", Answers.NOT_HERE})
+    public JsonMapping.HostJson connect(@PathParam("name") String name) {
+        return JsonMapping.host(manager.connect(name));
     }
 
     /** Undrains the host. 200 with its status. */

@@ -65,6 +65,7 @@ class AuthorizationTest {
             "POST,   /api/v1/requests?explain=true, operator",
             "POST,   /api/v1/hosts/host-a/drain, admin",
             "DELETE, /api/v1/hosts/host-a/drain, admin",
+            "POST,   /api/v1/hosts/host-a/connect, admin",
             "GET,    /api/v1/images,             viewer",
             "GET,    /api/v1/images/80bfb71f9ad57f2f281405fb, viewer",
             "POST,   /api/v1/images,             operator",
@@ -115,6 +116,7 @@ class AuthorizationTest {
                 "DELETE /api/v1/vms/{id}", "operator"));
         table.put("POST /api/v1/hosts/{name}/drain", "admin");
         table.put("DELETE /api/v1/hosts/{name}/drain", "admin");
+        table.put("POST /api/v1/hosts/{name}/connect", "admin");
         table.putAll(Map.of("GET /api/v1/images", "viewer", "GET /api/v1/images/{id}", "viewer",
                 "POST /api/v1/images", "operator", "GET /api/v1/components", "viewer",
                 "GET /api/v1/popularity", "viewer"));

@@ -59,6 +59,7 @@ final class FixedServiceManager implements ServiceManager {
     final List<String> unregistered = new ArrayList<>();
     final List<ServiceRequest> explained = new ArrayList<>();
     final Map<String, Boolean> drained = new java.util.HashMap<>();
+    final List<String> connected = new java.util.concurrent.CopyOnWriteArrayList<>();
     RuntimeException registerFailure;
     RuntimeException unregisterFailure;
     /** Thrown by {@link #hosts()} when set: a failure of the server, not of the request. */
@@ -75,6 +76,7 @@ final class FixedServiceManager implements ServiceManager {
         requests.clear();
         explained.clear();
         drained.clear();
+        connected.clear();
         registered.clear();
         unregistered.clear();
         registerFailure = null;
@@ -178,6 +180,16 @@ final class FixedServiceManager implements ServiceManager {
         return new Explanation(WIKI, List.of("version"), "create a VM on host host-a", placement,
                 new org.servicefarm.api.reuse.ReuseExplanation("default", "no ACTIVE VM offers it; a new VM is created"),
                 Duration.ofMillis(3));
+    }
+
+    @Override
+    public HostStatus connect(String name) {
+        if (!name.equals(HOST_A.name())) {
+            throw new NotFoundException("no host named " + name);
+        }
+        connected.add(name);
+        return new HostStatus(HOST_A, new Capacity(2, 4096, 5), false,
+                "cannot connect: no hypervisor answers; trying again in 5 s", false, null, Map.of());
     }
 
     @Override

@@ -218,6 +218,17 @@ class VmAndHostResourceTest {
     }
 
     @Test
+    void connectingAHostAnswersItsStatusAfterTheTry() {
+        JsonNode host = stack.post("/api/v1/hosts/host-a/connect", Login.ADMIN, null).json(200);
+        assertFalse(host.get("connected").asBoolean());
+        assertEquals("cannot connect: no hypervisor answers; trying again in 5 s", host.get("detail").asText());
+        assertEquals(List.of("host-a"), manager.connected);
+        stack.post("/api/v1/hosts/nowhere/connect", Login.ADMIN, null).problem(404);
+        stack.post("/api/v1/hosts/host-a/connect", Login.OPERATOR, null).problem(403);
+        assertEquals(List.of("host-a"), manager.connected);
+    }
+
+    @Test
     void aHealthyHostShowsItsSpeedAndNoHealth() {
         JsonNode host = stack.get("/api/v1/hosts/host-a", Login.VIEWER).json(200);
         assertEquals(1.0, host.get("speed").asDouble(), 1e-9);

@@ -8,7 +8,7 @@ import org.apache.karaf.shell.api.action.Completion;
 import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.servicefarm.api.ServiceManager;
 
-/** What the commands about one host (farm:host, farm:drain, farm:undrain, farm:host-remove) share. */
+/** What the commands about one host (farm:host, farm:drain, farm:undrain, farm:host-remove, farm:host-connect) share. */
 abstract class HostArgument implements Action {
 
     @Reference

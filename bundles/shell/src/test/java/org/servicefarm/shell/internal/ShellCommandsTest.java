@@ -58,6 +58,18 @@ class ShellCommandsTest {
             return status;
         }
 
+        /** Hosts whose hypervisor answers when connected. */
+        final java.util.Set<String> answering = new java.util.HashSet<>();
+
+        @Override
+        public HostStatus connect(String name) {
+            HostStatus host = hosts.stream().filter(h -> h.name().equals(name)).findFirst()
+                    .orElseThrow(() -> new NotFoundException("no host named " + name));
+            return answering.contains(name) ? new HostStatus(host.host(), host.used(), true, null)
+                    : new HostStatus(host.host(), host.used(), false, "cannot connect: libvirtd does not answer; "
+                    + "trying again in 5 s");
+        }
+
         @Override
         public void unregisterHost(String name) {
             HostStatus host = hosts.stream().filter(h -> h.name().equals(name)).findFirst()
@@ -152,6 +164,25 @@ class ShellCommandsTest {
         command.out = out;
         command.host = name;
         return command;
+    }
+
+    private HostConnectCommand hostConnect(String name) {
+        HostConnectCommand command = new HostConnectCommand();
+        command.manager = farm;
+        command.out = out;
+        command.host = name;
+        return command;
+    }
+
+    @Test
+    void hostConnectSaysWhetherTheHostIsConnectedAndWhyNot() throws Exception {
+        assertEquals("Not connected: alpha: cannot connect: libvirtd does not answer; trying again in 5 s",
+                refused(hostConnect("alpha")));
+        assertEquals("Invalid argument HOST: no host named gamma", refused(hostConnect("gamma")));
+        assertEquals("Invalid argument HOST: '../etc\\u000a' is not a host name", refused(hostConnect("../etc\n")));
+        farm.answering.add("alpha");
+        hostConnect("alpha").execute();
+        assertEquals("alpha connected\n", printed());
     }
 
     @Test
