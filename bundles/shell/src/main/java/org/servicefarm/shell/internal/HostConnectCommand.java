@@ -3,9 +3,7 @@ package org.servicefarm.shell.internal;
 import org.apache.karaf.shell.api.action.Command;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 import org.apache.karaf.shell.support.CommandException;
-import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
-import org.servicefarm.api.Names;
 import org.servicefarm.api.NotFoundException;
 import org.servicefarm.api.ServiceManager;
 
@@ -18,12 +16,9 @@ public class HostConnectCommand extends HostArgument {
 
     @Override
     public Object execute() throws CommandException {
-        if (!HostRecord.validName(host)) {
-            throw Failures.failure("Invalid argument HOST: '" + Names.excerpt(host) + "' is not a host name");
-        }
         HostStatus status;
         try {
-            status = manager.connect(host);
+            status = manager.connect(validHost());
         } catch (NotFoundException e) {
             throw Failures.failure("Invalid argument HOST: " + e.getMessage());
         }

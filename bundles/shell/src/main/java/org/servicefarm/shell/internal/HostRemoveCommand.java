@@ -4,8 +4,6 @@ import org.apache.karaf.shell.api.action.Command;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 import org.apache.karaf.shell.support.CommandException;
 import org.servicefarm.api.ConflictException;
-import org.servicefarm.api.HostRecord;
-import org.servicefarm.api.Names;
 import org.servicefarm.api.NotFoundException;
 import org.servicefarm.api.ServiceManager;
 
@@ -17,11 +15,8 @@ public class HostRemoveCommand extends HostArgument {
 
     @Override
     public Object execute() throws CommandException {
-        if (!HostRecord.validName(host)) {
-            throw Failures.failure("Invalid argument HOST: '" + Names.excerpt(host) + "' is not a host name");
-        }
         try {
-            manager.unregisterHost(host);
+            manager.unregisterHost(validHost());
         } catch (NotFoundException e) {
             throw Failures.failure("Invalid argument HOST: " + e.getMessage());
         } catch (ConflictException e) {

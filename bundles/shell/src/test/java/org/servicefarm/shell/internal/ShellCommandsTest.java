@@ -158,20 +158,20 @@ class ShellCommandsTest {
         assertEquals(List.of(), farm.registered, "nothing was added");
     }
 
-    private HostRemoveCommand hostRemove(String name) {
-        HostRemoveCommand command = new HostRemoveCommand();
+    /** {@code command} on host {@code name}, against the test's farm, printing to the test's output. */
+    private <T extends HostArgument> T onHost(T command, String name) {
         command.manager = farm;
         command.out = out;
         command.host = name;
         return command;
     }
 
+    private HostRemoveCommand hostRemove(String name) {
+        return onHost(new HostRemoveCommand(), name);
+    }
+
     private HostConnectCommand hostConnect(String name) {
-        HostConnectCommand command = new HostConnectCommand();
-        command.manager = farm;
-        command.out = out;
-        command.host = name;
-        return command;
+        return onHost(new HostConnectCommand(), name);
     }
 
     @Test
