@@ -633,13 +633,6 @@ public class ApplianceIT extends BootedAppliance {
         }
     }
 
-    private Bundle bundle(String symbolicName) {
-        return Arrays.stream(bundleContext.getBundles())
-                .filter(b -> symbolicName.equals(b.getSymbolicName()))
-                .findFirst()
-                .orElseThrow(() -> new AssertionError("no bundle " + symbolicName));
-    }
-
     private Map<String, Long> servicefarmBundleIds() {
         return Arrays.stream(bundleContext.getBundles())
                 .filter(b -> b.getSymbolicName() != null && b.getSymbolicName().startsWith("org.servicefarm."))

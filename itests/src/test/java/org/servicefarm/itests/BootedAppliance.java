@@ -62,6 +62,16 @@ abstract class BootedAppliance {
         client.awaitHosts(READY, "alpha", "beta", "gamma");
     }
 
+    /** The installed bundle of that symbolic name. */
+    org.osgi.framework.Bundle bundle(String symbolicName) {
+        for (org.osgi.framework.Bundle bundle : bundleContext.getBundles()) {
+            if (symbolicName.equals(bundle.getSymbolicName())) {
+                return bundle;
+            }
+        }
+        throw new AssertionError("no bundle " + symbolicName);
+    }
+
     /** The appliance's log (this runs inside it). */
     static Path log() {
         return Path.of(System.getProperty("karaf.data", "data"), "log", "karaf.log");

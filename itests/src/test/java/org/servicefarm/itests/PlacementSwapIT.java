@@ -9,7 +9,6 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.List;
@@ -201,11 +200,6 @@ public class PlacementSwapIT extends BootedAppliance {
         }
         properties.put("placement.target", target);
         configuration.update(properties);
-    }
-
-    private Bundle bundle(String symbolicName) {
-        return Arrays.stream(bundleContext.getBundles()).filter(b -> symbolicName.equals(b.getSymbolicName()))
-                .findFirst().orElse(null);
     }
 
     private static void await(String what, BooleanSupplier condition) {

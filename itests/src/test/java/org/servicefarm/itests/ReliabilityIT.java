@@ -33,10 +33,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
  * The assembled appliance attacked as its clients' mistakes and its crowds would (booted once for this class, the
- * embedded default): REST bodies fuzzed from a fixed seed, and a stampede of clients on a few cold offerings at once.
- * What a user must see: no 5xx, every refusal a problem+json body, nothing changed by a refused call, nothing logged
- * above INFO for a client's mistake (an operator who alerts on WARN must not be paged for it), and exactly one VM per
- * offering however many clients asked at the same moment.
+ * embedded default): REST bodies fuzzed from a fixed seed, a stampede of clients on a few cold offerings at once, and
+ * the request path's plug-ins stopped and started under load. What a user must see: no 5xx, every refusal a
+ * problem+json body, nothing changed by a refused call, nothing logged above INFO for a client's mistake (an operator
+ * who alerts on WARN must not be paged for it), exactly one VM per offering however many clients asked at the same
+ * moment, and a grant or a RETRY_LATER for every request while a plug-in is away.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
@@ -198,6 +199,68 @@ public class ReliabilityIT extends BootedAppliance {
             }
         }
         assertEquals("exactly one VM per offering, however many asked at once", bodies.size(), occupying);
+    }
+
+    /**
+     * The plug-ins of the request path stopped and started again, one after the other, while 8 clients ask for warm and
+     * cold offerings: the keep-alive policy in force, the VM and image eviction policies, the placement strategy, the
+     * reuse policy, and the front ends beside REST (DNS, metrics). Every answer is a grant or a RETRY_LATER with its
+     * Retry-After, never a 500, and once they are back every offering is granted.
+     */
+    @Test
+    public void c_pluginsStoppedAndStartedUnderLoadFailNoRequest() throws Exception {
+        JsonNode offerings = FarmClient.json(client.get("/api/v1/catalog/offerings?limit=40", Login.VIEWER))
+                .path("offerings");
+        List<String> bodies = new ArrayList<>();
+        for (int i = 20; i < 28; i++) { // four warm (the stampede's), four cold
+            bodies.add(offerings.get(i).toString());
+        }
+        Map<Integer, AtomicInteger> statuses = new ConcurrentHashMap<>();
+        List<String> wrong = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+        ExecutorService clients = Executors.newFixedThreadPool(8);
+        List<Future<?>> done = new ArrayList<>();
+        for (int c = 0; c < 8; c++) {
+            int first = c;
+            done.add(clients.submit(() -> {
+                for (int r = first; running.get(); r++) {
+                    HttpResponse<String> answer = client.post("/api/v1/requests", bodies.get(r % bodies.size()),
+                            Login.OPERATOR);
+                    statuses.computeIfAbsent(answer.statusCode(), s -> new AtomicInteger()).incrementAndGet();
+                    boolean retryLater = answer.statusCode() == 503 && answer.headers().firstValue("Retry-After")
+                            .isPresent() && "RETRY_LATER".equals(FarmClient.json(answer).path("outcome").asText());
+                    if (answer.statusCode() != 200 && !retryLater) {
+                        wrong.add(answer.statusCode() + ": " + excerpt(answer.body()));
+                    }
+                    FarmClient.pause(20);
+                }
+            }));
+        }
+        List<String> plugins = List.of("org.servicefarm.keepalive-fixed", "org.servicefarm.eviction-lru",
+                "org.servicefarm.eviction-gdsf", "org.servicefarm.placement-least-loaded",
+                "org.servicefarm.reuse-default", "org.servicefarm.dns", "org.servicefarm.metrics");
+        try {
+            for (String plugin : plugins) {
+                org.osgi.framework.Bundle bundle = bundle(plugin);
+                bundle.stop();
+                FarmClient.pause(700); // requests go on without it
+                bundle.start();
+                FarmClient.pause(700);
+            }
+        } finally {
+            running.set(false);
+            clients.shutdown();
+        }
+        for (Future<?> each : done) {
+            each.get();
+        }
+        System.out.println("ReliabilityIT: " + plugins.size() + " plug-ins stopped and started under load, answers by "
+                + "status: " + statuses);
+        assertTrue(wrong.size() + " wrong answers: " + wrong.subList(0, Math.min(10, wrong.size())), wrong.isEmpty());
+        assertTrue("a steady stream: " + statuses, statuses.values().stream().mapToInt(AtomicInteger::get).sum() > 100);
+        for (String body : bodies) {
+            client.requestUntilGranted(body, READY);
+        }
     }
 
     /** The VMs (id and state), hosts (name and drain) and images (id) the farm has. */

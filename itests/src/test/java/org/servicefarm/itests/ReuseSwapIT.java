@@ -119,15 +119,6 @@ public class ReuseSwapIT extends BootedAppliance {
         configuration.update(properties);
     }
 
-    private Bundle bundle(String symbolicName) {
-        for (Bundle bundle : bundleContext.getBundles()) {
-            if (symbolicName.equals(bundle.getSymbolicName())) {
-                return bundle;
-            }
-        }
-        throw new AssertionError("no bundle " + symbolicName);
-    }
-
     private static void await(String what, java.util.function.BooleanSupplier condition) {
         Instant deadline = Instant.now().plusSeconds(60);
         while (!condition.getAsBoolean()) {
