@@ -77,6 +77,12 @@ public class HostRegistry {
      * that accepts TCP and never answers (a hung sshd) holds libvirt's connect for ever.
      */
     Duration connectWait = Duration.ofSeconds(30);
+    /**
+     * The most hosts whose work runs at once; the others' waits its turn (a farm of thousands of hosts reconciled every
+     * minute does not start a thread per host). A connect that hangs is given up on after {@link #connectWait}, so it
+     * takes this many hosts hanging at once to delay the others.
+     */
+    static final int LANE_THREADS = 16;
     /** How much of a driver's message a host's detail and the log repeat. */
     static final int DETAIL_LENGTH = 300;
     /** How often each connection is asked whether it is alive ({@link HostConnection#alive}: no call to the host). */
@@ -134,7 +140,7 @@ public class HostRegistry {
      * host that does not answer: minutes, until TCP gives up) holds up no other host. A lane outlives its host's entry:
      * a configuration updated closes the old connection before the new one is made.
      */
-    private final Lanes lanes = new Lanes("servicefarm-host-");
+    private final Lanes lanes = new Lanes("servicefarm-host-", LANE_THREADS);
     /** Runs drivers' connects, so that a lane waits at most {@link #connectWait} for one. */
     private final java.util.concurrent.ExecutorService connects = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "servicefarm-host-connect");

@@ -4,8 +4,10 @@ import java.util.ArrayDeque;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 
 import org.servicefarm.api.Names;
 import org.slf4j.Logger;
@@ -13,8 +15,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Serial lanes over one pool of threads: the tasks of one lane run one at a time, in the order given; the lanes run
- * side by side, each on a pool thread only while it has tasks. The thread carries the lane's name while it runs them,
- * so a thread dump shows which lane a call that hangs holds up.
+ * side by side, each on a pool thread only while it has tasks, at most {@code threads} at once (a farm of thousands
+ * of hosts reconciled every minute must not start a thread per host; lanes beyond that wait their turn). The thread
+ * carries the lane's name while it runs them, so a thread dump shows which lane a call that hangs holds up.
  */
 final class Lanes {
 
@@ -24,13 +27,16 @@ final class Lanes {
     private final Map<String, Lane> lanes = new ConcurrentHashMap<>();
     private final ExecutorService pool;
 
-    Lanes(String threadPrefix) {
+    Lanes(String threadPrefix, int threads) {
         this.threadPrefix = threadPrefix;
-        this.pool = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, threadPrefix + "lane");
-            t.setDaemon(true);
-            return t;
-        });
+        ThreadPoolExecutor executor = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, threadPrefix + "lane");
+                    t.setDaemon(true);
+                    return t;
+                });
+        executor.allowCoreThreadTimeOut(true); // an idle farm holds no lane thread
+        this.pool = executor;
     }
 
     /**
