@@ -43,6 +43,9 @@ import org.slf4j.LoggerFactory;
 final class LibvirtHostConnection implements HostConnection {
 
     private static final Logger LOG = LoggerFactory.getLogger(LibvirtHostConnection.class);
+    /** Seconds without traffic before libvirt probes the daemon, and the unanswered probes after which it gives up. */
+    static final int KEEPALIVE_INTERVAL_S = 5;
+    static final int KEEPALIVE_COUNT = 3;
     private static final int LOCK_STRIPES = 32;
     /** zstd's own default: an archive that moved is compressed again at it (the archive's level is not recorded). */
     private static final int RELOCATED_LEVEL = 3;
@@ -103,6 +106,13 @@ final class LibvirtHostConnection implements HostConnection {
         LibvirtHostConnection connection = new LibvirtHostConnection(host, settings, libvirt,
                 stateDirectory.resolve(host.name()), dispatcher, simulatedGuests, onClose);
         try {
+            if (settings.kind() == HostSettings.Kind.QEMU) {
+                // A daemon that stops answering (wedged, or the network to a remote host cut without a reset) would
+                // hold every call on this connection for ever, a creation's among them, while the connection still
+                // looked alive: with keepalive, libvirt closes it after KEEPALIVE_COUNT unanswered probes, the calls
+                // fail, alive() says so, and the farm connects again. Our event loop answers libvirt's timers.
+                libvirt.setKeepAlive(KEEPALIVE_INTERVAL_S, KEEPALIVE_COUNT);
+            }
             libvirt.addLifecycleListener(connection.events);
             connection.recoverFarmDomains();
         } catch (LibvirtException | HypervisorException | RuntimeException e) {
