@@ -414,6 +414,12 @@ public class HostRegistry {
         }
     }
 
+    /** Whether the farm holds a connection to {@code host} now (false for a host not configured). */
+    boolean connected(String host) {
+        Entry entry = entry(host);
+        return entry != null && entry.connection != null;
+    }
+
     /**
      * How long the host has had no connection: since it was configured, or since its connection ended. Zero while it
      * is connected, and for a host not configured.

@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The farm-wide VM cap, and the room eviction makes: when the cap is reached, or when no host can take a new or
  * restored VM, the eviction policy in force ({@link Eviction}) ranks the VMs held in memory (ACTIVE and SLEEPING, none
- * being woken, none of the offering the room is for) and the first goes. A victim is archived while the archives'
+ * being woken, none of the offering the room is for, none on a host not connected) and the first goes. A victim is archived while the archives'
  * budget has room (configurable), destroyed otherwise: archiving keeps its state and frees its host's memory and its
  * slot under the cap all the same.
  */
@@ -92,11 +92,16 @@ final class VmCap {
         Map<String, VmRecord> evictable = new HashMap<>();
         Instant now = clock.instant();
         int held = 0;
+        int unreachable = 0;
         for (VmRecord vm : table.occupying()) {
             if ((vm.state() == VmState.ACTIVE || vm.state() == VmState.SLEEPING) && !operations.waking(vm.id())
                     && !vm.offering().equals(forOffering) && where.test(vm)) {
                 if (awaitsItsClient(vm, now, victims.hold())) {
                     held++;
+                } else if (!operations.reachable(vm)) {
+                    // its host cannot archive or destroy it now: "evicted", its row would say gone while its guest
+                    // runs on (and serves: see StrandedVms), and no room placement can use would come free
+                    unreachable++;
                 } else {
                     evictable.put(vm.id(), vm);
                 }
@@ -117,7 +122,8 @@ final class VmCap {
         }
         throw new NoRoomException(why + " and " + (eviction.hasVmPolicy()
                 ? "no VM may be evicted (" + evictable.size() + " candidates" + (held == 0 ? ""
-                        : "; " + held + " made ready for requests whose retries are due") + ")"
+                        : "; " + held + " made ready for requests whose retries are due") + (unreachable == 0 ? ""
+                        : "; " + unreachable + " on hosts not connected") + ")"
                 : "no eviction policy is in force"));
     }
 

@@ -103,6 +103,11 @@ final class VmOperations {
         this.loads = loads;
     }
 
+    /** Whether a VM's host can be asked to move it now: it is connected. */
+    boolean reachable(VmRecord vm) {
+        return hosts.connected(vm.hostId());
+    }
+
     boolean waking(String vmId) {
         return activations.containsKey(vmId);
     }

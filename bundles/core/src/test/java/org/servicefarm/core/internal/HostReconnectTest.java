@@ -184,6 +184,21 @@ class HostReconnectTest {
     }
 
     @Test
+    void aVmOfAHostThatIsDownIsNotEvictedToMakeRoom() throws Exception {
+        farm.manager.modified(Farm.convert(Map.of("vm.cap", 1), FarmServiceManager.Config.class));
+        Outcome.Granted first = wiki();
+        largeGoesDown();
+
+        Outcome.RetryLater later = assertInstanceOf(Outcome.RetryLater.class,
+                farm.manager.request(ServiceRequest.of("blog").withDeadline(Duration.ofSeconds(10))));
+        assertTrue(later.detail().endsWith("no VM may be evicted (0 candidates; 1 on hosts not connected)"),
+                later.detail());
+        VmRecord vm = farm.vms().stream().filter(v -> v.id().equals(first.vmId())).findFirst().orElseThrow();
+        assertEquals(VmState.ACTIVE, vm.state(), "not destroyed in the table while its guest runs on: " + vm.detail());
+        assertEquals(VmState.ACTIVE, farm.hypervisor.guestsByHost.get("large").get(first.vmId()));
+    }
+
+    @Test
     void anActiveVmOfAHostThatIsDownIsPassedOverOnceItsServiceIsSilent() throws Exception {
         Outcome.Granted first = wiki();
         largeGoesDown();
