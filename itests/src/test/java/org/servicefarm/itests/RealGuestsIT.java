@@ -458,6 +458,47 @@ public class RealGuestsIT {
     }
 
     /**
+     * libvirtd wedged (SIGSTOP: it holds its sockets and answers nothing, as a daemon stuck in a deadlock or a remote
+     * host cut off without a reset): libvirt's keepalive ends the appliance's connection within seconds, so the host is
+     * seen not connected instead of holding every call on it for ever; its running guest is still granted (its service
+     * answers) and nothing of it is evicted or destroyed. Continued, the host is connected at the operator's word
+     * ({@code POST /api/v1/hosts/{name}/connect}) and serves as before.
+     */
+    @Test
+    public void e2_aWedgedLibvirtdIsSeenWithinSecondsAndItsGuestsServeOn() throws Exception {
+        Grant before = GRANTS.get(WIKI);
+        assertNotNull("the first test granted the wiki", before);
+        String libvirtd = new String(new ProcessBuilder("pgrep", "-x", "libvirtd").start().getInputStream()
+                .readAllBytes(), StandardCharsets.UTF_8).trim();
+        assertTrue("one libvirtd: " + libvirtd, libvirtd.matches("[0-9]+"));
+        Instant stopped = Instant.now();
+        signal("STOP", libvirtd);
+        try {
+            await("the wedged connection to be given up", Duration.ofSeconds(60),
+                    () -> !host(HOST).path("connected").asBoolean());
+            System.out.println("RealGuestsIT: libvirtd wedged, host seen not connected after "
+                    + Duration.between(stopped, Instant.now()).toMillis() + " ms");
+            Grant meanwhile = client.requestUntilGranted(WIKI, GRANT);
+            assertEquals("its guest runs on and answers", before.vmId(), meanwhile.vmId());
+            assertEquals(200, client.getService(meanwhile.endpoint()).statusCode());
+        } finally {
+            signal("CONT", libvirtd);
+        }
+        await("the host to be connected again at the operator's word", Duration.ofSeconds(90), () -> FarmClient.json(
+                client.post("/api/v1/hosts/" + HOST + "/connect", "", Login.ADMIN)).path("connected").asBoolean());
+        for (Grant grant : GRANTS.values()) {
+            assertEquals("not evicted or destroyed meanwhile: " + grant.vmId(), "ACTIVE", FarmClient.json(
+                    client.get("/api/v1/vms/" + grant.vmId(), Login.VIEWER)).path("state").asText());
+        }
+        assertEquals("running", running(before.vmId()));
+    }
+
+    private static void signal(String signal, String pid) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + signal, pid).redirectErrorStream(true).start();
+        assertEquals("kill -" + signal + " " + pid, 0, kill.waitFor());
+    }
+
+    /**
      * A test-driver host beside the QEMU host: a composition only runs there (simulated), a real image still boots on
      * the QEMU host. busybox httpd sends no Server header: its answer says so by the header's absence.
      */
