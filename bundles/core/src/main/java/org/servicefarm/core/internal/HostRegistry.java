@@ -653,8 +653,10 @@ public class HostRegistry {
      */
     void onEvent(VmEvent event) {
         Optional<VmRecord> before = stateTable.vm(event.vmId());
+        // a failed VM's guest removed (the farm removes it): its failure, and why, stays on record
         Optional<VmRecord> after = before.filter(vm -> vm.hostId().equals(event.host()) && !vm.state().transitional()
-                        && vm.state() != event.observed() && Moves.legal(vm.state(), event.observed()))
+                        && vm.state() != event.observed() && Moves.legal(vm.state(), event.observed())
+                        && !(vm.state() == VmState.FAILED && event.observed() == VmState.DESTROYED))
                 .flatMap(vm -> stateTable.move(vm.id(), vm.state(), event.observed(), "hypervisor: " + event.detail()));
         after.ifPresent(vm -> LOG.info("VM {} on {} is now {} ({})", vm.id(), event.host(), event.observed(),
                 event.detail()));

@@ -411,6 +411,10 @@ class FarmServiceManagerTest {
         assertTrue(failed.detail().startsWith("creation failed: its guest failed"), failed.detail());
         Farm.await("the failed guest to be removed",
                 () -> !farm.hypervisor.guestsByHost.get(booting.hostId()).containsKey(booting.id()));
+        // libvirt reports the removal (undefined) after the row says why it failed: the reason stays
+        farm.hypervisor.listeners.get(booting.hostId()).onEvent(new org.servicefarm.api.driver.VmEvent(
+                booting.hostId(), booting.id(), VmState.DESTROYED, "undefined (removed)"));
+        assertEquals(failed, farm.table.vm(booting.id()).orElseThrow(), "still FAILED, and why");
 
         farm.hypervisor.answering = true;
         Outcome.Granted next = grant("wiki");

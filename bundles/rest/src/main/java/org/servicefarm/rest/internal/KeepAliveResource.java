@@ -1,5 +1,7 @@
 package org.servicefarm.rest.internal;
 
+import java.util.List;
+
 import javax.annotation.security.RolesAllowed;
 import javax.ws.rs.GET;
 import javax.ws.rs.Path;
@@ -7,9 +9,10 @@ import javax.ws.rs.Produces;
 import javax.ws.rs.QueryParam;
 import javax.ws.rs.core.MediaType;
 
-import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtensionSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
@@ -36,10 +39,19 @@ public class KeepAliveResource {
     static final int DEFAULT_LIMIT = 100;
     static final int MAX_LIMIT = 1000;
 
-    private final KeepAliveView view;
+    /**
+     * The lifecycle's view, while one is active: optional and dynamic, so that a keep-alive policy bundle stopped (the
+     * lifecycle goes with the policy in force) does not take this resource away: the JAX-RS whiteboard rebuilds the
+     * whole application for a resource that comes or goes, and every endpoint of the API answers CXF's "No service was
+     * found" 404 meanwhile.
+     */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    volatile KeepAliveView view;
 
-    @Activate
-    public KeepAliveResource(@Reference KeepAliveView view) {
+    public KeepAliveResource() {
+    }
+
+    KeepAliveResource(KeepAliveView view) {
         this.view = view;
     }
 
@@ -52,10 +64,14 @@ public class KeepAliveResource {
                                                @QueryParam("limit") String limit) {
         int size = (int) QueryNumbers.whole("limit", limit, 1, MAX_LIMIT, DEFAULT_LIMIT);
         boolean anyService = service == null || service.isBlank();
-        Page<KeepAliveOutlook> page = Page.of(view.outlook().stream()
+        KeepAliveView in = view;
+        if (in == null) { // no lifecycle: no policy in force, nothing learned
+            return JsonMapping.keepAlive(null, List.of(), null);
+        }
+        Page<KeepAliveOutlook> page = Page.of(in.outlook().stream()
                         .filter(o -> anyService || o.offering().service().equals(service)),
                 o -> o.offering().key(), after, size, last -> "/api/v1/keepalive?after=" + last + "&limit=" + size
                         + (anyService ? "" : "&service=" + Page.encoded(service)));
-        return JsonMapping.keepAlive(view.policy().orElse(null), page.items(), page.next());
+        return JsonMapping.keepAlive(in.policy().orElse(null), page.items(), page.next());
     }
 }

@@ -87,4 +87,11 @@ class KeepAliveResourceTest {
     void aGuestMayNotRead() {
         stack.get("/api/v1/keepalive", Login.GUEST).problem(403);
     }
+
+    @Test
+    void withoutALifecycleThereIsNoPolicyAndNothingLearned() {
+        // no keep-alive policy in force: the lifecycle is gone, the resource stays and says so
+        JsonMapping.KeepAliveJson answer = new KeepAliveResource().keepAlive(null, null, null);
+        assertEquals(JsonMapping.keepAlive(null, List.of(), null), answer);
+    }
 }
