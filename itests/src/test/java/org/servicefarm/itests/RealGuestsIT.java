@@ -291,8 +291,7 @@ public class RealGuestsIT {
         String pid = java.nio.file.Files.readString(java.nio.file.Path.of("/run/libvirt/qemu/" + booting[0] + ".pid"))
                 .trim();
         assertTrue("a QEMU pid: " + pid, pid.matches("[0-9]+"));
-        Process kill = new ProcessBuilder("kill", "-KILL", pid).redirectErrorStream(true).start();
-        assertEquals(0, kill.waitFor());
+        signal("KILL", pid);
         Instant killed = Instant.now();
 
         await("the creation to fail", Duration.ofSeconds(20), () -> "FAILED".equals(vmState(booting[0]))

@@ -5,7 +5,6 @@ import static org.junit.Assert.assertTrue;
 
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -154,12 +153,7 @@ public class ReliabilityIT extends BootedAppliance {
      */
     @Test
     public void b_aStampedeOnColdOfferingsBuildsOneVmEachAndAnswersEveryone() throws Exception {
-        JsonNode offerings = FarmClient.json(client.get("/api/v1/catalog/offerings?limit=40", Login.VIEWER))
-                .path("offerings");
-        List<String> bodies = new ArrayList<>();
-        for (int i = 20; i < 24; i++) { // the fuzz asked for none of these
-            bodies.add(offerings.get(i).toString());
-        }
+        List<String> bodies = offerings(20, 24); // the fuzz asked for none of these
         Map<Integer, AtomicInteger> statuses = new ConcurrentHashMap<>();
         List<String> wrong = java.util.Collections.synchronizedList(new ArrayList<>());
         ExecutorService clients = Executors.newFixedThreadPool(48);
@@ -210,12 +204,7 @@ public class ReliabilityIT extends BootedAppliance {
      */
     @Test
     public void c_pluginsStoppedAndStartedUnderLoadFailNoRequest() throws Exception {
-        JsonNode offerings = FarmClient.json(client.get("/api/v1/catalog/offerings?limit=40", Login.VIEWER))
-                .path("offerings");
-        List<String> bodies = new ArrayList<>();
-        for (int i = 20; i < 28; i++) { // four warm (the stampede's), four cold
-            bodies.add(offerings.get(i).toString());
-        }
+        List<String> bodies = offerings(20, 28); // four warm (the stampede's), four cold
         Map<Integer, AtomicInteger> statuses = new ConcurrentHashMap<>();
         List<String> wrong = java.util.Collections.synchronizedList(new ArrayList<>());
         java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
@@ -265,6 +254,17 @@ public class ReliabilityIT extends BootedAppliance {
         for (String body : bodies) {
             client.requestUntilGranted(body, READY);
         }
+    }
+
+    /** The catalog's viable offerings {@code from} (inclusive) to {@code to} (exclusive), each as a request body. */
+    private List<String> offerings(int from, int to) {
+        JsonNode offerings = FarmClient.json(client.get("/api/v1/catalog/offerings?limit=" + to, Login.VIEWER))
+                .path("offerings");
+        List<String> bodies = new ArrayList<>();
+        for (int i = from; i < to; i++) {
+            bodies.add(offerings.get(i).toString());
+        }
+        return bodies;
     }
 
     /** The VMs (id and state), hosts (name and drain) and images (id) the farm has. */

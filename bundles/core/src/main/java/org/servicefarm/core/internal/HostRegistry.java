@@ -400,11 +400,6 @@ public class HostRegistry {
         }
     }
 
-    /** Checks every host's connection now, as if at {@code nowNanos}; for tests. */
-    Future<?> watchConnectionsNow(long nowNanos) {
-        return watchConnections(nowNanos);
-    }
-
     private static boolean aliveQuietly(Entry entry, HostConnection connection) {
         try {
             return connection.alive();
@@ -775,16 +770,11 @@ public class HostRegistry {
             Dictionary<String, Object> properties = toProperties(record);
             properties.put(ORIGIN, ORIGIN_API);
             configuration.update(properties);
-            up.get(registrationWait.toMillis(), TimeUnit.MILLISECONDS);
+            awaitBriefly(up);
             return status(record.name()).orElseThrow(() -> new IllegalStateException("host " + record.name()
                     + " was saved but its configuration was not accepted; see the log"));
-        } catch (IOException | InvalidSyntaxException | ExecutionException e) {
+        } catch (IOException | InvalidSyntaxException e) {
             throw new IllegalStateException("cannot save host " + record.name() + ": " + safe(e.getMessage()), e);
-        } catch (TimeoutException e) {
-            // its driver is still connecting (a remote host that does not answer may take minutes): it is added, and
-            // its status says so
-            return status(record.name()).orElseThrow(() -> new IllegalStateException("host " + record.name()
-                    + " was saved but did not come up within " + registrationWait.toSeconds() + " s; see the log"));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while adding host " + record.name());
@@ -823,15 +813,24 @@ public class HostRegistry {
             throw new IllegalStateException("the host registry is stopping");
         }
         try {
-            tried.get(registrationWait.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            // its driver is still connecting: its status says so
-        } catch (ExecutionException e) {
-            throw new IllegalStateException(e.getCause());
+            awaitBriefly(tried);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         return status(name).orElseThrow(() -> new NotFoundException("no host named " + Names.excerpt(name)));
+    }
+
+    /**
+     * Waits up to {@link #registrationWait} for a host's connect to end (its future only ever completes normally): one
+     * still connecting after it (a remote host that does not answer may take up to {@link #connectWait}) is answered
+     * as it is, its status saying "connecting".
+     */
+    private void awaitBriefly(Future<Void> connect) throws InterruptedException {
+        try {
+            connect.get(registrationWait.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            // still connecting: its status says so
+        }
     }
 
     /**

@@ -21,9 +21,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The farm-wide VM cap, and the room eviction makes: when the cap is reached, or when no host can take a new or
  * restored VM, the eviction policy in force ({@link Eviction}) ranks the VMs held in memory (ACTIVE and SLEEPING, none
- * being woken, none of the offering the room is for, none on a host not connected) and the first goes. A victim is archived while the archives'
- * budget has room (configurable), destroyed otherwise: archiving keeps its state and frees its host's memory and its
- * slot under the cap all the same.
+ * being woken, none of the offering the room is for, none on a host not connected) and the first goes. A victim is
+ * archived while the archives' budget has room (configurable), destroyed otherwise: archiving keeps its state and
+ * frees its host's memory and its slot under the cap all the same.
  */
 final class VmCap {
 

@@ -42,7 +42,7 @@ class HostReconnectTest {
     }
 
     private void watch() throws Exception {
-        farm.hosts.watchConnectionsNow(nanos.get()).get();
+        farm.hosts.watchConnections(nanos.get()).get();
     }
 
     private void advance(Duration by) {

@@ -184,7 +184,7 @@ class HostRegistrationTest {
 
             Farm.await("faraway to be given up on", () -> farm.hosts.status("faraway").orElseThrow().detail()
                     .equals("cannot connect: no answer within 1 s; trying again in 5 s"));
-            farm.hosts.watchConnectionsNow(System.nanoTime() + 3_600_000_000_000L).get();
+            farm.hosts.watchConnections(System.nanoTime() + 3_600_000_000_000L).get();
             assertEquals("cannot connect: its connect of more than 1 s ago has not ended (the host does not answer); "
                     + "trying again in 10 s", farm.hosts.status("faraway").orElseThrow().detail());
             assertEquals(1, calls.get(), "no second connect while the first has not ended");

@@ -158,7 +158,7 @@ class LifecycleTest {
         VmRecord vm = row(grant("wiki").vmId());
         farm.hypervisor.unreachable.add(vm.hostId());
         farm.hypervisor.lostConnections.add(vm.hostId());
-        farm.hosts.watchConnectionsNow(nanos.get()).get();
+        farm.hosts.watchConnections(nanos.get()).get();
 
         farm.clock.advance(Duration.ofSeconds(61));
         String detail = row(vm.id()).detail();
@@ -171,7 +171,7 @@ class LifecycleTest {
 
         farm.hypervisor.unreachable.remove(vm.hostId());
         nanos.addAndGet(HostRegistry.FIRST_RETRY.toNanos());
-        farm.hosts.watchConnectionsNow(nanos.get()).get();
+        farm.hosts.watchConnections(nanos.get()).get();
         assertEquals(1, lifecycle.sweep(), "its host is back");
         assertEquals(VmState.SLEEPING, row(vm.id()).state());
     }

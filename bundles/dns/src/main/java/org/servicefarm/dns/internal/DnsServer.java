@@ -179,11 +179,7 @@ public class DnsServer implements DirectoryFrontEnd {
                     if (formatError == null) {
                         return; // no query's header: nothing to answer on this connection
                     }
-                    synchronized (out) {
-                        out.writeShort(formatError.length);
-                        out.write(formatError);
-                        out.flush();
-                    }
+                    writeFramed(out, formatError);
                     continue;
                 }
                 // the answer is awaited here: a TCP client sends its next query only after it
@@ -195,15 +191,19 @@ public class DnsServer implements DirectoryFrontEnd {
                     response = null;
                     failure = e;
                 }
-                byte[] answer = wire(query, response, failure, 65535);
-                synchronized (out) {
-                    out.writeShort(answer.length);
-                    out.write(answer);
-                    out.flush();
-                }
+                writeFramed(out, wire(query, response, failure, 65535));
             }
         } catch (IOException e) {
             LOG.debug("DNS over TCP: {}", e.toString());
+        }
+    }
+
+    /** Writes one message on a TCP connection, after its length (RFC 1035 4.2.2). */
+    private static void writeFramed(DataOutputStream out, byte[] message) throws IOException {
+        synchronized (out) {
+            out.writeShort(message.length);
+            out.write(message);
+            out.flush();
         }
     }
 

@@ -13,6 +13,7 @@ import javax.servlet.ServletResponse;
 import javax.servlet.http.HttpServletResponse;
 
 import org.osgi.service.component.annotations.Component;
+import org.servicefarm.api.Names;
 
 /**
  * Refuses a request whose body declares a character set this JVM does not know (e.g. {@code Content-Type:
@@ -38,7 +39,7 @@ public class RequestCharsetFilter implements Filter {
             return;
         }
         byte[] problem = Problems.text(Problems.status(415, "Unsupported Media Type", "the body's charset '"
-                + org.servicefarm.api.Names.excerpt(charset) + "' is not one this server reads: send JSON in UTF-8"))
+                + Names.excerpt(charset) + "' is not one this server reads: send JSON in UTF-8"))
                 .getBytes(StandardCharsets.UTF_8);
         HttpServletResponse http = (HttpServletResponse) response;
         http.setStatus(415);
