@@ -14,6 +14,7 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtensionSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
@@ -28,11 +29,12 @@ import org.servicefarm.api.audit.AuditTrail;
  */
 @Component(service = AuditResource.class)
 @JaxrsResource
+@JaxrsApplicationSelect(ApiApplication.SELECT)
 @JaxrsName("servicefarm-audit")
 @JSONRequired
 @JaxrsExtensionSelect({JSONRequired.FILTER, Extensions.LOGIN, Extensions.ROLES, Extensions.WADL_OFF, Extensions.JSON,
         Extensions.PROBLEMS, Extensions.JSON_PROBLEMS})
-@Path("api/v1/audit")
+@Path("v1/audit")
 @Produces(MediaType.APPLICATION_JSON)
 public class AuditResource {
     static final int DEFAULT_LIMIT = 100;

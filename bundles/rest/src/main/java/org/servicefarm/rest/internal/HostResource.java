@@ -18,6 +18,7 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtensionSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
@@ -29,11 +30,12 @@ import org.servicefarm.api.ServiceManager;
 /** {@code /api/v1/hosts}: list hosts (viewer), and add, remove, drain, undrain and connect them (admin). */
 @Component(service = HostResource.class)
 @JaxrsResource
+@JaxrsApplicationSelect(ApiApplication.SELECT)
 @JaxrsName("servicefarm-hosts")
 @JSONRequired
 @JaxrsExtensionSelect({JSONRequired.FILTER, Extensions.LOGIN, Extensions.ROLES, Extensions.WADL_OFF, Extensions.JSON,
         Extensions.PROBLEMS, Extensions.JSON_PROBLEMS, Extensions.REQUEST_ID})
-@Path("api/v1/hosts")
+@Path("v1/hosts")
 @Produces(MediaType.APPLICATION_JSON)
 public class HostResource {
 
@@ -72,7 +74,7 @@ public class HostResource {
     public Response register(HostRegistration body) {
         HostStatus registered = manager.registerHost(body.toHostRecord());
         // Relative: JAX-RS resolves it against the application's base URI. Host names are URI-safe by rule.
-        return Response.created(URI.create("api/v1/hosts/" + registered.name()))
+        return Response.created(URI.create("v1/hosts/" + registered.name()))
                 .entity(JsonMapping.host(registered))
                 .build();
     }

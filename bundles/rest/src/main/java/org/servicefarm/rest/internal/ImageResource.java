@@ -18,6 +18,7 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtensionSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
@@ -32,11 +33,12 @@ import org.servicefarm.api.image.ImageService;
  */
 @Component(service = ImageResource.class)
 @JaxrsResource
+@JaxrsApplicationSelect(ApiApplication.SELECT)
 @JaxrsName("servicefarm-images")
 @JSONRequired
 @JaxrsExtensionSelect({JSONRequired.FILTER, Extensions.LOGIN, Extensions.ROLES, Extensions.WADL_OFF, Extensions.JSON,
         Extensions.PROBLEMS, Extensions.JSON_PROBLEMS, Extensions.REQUEST_ID})
-@Path("api/v1/images")
+@Path("v1/images")
 @Produces(MediaType.APPLICATION_JSON)
 public class ImageResource {
 
@@ -63,7 +65,7 @@ public class ImageResource {
                 .orElseThrow(() -> new NotFoundException("no image with id " + Names.excerpt(id)));
     }
 
-    /** The body of POST /api/v1/requests. 202 with Location: api/v1/images/{id}; NEVER a 404 problem. */
+    /** The body of POST /api/v1/requests. 202 with Location: /api/v1/images/{id}; NEVER a 404 problem. */
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @RolesAllowed(Roles.OPERATOR)
@@ -73,7 +75,7 @@ public class ImageResource {
         if (outcome instanceof BuildOutcome.Accepted accepted) {
             // Relative: JAX-RS resolves it against the application's base URI. Image ids are hex digits and '-'.
             return Response.accepted(JsonMapping.accepted(accepted))
-                    .location(URI.create("api/v1/images/" + accepted.image().id()))
+                    .location(URI.create("v1/images/" + accepted.image().id()))
                     .build();
         }
         return Problems.response(Problems.never(((BuildOutcome.Never) outcome).reason(), List.of()));

@@ -66,7 +66,7 @@ final class OpenApi {
                     continue;
                 }
                 Path sub = method.getAnnotation(Path.class);
-                String path = "/" + join(base, sub == null ? "" : sub.value());
+                String path = "/" + ApiApplication.BASE + "/" + join(base, sub == null ? "" : sub.value());
                 paths.computeIfAbsent(path, p -> new LinkedHashMap<>()).put(verb, operation(resource, method));
             }
         }

@@ -8,6 +8,7 @@ import javax.ws.rs.core.MediaType;
 
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtensionSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
@@ -15,11 +16,12 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 /** {@code GET /api/v1/openapi.json}: the API's OpenAPI 3 document, made from the resources ({@link OpenApi}). */
 @Component(service = OpenApiResource.class)
 @JaxrsResource
+@JaxrsApplicationSelect(ApiApplication.SELECT)
 @JaxrsName("servicefarm-openapi")
 @JSONRequired
 @JaxrsExtensionSelect({JSONRequired.FILTER, Extensions.LOGIN, Extensions.ROLES, Extensions.WADL_OFF, Extensions.JSON,
         Extensions.PROBLEMS, Extensions.JSON_PROBLEMS, Extensions.REQUEST_ID})
-@Path("api/v1/openapi.json")
+@Path("v1/openapi.json")
 @Produces(MediaType.APPLICATION_JSON)
 public class OpenApiResource {
 

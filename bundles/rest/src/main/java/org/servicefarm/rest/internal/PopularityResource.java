@@ -10,6 +10,7 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtensionSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
@@ -23,11 +24,12 @@ import org.servicefarm.api.image.ImageService;
  */
 @Component(service = PopularityResource.class)
 @JaxrsResource
+@JaxrsApplicationSelect(ApiApplication.SELECT)
 @JaxrsName("servicefarm-popularity")
 @JSONRequired
 @JaxrsExtensionSelect({JSONRequired.FILTER, Extensions.LOGIN, Extensions.ROLES, Extensions.WADL_OFF, Extensions.JSON,
         Extensions.PROBLEMS, Extensions.JSON_PROBLEMS, Extensions.REQUEST_ID})
-@Path("api/v1/popularity")
+@Path("v1/popularity")
 @Produces(MediaType.APPLICATION_JSON)
 public class PopularityResource {
 

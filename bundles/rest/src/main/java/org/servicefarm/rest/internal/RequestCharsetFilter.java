@@ -20,11 +20,12 @@ import org.servicefarm.api.Names;
  * application/json; charset=latin-1}) with a 415 problem, before CXF reads it: CXF throws on such a request before any
  * JAX-RS filter or mapper runs, and Jetty answers 500 with CXF's exception chain as its page (HTML, or JSON to a JSON
  * client), and logs two WARN lines for each. A servlet filter of the HTTP whiteboard, so it stands in front of every
- * servlet of the default context, the JAX-RS whiteboard's among them; it sees nothing else of a request. (CXF's own
- * servlet at {@code /cxf}, registered through the HttpService in a context of its own, serves nothing of the farm.)
+ * servlet, the JAX-RS whiteboard's among them; it sees nothing else of a request.
  */
 @Component(service = Filter.class, property = {
         "osgi.http.whiteboard.filter.pattern=/*",
+        // every context: the JAX-RS whiteboard serves the API's application (ApiApplication) in a context of its own
+        "osgi.http.whiteboard.context.select=(osgi.http.whiteboard.context.name=*)",
         "osgi.http.whiteboard.filter.name=servicefarm-request-charset",
         // POST /api/v1/requests answers asynchronously: every filter in front of it must allow that
         "osgi.http.whiteboard.filter.asyncSupported=true"})

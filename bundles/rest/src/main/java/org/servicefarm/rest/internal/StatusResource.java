@@ -17,6 +17,7 @@ import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtensionSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
@@ -29,11 +30,12 @@ import org.servicefarm.api.store.VmStore;
 /** {@code GET /api/v1/status}: the directory front ends that run (REST, DNS, dashboard, ...) and the farm's size. */
 @Component(service = StatusResource.class)
 @JaxrsResource
+@JaxrsApplicationSelect(ApiApplication.SELECT)
 @JaxrsName("servicefarm-status")
 @JSONRequired
 @JaxrsExtensionSelect({JSONRequired.FILTER, Extensions.LOGIN, Extensions.ROLES, Extensions.WADL_OFF, Extensions.JSON,
         Extensions.PROBLEMS, Extensions.JSON_PROBLEMS, Extensions.REQUEST_ID})
-@Path("api/v1/status")
+@Path("v1/status")
 @Produces(MediaType.APPLICATION_JSON)
 public class StatusResource {
 

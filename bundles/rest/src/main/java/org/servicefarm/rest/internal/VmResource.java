@@ -17,6 +17,7 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtensionSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
@@ -37,11 +38,12 @@ import org.servicefarm.api.VmState;
  */
 @Component(service = VmResource.class)
 @JaxrsResource
+@JaxrsApplicationSelect(ApiApplication.SELECT)
 @JaxrsName("servicefarm-vms")
 @JSONRequired
 @JaxrsExtensionSelect({JSONRequired.FILTER, Extensions.LOGIN, Extensions.ROLES, Extensions.WADL_OFF, Extensions.JSON,
         Extensions.PROBLEMS, Extensions.JSON_PROBLEMS, Extensions.REQUEST_ID})
-@Path("api/v1/vms")
+@Path("v1/vms")
 @Produces(MediaType.APPLICATION_JSON)
 public class VmResource {
     /** A page of VMs: enough for a small farm's whole table at once. */

@@ -94,7 +94,7 @@ class AuthorizationTest {
         Map<String, String> declared = new TreeMap<>();
         for (Class<?> resource : List.of(CatalogResource.class, VmResource.class, HostResource.class,
                 RequestResource.class, ImageResource.class, ComponentResource.class, PopularityResource.class)) {
-            String base = "/" + resource.getAnnotation(Path.class).value();
+            String base = "/" + ApiApplication.BASE + "/" + resource.getAnnotation(Path.class).value();
             for (Method method : resource.getDeclaredMethods()) {
                 String verb = httpMethod(method);
                 if (verb != null) {
@@ -134,8 +134,8 @@ class AuthorizationTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"GET /probe/undeclared", "POST /probe/undeclared", "GET /probe/permit-all",
-            "GET /probe/unknown-role", "GET /probe/no-role"})
+    @ValueSource(strings = {"GET /api/probe/undeclared", "POST /api/probe/undeclared", "GET /api/probe/permit-all",
+            "GET /api/probe/unknown-role", "GET /api/probe/no-role"})
     void aMethodThatDeclaresNoRoleOfTheApiIsRefusedToEveryone(String request) {
         String[] parts = request.split(" ");
         for (Login login : LADDER) {
@@ -147,16 +147,16 @@ class AuthorizationTest {
 
     @Test
     void aClassDeclaresTheRoleOfItsMethodsThatDeclareNone() {
-        send("GET", "/probe-class", Login.VIEWER).problem(403);
-        assertEquals(200, send("GET", "/probe-class", Login.OPERATOR).status());
-        assertEquals(200, send("GET", "/probe-class/viewer", Login.VIEWER).status(), "the method's own role wins");
+        send("GET", "/api/probe-class", Login.VIEWER).problem(403);
+        assertEquals(200, send("GET", "/api/probe-class", Login.OPERATOR).status());
+        assertEquals(200, send("GET", "/api/probe-class/viewer", Login.VIEWER).status(), "the method's own role wins");
     }
 
     @Test
     void anyOfTheRolesAMethodNamesWillDo() {
-        send("GET", "/probe/either", Login.VIEWER).problem(403);
-        assertEquals(200, send("GET", "/probe/either", Login.OPERATOR).status());
-        assertEquals(200, send("GET", "/probe/either", Login.ADMIN).status());
+        send("GET", "/api/probe/either", Login.VIEWER).problem(403);
+        assertEquals(200, send("GET", "/api/probe/either", Login.OPERATOR).status());
+        assertEquals(200, send("GET", "/api/probe/either", Login.ADMIN).status());
     }
 
     /**

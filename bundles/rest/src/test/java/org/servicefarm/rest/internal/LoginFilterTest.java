@@ -68,14 +68,14 @@ class LoginFilterTest {
     @Test
     void aLoggedInRequestCarriesTheUserAndTheRolesTheRealmGrants() {
         try (RestStack stack = RestStack.start(Map.of(), new ProbeResources.Methods())) {
-            JsonNode viewer = stack.get("/probe/whoami", Login.VIEWER).json(200);
+            JsonNode viewer = stack.get("/api/probe/whoami", Login.VIEWER).json(200);
             assertEquals("viewer", viewer.get("user").asText());
             assertEquals("BASIC", viewer.get("scheme").asText());
             assertEquals("[\"viewer\"]", viewer.get("roles").toString());
 
-            assertEquals("[\"viewer\",\"operator\"]", stack.get("/probe/whoami", Login.OPERATOR).json(200)
+            assertEquals("[\"viewer\",\"operator\"]", stack.get("/api/probe/whoami", Login.OPERATOR).json(200)
                     .get("roles").toString(), "each role includes the ones below");
-            assertEquals("[\"viewer\",\"operator\",\"admin\"]", stack.get("/probe/whoami", Login.ADMIN).json(200)
+            assertEquals("[\"viewer\",\"operator\",\"admin\"]", stack.get("/api/probe/whoami", Login.ADMIN).json(200)
                     .get("roles").toString());
         }
     }

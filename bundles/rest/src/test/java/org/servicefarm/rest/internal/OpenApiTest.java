@@ -61,7 +61,7 @@ class OpenApiTest {
                 }
                 operations++;
                 javax.ws.rs.Path sub = method.getAnnotation(javax.ws.rs.Path.class);
-                String path = "/" + resource.getAnnotation(javax.ws.rs.Path.class).value()
+                String path = "/" + ApiApplication.BASE + "/" + resource.getAnnotation(javax.ws.rs.Path.class).value()
                         + (sub == null ? "" : "/" + sub.value());
                 JsonNode operation = doc.path("paths").path(path).path(verb);
                 String where = verb.toUpperCase() + " " + path + " (" + resource.getSimpleName() + "." + method.getName() + ")";

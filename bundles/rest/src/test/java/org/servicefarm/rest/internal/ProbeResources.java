@@ -19,6 +19,18 @@ final class ProbeResources {
     private ProbeResources() {
     }
 
+    /** What another bundle's resource in the whiteboard's default application (such as /metrics) stands for. */
+    @Path("elsewhere")
+    @Produces(MediaType.APPLICATION_JSON)
+    public static class Elsewhere {
+
+        @GET
+        @RolesAllowed(Roles.VIEWER)
+        public Map<String, String> get() {
+            return Map.of("application", "default");
+        }
+    }
+
     /** Methods whose declarations the role check must refuse or honour. */
     @Path("probe")
     @Produces(MediaType.APPLICATION_JSON)

@@ -69,7 +69,8 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
     private final boolean wadlOff;
     private final Object[] extraResources;
     private Server jetty;
-    private Bus bus;
+    private Bus api;
+    private Bus elsewhere;
     private int port;
 
     private RestStack(Map<String, Object> config, boolean wadlOff, Object... extraResources) {
@@ -126,35 +127,24 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
     }
 
     private void start(RestConfig restConfig) throws Exception {
-        bus = BusFactory.newInstance().createBus();
-        JAXRSServerFactoryBean endpoint = new JAXRSServerFactoryBean();
-        endpoint.setBus(bus);
-        endpoint.setAddress("/");
-        endpoint.setStaticSubresourceResolution(false);
         List<Object> resources = new ArrayList<>(List.of(new RequestResource(manager), new CatalogResource(manager),
                 new VmResource(manager), new HostResource(manager), new ImageResource(images),
                 new ComponentResource(images), new PopularityResource(images), new OpenApiResource(), status(manager),
                 new KeepAliveResource(keepAlive)));
         resources.addAll(List.of(extraResources));
-        endpoint.setServiceBeans(resources);
         List<Object> extensions = new ArrayList<>(List.of(
                 new LoginFilter(restConfig, TestLoginModule.configuration("karaf", "farm"), nanos::get),
                 new RoleFilter(restConfig), new UntypedBodyFilter(), new RequestIdFilter(), new JsonProvider(), new ProblemMapper(), new JsonProblemMapper()));
         if (wadlOff) {
             extensions.add(new WadlOff());
         }
-        endpoint.setProviders(extensions);
-        endpoint.create();
-
-        CXFNonSpringServlet servlet = new CXFNonSpringServlet();
-        servlet.setBus(bus);
         ServletContextHandler context = new ServletContextHandler(ServletContextHandler.NO_SESSIONS);
         context.setContextPath("/");
-        ServletHolder holder = new ServletHolder(servlet);
-        holder.setInitOrder(0);
-        holder.setAsyncSupported(true); // as Pax Web's: POST /api/v1/requests answers asynchronously
-        context.addServlet(holder, "/*");
-        // as the HTTP whiteboard puts it in front of the JAX-RS whiteboard's servlet
+        // as the JAX-RS whiteboard serves them: the API's application (ApiApplication) at its base, and the default
+        // application (other bundles' resources, such as /metrics) at the root, each with the extensions
+        api = application(context, "/" + ApiApplication.BASE + "/*", resources, extensions);
+        elsewhere = application(context, "/*", List.of(new ProbeResources.Elsewhere()), extensions);
+        // as the HTTP whiteboard puts it in front of the JAX-RS whiteboard's servlets
         FilterHolder charset = new FilterHolder(new RequestCharsetFilter());
         charset.setAsyncSupported(true);
         context.addFilter(charset, "/*", java.util.EnumSet.of(javax.servlet.DispatcherType.REQUEST));
@@ -162,6 +152,26 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
         jetty.setHandler(context);
         jetty.start();
         port = ((ServerConnector) jetty.getConnectors()[0]).getLocalPort();
+    }
+
+    /** One JAX-RS application: a CXF bus and endpoint with its servlet at {@code pattern}. */
+    private static Bus application(ServletContextHandler context, String pattern, List<Object> resources,
+                                   List<Object> extensions) {
+        Bus bus = BusFactory.newInstance().createBus();
+        JAXRSServerFactoryBean endpoint = new JAXRSServerFactoryBean();
+        endpoint.setBus(bus);
+        endpoint.setAddress("/");
+        endpoint.setStaticSubresourceResolution(false);
+        endpoint.setServiceBeans(resources);
+        endpoint.setProviders(extensions);
+        endpoint.create();
+        CXFNonSpringServlet servlet = new CXFNonSpringServlet();
+        servlet.setBus(bus);
+        ServletHolder holder = new ServletHolder(servlet);
+        holder.setInitOrder(0);
+        holder.setAsyncSupported(true); // as Pax Web's: POST /api/v1/requests answers asynchronously
+        context.addServlet(holder, pattern);
+        return bus;
     }
 
     /** The status resource with the REST front end registered, as DS would bind it. */
@@ -295,7 +305,8 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
         } catch (Exception e) {
             throw new IllegalStateException(e);
         } finally {
-            bus.shutdown(true);
+            api.shutdown(true);
+            elsewhere.shutdown(true);
         }
     }
 }

@@ -23,8 +23,8 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 /**
  * {@code POST /bench/floor}: the floor of the warm-grant benchmark. It does what the REST API's
  * {@code POST /api/v1/requests} does around the service manager and nothing else: it is a
- * resource of the same JAX-RS whiteboard application (so the same HTTP stack and the same login
- * filter apply), reads the raw body with the same cap, parses it as strictly with Jackson, and
+ * resource of the JAX-RS whiteboard's default application, which the whiteboard builds as it builds
+ * the API's own (the same HTTP stack, CXF and the same extensions: login, roles, JSON), reads the raw body with the same cap, parses it as strictly with Jackson, and
  * answers a JSON body of the same shape, which is constant. The difference between the two is
  * then the cost of the service manager's warm path plus the REST bundle's mapping. Like the API's
  * request method it needs the operator role: the REST bundle's role check refuses a method that
