@@ -226,11 +226,12 @@ public class ReliabilityIT extends BootedAppliance {
                 }
             }));
         }
-        // not the metrics bundle: its resource (/metrics) is in the API's JAX-RS application, which the whiteboard
-        // rebuilds when a resource comes or goes, every endpoint answering CXF's "No service was found" meanwhile
+        // metrics and web each bring a JAX-RS resource (/metrics, /events): the whiteboard rebuilds the application
+        // they are in when they come or go, which blanked the whole API for a moment while it was that application
         List<String> plugins = List.of("org.servicefarm.keepalive-fixed", "org.servicefarm.eviction-lru",
                 "org.servicefarm.eviction-gdsf", "org.servicefarm.placement-least-loaded",
-                "org.servicefarm.reuse-default", "org.servicefarm.dns");
+                "org.servicefarm.reuse-default", "org.servicefarm.dns", "org.servicefarm.metrics",
+                "org.servicefarm.web");
         try {
             for (String plugin : plugins) {
                 org.osgi.framework.Bundle bundle = bundle(plugin);
