@@ -418,19 +418,33 @@ public class ApplianceIT extends BootedAppliance {
         Grant before = client.requestUntilGranted(body, GRANT);
         assertEquals("the cheapest strategy prefers the new host", "zeta", before.hostId());
 
+        // a client asks all through the restart: "ask again" while the API is not whole, never a 404 (which reads as
+        // "no such thing": a NEVER is one too) nor CXF's HTML page
+        java.util.concurrent.atomic.AtomicBoolean asking = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Map<String, Integer> answers = new java.util.concurrent.ConcurrentSkipListMap<>();
+        Thread asker = new Thread(() -> {
+            while (asking.get()) {
+                answers.merge(FarmClient.kindOf(client.post("/api/v1/requests", body, Login.OPERATOR)), 1, Integer::sum);
+                FarmClient.pause(20);
+            }
+        }, "asking through the core's restart");
+        asker.start();
+        FarmClient.pause(300);
         Bundle core = bundle(CORE_BUNDLE);
         core.stop();
         core.start();
 
         String path = "/api/v1/vms/" + before.vmId();
         await("the guest to be adopted", () -> {
-            try {
-                HttpResponse<String> vm = client.get(path, Login.VIEWER);
-                return vm.statusCode() == 200 && "ACTIVE".equals(FarmClient.json(vm).path("state").asText());
-            } catch (RuntimeException e) {
-                return false; // the REST API is rebinding to the restarted core
-            }
+            HttpResponse<String> vm = client.get(path, Login.VIEWER);
+            return vm.statusCode() == 200 && "ACTIVE".equals(FarmClient.json(vm).path("state").asText());
         });
+        asking.set(false);
+        asker.join();
+        System.out.println("ApplianceIT: answers through the core's restart: " + answers);
+        assertTrue(answers.toString(), answers.keySet().stream().allMatch(kind -> kind.equals("200 GRANTED")
+                || kind.equals("503 RETRY_LATER") || kind.equals("503 starting, Retry-After 1")));
+        assertTrue("the restart was seen: " + answers, answers.containsKey("503 starting, Retry-After 1"));
         JsonNode adopted = FarmClient.json(client.get(path, Login.VIEWER));
         assertEquals("zeta", adopted.path("host").asText());
         JsonNode status = FarmClient.json(client.get("/api/v1/status", Login.VIEWER));

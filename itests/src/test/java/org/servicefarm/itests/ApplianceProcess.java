@@ -16,6 +16,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -40,6 +41,7 @@ final class ApplianceProcess {
     final String dnsPort;
     final FarmClient client;
     private Process karaf;
+    private final Map<String, Integer> startingAnswers = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** Unpacks the zip the build made into {@code target/<folder>}, on free ports, with the component repository. */
     ApplianceProcess(String folder) throws Exception {
@@ -115,14 +117,23 @@ final class ApplianceProcess {
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(home.resolve("console.log").toFile()));
         builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
         karaf = builder.start();
-        client.awaitReady(READY);
+        startingAnswers.clear();
         awaitUnder(READY, "the request resource", () -> {
             try {
-                return client.post("/api/v1/requests?explain=true", explainBody, Login.ADMIN).statusCode() == 200;
+                HttpResponse<String> answer = client.post("/api/v1/requests?explain=true", explainBody, Login.ADMIN);
+                if (answer.statusCode() != 200) {
+                    startingAnswers.merge(FarmClient.kindOf(answer), 1, Integer::sum);
+                }
+                return answer.statusCode() == 200;
             } catch (UncheckedIOException e) {
-                return false;
+                return false; // not listening yet
             }
         });
+    }
+
+    /** The answers other than 200 the last {@link #start} was given while it waited, by kind, with their counts. */
+    Map<String, Integer> startingAnswers() {
+        return Map.copyOf(startingAnswers);
     }
 
     boolean running() {

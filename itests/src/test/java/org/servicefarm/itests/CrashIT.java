@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
@@ -149,8 +150,19 @@ public class CrashIT {
         return "{\"service\":\"static-site\",\"environment\":{\"os\":\"" + os + "\",\"server\":\"" + server + "\"}}";
     }
 
+    /**
+     * Starts the appliance and checks what a client was told while it started: "ask again" (503, Retry-After) from
+     * the REST bundle's filter, or, for the moment before the web server runs any filter, Jetty's own 404 (JSON
+     * without an outcome to a JSON client); never
+     * CXF's "No service was found" nor a 404 problem, which read as "no such thing" (a NEVER is one too).
+     */
     private static void start() throws Exception {
         appliance.start(site("busybox-1.35", "busybox-httpd-1.35"));
+        Map<String, Integer> answers = appliance.startingAnswers();
+        System.out.println("CrashIT: answers while the appliance started: " + answers);
+        assertTrue(answers.toString(), answers.keySet().stream().allMatch(kind -> kind.equals(
+                "503 starting, Retry-After 1") || kind.equals("404 ") // Jetty's {"message":"Not Found",...}
+                || kind.startsWith("404 text/html;charset=iso-8859-1"))); // Jetty's page (CXF's is in UTF-8)
     }
 
     private static void kill() throws InterruptedException {

@@ -112,6 +112,20 @@ final class FarmClient {
         return send(builder.method(method, HttpRequest.BodyPublishers.ofByteArray(body)));
     }
 
+    /** An answer as a client tells it: status and outcome, or the problem's type, or the body's start. */
+    static String kindOf(HttpResponse<String> answer) {
+        String type = answer.headers().firstValue("Content-Type").orElse("");
+        if (type.startsWith("application/json")) {
+            return answer.statusCode() + " " + FarmClient.json(answer).path("outcome").asText();
+        }
+        if (type.startsWith("application/problem+json")) {
+            return answer.statusCode() + " " + FarmClient.json(answer).path("type").asText()
+                    .replace("urn:servicefarm:problem:", "") + answer.headers().firstValue("Retry-After")
+                    .map(seconds -> ", Retry-After " + seconds).orElse("");
+        }
+        return answer.statusCode() + " " + type + " " + answer.body().substring(0, Math.min(40, answer.body().length()));
+    }
+
     /**
      * Waits until the REST API answers an authorised GET with 200: the boot features are
      * installed before the JAX-RS whiteboard has published every resource.

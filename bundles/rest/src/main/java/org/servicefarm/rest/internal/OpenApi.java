@@ -41,7 +41,9 @@ final class OpenApi {
             "401", "no login, or a wrong one (WWW-Authenticate: Basic)",
             "403", "the login lacks the role the operation needs (x-roles)",
             "429", "too many failed logins: Retry-After says when to try again",
-            "500", "the server failed; the problem names an incident id in its log");
+            "500", "the server failed; the problem names an incident id in its log",
+            "503", "the API is starting or being published again (problem type starting): nothing was done, ask "
+                    + "again after Retry-After");
 
     private OpenApi() {
     }

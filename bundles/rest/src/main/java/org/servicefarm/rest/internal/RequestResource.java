@@ -44,13 +44,15 @@ import org.slf4j.LoggerFactory;
 @Component(service = RequestResource.class)
 @JaxrsResource
 @JaxrsApplicationSelect(ApiApplication.SELECT)
-@JaxrsName("servicefarm-requests")
+@JaxrsName(RequestResource.NAME)
 @JSONRequired
 @JaxrsExtensionSelect({JSONRequired.FILTER, Extensions.LOGIN, Extensions.ROLES, Extensions.WADL_OFF, Extensions.JSON,
         Extensions.PROBLEMS, Extensions.JSON_PROBLEMS, Extensions.REQUEST_ID})
 @Path("v1/requests")
 @Produces(MediaType.APPLICATION_JSON)
 public class RequestResource {
+
+    static final String NAME = "servicefarm-requests";
 
     private static final Logger LOG = LoggerFactory.getLogger(RequestResource.class);
 
@@ -72,7 +74,7 @@ public class RequestResource {
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @RolesAllowed(Roles.OPERATOR)
-    @Answers({"200 GRANTED: the endpoint (or, with explain=true, what the manager would do)", "400 the request is malformed (field names the offending one)", "404 NEVER: the combination is not viable; detail says why, suggestions are up to 3 nearest viable request bodies", "415 the body is not JSON", "503 RETRY_LATER: the VM is being prepared; Retry-After says when to ask again", Answers.NOT_HERE})
+    @Answers({"200 GRANTED: the endpoint (or, with explain=true, what the manager would do)", "400 the request is malformed (field names the offending one)", "404 NEVER: the combination is not viable; detail says why, suggestions are up to 3 nearest viable request bodies", "415 the body is not JSON", "503 RETRY_LATER: the VM is being prepared; Retry-After says when to ask again (or, on every path, a problem of type starting while the API is not whole)", Answers.NOT_HERE})
     public void request(RequestBody body, @QueryParam("explain") @DefaultValue("false") boolean explain,
                         @Context SecurityContext login, @Suspended AsyncResponse response) {
         if (explain) {

@@ -90,7 +90,7 @@ class OpenApiTest {
                         problems.add(where + " lacks response " + answer.substring(0, 3));
                     }
                 }
-                for (String common : List.of("401", "403", "429", "500")) {
+                for (String common : List.of("401", "403", "429", "500", "503")) {
                     if (!operation.path("responses").has(common)) {
                         problems.add(where + " lacks the common response " + common);
                     }

@@ -63,6 +63,9 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
     final FixedServiceManager manager = new FixedServiceManager();
     final FixedImageService images = new FixedImageService();
     final ListedKeepAlive keepAlive = new ListedKeepAlive("adaptive");
+    /** What the whiteboard's DTO would say of the API ({@link ApiStartingFilter}); set with {@link #publishing}. */
+    private volatile ApiServing apiServing = ApiServing.READY;
+    private final AtomicLong publications = new AtomicLong();
     /** The clock of the login cache and the throttle, in nanoseconds. */
     final AtomicLong nanos = new AtomicLong(1_000_000_000L);
     private final Map<String, Object> config;
@@ -110,6 +113,7 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
     public void beforeEach(ExtensionContext context) {
         manager.reset();
         images.reset();
+        publishing(ApiServing.READY);
     }
 
     @Override
@@ -144,10 +148,13 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
         // application (other bundles' resources, such as /metrics) at the root, each with the extensions
         api = application(context, "/" + ApiApplication.BASE + "/*", resources, extensions);
         elsewhere = application(context, "/*", List.of(new ProbeResources.Elsewhere()), extensions);
-        // as the HTTP whiteboard puts it in front of the JAX-RS whiteboard's servlets
-        FilterHolder charset = new FilterHolder(new RequestCharsetFilter());
-        charset.setAsyncSupported(true);
-        context.addFilter(charset, "/*", java.util.EnumSet.of(javax.servlet.DispatcherType.REQUEST));
+        // as the HTTP whiteboard puts them in front of the JAX-RS whiteboard's servlets
+        for (javax.servlet.Filter filter : List.of(new RequestCharsetFilter(), new ApiStartingFilter(
+                publications::get, () -> apiServing, System::nanoTime))) {
+            FilterHolder holder = new FilterHolder(filter);
+            holder.setAsyncSupported(true);
+            context.addFilter(holder, "/*", java.util.EnumSet.of(javax.servlet.DispatcherType.REQUEST));
+        }
         jetty = new Server(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
         jetty.setHandler(context);
         jetty.start();
@@ -187,6 +194,12 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
 
     static String basic(String user, String password) {
         return "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The whiteboard's runtime now says this of the API (its change count moves). */
+    void publishing(ApiServing serving) {
+        apiServing = serving;
+        publications.incrementAndGet();
     }
 
     void advanceSeconds(long seconds) {

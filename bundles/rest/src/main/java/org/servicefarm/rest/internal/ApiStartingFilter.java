@@ -1,0 +1,214 @@
+package org.servicefarm.rest.internal;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+
+import javax.servlet.Filter;
+import javax.servlet.FilterChain;
+import javax.servlet.ServletException;
+import javax.servlet.ServletRequest;
+import javax.servlet.ServletResponse;
+import javax.servlet.http.HttpServletRequest;
+import javax.servlet.http.HttpServletResponse;
+
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceEvent;
+import org.osgi.framework.ServiceReference;
+import org.osgi.framework.hooks.service.EventListenerHook;
+import org.osgi.framework.hooks.service.ListenerHook;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.jaxrs.runtime.JaxrsServiceRuntime;
+import org.osgi.service.jaxrs.runtime.dto.RuntimeDTO;
+import org.osgi.service.jaxrs.whiteboard.JaxrsWhiteboardConstants;
+
+/**
+ * Answers {@code /api/...} with 503, {@code Retry-After: 1} and a problem while the JAX-RS whiteboard does not serve
+ * the API whole ({@link ApiServing}): at boot, while the core restarts, and while the whiteboard rebuilds the API's
+ * application for a resource that comes or goes. Without it a client got CXF's HTML {@code 404 No service was
+ * found} in those moments, which reads as "no such thing" (a NEVER is a 404 too), not as "ask again in a second".
+ * <p>
+ * The whiteboard's DTO is read only when something changed: the runtime's {@code service.changecount} moved, or a
+ * resource of the API's application is being registered or unregistered. The whiteboard takes such a change in
+ * synchronously, inside the service event, and moves the change count only after it rebuilt the application; this
+ * component hears the event first, as a service event listener hook (called before any listener), so the API counts
+ * as in flux from the event until the count moves (at most {@link #FLUX_LIMIT_NANOS}, should it never move).
+ * <p>
+ * The runtime is optional: the REST bundle starts before the whiteboard (start level 75 in the feature), so that at
+ * boot this filter stands before the whiteboard's servlets do; until the runtime comes the API is "not published".
+ */
+@Component(service = {Filter.class, EventListenerHook.class}, property = {
+        "osgi.http.whiteboard.filter.pattern=/*",
+        // every context: before the API's application is published, /api/... reaches the default context
+        "osgi.http.whiteboard.context.select=(osgi.http.whiteboard.context.name=*)",
+        "osgi.http.whiteboard.filter.name=servicefarm-api-starting",
+        "osgi.http.whiteboard.filter.asyncSupported=true"})
+public class ApiStartingFilter implements Filter, EventListenerHook {
+
+    static final long FLUX_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(2);
+    static final String RETRY_AFTER_SECONDS = "1";
+
+    /** What the verdict was reached on: the runtime's change count and whether it is ready. */
+    private record Verdict(long changeCount, ApiServing serving) {
+    }
+
+    /** A resource change the whiteboard has not taken in while the change count reads {@code changeCount}. */
+    private record Flux(long changeCount, long untilNanos) {
+    }
+
+    private final LongSupplier changeCount;
+    private final Supplier<ApiServing> serving;
+    private final LongSupplier nanos;
+    private volatile Verdict verdict;
+    private final AtomicReference<Flux> flux = new AtomicReference<>();
+    /** The whiteboard's runtime, absent until the whiteboard starts (this filter may come first at boot). */
+    private volatile Runtime runtime;
+
+    /** The whiteboard's runtime service and its reference, whose change count moves with every change. */
+    private record Runtime(ServiceReference<JaxrsServiceRuntime> reference, JaxrsServiceRuntime service) {
+    }
+
+    @Activate
+    public ApiStartingFilter(BundleContext context) {
+        this.changeCount = () -> {
+            Runtime now = runtime;
+            return now == null ? -1 : changeCountOf(now.reference());
+        };
+        this.serving = () -> {
+            Runtime now = runtime;
+            return now == null ? new ApiServing(false, "the API is not published yet")
+                    : serving(context, now.service().getRuntimeDTO());
+        };
+        this.nanos = System::nanoTime;
+    }
+
+    /** For tests: the change count, the verdict and the clock given. */
+    ApiStartingFilter(LongSupplier changeCount, Supplier<ApiServing> serving, LongSupplier nanos) {
+        this.changeCount = changeCount;
+        this.serving = serving;
+        this.nanos = nanos;
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void setRuntime(ServiceReference<JaxrsServiceRuntime> reference, JaxrsServiceRuntime service) {
+        runtime = new Runtime(reference, service);
+        verdict = null;
+    }
+
+    void unsetRuntime(ServiceReference<JaxrsServiceRuntime> reference) {
+        Runtime now = runtime;
+        if (now != null && now.reference().equals(reference)) {
+            runtime = null;
+            verdict = null;
+        }
+    }
+
+    @Override
+    public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
+            throws IOException, ServletException {
+        String path = ((HttpServletRequest) request).getRequestURI();
+        if (!isApi(path)) {
+            chain.doFilter(request, response);
+            return;
+        }
+        ApiServing now = serving();
+        if (now.ready()) {
+            chain.doFilter(request, response);
+            return;
+        }
+        byte[] problem = Problems.text(Problems.problem("starting", "Service Unavailable", 503,
+                now.detail() + ": try again in " + RETRY_AFTER_SECONDS + " s", null, null))
+                .getBytes(StandardCharsets.UTF_8);
+        HttpServletResponse http = (HttpServletResponse) response;
+        http.setStatus(503);
+        http.setHeader("Retry-After", RETRY_AFTER_SECONDS);
+        http.setContentType(Problems.MEDIA_TYPE);
+        http.setContentLength(problem.length);
+        http.getOutputStream().write(problem);
+    }
+
+    /** Whether the API serves whole now: the last verdict while nothing changed, else a fresh one. */
+    ApiServing serving() {
+        long count = changeCount.getAsLong();
+        Flux pending = flux.get();
+        if (pending != null) {
+            if (pending.changeCount() == count && nanos.getAsLong() - pending.untilNanos() < 0) {
+                return new ApiServing(false, "the API is being published again");
+            }
+            flux.compareAndSet(pending, null); // not one a later event put there
+        }
+        Verdict last = verdict;
+        if (last != null && last.changeCount() == count && last.serving().ready()) {
+            return last.serving();
+        }
+        ApiServing fresh = serving.get();
+        verdict = new Verdict(count, fresh);
+        return fresh;
+    }
+
+    @Override
+    public void event(ServiceEvent event, Map<BundleContext, Collection<ListenerHook.ListenerInfo>> listeners) {
+        if ((event.getType() == ServiceEvent.REGISTERED || event.getType() == ServiceEvent.UNREGISTERING)
+                && isApiResource(event.getServiceReference())) {
+            resourceChanging();
+        }
+    }
+
+    /** A resource of the API comes or goes: in flux until the whiteboard's change count moves. */
+    void resourceChanging() {
+        flux.set(new Flux(changeCount.getAsLong(), nanos.getAsLong() + FLUX_LIMIT_NANOS));
+    }
+
+    static boolean isApi(String path) {
+        return path != null && (path.equals("/" + ApiApplication.BASE)
+                || path.startsWith("/" + ApiApplication.BASE + "/"));
+    }
+
+    private static boolean isApiResource(ServiceReference<?> reference) {
+        Object resource = reference.getProperty(JaxrsWhiteboardConstants.JAX_RS_RESOURCE);
+        return (Boolean.TRUE.equals(resource) || "true".equals(resource))
+                && ApiApplication.SELECT.equals(reference.getProperty(JaxrsWhiteboardConstants.JAX_RS_APPLICATION_SELECT));
+    }
+
+    private static long changeCountOf(ServiceReference<?> reference) {
+        Object count = reference.getProperty(Constants.SERVICE_CHANGECOUNT);
+        return count instanceof Number number ? number.longValue() : -1;
+    }
+
+    /** The verdict on the whiteboard's DTO and the API's resources registered now. */
+    private static ApiServing serving(BundleContext context, RuntimeDTO runtime) {
+        Set<Long> registered = new HashSet<>();
+        Long requests = null;
+        try {
+            ServiceReference<?>[] resources = context.getAllServiceReferences(null, "(&("
+                    + JaxrsWhiteboardConstants.JAX_RS_RESOURCE + "=true)("
+                    + JaxrsWhiteboardConstants.JAX_RS_APPLICATION_SELECT + "="
+                    + ApiApplication.SELECT.replace("(", "\\(").replace(")", "\\)") + "))");
+            for (ServiceReference<?> resource : resources == null ? new ServiceReference<?>[0] : resources) {
+                long id = (Long) resource.getProperty(Constants.SERVICE_ID);
+                registered.add(id);
+                if (RequestResource.NAME.equals(resource.getProperty(JaxrsWhiteboardConstants.JAX_RS_NAME))) {
+                    requests = id;
+                }
+            }
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalStateException("the filter for the API's resources", e);
+        }
+        return ApiServing.of(runtime, registered, requests);
+    }
+}
