@@ -46,20 +46,9 @@ public class EventsResource {
     @Produces(MediaType.SERVER_SENT_EVENTS)
     @RolesAllowed("viewer")
     public void events(@QueryParam("follow") String follow, @Context SseEventSink sink, @Context Sse sse) {
-        boolean following = follow(follow);
-        feed.subscribe((event, json) -> {
-            if (sink.isClosed()) {
-                return false;
-            }
-            OutboundSseEvent message = sse.newEventBuilder().name(event).mediaType(MediaType.APPLICATION_JSON_TYPE)
-                    .data(String.class, json).build();
-            sink.send(message).whenComplete((done, failure) -> {
-                if (failure != null || !following) {
-                    sink.close();
-                }
-            });
-            return following;
-        });
+        feed.subscribe(new EventStream<OutboundSseEvent>((event, json) -> sse.newEventBuilder().name(event)
+                .mediaType(MediaType.APPLICATION_JSON_TYPE).data(String.class, json).build(), sink::send, sink::close,
+                follow(follow)));
     }
 
     static boolean follow(String value) {
