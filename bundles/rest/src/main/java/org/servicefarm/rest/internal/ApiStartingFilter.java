@@ -8,6 +8,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
@@ -43,7 +45,7 @@ import org.osgi.service.jaxrs.whiteboard.JaxrsWhiteboardConstants;
  * found} in those moments, which reads as "no such thing" (a NEVER is a 404 too), not as "ask again in a second".
  * <p>
  * The whiteboard's DTO is read only when something changed: the runtime's {@code service.changecount} moved, or a
- * resource of the API's application is being registered or unregistered. The whiteboard takes such a change in
+ * service the API's application is made of is being registered, modified or unregistered. The whiteboard takes such a change in
  * synchronously, inside the service event, and moves the change count only after it rebuilt the application; this
  * component hears the event first, as a service event listener hook (called before any listener), so the API counts
  * as in flux from the event until the count moves (at most {@link #FLUX_LIMIT_NANOS}, should it never move).
@@ -61,6 +63,8 @@ public class ApiStartingFilter implements Filter, EventListenerHook {
 
     static final long FLUX_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(2);
     static final String RETRY_AFTER_SECONDS = "1";
+    static final long DRAIN_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final long DRAIN_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
     /** What the verdict was reached on: the runtime's change count and whether it is ready. */
     private record Verdict(long changeCount, ApiServing serving) {
@@ -75,6 +79,7 @@ public class ApiStartingFilter implements Filter, EventListenerHook {
     private final LongSupplier nanos;
     private volatile Verdict verdict;
     private final AtomicReference<Flux> flux = new AtomicReference<>();
+    private final LongAdder inFlight = new LongAdder();
     /** The whiteboard's runtime, absent until the whiteboard starts (this filter may come first at boot). */
     private volatile Runtime runtime;
 
@@ -126,10 +131,16 @@ public class ApiStartingFilter implements Filter, EventListenerHook {
             chain.doFilter(request, response);
             return;
         }
-        ApiServing now = serving();
-        if (now.ready()) {
-            chain.doFilter(request, response);
-            return;
+        ApiServing now;
+        inFlight.increment(); // before the verdict is read: a change waits for this request once it let it pass
+        try {
+            now = serving();
+            if (now.ready()) {
+                chain.doFilter(request, response);
+                return;
+            }
+        } finally {
+            inFlight.decrement();
         }
         byte[] problem = Problems.text(Problems.problem("starting", "Service Unavailable", 503,
                 now.detail() + ": try again in " + RETRY_AFTER_SECONDS + " s", null, null))
@@ -163,15 +174,28 @@ public class ApiStartingFilter implements Filter, EventListenerHook {
 
     @Override
     public void event(ServiceEvent event, Map<BundleContext, Collection<ListenerHook.ListenerInfo>> listeners) {
-        if ((event.getType() == ServiceEvent.REGISTERED || event.getType() == ServiceEvent.UNREGISTERING)
-                && isApiResource(event.getServiceReference())) {
+        if (rebuildsTheApi(event.getServiceReference())) {
             resourceChanging();
         }
     }
 
-    /** A resource of the API comes or goes: in flux until the whiteboard's change count moves. */
+    /**
+     * Something the API's application is made of comes, goes or changes: in flux until the whiteboard's change count
+     * moves. Requests let through before wait no more than {@link #DRAIN_LIMIT_NANOS} to be done first (the
+     * whiteboard rebuilds the application once this event is delivered, and a request inside it then was answered
+     * CXF's 404 or a 500): this blocks the thread that changes the service, briefly.
+     */
     void resourceChanging() {
         flux.set(new Flux(changeCount.getAsLong(), nanos.getAsLong() + FLUX_LIMIT_NANOS));
+        long until = System.nanoTime() + DRAIN_LIMIT_NANOS;
+        while (inFlight.sum() > 0 && System.nanoTime() - until < 0) {
+            LockSupport.parkNanos(DRAIN_PAUSE_NANOS);
+        }
+    }
+
+    /** Requests inside the API now (let through by this filter and not yet back). */
+    long inFlight() {
+        return inFlight.sum();
     }
 
     static boolean isApi(String path) {
@@ -179,10 +203,24 @@ public class ApiStartingFilter implements Filter, EventListenerHook {
                 || path.startsWith("/" + ApiApplication.BASE + "/"));
     }
 
-    private static boolean isApiResource(ServiceReference<?> reference) {
-        Object resource = reference.getProperty(JaxrsWhiteboardConstants.JAX_RS_RESOURCE);
-        return (Boolean.TRUE.equals(resource) || "true".equals(resource))
-                && ApiApplication.SELECT.equals(reference.getProperty(JaxrsWhiteboardConstants.JAX_RS_APPLICATION_SELECT));
+    /**
+     * Whether a change of this service makes the whiteboard rebuild the API's application: a resource of it, an
+     * extension that selects applications (the API's select them all), or the application itself.
+     */
+    static boolean rebuildsTheApi(ServiceReference<?> reference) {
+        Object select = reference.getProperty(JaxrsWhiteboardConstants.JAX_RS_APPLICATION_SELECT);
+        if (isTrue(reference.getProperty(JaxrsWhiteboardConstants.JAX_RS_RESOURCE))) {
+            return ApiApplication.SELECT.equals(select);
+        }
+        if (isTrue(reference.getProperty(JaxrsWhiteboardConstants.JAX_RS_EXTENSION))) {
+            return select != null;
+        }
+        return ApiApplication.NAME.equals(reference.getProperty(JaxrsWhiteboardConstants.JAX_RS_NAME))
+                && reference.getProperty(JaxrsWhiteboardConstants.JAX_RS_APPLICATION_BASE) != null;
+    }
+
+    private static boolean isTrue(Object property) {
+        return Boolean.TRUE.equals(property) || "true".equals(property);
     }
 
     private static long changeCountOf(ServiceReference<?> reference) {

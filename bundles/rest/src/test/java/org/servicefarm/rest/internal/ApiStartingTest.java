@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -119,6 +120,93 @@ class ApiStartingTest {
         assertFalse(filter.serving().ready());
         nanos.addAndGet(1); // a change the whiteboard never counted holds nothing for long
         assertTrue(filter.serving().ready());
+    }
+
+    @Test
+    void aChangeWaitsForTheRequestsAlreadyLetThroughBeforeTheWhiteboardRebuildsTheApi() throws Exception {
+        AtomicLong changeCount = new AtomicLong(7);
+        ApiStartingFilter filter = new ApiStartingFilter(changeCount::get, () -> ApiServing.READY, System::nanoTime);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        Thread request = requestInside(filter, release);
+        assertEquals(1, filter.inFlight());
+
+        long began = System.nanoTime();
+        Thread change = new Thread(filter::resourceChanging);
+        change.start();
+        Thread.sleep(100);
+        assertTrue(change.isAlive(), "the change waits for the request inside");
+        assertFalse(filter.serving().ready(), "and none gets in meanwhile");
+        release.countDown();
+        change.join(5_000);
+        request.join(5_000);
+        assertFalse(change.isAlive());
+        assertEquals(0, filter.inFlight());
+        assertTrue(System.nanoTime() - began < ApiStartingFilter.DRAIN_LIMIT_NANOS, "not its limit");
+    }
+
+    @Test
+    void aRequestThatDoesNotComeBackHoldsAChangeOnlyUpToItsLimit() throws Exception {
+        ApiStartingFilter filter = new ApiStartingFilter(() -> 7, () -> ApiServing.READY, System::nanoTime);
+        java.util.concurrent.CountDownLatch never = new java.util.concurrent.CountDownLatch(1);
+        Thread request = requestInside(filter, never);
+        long began = System.nanoTime();
+        filter.resourceChanging();
+        long took = System.nanoTime() - began;
+        assertTrue(took >= ApiStartingFilter.DRAIN_LIMIT_NANOS && took < 3 * ApiStartingFilter.DRAIN_LIMIT_NANOS,
+                "waited " + took / 1_000_000 + " ms");
+        never.countDown();
+        request.join(5_000);
+    }
+
+    @Test
+    void theApisResourcesItsExtensionsAndItsApplicationRebuildItOtherResourcesDoNot() {
+        assertTrue(ApiStartingFilter.rebuildsTheApi(reference(Map.of("osgi.jaxrs.resource", true,
+                "osgi.jaxrs.application.select", ApiApplication.SELECT))));
+        assertFalse(ApiStartingFilter.rebuildsTheApi(reference(Map.of("osgi.jaxrs.resource", true,
+                "osgi.jaxrs.name", "servicefarm-metrics"))), "the default application's");
+        assertTrue(ApiStartingFilter.rebuildsTheApi(reference(Map.of("osgi.jaxrs.extension", true,
+                "osgi.jaxrs.application.select", "(osgi.jaxrs.name=*)"))));
+        assertFalse(ApiStartingFilter.rebuildsTheApi(reference(Map.of("osgi.jaxrs.extension", true))),
+                "an extension of the default application alone");
+        assertTrue(ApiStartingFilter.rebuildsTheApi(reference(Map.of("osgi.jaxrs.name", ApiApplication.NAME,
+                "osgi.jaxrs.application.base", ApiApplication.BASE))));
+        assertFalse(ApiStartingFilter.rebuildsTheApi(reference(Map.of("osgi.http.whiteboard.filter.pattern", "/*"))));
+    }
+
+    /** A request the filter let through, inside the API until {@code release} opens. */
+    private static Thread requestInside(ApiStartingFilter filter, java.util.concurrent.CountDownLatch release)
+            throws InterruptedException {
+        java.util.concurrent.CountDownLatch inside = new java.util.concurrent.CountDownLatch(1);
+        Thread request = new Thread(() -> {
+            try {
+                filter.doFilter(apiRequest("/api/v1/vms"), null, (req, res) -> {
+                    inside.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        request.start();
+        assertTrue(inside.await(5, java.util.concurrent.TimeUnit.SECONDS));
+        return request;
+    }
+
+    private static javax.servlet.http.HttpServletRequest apiRequest(String uri) {
+        return (javax.servlet.http.HttpServletRequest) java.lang.reflect.Proxy.newProxyInstance(
+                ApiStartingTest.class.getClassLoader(), new Class<?>[] {javax.servlet.http.HttpServletRequest.class},
+                (proxy, method, args) -> method.getName().equals("getRequestURI") ? uri : null);
+    }
+
+    private static org.osgi.framework.ServiceReference<?> reference(Map<String, Object> properties) {
+        return (org.osgi.framework.ServiceReference<?>) java.lang.reflect.Proxy.newProxyInstance(
+                ApiStartingTest.class.getClassLoader(), new Class<?>[] {org.osgi.framework.ServiceReference.class},
+                (proxy, method, args) -> method.getName().equals("getProperty") ? properties.get((String) args[0])
+                        : null);
     }
 
     // --- what a client gets --------------------------------------------------------------------------------------
