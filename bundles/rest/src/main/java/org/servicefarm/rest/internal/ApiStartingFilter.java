@@ -45,10 +45,11 @@ import org.osgi.service.jaxrs.whiteboard.JaxrsWhiteboardConstants;
  * found} in those moments, which reads as "no such thing" (a NEVER is a 404 too), not as "ask again in a second".
  * <p>
  * The whiteboard's DTO is read only when something changed: the runtime's {@code service.changecount} moved, or a
- * service the API's application is made of is being registered, modified or unregistered. The whiteboard takes such a change in
- * synchronously, inside the service event, and moves the change count only after it rebuilt the application; this
- * component hears the event first, as a service event listener hook (called before any listener), so the API counts
- * as in flux from the event until the count moves (at most {@link #FLUX_LIMIT_NANOS}, should it never move).
+ * service the API's application is made of is being registered, modified or unregistered. The whiteboard takes such
+ * a change in synchronously, inside the service event, and moves the change count only after it rebuilt the
+ * application; this component hears the event first, as a service event listener hook (called before any listener),
+ * so the API counts as in flux from the event until the count moves (at most {@link #FLUX_LIMIT_NANOS}, should it
+ * never move), and the event waits for the requests already let through ({@link #resourceChanging}).
  * <p>
  * The runtime is optional: the REST bundle starts before the whiteboard (start level 75 in the feature), so that at
  * boot this filter stands before the whiteboard's servlets do; until the runtime comes the API is "not published".
@@ -70,7 +71,7 @@ public class ApiStartingFilter implements Filter, EventListenerHook {
     private record Verdict(long changeCount, ApiServing serving) {
     }
 
-    /** A resource change the whiteboard has not taken in while the change count reads {@code changeCount}. */
+    /** A change of the API's services the whiteboard has not taken in while its change count reads this. */
     private record Flux(long changeCount, long untilNanos) {
     }
 
