@@ -127,8 +127,7 @@ public class ApiStartingFilter implements Filter, EventListenerHook {
     @Override
     public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
             throws IOException, ServletException {
-        String path = ((HttpServletRequest) request).getRequestURI();
-        if (!isApi(path)) {
+        if (!isApi(pathOf((HttpServletRequest) request))) {
             chain.doFilter(request, response);
             return;
         }
@@ -197,6 +196,17 @@ public class ApiStartingFilter implements Filter, EventListenerHook {
     /** Requests inside the API now (let through by this filter and not yet back). */
     long inFlight() {
         return inFlight.sum();
+    }
+
+    /**
+     * The path the web server matched to a servlet: decoded, normalized and without path parameters, so that
+     * {@code /api;x=1/v1/vms} and {@code /%61pi/v1/vms}, which reach the API, are told as its paths (the raw request
+     * URI is not).
+     */
+    static String pathOf(HttpServletRequest request) {
+        String servletPath = request.getServletPath();
+        String pathInfo = request.getPathInfo();
+        return (servletPath == null ? "" : servletPath) + (pathInfo == null ? "" : pathInfo);
     }
 
     static boolean isApi(String path) {

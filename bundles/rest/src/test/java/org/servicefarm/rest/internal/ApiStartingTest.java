@@ -199,7 +199,7 @@ class ApiStartingTest {
     private static javax.servlet.http.HttpServletRequest apiRequest(String uri) {
         return (javax.servlet.http.HttpServletRequest) java.lang.reflect.Proxy.newProxyInstance(
                 ApiStartingTest.class.getClassLoader(), new Class<?>[] {javax.servlet.http.HttpServletRequest.class},
-                (proxy, method, args) -> method.getName().equals("getRequestURI") ? uri : null);
+                (proxy, method, args) -> method.getName().equals("getPathInfo") ? uri : null);
     }
 
     private static org.osgi.framework.ServiceReference<?> reference(Map<String, Object> properties) {
@@ -214,7 +214,9 @@ class ApiStartingTest {
     @Test
     void whileTheApiIsNotWholeEveryPathOfItAnswers503WithRetryAfterBeforeAnyLogin() {
         stack.publishing(new ApiServing(false, "the farm's core is not running yet"));
-        for (String path : new String[] {"/api/v1/vms", "/api/v1/nothing-here", "/api"}) {
+        // a path parameter or an escaped letter in its first segment still reaches the API: held too
+        for (String path : new String[] {"/api/v1/vms", "/api/v1/nothing-here", "/api", "/api;x=1/v1/vms",
+                "/%61pi/v1/vms"}) {
             for (Login login : new Login[] {null, Login.VIEWER}) {
                 Answer answer = stack.get(path, login);
                 JsonNode problem = answer.problem(503);
