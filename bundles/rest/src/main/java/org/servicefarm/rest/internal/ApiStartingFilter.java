@@ -51,6 +51,11 @@ import org.osgi.service.jaxrs.whiteboard.JaxrsWhiteboardConstants;
  * so the API counts as in flux from the event until the count moves (at most {@link #FLUX_LIMIT_NANOS}, should it
  * never move), and the event waits for the requests already let through ({@link #resourceChanging}).
  * <p>
+ * The DTO lists a resource as served before the whiteboard has re-created the API's endpoint with it, and at boot no
+ * service event comes before that (the resources were registered before the whiteboard started): a request let
+ * through then meets no endpoint, and CXF's "No service was found" page is caught ({@link UnpublishedApiResponse})
+ * and answered as "being published again" instead.
+ * <p>
  * The runtime is optional: the REST bundle starts before the whiteboard (start level 75 in the feature), so that at
  * boot this filter stands before the whiteboard's servlets do; until the runtime comes the API is "not published".
  */
@@ -64,6 +69,7 @@ public class ApiStartingFilter implements Filter, EventListenerHook {
 
     static final long FLUX_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(2);
     static final String RETRY_AFTER_SECONDS = "1";
+    static final String REPUBLISHING = "the API is being published again";
     static final long DRAIN_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final long DRAIN_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
@@ -136,8 +142,13 @@ public class ApiStartingFilter implements Filter, EventListenerHook {
         try {
             now = serving();
             if (now.ready()) {
-                chain.doFilter(request, response);
-                return;
+                UnpublishedApiResponse watched = new UnpublishedApiResponse((HttpServletResponse) response);
+                chain.doFilter(request, watched);
+                if (!watched.unpublished()) {
+                    watched.done();
+                    return;
+                }
+                now = new ApiServing(false, REPUBLISHING);
             }
         } finally {
             inFlight.decrement();
@@ -159,7 +170,7 @@ public class ApiStartingFilter implements Filter, EventListenerHook {
         Flux pending = flux.get();
         if (pending != null) {
             if (pending.changeCount() == count && nanos.getAsLong() - pending.untilNanos() < 0) {
-                return new ApiServing(false, "the API is being published again");
+                return new ApiServing(false, REPUBLISHING);
             }
             flux.compareAndSet(pending, null); // not one a later event put there
         }

@@ -179,7 +179,7 @@ class ApiStartingTest {
         java.util.concurrent.CountDownLatch inside = new java.util.concurrent.CountDownLatch(1);
         Thread request = new Thread(() -> {
             try {
-                filter.doFilter(apiRequest("/api/v1/vms"), null, (req, res) -> {
+                filter.doFilter(apiRequest("/api/v1/vms"), anyResponse(), (req, res) -> {
                     inside.countDown();
                     try {
                         release.await();
@@ -200,6 +200,13 @@ class ApiStartingTest {
         return (javax.servlet.http.HttpServletRequest) java.lang.reflect.Proxy.newProxyInstance(
                 ApiStartingTest.class.getClassLoader(), new Class<?>[] {javax.servlet.http.HttpServletRequest.class},
                 (proxy, method, args) -> method.getName().equals("getPathInfo") ? uri : null);
+    }
+
+    private static javax.servlet.http.HttpServletResponse anyResponse() {
+        return (javax.servlet.http.HttpServletResponse) java.lang.reflect.Proxy.newProxyInstance(
+                ApiStartingTest.class.getClassLoader(), new Class<?>[] {javax.servlet.http.HttpServletResponse.class},
+                (proxy, method, args) -> method.getReturnType() == int.class ? 200
+                        : method.getReturnType() == boolean.class ? false : null);
     }
 
     private static org.osgi.framework.ServiceReference<?> reference(Map<String, Object> properties) {
@@ -234,5 +241,28 @@ class ApiStartingTest {
 
         stack.publishing(ApiServing.READY);
         assertEquals(200, stack.get("/api/v1/vms", Login.VIEWER).status());
+    }
+
+    @Test
+    void aRequestThatMeetsNoEndpointWhileTheWhiteboardRecreatesItIsAskedToComeAgainNotToldNotFound() {
+        stack.publishing(ApiServing.READY); // the DTO already lists the resource: only CXF knows there is no endpoint
+        int before = stack.manager.requests.size();
+        stack.withoutApiEndpoint(() -> {
+            for (Login login : new Login[] {null, Login.VIEWER}) {
+                Answer answer = stack.get("/api/v1/vms", login);
+                JsonNode problem = answer.problem(503);
+                assertEquals("1", answer.header("Retry-After"), answer.toString());
+                assertEquals("urn:servicefarm:problem:starting", problem.get("type").asText());
+                assertEquals("the API is being published again: try again in 1 s", problem.get("detail").asText());
+            }
+            stack.post("/api/v1/requests", Login.OPERATOR, "{\"service\":\"wiki\"}").problem(503);
+            assertEquals(before, stack.manager.requests.size(), "nothing reached the farm");
+            assertEquals(200, stack.get("/elsewhere", Login.VIEWER).status(), "another application's endpoint stands");
+        });
+        // the API's own 404s (problems) and its answers go out as they are
+        assertEquals("urn:servicefarm:problem:http-404",
+                stack.get("/api/v1/nothing-here", Login.VIEWER).problem(404).get("type").asText());
+        assertEquals(200, stack.get("/api/v1/vms", Login.VIEWER).status());
+        assertEquals(404, stack.get("/api/v1/vms/sf-nothing", Login.VIEWER).status());
     }
 }

@@ -72,8 +72,12 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
     private final boolean wadlOff;
     private final Object[] extraResources;
     private Server jetty;
-    private Bus api;
-    private Bus elsewhere;
+    private Application api;
+    private Application elsewhere;
+
+    /** A JAX-RS application as the whiteboard makes one: its CXF bus and the endpoint its servlet dispatches to. */
+    private record Application(Bus bus, org.apache.cxf.endpoint.Server endpoint) {
+    }
     private int port;
 
     private RestStack(Map<String, Object> config, boolean wadlOff, Object... extraResources) {
@@ -162,8 +166,8 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
     }
 
     /** One JAX-RS application: a CXF bus and endpoint with its servlet at {@code pattern}. */
-    private static Bus application(ServletContextHandler context, String pattern, List<Object> resources,
-                                   List<Object> extensions) {
+    private static Application application(ServletContextHandler context, String pattern,
+                                                              List<Object> resources, List<Object> extensions) {
         Bus bus = BusFactory.newInstance().createBus();
         JAXRSServerFactoryBean endpoint = new JAXRSServerFactoryBean();
         endpoint.setBus(bus);
@@ -171,14 +175,14 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
         endpoint.setStaticSubresourceResolution(false);
         endpoint.setServiceBeans(resources);
         endpoint.setProviders(extensions);
-        endpoint.create();
+        org.apache.cxf.endpoint.Server server = endpoint.create();
         CXFNonSpringServlet servlet = new CXFNonSpringServlet();
         servlet.setBus(bus);
         ServletHolder holder = new ServletHolder(servlet);
         holder.setInitOrder(0);
         holder.setAsyncSupported(true); // as Pax Web's: POST /api/v1/requests answers asynchronously
         context.addServlet(holder, pattern);
-        return bus;
+        return new Application(bus, server);
     }
 
     /** The status resource with the REST front end registered, as DS would bind it. */
@@ -200,6 +204,19 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
     void publishing(ApiServing serving) {
         apiServing = serving;
         publications.incrementAndGet();
+    }
+
+    /**
+     * Runs {@code meanwhile} while the API's servlet has no endpoint, as while the whiteboard re-creates it for a
+     * resource that came (the CXF server destroyed and a new one not started yet).
+     */
+    void withoutApiEndpoint(Runnable meanwhile) {
+        api.endpoint().stop();
+        try {
+            meanwhile.run();
+        } finally {
+            api.endpoint().start();
+        }
     }
 
     void advanceSeconds(long seconds) {
@@ -318,8 +335,8 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
         } catch (Exception e) {
             throw new IllegalStateException(e);
         } finally {
-            api.shutdown(true);
-            elsewhere.shutdown(true);
+            api.bus().shutdown(true);
+            elsewhere.bus().shutdown(true);
         }
     }
 }
