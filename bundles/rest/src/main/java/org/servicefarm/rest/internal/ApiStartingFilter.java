@@ -210,14 +210,17 @@ public class ApiStartingFilter implements Filter, EventListenerHook {
     }
 
     /**
-     * The path the web server matched to a servlet: decoded, normalized and without path parameters, so that
+     * The path the web server matched: its HTTP context's path (the API's application has a context of its own at
+     * {@code /api}), the servlet path and the path info, decoded, normalized and without path parameters, so that
      * {@code /api;x=1/v1/vms} and {@code /%61pi/v1/vms}, which reach the API, are told as its paths (the raw request
      * URI is not).
      */
     static String pathOf(HttpServletRequest request) {
+        String contextPath = request.getContextPath();
         String servletPath = request.getServletPath();
         String pathInfo = request.getPathInfo();
-        return (servletPath == null ? "" : servletPath) + (pathInfo == null ? "" : pathInfo);
+        return (contextPath == null ? "" : contextPath) + (servletPath == null ? "" : servletPath)
+                + (pathInfo == null ? "" : pathInfo);
     }
 
     static boolean isApi(String path) {

@@ -146,21 +146,26 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
         if (wadlOff) {
             extensions.add(new WadlOff());
         }
-        ServletContextHandler context = new ServletContextHandler(ServletContextHandler.NO_SESSIONS);
-        context.setContextPath("/");
-        // as the JAX-RS whiteboard serves them: the API's application (ApiApplication) at its base, and the default
-        // application (other bundles' resources, such as /metrics) at the root, each with the extensions
-        api = application(context, "/" + ApiApplication.BASE + "/*", resources, extensions);
-        elsewhere = application(context, "/*", List.of(new ProbeResources.Elsewhere()), extensions);
-        // as the HTTP whiteboard puts them in front of the JAX-RS whiteboard's servlets
+        // as the JAX-RS whiteboard serves them (through Pax Web): the API's application (ApiApplication) in an HTTP
+        // context of its own at its base, its servlet at /* there, and the default application (other bundles'
+        // resources, such as /metrics) at the root, each with the extensions
+        ServletContextHandler apiContext = new ServletContextHandler(ServletContextHandler.NO_SESSIONS);
+        apiContext.setContextPath("/" + ApiApplication.BASE);
+        ServletContextHandler rootContext = new ServletContextHandler(ServletContextHandler.NO_SESSIONS);
+        rootContext.setContextPath("/");
+        api = application(apiContext, "/*", resources, extensions);
+        elsewhere = application(rootContext, "/*", List.of(new ProbeResources.Elsewhere()), extensions);
+        // as the HTTP whiteboard puts them in front of the JAX-RS whiteboard's servlets, in every context
         for (javax.servlet.Filter filter : List.of(new RequestCharsetFilter(), new ApiStartingFilter(
                 publications::get, () -> apiServing, System::nanoTime))) {
-            FilterHolder holder = new FilterHolder(filter);
-            holder.setAsyncSupported(true);
-            context.addFilter(holder, "/*", java.util.EnumSet.of(javax.servlet.DispatcherType.REQUEST));
+            for (ServletContextHandler context : List.of(apiContext, rootContext)) {
+                FilterHolder holder = new FilterHolder(filter);
+                holder.setAsyncSupported(true);
+                context.addFilter(holder, "/*", java.util.EnumSet.of(javax.servlet.DispatcherType.REQUEST));
+            }
         }
         jetty = new Server(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-        jetty.setHandler(context);
+        jetty.setHandler(new org.eclipse.jetty.server.handler.ContextHandlerCollection(apiContext, rootContext));
         jetty.start();
         port = ((ServerConnector) jetty.getConnectors()[0]).getLocalPort();
     }
