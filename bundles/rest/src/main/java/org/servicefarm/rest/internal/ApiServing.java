@@ -10,8 +10,9 @@ import org.osgi.service.jaxrs.runtime.dto.RuntimeDTO;
 
 /**
  * Whether the JAX-RS whiteboard serves the API whole, read from its runtime's DTO: the request resource (the
- * API's reason to be) is registered, and every resource registered for the API's application is served by it or was
- * refused by the whiteboard (a refused one will not come: it must not hold the API back).
+ * API's reason to be) is registered, every resource registered for the API's application is served by it or was
+ * refused by the whiteboard (a refused one will not come: it must not hold the API back), and none is about to be
+ * registered ({@link ComingResources}).
  *
  * @param ready  the API answers as it should
  * @param detail why not, for the client; {@code null} when ready
@@ -25,8 +26,9 @@ record ApiServing(boolean ready, String detail) {
      * @param registered the service ids of the resources registered for the API's application
      * @param requests   the service id of the request resource, {@code null} while it is not registered (the core,
      *                   which it needs, is starting or stopped)
+     * @param coming     how many of the API's resources are about to be registered
      */
-    static ApiServing of(RuntimeDTO runtime, Set<Long> registered, Long requests) {
+    static ApiServing of(RuntimeDTO runtime, Set<Long> registered, Long requests, int coming) {
         if (requests == null) {
             return new ApiServing(false, "the farm's core is not running yet");
         }
@@ -50,9 +52,9 @@ record ApiServing(boolean ready, String detail) {
             settled.add(failed.serviceId);
         }
         long waiting = registered.stream().filter(id -> !settled.contains(id)).count();
-        if (!requestsServed || waiting > 0) {
+        if (!requestsServed || waiting > 0 || coming > 0) {
             return new ApiServing(false, "the API is being published: " + (registered.size() - waiting) + " of "
-                    + registered.size() + " resources so far");
+                    + (registered.size() + coming) + " resources so far");
         }
         return READY;
     }

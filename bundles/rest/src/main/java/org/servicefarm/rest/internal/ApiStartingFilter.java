@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
+import java.util.function.ToIntFunction;
 
 import javax.servlet.Filter;
 import javax.servlet.FilterChain;
@@ -28,12 +29,14 @@ import org.osgi.framework.ServiceEvent;
 import org.osgi.framework.ServiceReference;
 import org.osgi.framework.hooks.service.EventListenerHook;
 import org.osgi.framework.hooks.service.ListenerHook;
+import org.osgi.service.component.ComponentConstants;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
 import org.osgi.service.jaxrs.runtime.JaxrsServiceRuntime;
 import org.osgi.service.jaxrs.runtime.dto.RuntimeDTO;
 import org.osgi.service.jaxrs.whiteboard.JaxrsWhiteboardConstants;
@@ -54,7 +57,9 @@ import org.osgi.service.jaxrs.whiteboard.JaxrsWhiteboardConstants;
  * The DTO lists a resource as served before the whiteboard has re-created the API's endpoint with it, and at boot no
  * service event comes before that (the resources were registered before the whiteboard started): a request let
  * through then meets no endpoint, and CXF's "No service was found" page is caught ({@link UnpublishedApiResponse})
- * and answered as "being published again" instead.
+ * and answered as "being published again" instead. Nor does an event come for a resource that is not registered yet
+ * although the service it waits for is (the component runtime registers the resources one after another inside the
+ * event that satisfies them): such resources count as missing ({@link ComingResources}).
  * <p>
  * The runtime is optional: the REST bundle starts before the whiteboard (start level 75 in the feature), so that at
  * boot this filter stands before the whiteboard's servlets do; until the runtime comes the API is "not published".
@@ -94,16 +99,27 @@ public class ApiStartingFilter implements Filter, EventListenerHook {
     private record Runtime(ServiceReference<JaxrsServiceRuntime> reference, JaxrsServiceRuntime service) {
     }
 
+    /** The Service Component Runtime, which tells the API's resources about to be registered. */
+    private volatile ServiceComponentRuntime components;
+
     @Activate
     public ApiStartingFilter(BundleContext context) {
         this.changeCount = () -> {
             Runtime now = runtime;
             return now == null ? -1 : changeCountOf(now.reference());
         };
+        ComingResources coming = new ComingResources(System::nanoTime);
         this.serving = () -> {
             Runtime now = runtime;
-            return now == null ? new ApiServing(false, "the API is not published yet")
-                    : serving(context, now.service().getRuntimeDTO());
+            if (now == null) {
+                return new ApiServing(false, "the API is not published yet");
+            }
+            // in this order: what the component runtime expects, what is registered, what the whiteboard serves
+            ServiceComponentRuntime scr = components;
+            Set<Long> expected = scr == null ? Set.of()
+                    : coming.expected(scr, context.getBundle(), (type, filter) -> available(context, type, filter));
+            return serving(context, () -> now.service().getRuntimeDTO(), registered -> coming.count(expected,
+                    registered));
         };
         this.nanos = System::nanoTime;
     }
@@ -120,6 +136,17 @@ public class ApiStartingFilter implements Filter, EventListenerHook {
     void setRuntime(ServiceReference<JaxrsServiceRuntime> reference, JaxrsServiceRuntime service) {
         runtime = new Runtime(reference, service);
         verdict = null;
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void setComponents(ServiceComponentRuntime scr) {
+        components = scr;
+    }
+
+    void unsetComponents(ServiceComponentRuntime scr) {
+        if (components == scr) {
+            components = null;
+        }
     }
 
     void unsetRuntime(ServiceReference<JaxrsServiceRuntime> reference) {
@@ -253,9 +280,24 @@ public class ApiStartingFilter implements Filter, EventListenerHook {
         return count instanceof Number number ? number.longValue() : -1;
     }
 
-    /** The verdict on the whiteboard's DTO and the API's resources registered now. */
-    private static ApiServing serving(BundleContext context, RuntimeDTO runtime) {
+    private static boolean available(BundleContext context, String type, String filter) {
+        try {
+            return context.getServiceReferences(type, filter) != null;
+        } catch (InvalidSyntaxException e) {
+            return false; // the runtime took the filter: not ours to judge
+        }
+    }
+
+    /**
+     * The verdict on the whiteboard's DTO, the API's resources registered now and how many are coming.
+     *
+     * @param runtime the whiteboard's DTO, read after the services registered
+     * @param coming  how many are coming, given the component ids of those registered
+     */
+    private static ApiServing serving(BundleContext context, Supplier<RuntimeDTO> runtime,
+                                      ToIntFunction<Set<Long>> coming) {
         Set<Long> registered = new HashSet<>();
+        Set<Long> components = new HashSet<>();
         Long requests = null;
         try {
             ServiceReference<?>[] resources = context.getAllServiceReferences(null, "(&("
@@ -265,6 +307,9 @@ public class ApiStartingFilter implements Filter, EventListenerHook {
             for (ServiceReference<?> resource : resources == null ? new ServiceReference<?>[0] : resources) {
                 long id = (Long) resource.getProperty(Constants.SERVICE_ID);
                 registered.add(id);
+                if (resource.getProperty(ComponentConstants.COMPONENT_ID) instanceof Long component) {
+                    components.add(component);
+                }
                 if (RequestResource.NAME.equals(resource.getProperty(JaxrsWhiteboardConstants.JAX_RS_NAME))) {
                     requests = id;
                 }
@@ -272,6 +317,7 @@ public class ApiStartingFilter implements Filter, EventListenerHook {
         } catch (InvalidSyntaxException e) {
             throw new IllegalStateException("the filter for the API's resources", e);
         }
-        return ApiServing.of(runtime, registered, requests);
+        int comingNow = coming.applyAsInt(components);
+        return ApiServing.of(runtime.get(), registered, requests, comingNow);
     }
 }

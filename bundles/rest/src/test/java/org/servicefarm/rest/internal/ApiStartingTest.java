@@ -56,27 +56,32 @@ class ApiStartingTest {
 
     @Test
     void theApiIsReadyWhenEveryResourceRegisteredForItIsServedOrRefused() {
-        assertEquals(ApiServing.READY, ApiServing.of(runtime(new long[] {1, 2, 3}), Set.of(1L, 2L, 3L), 1L));
+        assertEquals(ApiServing.READY, ApiServing.of(runtime(new long[] {1, 2, 3}), Set.of(1L, 2L, 3L), 1L, 0));
         // a resource the whiteboard refused will not come: it does not hold the API back
-        assertEquals(ApiServing.READY, ApiServing.of(runtime(new long[] {1, 2}, 3), Set.of(1L, 2L, 3L), 1L));
+        assertEquals(ApiServing.READY, ApiServing.of(runtime(new long[] {1, 2}, 3), Set.of(1L, 2L, 3L), 1L, 0));
     }
 
     @Test
     void theApiIsNotReadyWhileAResourceWaitsTheCoreIsDownOrTheApplicationIsNotPublished() {
-        ApiServing waiting = ApiServing.of(runtime(new long[] {1, 2}), Set.of(1L, 2L, 3L), 1L);
+        ApiServing waiting = ApiServing.of(runtime(new long[] {1, 2}), Set.of(1L, 2L, 3L), 1L, 0);
         assertFalse(waiting.ready());
         assertEquals("the API is being published: 2 of 3 resources so far", waiting.detail());
 
-        ApiServing noCore = ApiServing.of(runtime(new long[] {2, 3}), Set.of(2L, 3L), null);
+        ApiServing noCore = ApiServing.of(runtime(new long[] {2, 3}), Set.of(2L, 3L), null, 0);
         assertFalse(noCore.ready());
         assertEquals("the farm's core is not running yet", noCore.detail());
 
-        assertFalse(ApiServing.of(runtime(new long[] {2, 3}), Set.of(1L, 2L, 3L), 1L).ready(),
+        assertFalse(ApiServing.of(runtime(new long[] {2, 3}), Set.of(1L, 2L, 3L), 1L, 0).ready(),
                 "the request resource registered, not served yet");
-        assertFalse(ApiServing.of(runtime(new long[] {2}, 1), Set.of(1L, 2L), 1L).ready(),
+        assertFalse(ApiServing.of(runtime(new long[] {2}, 1), Set.of(1L, 2L), 1L, 0).ready(),
                 "the request resource refused: the API is not whole");
         assertEquals("the API is not published yet",
-                ApiServing.of(runtime(null), Set.of(1L), 1L).detail());
+                ApiServing.of(runtime(null), Set.of(1L), 1L, 0).detail());
+
+        // every registered resource served, one more about to be registered (its component satisfied by now)
+        ApiServing coming = ApiServing.of(runtime(new long[] {1, 2}), Set.of(1L, 2L), 1L, 1);
+        assertFalse(coming.ready());
+        assertEquals("the API is being published: 2 of 3 resources so far", coming.detail());
     }
 
     // --- when the verdict is read again --------------------------------------------------------------------------
