@@ -96,14 +96,15 @@ final class ComingResources {
                 && ApiApplication.SELECT.equals(properties.get(JaxrsWhiteboardConstants.JAX_RS_APPLICATION_SELECT));
     }
 
-    /** Every reference the configuration waits for has a service registered now (the runtime is taking it in). */
+    /**
+     * Every reference the configuration waits for has a service registered now (the runtime is taking it in). None
+     * listed counts too: Felix SCR reports a configuration it is satisfying as unsatisfied with no reference missing
+     * (a request met that once, between the VM resource's reference bound and its service registered).
+     */
     private static boolean satisfiableNow(ComponentDescriptionDTO description, ComponentConfigurationDTO configuration,
                                           BiPredicate<String, String> available) {
         UnsatisfiedReferenceDTO[] waiting = configuration.unsatisfiedReferences;
-        if (waiting == null || waiting.length == 0) {
-            return false;
-        }
-        for (UnsatisfiedReferenceDTO reference : waiting) {
+        for (UnsatisfiedReferenceDTO reference : waiting == null ? new UnsatisfiedReferenceDTO[0] : waiting) {
             ReferenceDTO declared = description.references == null ? null : Arrays.stream(description.references)
                     .filter(r -> r.name.equals(reference.name)).findFirst().orElse(null);
             if (declared == null || !available.test(declared.interfaceName, reference.target)) {

@@ -106,6 +106,11 @@ class ComingResourcesTest {
         // the VM resource's service registered, the runtime's DTO not updated yet: not coming any longer
         registeredComponents.add(2L);
         assertEquals(2, count());
+        // the runtime binding its reference: unsatisfied still, no reference missing
+        registeredComponents.remove(2L);
+        components.get(1).configuration().unsatisfiedReferences = new UnsatisfiedReferenceDTO[0];
+        assertEquals(3, count());
+        registeredComponents.add(2L);
         // the runtime counts it satisfied, its service not registered yet: coming still
         components.get(1).configuration().state = ComponentConfigurationDTO.SATISFIED;
         registeredComponents.remove(2L);
