@@ -23,4 +23,6 @@ public class ApiApplication extends Application {
     static final String BASE = "api";
     static final String NAME = "servicefarm-api";
     static final String SELECT = "(osgi.jaxrs.name=" + NAME + ")";
+    /** The HTTP context the whiteboard makes for the application (Aries: {@code "context.for" + name}). */
+    static final String HTTP_CONTEXT = "context.for" + NAME;
 }
