@@ -23,8 +23,8 @@ import org.osgi.service.jaxrs.whiteboard.JaxrsWhiteboardConstants;
  * service event in one component after another, and registers each component's service inside it, while the
  * whiteboard rebuilds the API inside each registration (100-300 ms): at boot the request resource was served while
  * the VM resource, satisfied by the same core service, was not registered yet, and {@code GET /api/v1/vms} got a 404
- * "not found" problem. Counting the components does not make the API wait for one whose dependency is absent (the
- * images bundle stopped: the image resources do not come). The runtime's DTOs are read before the services registered
+ * "not found" problem. Counting the components does not make the API wait for one whose dependency is absent (its
+ * provider's bundle stopped: it does not come). The runtime's DTOs are read before the services registered
  * (the filter's verdict reads the whiteboard's DTO last): a request once met a ready verdict whose service list was
  * read before the VM resource registered and whose component DTOs after.
  * <p>

@@ -90,7 +90,7 @@ class ComingResourcesTest {
         component("RequestResource", apiResource(), ComponentConfigurationDTO.SATISFIED);
         registeredComponents.add(1L);
         component("VmResource", apiResource(), ComponentConfigurationDTO.UNSATISFIED_REFERENCE, MANAGER);
-        // the images bundle stopped: its resources do not come, and must not hold the API at 503
+        // the image service absent (its provider stopped): its resources do not come, and must not hold the API
         component("ImageResource", apiResource(), ComponentConfigurationDTO.UNSATISFIED_REFERENCE, IMAGES);
         component("NeedsBoth", apiResource(), ComponentConfigurationDTO.UNSATISFIED_REFERENCE, MANAGER, IMAGES);
         // not resources of the API
@@ -100,7 +100,7 @@ class ComingResourcesTest {
                 "(osgi.jaxrs.name=other)"), ComponentConfigurationDTO.UNSATISFIED_REFERENCE, MANAGER);
         assertEquals(1, count());
 
-        registered.add(IMAGES); // the images bundle started: its resources are coming too
+        registered.add(IMAGES); // the image service came: its resources are coming too
         assertEquals(3, count());
 
         // the VM resource's service registered, the runtime's DTO not updated yet: not coming any longer
