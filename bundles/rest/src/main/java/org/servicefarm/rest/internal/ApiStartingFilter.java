@@ -61,10 +61,13 @@ import org.osgi.service.jaxrs.whiteboard.JaxrsWhiteboardConstants;
  * although the service it waits for is (the component runtime registers the resources one after another inside the
  * event that satisfies them): such resources count as missing ({@link ComingResources}).
  * <p>
+ * The same verdict is checked again inside the API's JAX-RS application ({@link ApiStartingRequestFilter}), for the
+ * moments this filter is not in place yet when the application already serves.
+ * <p>
  * The runtime is optional: the REST bundle starts before the whiteboard (start level 75 in the feature), so that at
  * boot this filter stands before the whiteboard's servlets do; until the runtime comes the API is "not published".
  */
-@Component(service = {Filter.class, EventListenerHook.class}, property = {
+@Component(service = {Filter.class, EventListenerHook.class, ApiStartingFilter.class}, property = {
         "osgi.http.whiteboard.filter.pattern=/*",
         // before the API's application is published, /api/... reaches the default context; in the API's own
         // context it is ApiStartingFilterInApiContext, not this selecting both: a context that comes makes the HTTP
@@ -183,15 +186,19 @@ public class ApiStartingFilter implements Filter, EventListenerHook {
         } finally {
             inFlight.decrement();
         }
-        byte[] problem = Problems.text(Problems.problem("starting", "Service Unavailable", 503,
-                now.detail() + ": try again in " + RETRY_AFTER_SECONDS + " s", null, null))
-                .getBytes(StandardCharsets.UTF_8);
+        byte[] problem = Problems.text(problem(now)).getBytes(StandardCharsets.UTF_8);
         HttpServletResponse http = (HttpServletResponse) response;
         http.setStatus(503);
         http.setHeader("Retry-After", RETRY_AFTER_SECONDS);
         http.setContentType(Problems.MEDIA_TYPE);
         http.setContentLength(problem.length);
         http.getOutputStream().write(problem);
+    }
+
+    /** The 503 problem for a verdict that is not ready: ask again in {@link #RETRY_AFTER_SECONDS}. */
+    static Problems.Problem problem(ApiServing notReady) {
+        return Problems.problem("starting", "Service Unavailable", 503,
+                notReady.detail() + ": try again in " + RETRY_AFTER_SECONDS + " s", null, null);
     }
 
     /** Whether the API serves whole now: the last verdict while nothing changed, else a fresh one. */

@@ -26,11 +26,10 @@ import org.osgi.service.component.annotations.Reference;
         "osgi.http.whiteboard.filter.asyncSupported=true"})
 public class ApiStartingFilterInApiContext implements Filter {
 
-    private final Filter starting;
+    private final ApiStartingFilter starting;
 
     @Activate
-    public ApiStartingFilterInApiContext(
-            @Reference(target = "(osgi.http.whiteboard.filter.name=" + ApiStartingFilter.NAME + ")") Filter starting) {
+    public ApiStartingFilterInApiContext(@Reference ApiStartingFilter starting) {
         this.starting = starting;
     }
 

@@ -33,7 +33,7 @@ import org.servicefarm.api.audit.AuditTrail;
 @JaxrsName("servicefarm-audit")
 @JSONRequired
 @JaxrsExtensionSelect({JSONRequired.FILTER, Extensions.LOGIN, Extensions.ROLES, Extensions.WADL_OFF, Extensions.JSON,
-        Extensions.PROBLEMS, Extensions.JSON_PROBLEMS})
+        Extensions.PROBLEMS, Extensions.JSON_PROBLEMS, Extensions.STARTING})
 @Path("v1/audit")
 @Produces(MediaType.APPLICATION_JSON)
 public class AuditResource {

@@ -26,7 +26,8 @@ import org.servicefarm.api.ServiceManager;
 @JaxrsName("servicefarm-catalog")
 @JSONRequired
 @JaxrsExtensionSelect({JSONRequired.FILTER, Extensions.LOGIN, Extensions.ROLES, Extensions.WADL_OFF, Extensions.JSON,
-        Extensions.PROBLEMS, Extensions.JSON_PROBLEMS, Extensions.REQUEST_ID})
+        Extensions.PROBLEMS, Extensions.JSON_PROBLEMS, Extensions.REQUEST_ID,
+        Extensions.STARTING})
 @Path("v1/catalog")
 @Produces(MediaType.APPLICATION_JSON)
 public class CatalogResource {

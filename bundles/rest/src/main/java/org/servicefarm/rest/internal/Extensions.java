@@ -6,7 +6,7 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
  * The extensions every resource of the API selects ({@code @JaxrsExtensionSelect}), so that the
  * whiteboard serves it only while they are all present: the request id, the login and the role check (never a
  * resource without them, not even while their configuration changes), CXF's WADL switched off,
- * the JSON provider, and the mappers that answer errors as problems.
+ * the JSON provider, the mappers that answer errors as problems, and the API's "starting" check.
  * <p>
  * {@code @JSONRequired} sets the same service property as {@code @JaxrsExtensionSelect}, and bnd
  * keeps the last one only: the resources therefore repeat {@link JSONRequired#FILTER} in their
@@ -21,6 +21,7 @@ final class Extensions {
     static final String JSON_PROBLEMS = "(osgi.jaxrs.name=" + JsonProblemMapper.NAME + ")";
     static final String REQUEST_ID = "(osgi.jaxrs.name=" + RequestIdFilter.NAME + ")";
     static final String WADL_OFF = "(osgi.jaxrs.name=" + WadlOff.NAME + ")";
+    static final String STARTING = "(osgi.jaxrs.name=" + ApiStartingRequestFilter.NAME + ")";
 
     private Extensions() {
     }

@@ -34,7 +34,8 @@ import org.servicefarm.api.ServiceManager;
 @JaxrsName("servicefarm-hosts")
 @JSONRequired
 @JaxrsExtensionSelect({JSONRequired.FILTER, Extensions.LOGIN, Extensions.ROLES, Extensions.WADL_OFF, Extensions.JSON,
-        Extensions.PROBLEMS, Extensions.JSON_PROBLEMS, Extensions.REQUEST_ID})
+        Extensions.PROBLEMS, Extensions.JSON_PROBLEMS, Extensions.REQUEST_ID,
+        Extensions.STARTING})
 @Path("v1/hosts")
 @Produces(MediaType.APPLICATION_JSON)
 public class HostResource {

@@ -28,7 +28,8 @@ import org.servicefarm.api.image.ImageService;
 @JaxrsName("servicefarm-popularity")
 @JSONRequired
 @JaxrsExtensionSelect({JSONRequired.FILTER, Extensions.LOGIN, Extensions.ROLES, Extensions.WADL_OFF, Extensions.JSON,
-        Extensions.PROBLEMS, Extensions.JSON_PROBLEMS, Extensions.REQUEST_ID})
+        Extensions.PROBLEMS, Extensions.JSON_PROBLEMS, Extensions.REQUEST_ID,
+        Extensions.STARTING})
 @Path("v1/popularity")
 @Produces(MediaType.APPLICATION_JSON)
 public class PopularityResource {

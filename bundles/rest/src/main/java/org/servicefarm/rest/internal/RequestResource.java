@@ -47,7 +47,8 @@ import org.slf4j.LoggerFactory;
 @JaxrsName(RequestResource.NAME)
 @JSONRequired
 @JaxrsExtensionSelect({JSONRequired.FILTER, Extensions.LOGIN, Extensions.ROLES, Extensions.WADL_OFF, Extensions.JSON,
-        Extensions.PROBLEMS, Extensions.JSON_PROBLEMS, Extensions.REQUEST_ID})
+        Extensions.PROBLEMS, Extensions.JSON_PROBLEMS, Extensions.REQUEST_ID,
+        Extensions.STARTING})
 @Path("v1/requests")
 @Produces(MediaType.APPLICATION_JSON)
 public class RequestResource {

@@ -34,7 +34,8 @@ import org.servicefarm.api.store.VmStore;
 @JaxrsName("servicefarm-status")
 @JSONRequired
 @JaxrsExtensionSelect({JSONRequired.FILTER, Extensions.LOGIN, Extensions.ROLES, Extensions.WADL_OFF, Extensions.JSON,
-        Extensions.PROBLEMS, Extensions.JSON_PROBLEMS, Extensions.REQUEST_ID})
+        Extensions.PROBLEMS, Extensions.JSON_PROBLEMS, Extensions.REQUEST_ID,
+        Extensions.STARTING})
 @Path("v1/status")
 @Produces(MediaType.APPLICATION_JSON)
 public class StatusResource {

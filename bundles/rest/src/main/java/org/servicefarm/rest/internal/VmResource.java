@@ -42,7 +42,8 @@ import org.servicefarm.api.VmState;
 @JaxrsName("servicefarm-vms")
 @JSONRequired
 @JaxrsExtensionSelect({JSONRequired.FILTER, Extensions.LOGIN, Extensions.ROLES, Extensions.WADL_OFF, Extensions.JSON,
-        Extensions.PROBLEMS, Extensions.JSON_PROBLEMS, Extensions.REQUEST_ID})
+        Extensions.PROBLEMS, Extensions.JSON_PROBLEMS, Extensions.REQUEST_ID,
+        Extensions.STARTING})
 @Path("v1/vms")
 @Produces(MediaType.APPLICATION_JSON)
 public class VmResource {

@@ -221,6 +221,40 @@ class ApiStartingTest {
                         : null);
     }
 
+    // --- the same verdict inside the API's JAX-RS application ------------------------------------------------------
+
+    @Test
+    void insideTheApplicationAnAnswerIsRefusedWithTheSame503WhileTheApiIsNotWholeBeforeMatchingOrLogin() {
+        AtomicReference<ApiServing> dto = new AtomicReference<>(new ApiServing(false, "the farm's core is not running "
+                + "yet"));
+        AtomicLong changeCount = new AtomicLong();
+        ApiStartingRequestFilter check = new ApiStartingRequestFilter(new ApiStartingFilter(changeCount::get, dto::get,
+                System::nanoTime));
+        AtomicReference<javax.ws.rs.core.Response> aborted = new AtomicReference<>();
+        javax.ws.rs.container.ContainerRequestContext request = (javax.ws.rs.container.ContainerRequestContext)
+                java.lang.reflect.Proxy.newProxyInstance(ApiStartingTest.class.getClassLoader(),
+                        new Class<?>[] {javax.ws.rs.container.ContainerRequestContext.class}, (proxy, method, args) -> {
+                            if (method.getName().equals("abortWith")) {
+                                aborted.set((javax.ws.rs.core.Response) args[0]);
+                            }
+                            return null;
+                        });
+        check.filter(request);
+        assertEquals(503, aborted.get().getStatus());
+        assertEquals("1", aborted.get().getHeaderString("Retry-After"));
+        assertEquals(Problems.MEDIA_TYPE, aborted.get().getMediaType().toString());
+        assertTrue(aborted.get().getEntity().toString().contains("\"type\":\"urn:servicefarm:problem:starting\""),
+                aborted.get().getEntity().toString());
+        assertTrue(aborted.get().getEntity().toString()
+                .contains("the farm's core is not running yet: try again in 1 s"));
+
+        aborted.set(null);
+        dto.set(ApiServing.READY);
+        changeCount.incrementAndGet();
+        check.filter(request);
+        assertNull(aborted.get(), "a whole API: the request goes on to its resource");
+    }
+
     // --- what a client gets --------------------------------------------------------------------------------------
 
     @Test

@@ -140,7 +140,8 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
                 new ComponentResource(images), new PopularityResource(images), new OpenApiResource(), status(manager),
                 new KeepAliveResource(keepAlive)));
         resources.addAll(List.of(extraResources));
-        List<Object> extensions = new ArrayList<>(List.of(
+        ApiStartingFilter starting = new ApiStartingFilter(publications::get, () -> apiServing, System::nanoTime);
+        List<Object> extensions = new ArrayList<>(List.of(new ApiStartingRequestFilter(starting),
                 new LoginFilter(restConfig, TestLoginModule.configuration("karaf", "farm"), nanos::get),
                 new RoleFilter(restConfig), new UntypedBodyFilter(), new RequestIdFilter(), new JsonProvider(), new ProblemMapper(), new JsonProblemMapper()));
         if (wadlOff) {
@@ -154,10 +155,11 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
         ServletContextHandler rootContext = new ServletContextHandler(ServletContextHandler.NO_SESSIONS);
         rootContext.setContextPath("/");
         api = application(apiContext, "/*", resources, extensions);
-        elsewhere = application(rootContext, "/*", List.of(new ProbeResources.Elsewhere()), extensions);
+        // the starting check selects the API's application only
+        elsewhere = application(rootContext, "/*", List.of(new ProbeResources.Elsewhere()),
+                extensions.stream().filter(e -> !(e instanceof ApiStartingRequestFilter)).toList());
         // as the HTTP whiteboard puts them in front of the JAX-RS whiteboard's servlets, in every context
-        for (javax.servlet.Filter filter : List.of(new RequestCharsetFilter(), new ApiStartingFilter(
-                publications::get, () -> apiServing, System::nanoTime))) {
+        for (javax.servlet.Filter filter : List.of(new RequestCharsetFilter(), starting)) {
             for (ServletContextHandler context : List.of(apiContext, rootContext)) {
                 FilterHolder holder = new FilterHolder(filter);
                 holder.setAsyncSupported(true);
