@@ -44,6 +44,7 @@ public class CrashIT {
     @BeforeClass
     public static void unpack() throws Exception {
         appliance = new ApplianceProcess("crash-it");
+        appliance.watchBoots();
         appliance.qemuHost(HOST, 8, "24700-24799", RealGuestsIT.POOL, RealGuestsIT.POOL_DIRECTORY);
         appliance.set("org.servicefarm.lifecycle.cfg", "policy.target", "(keepalive.name=histogram)");
         ApplianceProcess.removeGuests(HOST);
@@ -151,9 +152,9 @@ public class CrashIT {
     }
 
     /**
-     * Starts the appliance and checks what a client was told while it started: "ask again" (503, Retry-After) from
-     * the REST bundle's filter, or, for the moment before the web server runs any filter, Jetty's own 404 (JSON
-     * without an outcome to a JSON client); never
+     * Starts the appliance and checks what clients were told while it started (one asking to explain a request, two
+     * asking for the VMs every 10 ms): "ask again" (503, Retry-After) from the REST bundle's filter, or, for the
+     * moment before the web server runs any filter, Jetty's own 404 (JSON without an outcome to a JSON client); never
      * CXF's "No service was found" nor a 404 problem, which read as "no such thing" (a NEVER is one too).
      */
     private static void start() throws Exception {
