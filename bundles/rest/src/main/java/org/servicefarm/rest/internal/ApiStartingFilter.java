@@ -78,6 +78,8 @@ import org.osgi.service.jaxrs.whiteboard.JaxrsWhiteboardConstants;
 public class ApiStartingFilter implements Filter, EventListenerHook {
 
     static final String NAME = "servicefarm-api-starting";
+    /** The request attribute that says this filter let the request through ({@link ApiStartingRequestFilter}). */
+    static final String LET_THROUGH = ApiStartingFilter.class.getName() + ".letThrough";
     static final long FLUX_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(2);
     static final String RETRY_AFTER_SECONDS = "1";
     static final String REPUBLISHING = "the API is being published again";
@@ -176,6 +178,7 @@ public class ApiStartingFilter implements Filter, EventListenerHook {
             now = serving();
             if (now.ready()) {
                 UnpublishedApiResponse watched = new UnpublishedApiResponse((HttpServletResponse) response);
+                request.setAttribute(LET_THROUGH, Boolean.TRUE); // judged once: a change now waits for it instead
                 chain.doFilter(request, watched);
                 if (!watched.unpublished()) {
                     watched.done();

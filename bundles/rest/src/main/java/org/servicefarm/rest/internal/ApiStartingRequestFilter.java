@@ -21,7 +21,8 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
  * place when it gets to the REST bundle, and on a restart from Karaf's cache that was 1.7 s after the web server
  * listened, 0.35 s after the API's own context already served its first resources: requests for the VMs then got
  * 404 "not found" problems (2-6 in 4 of 5 restarts watched by 6 clients every 10 ms). Every resource of the API
- * selects this extension, so none is served without it.
+ * selects this extension, so none is served without it. A request the servlet filter let through is not judged again
+ * (JAX-RS request properties are the servlet request's attributes).
  */
 @Component(service = ContainerRequestFilter.class)
 @JaxrsExtension
@@ -43,6 +44,9 @@ public class ApiStartingRequestFilter implements ContainerRequestFilter {
 
     @Override
     public void filter(ContainerRequestContext request) {
+        if (request.getProperty(ApiStartingFilter.LET_THROUGH) != null) {
+            return; // the servlet filter judged it (a change in the API's services waits for it): not twice
+        }
         ApiServing now = starting.serving();
         if (!now.ready()) {
             request.abortWith(Response.fromResponse(Problems.response(ApiStartingFilter.problem(now)))

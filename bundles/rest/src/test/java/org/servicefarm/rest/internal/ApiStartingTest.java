@@ -231,13 +231,14 @@ class ApiStartingTest {
         ApiStartingRequestFilter check = new ApiStartingRequestFilter(new ApiStartingFilter(changeCount::get, dto::get,
                 System::nanoTime));
         AtomicReference<javax.ws.rs.core.Response> aborted = new AtomicReference<>();
+        Map<String, Object> attributes = new java.util.HashMap<>();
         javax.ws.rs.container.ContainerRequestContext request = (javax.ws.rs.container.ContainerRequestContext)
                 java.lang.reflect.Proxy.newProxyInstance(ApiStartingTest.class.getClassLoader(),
                         new Class<?>[] {javax.ws.rs.container.ContainerRequestContext.class}, (proxy, method, args) -> {
                             if (method.getName().equals("abortWith")) {
                                 aborted.set((javax.ws.rs.core.Response) args[0]);
                             }
-                            return null;
+                            return method.getName().equals("getProperty") ? attributes.get((String) args[0]) : null;
                         });
         check.filter(request);
         assertEquals(503, aborted.get().getStatus());
@@ -253,6 +254,13 @@ class ApiStartingTest {
         changeCount.incrementAndGet();
         check.filter(request);
         assertNull(aborted.get(), "a whole API: the request goes on to its resource");
+
+        // let through by the servlet filter while whole, then the API changed: not judged twice (the change waits)
+        dto.set(new ApiServing(false, "the farm's core is not running yet"));
+        changeCount.incrementAndGet();
+        attributes.put(ApiStartingFilter.LET_THROUGH, Boolean.TRUE);
+        check.filter(request);
+        assertNull(aborted.get());
     }
 
     // --- what a client gets --------------------------------------------------------------------------------------
