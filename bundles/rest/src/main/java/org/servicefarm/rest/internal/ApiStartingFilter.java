@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import java.util.function.ToIntFunction;
@@ -273,15 +274,20 @@ public class ApiStartingFilter implements Filter, EventListenerHook {
      * extension that selects applications (the API's select them all), or the application itself.
      */
     static boolean rebuildsTheApi(ServiceReference<?> reference) {
-        Object select = reference.getProperty(JaxrsWhiteboardConstants.JAX_RS_APPLICATION_SELECT);
         if (isTrue(reference.getProperty(JaxrsWhiteboardConstants.JAX_RS_RESOURCE))) {
-            return ApiApplication.SELECT.equals(select);
+            return isApiResource(reference::getProperty);
         }
         if (isTrue(reference.getProperty(JaxrsWhiteboardConstants.JAX_RS_EXTENSION))) {
-            return select != null;
+            return reference.getProperty(JaxrsWhiteboardConstants.JAX_RS_APPLICATION_SELECT) != null;
         }
         return ApiApplication.NAME.equals(reference.getProperty(JaxrsWhiteboardConstants.JAX_RS_NAME))
                 && reference.getProperty(JaxrsWhiteboardConstants.JAX_RS_APPLICATION_BASE) != null;
+    }
+
+    /** Whether a service (or a component, by its properties) is a resource of the API's application. */
+    static boolean isApiResource(Function<String, Object> property) {
+        return isTrue(property.apply(JaxrsWhiteboardConstants.JAX_RS_RESOURCE))
+                && ApiApplication.SELECT.equals(property.apply(JaxrsWhiteboardConstants.JAX_RS_APPLICATION_SELECT));
     }
 
     private static boolean isTrue(Object property) {

@@ -15,7 +15,6 @@ import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
 import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 import org.osgi.service.component.runtime.dto.ReferenceDTO;
 import org.osgi.service.component.runtime.dto.UnsatisfiedReferenceDTO;
-import org.osgi.service.jaxrs.whiteboard.JaxrsWhiteboardConstants;
 
 /**
  * The API's resources whose services are about to be registered: resource components of the REST bundle that select
@@ -92,8 +91,7 @@ final class ComingResources {
 
     static boolean isApiResource(ComponentDescriptionDTO description) {
         Map<String, Object> properties = description.properties;
-        return properties != null && isTrue(properties.get(JaxrsWhiteboardConstants.JAX_RS_RESOURCE))
-                && ApiApplication.SELECT.equals(properties.get(JaxrsWhiteboardConstants.JAX_RS_APPLICATION_SELECT));
+        return properties != null && ApiStartingFilter.isApiResource(properties::get);
     }
 
     /**
@@ -112,9 +110,5 @@ final class ComingResources {
             }
         }
         return true;
-    }
-
-    private static boolean isTrue(Object property) {
-        return Boolean.TRUE.equals(property) || "true".equals(property);
     }
 }
