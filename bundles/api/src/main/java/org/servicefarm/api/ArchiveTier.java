@@ -13,5 +13,18 @@ public enum ArchiveTier {
      * Only what differs from a base saved state of the same image (the image's checkpoint or first save), compressed,
      * with the image and components it came from; the rest is read from the base on restore.
      */
-    DELTA
+    DELTA;
+
+    /**
+     * The tier a setting names, in any case.
+     *
+     * @throws IllegalArgumentException naming the setting, the value and the tiers
+     */
+    public static ArchiveTier of(String setting, String name) {
+        try {
+            return valueOf(name.trim().toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException | NullPointerException e) {
+            throw new IllegalArgumentException(setting + " must be SAVED, COMPRESSED or DELTA, not '" + name + "'");
+        }
+    }
 }

@@ -1,0 +1,323 @@
+package org.servicefarm.api.config;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Collections;
+import java.util.Dictionary;
+import java.util.HashMap;
+import java.util.Hashtable;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+import org.apache.felix.cm.file.ConfigurationHandler;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.FrameworkUtil;
+import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.component.ComponentContext;
+import org.osgi.util.converter.Converters;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The settings one configured component runs on, and the one place its configuration is refused. A configuration
+ * that does not parse (the component's parser throws, or a value cannot be converted to its type) is refused whole,
+ * in one log line, and the component stays up on
+ * <ul>
+ *   <li>the settings in force before it, when it arrives while the component runs;</li>
+ *   <li>at activation (a restart with the refused configuration still in Config Admin): the configuration the
+ *       component accepted last, which this class keeps in the bundle's data area in Config Admin's own typed
+ *       format, or the component's defaults when it never accepted one.</li>
+ * </ul>
+ * The refusal stands, as a registered {@link RefusedConfiguration}, until a configuration is accepted or
+ * {@link #close()} is called (the component's deactivation). Without this, Declarative Services logs a stack trace
+ * and, at activation, leaves the component away, and every component that needs it, until its bundle is restarted,
+ * even once the configuration is mended: one typo in a catalog rule took the whole farm's API away at the next start.
+ *
+ * @param <C> the component property type Declarative Services builds from the configuration
+ * @param <S> the settings the component parses it into
+ */
+public final class ConfiguredSettings<C, S> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ConfiguredSettings.class);
+    /** A pid names a file: nothing else gets there. */
+    private static final Pattern SAFE_PID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,199}");
+    private static final String KEPT = "accepted-configuration";
+
+    private final String pid;
+    private final Class<C> type;
+    private final BiFunction<? super C, Map<String, ?>, ? extends S> parse;
+    /** Read on every decision of the component: a volatile read, no lock. */
+    private volatile S inForce;
+    private ServiceRegistration<RefusedConfiguration> refusal;
+    private RefusedConfiguration refused;
+
+    /**
+     * @param pid   the configuration's pid
+     * @param type  its component property type; its defaults are the settings of last resort
+     * @param parse makes the settings of a configuration, throwing (any runtime exception) for one it refuses;
+     *              nothing else: it may be called on the defaults or on the configuration accepted last
+     */
+    public ConfiguredSettings(String pid, Class<C> type, Function<? super C, ? extends S> parse) {
+        this(pid, type, (config, properties) -> parse.apply(config));
+        Objects.requireNonNull(parse, "parse");
+    }
+
+    /**
+     * For a configuration with properties its type does not name (e.g. a catalog's {@code rule.*}).
+     *
+     * @param parse makes the settings of a configuration and all its properties, as {@link
+     *              #ConfiguredSettings(String, Class, Function)}'s
+     */
+    public ConfiguredSettings(String pid, Class<C> type, BiFunction<? super C, Map<String, ?>, ? extends S> parse) {
+        if (!SAFE_PID.matcher(pid).matches()) {
+            throw new IllegalArgumentException("a pid of letters, digits, '.', '_' and '-' only: " + pid);
+        }
+        this.pid = pid;
+        this.type = Objects.requireNonNull(type, "type");
+        this.parse = Objects.requireNonNull(parse, "parse");
+    }
+
+    /**
+     * The settings to run on after a configuration arrived: the component's activation or modification, whose
+     * parameters these are. Never throws for a bad configuration.
+     *
+     * @param context the component's context: its bundle's data area keeps the configuration accepted last, its
+     *                bundle registers the refusal; {@code null} outside a framework (a unit test, the trace replay):
+     *                then nothing is kept and a refusal is thrown to the caller, as nobody keeps the component up
+     * @param config  the configuration as Declarative Services converted it
+     * @throws RuntimeException only without a context, for a configuration refused
+     */
+    public S accept(ComponentContext context, C config) {
+        Map<String, Object> properties = new HashMap<>();
+        if (context != null) {
+            Dictionary<String, Object> given = context.getProperties();
+            for (var keys = given.keys(); keys.hasMoreElements(); ) {
+                String key = keys.nextElement();
+                properties.put(key, given.get(key));
+            }
+        }
+        return accept(context, config, properties);
+    }
+
+    /**
+     * {@link #accept(ComponentContext, Object)} for a parser that reads properties its type does not name, as
+     * Declarative Services gave them: outside a framework the context is {@code null} but the properties are not.
+     */
+    public S accept(ComponentContext context, C config, Map<String, ?> properties) {
+        if (context == null) {
+            S settings = parse.apply(config, properties);
+            inForce = settings;
+            return settings;
+        }
+        return accept(context.getBundleContext(), config, properties);
+    }
+
+    /** In a framework: the context's bundle keeps and registers. */
+    private synchronized S accept(BundleContext context, C config, Map<String, ?> properties) {
+        S settings;
+        try {
+            settings = parse.apply(config, properties);
+        } catch (RuntimeException e) {
+            return refuse(context, unconverted(properties).orElseGet(() -> reason(e)));
+        }
+        inForce = settings;
+        keep(context, properties);
+        if (refused != null) {
+            LOG.info("The configuration {} is accepted; its refusal of {} is withdrawn", pid,
+                    refused.since().truncatedTo(ChronoUnit.SECONDS));
+            withdraw();
+        }
+        return settings;
+    }
+
+    /** The settings in force, or {@code null} before the first {@link #accept}. */
+    public S inForce() {
+        return inForce;
+    }
+
+    /** The refusal that stands, or {@code null}. */
+    public synchronized RefusedConfiguration refused() {
+        return refused;
+    }
+
+    /** Withdraws a refusal that stands: the component goes away. */
+    public synchronized void close() {
+        withdraw();
+    }
+
+    private S refuse(BundleContext context, String reason) {
+        String instead;
+        if (inForce != null) {
+            instead = "the settings before it stay in force";
+        } else {
+            Kept<S> kept = kept(context);
+            if (kept != null) {
+                inForce = kept.settings();
+                instead = "the configuration accepted last (" + kept.at() + ") is in force";
+            } else {
+                Map<String, Object> none = Collections.emptyMap();
+                inForce = parse.apply(Converters.standardConverter().convert(none).to(type), none);
+                instead = "the defaults are in force";
+            }
+        }
+        LOG.error("The configuration {} is refused, {}: {}", pid, instead, reason);
+        withdraw();
+        refused = new RefusedConfiguration(pid, reason, instead, Instant.now());
+        if (context != null) {
+            try {
+                refusal = context.registerService(RefusedConfiguration.class, refused,
+                        FrameworkUtil.asDictionary(Map.of(RefusedConfiguration.PID, pid)));
+            } catch (IllegalStateException stopping) {
+                // the bundle is going: nobody is left to show the refusal to
+            }
+        }
+        return inForce;
+    }
+
+    private void withdraw() {
+        refused = null;
+        if (refusal != null) {
+            try {
+                refusal.unregister();
+            } catch (IllegalStateException gone) {
+                // unregistered with its bundle already
+            }
+            refusal = null;
+        }
+    }
+
+    /**
+     * The first property of the type's that Declarative Services cannot convert, said with its key ("sleep.after.s:
+     * 'abc' is not a whole number"): its own exception names neither.
+     */
+    private Optional<String> unconverted(Map<String, ?> properties) {
+        for (Method method : type.getDeclaredMethods()) {
+            if (method.getParameterCount() != 0 || Modifier.isStatic(method.getModifiers())) {
+                continue;
+            }
+            String key = key(method.getName());
+            Object value = properties.get(key);
+            if (value == null) {
+                continue;
+            }
+            try {
+                Converters.standardConverter().convert(value).to(method.getGenericReturnType());
+            } catch (RuntimeException e) {
+                return Optional.of(key + ": '" + value + "' is not " + kind(method.getReturnType()));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** A component property type's method name as its property's key (Declarative Services 1.4, 112.8.2.1). */
+    static String key(String method) {
+        StringBuilder key = new StringBuilder();
+        for (int i = 0; i < method.length(); i++) {
+            char c = method.charAt(i);
+            boolean more = i + 1 < method.length();
+            if (c == '$' && more && method.charAt(i + 1) == '$') {
+                key.append('$');
+                i++;
+            } else if (c == '$' && i + 2 < method.length() && method.charAt(i + 1) == '_' && method.charAt(i + 2) == '$') {
+                key.append('-');
+                i += 2;
+            } else if (c == '$') {
+                continue; // a single dollar sign is left out
+            } else if (c == '_' && more && method.charAt(i + 1) == '_') {
+                key.append('_');
+                i++;
+            } else if (c == '_') {
+                key.append('.');
+            } else {
+                key.append(c);
+            }
+        }
+        return key.toString();
+    }
+
+    private static String kind(Class<?> type) {
+        if (type == long.class || type == int.class || type == short.class || type == byte.class
+                || type == long[].class || type == int[].class) {
+            return "a whole number";
+        }
+        if (type == double.class || type == float.class || type == double[].class || type == float[].class) {
+            return "a number";
+        }
+        return "a " + type.getSimpleName();
+    }
+
+    /** What is wrong, in one line: the parser's words, or a conversion's. */
+    private static String reason(RuntimeException e) {
+        String message = e.getMessage();
+        String text = e instanceof IllegalArgumentException && message != null ? message : e.toString();
+        return text.replaceAll("\\s+", " ");
+    }
+
+    private record Kept<T>(T settings, Instant at) {
+    }
+
+    private File keptFile(BundleContext context) {
+        return context == null ? null : context.getDataFile(KEPT + "/" + pid + ".config");
+    }
+
+    private void keep(BundleContext context, Map<String, ?> properties) {
+        File file = keptFile(context);
+        if (file == null) {
+            return;
+        }
+        Hashtable<String, Object> values = new Hashtable<>();
+        properties.forEach((key, value) -> {
+            // the component's identity in this framework is not configuration
+            if (value != null && !key.equals("component.id") && !key.equals("component.name")) {
+                values.put(key, value);
+            }
+        });
+        try {
+            Path target = file.toPath();
+            Files.createDirectories(target.getParent());
+            Path written = Files.createTempFile(target.getParent(), pid, ".tmp");
+            try (OutputStream out = Files.newOutputStream(written)) {
+                ConfigurationHandler.write(out, values);
+            }
+            Files.move(written, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            // not kept: a restart with a refused configuration would fall back to the defaults instead
+            LOG.warn("The configuration {} is in force but could not be kept in {}: {}", pid, file, e.toString());
+        }
+    }
+
+    private Kept<S> kept(BundleContext context) {
+        File file = keptFile(context);
+        if (file == null || !file.isFile()) {
+            return null;
+        }
+        try (InputStream in = Files.newInputStream(file.toPath())) {
+            @SuppressWarnings("unchecked")
+            Dictionary<String, Object> values = ConfigurationHandler.read(in);
+            Map<String, Object> map = new HashMap<>();
+            for (var keys = values.keys(); keys.hasMoreElements(); ) {
+                String key = keys.nextElement();
+                map.put(key, values.get(key));
+            }
+            C config = Converters.standardConverter().convert(map).to(type);
+            return new Kept<>(parse.apply(config, map), Files.getLastModifiedTime(file.toPath()).toInstant()
+                    .truncatedTo(ChronoUnit.SECONDS));
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("The configuration {} accepted last, kept in {}, cannot be read: {}", pid, file, e.toString());
+            return null;
+        }
+    }
+}
