@@ -243,17 +243,17 @@ public final class ReplayTrace {
             return switch (shortName) {
                 case "fixed" -> {
                     FixedKeepAlive p = new FixedKeepAlive();
-                    p.configure(TraceReplay.convert(config, FixedKeepAlive.Config.class));
+                    p.configure(TraceReplay.convert(config, FixedKeepAlive.Config.class), null);
                     yield p;
                 }
                 case "histogram" -> {
                     HistogramKeepAlive p = new HistogramKeepAlive();
-                    p.configure(TraceReplay.convert(config, HistogramKeepAlive.Config.class));
+                    p.configure(TraceReplay.convert(config, HistogramKeepAlive.Config.class), null);
                     yield p;
                 }
                 default -> {
                     AdaptiveKeepAlive p = new AdaptiveKeepAlive();
-                    p.configure(TraceReplay.convert(config, AdaptiveKeepAlive.Config.class));
+                    p.configure(TraceReplay.convert(config, AdaptiveKeepAlive.Config.class), null);
                     yield p;
                 }
             };
@@ -265,7 +265,7 @@ public final class ReplayTrace {
     /** Distinct viable offerings of the catalog, in the directory's order: what azure2019 functions map onto. */
     static List<Offering> offerings(Map<String, Object> catalog) {
         CatalogDirectory directory = new CatalogDirectory();
-        directory.configure(TraceReplay.convert(catalog, CatalogDirectory.Config.class), catalog);
+        directory.configure(TraceReplay.convert(catalog, CatalogDirectory.Config.class), catalog, null);
         return directory.offerings(100_000);
     }
 

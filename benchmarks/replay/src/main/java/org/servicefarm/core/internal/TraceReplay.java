@@ -161,7 +161,7 @@ final class TraceReplay {
         table.events = events;
         table.activate();
         CatalogDirectory directory = new CatalogDirectory();
-        directory.configure(convert(catalog, CatalogDirectory.Config.class), catalog);
+        directory.configure(convert(catalog, CatalogDirectory.Config.class), catalog, null);
         HostRegistry hosts = new HostRegistry();
         hosts.stateTable = table;
         hosts.index = index;
@@ -206,7 +206,7 @@ final class TraceReplay {
         popularity.ports = ports;
         popularity.checkpoints = checkpoints;
         popularity.clock = time;
-        popularity.configure(convert(Map.of(), Popularity.Config.class));
+        popularity.configure(convert(Map.of(), Popularity.Config.class), null);
         Restart restart = settings.restart();
         SimulatedDemand demand = restart == null ? null : new SimulatedDemand();
         popularity.demand = demand; // counted only when a restart will read them, so other replays run as before
@@ -234,7 +234,7 @@ final class TraceReplay {
         manager.workerPool = size -> time.executor();
         manager.readiness = hypervisor::readiness;
         manager.deadlineTimer = time::scheduler;
-        manager.activate(convert(managerConfig, FarmServiceManager.Config.class));
+        manager.activate(convert(managerConfig, FarmServiceManager.Config.class), null);
 
         Lifecycle lifecycle = new Lifecycle();
         lifecycle.manager = manager;
@@ -246,7 +246,7 @@ final class TraceReplay {
         lifecycle.bindPolicy(policy, Map.of(KeepAlivePolicy.NAME, name));
         // its own schedule never fires during a replay: the replay sweeps on the virtual clock
         lifecycle.activate(convert(Map.of("sweep.interval.s", 365L * 86_400, "reconcile.period.s", 0L,
-                "history.h", restart == null ? 0 : restart.historyHours()), Lifecycle.Config.class));
+                "history.h", restart == null ? 0 : restart.historyHours()), Lifecycle.Config.class), null);
         try {
             awaitConnected(hosts, settings.hosts() * 2);
             Answers answers = new Answers(trace, time, countFrom);

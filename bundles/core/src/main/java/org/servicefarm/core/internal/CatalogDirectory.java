@@ -6,9 +6,11 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
@@ -19,6 +21,7 @@ import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.Resolution;
 import org.servicefarm.api.ServiceRequest;
+import org.servicefarm.api.config.ConfiguredSettings;
 
 /**
  * The service directory, configured by {@code etc/org.servicefarm.catalog.cfg}: components
@@ -66,12 +69,24 @@ public class CatalogDirectory implements DirectoryView {
         String defaultSecurityLevel() default "standard";
     }
 
-    private volatile Catalog catalog;
+    private final ConfiguredSettings<Config, Catalog> catalog = new ConfiguredSettings<>(PID, Config.class,
+            CatalogDirectory::catalog);
     private final Map<ServiceRequest, Resolution> resolutions = new ConcurrentHashMap<>();
 
     @Activate
     @Modified
-    void configure(Config config, Map<String, Object> properties) {
+    void configure(Config config, Map<String, Object> properties, ComponentContext context) {
+        catalog.accept(context, config, properties);
+        resolutions.clear();
+    }
+
+    @Deactivate
+    void deactivate() {
+        catalog.close();
+    }
+
+    /** @throws IllegalArgumentException for a rule or a list that does not parse */
+    static Catalog catalog(Config config, Map<String, ?> properties) {
         Map<String, Object> sorted = new TreeMap<>(properties);
         List<Rule> rules = new ArrayList<>();
         sorted.forEach((key, value) -> {
@@ -79,10 +94,9 @@ public class CatalogDirectory implements DirectoryView {
                 rules.add(Rule.parse(key.substring(RULE_PREFIX.length()), String.valueOf(value)));
             }
         });
-        this.catalog = new Catalog(Lists.split(config.applications()), Lists.split(config.operatingSystems()),
+        return new Catalog(Lists.split(config.applications()), Lists.split(config.operatingSystems()),
                 Lists.split(config.servers()), Lists.split(config.runtimes()), Lists.split(config.patches()),
                 Lists.split(config.securityLevels()), config.defaultSecurityLevel(), rules);
-        resolutions.clear();
     }
 
     @Override
@@ -94,7 +108,7 @@ public class CatalogDirectory implements DirectoryView {
         if (cached != null) {
             return cached;
         }
-        Resolution resolution = catalog.resolve(shape);
+        Resolution resolution = catalog.inForce().resolve(shape);
         // only viable shapes are cached: hostile input must not fill the cache
         if (resolution instanceof Resolution.Viable && resolutions.size() < CACHE_LIMIT) {
             resolutions.put(shape, resolution);
@@ -107,21 +121,21 @@ public class CatalogDirectory implements DirectoryView {
         if (limit < 0) {
             throw new InvalidRequestException("limit", "limit must not be negative: " + limit);
         }
-        return catalog.offerings(limit);
+        return catalog.inForce().offerings(limit);
     }
 
     @Override
     public List<CatalogComponent> components() {
-        return catalog.components();
+        return catalog.inForce().components();
     }
 
     @Override
     public List<String> rules() {
-        return catalog.rules().stream().map(Rule::toString).toList();
+        return catalog.inForce().rules().stream().map(Rule::toString).toList();
     }
 
     @Override
     public List<String> securityLevels() {
-        return catalog.securityLevels();
+        return catalog.inForce().securityLevels();
     }
 }

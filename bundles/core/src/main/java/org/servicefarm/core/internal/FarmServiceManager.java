@@ -26,6 +26,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -55,6 +56,7 @@ import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.StateTableView;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.config.ConfiguredSettings;
 import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.StagedImage;
 import org.servicefarm.api.driver.VmSpec;
@@ -286,6 +288,9 @@ public class FarmServiceManager implements ServiceManager {
     java.util.function.Supplier<Readiness> readiness = EndpointProbe::new;
     /** Makes the timer that answers at requests' deadlines: a thread of its own; a replay's virtual clock. */
     java.util.function.Supplier<ScheduledExecutorService> deadlineTimer = FarmServiceManager::newDeadlineTimer;
+    /** Owns the configuration in force, its refusals and the one accepted last; {@link #settings} is what it applied. */
+    private final ConfiguredSettings<Config, Configured> configuration = new ConfiguredSettings<>(PID, Config.class,
+            Configured::from);
     private volatile Settings settings;
     private ExecutorService workers;
     /** Answers RETRY_LATER at each waiting request's deadline; one thread, as each task only completes a future. */
@@ -309,8 +314,9 @@ public class FarmServiceManager implements ServiceManager {
     StrandedVms stranded;
 
     @Activate
-    void activate(Config config) {
-        settings = Settings.from(config);
+    void activate(Config config, ComponentContext context) {
+        Configured configured = configuration.accept(context, config);
+        settings = configured.settings();
         workers = workerPool.apply(settings.workers());
         deadlines = deadlineTimer.get();
         probe = readiness.get();
@@ -324,7 +330,7 @@ public class FarmServiceManager implements ServiceManager {
         stranded = new StrandedVms(probe, () -> settings.probe().attempt(), () -> hosts.nanoTime.getAsLong());
         operations.cap = cap;
         hosts.failedWhileComingUp = operations::guestFailed; // the registry sees the events, the operations wait
-        configureOperations(config);
+        configured.applyTo(operations);
     }
 
     private static ScheduledExecutorService newDeadlineTimer() {
@@ -358,37 +364,35 @@ public class FarmServiceManager implements ServiceManager {
     }
 
     @Modified
-    void modified(Config config) {
+    void modified(Config config, ComponentContext context) {
         // the pool keeps its size until the next activation; everything else applies to the next request
-        try {
-            Settings next = Settings.from(config);
-            configureOperations(config); // checks all before it changes anything
-            settings = next;
-        } catch (IllegalArgumentException e) {
-            // an operator's typo in the file: one line saying what, and the farm serves on as it did
-            LOG.error("The configuration {} is refused, the settings before it stay in force: {}", PID,
-                    e.getMessage());
-        }
+        Configured configured = configuration.accept(context, config);
+        configured.applyTo(operations);
+        settings = configured.settings();
     }
 
-    private void configureOperations(Config config) {
-        ArchiveTier tier;
-        try {
-            tier = ArchiveTier.valueOf(config.evict_tier().trim().toUpperCase(java.util.Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("evict.tier must be one of SAVED, COMPRESSED, DELTA, not '"
-                    + config.evict_tier() + "'");
+    /** The configuration checked whole: the manager's settings and what its operations are given. */
+    record Configured(Settings settings, VmCap.Victims victims, int compressionLevel) {
+
+        static Configured from(Config config) {
+            Settings settings = Settings.from(config);
+            ArchiveTier tier = ArchiveTier.of("evict.tier", config.evict_tier());
+            if (config.archive_compressionLevel() < 1 || config.archive_compressionLevel() > 19) {
+                throw new IllegalArgumentException("archive.compressionLevel must be from 1 to 19, not "
+                        + config.archive_compressionLevel());
+            }
+            if (config.evict_hold_s() < 0) {
+                throw new IllegalArgumentException("evict.hold.s must not be negative, not " + config.evict_hold_s());
+            }
+            return new Configured(settings, new VmCap.Victims(config.evict_archive(),
+                    config.archive_budgetMiB() * 1024 * 1024, tier, Duration.ofSeconds(config.evict_hold_s())),
+                    config.archive_compressionLevel());
         }
-        if (config.archive_compressionLevel() < 1 || config.archive_compressionLevel() > 19) {
-            throw new IllegalArgumentException("archive.compressionLevel must be from 1 to 19, not "
-                    + config.archive_compressionLevel());
+
+        void applyTo(VmOperations operations) {
+            operations.victims = victims;
+            operations.compressionLevel = compressionLevel;
         }
-        if (config.evict_hold_s() < 0) {
-            throw new IllegalArgumentException("evict.hold.s must not be negative, not " + config.evict_hold_s());
-        }
-        operations.victims = new VmCap.Victims(config.evict_archive(), config.archive_budgetMiB() * 1024 * 1024, tier,
-                Duration.ofSeconds(config.evict_hold_s()));
-        operations.compressionLevel = config.archive_compressionLevel();
     }
 
     private Object offeringLock(Offering offering) {
@@ -397,6 +401,7 @@ public class FarmServiceManager implements ServiceManager {
 
     @Deactivate
     void deactivate() {
+        configuration.close();
         hosts.failedWhileComingUp = event -> { };
         workers.shutdownNow();
         probe.close();

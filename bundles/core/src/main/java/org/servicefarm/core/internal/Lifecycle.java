@@ -13,6 +13,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -29,6 +30,7 @@ import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.config.ConfiguredSettings;
 import org.servicefarm.api.keepalive.KeepAliveOutlook;
 import org.servicefarm.api.keepalive.KeepAlivePolicy;
 import org.servicefarm.api.keepalive.KeepAliveView;
@@ -104,7 +106,12 @@ public class Lifecycle implements KeepAliveView {
     private final List<HeldBack> heldBack = new java.util.ArrayList<>();
     /** Most requests held back for a policy being taught (it takes a second or so): past that, the rest are lost. */
     static final int MAX_HELD_BACK = 100_000;
-    private volatile int historyHours = 24;
+    private final ConfiguredSettings<Config, Timing> timing = new ConfiguredSettings<>(PID, Config.class,
+            Lifecycle::timing);
+
+    /** How often to sweep and reconcile, and how many hours of the farm's requests a policy coming in is taught. */
+    private record Timing(int historyHours, long sweepS, long reconcileS) {
+    }
 
     private record HeldBack(Offering offering, Instant at) {
     }
@@ -116,13 +123,13 @@ public class Lifecycle implements KeepAliveView {
     private ScheduledFuture<?> reconciling;
 
     @Activate
-    void activate(Config config) {
+    void activate(Config config, ComponentContext context) {
         scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "servicefarm-lifecycle");
             t.setDaemon(true);
             return t;
         });
-        configure(config);
+        configure(config, context);
         manager.lifecycle = this;
         manager.sharedHosts.lifecycle = this;
         KeepAlivePolicy bound = learning;
@@ -202,7 +209,7 @@ public class Lifecycle implements KeepAliveView {
         }
         LOG.info("Keep-alive policy {} in force, taught {} requests of {} combinations over {} min of the farm's "
                 + "last {} h", names.getOrDefault(pupil, "unnamed"), taught.requests(), taught.offerings(),
-                taught.minutes(), historyHours);
+                taught.minutes(), timing.inForce().historyHours());
     }
 
     /**
@@ -211,6 +218,7 @@ public class Lifecycle implements KeepAliveView {
      */
     private DemandHistory.Taught teach(KeepAlivePolicy pupil, Instant cut) {
         DemandCounts farm = demand;
+        int historyHours = timing.inForce().historyHours();
         if (farm == null || historyHours <= 0 || !pupil.learnsFromRequests()) {
             return DemandHistory.Taught.NOTHING;
         }
@@ -266,11 +274,8 @@ public class Lifecycle implements KeepAliveView {
     }
 
     @Modified
-    synchronized void configure(Config config) {
-        if (config.history_h() < 0) {
-            throw new IllegalArgumentException("history.h must not be negative");
-        }
-        historyHours = config.history_h();
+    synchronized void configure(Config config, ComponentContext context) {
+        Timing t = timing.accept(context, config);
         // DS rebinds 'policy' to a new target without deactivating us
         if (sweeping != null) {
             sweeping.cancel(false);
@@ -278,16 +283,23 @@ public class Lifecycle implements KeepAliveView {
         if (reconciling != null) {
             reconciling.cancel(false);
         }
-        long sweep = Math.max(1, config.sweep_interval_s());
-        sweeping = scheduler.scheduleWithFixedDelay(this::sweepQuietly, sweep, sweep, TimeUnit.SECONDS);
-        if (config.reconcile_period_s() > 0) {
-            reconciling = scheduler.scheduleWithFixedDelay(this::reconcileIfLeading, config.reconcile_period_s(),
-                    config.reconcile_period_s(), TimeUnit.SECONDS);
+        sweeping = scheduler.scheduleWithFixedDelay(this::sweepQuietly, t.sweepS(), t.sweepS(), TimeUnit.SECONDS);
+        if (t.reconcileS() > 0) {
+            reconciling = scheduler.scheduleWithFixedDelay(this::reconcileIfLeading, t.reconcileS(), t.reconcileS(),
+                    TimeUnit.SECONDS);
         }
+    }
+
+    private static Timing timing(Config config) {
+        if (config.history_h() < 0) {
+            throw new IllegalArgumentException("history.h must not be negative");
+        }
+        return new Timing(config.history_h(), Math.max(1, config.sweep_interval_s()), config.reconcile_period_s());
     }
 
     @Deactivate
     void deactivate() {
+        timing.close();
         if (manager.lifecycle == this) {
             manager.lifecycle = null;
         }

@@ -8,8 +8,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
@@ -19,6 +21,7 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.servicefarm.api.Offering;
+import org.servicefarm.api.config.ConfiguredSettings;
 import org.servicefarm.api.store.DemandCounts;
 import org.servicefarm.api.image.Demand;
 import org.servicefarm.api.image.ImageStatus;
@@ -113,25 +116,35 @@ public class Popularity {
     Checkpoints checkpoints;
 
     Clock clock = Clock.systemUTC();
-    private volatile Window window;
+    private final ConfiguredSettings<Config, Window> window = new ConfiguredSettings<>(PID, Config.class,
+            Popularity::window);
     private final Map<Offering, Counter> counters = new ConcurrentHashMap<>();
 
     @Activate
     @Modified
-    void configure(Config config) {
-        if (config.window_s() < 1 || config.threshold() < 0) {
-            throw new IllegalArgumentException("window.s must be positive and threshold not negative");
-        }
-        Window old = window;
-        window = new Window(Duration.ofSeconds(config.window_s()), config.threshold());
-        if (old != null && !old.length().equals(window.length())) {
+    void configure(Config config, ComponentContext context) {
+        Window old = window.inForce();
+        Window now = window.accept(context, config);
+        if (old != null && !old.length().equals(now.length())) {
             counters.clear(); // buckets of another width: start counting again
         }
     }
 
+    @Deactivate
+    void deactivate() {
+        window.close();
+    }
+
+    private static Window window(Config config) {
+        if (config.window_s() < 1 || config.threshold() < 0) {
+            throw new IllegalArgumentException("window.s must be positive and threshold not negative");
+        }
+        return new Window(Duration.ofSeconds(config.window_s()), config.threshold());
+    }
+
     /** One request resolved to {@code offering}; may start a build of its image in the background. */
     void record(Offering offering) {
-        Window w = window;
+        Window w = window.inForce();
         long slot = clock.millis() / w.bucketMillis();
         Counter counter = counters.get(offering);
         if (counter == null) {
@@ -189,7 +202,7 @@ public class Popularity {
 
     /** How often {@code offering} is asked for, per minute, averaged over the window. */
     double requestsPerMinute(Offering offering) {
-        Window w = window;
+        Window w = window.inForce();
         Counter counter = counters.get(offering);
         if (w == null || counter == null) {
             return 0;
@@ -204,7 +217,7 @@ public class Popularity {
 
     /** Offerings asked for within the window, the most asked for first (then by key). */
     List<Demand> demand() {
-        Window w = window;
+        Window w = window.inForce();
         long slot = clock.millis() / w.bucketMillis();
         List<Demand> demand = new ArrayList<>();
         counters.forEach((offering, counter) -> {

@@ -22,7 +22,7 @@ class CatalogTest {
 
     CatalogTest() {
         Map<String, Object> config = Farm.shippedConfig("org.servicefarm.catalog.cfg");
-        directory.configure(Farm.convert(config, CatalogDirectory.Config.class), config);
+        directory.configure(Farm.convert(config, CatalogDirectory.Config.class), config, null);
     }
 
     private Resolution resolve(String service, String version, String os, String server, String runtime,

@@ -166,7 +166,7 @@ class CheckpointFlowTest {
         farm.manager.imageStore = store;
         farm.popularity.imageStore = store;
         farm.checkpoints.imageStore = store;
-        farm.popularity.configure(Farm.convert(Map.of("threshold", threshold), Popularity.Config.class));
+        farm.popularity.configure(Farm.convert(Map.of("threshold", threshold), Popularity.Config.class), null);
         return store;
     }
 

@@ -68,7 +68,7 @@ final class Farm implements AutoCloseable {
         this.hypervisor = hypervisor;
         storedRows.forEach(store::insert);
         Map<String, Object> catalog = shippedConfig("org.servicefarm.catalog.cfg");
-        directory.configure(convert(catalog, CatalogDirectory.Config.class), catalog);
+        directory.configure(convert(catalog, CatalogDirectory.Config.class), catalog, null);
         table.hosts = index;
         table.store = store;
         table.clock = clock;
@@ -112,10 +112,10 @@ final class Farm implements AutoCloseable {
         popularity.ports = ports;
         popularity.checkpoints = checkpoints;
         popularity.clock = clock;
-        popularity.configure(convert(Map.of(), Popularity.Config.class));
+        popularity.configure(convert(Map.of(), Popularity.Config.class), null);
         manager.popularity = popularity;
         manager.clock = clock;
-        manager.activate(convert(config, FarmServiceManager.Config.class));
+        manager.activate(convert(config, FarmServiceManager.Config.class), null);
         await("hosts connected", () -> hosts.statuses().size() == 3
                 && hosts.statuses().stream().allMatch(HostStatus::connected), () -> hosts.statuses().toString());
     }
@@ -136,9 +136,9 @@ final class Farm implements AutoCloseable {
         // the timers are the fixed policy's configuration, given in the same map
         org.servicefarm.keepalive.fixed.internal.FixedKeepAlive timers =
                 new org.servicefarm.keepalive.fixed.internal.FixedKeepAlive();
-        timers.configure(convert(all, org.servicefarm.keepalive.fixed.internal.FixedKeepAlive.Config.class));
+        timers.configure(convert(all, org.servicefarm.keepalive.fixed.internal.FixedKeepAlive.Config.class), null);
         lifecycle.bindPolicy(timers, Map.of(org.servicefarm.api.keepalive.KeepAlivePolicy.NAME, "fixed"));
-        lifecycle.activate(convert(all, Lifecycle.Config.class));
+        lifecycle.activate(convert(all, Lifecycle.Config.class), null);
         lifecycles.add(lifecycle);
         return lifecycle;
     }

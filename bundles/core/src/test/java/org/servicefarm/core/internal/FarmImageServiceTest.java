@@ -25,7 +25,7 @@ class FarmImageServiceTest {
     FarmImageServiceTest() {
         Map<String, Object> catalog = Farm.shippedConfig("org.servicefarm.catalog.cfg");
         CatalogDirectory directory = new CatalogDirectory();
-        directory.configure(Farm.convert(catalog, CatalogDirectory.Config.class), catalog);
+        directory.configure(Farm.convert(catalog, CatalogDirectory.Config.class), catalog, null);
         GuestPorts ports = new GuestPorts();
         ports.configure(Farm.convert(Farm.shippedConfig("org.servicefarm.core.cfg"), GuestPorts.Config.class));
         service.directory = directory;

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -21,6 +22,7 @@ import java.util.concurrent.Future;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.servicefarm.api.Activation;
 import org.servicefarm.api.Capacity;
 import org.servicefarm.api.Environment;
@@ -29,7 +31,9 @@ import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.config.RefusedConfiguration;
 import org.servicefarm.api.driver.GuestMetadata;
+import org.servicefarm.api.testing.TestComponentContext;
 
 /** Every branch of the request flow, on a core wired by hand over an in-memory hypervisor. */
 class FarmServiceManagerTest {
@@ -427,12 +431,20 @@ class FarmServiceManagerTest {
     }
 
     @Test
-    void aRefusedConfigurationChangesNothingAndSaysWhatIsWrong() {
-        farm.manager.modified(config(Map.of("vm.cap", 1)));
+    void aRefusedConfigurationChangesNothingAndSaysWhatIsWrong(@TempDir Path data) {
+        TestComponentContext framework = new TestComponentContext(data);
+        Map<String, Object> capOfOne = Map.of("vm.cap", 1);
+        farm.manager.modified(config(capOfOne), framework.with(capOfOne));
         String wiki = grant("wiki").vmId();
         // refused whole: neither the cap of 5 nor anything else of it is taken
-        farm.manager.modified(config(Map.of("vm.cap", 5, "evict.tier", "NOWHERE")));
-        farm.manager.modified(config(Map.of("vm.cap", -1)));
+        Map<String, Object> badTier = Map.of("vm.cap", 5, "evict.tier", "NOWHERE");
+        farm.manager.modified(config(badTier), framework.with(badTier));
+        assertEquals("evict.tier must be SAVED, COMPRESSED or DELTA, not 'NOWHERE'",
+                framework.refusals.get(0).reason());
+        Map<String, Object> badCap = Map.of("vm.cap", -1);
+        farm.manager.modified(config(badCap), framework.with(badCap));
+        assertEquals(List.of("vm.cap must be positive, not -1"),
+                framework.refusals.stream().map(RefusedConfiguration::reason).toList(), "the last refusal stands");
         grant("blog");
         assertEquals(VmState.ARCHIVED, farm.table.vm(wiki).orElseThrow().state(), "the cap of 1 is in force");
 
@@ -450,7 +462,7 @@ class FarmServiceManagerTest {
     void aWokenVmThatDoesNotAnswerIsDestroyedNotPutBack() {
         Outcome.Granted first = grant("wiki"); // with the default probe: a loaded machine may take long to answer
         farm.manager.modified(Farm.convert(Map.of("estimate.create.ms", 1000, "probe.limit.ms", 300,
-                "probe.interval.ms", 20, "probe.timeout.ms", 100), FarmServiceManager.Config.class));
+                "probe.interval.ms", 20, "probe.timeout.ms", 100), FarmServiceManager.Config.class), null);
         farm.hypervisor.external(first.hostId(), first.vmId(), VmState.SLEEPING);
         farm.hypervisor.answering = false;
 

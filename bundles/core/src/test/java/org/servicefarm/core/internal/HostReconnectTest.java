@@ -185,7 +185,7 @@ class HostReconnectTest {
 
     @Test
     void aVmOfAHostThatIsDownIsNotEvictedToMakeRoom() throws Exception {
-        farm.manager.modified(Farm.convert(Map.of("vm.cap", 1), FarmServiceManager.Config.class));
+        farm.manager.modified(Farm.convert(Map.of("vm.cap", 1), FarmServiceManager.Config.class), null);
         Outcome.Granted first = wiki();
         largeGoesDown();
 

@@ -210,14 +210,14 @@ class PolicyTeachingTest {
 
         counts.history = from -> List.of(new DemandCounts.Asked(wiki, minute, 3));
         lifecycle.configure(Farm.convert(Map.of("history.h", 0, "sweep.interval.s", 86_400L,
-                "reconcile.period.s", 0L), Lifecycle.Config.class));
+                "reconcile.period.s", 0L), Lifecycle.Config.class), null);
         Recording untaught = new Recording();
         lifecycle.bindPolicy(untaught, Map.of(KeepAlivePolicy.NAME, "untaught"));
         assertEquals(List.of(), untaught.told, "history.h = 0: not taught");
         assertEquals(List.of(), counts.askedFrom.subList(1, counts.askedFrom.size()), "nor read");
 
         lifecycle.configure(Farm.convert(Map.of("history.h", 24, "sweep.interval.s", 86_400L,
-                "reconcile.period.s", 0L), Lifecycle.Config.class));
+                "reconcile.period.s", 0L), Lifecycle.Config.class), null);
         Recording timers = new Recording() {
             @Override
             public boolean learnsFromRequests() {

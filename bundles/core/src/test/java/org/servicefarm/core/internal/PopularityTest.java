@@ -63,7 +63,7 @@ class PopularityTest {
                 return java.util.concurrent.CompletableFuture.completedFuture(List.of());
             }
         };
-        popularity.configure(Farm.convert(Map.of("window.s", 60, "threshold", 3), Popularity.Config.class));
+        popularity.configure(Farm.convert(Map.of("window.s", 60, "threshold", 3), Popularity.Config.class), null);
     }
 
     private void requests(Offering offering, int n) {
@@ -184,7 +184,7 @@ class PopularityTest {
         assertEquals(List.of(WIKI, BLOG), demand.stream().map(Demand::offering).toList());
         assertNull(demand.get(1).prebuiltImage());
 
-        popularity.configure(Farm.convert(Map.of("window.s", 60, "threshold", 0), Popularity.Config.class));
+        popularity.configure(Farm.convert(Map.of("window.s", 60, "threshold", 0), Popularity.Config.class), null);
         requests(BLOG, 100);
         assertEquals(List.of(), store.builds);
     }
@@ -192,7 +192,7 @@ class PopularityTest {
     @Test
     void theManagerFeedsItEveryRequestItResolves() {
         try (Farm farm = new Farm(Map.of())) {
-            farm.popularity.configure(Farm.convert(Map.of("window.s", 600, "threshold", 2), Popularity.Config.class));
+            farm.popularity.configure(Farm.convert(Map.of("window.s", 600, "threshold", 2), Popularity.Config.class), null);
             for (int i = 0; i < 3; i++) {
                 assertInstanceOf(Outcome.Granted.class, farm.manager.request(ServiceRequest.of("wiki")
                         .withDeadline(Duration.ofSeconds(10))));

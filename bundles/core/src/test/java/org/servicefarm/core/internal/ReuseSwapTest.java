@@ -77,7 +77,7 @@ class ReuseSwapTest {
             int gap = answered.get();
             Farm.await("requests while no policy is bound", () -> answered.get() >= gap + 20);
             CostReusePolicy cost = new CostReusePolicy();
-            cost.configure(Converters.standardConverter().convert(Map.of()).to(CostReusePolicy.Config.class));
+            cost.configure(Converters.standardConverter().convert(Map.of()).to(CostReusePolicy.Config.class), null);
             farm.reuse.bindPolicy(cost, Map.of(ReusePolicy.NAME, "cost"));
             Farm.await("the cost policy's VM on the cheap host", () -> farm.vms().stream()
                     .anyMatch(vm -> vm.hostId().equals("small") && vm.state() == VmState.ACTIVE));
@@ -105,7 +105,7 @@ class ReuseSwapTest {
     @Test
     void theCostPolicysDecisionIsExplainedBeforeItIsMade() {
         CostReusePolicy cost = new CostReusePolicy();
-        cost.configure(Converters.standardConverter().convert(Map.of()).to(CostReusePolicy.Config.class));
+        cost.configure(Converters.standardConverter().convert(Map.of()).to(CostReusePolicy.Config.class), null);
         farm.reuse.unbindPolicy(boundDefault());
         farm.reuse.bindPolicy(cost, Map.of(ReusePolicy.NAME, "cost"));
         Outcome.Granted first = assertInstanceOf(Outcome.Granted.class, farm.manager.request(WIKI));

@@ -13,6 +13,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.osgi.framework.Constants;
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -28,6 +29,7 @@ import org.servicefarm.api.Names;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.StateTableView;
 import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.config.ConfiguredSettings;
 import org.servicefarm.api.driver.HostCheckpoint;
 import org.servicefarm.api.driver.VmSpec;
 import org.servicefarm.api.image.ComponentInfo;
@@ -109,30 +111,44 @@ public class RepositoryImageStore implements ImageStore {
     private CatalogSync catalogSync;
     private ExecutorService builders;
 
+    /** Where the repository is and how the cache is kept, checked together. */
+    private record Configured(Path repository, ImageCache.Settings cache) {
+    }
+
+    private final ConfiguredSettings<Config, Configured> configuration = new ConfiguredSettings<>(PID, Config.class,
+            config -> new Configured(directory(config.repository()), settings(config)));
+
     @Activate
-    void activate(Config config) {
+    void activate(Config config, ComponentContext context) {
+        Configured configured = configuration.accept(context, config);
         AtomicInteger threads = new AtomicInteger();
         builders = Executors.newFixedThreadPool(Math.max(1, config.buildThreads()), r -> {
             Thread t = new Thread(r, "servicefarm-image-build-" + threads.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
-        repository = new RepositoryDirectory(directory(config.repository()));
-        cache = new ImageCache(settings(config), clock, builders, this::inUse, eviction);
+        repository = new RepositoryDirectory(configured.repository());
+        cache = new ImageCache(configured.cache(), clock, builders, this::inUse, eviction);
         cache.scan();
         catalogSync = new CatalogSync(cache, () -> catalog);
         catalogSync.start();
     }
 
     @Modified
-    void modified(Config config) {
+    void modified(Config config, ComponentContext context) {
+        Configured before = configuration.inForce();
+        Configured configured = configuration.accept(context, config);
+        if (configured == before) {
+            return; // refused: nothing changes
+        }
         // the build pool keeps its size until the next activation
-        repository = new RepositoryDirectory(directory(config.repository()));
-        cache.reconfigure(settings(config));
+        repository = new RepositoryDirectory(configured.repository());
+        cache.reconfigure(configured.cache());
     }
 
     @Deactivate
     void deactivate() {
+        configuration.close();
         catalogSync.close();
         builders.shutdownNow();
         cache.close();

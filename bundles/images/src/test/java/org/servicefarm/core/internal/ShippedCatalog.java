@@ -31,7 +31,7 @@ public final class ShippedCatalog {
         Map<String, Object> map = new HashMap<>();
         properties.forEach((k, v) -> map.put((String) k, v));
         CatalogDirectory directory = new CatalogDirectory();
-        directory.configure(Converters.standardConverter().convert(map).to(CatalogDirectory.Config.class), map);
+        directory.configure(Converters.standardConverter().convert(map).to(CatalogDirectory.Config.class), map, null);
         return directory;
     }
 }

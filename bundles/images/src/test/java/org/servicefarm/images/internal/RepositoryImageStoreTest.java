@@ -56,7 +56,7 @@ class RepositoryImageStoreTest {
                 return vms.stream().filter(vm -> vm.offering().equals(offering)).toList();
             }
         };
-        store.activate(Converters.standardConverter().convert(config).to(RepositoryImageStore.Config.class));
+        store.activate(Converters.standardConverter().convert(config).to(RepositoryImageStore.Config.class), null);
         active = true;
     }
 

@@ -8,8 +8,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
@@ -17,6 +19,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.servicefarm.api.ArchiveTier;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.config.ConfiguredSettings;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.keepalive.IdleTimes;
 import org.servicefarm.api.keepalive.KeepAliveOutlook;
@@ -204,11 +207,26 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
 
     private final Map<Offering, IdleTimes> idle = new ConcurrentHashMap<>();
     private final Map<Offering, Plan> plans = new ConcurrentHashMap<>();
-    private volatile Settings config;
+    private final ConfiguredSettings<Config, Settings> settings = new ConfiguredSettings<>(PID, Config.class,
+            AdaptiveKeepAlive::settings);
 
     @Activate
     @Modified
-    public void configure(Config config) {
+    public void configure(Config config, ComponentContext context) {
+        Settings before = settings.inForce();
+        Settings after = settings.accept(context, config);
+        if (before != null && (before.range() != after.range() || before.binS() != after.binS())) {
+            idle.clear(); // bins of another range or width: learn again
+        }
+        plans.clear();
+    }
+
+    @Deactivate
+    void deactivate() {
+        settings.close();
+    }
+
+    static Settings settings(Config config) {
         if (config.hazard_threshold() <= 0 || config.hazard_threshold() > 1) {
             throw new IllegalArgumentException("hazard.threshold must be above 0 and at most 1");
         }
@@ -222,31 +240,27 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
             throw new IllegalArgumentException(
                     "bin.s must be from 1 to 3600, jitter.s and random.samples.min not negative");
         }
-        if (this.config != null && (this.config.range() != config.range_minutes()
-                || this.config.binS() != config.bin_s())) {
-            idle.clear(); // bins of another range or width: learn again
-        }
-        this.config = new Settings(config);
-        plans.clear();
+        return new Settings(config);
     }
 
     @Override
     public void requested(Offering offering, Instant at) {
-        Settings c = config;
+        Settings c = settings.inForce();
         idle.computeIfAbsent(offering, k -> new IdleTimes(c.bins(), Duration.ofSeconds(c.binS()))).record(at);
     }
 
     /** The combination's plan, made again once it has more idle times; {@code null} while it has too few. */
     Plan plan(Offering offering, IdleTimes times) {
+        Settings c = settings.inForce();
         long samples = times.inBounds() + times.outOfBounds();
-        if (samples < config.samples()) {
+        if (samples < c.samples()) {
             return null;
         }
         Plan known = plans.get(offering);
         if (known != null && known.samples() == samples) {
             return known;
         }
-        Plan made = plan(times.counts(), samples, times.mean().toMillis() / 60_000.0, config,
+        Plan made = plan(times.counts(), samples, times.mean().toMillis() / 60_000.0, c,
                 known != null && known.exponential());
         plans.put(offering, made);
         return made;
@@ -380,7 +394,7 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
     @Override
     public Optional<Due> due(VmRecord vm, Instant now, Context context) {
         Optional<Due> due = due(vm, now, context.offeringRequestsPerMinute());
-        if (!config.restCheckpoint() || !context.checkpointed()
+        if (!settings.inForce().restCheckpoint() || !context.checkpointed()
                 || due.isPresent() && due.get().action() != Action.ARCHIVE) {
             return due;
         }
@@ -396,7 +410,7 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
     /** The combinations whose VMs the plan archives and restores ahead of expected requests: a checkpoint serves. */
     @Override
     public List<Offering> checkpoint(Instant now) {
-        if (!config.restCheckpoint()) {
+        if (!settings.inForce().restCheckpoint()) {
             return List.of();
         }
         List<Offering> wanted = new ArrayList<>();
@@ -411,7 +425,7 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
 
     @Override
     public Optional<Due> due(VmRecord vm, Instant now, double offeringRequestsPerMinute) {
-        Settings c = config;
+        Settings c = settings.inForce();
         IdleTimes times = idle.get(vm.offering());
         Plan plan = times == null ? null : plan(vm.offering(), times);
         if (vm.state() == VmState.ARCHIVED) {
@@ -479,7 +493,7 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
 
     @Override
     public List<KeepAliveOutlook> outlook(Instant now) {
-        Settings c = config;
+        Settings c = settings.inForce();
         List<KeepAliveOutlook> all = new ArrayList<>();
         idle.forEach((offering, times) -> {
             Instant last = times.last();
@@ -518,7 +532,7 @@ public class AdaptiveKeepAlive implements KeepAlivePolicy {
 
     @Override
     public List<Offering> prewarm(Instant now) {
-        Settings c = config;
+        Settings c = settings.inForce();
         List<Offering> due = new ArrayList<>();
         idle.forEach((offering, times) -> {
             Plan plan = plan(offering, times);

@@ -48,7 +48,7 @@ class AdaptiveKeepAliveTest {
     private void configure(Map<String, Object> overrides) {
         Map<String, Object> config = new HashMap<>(MINUTES);
         config.putAll(overrides);
-        policy.configure(Converters.standardConverter().convert(config).to(AdaptiveKeepAlive.Config.class));
+        policy.configure(Converters.standardConverter().convert(config).to(AdaptiveKeepAlive.Config.class), null);
     }
 
     private static Instant minute(double m) {
@@ -168,7 +168,7 @@ class AdaptiveKeepAliveTest {
 
     @Test
     void withBinsOfFifteenSecondsATimerEveryThreeMinutesLeavesMemoryForMostOfItsPeriod() {
-        policy.configure(Converters.standardConverter().convert(Map.of()).to(AdaptiveKeepAlive.Config.class));
+        policy.configure(Converters.standardConverter().convert(Map.of()).to(AdaptiveKeepAlive.Config.class), null);
         requests(0, 3, 6, 9, 12, 15); // idle times of 180 s: bin 12 of 15 s, warm with its neighbours 11 and 13
         double last = 15;
         Due after = at(VmState.ACTIVE, last + 0.5).orElseThrow();
@@ -186,7 +186,7 @@ class AdaptiveKeepAliveTest {
 
     @Test
     void beforeItsSecondIdleTimeACombinationsVmStaysFourHours() {
-        policy.configure(Converters.standardConverter().convert(Map.of()).to(AdaptiveKeepAlive.Config.class));
+        policy.configure(Converters.standardConverter().convert(Map.of()).to(AdaptiveKeepAlive.Config.class), null);
         requests(0);
         assertEquals(Optional.empty(), at(VmState.ACTIVE, 239.9), "a timer of up to 4 h finds it for its second request");
         assertEquals(Action.ARCHIVE, at(VmState.ACTIVE, 240).orElseThrow().action());

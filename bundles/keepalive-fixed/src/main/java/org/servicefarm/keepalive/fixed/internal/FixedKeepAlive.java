@@ -3,18 +3,20 @@ package org.servicefarm.keepalive.fixed.internal;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.servicefarm.api.ArchiveTier;
 import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.config.ConfiguredSettings;
 import org.servicefarm.api.keepalive.KeepaliveName;
 import org.servicefarm.api.keepalive.KeepAlivePolicy;
 
@@ -77,19 +79,25 @@ public class FixedKeepAlive implements KeepAlivePolicy {
                   Duration destroy) {
     }
 
-    private volatile Settings settings;
+    private final ConfiguredSettings<Config, Settings> settings = new ConfiguredSettings<>(PID, Config.class,
+            FixedKeepAlive::parse);
 
     private record Settings(Timers defaults, Map<String, Timers> byApplication, double inDemandPerMinute) {
     }
 
     @Activate
     @Modified
-    public void configure(Config config) {
-        settings = parse(config);
+    public void configure(Config config, ComponentContext context) {
+        settings.accept(context, config);
+    }
+
+    @Deactivate
+    void deactivate() {
+        settings.close();
     }
 
     Timers timers(String application) {
-        Settings s = settings;
+        Settings s = settings.inForce();
         return s.byApplication().getOrDefault(application, s.defaults());
     }
 
@@ -100,7 +108,7 @@ public class FixedKeepAlive implements KeepAlivePolicy {
 
     @Override
     public Optional<Due> due(VmRecord vm, Instant now, double offeringRequestsPerMinute) {
-        Settings s = settings;
+        Settings s = settings.inForce();
         Timers t = s.byApplication().getOrDefault(vm.offering().service(), s.defaults());
         boolean inDemand = s.inDemandPerMinute() > 0 && offeringRequestsPerMinute >= s.inDemandPerMinute();
         switch (vm.state()) {
@@ -159,7 +167,7 @@ public class FixedKeepAlive implements KeepAlivePolicy {
     /** The timers of a configuration; a bad value is refused with the key it is under. */
     private static Settings parse(Config config) {
         Timers defaults = new Timers(seconds(config.sleep_after_s(), "sleep.after.s"),
-                seconds(config.archive_after_s(), "archive.after.s"), tier(config.archive_tier()),
+                seconds(config.archive_after_s(), "archive.after.s"), ArchiveTier.of("archive.tier", config.archive_tier()),
                 seconds(config.compress_after_s(), "compress.after.s"), seconds(config.delta_after_s(), "delta.after.s"),
                 seconds(config.destroy_after_s(), "destroy.after.s"));
         Map<String, Timers> byApplication = new HashMap<>();
@@ -182,7 +190,7 @@ public class FixedKeepAlive implements KeepAlivePolicy {
                             t.destroy());
                     case "archive" -> new Timers(t.sleep(), seconds(value, key), t.first(), t.compress(), t.delta(),
                             t.destroy());
-                    case "tier" -> new Timers(t.sleep(), t.archive(), tier(value), t.compress(), t.delta(),
+                    case "tier" -> new Timers(t.sleep(), t.archive(), ArchiveTier.of("applications: tier", value), t.compress(), t.delta(),
                             t.destroy());
                     case "compress" -> new Timers(t.sleep(), t.archive(), t.first(), seconds(value, key), t.delta(),
                             t.destroy());
@@ -230,13 +238,5 @@ public class FixedKeepAlive implements KeepAlivePolicy {
             throw new IllegalArgumentException(key + " must not be negative");
         }
         return Duration.ofSeconds(value);
-    }
-
-    private static ArchiveTier tier(String name) {
-        try {
-            return ArchiveTier.valueOf(name.trim().toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("archive tier must be SAVED, COMPRESSED or DELTA, not '" + name + "'");
-        }
     }
 }

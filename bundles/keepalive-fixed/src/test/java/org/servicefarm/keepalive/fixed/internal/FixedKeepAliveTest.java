@@ -36,7 +36,7 @@ class FixedKeepAliveTest {
         for (int i = 0; i < keysAndValues.length; i += 2) {
             config.put((String) keysAndValues[i], keysAndValues[i + 1]);
         }
-        policy.configure(Converters.standardConverter().convert(config).to(FixedKeepAlive.Config.class));
+        policy.configure(Converters.standardConverter().convert(config).to(FixedKeepAlive.Config.class), null);
     }
 
     private static VmRecord vm(String service, VmState state, Instant lastUsed, Instant since, ArchiveTier tier) {

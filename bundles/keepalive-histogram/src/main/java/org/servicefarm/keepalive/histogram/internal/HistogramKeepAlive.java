@@ -10,8 +10,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
@@ -19,6 +21,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.servicefarm.api.ArchiveTier;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.config.ConfiguredSettings;
 import org.servicefarm.api.keepalive.IdleTimes;
 import org.servicefarm.api.keepalive.KeepAliveOutlook;
 import org.servicefarm.api.keepalive.KeepaliveName;
@@ -124,11 +127,25 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
     }
 
     private final Map<Offering, IdleTimes> idle = new ConcurrentHashMap<>();
-    private volatile Settings config;
+    private final ConfiguredSettings<Config, Settings> settings = new ConfiguredSettings<>(PID, Config.class,
+            HistogramKeepAlive::settings);
 
     @Activate
     @Modified
-    public void configure(Config config) {
+    public void configure(Config config, ComponentContext context) {
+        Settings before = settings.inForce();
+        Settings after = settings.accept(context, config);
+        if (before != null && (before.range() != after.range() || before.perMinute() != after.perMinute())) {
+            idle.clear(); // bins over another range, or idle times counted otherwise: learn again
+        }
+    }
+
+    @Deactivate
+    void deactivate() {
+        settings.close();
+    }
+
+    static Settings settings(Config config) {
         if (config.margin() < 0 || config.margin() >= 1 || config.head_percentile() < 0
                 || config.tail_percentile() > 100 || config.head_percentile() > config.tail_percentile()
                 || config.forecast_margin() < 0 || config.forecast_margin() >= 1) {
@@ -137,23 +154,18 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
         if (config.range_minutes() < 1 || config.range_minutes() > 10_080) {
             throw new IllegalArgumentException("range.minutes must be from 1 to 10080 (a week)");
         }
-        if (this.config != null && (this.config.range() != config.range_minutes()
-                || this.config.perMinute() != config.idleTimes_perMinute())) {
-            idle.clear(); // bins over another range, or idle times counted otherwise: learn again
-        }
-        this.config = new Settings(config.range_minutes(), config.head_percentile(), config.tail_percentile(),
+        return new Settings(config.range_minutes(), config.head_percentile(), config.tail_percentile(),
                 config.margin(), config.cv_threshold(), config.outOfBounds_max(), config.samples_min(),
                 Duration.ofSeconds(config.fallback_keepAlive_s()), config.forecast_margin(),
-                Duration.ofSeconds(config.prewarm_lead_s()),
-                ArchiveTier.valueOf(config.archive_tier().trim().toUpperCase(Locale.ROOT)), config.destroy_after_s(),
-                config.idleTimes_perMinute());
+                Duration.ofSeconds(config.prewarm_lead_s()), ArchiveTier.of("archive.tier", config.archive_tier()),
+                config.destroy_after_s(), config.idleTimes_perMinute());
     }
 
     @Override
     public void requested(Offering offering, Instant at) {
-        int range = config.range();
-        IdleTimes times = idle.computeIfAbsent(offering, k -> new IdleTimes(range));
-        if (config.perMinute()) {
+        Settings c = settings.inForce();
+        IdleTimes times = idle.computeIfAbsent(offering, k -> new IdleTimes(c.range()));
+        if (c.perMinute()) {
             Instant minute = at.truncatedTo(ChronoUnit.MINUTES);
             times.record(minute, minute.plus(IdleTimes.BIN));
         } else {
@@ -168,7 +180,7 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
 
     /** The combination's windows now. */
     Windows windows(IdleTimes times) {
-        Settings c = config;
+        Settings c = settings.inForce();
         Duration fallback = c.fallback();
         if (times.inBounds() + times.outOfBounds() < c.samples()) {
             return new Windows(Duration.ZERO, fallback, false, "too few idle times");
@@ -193,7 +205,7 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
 
     @Override
     public Optional<Due> due(VmRecord vm, Instant now, double offeringRequestsPerMinute) {
-        Settings c = config;
+        Settings c = settings.inForce();
         if (vm.state() == org.servicefarm.api.VmState.ARCHIVED) {
             Duration archived = Duration.between(vm.inStateSince(), now);
             return c.destroyAfterS() > 0 && archived.toSeconds() >= c.destroyAfterS()
@@ -225,7 +237,7 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
 
     @Override
     public List<KeepAliveOutlook> outlook(Instant now) {
-        Duration lead = config.lead();
+        Duration lead = settings.inForce().lead();
         List<KeepAliveOutlook> all = new ArrayList<>();
         idle.forEach((offering, times) -> {
             Instant last = times.last();
@@ -248,7 +260,7 @@ public class HistogramKeepAlive implements KeepAlivePolicy {
 
     @Override
     public List<Offering> prewarm(Instant now) {
-        Duration lead = config.lead();
+        Duration lead = settings.inForce().lead();
         List<Offering> due = new ArrayList<>();
         idle.forEach((offering, times) -> {
             Windows w = windows(times);

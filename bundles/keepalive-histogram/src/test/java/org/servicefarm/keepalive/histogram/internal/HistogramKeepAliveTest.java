@@ -39,7 +39,7 @@ class HistogramKeepAliveTest {
 
     private void configure(Map<String, Object> overrides) {
         Map<String, Object> config = new HashMap<>(overrides);
-        policy.configure(Converters.standardConverter().convert(config).to(HistogramKeepAlive.Config.class));
+        policy.configure(Converters.standardConverter().convert(config).to(HistogramKeepAlive.Config.class), null);
     }
 
     private static Instant minute(double m) {

@@ -4,12 +4,15 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
 
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.servicefarm.api.config.ConfiguredSettings;
 import org.servicefarm.api.placement.Candidate;
 import org.servicefarm.api.placement.HostView;
 import org.servicefarm.api.placement.PlacementName;
@@ -50,12 +53,22 @@ public class PriorityPlacement implements PlacementStrategy {
     private record Table(Map<String, Weights> tiers, Weights others) {
     }
 
-    private volatile Table table;
+    private final ConfiguredSettings<Config, Table> table = new ConfiguredSettings<>(PID, Config.class,
+            PriorityPlacement::table);
 
-    /** @throws IllegalArgumentException for a setting that does not parse: the strategy then stays away */
     @Activate
     @Modified
-    void configure(Config config) {
+    void configure(Config config, ComponentContext context) {
+        table.accept(context, config);
+    }
+
+    @Deactivate
+    void deactivate() {
+        table.close();
+    }
+
+    /** @throws IllegalArgumentException for a setting that does not parse */
+    static Table table(Config config) {
         Map<String, Weights> tiers = new HashMap<>();
         for (String value : config.tiers()) {
             for (String entry : value.split(",")) {
@@ -69,12 +82,12 @@ public class PriorityPlacement implements PlacementStrategy {
                 tiers.put(entry.substring(0, equals).trim(), Weights.parse(entry.substring(equals + 1)));
             }
         }
-        table = new Table(Map.copyOf(tiers), Weights.parse(config.otherTiers()));
+        return new Table(Map.copyOf(tiers), Weights.parse(config.otherTiers()));
     }
 
     /** The weights for a request of {@code tier}. */
     Weights weights(String tier) {
-        Table t = table;
+        Table t = table.inForce();
         return tier == null ? t.others() : t.tiers().getOrDefault(tier, t.others());
     }
 

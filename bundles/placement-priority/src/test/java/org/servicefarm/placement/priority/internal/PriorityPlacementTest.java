@@ -67,7 +67,7 @@ class PriorityPlacementTest {
     private static PriorityPlacement strategy(Map<String, Object> config) {
         PriorityPlacement strategy = new PriorityPlacement();
         strategy.configure(Converters.standardConverter().convert(new HashMap<>(config))
-                .to(PriorityPlacement.Config.class));
+                .to(PriorityPlacement.Config.class), null);
         return strategy;
     }
 

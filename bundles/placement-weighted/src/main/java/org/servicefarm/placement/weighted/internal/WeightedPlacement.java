@@ -2,12 +2,15 @@ package org.servicefarm.placement.weighted.internal;
 
 import java.util.Iterator;
 
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.servicefarm.api.config.ConfiguredSettings;
 import org.servicefarm.api.placement.Candidate;
 import org.servicefarm.api.placement.HostView;
 import org.servicefarm.api.placement.PlacementName;
@@ -42,17 +45,22 @@ public class WeightedPlacement implements PlacementStrategy {
         String weights() default "load:1 cost:1";
     }
 
-    private volatile Weights weights;
+    private final ConfiguredSettings<Config, Weights> weights = new ConfiguredSettings<>(PID, Config.class,
+            config -> Weights.parse(config.weights()));
 
-    /** @throws IllegalArgumentException for weights that do not parse: the strategy then stays away */
     @Activate
     @Modified
-    void configure(Config config) {
-        weights = Weights.parse(config.weights());
+    void configure(Config config, ComponentContext context) {
+        weights.accept(context, config);
+    }
+
+    @Deactivate
+    void deactivate() {
+        weights.close();
     }
 
     @Override
     public Iterator<Candidate> rank(PlacementRequest request, HostView hosts) {
-        return hosts.ranked(weights, request);
+        return hosts.ranked(weights.inForce(), request);
     }
 }

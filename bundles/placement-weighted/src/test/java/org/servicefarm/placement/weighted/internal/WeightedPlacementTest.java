@@ -64,7 +64,7 @@ class WeightedPlacementTest {
     private static WeightedPlacement strategy(String weights) {
         WeightedPlacement strategy = new WeightedPlacement();
         strategy.configure(Converters.standardConverter().convert(Map.of("weights", weights))
-                .to(WeightedPlacement.Config.class));
+                .to(WeightedPlacement.Config.class), null);
         return strategy;
     }
 

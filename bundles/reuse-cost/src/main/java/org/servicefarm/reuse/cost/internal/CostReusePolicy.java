@@ -11,8 +11,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
@@ -21,6 +23,7 @@ import org.servicefarm.api.Activation;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.config.ConfiguredSettings;
 import org.servicefarm.api.reuse.ReusableVm;
 import org.servicefarm.api.reuse.ReuseDecision;
 import org.servicefarm.api.reuse.ReuseDecision.Step;
@@ -94,12 +97,18 @@ public class CostReusePolicy implements ReusePolicy {
                     Map<String, Integer> minReplicas) {
     }
 
-    private volatile Settings settings;
+    private final ConfiguredSettings<Config, Settings> settings = new ConfiguredSettings<>(PID, Config.class,
+            CostReusePolicy::settings);
 
     @Activate
     @Modified
-    public void configure(Config config) {
-        settings = settings(config);
+    public void configure(Config config, ComponentContext context) {
+        settings.accept(context, config);
+    }
+
+    @Deactivate
+    void deactivate() {
+        settings.close();
     }
 
     static Settings settings(Config c) {
@@ -111,10 +120,16 @@ public class CostReusePolicy implements ReusePolicy {
         Map<String, Integer> min = new HashMap<>();
         for (String entry : split(c.minReplicas())) {
             String[] parts = entry.split(":");
-            if (parts.length != 2) {
+            int count;
+            try {
+                count = parts.length == 2 ? Integer.parseInt(parts[1].trim()) : -1;
+            } catch (NumberFormatException e) {
+                count = -1;
+            }
+            if (count < 0) {
                 throw new IllegalArgumentException("minReplicas entry '" + entry + "' must be tier:count");
             }
-            min.put(parts[0].trim(), Integer.parseInt(parts[1].trim()));
+            min.put(parts[0].trim(), count);
         }
         return new Settings(c.horizon_h(), c.delayCost(), c.margin(), Set.copyOf(split(c.dedicated_tiers())),
                 Duration.ofSeconds(c.dedicated_idle_s()), Map.copyOf(min));
@@ -157,7 +172,7 @@ public class CostReusePolicy implements ReusePolicy {
 
     @Override
     public ReuseDecision decide(ReuseRequest request) {
-        Settings s = settings;
+        Settings s = settings.inForce();
         String tier = request.tier().name();
         double threshold = request.tier().loadThreshold();
         Optional<ReuseDecision> join = request.join();

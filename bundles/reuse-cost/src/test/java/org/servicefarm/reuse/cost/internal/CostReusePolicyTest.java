@@ -192,7 +192,7 @@ class CostReusePolicyTest {
     static CostReusePolicy policy(Map<String, Object> config) {
         CostReusePolicy policy = new CostReusePolicy();
         policy.configure(Converters.standardConverter().convert(new HashMap<>(config))
-                .to(CostReusePolicy.Config.class));
+                .to(CostReusePolicy.Config.class), null);
         return policy;
     }
 
