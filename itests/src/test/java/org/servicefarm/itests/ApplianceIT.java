@@ -461,6 +461,67 @@ public class ApplianceIT extends BootedAppliance {
     }
 
     /**
+     * A typo in a configuration takes nothing away, not even at the next start: the component refuses it in one log
+     * line and serves on as before; started again with the typo still in Config Admin, it runs on the configuration it
+     * accepted last; the status says so until the typo is mended. Declarative Services alone left the catalog away at
+     * the next start, and with it the manager and the whole API (503 for good, even once the rule was mended), and the
+     * keep-alive policy away, so that VMs never slept.
+     */
+    @Test
+    public void g_aTypoInAConfigurationTakesNothingAwayNotEvenAtTheNextStart() throws Exception {
+        String catalog = "org.servicefarm.catalog";
+        String timers = "org.servicefarm.keepalive.fixed";
+        String rules = executeAsAdmin("farm:rules");
+        setProperty(catalog, "rule.typo", "server:iis-* needs os:windows-*");
+        setProperty(timers, "archive.tier", "GOLD");
+        await("both configurations to be refused", () -> refused().size() == 2);
+        JsonNode typo = refused().get(0);
+        assertEquals(typo.toString(), catalog, typo.path("pid").asText());
+        assertEquals("rule typo needs 'requires' or 'conflicts': server:iis-* needs os:windows-*",
+                typo.path("reason").asText());
+        assertEquals("the settings before it stay in force", typo.path("inForce").asText());
+        assertEquals("archive.tier must be SAVED, COMPRESSED or DELTA, not 'GOLD'", refused().get(1).path("reason")
+                .asText());
+        assertEquals("the catalog in force is the one before", rules, executeAsAdmin("farm:rules"));
+        client.requestUntilGranted(FarmClient.JSON.writeValueAsString(offering(7)), GRANT);
+
+        for (String name : List.of("org.servicefarm.keepalive-fixed", CORE_BUNDLE)) {
+            Bundle restarted = bundle(name);
+            restarted.stop();
+            restarted.start();
+        }
+        await("the API back, both configurations refused again", () -> {
+            List<JsonNode> again = refused();
+            return again.size() == 2 && again.stream().allMatch(r -> r.path("inForce").asText()
+                    .startsWith("the configuration accepted last ("));
+        });
+        assertEquals(rules, executeAsAdmin("farm:rules"));
+        String keepAlive = executeAsAdmin("farm:keepalive");
+        assertTrue(keepAlive, keepAlive.startsWith("Keep-alive policy in force: fixed"));
+        String status = executeAsAdmin("farm:status");
+        assertTrue(status, status.contains("refused     " + catalog + " since "));
+        client.requestUntilGranted(FarmClient.JSON.writeValueAsString(offering(8)), GRANT);
+
+        org.osgi.service.cm.Configuration mended = configurationAdmin.getConfiguration(catalog, "?");
+        Dictionary<String, Object> properties = mended.getProperties();
+        properties.remove("rule.typo");
+        mended.update(properties);
+        setProperty(timers, "archive.tier", "SAVED");
+        await("the refusals to be withdrawn", () -> refused().isEmpty());
+        assertFalse(executeAsAdmin("farm:status").contains("refused"));
+    }
+
+    /** The configurations refused, by pid, as {@code GET /api/v1/status} lists them; none while it does not answer. */
+    private List<JsonNode> refused() {
+        HttpResponse<String> status = client.get("/api/v1/status", Login.VIEWER);
+        List<JsonNode> refused = new ArrayList<>();
+        if (status.statusCode() == 200) {
+            FarmClient.json(status).path("refused").forEach(refused::add);
+        }
+        return refused;
+    }
+
+    /**
      * The ERROR lines of the farm's bundles in the appliance's log so far: told by the line's bundle column, not by
      * the name anywhere in the line (Configuration Admin's event thread is named after the farm's pids, and Felix
      * fileinstall logs "Unable to save configuration" there when a host is deleted before it got the host's

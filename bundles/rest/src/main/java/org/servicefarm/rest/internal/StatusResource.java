@@ -23,6 +23,7 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 import org.servicefarm.api.ServiceManager;
 import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.config.RefusedConfiguration;
 import org.servicefarm.api.frontend.DirectoryFrontEnd;
 import org.servicefarm.api.store.Leadership;
 import org.servicefarm.api.store.VmStore;
@@ -43,14 +44,19 @@ public class StatusResource {
     record FrontEndJson(String name, String address) {
     }
 
+    /** A configuration a component refused: what is wrong, what it runs on meanwhile, since when (ISO-8601). */
+    record RefusedJson(String pid, String reason, String inForce, String since) {
+    }
+
     /**
      * @param store     where the VMs' rows are kept
      * @param appliance this appliance's name among those sharing the store
      * @param leader    the appliance doing the periodic work (sweeps, reconciles), or null while none does
      * @param leads     whether this appliance is it
+     * @param refused   the configurations refused and not mended yet, by pid (added last: empty when all is well)
      */
     record StatusJson(List<FrontEndJson> frontends, int hosts, long vms, String store, String appliance, String leader,
-                      boolean leads) {
+                      boolean leads, List<RefusedJson> refused) {
     }
 
     private final ServiceManager manager;
@@ -60,6 +66,8 @@ public class StatusResource {
     volatile Leadership leadership;
     /** By name; front ends come and go with their bundles. */
     private final Map<String, DirectoryFrontEnd> frontEnds = new ConcurrentSkipListMap<>();
+    /** By pid: each component registers its refusal while it stands. */
+    private final Map<String, RefusedConfiguration> refusals = new ConcurrentSkipListMap<>();
 
     // greedy: the appliance's own manager, even when a directory's remote one (ranked below) registered first
     @Activate
@@ -76,6 +84,15 @@ public class StatusResource {
         frontEnds.remove(name(frontEnd, properties), frontEnd);
     }
 
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addRefusal(RefusedConfiguration refusal) {
+        refusals.put(refusal.pid(), refusal);
+    }
+
+    void removeRefusal(RefusedConfiguration refusal) {
+        refusals.remove(refusal.pid(), refusal);
+    }
+
     private static String name(DirectoryFrontEnd frontEnd, Map<String, Object> properties) {
         Object name = properties.get(DirectoryFrontEnd.NAME);
         return name == null ? frontEnd.getClass().getSimpleName() : name.toString();
@@ -84,14 +101,16 @@ public class StatusResource {
     @GET
     @RolesAllowed(Roles.VIEWER)
     @Answers({"200 the front ends clients reach the directory by, how many hosts and live VMs the farm has, where its "
-            + "state is kept and which appliance leads the periodic work"})
+            + "state is kept, which appliance leads the periodic work, and the configurations refused"})
     public StatusJson status() {
         List<FrontEndJson> list = frontEnds.entrySet().stream()
                 .map(e -> new FrontEndJson(e.getKey(), e.getValue().address())).toList();
         long live = manager.stateTable().vms().stream().map(VmRecord::state).filter(s -> s.occupiesHost()).count();
         Leadership l = leadership;
         VmStore rows = store;
+        List<RefusedJson> refused = refusals.values().stream()
+                .map(r -> new RefusedJson(r.pid(), r.reason(), r.inForce(), r.since().toString())).toList();
         return new StatusJson(list, manager.hosts().size(), live, rows == null ? null : rows.description(),
-                l == null ? null : l.appliance(), l == null ? null : l.leader(), l == null || l.leads());
+                l == null ? null : l.appliance(), l == null ? null : l.leader(), l == null || l.leads(), refused);
     }
 }

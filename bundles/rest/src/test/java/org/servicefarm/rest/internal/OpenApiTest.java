@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -17,6 +18,7 @@ import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.servicefarm.api.config.RefusedConfiguration;
 import org.servicefarm.rest.internal.RestStack.Login;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -124,9 +126,22 @@ class OpenApiTest {
     }
 
     @Test
-    void statusListsTheFrontEnds() {
+    void statusListsTheFrontEndsAndTheConfigurationsRefused() {
         JsonNode status = stack.get("/api/v1/status", Login.VIEWER).json(200);
         assertEquals("rest", status.at("/frontends/0/name").asText());
         assertEquals("http://localhost:8181/api/v1", status.at("/frontends/0/address").asText());
+        assertEquals(0, status.at("/refused").size(), "nothing refused");
+
+        RefusedConfiguration typo = new RefusedConfiguration("org.servicefarm.catalog", "rule 'x': no verb",
+                "the settings before it stay in force", Instant.parse("2026-11-27T18:00:00Z"));
+        stack.status.addRefusal(typo);
+        JsonNode refused = stack.get("/api/v1/status", Login.VIEWER).json(200).at("/refused");
+        assertEquals(1, refused.size());
+        assertEquals("org.servicefarm.catalog", refused.at("/0/pid").asText());
+        assertEquals("rule 'x': no verb", refused.at("/0/reason").asText());
+        assertEquals("the settings before it stay in force", refused.at("/0/inForce").asText());
+        assertEquals("2026-11-27T18:00:00Z", refused.at("/0/since").asText());
+        stack.status.removeRefusal(typo);
+        assertEquals(0, stack.get("/api/v1/status", Login.VIEWER).json(200).at("/refused").size(), "mended");
     }
 }

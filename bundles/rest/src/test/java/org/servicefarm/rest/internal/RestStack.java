@@ -63,6 +63,8 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
     final FixedServiceManager manager = new FixedServiceManager();
     final FixedImageService images = new FixedImageService();
     final ListedKeepAlive keepAlive = new ListedKeepAlive("adaptive");
+    /** The status resource, with the REST front end registered, as DS would bind it. */
+    final StatusResource status = new StatusResource(manager);
     /** What the whiteboard's DTO would say of the API ({@link ApiStartingFilter}); set with {@link #publishing}. */
     private volatile ApiServing apiServing = ApiServing.READY;
     private final AtomicLong publications = new AtomicLong();
@@ -84,6 +86,7 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
         this.config = config;
         this.wadlOff = wadlOff;
         this.extraResources = extraResources;
+        status.addFrontEnd(() -> "http://localhost:8181/api/v1", Map.of("frontend.name", "rest"));
     }
 
     /** A started stack with the default configuration plus {@code config}, and any further resources. */
@@ -137,7 +140,7 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
     private void start(RestConfig restConfig) throws Exception {
         List<Object> resources = new ArrayList<>(List.of(new RequestResource(manager), new CatalogResource(manager),
                 new VmResource(manager), new HostResource(manager), new ImageResource(images),
-                new ComponentResource(images), new PopularityResource(images), new OpenApiResource(), status(manager),
+                new ComponentResource(images), new PopularityResource(images), new OpenApiResource(), status,
                 new KeepAliveResource(keepAlive)));
         resources.addAll(List.of(extraResources));
         ApiStartingFilter starting = new ApiStartingFilter(publications::get, () -> apiServing, System::nanoTime);
@@ -190,13 +193,6 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
         holder.setAsyncSupported(true); // as Pax Web's: POST /api/v1/requests answers asynchronously
         context.addServlet(holder, pattern);
         return new Application(bus, server);
-    }
-
-    /** The status resource with the REST front end registered, as DS would bind it. */
-    private static StatusResource status(FixedServiceManager manager) {
-        StatusResource status = new StatusResource(manager);
-        status.addFrontEnd(() -> "http://localhost:8181/api/v1", Map.of("frontend.name", "rest"));
-        return status;
     }
 
     static RestConfig config(Map<String, Object> properties) {

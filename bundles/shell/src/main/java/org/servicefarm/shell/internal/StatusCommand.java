@@ -1,6 +1,9 @@
 package org.servicefarm.shell.internal;
 
 import java.io.PrintStream;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 
 import org.apache.karaf.shell.api.action.Action;
@@ -9,17 +12,20 @@ import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
 import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.config.RefusedConfiguration;
 import org.servicefarm.api.store.Leadership;
 import org.servicefarm.api.store.VmStore;
 
 /**
  * farm:status: what {@code GET /api/v1/status} answers, from the same services: the front ends, how many hosts and
- * live VMs, where the state is kept, and which appliance leads the periodic work.
+ * live VMs, where the state is kept, which appliance leads the periodic work, and the configurations refused.
  */
 @Command(scope = "farm", name = "status", description = "Shows the appliance's status: the directory front ends and "
         + "their addresses, how many hosts and live VMs the farm has, where its state is kept and which appliance "
-        + "leads the periodic work (sweeps, reconciles).")
+        + "leads the periodic work (sweeps, reconciles), and any configuration refused (what is wrong, what is in "
+        + "force instead).")
 @Service
 public class StatusCommand implements Action {
 
@@ -41,11 +47,26 @@ public class StatusCommand implements Action {
 
     @Override
     public Object execute() throws InvalidSyntaxException {
-        out.print(status(FrontendsCommand.frontEnds(context)));
+        out.print(status(FrontendsCommand.frontEnds(context), refused(context)));
         return null;
     }
 
-    String status(List<List<String>> frontEnds) {
+    /** The configurations refused and not mended, by pid (each component registers its refusal while it stands). */
+    static List<RefusedConfiguration> refused(BundleContext context) throws InvalidSyntaxException {
+        List<RefusedConfiguration> refusals = new ArrayList<>();
+        for (ServiceReference<RefusedConfiguration> reference
+                : context.getServiceReferences(RefusedConfiguration.class, null)) {
+            RefusedConfiguration refusal = context.getService(reference);
+            if (refusal != null) {
+                refusals.add(refusal);
+                context.ungetService(reference);
+            }
+        }
+        refusals.sort(Comparator.comparing(RefusedConfiguration::pid));
+        return refusals;
+    }
+
+    String status(List<List<String>> frontEnds, List<RefusedConfiguration> refused) {
         long live = manager.stateTable().vms().stream().filter(vm -> vm.state().occupiesHost()).count();
         StringBuilder text = new StringBuilder();
         Leadership l = leadership;
@@ -61,6 +82,10 @@ public class StatusCommand implements Action {
         for (int i = 0; i < frontEnds.size(); i++) {
             Formats.line(text, i == 0 ? "front ends" : "", String.format(java.util.Locale.ROOT, "%-10s %s",
                     frontEnds.get(i).get(0), frontEnds.get(i).get(1)));
+        }
+        for (int i = 0; i < refused.size(); i++) {
+            RefusedConfiguration r = refused.get(i);
+            Formats.line(text, i == 0 ? "refused" : "", r.pid() + " since " + r.since().truncatedTo(ChronoUnit.SECONDS) + ": " + r.reason() + "; " + r.inForce());
         }
         return text.toString();
     }

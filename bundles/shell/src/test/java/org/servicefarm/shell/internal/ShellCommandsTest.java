@@ -25,6 +25,7 @@ import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.NotFoundException;
 import org.servicefarm.api.Offering;
+import org.servicefarm.api.config.RefusedConfiguration;
 import org.servicefarm.api.image.BuildOutcome;
 import org.servicefarm.api.image.ComponentInfo;
 import org.servicefarm.api.image.Demand;
@@ -371,7 +372,9 @@ class ShellCommandsTest {
             }
         };
         String text = status.status(List.of(List.of("dns", "udp://127.0.0.1:5353"), List.of("rest",
-                "http://127.0.0.1:8181/api/v1")));
+                "http://127.0.0.1:8181/api/v1")), List.of(new RefusedConfiguration("org.servicefarm.catalog",
+                "rule 'typo': 'needs' is not requires or conflicts", "the settings before it stay in force",
+                Instant.parse("2026-11-27T18:39:42.176Z"))));
         assertEquals("""
                   appliance   east, led by west
                   store       -
@@ -379,6 +382,8 @@ class ShellCommandsTest {
                   live VMs    1
                   front ends  dns        udp://127.0.0.1:5353
                               rest       http://127.0.0.1:8181/api/v1
+                  refused     org.servicefarm.catalog since 2026-11-27T18:39:42Z: rule 'typo': 'needs' is not \
+                requires or conflicts; the settings before it stay in force
                 """, text);
     }
 
