@@ -461,8 +461,8 @@ public class ApplianceIT extends BootedAppliance {
     }
 
     /**
-     * A typo in a configuration takes nothing away, not even at the next start: the component refuses it in one log
-     * line and serves on as before; started again with the typo still in Config Admin, it runs on the configuration it
+     * A typo in a configuration takes nothing away, not even at the next start: the component (here the catalog, a
+     * keep-alive policy and the API's login) refuses it in one log line and serves on as before; started again with the typo still in Config Admin, it runs on the configuration it
      * accepted last; the status says so until the typo is mended. Declarative Services alone left the catalog away at
      * the next start, and with it the manager and the whole API (503 for good, even once the rule was mended), and the
      * keep-alive policy away, so that VMs never slept.
@@ -471,10 +471,12 @@ public class ApplianceIT extends BootedAppliance {
     public void g_aTypoInAConfigurationTakesNothingAwayNotEvenAtTheNextStart() throws Exception {
         String catalog = "org.servicefarm.catalog";
         String timers = "org.servicefarm.keepalive.fixed";
+        String rest = "org.servicefarm.rest";
         String rules = executeAsAdmin("farm:rules");
         setProperty(catalog, "rule.typo", "server:iis-* needs os:windows-*");
         setProperty(timers, "archive.tier", "GOLD");
-        await("both configurations to be refused", () -> refused().size() == 2);
+        setProperty(rest, "loginCacheSize", 0);
+        await("the three configurations to be refused", () -> refused().size() == 3);
         JsonNode typo = refused().get(0);
         assertEquals(typo.toString(), catalog, typo.path("pid").asText());
         assertEquals("rule typo needs 'requires' or 'conflicts': server:iis-* needs os:windows-*",
@@ -482,6 +484,8 @@ public class ApplianceIT extends BootedAppliance {
         assertEquals("the settings before it stay in force", typo.path("inForce").asText());
         assertEquals("archive.tier must be SAVED, COMPRESSED or DELTA, not 'GOLD'", refused().get(1).path("reason")
                 .asText());
+        assertEquals("the API's login runs on as before", "login cache needs ttl >= 0 and size >= 1",
+                refused().get(2).path("reason").asText());
         assertEquals("the catalog in force is the one before", rules, executeAsAdmin("farm:rules"));
         client.requestUntilGranted(FarmClient.JSON.writeValueAsString(offering(7)), GRANT);
 
@@ -492,8 +496,8 @@ public class ApplianceIT extends BootedAppliance {
         }
         await("the API back, both configurations refused again", () -> {
             List<JsonNode> again = refused();
-            return again.size() == 2 && again.stream().allMatch(r -> r.path("inForce").asText()
-                    .startsWith("the configuration accepted last ("));
+            return again.size() == 3 && again.stream().filter(r -> !r.path("pid").asText().equals(rest))
+                    .allMatch(r -> r.path("inForce").asText().startsWith("the configuration accepted last ("));
         });
         assertEquals(rules, executeAsAdmin("farm:rules"));
         String keepAlive = executeAsAdmin("farm:keepalive");
@@ -507,6 +511,10 @@ public class ApplianceIT extends BootedAppliance {
         properties.remove("rule.typo");
         mended.update(properties);
         setProperty(timers, "archive.tier", "SAVED");
+        org.osgi.service.cm.Configuration login = configurationAdmin.getConfiguration(rest, "?");
+        Dictionary<String, Object> loginProperties = login.getProperties();
+        loginProperties.remove("loginCacheSize");
+        login.update(loginProperties);
         await("the refusals to be withdrawn", () -> refused().isEmpty());
         assertFalse(executeAsAdmin("farm:status").contains("refused"));
     }

@@ -97,6 +97,11 @@ final class Answerer {
         this.privateApplications = Set.of(lower(config.privateApplications()));
     }
 
+    /** The configuration it answers by, which the server listens by too. */
+    DnsConfig config() {
+        return config;
+    }
+
     String zone() {
         return zone.toString(true);
     }

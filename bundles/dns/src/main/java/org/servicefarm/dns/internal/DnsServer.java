@@ -16,12 +16,14 @@ import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.Designate;
 import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.config.ConfiguredSettings;
 import org.servicefarm.api.frontend.DirectoryFrontEnd;
 import org.servicefarm.api.frontend.FrontendName;
 import org.slf4j.Logger;
@@ -55,9 +57,15 @@ public class DnsServer implements DirectoryFrontEnd {
     /** Free UDP ports tried for one TCP also has free, when any port will do. */
     private static final int MAX_ANY_PORT_ATTEMPTS = 10;
 
+    /** A typo in the zone or the port must not take the front end away: it serves on what it accepted last. */
+    private final ConfiguredSettings<DnsConfig, Answerer> configuration;
+
     @Activate
-    public DnsServer(@Reference(name = "manager") ServiceManager manager, DnsConfig config) throws IOException {
-        this.answerer = new Answerer(manager, config);
+    public DnsServer(@Reference(name = "manager") ServiceManager manager, DnsConfig given, ComponentContext context)
+            throws IOException {
+        configuration = new ConfiguredSettings<>(DnsConfig.PID, DnsConfig.class, c -> answerer(manager, c));
+        this.answerer = configuration.accept(context, given);
+        DnsConfig config = answerer.config();
         // port 0: any free port, the same for both; the one UDP is given may be taken for TCP, so try another
         DatagramChannel boundUdp = null;
         ServerSocket boundTcp = null;
@@ -87,8 +95,17 @@ public class DnsServer implements DirectoryFrontEnd {
         LOG.info("DNS front end answering {} on {} (UDP and TCP)", answerer.zone(), address);
     }
 
+    /** @throws IllegalArgumentException for a zone that is not a DNS name or a port out of range */
+    private static Answerer answerer(ServiceManager manager, DnsConfig config) {
+        if (config.port() < 0 || config.port() > 65535) {
+            throw new IllegalArgumentException("port must be from 1 to 65535 (0: any free port), not " + config.port());
+        }
+        return new Answerer(manager, config);
+    }
+
     @Deactivate
     void deactivate() throws IOException {
+        configuration.close();
         udp.close();
         tcp.close();
         connections.shutdownNow();

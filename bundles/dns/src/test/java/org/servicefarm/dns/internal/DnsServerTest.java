@@ -75,7 +75,7 @@ class DnsServerTest {
 
     DnsServerTest() throws Exception {
         Map<String, Object> config = new HashMap<>(Map.of("port", 0, "privateApplications", new String[] {"secret"}));
-        server = new DnsServer(manager, Converters.standardConverter().convert(config).to(DnsConfig.class));
+        server = new DnsServer(manager, Converters.standardConverter().convert(config).to(DnsConfig.class), null);
     }
 
     @AfterEach

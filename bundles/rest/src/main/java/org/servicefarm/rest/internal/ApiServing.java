@@ -47,9 +47,15 @@ record ApiServing(boolean ready, String detail) {
             settled.add(resource.serviceId);
         }
         boolean requestsServed = settled.contains(requests);
+        boolean requestsFailed = false;
         for (FailedResourceDTO failed : runtime.failedResourceDTOs == null ? new FailedResourceDTO[0]
                 : runtime.failedResourceDTOs) {
             settled.add(failed.serviceId);
+            requestsFailed |= failed.serviceId == requests;
+        }
+        if (requestsFailed && !requestsServed) {
+            // not a moment of a start: it stays so until the core is mended and restarted
+            return new ApiServing(false, "the farm's core does not start: the appliance's log says why");
         }
         long waiting = registered.stream().filter(id -> !settled.contains(id)).count();
         if (!requestsServed || waiting > 0 || coming > 0) {

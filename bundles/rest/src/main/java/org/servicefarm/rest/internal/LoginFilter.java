@@ -15,12 +15,15 @@ import javax.ws.rs.core.Context;
 import javax.ws.rs.core.HttpHeaders;
 import javax.ws.rs.core.SecurityContext;
 
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtension;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.osgi.service.metatype.annotations.Designate;
+import org.servicefarm.api.config.ConfiguredSettings;
 import org.servicefarm.rest.internal.JaasAuthenticator.LoggedIn;
 import org.servicefarm.rest.internal.JaasAuthenticator.Refused;
 import org.servicefarm.rest.internal.JaasAuthenticator.Result;
@@ -50,23 +53,38 @@ public class LoginFilter implements ContainerRequestFilter {
     @Context
     HttpServletRequest connection;
 
+    /** What a configuration makes of the login, checked whole. */
+    private record Login(JaasAuthenticator authenticator, Roles roles) {
+    }
+
+    /** A typo in the login's configuration must not take the API away: its settings before it stay. */
+    private final ConfiguredSettings<RestConfig, Login> login;
     private final JaasAuthenticator authenticator;
     private final Roles roles;
 
     @Activate
-    public LoginFilter(RestConfig config) {
-        this(config, null, Ticker.systemTicker());
+    public LoginFilter(RestConfig config, ComponentContext context) {
+        this(config, context, null, Ticker.systemTicker());
     }
 
     /**
+     * @param context           the component's context, {@code null} outside a framework
      * @param jaasConfiguration the JAAS configuration to use, {@code null} for the installed one
      * @param ticker            the clock of the login cache and the throttle (nanoseconds)
      */
-    LoginFilter(RestConfig config, Configuration jaasConfiguration, Ticker ticker) {
-        this.authenticator = new JaasAuthenticator(config.realm(), jaasConfiguration,
-                new LoginCache(Duration.ofSeconds(config.loginCacheSeconds()), config.loginCacheSize(), ticker),
-                new LoginThrottle(LoginThrottle.Limits.of(config), ticker));
-        this.roles = new Roles(config);
+    LoginFilter(RestConfig config, ComponentContext context, Configuration jaasConfiguration, Ticker ticker) {
+        login = new ConfiguredSettings<>(RestConfig.PID, RestConfig.class, c -> new Login(
+                new JaasAuthenticator(c.realm(), jaasConfiguration, new LoginCache(
+                        Duration.ofSeconds(c.loginCacheSeconds()), c.loginCacheSize(), ticker),
+                        new LoginThrottle(LoginThrottle.Limits.of(c), ticker)), new Roles(c)));
+        Login accepted = login.accept(context, config);
+        this.authenticator = accepted.authenticator();
+        this.roles = accepted.roles();
+    }
+
+    @Deactivate
+    void deactivate() {
+        login.close();
     }
 
     @Override

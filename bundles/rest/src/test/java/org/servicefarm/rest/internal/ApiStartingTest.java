@@ -73,8 +73,10 @@ class ApiStartingTest {
 
         assertFalse(ApiServing.of(runtime(new long[] {2, 3}), Set.of(1L, 2L, 3L), 1L, 0).ready(),
                 "the request resource registered, not served yet");
-        assertFalse(ApiServing.of(runtime(new long[] {2}, 1), Set.of(1L, 2L), 1L, 0).ready(),
-                "the request resource refused: the API is not whole");
+        ApiServing requestsFailed = ApiServing.of(runtime(new long[] {2}, 1), Set.of(1L, 2L), 1L, 0);
+        assertFalse(requestsFailed.ready(), "the request resource refused: the API is not whole");
+        assertEquals("the farm's core does not start: the appliance's log says why", requestsFailed.detail(),
+                "not 'being published: 2 of 2 so far' for as long as it lasts");
         assertEquals("the API is not published yet",
                 ApiServing.of(runtime(null), Set.of(1L), 1L, 0).detail());
 

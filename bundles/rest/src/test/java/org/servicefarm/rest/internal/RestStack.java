@@ -145,7 +145,7 @@ final class RestStack implements AutoCloseable, BeforeAllCallback, BeforeEachCal
         resources.addAll(List.of(extraResources));
         ApiStartingFilter starting = new ApiStartingFilter(publications::get, () -> apiServing, System::nanoTime);
         List<Object> extensions = new ArrayList<>(List.of(new ApiStartingRequestFilter(starting),
-                new LoginFilter(restConfig, TestLoginModule.configuration("karaf", "farm"), nanos::get),
+                new LoginFilter(restConfig, null, TestLoginModule.configuration("karaf", "farm"), nanos::get),
                 new RoleFilter(restConfig), new UntypedBodyFilter(), new RequestIdFilter(), new JsonProvider(), new ProblemMapper(), new JsonProblemMapper()));
         if (wadlOff) {
             extensions.add(new WadlOff());

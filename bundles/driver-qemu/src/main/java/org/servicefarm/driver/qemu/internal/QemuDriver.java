@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -14,6 +15,7 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.Names;
+import org.servicefarm.api.config.ConfiguredSettings;
 import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorDriver;
 import org.servicefarm.api.driver.HypervisorDriverName;
@@ -53,38 +55,38 @@ public final class QemuDriver implements HypervisorDriver {
     }
 
     private final Set<QemuHostConnection> connections = ConcurrentHashMap.newKeySet();
+    /** A typo must not take the driver and its hosts away: it runs on the settings it accepted last. */
+    private final ConfiguredSettings<QemuDriverConfig, Settings> configuration = new ConfiguredSettings<>(PID,
+            QemuDriverConfig.class, QemuDriver::settings);
     private volatile Settings settings;
 
     @Activate
-    void activate(QemuDriverConfig config) {
-        settings = settings(config);
+    void activate(QemuDriverConfig config, ComponentContext context) {
+        settings = configuration.accept(context, config);
         LOG.info("qemu driver ready: {} as {}; state under {}, checkpoints and saved VMs under {}, images staged in {}",
                 settings.qemu().qemuBinary(), settings.qemu().runAs() == null ? "root" : settings.qemu().runAs(),
                 settings.stateRoot(), settings.dataRoot(), settings.imageDir());
     }
 
+    /** @throws RuntimeException for a setting QEMU's settings refuse (a path, the limits) */
     static Settings settings(QemuDriverConfig config) {
-        try {
-            String runAs = config.runAs() == null || config.runAs().isBlank() ? null : config.runAs().trim();
-            Path stateRoot = Path.of(config.stateDir().trim());
-            Path dataRoot = Path.of(config.dataDir().trim());
-            Path imageDir = Path.of(config.imageDir().trim());
-            QemuSettings qemu = new QemuSettings(Path.of(config.qemuBinary().trim()), stateRoot, dataRoot,
-                    List.of(imageDir), config.machine().trim(), config.accel().trim(), config.cpu().trim(),
-                    config.bindAddress().trim(), runAs, config.sandbox(), true, true, Duration.ofSeconds(30));
-            if (config.checkpointBootLimitSeconds() < 1 || config.restoreLimitSeconds() < 1) {
-                throw new IllegalArgumentException("the boot and restore limits must be positive");
-            }
-            return new Settings(qemu, stateRoot, dataRoot, imageDir, Duration.ofSeconds(config.checkpointBootLimitSeconds()),
-                    Duration.ofSeconds(config.restoreLimitSeconds()));
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("the qemu driver's configuration (" + PID + ") is refused: "
-                    + e.getMessage(), e);
+        String runAs = config.runAs() == null || config.runAs().isBlank() ? null : config.runAs().trim();
+        Path stateRoot = Path.of(config.stateDir().trim());
+        Path dataRoot = Path.of(config.dataDir().trim());
+        Path imageDir = Path.of(config.imageDir().trim());
+        QemuSettings qemu = new QemuSettings(Path.of(config.qemuBinary().trim()), stateRoot, dataRoot,
+                List.of(imageDir), config.machine().trim(), config.accel().trim(), config.cpu().trim(),
+                config.bindAddress().trim(), runAs, config.sandbox(), true, true, Duration.ofSeconds(30));
+        if (config.checkpointBootLimitSeconds() < 1 || config.restoreLimitSeconds() < 1) {
+            throw new IllegalArgumentException("the boot and restore limits must be positive");
         }
+        return new Settings(qemu, stateRoot, dataRoot, imageDir, Duration.ofSeconds(config.checkpointBootLimitSeconds()),
+                Duration.ofSeconds(config.restoreLimitSeconds()));
     }
 
     @Deactivate
     void deactivate() {
+        configuration.close();
         for (QemuHostConnection connection : List.copyOf(connections)) {
             connection.close();
         }

@@ -61,7 +61,7 @@ class QemuDriverRealTest {
         config.put("imageDir", root.resolve("images").toString());
         config.put("runAs", RealQemu.userExists("libvirt-qemu") ? "libvirt-qemu" : "");
         QemuDriver driver = new QemuDriver();
-        driver.activate(Converters.standardConverter().convert(config).to(QemuDriverConfig.class));
+        driver.activate(Converters.standardConverter().convert(config).to(QemuDriverConfig.class), null);
         HostRecord host = new HostRecord("qemu-test", "qemu", HostSettings.URI, new Capacity(8, 2048, 6), 0.05,
                 "standard", Map.of("portRange", "31500-31599", "poolSize", "2"), 1.0);
         List<VmEvent> events = new CopyOnWriteArrayList<>();
