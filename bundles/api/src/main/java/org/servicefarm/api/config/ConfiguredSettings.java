@@ -169,7 +169,14 @@ public final class ConfiguredSettings<C, S> {
                 instead = "the configuration accepted last (" + kept.at() + ") is in force";
             } else {
                 Map<String, Object> none = Collections.emptyMap();
-                inForce = parse.apply(Converters.standardConverter().convert(none).to(type), none);
+                try {
+                    inForce = parse.apply(Converters.standardConverter().convert(none).to(type), none);
+                } catch (RuntimeException e) {
+                    // a component whose configuration is required (a URL, a login): it cannot run on its defaults
+                    LOG.error("The configuration {} is refused, and without one accepted before nor defaults that "
+                            + "do, the component does not run: {}", pid, reason);
+                    throw new IllegalArgumentException(reason, e);
+                }
                 instead = "the defaults are in force";
             }
         }
@@ -280,8 +287,10 @@ public final class ConfiguredSettings<C, S> {
         }
         Hashtable<String, Object> values = new Hashtable<>();
         properties.forEach((key, value) -> {
-            // the component's identity in this framework is not configuration
-            if (value != null && !key.equals("component.id") && !key.equals("component.name")) {
+            // the component's identity in this framework is not configuration; a private property (a password) is
+            // not copied: without it, the configuration kept does not parse and the defaults are in force instead
+            if (value != null && !key.equals("component.id") && !key.equals("component.name")
+                    && !key.startsWith(".")) {
                 values.put(key, value);
             }
         });

@@ -1,6 +1,7 @@
 package org.servicefarm.api.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -117,6 +118,30 @@ class ConfiguredSettingsTest {
         assertTrue(restarted.refused().inForce().startsWith("the configuration accepted last ("),
                 restarted.refused().inForce());
         assertEquals(1, registered().size());
+    }
+
+    @Test
+    void aComponentWhoseDefaultsDoNotParseDoesNotRunOnThem() {
+        ConfiguredSettings<Config, Settings> required = new ConfiguredSettings<>("org.example.required", Config.class,
+                c -> {
+                    if (c.names().length < 2) {
+                        throw new IllegalArgumentException("two names are required");
+                    }
+                    return parse(c);
+                });
+        Map<String, Object> bad = properties("names", new String[]{"one"});
+        assertEquals("two names are required", assertThrows(IllegalArgumentException.class,
+                () -> required.accept(context(bad), config(bad))).getMessage());
+        assertTrue(registered().isEmpty(), "nothing in force, nothing to show: the component is not there");
+    }
+
+    @Test
+    void aPrivatePropertyIsNotKept() throws Exception {
+        Map<String, Object> good = properties("size", 9L, ".password", "secret");
+        settings().accept(context(good), config(good));
+        String kept = Files.readString(data.resolve("accepted-configuration/org.example.thing.config"));
+        assertTrue(kept.contains("size=L\"9\""), kept);
+        assertFalse(kept.contains("secret"), kept);
     }
 
     @Test
