@@ -133,6 +133,17 @@ function renderKeepAlive(keepAlive) {
   }));
 }
 
+// A configuration a component refused stands until it is mended: said above everything else while it does.
+function renderRefused(refused) {
+  const list = refused || [];
+  document.getElementById('refused').hidden = list.length === 0;
+  document.getElementById('refused-list').replaceChildren(...list.map(r => {
+    const item = el('li', 'refused', r.pid + ': ' + r.reason + '; ' + r.inForce);
+    item.dataset.pid = r.pid;
+    return item;
+  }));
+}
+
 function renderLegend() {
   document.getElementById('legend').replaceChildren(...['ACTIVE', 'SLEEPING', 'ARCHIVED', 'CREATING', 'STARTING',
     'FAILED'].map(s => el('span', 'vm ' + stateClass(s), s.toLowerCase())));
@@ -148,6 +159,7 @@ const handlers = {
     renderBuilds(data.builds);
     renderPopular(data.popular);
     renderKeepAlive(data.keepalive);
+    renderRefused(data.refused);
   },
   vm(vm) {
     if (vm.state === 'DESTROYED') farm.vms.delete(vm.id);
@@ -166,6 +178,7 @@ const handlers = {
   builds: renderBuilds,
   popular: renderPopular,
   keepalive: renderKeepAlive,
+  refused: renderRefused,
 };
 
 // One server-sent event block: "event: NAME" and "data: ..." lines.

@@ -35,6 +35,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 public class DashboardIT extends BootedAppliance {
 
     private static final String SCREENSHOT_PROPERTY = "servicefarm.it.screenshot";
+    private static final String TIMERS = "org.servicefarm.keepalive.fixed";
 
     @Override
     @Configuration
@@ -117,15 +118,28 @@ public class DashboardIT extends BootedAppliance {
             assertFalse(browser.eval("document.getElementById('farm').hidden").asBoolean());
             assertEquals("none", browser.eval("getComputedStyle(document.getElementById('login')).display").asText());
 
+            // a configuration refused stands above everything until it is mended
+            assertTrue(browser.eval("document.getElementById('refused').hidden").asBoolean());
+            setArchiveTier("GOLD");
+            JsonNode typo = browser.awaitValue("(document.querySelector('#refused-list li[data-pid=\"" + TIMERS
+                    + "\"]') || {}).textContent || ''", v -> !v.asText().isEmpty(), Duration.ofSeconds(15));
+            assertEquals(TIMERS + ": archive.tier must be SAVED, COMPRESSED or DELTA, not 'GOLD'; the settings before "
+                    + "it stay in force", typo.asText());
+            assertFalse(browser.eval("document.getElementById('refused').hidden").asBoolean());
+            setArchiveTier("SAVED");
+            browser.awaitValue("document.getElementById('refused').hidden", JsonNode::asBoolean, Duration.ofSeconds(15));
+
             // names are checked by the API's grammar before they reach the page; the page must be safe without that:
             // markup in a name handed to its event handlers stays text
             browser.eval("handlers.answer({at: '', service: '<img src=x onerror=\"window.pwned=1\">', outcome: 'NEVER',"
                     + " detail: '<b>bold</b>'}); handlers.vm({id: 'sf-x', host: '<script>window.pwned=2</script>',"
-                    + " service: '<i>s</i>', offering: 'o', state: 'ACTIVE', grants: 0}); true");
+                    + " service: '<i>s</i>', offering: 'o', state: 'ACTIVE', grants: 0});"
+                    + " handlers.refused([{pid: '<u>p</u>', reason: '<img src=x onerror=\"window.pwned=3\">',"
+                    + " inForce: '<i>f</i>'}]); true");
             browser.awaitValue("document.getElementById('answers').textContent.includes('<img src=x')", JsonNode::asBoolean,
                     Duration.ofSeconds(5));
-            assertEquals(0, browser.eval("document.querySelectorAll('#answers img, #answers b, #hosts script, #hosts i')"
-                    + ".length").asInt());
+            assertEquals(0, browser.eval("document.querySelectorAll('#answers img, #answers b, #hosts script, #hosts i,"
+                    + " #refused img, #refused u, #refused i').length").asInt());
             assertTrue(browser.eval("[...document.querySelectorAll('.host')].some(h => h.dataset.host"
                     + " === '<script>window.pwned=2</script>')").asBoolean());
             FarmClient.pause(500);
@@ -135,6 +149,13 @@ public class DashboardIT extends BootedAppliance {
             browser.screenshot(screenshot);
             assertTrue(Files.size(screenshot) > 1000);
         }
+    }
+
+    private void setArchiveTier(String tier) throws Exception {
+        org.osgi.service.cm.Configuration configuration = configurationAdmin.getConfiguration(TIMERS, "?");
+        java.util.Dictionary<String, Object> properties = configuration.getProperties();
+        properties.put("archive.tier", tier);
+        configuration.update(properties);
     }
 
     private static void logIn(HeadlessChromium browser, String user, String password) {

@@ -31,6 +31,7 @@ import org.servicefarm.api.ServiceManager;
 import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.config.RefusedConfiguration;
 import org.servicefarm.api.image.ImageService;
 import org.servicefarm.api.image.ImageStatus;
 import org.servicefarm.api.keepalive.KeepAliveOutlook;
@@ -43,10 +44,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * What the dashboard shows, as a stream of named JSON events: a new subscriber gets one {@code snapshot} (hosts, VMs,
- * builds, popular combinations, the keep-alive policy's outlook, the latest answers), then deltas: {@code vm} (a row as
- * it is now) and {@code answer} as the manager tells them ({@link FarmListener}), and {@code hosts}, {@code builds},
- * {@code popular}, {@code keepalive} when they differ from what was last sent (read every {@link #REFRESH}: those
- * have no listener events; each is a few rows, never the state table).
+ * builds, popular combinations, the keep-alive policy's outlook, the latest answers, the configurations refused), then
+ * deltas: {@code vm} (a row as it is now) and {@code answer} as the manager tells them ({@link FarmListener}), and
+ * {@code hosts}, {@code builds}, {@code popular}, {@code keepalive}, {@code refused} when they differ from what was
+ * last sent (read every {@link #REFRESH}: those have no listener events; each is a few rows, never the state table).
  * <p>
  * Everything is sent from one thread of this class's own: listener calls return at once, events reach every
  * subscriber in the order they happened, and a snapshot is taken on that thread, so no delta is lost between a
@@ -81,6 +82,8 @@ public class FarmFeed implements FarmListener {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     volatile KeepAliveView keepAlive;
+    /** The configurations refused, by pid: each component registers its refusal while it stands. */
+    private final Map<String, RefusedConfiguration> refusals = new java.util.concurrent.ConcurrentSkipListMap<>();
 
     private final Clock clock;
     private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -181,6 +184,15 @@ public class FarmFeed implements FarmListener {
         return rows;
     }
 
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addRefusal(RefusedConfiguration refusal) {
+        refusals.put(refusal.pid(), refusal);
+    }
+
+    void removeRefusal(RefusedConfiguration refusal) {
+        refusals.remove(refusal.pid(), refusal);
+    }
+
     /** Hosts, builds and popular combinations, each sent only when it changed. */
     void refresh() {
         if (subscribers.isEmpty()) {
@@ -192,6 +204,7 @@ public class FarmFeed implements FarmListener {
             sendIfChanged("builds", builds());
             sendIfChanged("popular", popular());
             sendIfChanged("keepalive", keepAlive());
+            sendIfChanged("refused", refused());
         } catch (RuntimeException e) {
             LOG.warn("dashboard: reading the farm failed: {}", e.toString());
         }
@@ -250,7 +263,8 @@ public class FarmFeed implements FarmListener {
         snapshot.put("popular", popular());
         snapshot.put("keepalive", keepAlive());
         snapshot.put("answers", recentAnswers());
-        for (String event : List.of("hosts", "builds", "popular", "keepalive")) {
+        snapshot.put("refused", refused());
+        for (String event : List.of("hosts", "builds", "popular", "keepalive", "refused")) {
             lastSent.put(event, json(snapshot.get(event)));
         }
         return snapshot;
@@ -296,6 +310,19 @@ public class FarmFeed implements FarmListener {
             }
         }
         return builds;
+    }
+
+    private List<Map<String, Object>> refused() {
+        List<Map<String, Object>> refused = new ArrayList<>();
+        for (RefusedConfiguration r : refusals.values()) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("pid", r.pid());
+            row.put("reason", r.reason());
+            row.put("inForce", r.inForce());
+            row.put("since", r.since().toString());
+            refused.add(row);
+        }
+        return refused;
     }
 
     private List<Map<String, Object>> popular() {

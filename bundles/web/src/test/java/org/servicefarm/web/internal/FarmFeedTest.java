@@ -33,6 +33,7 @@ import org.servicefarm.api.image.Demand;
 import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.api.image.ImageService;
 import org.servicefarm.api.image.ImageStatus;
+import org.servicefarm.api.config.RefusedConfiguration;
 import org.servicefarm.api.keepalive.KeepAliveOutlook;
 import org.servicefarm.api.testing.ListedFarm;
 import org.servicefarm.api.testing.ListedKeepAlive;
@@ -222,6 +223,30 @@ class FarmFeedTest {
         feed.refresh();
         feed.vmChanged(vm("sf-1", VmState.ACTIVE));
         assertEquals("vm", next(events).name(), "an unchanged outlook is not sent again");
+    }
+
+    @Test
+    void theConfigurationsRefusedAreInTheSnapshotAndSentWhenTheyChange() throws Exception {
+        RefusedConfiguration typo = new RefusedConfiguration("org.servicefarm.catalog", "rule typo needs 'requires'",
+                "the settings before it stay in force", Instant.parse("2026-11-27T18:00:00Z"));
+        feed.addRefusal(typo);
+        BlockingQueue<Event> events = subscribe(new AtomicBoolean(true));
+        JsonNode snapshot = next(events).data().path("refused");
+        assertEquals(1, snapshot.size());
+        assertEquals("org.servicefarm.catalog", snapshot.at("/0/pid").asText());
+        assertEquals("rule typo needs 'requires'", snapshot.at("/0/reason").asText());
+        assertEquals("the settings before it stay in force", snapshot.at("/0/inForce").asText());
+        assertEquals("2026-11-27T18:00:00Z", snapshot.at("/0/since").asText());
+        awaitSubscribers(1);
+
+        feed.refresh();
+        feed.vmChanged(vm("sf-1", VmState.ACTIVE));
+        assertEquals("vm", next(events).name(), "an unchanged refusal is not sent again");
+        feed.removeRefusal(typo);
+        feed.refresh();
+        Event mended = next(events);
+        assertEquals("refused", mended.name());
+        assertEquals(0, mended.data().size());
     }
 
     /** The feed adds a subscriber on its own thread once the snapshot is sent, and drops it there too. */
