@@ -58,13 +58,13 @@ public class PlacementBenchmark {
         index = new HostIndex();
         placement = new Placement();
         placement.index = index;
-        placement.configure(convert(Map.of(), Placement.Config.class));
+        placement.configure(convert(Map.of(), Placement.Config.class), null);
         HealthFilter health = new HealthFilter();
-        health.configure(convert(Map.of(), HealthFilter.Config.class));
+        health.configure(convert(Map.of(), HealthFilter.Config.class), null);
         SecurityZoneFilter zones = new SecurityZoneFilter();
         zones.configure(convert(Map.of(), SecurityZoneFilter.Config.class));
         AntiAffinityFilter antiAffinity = new AntiAffinityFilter();
-        antiAffinity.configure(convert(Map.of(), AntiAffinityFilter.Config.class));
+        antiAffinity.configure(convert(Map.of(), AntiAffinityFilter.Config.class), null);
         filter(new DrainedFilter(), "drained", 5);
         filter(health, "health", 10);
         filter(new CapacityFilter(), "capacity", 20);

@@ -168,7 +168,7 @@ final class TraceReplay {
         hosts.activate();
         Placement placement = new Placement();
         placement.index = index;
-        placement.configure(convert(Map.of(), Placement.Config.class));
+        placement.configure(convert(Map.of(), Placement.Config.class), null);
         placement.bindStrategy((request, view) -> view.ranked(Weights.of(Weigher.VMS), request),
                 Map.of(PlacementStrategy.NAME, "fewest-vms"));
         hosts.addDriver(hypervisor, Map.of(HypervisorDriver.NAME, "sim"));
@@ -192,7 +192,7 @@ final class TraceReplay {
                 DEADLINE.toMillis()));
         managerConfig.putAll(settings.manager());
         GuestPorts ports = new GuestPorts();
-        ports.configure(convert(managerConfig, GuestPorts.Config.class));
+        ports.configure(convert(managerConfig, GuestPorts.Config.class), null);
         Checkpoints checkpoints = new Checkpoints();
         checkpoints.hosts = hosts;
         checkpoints.ports = ports;
@@ -200,7 +200,7 @@ final class TraceReplay {
         checkpoints.placement = placement;
         checkpoints.workerFactory = time::scheduler;
         checkpoints.clock = time;
-        checkpoints.activate(convert(managerConfig, Checkpoints.Config.class));
+        checkpoints.activate(convert(managerConfig, Checkpoints.Config.class), null);
         Popularity popularity = new Popularity();
         popularity.imageStore = images;
         popularity.ports = ports;

@@ -127,11 +127,16 @@ public final class ConfiguredSettings<C, S> {
 
     /** In a framework: the context's bundle keeps and registers. */
     private synchronized S accept(BundleContext context, C config, Map<String, ?> properties) {
+        // every value converted first: a component that reads a value only when it is used would fail then
+        Optional<String> unconverted = unconverted(properties);
+        if (unconverted.isPresent()) {
+            return refuse(context, properties, unconverted.get());
+        }
         S settings;
         try {
             settings = parse.apply(config, properties);
         } catch (RuntimeException e) {
-            return refuse(context, unconverted(properties).orElseGet(() -> reason(e)));
+            return refuse(context, properties, reason(e));
         }
         inForce = settings;
         keep(context, properties);
@@ -158,12 +163,12 @@ public final class ConfiguredSettings<C, S> {
         withdraw();
     }
 
-    private S refuse(BundleContext context, String reason) {
+    private S refuse(BundleContext context, Map<String, ?> properties, String reason) {
         String instead;
         if (inForce != null) {
             instead = "the settings before it stay in force";
         } else {
-            Kept<S> kept = kept(context);
+            Kept<S> kept = kept(context, properties);
             if (kept != null) {
                 inForce = kept.settings();
                 instead = "the configuration accepted last (" + kept.at() + ") is in force";
@@ -208,7 +213,7 @@ public final class ConfiguredSettings<C, S> {
 
     /**
      * The first property of the type's that Declarative Services cannot convert, said with its key ("sleep.after.s:
-     * 'abc' is not a whole number"): its own exception names neither.
+     * 'abc' is not a whole number"): its own exception names neither, and comes only when the value is read.
      */
     private Optional<String> unconverted(Map<String, ?> properties) {
         for (Method method : type.getDeclaredMethods()) {
@@ -276,12 +281,19 @@ public final class ConfiguredSettings<C, S> {
     private record Kept<T>(T settings, Instant at) {
     }
 
-    private File keptFile(BundleContext context) {
-        return context == null ? null : context.getDataFile(KEPT + "/" + pid + ".config");
+    /**
+     * One file per component, not per pid: components reading parts of one configuration (the manager's is read by
+     * three) each keep what they accepted, which another may have refused.
+     */
+    private File keptFile(BundleContext context, Map<String, ?> properties) {
+        Object component = properties.get("component.name");
+        String name = component != null && SAFE_PID.matcher(component.toString()).matches() ? component.toString()
+                : pid;
+        return context == null ? null : context.getDataFile(KEPT + "/" + pid + "/" + name + ".config");
     }
 
     private void keep(BundleContext context, Map<String, ?> properties) {
-        File file = keptFile(context);
+        File file = keptFile(context, properties);
         if (file == null) {
             return;
         }
@@ -308,8 +320,8 @@ public final class ConfiguredSettings<C, S> {
         }
     }
 
-    private Kept<S> kept(BundleContext context) {
-        File file = keptFile(context);
+    private Kept<S> kept(BundleContext context, Map<String, ?> properties) {
+        File file = keptFile(context, properties);
         if (file == null || !file.isFile()) {
             return null;
         }

@@ -1,7 +1,14 @@
 package org.servicefarm.api.config;
 
 import java.time.Instant;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
+import java.util.function.BinaryOperator;
+import java.util.stream.Collectors;
 
 /**
  * A configuration a component refused, registered as a service (under this class) for as long as the refusal stands:
@@ -16,6 +23,17 @@ public record RefusedConfiguration(String pid, String reason, String inForce, In
 
     /** Service property (String): the refused configuration's pid, to select one refusal by. */
     public static final String PID = "servicefarm.configuration.pid";
+
+    /**
+     * What to show of {@code refusals}: one per pid, the latest (several components may read one configuration, the
+     * manager's for one, and each registers its refusal), by pid.
+     */
+    public static List<RefusedConfiguration> latestByPid(Collection<RefusedConfiguration> refusals) {
+        Map<String, RefusedConfiguration> latest = refusals.stream().collect(Collectors.toMap(
+                RefusedConfiguration::pid, r -> r,
+                BinaryOperator.maxBy(Comparator.comparing(RefusedConfiguration::since)), TreeMap::new));
+        return List.copyOf(latest.values());
+    }
 
     public RefusedConfiguration {
         Objects.requireNonNull(pid, "pid");

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -136,10 +137,47 @@ class ConfiguredSettingsTest {
     }
 
     @Test
+    void whatIsShownIsTheLatestRefusalOfEachPid() {
+        Instant t = Instant.parse("2026-11-27T19:00:00Z");
+        RefusedConfiguration manager = new RefusedConfiguration("org.servicefarm.core", "port", "before", t);
+        RefusedConfiguration ports = new RefusedConfiguration("org.servicefarm.core", "port", "defaults",
+                t.plusSeconds(1));
+        RefusedConfiguration catalog = new RefusedConfiguration("org.servicefarm.catalog", "rule", "before", t);
+        assertEquals(List.of(catalog, ports), RefusedConfiguration.latestByPid(List.of(manager, ports, catalog)));
+        assertEquals(List.of(), RefusedConfiguration.latestByPid(List.of()));
+    }
+
+    @interface SizeOnly {
+        long size() default 3;
+    }
+
+    @Test
+    void eachComponentOfOnePidKeepsWhatItAcceptedItself() {
+        // a second component reads only the size: it accepts what the first refuses, and must not keep it for it
+        Map<String, Object> good = properties("size", 5L, "names", new String[]{"x"});
+        settings().accept(context(good), config(good));
+        Map<String, Object> bad = properties("size", 6L, "names", new String[]{"x"}, "extra", "only the first minds");
+        Map<String, Object> badForOther = new java.util.HashMap<>(bad);
+        badForOther.put("component.name", "b.Other");
+        new ConfiguredSettings<>("org.example.thing", SizeOnly.class, SizeOnly::size).accept(context(badForOther),
+                Converters.standardConverter().convert(badForOther).to(SizeOnly.class));
+
+        ConfiguredSettings<Config, Settings> restarted = new ConfiguredSettings<>("org.example.thing", Config.class,
+                (c, p) -> {
+                    if (p.containsKey("extra")) {
+                        throw new IllegalArgumentException("extra is not a setting");
+                    }
+                    return parse(c);
+                });
+        assertEquals(new Settings(5, List.of("x")), restarted.accept(context(bad), config(bad)),
+                "its own configuration accepted last, not the other's");
+    }
+
+    @Test
     void aPrivatePropertyIsNotKept() throws Exception {
         Map<String, Object> good = properties("size", 9L, ".password", "secret");
         settings().accept(context(good), config(good));
-        String kept = Files.readString(data.resolve("accepted-configuration/org.example.thing.config"));
+        String kept = Files.readString(data.resolve("accepted-configuration/org.example.thing/a.Component.config"));
         assertTrue(kept.contains("size=L\"9\""), kept);
         assertFalse(kept.contains("secret"), kept);
     }
@@ -152,7 +190,7 @@ class ConfiguredSettingsTest {
         assertEquals("the defaults are in force", settings.refused().inForce());
 
         // a kept file that no longer parses is passed over the same way
-        Path kept = data.resolve("accepted-configuration/org.example.thing.config");
+        Path kept = data.resolve("accepted-configuration/org.example.thing/a.Component.config");
         Files.createDirectories(kept.getParent());
         Files.writeString(kept, "size=L\"-4\"\n");
         ConfiguredSettings<Config, Settings> again = settings();

@@ -2,13 +2,16 @@ package org.servicefarm.core.internal;
 
 import java.util.Optional;
 
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.config.ConfiguredSettings;
 import org.servicefarm.api.placement.FilterName;
 import org.servicefarm.api.placement.HostFilter;
 import org.servicefarm.api.placement.PlacementRequest;
@@ -33,25 +36,32 @@ public class AntiAffinityFilter implements HostFilter {
         int maxReplicasPerHost() default 1;
     }
 
-    private volatile int maxPerHost = 1;
+    private final ConfiguredSettings<Config, Integer> maxPerHost = new ConfiguredSettings<>(PID, Config.class,
+            c -> Math.max(1, c.maxReplicasPerHost()));
 
     @Activate
     @Modified
-    void configure(Config config) {
-        maxPerHost = Math.max(1, config.maxReplicasPerHost());
+    void configure(Config config, ComponentContext context) {
+        maxPerHost.accept(context, config);
+    }
+
+    @Deactivate
+    void deactivate() {
+        maxPerHost.close();
     }
 
     @Override
     public Optional<String> reject(HostStatus host, PlacementRequest request) {
+        int most = maxPerHost.inForce();
         int replicas = 0;
         for (String holder : request.replicaHosts()) { // a handful: the offering's replicas
             if (holder.equals(host.name())) {
                 replicas++;
             }
         }
-        if (replicas >= maxPerHost) {
+        if (replicas >= most) {
             return Optional.of("holds " + replicas + " replica(s) of " + request.offering().key() + " already (at most "
-                    + maxPerHost + " per host)");
+                    + most + " per host)");
         }
         return Optional.empty();
     }

@@ -18,6 +18,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -28,6 +29,7 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.servicefarm.api.Capacity;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.Offering;
+import org.servicefarm.api.config.ConfiguredSettings;
 import org.servicefarm.api.driver.HostCheckpoint;
 import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorException;
@@ -89,7 +91,12 @@ public class Checkpoints {
     Clock clock = Clock.systemUTC();
     /** Makes the one thread checkpoints are made and swept on (a trace replay gives its virtual clock's timer). */
     java.util.function.Supplier<ScheduledExecutorService> workerFactory = Checkpoints::newWorker;
-    private volatile Config config;
+    /** The manager's settings this reads, converted once (a typo is refused here as the manager refuses it). */
+    private record Sizing(int vcpus, long memoryMiB, int hosts) {
+    }
+
+    private final ConfiguredSettings<Config, Sizing> sizing = new ConfiguredSettings<>(FarmServiceManager.PID,
+            Config.class, c -> new Sizing(c.vm_vcpus(), c.vm_memoryMiB(), c.checkpoint_hosts()));
     private ScheduledExecutorService worker;
     /** Offerings whose checkpoints are being made, so that one request for them makes them once. */
     private final Set<Offering> preparing = ConcurrentHashMap.newKeySet();
@@ -101,8 +108,8 @@ public class Checkpoints {
     private volatile boolean anyHostMakesThem;
 
     @Activate
-    void activate(Config config) {
-        this.config = config;
+    void activate(Config config, ComponentContext context) {
+        sizing.accept(context, config);
         worker = workerFactory.get();
         worker.scheduleWithFixedDelay(this::sweep, SWEEP_SECONDS, SWEEP_SECONDS, TimeUnit.SECONDS);
     }
@@ -117,12 +124,13 @@ public class Checkpoints {
     }
 
     @Modified
-    void modified(Config config) {
-        this.config = config;
+    void modified(Config config, ComponentContext context) {
+        sizing.accept(context, config);
     }
 
     @Deactivate
     void deactivate() {
+        sizing.close();
         worker.shutdownNow();
     }
 
@@ -173,17 +181,17 @@ public class Checkpoints {
         if (image.compositionOnly()) {
             return made;
         }
-        Config c = config;
+        Sizing c = sizing.inForce();
         // known holders (a host asked again for one it holds returns it as it is)
         Set<String> holding = holders(image.id());
         long held = hosts.statuses().stream().filter(status -> status.connected() && !status.drained()
                 && holding.contains(status.name())).count();
-        if (held >= c.checkpoint_hosts()) {
+        if (held >= c.hosts()) {
             return made;
         }
         PlacementRequest placing = new PlacementRequest(offering, null, vmSize(c, image), List.of(),
                 hosts.guestsFor(image));
-        List<HostStatus> chosen = placement.candidates(placing, (int) (c.checkpoint_hosts() - held),
+        List<HostStatus> chosen = placement.candidates(placing, (int) (c.hosts() - held),
                 status -> !holding.contains(status.name()) && restoresCheckpoints(status),
                 "makes no checkpoints, or holds one of the image");
         for (HostStatus status : chosen) {
@@ -214,14 +222,14 @@ public class Checkpoints {
 
     /** The guest a checkpoint is made of: the size a new VM of the image gets, so that a clone is such a VM. */
     private VmSpec templateSpec(Offering offering, StagedImage staged, List<VmSpec.GuestService> services) {
-        Capacity size = vmSize(config, staged.image());
+        Capacity size = vmSize(sizing.inForce(), staged.image());
         String name = String.format("sf-tpl-%08x", ThreadLocalRandom.current().nextInt());
         return new VmSpec(name, offering, staged, size.vcpus(), size.memoryMiB(), services, Instant.now(clock));
     }
 
     /** The size of a new VM of the image: the configured one, with at least the memory the image needs. */
-    private static Capacity vmSize(Config c, ImageRef image) {
-        return new Capacity(c.vm_vcpus(), Math.max(c.vm_memoryMiB(), image.minMemoryMiB()), 1);
+    private static Capacity vmSize(Sizing c, ImageRef image) {
+        return new Capacity(c.vcpus(), Math.max(c.memoryMiB(), image.minMemoryMiB()), 1);
     }
 
     /**

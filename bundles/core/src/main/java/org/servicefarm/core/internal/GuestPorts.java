@@ -3,10 +3,13 @@ package org.servicefarm.core.internal;
 import java.util.List;
 import java.util.Map;
 
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.servicefarm.api.Offering;
+import org.servicefarm.api.config.ConfiguredSettings;
 import org.servicefarm.api.driver.VmSpec;
 
 /**
@@ -22,16 +25,23 @@ public class GuestPorts {
         String[] servicePorts() default {"*=80"};
     }
 
-    private volatile Map<String, Integer> ports = Map.of();
+    /** The manager's own configuration: it refuses a typo here as the manager does, keeping the ports before it. */
+    private final ConfiguredSettings<Config, Map<String, Integer>> ports = new ConfiguredSettings<>(
+            FarmServiceManager.PID, Config.class, c -> Map.copyOf(Settings.ports(c.servicePorts())));
 
     @Activate
     @Modified
-    void configure(Config config) {
-        ports = Map.copyOf(Settings.ports(config.servicePorts()));
+    void configure(Config config, ComponentContext context) {
+        ports.accept(context, config);
+    }
+
+    @Deactivate
+    void deactivate() {
+        ports.close();
     }
 
     /** The guest services of a VM of the offering, as its {@link VmSpec#services()} name them. */
     List<VmSpec.GuestService> of(Offering offering) {
-        return List.of(new VmSpec.GuestService(offering.service(), Settings.guestPort(ports, offering.service())));
+        return List.of(new VmSpec.GuestService(offering.service(), Settings.guestPort(ports.inForce(), offering.service())));
     }
 }

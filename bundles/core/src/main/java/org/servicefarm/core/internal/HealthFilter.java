@@ -5,14 +5,17 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.servicefarm.api.HostHealth;
 import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.config.ConfiguredSettings;
 import org.servicefarm.api.placement.FilterName;
 import org.servicefarm.api.placement.HostFilter;
 import org.servicefarm.api.placement.PlacementRequest;
@@ -47,13 +50,23 @@ public class HealthFilter implements HostFilter {
         long backoff_max_ms() default 300_000;
     }
 
+    /** The configuration's values, read once: a typo is refused here, not met at every placement. */
+    private record Backoff(int threshold, long initialMs, long maxMs) {
+    }
+
     Clock clock = Clock.systemUTC();
-    private volatile Config config;
+    private final ConfiguredSettings<Config, Backoff> backoff = new ConfiguredSettings<>(PID, Config.class,
+            c -> new Backoff(Math.max(1, c.failureThreshold()), c.backoff_initial_ms(), c.backoff_max_ms()));
 
     @Activate
     @Modified
-    void configure(Config newConfig) {
-        config = newConfig;
+    void configure(Config config, ComponentContext context) {
+        backoff.accept(context, config);
+    }
+
+    @Deactivate
+    void deactivate() {
+        backoff.close();
     }
 
     @Override
@@ -72,12 +85,12 @@ public class HealthFilter implements HostFilter {
 
     /** When the host may be tried again, or {@code null} if it is not being skipped. */
     Instant skippedUntil(HostHealth health) {
-        Config c = config;
-        int beyond = health.consecutiveFailures() - Math.max(1, c.failureThreshold());
+        Backoff c = backoff.inForce();
+        int beyond = health.consecutiveFailures() - c.threshold();
         if (beyond < 0 || health.lastFailureAt() == null) {
             return null;
         }
-        long backoff = c.backoff_initial_ms() << Math.min(beyond, 30);
-        return health.lastFailureAt().plus(Duration.ofMillis(Math.min(Math.max(0, backoff), c.backoff_max_ms())));
+        long wait = c.initialMs() << Math.min(beyond, 30);
+        return health.lastFailureAt().plus(Duration.ofMillis(Math.min(Math.max(0, wait), c.maxMs())));
     }
 }

@@ -10,8 +10,10 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
@@ -21,6 +23,7 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.config.ConfiguredSettings;
 import org.servicefarm.api.placement.Candidate;
 import org.servicefarm.api.placement.HostFilter;
 import org.servicefarm.api.placement.HostView;
@@ -87,13 +90,19 @@ public class Placement {
 
     private volatile Bound bound = FALLBACK;
     private volatile List<Filter> filters = List.of();
-    private volatile int explained = 5;
+    private final ConfiguredSettings<Config, Integer> explained = new ConfiguredSettings<>(PID, Config.class,
+            c -> Math.max(1, c.explain_candidates()));
 
     @Activate
     @Modified
-    void configure(Config config) {
-        explained = Math.max(1, config.explain_candidates());
+    void configure(Config config, ComponentContext context) {
+        explained.accept(context, config);
         // the target filter is applied by DS, which rebinds 'placement' without deactivating us
+    }
+
+    @Deactivate
+    void deactivate() {
+        explained.close();
     }
 
     @Reference(name = "placement", cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -155,7 +164,7 @@ public class Placement {
 
     /** How {@link #place(PlacementRequest, Set)} would decide now, without reserving anything. */
     PlacementExplanation explain(PlacementRequest request, Set<String> preferred) {
-        Draw draw = draw(request, explained, false, preferred);
+        Draw draw = draw(request, explained.inForce(), false, preferred);
         List<PlacementExplanation.Removal> removed = new ArrayList<>();
         draw.removed.forEach((filter, tally) -> removed.add(new PlacementExplanation.Removal(filter, tally.hosts,
                 tally.example)));

@@ -72,10 +72,17 @@ record Settings(Duration defaultDeadline, Duration maxDeadline, int vmCap, Capac
         Map<String, Integer> ports = new HashMap<>();
         for (String entry : Lists.split(servicePorts)) {
             String[] parts = entry.split("=");
-            if (parts.length != 2) {
-                throw new IllegalArgumentException("service port '" + entry + "' must be service=port");
+            int port;
+            try {
+                port = parts.length == 2 ? Integer.parseInt(parts[1].trim()) : 0;
+            } catch (NumberFormatException e) {
+                port = 0;
             }
-            ports.put(parts[0].trim(), Integer.parseInt(parts[1].trim()));
+            if (port < 1 || port > 65535) {
+                throw new IllegalArgumentException("service port '" + entry + "' must be service=port, a port from 1 "
+                        + "to 65535");
+            }
+            ports.put(parts[0].trim(), port);
         }
         return ports;
     }

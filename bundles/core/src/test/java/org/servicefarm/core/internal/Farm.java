@@ -77,7 +77,7 @@ final class Farm implements AutoCloseable {
         hosts.index = index;
         hosts.activate();
         placement.index = index;
-        placement.configure(convert(Map.of(), Placement.Config.class));
+        placement.configure(convert(Map.of(), Placement.Config.class), null);
         hosts.configurationAdmin = configurations.service();
         hosts.addDriver(hypervisor, Map.of(HypervisorDriver.NAME, "fake"));
         addHost("small", 2, 0.10, "standard", hostProperties);
@@ -101,12 +101,12 @@ final class Farm implements AutoCloseable {
         manager.imageStore = images;
         Map<String, Object> config = new HashMap<>(Map.of("estimate.create.ms", 1000));
         config.putAll(managerConfig);
-        ports.configure(convert(config, GuestPorts.Config.class));
+        ports.configure(convert(config, GuestPorts.Config.class), null);
         checkpoints.hosts = hosts;
         checkpoints.ports = ports;
         checkpoints.imageStore = images;
         checkpoints.placement = placement;
-        checkpoints.activate(convert(config, Checkpoints.Config.class));
+        checkpoints.activate(convert(config, Checkpoints.Config.class), null);
         manager.checkpoints = checkpoints;
         popularity.imageStore = images;
         popularity.ports = ports;

@@ -27,7 +27,7 @@ class FarmImageServiceTest {
         CatalogDirectory directory = new CatalogDirectory();
         directory.configure(Farm.convert(catalog, CatalogDirectory.Config.class), catalog, null);
         GuestPorts ports = new GuestPorts();
-        ports.configure(Farm.convert(Farm.shippedConfig("org.servicefarm.core.cfg"), GuestPorts.Config.class));
+        ports.configure(Farm.convert(Farm.shippedConfig("org.servicefarm.core.cfg"), GuestPorts.Config.class), null);
         service.directory = directory;
         service.ports = ports;
         service.imageStore = store;

@@ -15,14 +15,14 @@ final class Filters {
         filters.put("drained", new DrainedFilter());
         filters.put("guest-kind", new GuestKindFilter());
         HealthFilter health = new HealthFilter();
-        health.configure(Farm.convert(Map.of(), HealthFilter.Config.class));
+        health.configure(Farm.convert(Map.of(), HealthFilter.Config.class), null);
         filters.put("health", health);
         filters.put("capacity", new CapacityFilter());
         SecurityZoneFilter zones = new SecurityZoneFilter();
         zones.configure(Farm.convert(Map.of(), SecurityZoneFilter.Config.class));
         filters.put("security-zone", zones);
         AntiAffinityFilter antiAffinity = new AntiAffinityFilter();
-        antiAffinity.configure(Farm.convert(Map.of(), AntiAffinityFilter.Config.class));
+        antiAffinity.configure(Farm.convert(Map.of(), AntiAffinityFilter.Config.class), null);
         filters.put("anti-affinity", antiAffinity);
         return filters;
     }

@@ -48,7 +48,7 @@ class PlacementTest {
 
     PlacementTest() {
         placement.index = index;
-        placement.configure(Farm.convert(Map.of(), Placement.Config.class));
+        placement.configure(Farm.convert(Map.of(), Placement.Config.class), null);
         filters.forEach((name, filter) -> placement.addFilter(filter, Map.of(HostFilter.NAME, name,
                 HostFilter.COST, List.of("drained", "health", "capacity", "security-zone", "anti-affinity")
                         .indexOf(name))));

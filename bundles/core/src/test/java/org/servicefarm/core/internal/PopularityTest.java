@@ -53,7 +53,7 @@ class PopularityTest {
             }
         };
         GuestPorts ports = new GuestPorts();
-        ports.configure(Farm.convert(Map.of("servicePorts", "*=80, wiki=8080"), GuestPorts.Config.class));
+        ports.configure(Farm.convert(Map.of("servicePorts", "*=80, wiki=8080"), GuestPorts.Config.class), null);
         popularity.ports = ports;
         popularity.imageStore = store;
         popularity.checkpoints = new Checkpoints() {

@@ -2,6 +2,8 @@ package org.servicefarm.rest.internal;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 
 import javax.annotation.security.RolesAllowed;
@@ -66,8 +68,8 @@ public class StatusResource {
     volatile Leadership leadership;
     /** By name; front ends come and go with their bundles. */
     private final Map<String, DirectoryFrontEnd> frontEnds = new ConcurrentSkipListMap<>();
-    /** By pid: each component registers its refusal while it stands. */
-    private final Map<String, RefusedConfiguration> refusals = new ConcurrentSkipListMap<>();
+    /** Each component registers its refusal while it stands. */
+    private final Set<RefusedConfiguration> refusals = ConcurrentHashMap.newKeySet();
 
     // greedy: the appliance's own manager, even when a directory's remote one (ranked below) registered first
     @Activate
@@ -86,11 +88,11 @@ public class StatusResource {
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
     void addRefusal(RefusedConfiguration refusal) {
-        refusals.put(refusal.pid(), refusal);
+        refusals.add(refusal);
     }
 
     void removeRefusal(RefusedConfiguration refusal) {
-        refusals.remove(refusal.pid(), refusal);
+        refusals.remove(refusal);
     }
 
     private static String name(DirectoryFrontEnd frontEnd, Map<String, Object> properties) {
@@ -108,7 +110,7 @@ public class StatusResource {
         long live = manager.stateTable().vms().stream().map(VmRecord::state).filter(s -> s.occupiesHost()).count();
         Leadership l = leadership;
         VmStore rows = store;
-        List<RefusedJson> refused = refusals.values().stream()
+        List<RefusedJson> refused = RefusedConfiguration.latestByPid(refusals).stream()
                 .map(r -> new RefusedJson(r.pid(), r.reason(), r.inForce(), r.since().toString())).toList();
         return new StatusJson(list, manager.hosts().size(), live, rows == null ? null : rows.description(),
                 l == null ? null : l.appliance(), l == null ? null : l.leader(), l == null || l.leads(), refused);

@@ -3,7 +3,6 @@ package org.servicefarm.shell.internal;
 import java.io.PrintStream;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 
 import org.apache.karaf.shell.api.action.Action;
@@ -51,7 +50,7 @@ public class StatusCommand implements Action {
         return null;
     }
 
-    /** The configurations refused and not mended, by pid (each component registers its refusal while it stands). */
+    /** The configurations refused and not mended, the latest of each pid (a component registers its refusal). */
     static List<RefusedConfiguration> refused(BundleContext context) throws InvalidSyntaxException {
         List<RefusedConfiguration> refusals = new ArrayList<>();
         for (ServiceReference<RefusedConfiguration> reference
@@ -62,8 +61,7 @@ public class StatusCommand implements Action {
                 context.ungetService(reference);
             }
         }
-        refusals.sort(Comparator.comparing(RefusedConfiguration::pid));
-        return refusals;
+        return RefusedConfiguration.latestByPid(refusals);
     }
 
     String status(List<List<String>> frontEnds, List<RefusedConfiguration> refused) {

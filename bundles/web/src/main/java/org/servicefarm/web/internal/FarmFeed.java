@@ -82,8 +82,8 @@ public class FarmFeed implements FarmListener {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     volatile KeepAliveView keepAlive;
-    /** The configurations refused, by pid: each component registers its refusal while it stands. */
-    private final Map<String, RefusedConfiguration> refusals = new java.util.concurrent.ConcurrentSkipListMap<>();
+    /** The configurations refused: each component registers its refusal while it stands. */
+    private final Set<RefusedConfiguration> refusals = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private final Clock clock;
     private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -186,11 +186,11 @@ public class FarmFeed implements FarmListener {
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
     void addRefusal(RefusedConfiguration refusal) {
-        refusals.put(refusal.pid(), refusal);
+        refusals.add(refusal);
     }
 
     void removeRefusal(RefusedConfiguration refusal) {
-        refusals.remove(refusal.pid(), refusal);
+        refusals.remove(refusal);
     }
 
     /** Hosts, builds and popular combinations, each sent only when it changed. */
@@ -314,7 +314,7 @@ public class FarmFeed implements FarmListener {
 
     private List<Map<String, Object>> refused() {
         List<Map<String, Object>> refused = new ArrayList<>();
-        for (RefusedConfiguration r : refusals.values()) {
+        for (RefusedConfiguration r : RefusedConfiguration.latestByPid(refusals)) {
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("pid", r.pid());
             row.put("reason", r.reason());

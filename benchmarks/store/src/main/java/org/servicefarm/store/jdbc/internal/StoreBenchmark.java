@@ -221,8 +221,8 @@ public final class StoreBenchmark {
             }
         };
         JdbcVmStore store = new JdbcVmStore();
-        store.database = new Database(ds, config);
-        store.activate(config);
+        store.database = new Database(ds, config, null);
+        store.activate(config, null);
         return store;
     }
 

@@ -8,12 +8,15 @@ import javax.sql.DataSource;
 
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.output.MigrateResult;
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.servicefarm.api.config.ConfiguredSettings;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -82,15 +85,30 @@ public final class Database {
     private final String description;
     private final String applianceName;
     private final long leaseMs;
+    /** A typo must not take the store, and the farm waiting for it, away: it runs on what it accepted last. */
+    private final ConfiguredSettings<Config, Identity> configuration = new ConfiguredSettings<>(JdbcVmStore.PID,
+            Config.class, c -> new Identity(c.applianceName().isBlank() ? hostName() : c.applianceName().strip(),
+                    Math.max(1000, c.applianceLeaseMs())));
+
+    /** Who this appliance is among those sharing the database, and how long its silence is taken for life. */
+    private record Identity(String applianceName, long leaseMs) {
+    }
 
     @Activate
-    public Database(@Reference(name = "dataSource") DataSource dataSource, Config config) throws SQLException {
+    public Database(@Reference(name = "dataSource") DataSource dataSource, Config config, ComponentContext context)
+            throws SQLException {
         this.dataSource = dataSource;
-        this.leaseMs = Math.max(1000, config.applianceLeaseMs());
-        this.applianceName = config.applianceName().isBlank() ? hostName() : config.applianceName().strip();
+        Identity identity = configuration.accept(context, config);
+        this.leaseMs = identity.leaseMs();
+        this.applianceName = identity.applianceName();
         String[] described = new String[1];
         this.product = migrate(dataSource, described);
         this.description = described[0];
+    }
+
+    @Deactivate
+    void deactivate() {
+        configuration.close();
     }
 
     private static String hostName() {

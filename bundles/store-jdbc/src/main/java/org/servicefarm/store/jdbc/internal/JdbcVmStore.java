@@ -17,6 +17,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -25,6 +26,7 @@ import org.servicefarm.api.Capacity;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.config.ConfiguredSettings;
 import org.servicefarm.api.store.LiveIndex;
 import org.servicefarm.api.store.VmStore;
 import org.slf4j.Logger;
@@ -114,10 +116,19 @@ public class JdbcVmStore implements VmStore {
         }
     }
 
+    /** How many gone rows are kept, how long a silent appliance lives, how often rows are written and read. */
+    private record Timing(int historyLimit, long leaseMs, long writeBehindMs, long pollMs) {
+    }
+
+    private final ConfiguredSettings<Database.Config, Timing> timing = new ConfiguredSettings<>(PID,
+            Database.Config.class, c -> new Timing(c.historyLimit(), c.applianceLeaseMs(), Math.max(10,
+                    c.writeBehindMs()), Math.max(50, c.pollMs())));
+
     @Activate
-    void activate(Database.Config config) throws SQLException {
-        historyLimit = config.historyLimit();
-        leaseMs = config.applianceLeaseMs();
+    void activate(Database.Config config, ComponentContext context) throws SQLException {
+        Timing every = timing.accept(context, config);
+        historyLimit = every.historyLimit();
+        leaseMs = every.leaseMs();
         appliance = database.applianceName();
         long started = System.nanoTime();
         pollFrom = databaseTime();
@@ -130,16 +141,16 @@ public class JdbcVmStore implements VmStore {
             t.setDaemon(true);
             return t;
         });
-        long period = Math.max(10, config.writeBehindMs());
-        writer.scheduleWithFixedDelay(this::flushQuietly, period, period, TimeUnit.MILLISECONDS);
+        writer.scheduleWithFixedDelay(this::flushQuietly, every.writeBehindMs(), every.writeBehindMs(),
+                TimeUnit.MILLISECONDS);
         if (database.product() == Database.Product.POSTGRESQL) { // an embedded H2 file serves one appliance alone
-            long poll = Math.max(50, config.pollMs());
-            writer.scheduleWithFixedDelay(this::pollQuietly, poll, poll, TimeUnit.MILLISECONDS);
+            writer.scheduleWithFixedDelay(this::pollQuietly, every.pollMs(), every.pollMs(), TimeUnit.MILLISECONDS);
         }
     }
 
     @Deactivate
     void deactivate() {
+        timing.close();
         if (writer != null) {
             // never interrupt a write: an interrupt during its I/O closes H2's file channel and stops the database
             writer.shutdown();

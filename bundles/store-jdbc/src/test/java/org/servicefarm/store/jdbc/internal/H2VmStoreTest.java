@@ -58,8 +58,8 @@ class H2VmStoreTest extends VmStoreContract {
         h2.setURL(url);
         Database.Config config = config("file", 60_000, 1000);
         JdbcVmStore store = new JdbcVmStore();
-        store.database = new Database(h2, config);
-        store.activate(config);
+        store.database = new Database(h2, config, null);
+        store.activate(config, null);
         return store;
     }
 }

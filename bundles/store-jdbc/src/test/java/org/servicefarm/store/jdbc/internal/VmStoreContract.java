@@ -71,7 +71,7 @@ abstract class VmStoreContract {
     JdbcVmStore open() throws SQLException {
         JdbcVmStore store = new JdbcVmStore();
         store.database = database("appliance-" + (opened.size() + 1));
-        store.activate(config("appliance", 60_000, 1000));
+        store.activate(config("appliance", 60_000, 1000), null);
         opened.add(store);
         return store;
     }
@@ -461,7 +461,7 @@ abstract class VmStoreContract {
 
     /** The test database as an appliance called {@code name} opens it (migrating it the first time). */
     Database database(String name) throws SQLException {
-        return new Database(dataSource, config(name, 60_000, 1000));
+        return new Database(dataSource, config(name, 60_000, 1000), null);
     }
 
     @Test
