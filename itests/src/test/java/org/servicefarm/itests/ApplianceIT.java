@@ -462,42 +462,46 @@ public class ApplianceIT extends BootedAppliance {
 
     /**
      * A typo in a configuration takes nothing away, not even at the next start: the component (here the catalog, a
-     * keep-alive policy and the API's login) refuses it in one log line and serves on as before; started again with the typo still in Config Admin, it runs on the configuration it
-     * accepted last; the status says so until the typo is mended. Declarative Services alone left the catalog away at
-     * the next start, and with it the manager and the whole API (503 for good, even once the rule was mended), and the
-     * keep-alive policy away, so that VMs never slept.
+     * keep-alive policy, the health filter and the API's login) refuses it in one log line and serves on as before;
+     * started again with the typo still in Config Admin, it runs on the configuration it accepted last; the status
+     * says so until the typo is mended. Declarative Services alone left the catalog away at the next start, and with
+     * it the manager and the whole API (503 for good, even once the rule was mended), the keep-alive policy away (VMs
+     * never slept), and the health filter failing every placement at once.
      */
     @Test
     public void g_aTypoInAConfigurationTakesNothingAwayNotEvenAtTheNextStart() throws Exception {
         String catalog = "org.servicefarm.catalog";
+        String health = "org.servicefarm.filter.health";
         String timers = "org.servicefarm.keepalive.fixed";
         String rest = "org.servicefarm.rest";
         String rules = executeAsAdmin("farm:rules");
         setProperty(catalog, "rule.typo", "server:iis-* needs os:windows-*");
+        setProperty(health, "failureThreshold", "abc");
         setProperty(timers, "archive.tier", "GOLD");
         setProperty(rest, "loginCacheSize", 0);
-        await("the three configurations to be refused", () -> refused().size() == 3);
-        JsonNode typo = refused().get(0);
-        assertEquals(typo.toString(), catalog, typo.path("pid").asText());
+        await("the four configurations to be refused", () -> refused().size() == 4);
+        Map<String, JsonNode> byPid = refusedByPid();
+        assertEquals(List.of(catalog, health, timers, rest), List.copyOf(byPid.keySet()));
         assertEquals("rule typo needs 'requires' or 'conflicts': server:iis-* needs os:windows-*",
-                typo.path("reason").asText());
-        assertEquals("the settings before it stay in force", typo.path("inForce").asText());
-        assertEquals("archive.tier must be SAVED, COMPRESSED or DELTA, not 'GOLD'", refused().get(1).path("reason")
-                .asText());
+                byPid.get(catalog).path("reason").asText());
+        assertEquals("the settings before it stay in force", byPid.get(catalog).path("inForce").asText());
+        assertEquals("failureThreshold: 'abc' is not a whole number", byPid.get(health).path("reason").asText());
+        assertEquals("archive.tier must be SAVED, COMPRESSED or DELTA, not 'GOLD'",
+                byPid.get(timers).path("reason").asText());
         assertEquals("the API's login runs on as before", "login cache needs ttl >= 0 and size >= 1",
-                refused().get(2).path("reason").asText());
+                byPid.get(rest).path("reason").asText());
         assertEquals("the catalog in force is the one before", rules, executeAsAdmin("farm:rules"));
-        client.requestUntilGranted(FarmClient.JSON.writeValueAsString(offering(7)), GRANT);
+        client.requestUntilGranted(FarmClient.JSON.writeValueAsString(offering(7)), GRANT); // placed: health works
 
         for (String name : List.of("org.servicefarm.keepalive-fixed", CORE_BUNDLE)) {
             Bundle restarted = bundle(name);
             restarted.stop();
             restarted.start();
         }
-        await("the API back, both configurations refused again", () -> {
-            List<JsonNode> again = refused();
-            return again.size() == 3 && again.stream().filter(r -> !r.path("pid").asText().equals(rest))
-                    .allMatch(r -> r.path("inForce").asText().startsWith("the configuration accepted last ("));
+        await("the API back, the restarted components on what they accepted last", () -> {
+            Map<String, JsonNode> again = refusedByPid();
+            return again.size() == 4 && List.of(catalog, health, timers).stream().allMatch(pid -> again.get(pid)
+                    .path("inForce").asText().startsWith("the configuration accepted last ("));
         });
         assertEquals(rules, executeAsAdmin("farm:rules"));
         String keepAlive = executeAsAdmin("farm:keepalive");
@@ -506,17 +510,25 @@ public class ApplianceIT extends BootedAppliance {
         assertTrue(status, status.contains("refused     " + catalog + " since "));
         client.requestUntilGranted(FarmClient.JSON.writeValueAsString(offering(8)), GRANT);
 
-        org.osgi.service.cm.Configuration mended = configurationAdmin.getConfiguration(catalog, "?");
-        Dictionary<String, Object> properties = mended.getProperties();
-        properties.remove("rule.typo");
-        mended.update(properties);
+        removeProperty(catalog, "rule.typo");
+        setProperty(health, "failureThreshold", "3");
         setProperty(timers, "archive.tier", "SAVED");
-        org.osgi.service.cm.Configuration login = configurationAdmin.getConfiguration(rest, "?");
-        Dictionary<String, Object> loginProperties = login.getProperties();
-        loginProperties.remove("loginCacheSize");
-        login.update(loginProperties);
+        removeProperty(rest, "loginCacheSize");
         await("the refusals to be withdrawn", () -> refused().isEmpty());
         assertFalse(executeAsAdmin("farm:status").contains("refused"));
+    }
+
+    private Map<String, JsonNode> refusedByPid() {
+        Map<String, JsonNode> byPid = new java.util.LinkedHashMap<>();
+        refused().forEach(r -> byPid.put(r.path("pid").asText(), r));
+        return byPid;
+    }
+
+    private void removeProperty(String pid, String key) throws Exception {
+        org.osgi.service.cm.Configuration configuration = configurationAdmin.getConfiguration(pid, "?");
+        Dictionary<String, Object> properties = configuration.getProperties();
+        properties.remove(key);
+        configuration.update(properties);
     }
 
     /** The configurations refused, by pid, as {@code GET /api/v1/status} lists them; none while it does not answer. */
