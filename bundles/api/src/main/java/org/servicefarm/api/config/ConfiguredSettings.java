@@ -56,6 +56,12 @@ public final class ConfiguredSettings<C, S> {
     private static final Pattern SAFE_PID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,199}");
     private static final String KEPT = "accepted-configuration";
 
+    /**
+     * The refusal each component said last, by pid and component: one whose instances come and go (the JAX-RS
+     * whiteboard re-gets the login filter a dozen times around a change) says the same refusal once, not each time.
+     */
+    private static final Map<String, String> SAID = new java.util.concurrent.ConcurrentHashMap<>();
+
     private final String pid;
     private final Class<C> type;
     private final BiFunction<? super C, Map<String, ?>, ? extends S> parse;
@@ -140,6 +146,7 @@ public final class ConfiguredSettings<C, S> {
         }
         inForce = settings;
         keep(context, properties);
+        SAID.remove(pid + " " + component(properties));
         if (refused != null) {
             LOG.info("The configuration {} is accepted; its refusal of {} is withdrawn", pid,
                     refused.since().truncatedTo(ChronoUnit.SECONDS));
@@ -185,7 +192,12 @@ public final class ConfiguredSettings<C, S> {
                 instead = "the defaults are in force";
             }
         }
-        LOG.error("The configuration {} is refused, {}: {}", pid, instead, reason);
+        String said = instead + ": " + reason;
+        if (said.equals(SAID.put(pid + " " + component(properties), said))) {
+            LOG.debug("The configuration {} is refused again, {}: {}", pid, instead, reason);
+        } else {
+            LOG.error("The configuration {} is refused, {}: {}", pid, instead, reason);
+        }
         withdraw();
         refused = new RefusedConfiguration(pid, reason, instead, Instant.now());
         if (context != null) {
@@ -286,10 +298,13 @@ public final class ConfiguredSettings<C, S> {
      * three) each keep what they accepted, which another may have refused.
      */
     private File keptFile(BundleContext context, Map<String, ?> properties) {
-        Object component = properties.get("component.name");
-        String name = component != null && SAFE_PID.matcher(component.toString()).matches() ? component.toString()
-                : pid;
-        return context == null ? null : context.getDataFile(KEPT + "/" + pid + "/" + name + ".config");
+        return context == null ? null : context.getDataFile(KEPT + "/" + pid + "/" + component(properties) + ".config");
+    }
+
+    /** The component's name, as a file's name may be made of it; the pid for one without a name. */
+    private String component(Map<String, ?> properties) {
+        Object name = properties.get("component.name");
+        return name != null && SAFE_PID.matcher(name.toString()).matches() ? name.toString() : pid;
     }
 
     private void keep(BundleContext context, Map<String, ?> properties) {

@@ -1,8 +1,10 @@
 package org.servicefarm.rest.internal;
 
-import org.osgi.framework.BundleContext;
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.servicefarm.api.config.ConfiguredSettings;
 import org.servicefarm.api.frontend.DirectoryFrontEnd;
 import org.servicefarm.api.frontend.FrontendName;
 
@@ -14,20 +16,31 @@ public class RestFrontEnd implements DirectoryFrontEnd {
     static final String HTTP_PORT_PROPERTY = "org.osgi.service.http.port";
     static final int DEFAULT_HTTP_PORT = 8181;
 
-    private final String address;
+    /** A port that is not a number must not take the front end out of the list: the address before it stays. */
+    private final ConfiguredSettings<RestConfig, String> address;
 
     @Activate
-    public RestFrontEnd(RestConfig config, BundleContext context) {
-        this(config, context.getProperty(HTTP_PORT_PROPERTY));
+    public RestFrontEnd(RestConfig config, ComponentContext context) {
+        this(config, context.getBundleContext().getProperty(HTTP_PORT_PROPERTY), context);
     }
 
     RestFrontEnd(RestConfig config, String httpPortProperty) {
-        this.address = address(config, httpPortProperty);
+        this(config, httpPortProperty, null);
+    }
+
+    private RestFrontEnd(RestConfig config, String httpPortProperty, ComponentContext context) {
+        address = new ConfiguredSettings<>(RestConfig.PID, RestConfig.class, c -> address(c, httpPortProperty));
+        address.accept(context, config);
+    }
+
+    @Deactivate
+    void deactivate() {
+        address.close();
     }
 
     @Override
     public String address() {
-        return address;
+        return address.inForce();
     }
 
     static String address(RestConfig config, String httpPortProperty) {
