@@ -18,6 +18,7 @@ import java.util.Hashtable;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.regex.Pattern;
@@ -60,7 +61,7 @@ public final class ConfiguredSettings<C, S> {
      * The refusal each component said last, by pid and component: one whose instances come and go (the JAX-RS
      * whiteboard re-gets the login filter a dozen times around a change) says the same refusal once, not each time.
      */
-    private static final Map<String, String> SAID = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final Map<String, String> SAID = new ConcurrentHashMap<>();
 
     private final String pid;
     private final Class<C> type;
@@ -98,13 +99,14 @@ public final class ConfiguredSettings<C, S> {
 
     /**
      * The settings to run on after a configuration arrived: the component's activation or modification, whose
-     * parameters these are. Never throws for a bad configuration.
+     * parameters these are. In a framework it throws for a bad configuration only when the component has nothing to
+     * run on: none accepted before, and defaults that do not parse either (a configuration that must be given).
      *
      * @param context the component's context: its bundle's data area keeps the configuration accepted last, its
      *                bundle registers the refusal; {@code null} outside a framework (a unit test, the trace replay):
      *                then nothing is kept and a refusal is thrown to the caller, as nobody keeps the component up
      * @param config  the configuration as Declarative Services converted it
-     * @throws RuntimeException only without a context, for a configuration refused
+     * @throws RuntimeException without a context, for a configuration refused; with one, as said above
      */
     public S accept(ComponentContext context, C config) {
         Map<String, Object> properties = new HashMap<>();
