@@ -478,9 +478,23 @@ public class ApplianceIT extends BootedAppliance {
         setProperty(catalog, "rule.typo", "server:iis-* needs os:windows-*");
         setProperty(health, "failureThreshold", "abc");
         setProperty(timers, "archive.tier", "GOLD");
+        await("three configurations to be refused", () -> {
+            Map<String, JsonNode> refused = refusedByPid();
+            return refused != null && refused.size() == 3;
+        });
+        assertEquals("the catalog in force is the one before", rules, executeAsAdmin("farm:rules"));
+        client.requestUntilGranted(FarmClient.JSON.writeValueAsString(offering(7)), GRANT); // placed: health works
+
+        // the login's refusal re-creates its filter and the API is published again meanwhile (503 "starting"):
+        // refusals are read whenever it answers
         setProperty(rest, "loginCacheSize", 0);
-        await("the four configurations to be refused", () -> refused().size() == 4);
-        Map<String, JsonNode> byPid = refusedByPid();
+        java.util.concurrent.atomic.AtomicReference<Map<String, JsonNode>> seen =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        await("the login's configuration to be refused too", () -> {
+            seen.set(refusedByPid());
+            return seen.get() != null && seen.get().size() == 4;
+        });
+        Map<String, JsonNode> byPid = seen.get();
         assertEquals(List.of(catalog, health, timers, rest), List.copyOf(byPid.keySet()));
         assertEquals("rule typo needs 'requires' or 'conflicts': server:iis-* needs os:windows-*",
                 byPid.get(catalog).path("reason").asText());
@@ -490,8 +504,6 @@ public class ApplianceIT extends BootedAppliance {
                 byPid.get(timers).path("reason").asText());
         assertEquals("the API's login runs on as before", "login cache needs ttl >= 0 and size >= 1",
                 byPid.get(rest).path("reason").asText());
-        assertEquals("the catalog in force is the one before", rules, executeAsAdmin("farm:rules"));
-        client.requestUntilGranted(FarmClient.JSON.writeValueAsString(offering(7)), GRANT); // placed: health works
 
         for (String name : List.of("org.servicefarm.keepalive-fixed", CORE_BUNDLE)) {
             Bundle restarted = bundle(name);
@@ -500,8 +512,8 @@ public class ApplianceIT extends BootedAppliance {
         }
         await("the API back, the restarted components on what they accepted last", () -> {
             Map<String, JsonNode> again = refusedByPid();
-            return again.size() == 4 && List.of(catalog, health, timers).stream().allMatch(pid -> again.get(pid)
-                    .path("inForce").asText().startsWith("the configuration accepted last ("));
+            return again != null && again.size() == 4 && List.of(catalog, health, timers).stream().allMatch(pid ->
+                    again.get(pid).path("inForce").asText().startsWith("the configuration accepted last ("));
         });
         assertEquals(rules, executeAsAdmin("farm:rules"));
         String keepAlive = executeAsAdmin("farm:keepalive");
@@ -514,13 +526,21 @@ public class ApplianceIT extends BootedAppliance {
         setProperty(health, "failureThreshold", "3");
         setProperty(timers, "archive.tier", "SAVED");
         removeProperty(rest, "loginCacheSize");
-        await("the refusals to be withdrawn", () -> refused().isEmpty());
+        await("the refusals to be withdrawn", () -> {
+            Map<String, JsonNode> left = refusedByPid();
+            return left != null && left.isEmpty();
+        });
         assertFalse(executeAsAdmin("farm:status").contains("refused"));
     }
 
+    /** The configurations refused, by pid, as {@code GET /api/v1/status} lists them; null while it does not answer. */
     private Map<String, JsonNode> refusedByPid() {
+        HttpResponse<String> status = client.get("/api/v1/status", Login.VIEWER);
+        if (status.statusCode() != 200) {
+            return null;
+        }
         Map<String, JsonNode> byPid = new java.util.LinkedHashMap<>();
-        refused().forEach(r -> byPid.put(r.path("pid").asText(), r));
+        FarmClient.json(status).path("refused").forEach(r -> byPid.put(r.path("pid").asText(), r));
         return byPid;
     }
 
@@ -529,16 +549,6 @@ public class ApplianceIT extends BootedAppliance {
         Dictionary<String, Object> properties = configuration.getProperties();
         properties.remove(key);
         configuration.update(properties);
-    }
-
-    /** The configurations refused, by pid, as {@code GET /api/v1/status} lists them; none while it does not answer. */
-    private List<JsonNode> refused() {
-        HttpResponse<String> status = client.get("/api/v1/status", Login.VIEWER);
-        List<JsonNode> refused = new ArrayList<>();
-        if (status.statusCode() == 200) {
-            FarmClient.json(status).path("refused").forEach(refused::add);
-        }
-        return refused;
     }
 
     /**
