@@ -13,7 +13,6 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Collections;
 import java.util.Dictionary;
-import java.util.HashMap;
 import java.util.Hashtable;
 import java.util.Map;
 import java.util.Objects;
@@ -109,15 +108,7 @@ public final class ConfiguredSettings<C, S> {
      * @throws RuntimeException without a context, for a configuration refused; with one, as said above
      */
     public S accept(ComponentContext context, C config) {
-        Map<String, Object> properties = new HashMap<>();
-        if (context != null) {
-            Dictionary<String, Object> given = context.getProperties();
-            for (var keys = given.keys(); keys.hasMoreElements(); ) {
-                String key = keys.nextElement();
-                properties.put(key, given.get(key));
-            }
-        }
-        return accept(context, config, properties);
+        return accept(context, config, context == null ? Map.of() : FrameworkUtil.asMap(context.getProperties()));
     }
 
     /**
@@ -299,8 +290,9 @@ public final class ConfiguredSettings<C, S> {
      * One file per component, not per pid: components reading parts of one configuration (the manager's is read by
      * three) each keep what they accepted, which another may have refused.
      */
+    /** {@code null} where the framework gives the bundle no file system. */
     private File keptFile(BundleContext context, Map<String, ?> properties) {
-        return context == null ? null : context.getDataFile(KEPT + "/" + pid + "/" + component(properties) + ".config");
+        return context.getDataFile(KEPT + "/" + pid + "/" + component(properties) + ".config");
     }
 
     /** The component's name, as a file's name may be made of it; the pid for one without a name. */
@@ -344,12 +336,7 @@ public final class ConfiguredSettings<C, S> {
         }
         try (InputStream in = Files.newInputStream(file.toPath())) {
             @SuppressWarnings("unchecked")
-            Dictionary<String, Object> values = ConfigurationHandler.read(in);
-            Map<String, Object> map = new HashMap<>();
-            for (var keys = values.keys(); keys.hasMoreElements(); ) {
-                String key = keys.nextElement();
-                map.put(key, values.get(key));
-            }
+            Map<String, Object> map = FrameworkUtil.asMap((Dictionary<String, Object>) ConfigurationHandler.read(in));
             C config = Converters.standardConverter().convert(map).to(type);
             return new Kept<>(parse.apply(config, map), Files.getLastModifiedTime(file.toPath()).toInstant()
                     .truncatedTo(ChronoUnit.SECONDS));

@@ -288,10 +288,9 @@ public class FarmServiceManager implements ServiceManager {
     java.util.function.Supplier<Readiness> readiness = EndpointProbe::new;
     /** Makes the timer that answers at requests' deadlines: a thread of its own; a replay's virtual clock. */
     java.util.function.Supplier<ScheduledExecutorService> deadlineTimer = FarmServiceManager::newDeadlineTimer;
-    /** Owns the configuration in force, its refusals and the one accepted last; {@link #settings} is what it applied. */
+    /** Owns the configuration in force, its refusals and the one accepted last. */
     private final ConfiguredSettings<Config, Configured> configuration = new ConfiguredSettings<>(PID, Config.class,
             Configured::from);
-    private volatile Settings settings;
     private ExecutorService workers;
     /** Answers RETRY_LATER at each waiting request's deadline; one thread, as each task only completes a future. */
     private ScheduledExecutorService deadlines;
@@ -316,18 +315,17 @@ public class FarmServiceManager implements ServiceManager {
     @Activate
     void activate(Config config, ComponentContext context) {
         Configured configured = configuration.accept(context, config);
-        settings = configured.settings();
-        workers = workerPool.apply(settings.workers());
+        workers = workerPool.apply(configured.settings().workers());
         deadlines = deadlineTimer.get();
         probe = readiness.get();
         retryTickets = new RetryTickets(clock, () -> farmKeys);
-        estimates.put(Activation.CREATED, new DurationEstimate(settings.createEstimate()));
+        estimates.put(Activation.CREATED, new DurationEstimate(settings().createEstimate()));
         estimates.put(Activation.RESUMED, new DurationEstimate(Duration.ofMillis(200)));
         estimates.put(Activation.RESTORED, new DurationEstimate(Duration.ofSeconds(2)));
-        operations = new VmOperations(stateTable, hosts, hosts.index, placement, workers, probe, () -> settings,
+        operations = new VmOperations(stateTable, hosts, hosts.index, placement, workers, probe, this::settings,
                 () -> imageStore, this::offeringLock, estimates, loads);
         cap = new VmCap(stateTable, eviction, operations, clock);
-        stranded = new StrandedVms(probe, () -> settings.probe().attempt(), () -> hosts.nanoTime.getAsLong());
+        stranded = new StrandedVms(probe, () -> settings().probe().attempt(), () -> hosts.nanoTime.getAsLong());
         operations.cap = cap;
         hosts.failedWhileComingUp = operations::guestFailed; // the registry sees the events, the operations wait
         configured.applyTo(operations);
@@ -366,9 +364,12 @@ public class FarmServiceManager implements ServiceManager {
     @Modified
     void modified(Config config, ComponentContext context) {
         // the pool keeps its size until the next activation; everything else applies to the next request
-        Configured configured = configuration.accept(context, config);
-        configured.applyTo(operations);
-        settings = configured.settings();
+        configuration.accept(context, config).applyTo(operations);
+    }
+
+    /** The manager's settings in force. */
+    private Settings settings() {
+        return configuration.inForce().settings();
     }
 
     /** The configuration checked whole: the manager's settings and what its operations are given. */
@@ -420,7 +421,7 @@ public class FarmServiceManager implements ServiceManager {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             // the work goes on, as after a deadline; the request is told to come back
-            Outcome.RetryLater interrupted = new Outcome.RetryLater(settings.failureRetryAfter(), null, List.of(),
+            Outcome.RetryLater interrupted = new Outcome.RetryLater(settings().failureRetryAfter(), null, List.of(),
                     "interrupted while waiting", Duration.ZERO);
             return interrupted;
         } catch (ExecutionException e) {
@@ -436,7 +437,7 @@ public class FarmServiceManager implements ServiceManager {
     @Override
     public CompletionStage<Outcome> requestAsync(ServiceRequest request) {
         long startNanos = System.nanoTime();
-        Settings s = settings;
+        Settings s = settings();
         Settings.Tier tier = admit(request, s);
         Duration deadline = deadline(request, s);
         CompletableFuture<Outcome> answer = new CompletableFuture<>();
@@ -617,7 +618,7 @@ public class FarmServiceManager implements ServiceManager {
                         case NONE -> null;
                     };
                 } catch (VmCap.NoRoomException e) {
-                    started = Work.failed(new NoCapacityException(e.getMessage()), settings.failureRetryAfter());
+                    started = Work.failed(new NoCapacityException(e.getMessage()), settings().failureRetryAfter());
                 }
                 if (started == null && decision.step() != Step.NONE) {
                     continue; // the VM moved or the work ended since the decision read them: decide again
@@ -626,7 +627,7 @@ public class FarmServiceManager implements ServiceManager {
                     return Work.done(new Ready(decision.grant(), Activation.ACTIVE));
                 }
                 return started != null ? started : Work.failed(new NoCapacityException(decided.policy()
-                        + " serves it with no VM now: " + decision.reason()), settings.failureRetryAfter());
+                        + " serves it with no VM now: " + decision.reason()), settings().failureRetryAfter());
             }
         }
     }
@@ -644,7 +645,7 @@ public class FarmServiceManager implements ServiceManager {
         if (ready || creations.containsKey(offering)) {
             return false;
         }
-        Work work = serve(offering, settings.tier(null));
+        Work work = serve(offering, settings().tier(null));
         return work != null && !work.future().isCompletedExceptionally();
     }
 
@@ -723,7 +724,7 @@ public class FarmServiceManager implements ServiceManager {
      * one is left out once its service stops answering ({@link #heldByUnreachableHost}).
      */
     ReuseRequest reuseRequest(Offering offering, Settings.Tier tier) {
-        Settings s = settings;
+        Settings s = settings();
         long now = loadClock.getAsLong();
         List<ReusableVm> vms = new ArrayList<>();
         for (VmRecord vm : stateTable.offering(offering)) {
@@ -767,7 +768,7 @@ public class FarmServiceManager implements ServiceManager {
     @Override
     public Explanation explain(ServiceRequest request) {
         long startNanos = System.nanoTime();
-        Settings s = settings;
+        Settings s = settings();
         Settings.Tier tier = admit(request, s);
         Resolution resolution = directory.resolve(request);
         if (resolution instanceof Resolution.NotViable notViable) {
@@ -863,7 +864,7 @@ public class FarmServiceManager implements ServiceManager {
         submit(work, () -> creations.remove(offering, work), () -> {
             VmRecord placed = null;
             try {
-                Settings s = settings;
+                Settings s = settings();
                 Steps steps = new Steps(work.startNanos());
                 List<VmSpec.GuestService> services =
                         List.of(new VmSpec.GuestService(offering.service(), s.guestPort(offering.service())));
@@ -1000,7 +1001,7 @@ public class FarmServiceManager implements ServiceManager {
      * over-commit a host nor exceed the cap, and creations on different hosts do not wait for each other.
      */
     private VmRecord place(Offering offering, Settings.Tier tier, ImageRef image) throws NoCapacityException {
-        Settings s = settings;
+        Settings s = settings();
         VmCap.Victims victims = operations.victims;
         try {
             cap.reserveSlot(s.vmCap(), offering, victims);
@@ -1121,7 +1122,7 @@ public class FarmServiceManager implements ServiceManager {
         }
         // a stage of its own: the timeout must not complete the work that requests for the VM join
         return work.future().thenApply(Ready::vm)
-                .completeOnTimeout(null, settings.maxDeadline().toMillis(), TimeUnit.MILLISECONDS)
+                .completeOnTimeout(null, settings().maxDeadline().toMillis(), TimeUnit.MILLISECONDS)
                 .handle((woken, failure) -> {
                     if (failure != null) {
                         throw new ConflictException("waking VM " + vmId + " failed: " + cause(failure).getMessage());
@@ -1171,7 +1172,7 @@ public class FarmServiceManager implements ServiceManager {
 
     /** Where placement would put the VM, its own host aside; room there is not kept (an archive holds none). */
     private String relocationTarget(VmRecord vm) {
-        PlacementRequest request = new PlacementRequest(vm.offering(), settings.defaultTier(), vm.resources(),
+        PlacementRequest request = new PlacementRequest(vm.offering(), settings().defaultTier(), vm.resources(),
                 List.of(vm.hostId()));
         PlacementExplanation explained = placement.explain(request);
         return explained.candidates().stream().map(org.servicefarm.api.placement.Candidate::name)
