@@ -144,6 +144,19 @@ function renderRefused(refused) {
   }));
 }
 
+// Services hosts run themselves (no VM): granted while they answer.
+function renderNatives(natives) {
+  const list = natives || [];
+  document.getElementById('natives').hidden = list.length === 0;
+  document.getElementById('natives-list').replaceChildren(...list.map(n => {
+    const item = el('li', 'native ' + (n.answering ? 'answering' : 'silent'), n.host + ': ' + n.offering + ' at '
+      + n.endpoint + (n.answering ? ', answering' : ', not answering' + (n.detail ? ' (' + n.detail + ')' : ''))
+      + ', ' + n.grants + ' granted');
+    item.dataset.host = n.host;
+    return item;
+  }));
+}
+
 function renderLegend() {
   document.getElementById('legend').replaceChildren(...['ACTIVE', 'SLEEPING', 'ARCHIVED', 'CREATING', 'STARTING',
     'FAILED'].map(s => el('span', 'vm ' + stateClass(s), s.toLowerCase())));
@@ -160,6 +173,7 @@ const handlers = {
     renderPopular(data.popular);
     renderKeepAlive(data.keepalive);
     renderRefused(data.refused);
+    renderNatives(data.natives);
   },
   vm(vm) {
     if (vm.state === 'DESTROYED') farm.vms.delete(vm.id);
@@ -179,6 +193,7 @@ const handlers = {
   popular: renderPopular,
   keepalive: renderKeepAlive,
   refused: renderRefused,
+  natives: renderNatives,
 };
 
 // One server-sent event block: "event: NAME" and "data: ..." lines.

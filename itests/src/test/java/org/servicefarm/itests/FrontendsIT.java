@@ -292,6 +292,111 @@ public class FrontendsIT extends BootedAppliance {
         return null;
     }
 
+    /**
+     * A service a host runs itself (ROADMAP: physical hosts offering services natively): configured as an operator
+     * would (a factory configuration), it is granted over REST and DNS at its own endpoint, without a VM, while it
+     * answers; stopped, its requests go to VMs again; removed, it is gone. The "physical host" is a real HTTP server
+     * on loopback, in this JVM.
+     */
+    @Test
+    public void f_aServiceAHostRunsItselfIsGrantedOverRestAndDnsWithoutAVmWhileItAnswers() throws Exception {
+        JsonNode offering = FarmClient.json(client.post("/api/v1/requests?explain=true",
+                "{\"service\":\"api-gateway\"}", Login.OPERATOR)).path("offering");
+        JsonNode environment = offering.path("environment");
+        try (java.net.ServerSocket listening = new java.net.ServerSocket(0, 50,
+                java.net.InetAddress.getLoopbackAddress())) {
+            Thread server = new Thread(() -> serveHttp(listening), "s140-api-gateway");
+            server.setDaemon(true);
+            server.start();
+            int nativePort = listening.getLocalPort();
+            org.osgi.service.cm.Configuration configuration =
+                    configurationAdmin.createFactoryConfiguration("org.servicefarm.native", "?");
+            java.util.Hashtable<String, Object> properties = new java.util.Hashtable<>(Map.of("host", "s140",
+                    "address", "127.0.0.1", "port", nativePort, "service", offering.path("service").asText(),
+                    "version", offering.path("version").asText(), "os", environment.path("os").asText(),
+                    "server", environment.path("server").asText(), "runtime", environment.path("runtime").asText(),
+                    "securityLevel", offering.path("securityLevel").asText()));
+            configuration.update(properties);
+            try {
+                awaitNative(true);
+
+                HttpResponse<String> granted = client.post("/api/v1/requests", "{\"service\":\"api-gateway\"}",
+                        Login.OPERATOR);
+                assertEquals(granted.body(), 200, granted.statusCode());
+                JsonNode grant = FarmClient.json(granted);
+                assertEquals(granted.body(), "NATIVE", grant.path("activation").asText());
+                assertEquals(granted.body(), "s140", grant.path("hostId").asText());
+                assertTrue(granted.body(), grant.path("vmId").isMissingNode());
+                assertEquals(granted.body(), nativePort, grant.path("endpoint").path("port").asInt());
+                HttpResponse<String> page = client.getService(grant.path("endpoint"));
+                assertEquals("the host's own server answers", "s140", page.headers().firstValue("Server").orElse(""));
+
+                String srv = dig("SRV", "_api-gateway._tcp.farm.local", false);
+                assertTrue(srv, Pattern.compile("IN\\s+SRV\\s+0 0 " + nativePort + " s140\\.host\\.farm\\.local\\.")
+                        .matcher(srv).find());
+                assertTrue(srv, Pattern.compile("s140\\.host\\.farm\\.local\\.\\s+\\d+\\s+IN\\s+A\\s+127\\.0\\.0\\.1")
+                        .matcher(srv).find());
+                assertTrue(Pattern.compile("IN\\s+A\\s+127\\.0\\.0\\.1")
+                        .matcher(dig("A", "s140.host.farm.local", false)).find());
+                assertTrue(dig("A", "s141.host.farm.local", false).contains("status: NXDOMAIN"));
+                assertTrue("no VM offers it: " + client.get("/api/v1/vms", Login.VIEWER).body(),
+                        !client.get("/api/v1/vms", Login.VIEWER).body().contains("api-gateway"));
+                assertTrue(natives().toString(), natives().path(0).path("grants").asLong() >= 2);
+
+                listening.close(); // the host's service stops
+                awaitNative(false);
+                JsonNode byVm = FarmClient.json(client.post("/api/v1/requests", "{\"service\":\"api-gateway\"}",
+                        Login.OPERATOR));
+                assertTrue(byVm.toString(), !"NATIVE".equals(byVm.path("activation").asText()));
+                assertTrue(natives().toString(), natives().path(0).path("detail").asText().contains("127.0.0.1"));
+            } finally {
+                configuration.delete();
+            }
+            Instant deadline = Instant.now().plusSeconds(30);
+            while (natives().size() > 0) {
+                assertTrue("the native service is removed with its configuration", Instant.now().isBefore(deadline));
+                FarmClient.pause(100);
+            }
+        }
+    }
+
+    private JsonNode natives() {
+        HttpResponse<String> natives = client.get("/api/v1/natives", Login.VIEWER);
+        assertEquals(natives.body(), 200, natives.statusCode());
+        return FarmClient.json(natives).path("natives");
+    }
+
+    private void awaitNative(boolean answering) {
+        Instant deadline = Instant.now().plusSeconds(30);
+        while (true) {
+            JsonNode natives = natives();
+            if (natives.size() == 1 && natives.path(0).path("answering").asBoolean() == answering
+                    && natives.path(0).hasNonNull("since")) {
+                return;
+            }
+            assertTrue("native service answering=" + answering + ": " + natives, Instant.now().isBefore(deadline));
+            FarmClient.pause(100);
+        }
+    }
+
+    /** A host's own web server: answers every request 200, until its socket is closed. */
+    private static void serveHttp(java.net.ServerSocket listening) {
+        while (!listening.isClosed()) {
+            try (java.net.Socket connection = listening.accept()) {
+                connection.setSoTimeout(5000);
+                java.io.BufferedReader request = new java.io.BufferedReader(new java.io.InputStreamReader(
+                        connection.getInputStream(), StandardCharsets.US_ASCII));
+                for (String line = request.readLine(); line != null && !line.isEmpty(); line = request.readLine()) {
+                    // the request line and headers: read, not needed
+                }
+                connection.getOutputStream().write(("HTTP/1.1 200 OK\r\nServer: s140\r\nContent-Length: 7\r\n"
+                        + "Connection: close\r\n\r\nnative\n").getBytes(StandardCharsets.US_ASCII));
+            } catch (java.io.IOException e) {
+                // closed, or a client that went away: the next one is served
+            }
+        }
+    }
+
     /** Metric lines of the Prometheus text format 0.0.4 as name{labels} -> value; any other line fails. */
     static Map<String, Double> parse(String text) {
         Pattern sample = Pattern.compile("([a-zA-Z_:][a-zA-Z0-9_:]*(?:\\{[^}]*})?) (\\S+)(?: -?\\d+)?");

@@ -86,6 +86,7 @@ public class SecurityIT extends BootedAppliance {
             new Call("GET", "/api/v1/vms/sf-000000000000", null, Need.VIEWER, 404),
             new Call("GET", "/api/v1/hosts", null, Need.VIEWER, 200),
             new Call("GET", "/api/v1/hosts/alpha", null, Need.VIEWER, 200),
+            new Call("GET", "/api/v1/natives", null, Need.VIEWER, 200),
             new Call("POST", "/api/v1/requests", NEVER_REQUEST, Need.OPERATOR, 404),
             // explains what it would do, doing nothing: 200 with the NEVER it would answer
             new Call("POST", "/api/v1/requests?explain=true", NEVER_REQUEST, Need.OPERATOR, 200),

@@ -29,6 +29,8 @@ public sealed interface Outcome permits Outcome.Granted, Outcome.RetryLater, Out
     /**
      * The service is reachable at {@code endpoint}.
      *
+     * @param vmId     the VM that serves it; {@code null} for a service its host runs itself ({@link Activation#NATIVE})
+     * @param hostId   the host the VM runs on, or the host that runs the service itself
      * @param offering the combination that was granted, with every field the request left out filled in
      * @param filledIn the request fields the directory chose, e.g. {@code ["version", "os"]}
      * @param start    for a VM {@link Activation#CREATED created} for the request (or one it joined): whether it
@@ -38,8 +40,11 @@ public sealed interface Outcome permits Outcome.Granted, Outcome.RetryLater, Out
                    List<String> filledIn, Duration elapsed, Start start) implements Outcome {
         public Granted {
             Objects.requireNonNull(endpoint, "endpoint");
-            Objects.requireNonNull(vmId, "vmId");
             Objects.requireNonNull(activation, "activation");
+            if ((vmId == null) != (activation == Activation.NATIVE)) {
+                throw new IllegalArgumentException(activation == Activation.NATIVE
+                        ? "a service its host runs itself has no VM, not " + vmId : "a grant of a VM needs its id");
+            }
             filledIn = filledIn == null ? List.of() : List.copyOf(filledIn);
             if (start != null && activation != Activation.CREATED) {
                 throw new IllegalArgumentException("only a CREATED VM has a start path, not " + activation);

@@ -55,6 +55,15 @@ public interface ServiceManager {
     List<HostStatus> hosts();
 
     /**
+     * The services hosts run themselves, as configured, and whether each answers now.
+     *
+     * @since 1.10
+     */
+    default List<NativeServiceStatus> natives() {
+        throw unsupported("list the services hosts run themselves");
+    }
+
+    /**
      * Adds a host at run time; it is persisted as a factory configuration and survives a restart.
      * Its driver checks it first ({@link org.servicefarm.api.driver.HypervisorDriver#validate}): on any
      * refusal nothing is persisted and nothing connects.

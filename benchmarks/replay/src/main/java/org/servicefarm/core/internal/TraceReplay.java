@@ -225,6 +225,7 @@ final class TraceReplay {
         manager.imageStore = images;
         manager.events = events;
         manager.checkpoints = checkpoints;
+        manager.natives = new NativeServices(); // a trace's offerings are served by VMs only
         manager.popularity = popularity;
         // drains go through it (none in a replay; no store to follow, so not activated: no thread of its own)
         manager.sharedHosts = new SharedHosts();

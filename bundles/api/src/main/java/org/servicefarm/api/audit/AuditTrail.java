@@ -41,7 +41,8 @@ public interface AuditTrail {
         if (outcome instanceof Outcome.Granted g) {
             record(actor, "request", g.offering() != null ? g.offering().key() : request.service(),
                     "GRANTED " + g.activation() + (g.start() != null ? " from " + g.start() : ""),
-                    "VM " + g.vmId() + " on " + g.hostId() + " at " + g.endpoint());
+                    (g.vmId() == null ? "run by host " + g.hostId() : "VM " + g.vmId() + " on " + g.hostId())
+                            + " at " + g.endpoint());
         } else if (outcome instanceof Outcome.RetryLater r) {
             record(actor, "request", r.offering() != null ? r.offering().key() : request.service(), "RETRY_LATER",
                     r.detail());

@@ -9,6 +9,7 @@ import java.util.function.Function;
 import org.servicefarm.api.DirectoryView;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.NativeServiceStatus;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceManager;
@@ -27,6 +28,7 @@ public class ListedFarm implements ServiceManager {
     public final List<VmRecord> vms = new CopyOnWriteArrayList<>();
     public final List<HostStatus> hosts = new CopyOnWriteArrayList<>();
     public final List<ServiceRequest> asked = new CopyOnWriteArrayList<>();
+    public final List<NativeServiceStatus> natives = new CopyOnWriteArrayList<>();
     private volatile Function<ServiceRequest, CompletionStage<Outcome>> answers;
     private volatile DirectoryView directory;
 
@@ -86,6 +88,11 @@ public class ListedFarm implements ServiceManager {
     @Override
     public List<HostStatus> hosts() {
         return List.copyOf(hosts);
+    }
+
+    @Override
+    public List<NativeServiceStatus> natives() {
+        return List.copyOf(natives);
     }
 
     @Override

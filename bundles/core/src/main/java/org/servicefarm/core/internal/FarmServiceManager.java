@@ -48,6 +48,8 @@ import org.servicefarm.api.Explanation;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.NativeService;
+import org.servicefarm.api.NativeServiceStatus;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.Resolution;
@@ -267,6 +269,8 @@ public class FarmServiceManager implements ServiceManager {
     Popularity popularity;
     @Reference
     Checkpoints checkpoints;
+    @Reference
+    NativeServices natives;
     @Reference(policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     volatile ImageStore imageStore;
     @Reference
@@ -457,6 +461,12 @@ public class FarmServiceManager implements ServiceManager {
             }
         }
         List<String> filledIn = viable.filledIn();
+        Optional<NativeService> served = natives.take(offering);
+        if (served.isPresent()) { // a host runs it itself: no VM to reuse, wake or create
+            answer.complete(new Outcome.Granted(served.get().endpoint(), null, served.get().host(), Activation.NATIVE,
+                    offering, filledIn, since(startNanos)));
+            return answer;
+        }
         Answer pending = new Answer(answer, offering, filledIn, s, startNanos);
         follow(pending, tier, 0);
         if (!pending.isSettled()) {
@@ -634,11 +644,15 @@ public class FarmServiceManager implements ServiceManager {
 
     /**
      * Brings a VM of the offering into service ahead of a request (the keep-alive policy's pre-warming), the cheapest
-     * way the request path would (resume, restore, create), unless one is ready (ACTIVE or SLEEPING) or under way.
+     * way the request path would (resume, restore, create), unless one is ready (ACTIVE or SLEEPING) or under way, or
+     * a host runs the offering itself and answers (its requests would not reach the VM).
      *
      * @return whether work was started
      */
     boolean prewarm(Offering offering) {
+        if (natives.next(offering).isPresent()) {
+            return false;
+        }
         List<VmRecord> vms = stateTable.offering(offering);
         boolean ready = vms.stream().anyMatch(vm -> vm.state() == VmState.ACTIVE || vm.state() == VmState.SLEEPING
                 || underWay(vm));
@@ -776,6 +790,11 @@ public class FarmServiceManager implements ServiceManager {
         }
         Resolution.Viable viable = (Resolution.Viable) resolution;
         Offering offering = viable.offering();
+        Optional<NativeService> served = natives.next(offering);
+        if (served.isPresent()) {
+            return new Explanation(offering, viable.filledIn(), "grant the service host " + served.get().host()
+                    + " runs itself at " + served.get().endpoint() + " (NATIVE)", null, since(startNanos));
+        }
         Reuse.Decided decided = reuse.decide(reuseRequest(offering, tier));
         ReuseDecision plan = decided.decision();
         List<String> action = new ArrayList<>();
@@ -1213,6 +1232,11 @@ public class FarmServiceManager implements ServiceManager {
     @Override
     public List<HostStatus> hosts() {
         return hosts.statuses();
+    }
+
+    @Override
+    public List<NativeServiceStatus> natives() {
+        return natives.statuses();
     }
 
     @Override

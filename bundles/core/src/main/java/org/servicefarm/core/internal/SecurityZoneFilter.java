@@ -21,7 +21,7 @@ import org.servicefarm.api.placement.PlacementRequest;
  * security levels at once, in any zone. Zones are judged as a whole ({@link #admitsZone}), so the hosts of the
  * zones a request may not use are never looked at.
  */
-@Component(service = HostFilter.class, configurationPid = SecurityZoneFilter.PID,
+@Component(service = {HostFilter.class, SecurityZoneFilter.class}, configurationPid = SecurityZoneFilter.PID,
         property = HostFilter.COST + ":Integer=30")
 @Designate(ocd = SecurityZoneFilter.Config.class)
 @FilterName("security-zone")
@@ -55,6 +55,11 @@ public class SecurityZoneFilter implements HostFilter {
     @Override
     public boolean admitsZone(String zone, PlacementRequest request) {
         return zoneRejection(zone, request.offering().securityLevel()) == null;
+    }
+
+    /** Why a host of {@code zone} may not serve security level {@code level} (the zone rule alone), or null. */
+    String zoneRejectionOf(String zone, String level) {
+        return zoneRejection(zone, level);
     }
 
     @Override

@@ -46,6 +46,8 @@ final class Farm implements AutoCloseable {
     final GuestPorts ports = new GuestPorts();
     final Popularity popularity = new Popularity();
     final Checkpoints checkpoints = new Checkpoints();
+    /** No native service unless a test adds one ({@link NativeServices#add}); not started: tests probe as they need. */
+    final NativeServices natives = new NativeServices();
     final FakeConfigurationAdmin configurations = new FakeConfigurationAdmin(hosts);
 
     Farm(Map<String, Object> managerConfig) {
@@ -108,6 +110,9 @@ final class Farm implements AutoCloseable {
         checkpoints.placement = placement;
         checkpoints.activate(convert(config, Checkpoints.Config.class), null);
         manager.checkpoints = checkpoints;
+        natives.zones = (SecurityZoneFilter) Filters.all().get("security-zone");
+        natives.directory = directory;
+        manager.natives = natives;
         popularity.imageStore = images;
         popularity.ports = ports;
         popularity.checkpoints = checkpoints;

@@ -11,6 +11,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 import org.servicefarm.api.Endpoint;
+import org.servicefarm.api.NativeService;
+import org.servicefarm.api.NativeServiceStatus;
 import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceManager;
@@ -59,6 +61,8 @@ final class Answerer {
     private final DnsConfig config;
     private final Name zone;
     private final Name vmZone;
+    /** Names of the hosts that run services themselves: {@code <host>.host.<zone>}, the SRV targets of their grants. */
+    private final Name hostZone;
     private final Name nameServer;
     private final Set<String> privateApplications;
     /**
@@ -90,6 +94,7 @@ final class Answerer {
         try {
             this.zone = Name.fromString(config.zone(), Name.root);
             this.vmZone = Name.fromString("vm", zone);
+            this.hostZone = Name.fromString("host", zone);
             this.nameServer = Name.fromString("ns", zone);
         } catch (TextParseException e) {
             throw new IllegalArgumentException("zone is not a DNS name: " + e.getMessage(), e);
@@ -140,6 +145,12 @@ final class Answerer {
         }
         if (name.subdomain(vmZone)) {
             return done(vmAddress(response, name, type));
+        }
+        if (name.equals(hostZone)) {
+            return done(noData(response));
+        }
+        if (name.subdomain(hostZone)) {
+            return done(hostAddress(response, name, type));
         }
         List<String> labels = relative(name);
         DnsNames.Query parsed;
@@ -192,7 +203,7 @@ final class Answerer {
         if (answer instanceof Outcome.Granted granted) {
             Endpoint endpoint = granted.endpoint();
             InetAddress address = address(endpoint.host());
-            Name target = vmName(granted.vmId());
+            Name target = target(granted);
             if (type == Type.SRV || type == Type.ANY) {
                 response.addRecord(new SRVRecord(name, DClass.IN, config.ttl(), 0, 0, endpoint.port(), target),
                         Section.ANSWER);
@@ -270,8 +281,13 @@ final class Answerer {
         String id = relative.labels() == 1 ? relative.getLabelString(0).toLowerCase(Locale.ROOT) : "";
         VmRecord vm = manager.stateTable().vm(id).orElse(null);
         Endpoint endpoint = vm == null || !vm.state().occupiesHost() ? null : vm.endpoint();
+        return addressOf(response, name, type, endpoint, "no such VM");
+    }
+
+    /** The address record of {@code endpoint} under {@code name}, NXDOMAIN saying {@code missing} without one. */
+    private Message addressOf(Message response, Name name, int type, Endpoint endpoint, String missing) {
         if (endpoint == null) {
-            return nxdomain(response, "no such VM");
+            return nxdomain(response, missing);
         }
         InetAddress address = address(endpoint.host());
         if (address != null && matches(type, address)) {
@@ -301,6 +317,38 @@ final class Answerer {
         } catch (TextParseException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * Where an SRV record of a grant points: the VM's name, or for a service a host runs itself the host's name here
+     * ({@link #hostAddress}) when its address is an IP address, else that DNS name as it is.
+     */
+    private Name target(Outcome.Granted granted) {
+        if (granted.vmId() != null) {
+            return vmName(granted.vmId());
+        }
+        String host = granted.endpoint().host();
+        try {
+            return address(host) == null ? Name.fromString(host.endsWith(".") ? host : host + ".")
+                    : Name.fromString(granted.hostId(), hostZone);
+        } catch (TextParseException e) {
+            throw new IllegalStateException("not a DNS name: " + host, e);
+        }
+    }
+
+    /** {@code <host>.host.<zone>}: the IP address of a host that runs a service itself. */
+    private Message hostAddress(Message response, Name name, int type) {
+        String host = name.relativize(hostZone).toString(true);
+        List<NativeServiceStatus> natives;
+        try {
+            natives = manager.natives();
+        } catch (RuntimeException e) { // a manager that knows none (another appliance's)
+            natives = List.of();
+        }
+        Endpoint endpoint = natives.stream().map(NativeServiceStatus::service)
+                .filter(s -> s.host().equalsIgnoreCase(host) && address(s.endpoint().host()) != null)
+                .map(NativeService::endpoint).findFirst().orElse(null);
+        return addressOf(response, name, type, endpoint, "no such host");
     }
 
     private Name vmName(String vmId) {

@@ -20,6 +20,8 @@ import org.servicefarm.api.Activation;
 import org.servicefarm.api.DirectoryView;
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.Environment;
+import org.servicefarm.api.NativeService;
+import org.servicefarm.api.NativeServiceStatus;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.Resolution;
@@ -52,10 +54,20 @@ class DnsServerTest {
                 default -> throw new UnsupportedOperationException(method.getName());
             });
 
+    /** Services hosts run themselves: one at an IP address, one at a DNS name. */
+    static final NativeService S140 = new NativeService("s140", WIKI, new Endpoint("127.0.0.9", 8080), "standard");
+    static final NativeService S145 = new NativeService("s145", WIKI, new Endpoint("s145.example.org", 80), "standard");
+
     final ListedFarm manager = new ListedFarm() {
         @Override
         public Outcome request(ServiceRequest request) {
             throw new AssertionError("the DNS front end must not block on request()");
+        }
+
+        @Override
+        public List<NativeServiceStatus> natives() {
+            return List.of(new NativeServiceStatus(S140, true, null, null, 0),
+                    new NativeServiceStatus(S145, true, null, null, 0));
         }
     }.withDirectory(DIRECTORY).answering(request -> {
         Outcome outcome = switch (request.service()) {
@@ -63,6 +75,8 @@ class DnsServerTest {
                     ? new Outcome.Never("wiki needs php, windows-2022 has none", Duration.ZERO)
                     : new Outcome.Granted(new Endpoint("127.0.0.1", 22000), "sf-0123456789ab", "alpha",
                     Activation.ACTIVE, WIKI, List.of(), Duration.ZERO);
+            case "shop" -> nativeGrant(S140);
+            case "api" -> nativeGrant(S145);
             case "blog" -> new Outcome.RetryLater(Duration.ofSeconds(3), null, List.of(), "creating", Duration.ZERO,
                     "blog-ticket-" + (request.retryTicket() == null ? 1 : 2));
             default -> new Outcome.Never("unknown service '" + request.service() + "'", Duration.ZERO);
@@ -113,6 +127,35 @@ class DnsServerTest {
         assertEquals(new Environment("debian-12", null, "php-8.2", List.of()), request.environment());
         assertEquals("standard", request.securityLevel());
         assertEquals(Duration.ofMillis(1500), request.deadline());
+    }
+
+    private static Outcome nativeGrant(NativeService service) {
+        return new Outcome.Granted(service.endpoint(), null, service.host(), Activation.NATIVE, WIKI, List.of(),
+                Duration.ZERO);
+    }
+
+    @Test
+    void aServiceAHostRunsItselfPointsAtTheHostsNameHereOrAtItsOwnDnsName() throws Exception {
+        Message shop = ask("_shop._tcp.farm.local.", Type.SRV, false);
+        SRVRecord srv = (SRVRecord) shop.getSection(Section.ANSWER).get(0);
+        assertEquals(8080, srv.getPort());
+        assertEquals("s140.host.farm.local.", srv.getTarget().toString());
+        ARecord additional = (ARecord) shop.getSection(Section.ADDITIONAL).get(0);
+        assertEquals("s140.host.farm.local.", additional.getName().toString());
+        assertEquals("127.0.0.9", additional.getAddress().getHostAddress());
+        Message address = ask("S140.host.farm.local.", Type.A, false);
+        assertEquals("127.0.0.9", ((ARecord) address.getSection(Section.ANSWER).get(0)).getAddress().getHostAddress());
+        assertEquals(Rcode.NXDOMAIN, ask("s999.host.farm.local.", Type.A, false).getRcode());
+        assertEquals(Rcode.NXDOMAIN, ask("s145.host.farm.local.", Type.A, false).getRcode(), "a DNS name: not ours");
+        Message hostZone = ask("host.farm.local.", Type.A, false);
+        assertEquals(Rcode.NOERROR, hostZone.getRcode());
+        assertTrue(hostZone.getSection(Section.ANSWER).isEmpty());
+
+        Message api = ask("_api._tcp.farm.local.", Type.SRV, true);
+        SRVRecord byName = (SRVRecord) api.getSection(Section.ANSWER).get(0);
+        assertEquals("s145.example.org.", byName.getTarget().toString());
+        assertEquals(80, byName.getPort());
+        assertTrue(api.getSection(Section.ADDITIONAL).isEmpty(), api.toString());
     }
 
     @Test

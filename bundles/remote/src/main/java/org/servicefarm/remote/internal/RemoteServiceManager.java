@@ -173,9 +173,10 @@ public class RemoteServiceManager implements ServiceManager {
             case 200 -> {
                 lastLogged.set(0);
                 JsonNode endpoint = json.path("endpoint");
+                Activation activation = activation(json.path("activation").asText());
                 return new Outcome.Granted(new Endpoint(endpoint.path("host").asText(), endpoint.path("port").asInt()),
-                        json.path("vmId").asText(), text(json, "hostId"), activation(json.path("activation").asText()),
-                        offering(json.path("offering")), strings(json.path("filledIn")), elapsed);
+                        activation == Activation.NATIVE ? null : json.path("vmId").asText(), text(json, "hostId"),
+                        activation, offering(json.path("offering")), strings(json.path("filledIn")), elapsed);
             }
             case 503 -> {
                 lastLogged.set(0);

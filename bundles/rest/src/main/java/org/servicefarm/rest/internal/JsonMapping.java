@@ -14,6 +14,7 @@ import org.servicefarm.api.Explanation;
 import org.servicefarm.api.HostHealth;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.NativeServiceStatus;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.VmRecord;
@@ -126,6 +127,17 @@ final class JsonMapping {
     }
 
     record HostsJson(List<HostJson> hosts) {
+    }
+
+    /**
+     * A service a host runs itself: granted at {@code endpoint} while {@code answering}; {@code detail} says what the
+     * last probe met when it does not; {@code since} when it began to answer or to fail.
+     */
+    record NativeServiceJson(String host, OfferingJson offering, EndpointJson endpoint, String securityZone,
+                             boolean answering, String detail, String since, long grants) {
+    }
+
+    record NativeServicesJson(List<NativeServiceJson> natives) {
     }
 
     /** A component of the image store's repository; {@code sizes} in bytes by artifact role. */
@@ -259,6 +271,12 @@ final class JsonMapping {
         Map<String, Double> scores = new TreeMap<>();
         candidate.scores().forEach((weigher, score) -> scores.put(weigher.key(), score));
         return new CandidateJson(candidate.name(), candidate.score(), scores);
+    }
+
+    static NativeServicesJson natives(List<NativeServiceStatus> natives) {
+        return new NativeServicesJson(natives.stream().map(n -> new NativeServiceJson(n.service().host(),
+                offering(n.service().offering()), endpoint(n.service().endpoint()), n.service().securityZone(),
+                n.answering(), n.detail(), instant(n.since()), n.grants())).toList());
     }
 
     static HostsJson hosts(List<HostStatus> hosts) {

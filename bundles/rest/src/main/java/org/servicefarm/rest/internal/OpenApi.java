@@ -34,7 +34,8 @@ final class OpenApi {
     /** Every resource class of the API; OpenApiTest checks that no class with a {@code @Path} is missing. */
     static final List<Class<?>> RESOURCES = List.of(RequestResource.class, CatalogResource.class, VmResource.class,
             HostResource.class, ImageResource.class, ComponentResource.class, PopularityResource.class,
-            StatusResource.class, OpenApiResource.class, AuditResource.class, KeepAliveResource.class);
+            StatusResource.class, OpenApiResource.class, AuditResource.class, KeepAliveResource.class,
+            NativeResource.class);
 
     /** Answers any method may give, whatever it declares. */
     private static final Map<String, String> COMMON = Map.of(

@@ -13,6 +13,8 @@ import org.servicefarm.api.Environment;
 import org.servicefarm.api.Explanation;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.NativeService;
+import org.servicefarm.api.NativeServiceStatus;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceRequest;
@@ -72,7 +74,9 @@ final class Formats {
         StringBuilder out = new StringBuilder();
         if (outcome instanceof Outcome.Granted granted) {
             out.append("GRANTED ").append(request.service()).append(" at ").append(granted.endpoint()).append('\n');
-            line(out, "vm", granted.vmId());
+            if (granted.vmId() != null) { // none when the host runs the service itself (NATIVE)
+                line(out, "vm", granted.vmId());
+            }
             line(out, "host", Objects.toString(granted.hostId(), "-"));
             line(out, "activation", granted.activation().name() + (granted.start() == null ? ""
                     : granted.start() == Outcome.Start.CHECKPOINT ? " from a checkpoint" : " by a boot"));
@@ -197,6 +201,16 @@ final class Formats {
     static List<String> vmRow(VmRecord vm, Instant now) {
         return List.of(vm.id(), vm.state().name(), vm.hostId(), vm.offering().key(), endpoint(vm.endpoint()),
                 Long.toString(vm.grants()), ago(vm.lastUsedAt(), now));
+    }
+
+    static final List<String> NATIVE_COLUMNS =
+            List.of("Host", "Offering", "Endpoint", "Zone", "Answering", "Since", "Grants");
+
+    static List<String> nativeRow(NativeServiceStatus status) {
+        NativeService service = status.service();
+        return List.of(service.host(), service.offering().key(), service.endpoint().toString(), service.securityZone(),
+                status.answering() ? "yes" : "no" + (status.detail() == null ? "" : ": " + status.detail()),
+                status.since() == null ? "-" : status.since().toString(), Long.toString(status.grants()));
     }
 
     static final List<String> HOST_COLUMNS =

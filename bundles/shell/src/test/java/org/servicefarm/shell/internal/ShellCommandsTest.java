@@ -18,13 +18,19 @@ import java.util.Set;
 import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.support.CommandException;
 import org.junit.jupiter.api.Test;
+import org.servicefarm.api.Activation;
 import org.servicefarm.api.ConflictException;
+import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.Environment;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.NativeService;
+import org.servicefarm.api.NativeServiceStatus;
 import org.servicefarm.api.NotFoundException;
 import org.servicefarm.api.Offering;
+import org.servicefarm.api.Outcome;
+import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.config.RefusedConfiguration;
 import org.servicefarm.api.image.BuildOutcome;
 import org.servicefarm.api.image.ComponentInfo;
@@ -431,6 +437,41 @@ class ShellCommandsTest {
         assertEquals("servicefarm_keepalive_decisions_total{decision=\"KEEP\",policy=\"fixed\"} 3.0\n",
                 MetricsCommand.only(SCRAPE, Set.of("servicefarm_keepalive_decisions_total")).lines().skip(2)
                         .findFirst().orElseThrow() + "\n");
+    }
+
+    @Test
+    void nativesListsTheServicesHostsRunThemselvesAndTheirGrantNamesNoVm() throws Exception {
+        Offering wiki = new Offering("wiki", "2.1", new Environment("debian-12", "nginx-1.22", "php-8.2", List.of()),
+                "standard");
+        NativeService s140 = new NativeService("s140", wiki, new Endpoint("10.0.0.140", 8080), "standard");
+        NativeService s145 = new NativeService("s145", wiki, new Endpoint("s145.example.org", 80), "standard");
+        ListedFarm withNatives = new ListedFarm() {
+            @Override
+            public List<NativeServiceStatus> natives() {
+                return List.of(new NativeServiceStatus(s140, true, null, Instant.parse("2026-11-27T21:00:00Z"), 3),
+                        new NativeServiceStatus(s145, false, "s145.example.org:80 did not answer: connection refused",
+                                Instant.parse("2026-11-27T21:01:00Z"), 0));
+            }
+        };
+        PrintStream stdout = System.out;
+        System.setOut(out);
+        try {
+            NativesCommand natives = new NativesCommand();
+            natives.manager = withNatives;
+            natives.execute();
+        } finally {
+            System.setOut(stdout);
+        }
+        assertTrue(printed().lines().anyMatch(l -> l.matches("s140\\s+\\|?\\s*wiki@2\\.1/debian-12/nginx-1\\.22/php-8\\.2"
+                + "\\[standard]\\s+\\|?\\s*10\\.0\\.0\\.140:8080\\s+\\|?\\s*standard\\s+\\|?\\s*yes\\s+\\|?\\s*"
+                + "2026-11-27T21:00:00Z\\s+\\|?\\s*3\\s*")), printed());
+        assertTrue(printed().contains("no: s145.example.org:80 did not answer: connection refused"), printed());
+
+        String granted = Formats.outcome(ServiceRequest.of("wiki"), new Outcome.Granted(s140.endpoint(), null, "s140",
+                Activation.NATIVE, wiki, List.of(), java.time.Duration.ofMillis(2)));
+        assertTrue(granted.startsWith("GRANTED wiki at 10.0.0.140:8080\n"), granted);
+        assertTrue(granted.lines().noneMatch(l -> l.strip().startsWith("vm ")), granted);
+        assertTrue(granted.lines().anyMatch(l -> l.matches("\\s*activation\\s+NATIVE")), granted);
     }
 
     @Test

@@ -26,6 +26,8 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.FarmListener;
 import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.NativeServiceStatus;
+import org.servicefarm.api.NotSupportedException;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceManager;
 import org.servicefarm.api.ServiceRequest;
@@ -46,7 +48,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * What the dashboard shows, as a stream of named JSON events: a new subscriber gets one {@code snapshot} (hosts, VMs,
  * builds, popular combinations, the keep-alive policy's outlook, the latest answers, the configurations refused), then
  * deltas: {@code vm} (a row as it is now) and {@code answer} as the manager tells them ({@link FarmListener}), and
- * {@code hosts}, {@code builds}, {@code popular}, {@code keepalive}, {@code refused} when they differ from what was
+ * {@code hosts}, {@code builds}, {@code popular}, {@code keepalive}, {@code refused}, {@code natives} when they differ from what was
  * last sent (read every {@link #REFRESH}: those have no listener events; each is a few rows, never the state table).
  * <p>
  * Everything is sent from one thread of this class's own: listener calls return at once, events reach every
@@ -205,6 +207,7 @@ public class FarmFeed implements FarmListener {
             sendIfChanged("popular", popular());
             sendIfChanged("keepalive", keepAlive());
             sendIfChanged("refused", refused());
+            sendIfChanged("natives", natives());
         } catch (RuntimeException e) {
             LOG.warn("dashboard: reading the farm failed: {}", e.toString());
         }
@@ -264,7 +267,8 @@ public class FarmFeed implements FarmListener {
         snapshot.put("keepalive", keepAlive());
         snapshot.put("answers", recentAnswers());
         snapshot.put("refused", refused());
-        for (String event : List.of("hosts", "builds", "popular", "keepalive", "refused")) {
+        snapshot.put("natives", natives());
+        for (String event : List.of("hosts", "builds", "popular", "keepalive", "refused", "natives")) {
             lastSent.put(event, json(snapshot.get(event)));
         }
         return snapshot;
@@ -289,6 +293,32 @@ public class FarmFeed implements FarmListener {
             hosts.add(row);
         }
         return hosts;
+    }
+
+    /** The services hosts run themselves; none from a manager that knows none. */
+    private List<Map<String, Object>> natives() {
+        ServiceManager m = manager;
+        List<Map<String, Object>> natives = new ArrayList<>();
+        if (m == null) {
+            return natives;
+        }
+        List<NativeServiceStatus> statuses;
+        try {
+            statuses = m.natives();
+        } catch (NotSupportedException e) {
+            return natives;
+        }
+        for (NativeServiceStatus status : statuses) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("host", status.service().host());
+            row.put("offering", status.service().offering().key());
+            row.put("endpoint", status.service().endpoint().toString());
+            row.put("answering", status.answering());
+            row.put("detail", status.detail());
+            row.put("grants", status.grants());
+            natives.add(row);
+        }
+        return natives;
     }
 
     private List<Map<String, Object>> builds() {

@@ -1,6 +1,7 @@
 package org.servicefarm.web.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.reflect.Proxy;
@@ -24,6 +25,8 @@ import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.Environment;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.NativeService;
+import org.servicefarm.api.NativeServiceStatus;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceRequest;
@@ -247,6 +250,34 @@ class FarmFeedTest {
         Event mended = next(events);
         assertEquals("refused", mended.name());
         assertEquals(0, mended.data().size());
+    }
+
+    @Test
+    void theServicesHostsRunThemselvesAreInTheSnapshotAndSentWhenTheyChange() throws Exception {
+        Offering wiki = new Offering("wiki", "2.1", new Environment("debian-12", "nginx-1.22", "php-8.2", List.of()),
+                "standard");
+        NativeService s140 = new NativeService("s140", wiki, new Endpoint("10.0.0.140", 8080), "standard");
+        farm.natives.add(new NativeServiceStatus(s140, true, null, Instant.parse("2026-11-27T21:00:00Z"), 2));
+        BlockingQueue<Event> events = subscribe(new AtomicBoolean(true));
+        JsonNode snapshot = next(events).data().path("natives");
+        assertEquals(1, snapshot.size());
+        assertEquals("s140", snapshot.at("/0/host").asText());
+        assertEquals("wiki@2.1/debian-12/nginx-1.22/php-8.2[standard]", snapshot.at("/0/offering").asText());
+        assertEquals("10.0.0.140:8080", snapshot.at("/0/endpoint").asText());
+        assertTrue(snapshot.at("/0/answering").asBoolean());
+        assertEquals(2, snapshot.at("/0/grants").asLong());
+        awaitSubscribers(1);
+
+        feed.refresh();
+        feed.vmChanged(vm("sf-1", VmState.ACTIVE));
+        assertEquals("vm", next(events).name(), "unchanged: not sent again");
+        farm.natives.set(0, new NativeServiceStatus(s140, false, "connection refused",
+                Instant.parse("2026-11-27T21:05:00Z"), 2));
+        feed.refresh();
+        Event silent = next(events);
+        assertEquals("natives", silent.name());
+        assertFalse(silent.data().at("/0/answering").asBoolean());
+        assertEquals("connection refused", silent.data().at("/0/detail").asText());
     }
 
     /** The feed adds a subscriber on its own thread once the snapshot is sent, and drops it there too. */

@@ -160,6 +160,7 @@ public class CostReusePolicy implements ReusePolicy {
                 case RESUMED -> "resuming SLEEPING VM " + vm.id() + " on " + where;
                 case RESTORED -> "restoring ARCHIVED VM " + vm.id() + " on " + where;
                 case CREATED -> "a new VM on " + where;
+                case NATIVE -> "the service " + where + " runs itself"; // the core's own, before any policy is asked
             } + String.format(Locale.ROOT, ", cost %.3f", cost);
         }
     }

@@ -1,0 +1,109 @@
+package org.servicefarm.core.internal;
+
+import java.util.Map;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.servicefarm.api.Endpoint;
+import org.servicefarm.api.Environment;
+import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.NativeService;
+import org.servicefarm.api.Names;
+import org.servicefarm.api.Offering;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One service a host runs itself: a factory configuration {@code etc/org.servicefarm.native-<name>.cfg}. Each
+ * configuration becomes one instance of this component, which {@link NativeServices} picks up. A configuration that
+ * breaks the rules of {@link NativeService} does not activate: the log says which key is wrong, as for a host.
+ */
+@Component(service = NativeServiceConfiguration.class, configurationPid = NativeServiceConfiguration.FACTORY_PID,
+        configurationPolicy = ConfigurationPolicy.REQUIRE)
+@Designate(ocd = NativeServiceConfiguration.Config.class, factory = true)
+public class NativeServiceConfiguration {
+
+    static final String FACTORY_PID = "org.servicefarm.native";
+    private static final Logger LOG = LoggerFactory.getLogger(NativeServiceConfiguration.class);
+
+    @ObjectClassDefinition(name = "ServiceFarm native service",
+            description = "A service a host runs itself, without a VM: requests for its offering are granted its "
+                    + "endpoint while it answers there. Every field of the offering is named: it runs what it runs.")
+    public @interface Config {
+        @AttributeDefinition(description = "The host that runs it: letters, digits, '.', '_' and '-'.")
+        String host();
+
+        @AttributeDefinition(description = "Where clients reach it: the host's DNS name or IP address.")
+        String address();
+
+        @AttributeDefinition(description = "The TCP port the service listens on.")
+        int port();
+
+        @AttributeDefinition(name = "security zone", description = "The security zone the host stands in.")
+        String securityZone() default "standard";
+
+        @AttributeDefinition(description = "The application, e.g. wiki.")
+        String service();
+
+        @AttributeDefinition(description = "The application's version, e.g. 2.1.")
+        String version();
+
+        @AttributeDefinition(description = "The operating system, e.g. debian-12.")
+        String os();
+
+        @AttributeDefinition(description = "The server software, e.g. nginx-1.22.")
+        String server();
+
+        @AttributeDefinition(description = "The language runtime, e.g. php-8.2.")
+        String runtime();
+
+        @AttributeDefinition(description = "The patches applied, comma-separated; none when left out.")
+        String[] patches() default {};
+
+        @AttributeDefinition(name = "security level", description = "The security level it is offered at.")
+        String securityLevel() default "standard";
+    }
+
+    private NativeService service;
+
+    @Activate
+    void activate(Config config, Map<String, Object> properties) {
+        try {
+            this.service = toService(config);
+        } catch (RuntimeException e) { // the rules' own, or a value that is not of its key's type ("port = eighty")
+            LOG.error("Native service configuration {} is refused and not served: {}{}",
+                    Names.excerpt(String.valueOf(properties.get("service.pid")), 200),
+                    e instanceof InvalidRequestException refused && refused.field() != null
+                            ? refused.field() + ": " : "", e.getMessage());
+            throw e;
+        }
+    }
+
+    static NativeService toService(Config config) {
+        Names.required("service", config.service());
+        Names.required("version", config.version());
+        Names.required("os", config.os());
+        Names.required("server", config.server());
+        Names.required("runtime", config.runtime());
+        Names.required("securityLevel", config.securityLevel());
+        if (config.address() == null || config.address().isBlank()) {
+            throw new InvalidRequestException("address", "address is required");
+        }
+        if (config.port() < 1 || config.port() > 65535) {
+            throw new InvalidRequestException("port", "port must be 1 to 65535, not " + config.port());
+        }
+        Offering offering = new Offering(config.service(), config.version(),
+                new Environment(config.os(), config.server(), config.runtime(), Lists.split(config.patches())),
+                config.securityLevel());
+        return new NativeService(config.host(), offering, new Endpoint(config.address(), config.port()),
+                config.securityZone());
+    }
+
+    NativeService service() {
+        return service;
+    }
+}
