@@ -293,8 +293,8 @@ public class FrontendsIT extends BootedAppliance {
     }
 
     /**
-     * A service a host runs itself (ROADMAP: physical hosts offering services natively): configured as an operator
-     * would (a factory configuration), it is granted over REST and DNS at its own endpoint, without a VM, while it
+     * A service a host runs itself (ROADMAP: physical hosts offering services natively): added by an admin over REST
+     * (bad input refused first, nothing saved), it is granted over REST and DNS at its own endpoint, without a VM, while it
      * answers; stopped, its requests go to VMs again; removed, it is gone. The "physical host" is a real HTTP server
      * on loopback, in this JVM.
      */
@@ -309,14 +309,22 @@ public class FrontendsIT extends BootedAppliance {
             server.setDaemon(true);
             server.start();
             int nativePort = listening.getLocalPort();
-            org.osgi.service.cm.Configuration configuration =
-                    configurationAdmin.createFactoryConfiguration("org.servicefarm.native", "?");
-            java.util.Hashtable<String, Object> properties = new java.util.Hashtable<>(Map.of("host", "s140",
-                    "address", "127.0.0.1", "port", nativePort, "service", offering.path("service").asText(),
-                    "version", offering.path("version").asText(), "os", environment.path("os").asText(),
-                    "server", environment.path("server").asText(), "runtime", environment.path("runtime").asText(),
-                    "securityLevel", offering.path("securityLevel").asText()));
-            configuration.update(properties);
+            com.fasterxml.jackson.databind.node.ObjectNode registration = FarmClient.JSON.createObjectNode();
+            registration.put("name", "s140-api").put("host", "s140");
+            registration.putObject("endpoint").put("host", "127.0.0.1").put("port", nativePort);
+            registration.set("offering", offering);
+            // bad input first: refused with the field named, nothing saved
+            com.fasterxml.jackson.databind.node.ObjectNode hostile = registration.deepCopy();
+            hostile.with("endpoint").put("host", "127.0.0.1 ; reboot");
+            HttpResponse<String> refused = client.post("/api/v1/natives", hostile.toString(), Login.ADMIN);
+            assertEquals(refused.body(), 400, refused.statusCode());
+            assertEquals(refused.body(), "endpoint.host", FarmClient.json(refused).path("field").asText());
+            assertEquals(0, natives().size());
+            HttpResponse<String> added = client.post("/api/v1/natives", registration.toString(), Login.ADMIN);
+            assertEquals(added.body(), 201, added.statusCode());
+            assertTrue(added.headers().firstValue("Location").orElse(""),
+                    added.headers().firstValue("Location").orElse("").endsWith("/api/v1/natives/s140-api"));
+            assertEquals(409, client.post("/api/v1/natives", registration.toString(), Login.ADMIN).statusCode());
             try {
                 awaitNative(true);
 
@@ -350,7 +358,8 @@ public class FrontendsIT extends BootedAppliance {
                 assertTrue(byVm.toString(), !"NATIVE".equals(byVm.path("activation").asText()));
                 assertTrue(natives().toString(), natives().path(0).path("detail").asText().contains("127.0.0.1"));
             } finally {
-                configuration.delete();
+                HttpResponse<String> removed = client.send("DELETE", "/api/v1/natives/s140-api", null, Login.ADMIN);
+                assertEquals(removed.body(), 204, removed.statusCode());
             }
             Instant deadline = Instant.now().plusSeconds(30);
             while (natives().size() > 0) {

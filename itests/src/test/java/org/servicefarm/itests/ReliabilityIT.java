@@ -50,12 +50,13 @@ public class ReliabilityIT extends BootedAppliance {
     /** No VM or host of these names exists: a move on them may only be refused. */
     private static final List<String> POSTS = List.of("/api/v1/requests", "/api/v1/hosts", "/api/v1/images",
             "/api/v1/hosts/nohost/drain", "/api/v1/vms/sf-000000000000/sleep", "/api/v1/vms/sf-000000000000/archive",
-            "/api/v1/vms/sf-000000000000/wake", "/api/v1/vms/sf-000000000000/migrate");
+            "/api/v1/vms/sf-000000000000/wake", "/api/v1/vms/sf-000000000000/migrate", "/api/v1/natives");
     private static final Map<String, List<String>> FIELDS = Map.of(
             "/api/v1/requests", List.of("service", "version", "environment", "securityLevel", "tier", "deadlineMs",
                     "retryTicket"),
             "/api/v1/images", List.of("service", "version", "environment", "securityLevel", "tier"),
-            "/api/v1/hosts", List.of("name", "driver", "uri", "capacity", "costPerHour", "securityZone", "properties"));
+            "/api/v1/hosts", List.of("name", "driver", "uri", "capacity", "costPerHour", "securityZone", "properties"),
+            "/api/v1/natives", List.of("name", "host", "endpoint", "securityZone", "offering"));
     /** Values a careless or hostile client sends: markup, shell, traversal, NUL, huge, out of range, wrong types. */
     private static final List<Object> VALUES = List.of("", " ", "a".repeat(5000), "../../etc/passwd", "x'; rm -rf /",
             "<domain type='kvm'>", "]]>&amp;", "\u0000", "名前", "$(id)", "`id`", "-1", "1e309", "null", "%00", "\n\t",
@@ -280,6 +281,9 @@ public class ReliabilityIT extends BootedAppliance {
         }
         for (JsonNode image : FarmClient.json(client.get("/api/v1/images", Login.VIEWER)).path("images")) {
             state.append("image ").append(image.path("id").asText()).append('\n');
+        }
+        for (JsonNode service : FarmClient.json(client.get("/api/v1/natives", Login.VIEWER)).path("natives")) {
+            state.append("native ").append(service.path("name").asText()).append('\n');
         }
         return state.toString();
     }

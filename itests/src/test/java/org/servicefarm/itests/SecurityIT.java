@@ -78,6 +78,11 @@ public class SecurityIT extends BootedAppliance {
     private static final String HOST_OF_NO_DRIVER = "{\"name\":\"matrix\",\"driver\":\"no-such-driver\","
             + "\"uri\":\"test:///default\",\"capacity\":{\"vcpus\":1,\"memoryMiB\":1024,\"vms\":1}}";
 
+    private static final String NATIVE_AT_A_HOSTILE_ADDRESS = "{\"name\":\"matrix\",\"host\":\"s140\","
+            + "\"endpoint\":{\"host\":\"10.0.0.1;reboot\",\"port\":80},\"offering\":{\"service\":\"wiki\","
+            + "\"version\":\"2.1\",\"environment\":{\"os\":\"debian-12\",\"server\":\"nginx-1.22\","
+            + "\"runtime\":\"php-8.2\"},\"securityLevel\":\"standard\"}}";
+
     private static final List<Call> CALLS = List.of(
             new Call("GET", "/api/v1/catalog/offerings", null, Need.VIEWER, 200),
             new Call("GET", "/api/v1/catalog/components", null, Need.VIEWER, 200),
@@ -87,6 +92,10 @@ public class SecurityIT extends BootedAppliance {
             new Call("GET", "/api/v1/hosts", null, Need.VIEWER, 200),
             new Call("GET", "/api/v1/hosts/alpha", null, Need.VIEWER, 200),
             new Call("GET", "/api/v1/natives", null, Need.VIEWER, 200),
+            new Call("GET", "/api/v1/natives/no-such-native", null, Need.VIEWER, 404),
+            // a native service at an address that could reach a shell: refused, nothing saved
+            new Call("POST", "/api/v1/natives", NATIVE_AT_A_HOSTILE_ADDRESS, Need.ADMIN, 400),
+            new Call("DELETE", "/api/v1/natives/no-such-native", null, Need.ADMIN, 404),
             new Call("POST", "/api/v1/requests", NEVER_REQUEST, Need.OPERATOR, 404),
             // explains what it would do, doing nothing: 200 with the NEVER it would answer
             new Call("POST", "/api/v1/requests?explain=true", NEVER_REQUEST, Need.OPERATOR, 200),

@@ -11,6 +11,8 @@ import java.util.regex.Pattern;
  * sees a value it would have to escape: the host and zone are {@link Names names}, the address a DNS name or an IP
  * address.
  *
+ * @param name         what operators call it, unique regardless of case: a host name's grammar ({@link
+ *                     HostRecord#name()}); a configuration file's name ({@code org.servicefarm.native-<name>.cfg})
  * @param host         the host that runs it: a host name as {@link HostRecord#name()} has it (it need not be a host of
  *                     the farm's hypervisors)
  * @param offering     the combination it offers, every field chosen (it runs what it runs)
@@ -19,13 +21,17 @@ import java.util.regex.Pattern;
  *                     that zone, as VMs are
  * @since 1.10
  */
-public record NativeService(String host, Offering offering, Endpoint endpoint, String securityZone) {
+public record NativeService(String name, String host, Offering offering, Endpoint endpoint, String securityZone) {
 
     /** A DNS name (labels of letters, digits and '-'), an IPv4 address, or an IPv6 address without brackets. */
     private static final Pattern ADDRESS = Pattern.compile(
             "(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\\.?|[0-9A-Fa-f:.]{2,45}");
 
     public NativeService {
+        if (name == null || !HostRecord.validName(name)) {
+            throw new InvalidRequestException("name", "name must be 1-63 letters, digits, '.', '_' or '-', starting "
+                    + "with a letter or digit, not '" + Names.excerpt(String.valueOf(name)) + "'");
+        }
         if (host == null || !HostRecord.validName(host)) {
             throw new InvalidRequestException("host", "host must be 1-63 letters, digits, '.', '_' or '-', starting "
                     + "with a letter or digit, not '" + Names.excerpt(String.valueOf(host)) + "'");
@@ -40,8 +46,9 @@ public record NativeService(String host, Offering offering, Endpoint endpoint, S
         Names.required("securityZone", securityZone);
     }
 
-    /** How operators and logs name it: {@code wiki@2.1/debian-12/nginx-1.22/php-8.2[standard] on s140}. */
-    public String name() {
-        return offering.key() + " on " + host;
+    /** How logs name it: {@code s140-wiki (wiki@2.1/debian-12/nginx-1.22/php-8.2[standard] on s140)}. */
+    @Override
+    public String toString() {
+        return name + " (" + offering.key() + " on " + host + ")";
     }
 }

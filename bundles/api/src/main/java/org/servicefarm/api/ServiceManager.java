@@ -64,6 +64,30 @@ public interface ServiceManager {
     }
 
     /**
+     * Adds a service a host runs itself at run time; it is persisted as a factory configuration (as if written to
+     * {@code etc/org.servicefarm.native-<name>.cfg}) and survives a restart. Nothing is persisted when it is refused.
+     *
+     * @return its status once the manager knows it (its first probe may still be under way)
+     * @throws InvalidRequestException naming the field: the catalog does not offer its offering as it is, or its
+     *                                 host's zone may not serve the offering's security level
+     * @throws ConflictException       one of that name exists (regardless of case), or one of that host and offering
+     * @since 1.10
+     */
+    default NativeServiceStatus registerNative(NativeService service) {
+        throw unsupported("add services hosts run themselves");
+    }
+
+    /**
+     * Removes a service a host runs itself, whether it was added at run time or from a file of {@code etc/}.
+     *
+     * @throws NotFoundException if there is none of that name
+     * @since 1.10
+     */
+    default void unregisterNative(String name) {
+        throw unsupported("remove services hosts run themselves");
+    }
+
+    /**
      * Adds a host at run time; it is persisted as a factory configuration and survives a restart.
      * Its driver checks it first ({@link org.servicefarm.api.driver.HypervisorDriver#validate}): on any
      * refusal nothing is persisted and nothing connects.

@@ -1240,6 +1240,16 @@ public class FarmServiceManager implements ServiceManager {
     }
 
     @Override
+    public NativeServiceStatus registerNative(NativeService service) {
+        return natives.register(service);
+    }
+
+    @Override
+    public void unregisterNative(String name) {
+        natives.unregister(name);
+    }
+
+    @Override
     public HostStatus registerHost(HostRecord host) {
         if (host == null) {
             throw new InvalidRequestException("a host is required");

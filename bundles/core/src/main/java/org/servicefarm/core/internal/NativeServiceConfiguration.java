@@ -1,5 +1,7 @@
 package org.servicefarm.core.internal;
 
+import java.util.Dictionary;
+import java.util.Hashtable;
 import java.util.Map;
 
 import org.osgi.service.component.annotations.Activate;
@@ -73,7 +75,7 @@ public class NativeServiceConfiguration {
     @Activate
     void activate(Config config, Map<String, Object> properties) {
         try {
-            this.service = toService(config);
+            this.service = toService(nameOf(String.valueOf(properties.get("service.pid"))), config);
         } catch (RuntimeException e) { // the rules' own, or a value that is not of its key's type ("port = eighty")
             LOG.error("Native service configuration {} is refused and not served: {}{}",
                     Names.excerpt(String.valueOf(properties.get("service.pid")), 200),
@@ -83,7 +85,37 @@ public class NativeServiceConfiguration {
         }
     }
 
-    static NativeService toService(Config config) {
+    /**
+     * A native service's name: its configuration's alias ({@code org.servicefarm.native~s140-wiki}, from the file
+     * {@code org.servicefarm.native-s140-wiki.cfg} or the API), or what follows the factory PID in an older one's PID.
+     */
+    static String nameOf(String pid) {
+        int alias = pid.indexOf('~');
+        if (alias >= 0) {
+            return pid.substring(alias + 1);
+        }
+        return pid.startsWith(FACTORY_PID + ".") ? pid.substring(FACTORY_PID.length() + 1) : pid;
+    }
+
+    /** The configuration of {@code service}, as {@link #toService} reads it back. */
+    static Dictionary<String, Object> toProperties(NativeService service) {
+        Hashtable<String, Object> p = new Hashtable<>();
+        Offering offering = service.offering();
+        p.put("host", service.host());
+        p.put("address", service.endpoint().host());
+        p.put("port", service.endpoint().port());
+        p.put("securityZone", service.securityZone());
+        p.put("service", offering.service());
+        p.put("version", offering.version());
+        p.put("os", offering.environment().os());
+        p.put("server", offering.environment().server());
+        p.put("runtime", offering.environment().runtime());
+        p.put("patches", offering.environment().patches().toArray(String[]::new));
+        p.put("securityLevel", offering.securityLevel());
+        return p;
+    }
+
+    static NativeService toService(String name, Config config) {
         Names.required("service", config.service());
         Names.required("version", config.version());
         Names.required("os", config.os());
@@ -99,7 +131,7 @@ public class NativeServiceConfiguration {
         Offering offering = new Offering(config.service(), config.version(),
                 new Environment(config.os(), config.server(), config.runtime(), Lists.split(config.patches())),
                 config.securityLevel());
-        return new NativeService(config.host(), offering, new Endpoint(config.address(), config.port()),
+        return new NativeService(name, config.host(), offering, new Endpoint(config.address(), config.port()),
                 config.securityZone());
     }
 

@@ -1,5 +1,6 @@
 package org.servicefarm.core.internal;
 
+import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -7,23 +8,34 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
+import org.servicefarm.api.ConflictException;
 import org.servicefarm.api.DirectoryView;
+import org.servicefarm.api.HostRecord;
+import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.NativeService;
 import org.servicefarm.api.NativeServiceStatus;
+import org.servicefarm.api.Names;
+import org.servicefarm.api.NotFoundException;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.Resolution;
 import org.slf4j.Logger;
@@ -51,6 +63,8 @@ public class NativeServices {
         final NativeService service;
         final AtomicLong grants = new AtomicLong();
         final AtomicBoolean probing = new AtomicBoolean();
+        /** Completes when its first probe ended: what {@link #register} waits for. */
+        final CompletableFuture<Void> probed = new CompletableFuture<>();
         volatile boolean answering;
         volatile String detail = "not probed yet";
         volatile Instant since;
@@ -65,6 +79,11 @@ public class NativeServices {
     SecurityZoneFilter zones;
     @Reference
     DirectoryView directory;
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    volatile ConfigurationAdmin configurationAdmin;
+    /** How long {@link #register} waits for its configuration to come back as a component. */
+    Duration registrationWait = Duration.ofSeconds(10);
+    private final Map<String, CompletableFuture<Void>> awaited = new ConcurrentHashMap<>();
     Clock clock = Clock.systemUTC();
     private volatile Readiness probe;
     private ScheduledExecutorService rechecks;
@@ -103,11 +122,12 @@ public class NativeServices {
     void add(NativeServiceConfiguration configuration) {
         Entry entry = new Entry(configuration.service());
         entries.put(configuration, entry);
+        Optional.ofNullable(awaited.get(entry.service.name())).ifPresent(up -> up.complete(null));
         String unreachable = notInCatalog(entry.service);
         if (unreachable == null) {
-            LOG.info("Native service {} at {} configured", entry.service.name(), entry.service.endpoint());
+            LOG.info("Native service {} at {} configured", entry.service, entry.service.endpoint());
         } else {
-            LOG.warn("Native service {} at {} configured, but {}", entry.service.name(), entry.service.endpoint(),
+            LOG.warn("Native service {} at {} configured, but {}", entry.service, entry.service.endpoint(),
                     unreachable);
         }
         if (probe != null) {
@@ -118,7 +138,7 @@ public class NativeServices {
     void remove(NativeServiceConfiguration configuration) {
         Entry gone = entries.remove(configuration);
         if (gone != null) {
-            LOG.info("Native service {} removed", gone.service.name());
+            LOG.info("Native service {} removed", gone.service);
         }
     }
 
@@ -166,6 +186,100 @@ public class NativeServices {
                 .toList();
     }
 
+    /**
+     * Adds a native service as a factory configuration (persisted by Configuration Admin) and waits until it is known.
+     * Checked first: its name is free regardless of case, no other runs its offering on its host, the catalog offers
+     * its offering as it is, and its host's zone may serve the offering's security level; on any refusal nothing is
+     * persisted. Answers once its first probe ended (at most a probe's time more), so that what it says of the service
+     * answering is so.
+     */
+    synchronized NativeServiceStatus register(NativeService service) {
+        ConfigurationAdmin cm = configurationAdmin;
+        if (cm == null) {
+            throw new IllegalStateException("Configuration Admin is not available: native services cannot be added now");
+        }
+        String name = service.name();
+        try {
+            for (Configuration existing : configurations(cm, "(service.factoryPid=" + NativeServiceConfiguration.FACTORY_PID
+                    + ")")) {
+                if (NativeServiceConfiguration.nameOf(existing.getPid()).equalsIgnoreCase(name)) {
+                    throw new ConflictException("a native service named "
+                            + NativeServiceConfiguration.nameOf(existing.getPid()) + " exists"
+                            + " (names are unique regardless of case)");
+                }
+            }
+            for (Entry entry : entries.values()) {
+                if (entry.service.host().equalsIgnoreCase(service.host())
+                        && entry.service.offering().equals(service.offering())) {
+                    throw new ConflictException("host " + entry.service.host() + " runs "
+                            + service.offering().key() + " as " + entry.service.name());
+                }
+            }
+            String unreachable = notInCatalog(service);
+            if (unreachable != null) {
+                throw new InvalidRequestException("offering", unreachable);
+            }
+            String zone = zones.zoneRejectionOf(service.securityZone(), service.offering().securityLevel());
+            if (zone != null) {
+                throw new InvalidRequestException("securityZone", "it could never be granted: " + zone);
+            }
+            CompletableFuture<Void> up = awaited.computeIfAbsent(name, k -> new CompletableFuture<>());
+            Configuration configuration = cm.getFactoryConfiguration(NativeServiceConfiguration.FACTORY_PID, name, "?");
+            configuration.update(NativeServiceConfiguration.toProperties(service));
+            long deadline = System.nanoTime() + registrationWait.toNanos();
+            try {
+                up.get(registrationWait.toMillis(), TimeUnit.MILLISECONDS);
+                for (Entry entry : entries.values()) {
+                    if (entry.service.name().equals(name)) {
+                        entry.probed.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                    }
+                }
+            } catch (TimeoutException | ExecutionException e) {
+                // not back yet, or not probed yet: the status below says so
+            }
+            return status(name).orElseThrow(() -> new IllegalStateException("native service " + name
+                    + " was saved but its configuration was not accepted; see the log"));
+        } catch (IOException | InvalidSyntaxException e) {
+            throw new IllegalStateException("cannot save native service " + name + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while adding native service " + name);
+        } finally {
+            awaited.remove(name);
+        }
+    }
+
+    /** Removes a native service with its configuration, from the API or a file of etc/ alike. */
+    void unregister(String name) {
+        ConfigurationAdmin cm = configurationAdmin;
+        if (cm == null) {
+            throw new IllegalStateException("Configuration Admin is not available: native services cannot be removed now");
+        }
+        List<Configuration> found;
+        try {
+            found = HostRecord.validName(name) ? configurations(cm, "(service.factoryPid="
+                    + NativeServiceConfiguration.FACTORY_PID + ")").stream()
+                    .filter(c -> NativeServiceConfiguration.nameOf(c.getPid()).equals(name)).toList() : List.of();
+            if (found.isEmpty()) {
+                throw new NotFoundException("no native service named " + Names.excerpt(name));
+            }
+            found.get(0).delete();
+        } catch (IOException | InvalidSyntaxException e) {
+            throw new IllegalStateException("cannot remove native service " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The status of the native service named {@code name}, if it is known. */
+    Optional<NativeServiceStatus> status(String name) {
+        return statuses().stream().filter(s -> s.service().name().equals(name)).findFirst();
+    }
+
+    private static List<Configuration> configurations(ConfigurationAdmin cm, String filter)
+            throws IOException, InvalidSyntaxException {
+        Configuration[] found = cm.listConfigurations(filter);
+        return found == null ? List.of() : List.of(found);
+    }
+
     private String detail(Entry entry) {
         String unreachable = notInCatalog(entry.service);
         String zone = zones.zoneRejectionOf(entry.service.securityZone(), entry.service.offering().securityLevel());
@@ -200,6 +314,7 @@ public class NativeServices {
         readiness.await(Map.of(entry.service.offering().service(), entry.service.endpoint()),
                 new EndpointProbe.Timing(ATTEMPT, ATTEMPT, ATTEMPT)).whenComplete((answered, failure) -> {
             entry.probing.set(false);
+            entry.probed.complete(null);
             boolean answers = failure == null;
             String detail = answers ? null : describe(failure);
             boolean changed = answers != entry.answering || entry.since == null;
@@ -209,10 +324,10 @@ public class NativeServices {
                 entry.since = clock.instant();
                 if (answers) {
                     LOG.info("Native service {} answers at {}: requests for it are granted there",
-                            entry.service.name(), entry.service.endpoint());
+                            entry.service, entry.service.endpoint());
                 } else {
                     LOG.warn("Native service {} does not answer at {} ({}): requests for it go to VMs",
-                            entry.service.name(), entry.service.endpoint(), detail);
+                            entry.service, entry.service.endpoint(), detail);
                 }
             }
         });

@@ -10,7 +10,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.lang.reflect.Proxy;
 import java.time.Duration;
+import java.util.Dictionary;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,11 +20,16 @@ import java.util.Map;
 import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
 import org.servicefarm.api.Activation;
+import org.servicefarm.api.ConflictException;
+import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.Environment;
 import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.NativeService;
 import org.servicefarm.api.NativeServiceStatus;
+import org.servicefarm.api.NotFoundException;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.Resolution;
@@ -47,14 +54,19 @@ class NativeServicesTest {
 
     @Test
     void aConfigurationNamesEveryFieldAndRefusesWhatCouldReachAShellOrAZoneFile() {
-        NativeService service = NativeServiceConfiguration.toService(config("s140", "10.0.0.140", 8080, "standard",
+        NativeService service = NativeServiceConfiguration.toService("s140-wiki", config("s140", "10.0.0.140", 8080, "standard",
                 "standard"));
         assertEquals("s140", service.host());
+        assertEquals("s140-wiki", service.name());
+        assertEquals("s140-wiki", NativeServiceConfiguration.nameOf("org.servicefarm.native~s140-wiki"));
+        assertEquals("0b4e-77", NativeServiceConfiguration.nameOf("org.servicefarm.native.0b4e-77"));
+        assertEquals("name", assertThrows(InvalidRequestException.class, () -> NativeServiceConfiguration.toService(
+                "s140 wiki", config("s140", "10.0.0.140", 80, "standard", "standard"))).field());
         assertEquals("10.0.0.140:8080", service.endpoint().toString());
         assertEquals("wiki@2.1/debian-12/nginx-1.22/php-8.2+cve-1[standard]", service.offering().key());
-        assertEquals("[fd00::140]:80", NativeServiceConfiguration.toService(config("s140", "fd00::140", 80,
+        assertEquals("[fd00::140]:80", NativeServiceConfiguration.toService("s140-wiki", config("s140", "fd00::140", 80,
                 "standard", "standard")).endpoint().toString());
-        assertEquals("s140.example.org", NativeServiceConfiguration.toService(config("s140", "s140.example.org", 80,
+        assertEquals("s140.example.org", NativeServiceConfiguration.toService("s140-wiki", config("s140", "s140.example.org", 80,
                 "standard", "standard")).endpoint().host());
 
         assertEquals("address", refused(config("s140", "10.0.0.1;reboot", 80, "standard", "standard")).field());
@@ -134,6 +146,79 @@ class NativeServicesTest {
         assertTrue(detail.startsWith("not probed yet; no request reaches it: the catalog does not offer it ("), detail);
     }
 
+    @Test
+    void anOperatorAddsAndRemovesOneAtRunTimeAndARefusalSavesNothing() throws Exception {
+        Map<String, Dictionary<String, Object>> saved = new java.util.concurrent.ConcurrentHashMap<>();
+        farm.natives.configurationAdmin = configurationAdmin(saved);
+        farm.natives.registrationWait = Duration.ofSeconds(5);
+        HttpServer server = serve();
+        farm.natives.start(new EndpointProbe());
+        Offering wiki = offering(ServiceRequest.of("wiki"));
+        NativeService s140 = new NativeService("s140-wiki", "s140", wiki,
+                new Endpoint("127.0.0.1", server.getAddress().getPort()), "standard");
+
+        NativeServiceStatus added = farm.manager.registerNative(s140);
+        assertEquals(s140, added.service());
+        assertTrue(added.answering(), "answered once its first probe ended: " + added);
+        assertEquals(List.of("org.servicefarm.native~s140-wiki"), List.copyOf(saved.keySet()));
+
+        assertInstanceOf(ConflictException.class, assertThrows(RuntimeException.class, () -> farm.manager
+                .registerNative(new NativeService("S140-WIKI", "s141", wiki, new Endpoint("127.0.0.1", 2), "standard"))));
+        assertInstanceOf(ConflictException.class, assertThrows(RuntimeException.class, () -> farm.manager
+                .registerNative(new NativeService("again", "s140", wiki, new Endpoint("127.0.0.1", 2), "standard"))));
+        Offering windowsWiki = new Offering("wiki", "2.1", new Environment("windows-2022", "iis-10", "php-8.2",
+                List.of()), "standard");
+        assertEquals("offering", assertThrows(InvalidRequestException.class, () -> farm.manager.registerNative(
+                new NativeService("s150", "s150", windowsWiki, new Endpoint("127.0.0.1", 3), "standard"))).field());
+        Offering vault = offering(new ServiceRequest("wiki", null, Environment.ANY, "high", null, null));
+        assertEquals("securityZone", assertThrows(InvalidRequestException.class, () -> farm.manager.registerNative(
+                new NativeService("s151", "s151", vault, new Endpoint("127.0.0.1", 4), "standard"))).field());
+        assertEquals(1, saved.size(), "nothing saved for a refusal");
+        assertEquals(1, farm.manager.natives().size());
+
+        assertThrows(NotFoundException.class, () -> farm.manager.unregisterNative("s999"));
+        assertThrows(NotFoundException.class, () -> farm.manager.unregisterNative("(service.pid=*)"));
+        farm.manager.unregisterNative("s140-wiki");
+        assertTrue(saved.isEmpty());
+        assertEquals(List.of(), farm.manager.natives());
+    }
+
+    /** Configuration Admin with SCR's part played: a saved native configuration becomes a component, bound. */
+    private ConfigurationAdmin configurationAdmin(Map<String, Dictionary<String, Object>> saved) {
+        Map<String, NativeServiceConfiguration> components = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.function.Function<String, Configuration> configuration = pid -> (Configuration) Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[] {Configuration.class}, (proxy, method, args) ->
+                        switch (method.getName()) {
+                            case "getPid" -> pid;
+                            case "update" -> {
+                                @SuppressWarnings("unchecked")
+                                Dictionary<String, Object> properties = (Dictionary<String, Object>) args[0];
+                                saved.put(pid, properties);
+                                Map<String, Object> map = new HashMap<>();
+                                java.util.Collections.list(properties.keys()).forEach(k -> map.put(k, properties.get(k)));
+                                map.put("service.pid", pid);
+                                NativeServiceConfiguration component = new NativeServiceConfiguration();
+                                component.activate(Farm.convert(map, NativeServiceConfiguration.Config.class), map);
+                                components.put(pid, component);
+                                farm.natives.add(component);
+                                yield null;
+                            }
+                            case "delete" -> {
+                                saved.remove(pid);
+                                farm.natives.remove(components.remove(pid));
+                                yield null;
+                            }
+                            default -> throw new UnsupportedOperationException(method.getName());
+                        });
+        return (ConfigurationAdmin) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {ConfigurationAdmin.class}, (proxy, method, args) -> switch (method.getName()) {
+                    case "getFactoryConfiguration" -> configuration.apply(args[0] + "~" + args[1]);
+                    case "listConfigurations" -> saved.isEmpty() ? null
+                            : saved.keySet().stream().map(configuration).toArray(Configuration[]::new);
+                    default -> throw new UnsupportedOperationException(method.getName());
+                });
+    }
+
     private Offering offering(ServiceRequest request) {
         return assertInstanceOf(Resolution.Viable.class, farm.directory.resolve(request)).offering();
     }
@@ -155,6 +240,7 @@ class NativeServicesTest {
                 "os", offering.environment().os(), "server", offering.environment().server(),
                 "runtime", offering.environment().runtime(),
                 "patches", offering.environment().patches().toArray(String[]::new)));
+        properties.put("service.pid", "org.servicefarm.native~" + host);
         NativeServiceConfiguration configuration = new NativeServiceConfiguration();
         configuration.activate(Farm.convert(properties, NativeServiceConfiguration.Config.class), properties);
         farm.natives.add(configuration);
@@ -185,6 +271,6 @@ class NativeServicesTest {
     }
 
     private static InvalidRequestException refused(NativeServiceConfiguration.Config config) {
-        return assertThrows(InvalidRequestException.class, () -> NativeServiceConfiguration.toService(config));
+        return assertThrows(InvalidRequestException.class, () -> NativeServiceConfiguration.toService("s140-wiki", config));
     }
 }

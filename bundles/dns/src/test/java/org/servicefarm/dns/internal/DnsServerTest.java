@@ -55,8 +55,8 @@ class DnsServerTest {
             });
 
     /** Services hosts run themselves: one at an IP address, one at a DNS name. */
-    static final NativeService S140 = new NativeService("s140", WIKI, new Endpoint("127.0.0.9", 8080), "standard");
-    static final NativeService S145 = new NativeService("s145", WIKI, new Endpoint("s145.example.org", 80), "standard");
+    static final NativeService S140 = new NativeService("s140-shop", "s140", WIKI, new Endpoint("127.0.0.9", 8080), "standard");
+    static final NativeService S145 = new NativeService("s145-api", "s145", WIKI, new Endpoint("s145.example.org", 80), "standard");
 
     final ListedFarm manager = new ListedFarm() {
         @Override

@@ -133,7 +133,7 @@ final class JsonMapping {
      * A service a host runs itself: granted at {@code endpoint} while {@code answering}; {@code detail} says what the
      * last probe met when it does not; {@code since} when it began to answer or to fail.
      */
-    record NativeServiceJson(String host, OfferingJson offering, EndpointJson endpoint, String securityZone,
+    record NativeServiceJson(String name, String host, OfferingJson offering, EndpointJson endpoint, String securityZone,
                              boolean answering, String detail, String since, long grants) {
     }
 
@@ -274,9 +274,13 @@ final class JsonMapping {
     }
 
     static NativeServicesJson natives(List<NativeServiceStatus> natives) {
-        return new NativeServicesJson(natives.stream().map(n -> new NativeServiceJson(n.service().host(),
-                offering(n.service().offering()), endpoint(n.service().endpoint()), n.service().securityZone(),
-                n.answering(), n.detail(), instant(n.since()), n.grants())).toList());
+        return new NativeServicesJson(natives.stream().map(JsonMapping::nativeService).toList());
+    }
+
+    static NativeServiceJson nativeService(NativeServiceStatus n) {
+        return new NativeServiceJson(n.service().name(), n.service().host(), offering(n.service().offering()),
+                endpoint(n.service().endpoint()), n.service().securityZone(), n.answering(), n.detail(),
+                instant(n.since()), n.grants());
     }
 
     static HostsJson hosts(List<HostStatus> hosts) {

@@ -204,11 +204,11 @@ final class Formats {
     }
 
     static final List<String> NATIVE_COLUMNS =
-            List.of("Host", "Offering", "Endpoint", "Zone", "Answering", "Since", "Grants");
+            List.of("Name", "Host", "Offering", "Endpoint", "Zone", "Answering", "Since", "Grants");
 
     static List<String> nativeRow(NativeServiceStatus status) {
         NativeService service = status.service();
-        return List.of(service.host(), service.offering().key(), service.endpoint().toString(), service.securityZone(),
+        return List.of(service.name(), service.host(), service.offering().key(), service.endpoint().toString(), service.securityZone(),
                 status.answering() ? "yes" : "no" + (status.detail() == null ? "" : ": " + status.detail()),
                 status.since() == null ? "-" : status.since().toString(), Long.toString(status.grants()));
     }

@@ -165,7 +165,7 @@ class FarmCompleterTest {
     @Test
     void everyCommandIsFoundByItsNameHasHelpAndCompletesOnlyKnownSets() throws Exception {
         List<Class<?>> commands = commands();
-        assertEquals(31, commands.size(), commands.toString());
+        assertEquals(33, commands.size(), commands.toString());
         for (Class<?> type : commands) {
             Command command = type.getAnnotation(Command.class);
             assertEquals("farm", command.scope());

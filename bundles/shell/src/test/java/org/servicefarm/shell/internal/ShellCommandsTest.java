@@ -30,6 +30,7 @@ import org.servicefarm.api.NativeServiceStatus;
 import org.servicefarm.api.NotFoundException;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.Outcome;
+import org.servicefarm.api.ServiceManager;
 import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.config.RefusedConfiguration;
 import org.servicefarm.api.image.BuildOutcome;
@@ -443,8 +444,8 @@ class ShellCommandsTest {
     void nativesListsTheServicesHostsRunThemselvesAndTheirGrantNamesNoVm() throws Exception {
         Offering wiki = new Offering("wiki", "2.1", new Environment("debian-12", "nginx-1.22", "php-8.2", List.of()),
                 "standard");
-        NativeService s140 = new NativeService("s140", wiki, new Endpoint("10.0.0.140", 8080), "standard");
-        NativeService s145 = new NativeService("s145", wiki, new Endpoint("s145.example.org", 80), "standard");
+        NativeService s140 = new NativeService("s140-wiki", "s140", wiki, new Endpoint("10.0.0.140", 8080), "standard");
+        NativeService s145 = new NativeService("s145-wiki", "s145", wiki, new Endpoint("s145.example.org", 80), "standard");
         ListedFarm withNatives = new ListedFarm() {
             @Override
             public List<NativeServiceStatus> natives() {
@@ -462,7 +463,7 @@ class ShellCommandsTest {
         } finally {
             System.setOut(stdout);
         }
-        assertTrue(printed().lines().anyMatch(l -> l.matches("s140\\s+\\|?\\s*wiki@2\\.1/debian-12/nginx-1\\.22/php-8\\.2"
+        assertTrue(printed().lines().anyMatch(l -> l.matches("s140-wiki\\s+\\|?\\s*s140\\s+\\|?\\s*wiki@2\\.1/debian-12/nginx-1\\.22/php-8\\.2"
                 + "\\[standard]\\s+\\|?\\s*10\\.0\\.0\\.140:8080\\s+\\|?\\s*standard\\s+\\|?\\s*yes\\s+\\|?\\s*"
                 + "2026-11-27T21:00:00Z\\s+\\|?\\s*3\\s*")), printed());
         assertTrue(printed().contains("no: s145.example.org:80 did not answer: connection refused"), printed());
@@ -472,6 +473,71 @@ class ShellCommandsTest {
         assertTrue(granted.startsWith("GRANTED wiki at 10.0.0.140:8080\n"), granted);
         assertTrue(granted.lines().noneMatch(l -> l.strip().startsWith("vm ")), granted);
         assertTrue(granted.lines().anyMatch(l -> l.matches("\\s*activation\\s+NATIVE")), granted);
+    }
+
+    @Test
+    void nativeAddNamesTheOptionARefusalIsAboutAndNativeRemoveTheName() throws Exception {
+        List<NativeService> added = new ArrayList<>();
+        ListedFarm natives = new ListedFarm() {
+            @Override
+            public NativeServiceStatus registerNative(NativeService service) {
+                if (service.name().equals("taken")) {
+                    throw new ConflictException("a native service named taken exists");
+                }
+                added.add(service);
+                return new NativeServiceStatus(service, false, "not probed yet", null, 0);
+            }
+
+            @Override
+            public void unregisterNative(String name) {
+                if (!name.equals("s140-wiki")) {
+                    throw new NotFoundException("no native service named " + name);
+                }
+            }
+        };
+        NativeAddCommand add = nativeAdd(natives, "s140-wiki");
+        add.out = out;
+        add.execute();
+        assertEquals("ADDED s140-wiki (wiki@2.1/debian-12/nginx-1.22/php-8.2[standard] on s140) at 10.0.0.140:8080, "
+                + "not answering yet: not probed yet\n", printed());
+        assertEquals("standard", added.get(0).securityZone());
+
+        NativeAddCommand badAddress = nativeAdd(natives, "s141");
+        badAddress.address = "10.0.0.1;reboot";
+        String refusedAddress = assertThrows(CommandException.class, badAddress::execute).getMessage();
+        assertTrue(refusedAddress
+                .startsWith("Invalid option --address: address must be a DNS name or an IP address"), refusedAddress);
+        NativeAddCommand noOs = nativeAdd(natives, "s142");
+        noOs.os = null;
+        assertEquals("Invalid option --os: environment.os is required",
+                assertThrows(CommandException.class, noOs::execute).getMessage());
+        NativeAddCommand tiered = nativeAdd(natives, "s143");
+        tiered.tier = "gold";
+        assertTrue(assertThrows(CommandException.class, tiered::execute).getMessage().startsWith("Invalid option --tier"));
+        assertEquals("Refused: a native service named taken exists",
+                assertThrows(CommandException.class, nativeAdd(natives, "taken")::execute).getMessage());
+        assertEquals(1, added.size(), "nothing passed on for a refusal");
+
+        NativeRemoveCommand remove = new NativeRemoveCommand();
+        remove.manager = natives;
+        remove.name = "s999";
+        assertEquals("Invalid argument NAME: no native service named s999",
+                assertThrows(CommandException.class, remove::execute).getMessage());
+    }
+
+    private static NativeAddCommand nativeAdd(ServiceManager manager, String name) {
+        NativeAddCommand add = new NativeAddCommand();
+        add.manager = manager;
+        add.name = name;
+        add.host = "s140";
+        add.address = "10.0.0.140";
+        add.port = 8080;
+        add.service = "wiki";
+        add.version = "2.1";
+        add.os = "debian-12";
+        add.server = "nginx-1.22";
+        add.runtime = "php-8.2";
+        return add;
     }
 
     @Test

@@ -256,7 +256,7 @@ class FarmFeedTest {
     void theServicesHostsRunThemselvesAreInTheSnapshotAndSentWhenTheyChange() throws Exception {
         Offering wiki = new Offering("wiki", "2.1", new Environment("debian-12", "nginx-1.22", "php-8.2", List.of()),
                 "standard");
-        NativeService s140 = new NativeService("s140", wiki, new Endpoint("10.0.0.140", 8080), "standard");
+        NativeService s140 = new NativeService("s140-wiki", "s140", wiki, new Endpoint("10.0.0.140", 8080), "standard");
         farm.natives.add(new NativeServiceStatus(s140, true, null, Instant.parse("2026-11-27T21:00:00Z"), 2));
         BlockingQueue<Event> events = subscribe(new AtomicBoolean(true));
         JsonNode snapshot = next(events).data().path("natives");
