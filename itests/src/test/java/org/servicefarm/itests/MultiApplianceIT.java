@@ -3,6 +3,7 @@ package org.servicefarm.itests;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -178,6 +179,19 @@ public class MultiApplianceIT {
         assertEquals(204, b.client.delete("/api/v1/hosts/multi-added", Login.ADMIN).statusCode());
         a.awaitUnder(Duration.ofSeconds(30), "the host removed on multi-b to be gone from multi-a",
                 () -> !a.client.get("/api/v1/hosts", Login.VIEWER).body().contains("\"multi-added\""));
+
+        // a service a host runs itself, added over REST on one appliance, is served by the other, and removed with it
+        JsonNode wiki = FarmClient.json(a.client.post("/api/v1/requests?explain=true", "{\"service\":\"wiki\"}",
+                Login.OPERATOR)).path("offering");
+        String nativeService = "{\"name\":\"multi-native\",\"host\":\"s140\",\"endpoint\":{\"host\":\"127.0.0.1\","
+                + "\"port\":1},\"offering\":" + wiki + "}";
+        HttpResponse<String> addedNative = a.client.post("/api/v1/natives", nativeService, Login.ADMIN);
+        assertEquals(addedNative.body(), 201, addedNative.statusCode());
+        b.awaitUnder(Duration.ofSeconds(30), "the native service added on multi-a to be on multi-b",
+                () -> b.client.get("/api/v1/natives/multi-native", Login.VIEWER).statusCode() == 200);
+        assertEquals(204, b.client.delete("/api/v1/natives/multi-native", Login.ADMIN).statusCode());
+        a.awaitUnder(Duration.ofSeconds(30), "the native service removed on multi-b to be gone from multi-a",
+                () -> a.client.get("/api/v1/natives/multi-native", Login.VIEWER).statusCode() == 404);
 
         // the leader dies; the other leads within the lease and sweeps
         JsonNode status = a.status();

@@ -271,6 +271,8 @@ public class FarmServiceManager implements ServiceManager {
     Checkpoints checkpoints;
     @Reference
     NativeServices natives;
+    @Reference
+    SharedNatives sharedNatives;
     @Reference(policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     volatile ImageStore imageStore;
     @Reference
@@ -1241,12 +1243,12 @@ public class FarmServiceManager implements ServiceManager {
 
     @Override
     public NativeServiceStatus registerNative(NativeService service) {
-        return natives.register(service);
+        return sharedNatives.register(service);
     }
 
     @Override
     public void unregisterNative(String name) {
-        natives.unregister(name);
+        sharedNatives.unregister(name);
     }
 
     @Override

@@ -5,9 +5,11 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
+import java.util.Dictionary;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -225,7 +227,9 @@ public class NativeServices {
             }
             CompletableFuture<Void> up = awaited.computeIfAbsent(name, k -> new CompletableFuture<>());
             Configuration configuration = cm.getFactoryConfiguration(NativeServiceConfiguration.FACTORY_PID, name, "?");
-            configuration.update(NativeServiceConfiguration.toProperties(service));
+            Dictionary<String, Object> properties = NativeServiceConfiguration.toProperties(service);
+            properties.put(HostRegistry.ORIGIN, HostRegistry.ORIGIN_API); // shared farm-wide, unlike a file's
+            configuration.update(properties);
             long deadline = System.nanoTime() + registrationWait.toNanos();
             try {
                 up.get(registrationWait.toMillis(), TimeUnit.MILLISECONDS);
@@ -267,6 +271,28 @@ public class NativeServices {
         } catch (IOException | InvalidSyntaxException e) {
             throw new IllegalStateException("cannot remove native service " + name + ": " + e.getMessage(), e);
         }
+    }
+
+    /** Whether a native service of that name is configured here (from the API or a file), regardless of case. */
+    boolean configured(String name) {
+        return entries.values().stream().anyMatch(e -> e.service.name().equalsIgnoreCase(name));
+    }
+
+    /** The names of the native services added through the API, here or followed from another appliance. */
+    Set<String> addedThroughApi() {
+        ConfigurationAdmin cm = configurationAdmin;
+        Set<String> names = new java.util.TreeSet<>();
+        try {
+            for (Configuration configuration : cm == null ? List.<Configuration>of() : configurations(cm,
+                    "(&(service.factoryPid=" + NativeServiceConfiguration.FACTORY_PID + ")(" + HostRegistry.ORIGIN
+                            + "=" + HostRegistry.ORIGIN_API + "))")) {
+                names.add(NativeServiceConfiguration.nameOf(configuration.getPid()));
+            }
+        } catch (IOException | InvalidSyntaxException e) {
+            throw new IllegalStateException("cannot list the native services added through the API: "
+                    + e.getMessage(), e);
+        }
+        return names;
     }
 
     /** The status of the native service named {@code name}, if it is known. */

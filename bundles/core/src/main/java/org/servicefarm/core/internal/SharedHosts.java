@@ -1,12 +1,9 @@
 package org.servicefarm.core.internal;
 
 import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -17,10 +14,8 @@ import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
-import org.servicefarm.api.ConflictException;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
-import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.Names;
 import org.servicefarm.api.NotFoundException;
 import org.servicefarm.api.store.HostDrains;
@@ -59,10 +54,8 @@ public class SharedHosts {
     /** The lifecycle sweeper, once it is active: a drain, here or followed, asks it to move the host's VMs away now. */
     volatile Lifecycle lifecycle;
 
-    /** The hosts this appliance saw registered farm-wide: one of them gone from the store was removed elsewhere. */
-    private final Set<String> seen = ConcurrentHashMap.newKeySet();
-    /** Hosts registered elsewhere that this appliance refuses (e.g. its driver is missing): said once each. */
-    private final Set<String> refused = ConcurrentHashMap.newKeySet();
+    /** The hosts added through the APIs of the appliances sharing the store. */
+    private final FarmWide<HostRecord> farmWide = new FarmWide<>("Host", HostRecord::name);
     /**
      * The drains this appliance saw in {@link #drainsSeenIn}: one gone from there was undrained elsewhere. Guarded by
      * this object's lock, as every drain and follow of drains is: a follow that read the store before a drain here
@@ -91,26 +84,20 @@ public class SharedHosts {
     /** Adds a host here and registers it farm-wide. */
     HostStatus register(HostRecord host) {
         HostStatus added = registry.register(host);
-        HostRegistrations shared = registrations;
-        if (shared != null) {
-            try {
-                shared.put(host);
-                seen.add(host.name());
-            } catch (RuntimeException e) { // the host runs here; the next follow publishes it
-                LOG.warn("Host {} was added here but not registered farm-wide yet: {}", host.name(), e.getMessage());
-            }
-        }
+        farmWide.added(host, store());
         return added;
     }
 
     /** Removes a host here and its farm-wide registration. */
     void unregister(String name) {
         registry.unregister(name);
+        farmWide.removed(name, store());
+    }
+
+    /** The hosts registered farm-wide, or null without a store that keeps them. */
+    private FarmWide.Store<HostRecord> store() {
         HostRegistrations shared = registrations;
-        if (shared != null) {
-            seen.remove(name);
-            shared.remove(name);
-        }
+        return shared == null ? null : new FarmWide.Store<>(shared::hosts, shared::put, shared::remove);
     }
 
     private void followQuietly() {
@@ -128,45 +115,8 @@ public class SharedHosts {
 
     /** Makes this appliance's hosts added through the API those registered farm-wide. */
     void follow() {
-        HostRegistrations shared = registrations;
-        if (shared == null) {
-            return;
-        }
-        List<HostRecord> hosts = shared.hosts();
-        Set<String> names = new TreeSet<>();
-        for (HostRecord host : hosts) {
-            names.add(host.name());
-            if (registry.configured(host.name())) {
-                continue;
-            }
-            try {
-                registry.register(host);
-                LOG.info("Host {} registered by another appliance is added here", host.name());
-            } catch (InvalidRequestException | IllegalStateException e) { // a conflict, a driver missing here
-                if (refused.add(host.name())) {
-                    LOG.warn("Host {} registered by another appliance is not added here: {}", host.name(),
-                            e.getMessage());
-                }
-            }
-        }
-        for (String name : registry.addedThroughApi()) {
-            if (names.contains(name)) {
-                continue;
-            }
-            if (!seen.contains(name)) { // added here before the store knew it: published
-                registry.status(name).map(HostStatus::host).ifPresent(shared::put);
-                names.add(name);
-                continue;
-            }
-            try {
-                registry.unregister(name);
-                seen.remove(name);
-                LOG.info("Host {} unregistered by another appliance is removed here", name);
-            } catch (ConflictException e) {
-                LOG.debug("Host {} unregistered elsewhere still holds VMs here: {}", name, e.getMessage());
-            }
-        }
-        seen.addAll(names);
+        farmWide.follow(store(), new FarmWide.Here<>(registry::configured, registry::register,
+                registry::addedThroughApi, name -> registry.status(name).map(HostStatus::host), registry::unregister));
     }
 
     /**

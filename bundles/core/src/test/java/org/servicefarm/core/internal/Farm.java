@@ -113,6 +113,8 @@ final class Farm implements AutoCloseable {
         natives.zones = (SecurityZoneFilter) Filters.all().get("security-zone");
         natives.directory = directory;
         manager.natives = natives;
+        manager.sharedNatives = new SharedNatives(); // no store keeps them: this appliance's alone
+        manager.sharedNatives.natives = natives;
         popularity.imageStore = images;
         popularity.ports = ports;
         popularity.checkpoints = checkpoints;

@@ -16,6 +16,7 @@ import java.util.Dictionary;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.AfterEach;
@@ -183,6 +184,61 @@ class NativeServicesTest {
         assertEquals(List.of(), farm.manager.natives());
     }
 
+    @Test
+    void whatAnotherApplianceAddsThroughItsApiIsFollowedHereAndWhatItRemovesGoes() throws Exception {
+        Map<String, Dictionary<String, Object>> saved = new java.util.concurrent.ConcurrentHashMap<>();
+        farm.natives.configurationAdmin = configurationAdmin(saved);
+        farm.natives.registrationWait = Duration.ofMillis(200); // not started: no probe to wait for
+        Map<String, NativeService> farmWide = new java.util.concurrent.ConcurrentSkipListMap<>();
+        SharedNatives shared = farm.manager.sharedNatives;
+        shared.registrations = new org.servicefarm.api.store.NativeRegistrations() {
+            @Override
+            public List<NativeService> natives() {
+                return List.copyOf(farmWide.values());
+            }
+
+            @Override
+            public void put(NativeService service) {
+                farmWide.put(service.name(), service);
+            }
+
+            @Override
+            public void remove(String name) {
+                farmWide.remove(name);
+            }
+        };
+        Offering wiki = offering(ServiceRequest.of("wiki"));
+        NativeService elsewhere = new NativeService("s145-wiki", "s145", wiki, new Endpoint("127.0.0.1", 2), "standard");
+        NativeService here = new NativeService("s140-wiki", "s140", wiki, new Endpoint("127.0.0.1", 1), "standard");
+        addNative("s150", 3, wiki, "standard"); // a file's: never shared
+
+        farmWide.put(elsewhere.name(), elsewhere);
+        shared.follow();
+        assertTrue(farm.natives.configured("s145-wiki"), "registered elsewhere: added here");
+        farm.manager.registerNative(here);
+        assertEquals(Set.of("s140-wiki", "s145-wiki"), farmWide.keySet(), "added here: registered farm-wide");
+        shared.follow();
+        assertEquals(Set.of("s140-wiki", "s145-wiki", "s150"), names());
+
+        farmWide.remove("s145-wiki"); // removed on the other appliance
+        shared.follow();
+        assertEquals(Set.of("s140-wiki", "s150"), names());
+        farm.manager.unregisterNative("s140-wiki");
+        assertTrue(farmWide.isEmpty());
+
+        // added here while no store kept them (another database): published, not removed
+        SharedNatives withoutStore = new SharedNatives();
+        withoutStore.natives = farm.natives;
+        withoutStore.register(here);
+        shared.follow();
+        assertEquals(Set.of("s140-wiki"), farmWide.keySet());
+        assertEquals(Set.of("s140-wiki", "s150"), names());
+    }
+
+    private Set<String> names() {
+        return farm.manager.natives().stream().map(s -> s.service().name()).collect(java.util.stream.Collectors.toSet());
+    }
+
     /** Configuration Admin with SCR's part played: a saved native configuration becomes a component, bound. */
     private ConfigurationAdmin configurationAdmin(Map<String, Dictionary<String, Object>> saved) {
         Map<String, NativeServiceConfiguration> components = new java.util.concurrent.ConcurrentHashMap<>();
@@ -213,8 +269,17 @@ class NativeServicesTest {
         return (ConfigurationAdmin) Proxy.newProxyInstance(getClass().getClassLoader(),
                 new Class<?>[] {ConfigurationAdmin.class}, (proxy, method, args) -> switch (method.getName()) {
                     case "getFactoryConfiguration" -> configuration.apply(args[0] + "~" + args[1]);
-                    case "listConfigurations" -> saved.isEmpty() ? null
-                            : saved.keySet().stream().map(configuration).toArray(Configuration[]::new);
+                    case "listConfigurations" -> {
+                        org.osgi.framework.Filter filter = org.osgi.framework.FrameworkUtil.createFilter((String) args[0]);
+                        Configuration[] found = saved.entrySet().stream().filter(e -> {
+                            Map<String, Object> matched = new HashMap<>();
+                            java.util.Collections.list(e.getValue().keys()).forEach(k -> matched.put(k, e.getValue().get(k)));
+                            matched.put("service.pid", e.getKey());
+                            matched.put("service.factoryPid", NativeServiceConfiguration.FACTORY_PID);
+                            return filter.matches(matched);
+                        }).map(e -> configuration.apply(e.getKey())).toArray(Configuration[]::new);
+                        yield found.length == 0 ? null : found;
+                    }
                     default -> throw new UnsupportedOperationException(method.getName());
                 });
     }

@@ -54,6 +54,7 @@ abstract class VmStoreContract {
             s.execute("DROP TABLE IF EXISTS offering_claim");
             s.execute("DROP TABLE IF EXISTS appliance");
             s.execute("DROP TABLE IF EXISTS host_registration");
+            s.execute("DROP TABLE IF EXISTS native_registration");
             s.execute("DROP TABLE IF EXISTS demand");
             s.execute("DROP TABLE IF EXISTS image_catalog");
             s.execute("DROP TABLE IF EXISTS farm_key");
@@ -314,6 +315,24 @@ abstract class VmStoreContract {
         one.remove("delta");
         one.remove("delta");
         assertTrue(two.hosts().isEmpty());
+    }
+
+    @Test
+    void aNativeServiceRegisteredByOneApplianceIsReadByAnother() throws Exception {
+        JdbcNativeRegistrations one = new JdbcNativeRegistrations(database("one"));
+        JdbcNativeRegistrations two = new JdbcNativeRegistrations(database("two"));
+        Offering wiki = vm("sf-a", VmState.ACTIVE).offering();
+        org.servicefarm.api.NativeService s140 = new org.servicefarm.api.NativeService("s140-wiki", "s140", wiki,
+                new org.servicefarm.api.Endpoint("10.0.0.140", 8080), "standard");
+        one.put(s140);
+        assertEquals(List.of(s140), two.natives());
+        org.servicefarm.api.NativeService moved = new org.servicefarm.api.NativeService("s140-wiki", "s140", wiki,
+                new org.servicefarm.api.Endpoint("fd00::140", 8081), "standard");
+        two.put(moved);
+        assertEquals(List.of(moved), one.natives(), "registered again: replaced");
+        one.remove("s140-wiki");
+        one.remove("s140-wiki");
+        assertTrue(two.natives().isEmpty());
     }
 
     @Test
