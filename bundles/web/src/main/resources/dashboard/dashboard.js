@@ -149,10 +149,10 @@ function renderNatives(natives) {
   const list = natives || [];
   document.getElementById('natives').hidden = list.length === 0;
   document.getElementById('natives-list').replaceChildren(...list.map(n => {
-    const item = el('li', 'native ' + (n.answering ? 'answering' : 'silent'), n.host + ': ' + n.offering + ' at '
-      + n.endpoint + (n.answering ? ', answering' : ', not answering' + (n.detail ? ' (' + n.detail + ')' : ''))
+    const item = el('li', 'native ' + (n.answering ? 'answering' : 'silent'), n.name + ': ' + n.offering + ' on '
+      + n.host + ' at ' + n.endpoint + (n.answering ? ', answering' : ', not answering' + (n.detail ? ' (' + n.detail + ')' : ''))
       + ', ' + n.grants + ' granted');
-    item.dataset.host = n.host;
+    item.dataset.name = n.name;
     return item;
   }));
 }

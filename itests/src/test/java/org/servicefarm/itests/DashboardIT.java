@@ -129,17 +129,34 @@ public class DashboardIT extends BootedAppliance {
             setArchiveTier("SAVED");
             browser.awaitValue("document.getElementById('refused').hidden", JsonNode::asBoolean, Duration.ofSeconds(15));
 
+            // a service a host runs itself, added over REST, shows with whether it answers (nothing listens on port 1)
+            assertTrue(browser.eval("document.getElementById('natives').hidden").asBoolean());
+            JsonNode wiki = FarmClient.json(client.post("/api/v1/requests?explain=true", "{\"service\":\"wiki\"}",
+                    Login.OPERATOR)).path("offering");
+            assertEquals(201, client.post("/api/v1/natives", "{\"name\":\"s140-wiki\",\"host\":\"s140\","
+                    + "\"endpoint\":{\"host\":\"127.0.0.1\",\"port\":1},\"offering\":" + wiki + "}", Login.ADMIN)
+                    .statusCode());
+            JsonNode shown = browser.awaitValue("(document.querySelector('#natives-list li[data-name=\"s140-wiki\"]')"
+                    + " || {}).textContent || ''", v -> !v.asText().isEmpty(), Duration.ofSeconds(15));
+            assertTrue(shown.asText(), shown.asText().startsWith("s140-wiki: " + wiki.path("service").asText() + "@"));
+            assertTrue(shown.asText(), shown.asText().contains(" on s140 at 127.0.0.1:1, not answering ("));
+            assertFalse(browser.eval("document.getElementById('natives').hidden").asBoolean());
+            assertEquals(204, client.delete("/api/v1/natives/s140-wiki", Login.ADMIN).statusCode());
+            browser.awaitValue("document.getElementById('natives').hidden", JsonNode::asBoolean, Duration.ofSeconds(15));
+
             // names are checked by the API's grammar before they reach the page; the page must be safe without that:
             // markup in a name handed to its event handlers stays text
             browser.eval("handlers.answer({at: '', service: '<img src=x onerror=\"window.pwned=1\">', outcome: 'NEVER',"
                     + " detail: '<b>bold</b>'}); handlers.vm({id: 'sf-x', host: '<script>window.pwned=2</script>',"
                     + " service: '<i>s</i>', offering: 'o', state: 'ACTIVE', grants: 0});"
                     + " handlers.refused([{pid: '<u>p</u>', reason: '<img src=x onerror=\"window.pwned=3\">',"
-                    + " inForce: '<i>f</i>'}]); true");
+                    + " inForce: '<i>f</i>'}]); handlers.natives([{name: '<u>n</u>', host: 'h', offering: '<i>o</i>',"
+                    + " endpoint: 'e', answering: false, detail: '<img src=x onerror=\"window.pwned=4\">', grants: 0}]);"
+                    + " true");
             browser.awaitValue("document.getElementById('answers').textContent.includes('<img src=x')", JsonNode::asBoolean,
                     Duration.ofSeconds(5));
             assertEquals(0, browser.eval("document.querySelectorAll('#answers img, #answers b, #hosts script, #hosts i,"
-                    + " #refused img, #refused u, #refused i').length").asInt());
+                    + " #refused img, #refused u, #refused i, #natives img, #natives u, #natives i').length").asInt());
             assertTrue(browser.eval("[...document.querySelectorAll('.host')].some(h => h.dataset.host"
                     + " === '<script>window.pwned=2</script>')").asBoolean());
             FarmClient.pause(500);

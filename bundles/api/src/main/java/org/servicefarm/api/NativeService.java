@@ -7,9 +7,9 @@ import java.util.regex.Pattern;
  * A service a host runs itself, without a VM (a physical server with its own web server, say): the directory grants
  * it as it is, at its endpoint, to the requests for its offering, before any VM is reused, woken or created.
  * <p>
- * Every field is bounded here, where a native service enters the API (a configuration file), so nothing downstream
- * sees a value it would have to escape: the host and zone are {@link Names names}, the address a DNS name or an IP
- * address.
+ * Every field is bounded here, where a native service enters the API (a configuration file, a REST body, a shell
+ * command), so nothing downstream sees a value it would have to escape: the host and zone are {@link Names names},
+ * the address a DNS name or an IP address.
  *
  * @param name         what operators call it, unique regardless of case: a host name's grammar ({@link
  *                     HostRecord#name()}); a configuration file's name ({@code org.servicefarm.native-<name>.cfg})
@@ -28,14 +28,8 @@ public record NativeService(String name, String host, Offering offering, Endpoin
             "(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\\.?|[0-9A-Fa-f:.]{2,45}");
 
     public NativeService {
-        if (name == null || !HostRecord.validName(name)) {
-            throw new InvalidRequestException("name", "name must be 1-63 letters, digits, '.', '_' or '-', starting "
-                    + "with a letter or digit, not '" + Names.excerpt(String.valueOf(name)) + "'");
-        }
-        if (host == null || !HostRecord.validName(host)) {
-            throw new InvalidRequestException("host", "host must be 1-63 letters, digits, '.', '_' or '-', starting "
-                    + "with a letter or digit, not '" + Names.excerpt(String.valueOf(host)) + "'");
-        }
+        hostName("name", name);
+        hostName("host", host);
         Objects.requireNonNull(offering, "offering");
         Objects.requireNonNull(endpoint, "endpoint");
         if (!ADDRESS.matcher(endpoint.host()).matches()
@@ -44,6 +38,13 @@ public record NativeService(String name, String host, Offering offering, Endpoin
                     + Names.excerpt(endpoint.host()) + "'");
         }
         Names.required("securityZone", securityZone);
+    }
+
+    private static void hostName(String field, String value) {
+        if (value == null || !HostRecord.validName(value)) {
+            throw new InvalidRequestException(field, field + " must be 1-63 letters, digits, '.', '_' or '-', starting "
+                    + "with a letter or digit, not '" + Names.excerpt(String.valueOf(value)) + "'");
+        }
     }
 
     /** How logs name it: {@code s140-wiki (wiki@2.1/debian-12/nginx-1.22/php-8.2[standard] on s140)}. */

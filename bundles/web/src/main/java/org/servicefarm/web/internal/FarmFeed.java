@@ -48,8 +48,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * What the dashboard shows, as a stream of named JSON events: a new subscriber gets one {@code snapshot} (hosts, VMs,
  * builds, popular combinations, the keep-alive policy's outlook, the latest answers, the configurations refused), then
  * deltas: {@code vm} (a row as it is now) and {@code answer} as the manager tells them ({@link FarmListener}), and
- * {@code hosts}, {@code builds}, {@code popular}, {@code keepalive}, {@code refused}, {@code natives} when they differ from what was
- * last sent (read every {@link #REFRESH}: those have no listener events; each is a few rows, never the state table).
+ * {@code hosts}, {@code builds}, {@code popular}, {@code keepalive}, {@code refused}, {@code natives} when they
+ * differ from what was last sent (read every {@link #REFRESH}: those have no listener events; each is a few rows,
+ * never the state table).
  * <p>
  * Everything is sent from one thread of this class's own: listener calls return at once, events reach every
  * subscriber in the order they happened, and a snapshot is taken on that thread, so no delta is lost between a
@@ -310,6 +311,7 @@ public class FarmFeed implements FarmListener {
         }
         for (NativeServiceStatus status : statuses) {
             Map<String, Object> row = new LinkedHashMap<>();
+            row.put("name", status.service().name());
             row.put("host", status.service().host());
             row.put("offering", status.service().offering().key());
             row.put("endpoint", status.service().endpoint().toString());

@@ -261,6 +261,7 @@ class FarmFeedTest {
         BlockingQueue<Event> events = subscribe(new AtomicBoolean(true));
         JsonNode snapshot = next(events).data().path("natives");
         assertEquals(1, snapshot.size());
+        assertEquals("s140-wiki", snapshot.at("/0/name").asText());
         assertEquals("s140", snapshot.at("/0/host").asText());
         assertEquals("wiki@2.1/debian-12/nginx-1.22/php-8.2[standard]", snapshot.at("/0/offering").asText());
         assertEquals("10.0.0.140:8080", snapshot.at("/0/endpoint").asText());
