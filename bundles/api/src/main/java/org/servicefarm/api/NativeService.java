@@ -40,6 +40,28 @@ public record NativeService(String name, String host, Offering offering, Endpoin
         Names.required("securityZone", securityZone);
     }
 
+    /**
+     * A native service from its loose fields, as a configuration file, a REST body or a shell command gives them: an
+     * address left out or a port out of range refused by name ({@code address}, {@code port}), before the record's own
+     * rules; the zone {@code standard} when left out.
+     *
+     * @throws InvalidRequestException naming the field
+     */
+    public static NativeService of(String name, String host, String address, Integer port, String securityZone,
+                                   Offering offering) {
+        if (address == null || address.isBlank()) {
+            throw new InvalidRequestException("address", "address is required");
+        }
+        if (port == null) {
+            throw new InvalidRequestException("port", "port is required");
+        }
+        if (port < 1 || port > 65535) {
+            throw new InvalidRequestException("port", "port must be 1 to 65535, not " + port);
+        }
+        return new NativeService(name, host, offering, new Endpoint(address, port),
+                securityZone == null ? "standard" : securityZone);
+    }
+
     private static void hostName(String field, String value) {
         if (value == null || !HostRecord.validName(value)) {
             throw new InvalidRequestException(field, field + " must be 1-63 letters, digits, '.', '_' or '-', starting "

@@ -20,6 +20,25 @@ public record Offering(String service, String version, Environment environment, 
         }
     }
 
+    /**
+     * An offering named field by field by a person (a native service's configuration, a REST body, a shell command),
+     * not resolved by the directory: each field left out is refused by its name, as a request names it ({@code
+     * service}, {@code version}, {@code environment.os}, {@code environment.server}, {@code environment.runtime},
+     * {@code securityLevel}).
+     *
+     * @throws InvalidRequestException naming the field left out or outside the name grammar
+     * @since 1.10
+     */
+    public static Offering of(String service, String version, Environment environment, String securityLevel) {
+        Names.required("service", service);
+        Names.required("version", version);
+        Names.required("environment.os", environment.os());
+        Names.required("environment.server", environment.server());
+        Names.required("environment.runtime", environment.runtime());
+        Names.required("securityLevel", securityLevel);
+        return new Offering(service, version, environment, securityLevel);
+    }
+
     /** A stable, human-readable key, e.g. {@code wiki@2.1/debian-12/httpd-2.4/php-8.2+cve-1[high]}. */
     public String key() {
         return service + "@" + version + "/" + environment + "[" + securityLevel + "]";

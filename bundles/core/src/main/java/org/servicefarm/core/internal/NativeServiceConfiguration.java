@@ -10,7 +10,6 @@ import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
-import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.Environment;
 import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.NativeService;
@@ -115,24 +114,17 @@ public class NativeServiceConfiguration {
         return p;
     }
 
+    /** @throws InvalidRequestException naming the configuration key ({@code os}, not {@code environment.os}) */
     static NativeService toService(String name, Config config) {
-        Names.required("service", config.service());
-        Names.required("version", config.version());
-        Names.required("os", config.os());
-        Names.required("server", config.server());
-        Names.required("runtime", config.runtime());
-        Names.required("securityLevel", config.securityLevel());
-        if (config.address() == null || config.address().isBlank()) {
-            throw new InvalidRequestException("address", "address is required");
+        try {
+            return NativeService.of(name, config.host(), config.address(), config.port(), config.securityZone(),
+                    Offering.of(config.service(), config.version(), new Environment(config.os(), config.server(),
+                            config.runtime(), Lists.split(config.patches())), config.securityLevel()));
+        } catch (InvalidRequestException e) {
+            String field = e.field();
+            throw field != null && field.startsWith("environment.")
+                    ? new InvalidRequestException(field.substring("environment.".length()), e.getMessage()) : e;
         }
-        if (config.port() < 1 || config.port() > 65535) {
-            throw new InvalidRequestException("port", "port must be 1 to 65535, not " + config.port());
-        }
-        Offering offering = new Offering(config.service(), config.version(),
-                new Environment(config.os(), config.server(), config.runtime(), Lists.split(config.patches())),
-                config.securityLevel());
-        return new NativeService(name, config.host(), offering, new Endpoint(config.address(), config.port()),
-                config.securityZone());
     }
 
     NativeService service() {

@@ -2,11 +2,9 @@ package org.servicefarm.rest.internal;
 
 import java.util.List;
 
-import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.Environment;
 import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.NativeService;
-import org.servicefarm.api.Names;
 import org.servicefarm.api.Offering;
 
 /**
@@ -25,16 +23,10 @@ record NativeRegistration(String name, String host, EndpointBody endpoint, Strin
     record EnvironmentBody(String os, String server, String runtime, List<String> patches) {
     }
 
-    /** @throws InvalidRequestException naming the field when one is missing or breaks the rules */
+    /** @throws InvalidRequestException naming the field as this body names it, when one is missing or breaks a rule */
     NativeService toNativeService() {
         if (endpoint == null) {
             throw new InvalidRequestException("endpoint", "endpoint is required: {\"host\":\"10.0.0.140\",\"port\":8080}");
-        }
-        if (endpoint.port() == null || endpoint.port() < 1 || endpoint.port() > 65535) {
-            throw new InvalidRequestException("endpoint.port", "endpoint.port must be 1 to 65535");
-        }
-        if (endpoint.host() == null || endpoint.host().isBlank()) {
-            throw new InvalidRequestException("endpoint.host", "endpoint.host is required");
         }
         if (offering == null || offering.environment() == null) {
             throw new InvalidRequestException(offering == null ? "offering" : "offering.environment",
@@ -42,19 +34,19 @@ record NativeRegistration(String name, String host, EndpointBody endpoint, Strin
                             + "securityLevel");
         }
         EnvironmentBody environment = offering.environment();
-        Names.required("offering.service", offering.service());
-        Names.required("offering.version", offering.version());
-        Names.required("offering.environment.os", environment.os());
-        Names.required("offering.environment.server", environment.server());
-        Names.required("offering.environment.runtime", environment.runtime());
-        Names.required("offering.securityLevel", offering.securityLevel());
-        Offering offered = new Offering(offering.service(), offering.version(), new Environment(environment.os(),
-                environment.server(), environment.runtime(), environment.patches()), offering.securityLevel());
+        Offering offered;
         try {
-            return new NativeService(name, host, offered, new Endpoint(endpoint.host(), endpoint.port()),
-                    securityZone == null ? "standard" : securityZone);
-        } catch (InvalidRequestException e) { // the record's field, named as this body names it
-            throw "address".equals(e.field()) ? new InvalidRequestException("endpoint.host", e.getMessage()) : e;
+            offered = Offering.of(offering.service(), offering.version(), new Environment(environment.os(),
+                    environment.server(), environment.runtime(), environment.patches()), offering.securityLevel());
+        } catch (InvalidRequestException e) {
+            throw new InvalidRequestException("offering." + e.field(), "offering." + e.getMessage());
+        }
+        try {
+            return NativeService.of(name, host, endpoint.host(), endpoint.port(), securityZone, offered);
+        } catch (InvalidRequestException e) {
+            String field = "address".equals(e.field()) ? "endpoint.host" : "port".equals(e.field()) ? "endpoint.port"
+                    : e.field();
+            throw field.equals(e.field()) ? e : new InvalidRequestException(field, e.getMessage());
         }
     }
 }

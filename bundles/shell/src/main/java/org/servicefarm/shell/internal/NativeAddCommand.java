@@ -11,12 +11,10 @@ import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 import org.apache.karaf.shell.support.CommandException;
 import org.servicefarm.api.ConflictException;
-import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.Environment;
 import org.servicefarm.api.InvalidRequestException;
 import org.servicefarm.api.NativeService;
 import org.servicefarm.api.NativeServiceStatus;
-import org.servicefarm.api.Names;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.ServiceManager;
 
@@ -73,20 +71,9 @@ public class NativeAddCommand extends RequestOptions {
         }
         NativeServiceStatus added;
         try {
-            Names.required("version", version);
-            Names.required("environment.os", os);
-            Names.required("environment.server", server);
-            Names.required("environment.runtime", runtime);
-            if (address == null || address.isBlank()) {
-                throw new InvalidRequestException("address", "address is required");
-            }
-            if (port == null || port < 1 || port > 65535) {
-                throw new InvalidRequestException("port", "port must be 1 to 65535");
-            }
-            Offering offering = new Offering(service, version, new Environment(os, server, runtime, patches),
+            Offering offering = Offering.of(service, version, new Environment(os, server, runtime, patches),
                     securityLevel == null ? "standard" : securityLevel);
-            added = manager.registerNative(new NativeService(name, host, offering, new Endpoint(address, port),
-                    securityZone == null ? "standard" : securityZone));
+            added = manager.registerNative(NativeService.of(name, host, address, port, securityZone, offering));
         } catch (InvalidRequestException e) {
             throw Failures.invalid(e, OPTIONS);
         } catch (ConflictException e) {
