@@ -38,6 +38,7 @@ final class ApplianceProcess {
 
     final Path home;
     final int httpPort;
+    final String sshPort;
     final String dnsPort;
     final FarmClient client;
     private Process karaf;
@@ -61,7 +62,8 @@ final class ApplianceProcess {
         }
         httpPort = Integer.parseInt(ApplianceOptions.freePort());
         set("org.ops4j.pax.web.cfg", "org.osgi.service.http.port", String.valueOf(httpPort));
-        set("org.apache.karaf.shell.cfg", "sshPort", ApplianceOptions.freePort());
+        sshPort = ApplianceOptions.freePort();
+        set("org.apache.karaf.shell.cfg", "sshPort", sshPort);
         set("org.apache.karaf.management.cfg", "rmiRegistryPort", ApplianceOptions.freePort());
         set("org.apache.karaf.management.cfg", "rmiServerPort", ApplianceOptions.freePort());
         dnsPort = ApplianceOptions.freePort();
@@ -227,6 +229,21 @@ final class ApplianceProcess {
         karaf.waitFor(30, TimeUnit.SECONDS);
         karaf.descendants().forEach(p -> p.onExit().join());
         karaf = null;
+    }
+
+    /** Runs a shell command as the demo admin over bin/client; its output, or a failure naming its exit status. */
+    String shell(String command) throws Exception {
+        Process process = new ProcessBuilder(home.resolve("bin/client").toString(), "-u", "admin", "-p", "admin",
+                "-a", sshPort, "-r", "10", "-d", "1", "-b").directory(home.toFile()).redirectErrorStream(true).start();
+        process.getOutputStream().write((command + "\n").getBytes(StandardCharsets.UTF_8));
+        process.getOutputStream().close();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!process.waitFor(120, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            fail("bin/client did not finish: " + command);
+        }
+        assertTrue("exit " + process.exitValue() + " of '" + command + "': " + output, process.exitValue() == 0);
+        return output;
     }
 
     /**

@@ -1,0 +1,169 @@
+package org.servicefarm.itests;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.FixMethodOrder;
+import org.junit.Test;
+import org.junit.runners.MethodSorters;
+import org.servicefarm.driver.xapi.simulator.XapiSimulator;
+import org.servicefarm.itests.FarmClient.Grant;
+import org.servicefarm.itests.FarmClient.Login;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * The xapi driver in the assembled appliance, beside libvirt: installed at run time, a pool joins the farm over REST
+ * and runs a real image's VMs through their whole life, and the driver removed and installed again while the
+ * libvirt hosts go on serving. The pool is the XAPI simulator on loopback (this JVM), spoken to over the wire.
+ */
+@FixMethodOrder(MethodSorters.NAME_ASCENDING)
+public class XapiDriverIT {
+
+    private static final Duration GRANT = Duration.ofSeconds(180);
+    private static final String WIKI = "{\"service\":\"wiki\"}";
+    private static final String WINDOWS = "{\"service\":\"static-site\",\"environment\":{\"os\":\"windows-2022\"}}";
+    private static final String PASSWORD = "xapi-it-secret";
+
+    private static XapiSimulator pool;
+    private static ApplianceProcess appliance;
+    private static FarmClient client;
+    private static String vmId;
+
+    @BeforeClass
+    public static void anApplianceAndAPool() throws Exception {
+        Path data = Path.of("target", "xapi-it-pool").toAbsolutePath();
+        ApplianceProcess.run(Duration.ofSeconds(60), "rm", "-rf", data.toString());
+        pool = XapiSimulator.start(data, "root", PASSWORD, "xen-a", "xen-b");
+        appliance = new ApplianceProcess("xapi-it");
+        appliance.set("org.servicefarm.driver.xapi.cfg", "pools", pool.url());
+        appliance.set("org.servicefarm.driver.xapi.cfg", ".password", PASSWORD);
+        appliance.start(WIKI);
+        client = appliance.client;
+    }
+
+    @AfterClass
+    public static void stop() throws Exception {
+        try {
+            if (appliance != null) {
+                appliance.stop(Duration.ofSeconds(60));
+            }
+        } finally {
+            if (pool != null) {
+                pool.close();
+            }
+        }
+    }
+
+    private static String xen1(String uri) {
+        return "{\"name\":\"xen1\",\"driver\":\"xapi\",\"uri\":\"" + uri + "\",\"capacity\":{\"vcpus\":64,"
+                + "\"memoryMiB\":262144,\"vms\":50},\"costPerHour\":0.04,\"securityZone\":\"standard\","
+                + "\"properties\":{\"addressTimeoutSeconds\":\"30\"}}";
+    }
+
+    private static JsonNode host(String name) {
+        HttpResponse<String> answer = client.get("/api/v1/hosts/" + name, Login.VIEWER);
+        assertEquals(answer.body(), 200, answer.statusCode());
+        return FarmClient.json(answer);
+    }
+
+    @Test
+    public void a_theDriverInstalledAtRunTimeTakesAPoolAsAHost() throws Exception {
+        HttpResponse<String> early = client.post("/api/v1/hosts", xen1(pool.url()), Login.ADMIN);
+        assertEquals(early.body(), 400, early.statusCode());
+        assertTrue(early.body(), early.body().contains("'xapi' is not installed"));
+
+        appliance.shell("feature:install servicefarm-driver-xapi");
+        FarmClient.await("the xapi driver", Duration.ofSeconds(60), () -> !client.post("/api/v1/hosts",
+                xen1("http://127.0.0.1:1"), Login.ADMIN).body().contains("is not installed"));
+
+        // the pool's credentials go only to the pools the operator listed, and never unencrypted off the machine
+        for (String uri : new String[] {"http://10.0.0.1", "https://elsewhere.example.com", "http://127.0.0.1:1"}) {
+            HttpResponse<String> refused = client.post("/api/v1/hosts", xen1(uri), Login.ADMIN);
+            assertEquals(refused.body(), 400, refused.statusCode());
+            assertEquals(refused.body(), "uri", FarmClient.json(refused).path("field").asText());
+        }
+        assertEquals("nothing was added", 404, client.get("/api/v1/hosts/xen1", Login.VIEWER).statusCode());
+
+        HttpResponse<String> added = client.post("/api/v1/hosts", xen1(pool.url()), Login.ADMIN);
+        assertEquals(added.body(), 201, added.statusCode());
+        FarmClient.await("xen1 to connect", Duration.ofSeconds(30), () -> host("xen1").path("connected").asBoolean());
+        assertEquals(4, FarmClient.json(client.get("/api/v1/hosts", Login.VIEWER)).path("hosts").size());
+    }
+
+    @Test
+    public void b_aRealImageLivesItsLifeOnThePool() throws Exception {
+        Grant created = client.requestUntilGranted(WIKI, GRANT);
+        assertEquals("a real image goes to the host whose guests are real", "xen1", created.hostId());
+        vmId = created.vmId();
+        assertTrue(created.endpoint().toString(), created.endpoint().path("host").asText().startsWith("127.77."));
+        HttpResponse<String> answer = client.getService(created.endpoint());
+        assertEquals(200, answer.statusCode());
+        assertEquals("xapi-simulated-guest", answer.headers().firstValue("Server").orElse(""));
+        Map<String, Object> vm = pool.vm(vmId).orElseThrow();
+        assertEquals("Running", vm.get("power_state"));
+        assertEquals("pygrub", vm.get("PV_bootloader"));
+
+        HttpResponse<String> slept = client.post("/api/v1/vms/" + vmId + "/sleep", "", Login.OPERATOR);
+        assertEquals(slept.body(), 200, slept.statusCode());
+        assertEquals("Paused", pool.vm(vmId).orElseThrow().get("power_state"));
+        Grant resumed = client.requestUntilGranted(WIKI, GRANT);
+        assertEquals(vmId, resumed.vmId());
+        assertEquals("RESUMED", resumed.activation());
+
+        HttpResponse<String> archived = client.post("/api/v1/vms/" + vmId + "/archive?tier=SAVED", "",
+                Login.OPERATOR);
+        assertEquals(archived.body(), 200, archived.statusCode());
+        assertEquals("Suspended", pool.vm(vmId).orElseThrow().get("power_state"));
+        assertTrue("what XAPI's suspend image takes: " + archived.body(),
+                FarmClient.json(archived).path("archive").path("bytes").asLong() > 0);
+        HttpResponse<String> compressed = client.post("/api/v1/vms/" + vmId + "/archive?tier=COMPRESSED", "",
+                Login.OPERATOR);
+        assertEquals("a pool keeps saved state as XAPI suspends it: " + compressed.body(), 409,
+                compressed.statusCode());
+        Grant restored = client.requestUntilGranted(WIKI, GRANT);
+        assertEquals(vmId, restored.vmId());
+        assertEquals("RESTORED", restored.activation());
+        assertEquals(200, client.getService(restored.endpoint()).statusCode());
+    }
+
+    @Test
+    public void c_whatThePoolDoesToAGuestIsSeen() throws Exception {
+        pool.powerOff(vmId);
+        FarmClient.await("the halted guest to leave service", Duration.ofSeconds(30), () -> {
+            HttpResponse<String> row = client.get("/api/v1/vms/" + vmId, Login.VIEWER);
+            return row.statusCode() == 404 || !"ACTIVE".equals(FarmClient.json(row).path("state").asText());
+        });
+    }
+
+    @Test
+    public void d_theDriverRemovedAndInstalledAgainWhileLibvirtServes() throws Exception {
+        Grant onPool = client.requestUntilGranted(WIKI, GRANT);
+        assertEquals("xen1", onPool.hostId());
+
+        appliance.shell("feature:uninstall servicefarm-driver-xapi");
+        FarmClient.await("xen1 to be disconnected", Duration.ofSeconds(30),
+                () -> !host("xen1").path("connected").asBoolean());
+        assertTrue(host("xen1").path("detail").asText(), host("xen1").path("detail").asText()
+                .contains("driver xapi is not installed"));
+        Grant simulated = client.requestUntilGranted(WINDOWS, GRANT);
+        assertTrue("the libvirt hosts serve meanwhile: " + simulated.hostId(),
+                java.util.Set.of("alpha", "beta", "gamma").contains(simulated.hostId()));
+        assertEquals("the pool's guest runs on without the farm", "Running",
+                pool.vm(onPool.vmId()).orElseThrow().get("power_state"));
+
+        appliance.shell("feature:install servicefarm-driver-xapi");
+        FarmClient.await("xen1 to connect again", Duration.ofSeconds(60),
+                () -> host("xen1").path("connected").asBoolean());
+        Grant again = client.requestUntilGranted(WIKI, GRANT);
+        assertEquals("the guest that ran on is served again", onPool.vmId(), again.vmId());
+        assertEquals("ACTIVE", again.activation());
+    }
+}
