@@ -21,8 +21,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 /**
  * The xapi driver in the assembled appliance, beside libvirt: installed at run time, a pool joins the farm over REST
- * and runs a real image's VMs through their whole life, and the driver removed and installed again while the
- * libvirt hosts go on serving. The pool is the XAPI simulator on loopback (this JVM), spoken to over the wire.
+ * and runs a real image's VMs through their whole life, the driver is removed and installed again while the
+ * libvirt hosts go on serving, and the pool's xapi restarts. The pool is the XAPI simulator on loopback (this JVM),
+ * spoken to over the wire.
  */
 @FixMethodOrder(MethodSorters.NAME_ASCENDING)
 public class XapiDriverIT {
@@ -41,9 +42,11 @@ public class XapiDriverIT {
     public static void anApplianceAndAPool() throws Exception {
         Path data = Path.of("target", "xapi-it-pool").toAbsolutePath();
         ApplianceProcess.run(Duration.ofSeconds(60), "rm", "-rf", data.toString());
-        pool = XapiSimulator.start(data, "root", PASSWORD, "xen-a", "xen-b");
+        // over TLS, the pool's self-signed certificate named in the driver's settings, as for a real pool
+        pool = XapiSimulator.startTls(data, "root", PASSWORD, "xen-a", "xen-b");
         appliance = new ApplianceProcess("xapi-it");
         appliance.set("org.servicefarm.driver.xapi.cfg", "pools", pool.url());
+        appliance.set("org.servicefarm.driver.xapi.cfg", "certificates", pool.certificate().toString());
         appliance.set("org.servicefarm.driver.xapi.cfg", ".password", PASSWORD);
         appliance.start(WIKI);
         client = appliance.client;
@@ -165,5 +168,21 @@ public class XapiDriverIT {
         Grant again = client.requestUntilGranted(WIKI, GRANT);
         assertEquals("the guest that ran on is served again", onPool.vmId(), again.vmId());
         assertEquals("ACTIVE", again.activation());
+    }
+
+    @Test
+    public void e_aPoolWhoseXapiRestartsIsConnectedAgainWithItsGuests() throws Exception {
+        Grant before = client.requestUntilGranted(WIKI, GRANT);
+        assertEquals("xen1", before.hostId());
+        pool.stop();
+        FarmClient.await("xen1 to be seen gone", Duration.ofSeconds(30),
+                () -> !host("xen1").path("connected").asBoolean());
+        pool.invalidateSessions(); // a restarted xapi knows no session
+        pool.restart();
+        FarmClient.await("xen1 to connect again", Duration.ofSeconds(60),
+                () -> host("xen1").path("connected").asBoolean());
+        Grant after = client.requestUntilGranted(WIKI, GRANT);
+        assertEquals("its guest is the farm's again", before.vmId(), after.vmId());
+        assertEquals("ACTIVE", after.activation());
     }
 }

@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
+import javax.net.ssl.SSLContext;
+
 import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -41,8 +43,9 @@ public final class XapiDriver implements HypervisorDriver {
     private static final Logger LOG = LoggerFactory.getLogger(XapiDriver.class);
 
     /** The driver's settings, checked once. */
-    record Settings(Set<URI> pools, String username, String password, Duration callTimeout, Duration uploadTimeout,
-                    Path bootDirectory, Path mke2fs) {
+    /** @param tls what pools' certificates are checked against; {@code null}: this JVM's trust store */
+    record Settings(Set<URI> pools, SSLContext tls, String username, String password, Duration callTimeout,
+                    Duration uploadTimeout, Path bootDirectory, Path mke2fs) {
         @Override
         public String toString() { // never the password
             return "pools " + pools + " as " + username;
@@ -84,7 +87,9 @@ public final class XapiDriver implements HypervisorDriver {
         if (config.username() == null || config.username().isBlank()) {
             throw new IllegalArgumentException("username must not be empty");
         }
-        return new Settings(Set.copyOf(pools), config.username().trim(), config._password() == null ? ""
+        String certificates = config.certificates() == null ? "" : config.certificates().trim();
+        return new Settings(Set.copyOf(pools), certificates.isEmpty() ? null : PoolCertificates.trusting(
+                Path.of(certificates)), config.username().trim(), config._password() == null ? ""
                 : config._password(), Duration.ofSeconds(config.callTimeoutSeconds()),
                 Duration.ofSeconds(config.uploadTimeoutSeconds()), stateDirectory(config.stateDir()),
                 Path.of(config.mke2fs().trim()));

@@ -15,9 +15,14 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 @interface XapiDriverConfig {
 
     @AttributeDefinition(description = "The pools hosts may name as their uri: https://MASTER[:PORT] (its "
-            + "certificate trusted by this JVM), or http://127.0.0.1:PORT for a pool on this machine only (a "
+            + "certificate checked, see certificates), or http://127.0.0.1:PORT for a pool on this machine only (a "
             + "simulator): credentials never travel unencrypted off the machine.")
     String[] pools() default {};
+
+    @AttributeDefinition(description = "A PEM file with the certificates (or their CA) the pools' TLS "
+            + "certificates are checked against, in place of this JVM's trust store: XenServer and XCP-ng make "
+            + "their own self-signed one. Empty: the JVM's trust store.")
+    String certificates() default "";
 
     @AttributeDefinition(description = "The user the farm logs in to every pool as.")
     String username() default "root";

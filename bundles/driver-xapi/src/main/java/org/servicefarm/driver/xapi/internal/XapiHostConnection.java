@@ -103,7 +103,8 @@ final class XapiHostConnection implements HostConnection {
     static XapiHostConnection open(HostRecord host, XapiHostSettings settings, XapiDriver.Settings driver,
                                    VmEventListener listener, Consumer<XapiHostConnection> onClose)
             throws HypervisorException {
-        XapiRpc rpc = new XapiRpc(settings.pool(), driver.username(), driver.password(), driver.callTimeout());
+        XapiRpc rpc = new XapiRpc(settings.pool(), driver.tls(), driver.username(), driver.password(),
+                driver.callTimeout());
         try {
             rpc.login();
             XapiHostConnection connection = new XapiHostConnection(host, settings, driver, rpc, listener, onClose);

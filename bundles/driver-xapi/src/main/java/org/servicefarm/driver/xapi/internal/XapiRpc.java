@@ -18,6 +18,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -52,14 +55,16 @@ final class XapiRpc implements AutoCloseable {
     /** After {@link #close}: no call logs in again (a late call must not leave a session behind). */
     private volatile boolean closed;
 
-    XapiRpc(URI base, String username, String password, Duration callTimeout) {
+    /** @param tls what the pool's certificate is checked against; {@code null}: this JVM's trust store */
+    XapiRpc(URI base, SSLContext tls, String username, String password, Duration callTimeout) {
         this.base = base;
         this.endpoint = base.resolve("/jsonrpc");
         this.username = username;
         this.password = password;
         this.callTimeout = callTimeout;
-        this.http = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT)
-                .followRedirects(HttpClient.Redirect.NEVER).build();
+        HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT)
+                .followRedirects(HttpClient.Redirect.NEVER);
+        this.http = (tls == null ? builder : builder.sslContext(tls)).build();
     }
 
     /** Logs in (again): the session every later call uses. */
@@ -206,6 +211,11 @@ final class XapiRpc implements AutoCloseable {
                     + " s");
         } catch (ExecutionException e) {
             Throwable cause = e.getCause() == null ? e : e.getCause();
+            if (cause instanceof SSLHandshakeException) {
+                throw new Unreachable(what + ": the TLS certificate of the pool at " + base + " is not trusted (name "
+                        + "it, or its CA, in the xapi driver's certificates): " + Names.excerpt(String.valueOf(
+                        cause.getMessage()), 120));
+            }
             throw new Unreachable(what + ": cannot reach the pool at " + base + ": "
                     + Names.excerpt(String.valueOf(cause.getMessage() == null ? cause.getClass().getSimpleName()
                     : cause.getMessage()), 120));

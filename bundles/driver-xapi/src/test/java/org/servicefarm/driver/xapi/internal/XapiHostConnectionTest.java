@@ -64,7 +64,7 @@ class XapiHostConnectionTest {
     @BeforeEach
     void setUp() throws Exception {
         pool = XapiSimulator.start(dir.resolve("pool"), "root", "secret", "xen-a", "xen-b");
-        settings = new XapiDriver.Settings(Set.of(XapiHostSettings.poolAddress(pool.url())), "root", "secret",
+        settings = new XapiDriver.Settings(Set.of(XapiHostSettings.poolAddress(pool.url())), null, "root", "secret",
                 Duration.ofSeconds(10), Duration.ofSeconds(30), dir.resolve("boot"), Path.of("/usr/sbin/mke2fs"));
         host = new HostRecord("xen1", "xapi", pool.url(), new Capacity(8, 8192, 8), 0.04, "standard",
                 Map.of("addressTimeoutSeconds", "10"), 1.0);
@@ -234,7 +234,7 @@ class XapiHostConnectionTest {
 
     @Test
     void aRefusedLoginOrAMissingTemplateSaysSoAndLeavesNothingBehind() {
-        XapiDriver.Settings wrong = new XapiDriver.Settings(settings.pools(), "root", "wrong", Duration.ofSeconds(5),
+        XapiDriver.Settings wrong = new XapiDriver.Settings(settings.pools(), null, "root", "wrong", Duration.ofSeconds(5),
                 Duration.ofSeconds(5), dir, Path.of("/usr/sbin/mke2fs"));
         HypervisorException refused = assertThrows(HypervisorException.class, () -> XapiHostConnection.open(host,
                 XapiHostSettings.of(host, wrong.pools()), wrong, events::add, c -> { }));

@@ -22,12 +22,16 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import javax.net.ssl.SSLContext;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 
 import org.servicefarm.driver.xapi.simulator.Pool.Obj;
 import org.slf4j.Logger;
@@ -60,7 +64,12 @@ public final class XapiSimulator implements AutoCloseable {
     private HttpServer http;
     private ExecutorService handlers;
 
-    private XapiSimulator(Path dataDir, String username, String password, List<String> hostNames) {
+    /** The server's side of TLS, or {@code null} for plain HTTP. */
+    private final SSLContext tls;
+    private Path certificate;
+
+    private XapiSimulator(Path dataDir, SSLContext tls, String username, String password, List<String> hostNames) {
+        this.tls = tls;
         xapi = new XapiCalls(dataDir, username, password, hostNames, guests, agent);
     }
 
@@ -69,12 +78,37 @@ public final class XapiSimulator implements AutoCloseable {
      * 127.0.0.1. VDIs are files in {@code dataDir}.
      */
     public static XapiSimulator start(Path dataDir, String username, String password, String... hostNames) {
+        return start(dataDir, null, username, password, hostNames);
+    }
+
+    /**
+     * As {@link #start(Path, String, String, String...)}, over HTTPS with a self-signed certificate of its own, made
+     * now in {@code dataDir} ({@link #certificate()}), as XenServer and XCP-ng make theirs.
+     */
+    public static XapiSimulator startTls(Path dataDir, String username, String password, String... hostNames) {
         try {
             Files.createDirectories(dataDir);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        XapiSimulator simulator = new XapiSimulator(dataDir, username, password,
+        XapiSimulator simulator = start(dataDir, SelfSignedCertificate.make(dataDir), username, password, hostNames);
+        simulator.certificate = SelfSignedCertificate.pem(dataDir);
+        return simulator;
+    }
+
+    /** The PEM file of its certificate, for a client to trust; {@code null} over plain HTTP. */
+    public Path certificate() {
+        return certificate;
+    }
+
+    private static XapiSimulator start(Path dataDir, SSLContext tls, String username, String password,
+                                       String... hostNames) {
+        try {
+            Files.createDirectories(dataDir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        XapiSimulator simulator = new XapiSimulator(dataDir, tls, username, password,
                 hostNames.length == 0 ? List.of("host0") : List.of(hostNames));
         try {
             simulator.restart();
@@ -85,9 +119,9 @@ public final class XapiSimulator implements AutoCloseable {
         return simulator;
     }
 
-    /** {@code http://127.0.0.1:<port>}, the same across {@link #stop()} and {@link #restart()}. */
+    /** {@code http://127.0.0.1:<port>} ({@code https} with TLS), the same across {@link #stop()} and {@link #restart()}. */
     public synchronized String url() {
-        return "http://" + LOOPBACK.getHostAddress() + ":" + port;
+        return (tls == null ? "http" : "https") + "://" + LOOPBACK.getHostAddress() + ":" + port;
     }
 
     /** How long a guest takes from start to its agent's first report (address) and its services. */
@@ -147,7 +181,14 @@ public final class XapiSimulator implements AutoCloseable {
             return;
         }
         try {
-            http = HttpServer.create(new InetSocketAddress(LOOPBACK, port), 64);
+            InetSocketAddress address = new InetSocketAddress(LOOPBACK, port);
+            if (tls == null) {
+                http = HttpServer.create(address, 64);
+            } else {
+                HttpsServer https = HttpsServer.create(address, 64);
+                https.setHttpsConfigurator(new HttpsConfigurator(tls));
+                http = https;
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot listen on port " + port, e);
         }
