@@ -88,8 +88,9 @@ class HostReconnectTest {
         assertEquals("small", wiki().hostId(), "placed elsewhere meanwhile (least-loaded: the next biggest)");
 
         long[] waits = {5, 10, 20, 40, 80, 160, 300, 300};
+        Duration early = HostRegistry.WATCH_PERIOD.dividedBy(2); // tried in the watch round nearest its time
         for (int i = 0; i < waits.length - 1; i++) {
-            advance(Duration.ofSeconds(waits[i]).minusMillis(1));
+            advance(Duration.ofSeconds(waits[i]).minus(early).minusMillis(1));
             watch();
             assertTrue(large().detail().endsWith("trying again in " + waits[i] + " s"),
                     "not tried before its wait: " + large().detail());
@@ -156,6 +157,19 @@ class HostReconnectTest {
         advance(HostRegistry.FIRST_RETRY);
         watch();
         assertTrue(large().connected(), String.valueOf(large().detail()));
+    }
+
+    @Test
+    void aHostIsTriedAgainAtTheWatchRoundNearestItsRetry() throws Exception {
+        largeGoesDown(); // its new connection failed in that round: the next try is due FIRST_RETRY later
+        farm.hypervisor.unreachable.remove("large");
+        advance(HostRegistry.WATCH_PERIOD.dividedBy(2).minusMillis(1));
+        watch();
+        assertFalse(large().connected(), "not in a round well before its time");
+        advance(HostRegistry.FIRST_RETRY.minus(HostRegistry.WATCH_PERIOD.dividedBy(2)).minusMillis(1));
+        watch();
+        assertTrue(large().connected(), "in the round that comes a moment before its time, not the one after: "
+                + large().detail());
     }
 
     /** Large's daemon stops answering: its connection ends and no new one can be made. */
