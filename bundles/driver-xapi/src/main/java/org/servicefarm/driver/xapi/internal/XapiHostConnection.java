@@ -75,6 +75,8 @@ final class XapiHostConnection implements HostConnection {
     private final XapiRpc rpc;
     private final XapiEvents events;
     private final Consumer<XapiHostConnection> onClose;
+    /** The pool member every VM runs on, or {@code null}: XAPI chooses. */
+    private final String member;
     private final String template;
     private final String network;
     private final String storage;
@@ -92,6 +94,8 @@ final class XapiHostConnection implements HostConnection {
         this.driver = driver;
         this.rpc = rpc;
         this.onClose = onClose;
+        this.member = settings.member().isEmpty() ? null
+                : one("pool member", rpc.call("host.get_by_name_label", settings.member()), settings.member());
         this.template = template(settings.template());
         this.network = one("network", rpc.call("network.get_by_name_label", settings.network()), settings.network());
         this.storage = settings.storage().isEmpty() ? defaultStorage()
@@ -109,8 +113,9 @@ final class XapiHostConnection implements HostConnection {
             rpc.login();
             XapiHostConnection connection = new XapiHostConnection(host, settings, driver, rpc, listener, onClose);
             connection.events.start();
-            LOG.info("host {}: connected to the xapi pool at {} (template '{}', network '{}')", host.name(),
-                    settings.pool(), settings.template(), settings.network());
+            LOG.info("host {}: connected to the xapi pool at {} ({}, template '{}', network '{}')", host.name(),
+                    settings.pool(), settings.member().isEmpty() ? "its VMs where XAPI places them"
+                            : "its VMs on member '" + settings.member() + "'", settings.template(), settings.network());
             return connection;
         } catch (HypervisorException | RuntimeException e) {
             rpc.close();
@@ -364,10 +369,17 @@ final class XapiHostConnection implements HostConnection {
         return run(vmId, "VM.start");
     }
 
-    /** {@code VM.start} or {@code VM.resume} (neither paused nor forced), then the guest's endpoints. */
+    /**
+     * {@code VM.start} or {@code VM.resume}, neither paused nor forced, on the host's member if it has one
+     * ({@code VM.start_on}, {@code VM.resume_on}); then the guest's endpoints.
+     */
     private Map<String, Endpoint> run(String vmId, String call) throws HypervisorException {
         String vm = ref(vmId);
-        rpc.call(call, vm, false, false);
+        if (member == null) {
+            rpc.call(call, vm, false, false);
+        } else {
+            rpc.call(call + "_on", vm, member, false, false);
+        }
         return endpoints(vmId, vm);
     }
 

@@ -16,11 +16,14 @@ import org.servicefarm.api.Names;
 
 /**
  * What the xapi driver reads from a {@link HostRecord}, each value typed and bounded; unknown keys are refused. A
- * xapi host is a whole pool: XAPI places each VM on one of its members, as it places them for XenCenter.
+ * xapi host is a whole pool, where XAPI places each VM on one of its members as it places them for XenCenter; or one
+ * member of a pool ({@value #MEMBER}), where the farm's placement chooses among the members as among other hosts.
  *
  * <table>
  * <caption>Driver properties ({@code hypervisor.*} keys of the host configuration)</caption>
  * <tr><th>key</th><th>default</th><th>meaning</th></tr>
+ * <tr><td>{@value #MEMBER}</td><td>none: the whole pool</td><td>the pool member (its name label) every VM of the
+ * host runs on</td></tr>
  * <tr><td>{@value #TEMPLATE}</td><td>{@value #DEFAULT_TEMPLATE}</td><td>the pool's template every VM is cloned
  * from (its platform settings)</td></tr>
  * <tr><td>{@value #NETWORK}</td><td>{@value #DEFAULT_NETWORK}</td><td>the network each VM's interface joins; the
@@ -30,8 +33,11 @@ import org.servicefarm.api.Names;
  * take until its agent reports an address</td></tr>
  * </table>
  */
-record XapiHostSettings(URI pool, String template, String network, String storage, Duration addressTimeout) {
+/** @param member the pool member every VM runs on, or "" for the whole pool */
+record XapiHostSettings(URI pool, String member, String template, String network, String storage,
+                        Duration addressTimeout) {
 
+    static final String MEMBER = "member";
     static final String TEMPLATE = "template";
     static final String NETWORK = "network";
     static final String STORAGE = "storage";
@@ -39,7 +45,7 @@ record XapiHostSettings(URI pool, String template, String network, String storag
     static final String DEFAULT_TEMPLATE = "Other install media";
     static final String DEFAULT_NETWORK = "Pool-wide network associated with eth0";
     static final int DEFAULT_ADDRESS_TIMEOUT = 120;
-    private static final Set<String> KNOWN = Set.of(TEMPLATE, NETWORK, STORAGE, ADDRESS_TIMEOUT);
+    private static final Set<String> KNOWN = Set.of(MEMBER, TEMPLATE, NETWORK, STORAGE, ADDRESS_TIMEOUT);
     /** A label as XAPI shows it: printable ASCII, no quotes that a log reader could mistake for the end. */
     private static final Pattern LABEL = Pattern.compile("[A-Za-z0-9][A-Za-z0-9 ._()/:-]{0,127}");
     private static final Pattern SECONDS = Pattern.compile("[0-9]{1,4}");
@@ -71,7 +77,7 @@ record XapiHostSettings(URI pool, String template, String network, String storag
             throw new InvalidRequestException(field(ADDRESS_TIMEOUT), field(ADDRESS_TIMEOUT)
                     + " must be a whole number of seconds from 1 to 9999, not '" + Names.excerpt(seconds) + "'");
         }
-        return new XapiHostSettings(pool, label(properties, TEMPLATE, DEFAULT_TEMPLATE),
+        return new XapiHostSettings(pool, label(properties, MEMBER, ""), label(properties, TEMPLATE, DEFAULT_TEMPLATE),
                 label(properties, NETWORK, DEFAULT_NETWORK), label(properties, STORAGE, ""),
                 Duration.ofSeconds(Integer.parseInt(seconds)));
     }

@@ -196,6 +196,36 @@ class XapiHostConnectionTest {
     }
 
     @Test
+    void eachMemberOfAPoolCanBeAHostOfItsOwn() throws Exception {
+        StagedImage staged = connection.stage(image());
+        XapiHostConnection a = connect(member("xen-a"));
+        XapiHostConnection b = connect(member("xen-b"));
+        try {
+            a.define(spec("vm-a", staged));
+            a.start("vm-a");
+            b.define(spec("vm-b", staged));
+            b.start("vm-b");
+            assertEquals("xen-a", pool.residentOn("vm-a").orElseThrow());
+            assertEquals("xen-b", pool.residentOn("vm-b").orElseThrow());
+            b.archive("vm-b", ArchiveTier.SAVED, 3);
+            b.restore("vm-b");
+            assertEquals("xen-b", pool.residentOn("vm-b").orElseThrow(), "restored on its member too");
+            assertEquals(List.of("vm-a"), a.guests().stream().map(GuestInfo::vmId).toList());
+            assertEquals(List.of("vm-b"), b.guests().stream().map(GuestInfo::vmId).toList());
+        } finally {
+            a.close();
+            b.close();
+        }
+        HypervisorException none = assertThrows(HypervisorException.class, () -> connect(member("xen-z")));
+        assertTrue(none.getMessage().contains("no pool member named 'xen-z'"), none.getMessage());
+    }
+
+    private HostRecord member(String name) {
+        return new HostRecord("farm-" + name, "xapi", pool.url(), new Capacity(8, 8192, 8), 0.04, "standard",
+                Map.of("member", name, "addressTimeoutSeconds", "10"), 1.0);
+    }
+
+    @Test
     void whatHappensToAGuestOutsideTheFarmIsReported() throws Exception {
         connection.define(spec("vm-4", connection.stage(image())));
         connection.start("vm-4");

@@ -27,6 +27,7 @@ class XapiHostSettingsTest {
         assertEquals(URI.create("https://xen1.example.com:443"), XapiHostSettings.poolAddress("HTTPS://Xen1.Example.com/"));
         assertEquals(URI.create("http://127.0.0.1:8080"), XapiHostSettings.poolAddress("http://127.0.0.1:8080"));
         XapiHostSettings settings = XapiHostSettings.of(host("https://xen1.example.com", Map.of()), POOLS);
+        assertEquals("", settings.member(), "the whole pool");
         assertEquals(XapiHostSettings.DEFAULT_TEMPLATE, settings.template());
         assertEquals(XapiHostSettings.DEFAULT_NETWORK, settings.network());
         assertEquals("", settings.storage());
@@ -52,9 +53,11 @@ class XapiHostSettingsTest {
 
     @Test
     void hostKeysAreKnownAndBounded() {
-        XapiHostSettings settings = XapiHostSettings.of(host("http://127.0.0.1:8080", Map.of("template", "Debian 12",
+        XapiHostSettings settings = XapiHostSettings.of(host("http://127.0.0.1:8080", Map.of("member", "xen-b",
+                "template", "Debian 12",
                 "network", "Pool-wide network associated with eth1", "storage", "NFS (shared)",
                 "addressTimeoutSeconds", "30")), POOLS);
+        assertEquals("xen-b", settings.member());
         assertEquals("Debian 12", settings.template());
         assertEquals("NFS (shared)", settings.storage());
         assertEquals(30, settings.addressTimeout().toSeconds());

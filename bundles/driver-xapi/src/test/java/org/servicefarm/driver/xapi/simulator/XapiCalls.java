@@ -299,13 +299,9 @@ final class XapiCalls {
             suspendImage(vm);
             return power(vm, "Suspended");
         });
-        define("VM.resume", 3, (s, a) -> {
-            Obj vm = arg("VM", a, 0);
-            assertOperation(vm, "resume", "suspended");
-            dropSuspendImage(vm);
-            put(vm.rec, "resident_on", master.ref, "domid", ++domids);
-            return power(vm, a.get(1).asBoolean() ? "Paused" : "Running");
-        });
+        define("VM.resume", 3, (s, a) -> resume(arg("VM", a, 0), "resume", master, a.get(1).asBoolean()));
+        define("VM.resume_on", 4, (s, a) -> resume(arg("VM", a, 0), "resume_on", arg("host", a, 1),
+                a.get(2).asBoolean()));
         define("VM.hard_shutdown", 1, (s, a) -> {
             Obj vm = arg("VM", a, 0);
             assertOperation(vm, "hard_shutdown", "paused", "suspended", "running");
@@ -444,6 +440,13 @@ final class XapiCalls {
     private Object start(Obj vm, String operation, Obj host, boolean paused) {
         assertOperation(vm, operation, "halted");
         dropGuestMetrics(vm); // the last boot's, now wrong: XAPI drops them as it starts the VM
+        put(vm.rec, "resident_on", host.ref, "domid", ++domids);
+        return power(vm, paused ? "Paused" : "Running");
+    }
+
+    private Object resume(Obj vm, String operation, Obj host, boolean paused) {
+        assertOperation(vm, operation, "suspended");
+        dropSuspendImage(vm);
         put(vm.rec, "resident_on", host.ref, "domid", ++domids);
         return power(vm, paused ? "Paused" : "Running");
     }

@@ -143,6 +143,12 @@ public final class XapiSimulator implements AutoCloseable {
         return vms().stream().filter(vm -> nameLabel.equals(vm.get("name_label"))).findFirst();
     }
 
+    /** The name of the pool member VM {@code nameLabel} runs on, if it runs (or is paused) on one. */
+    public Optional<String> residentOn(String nameLabel) {
+        return xapi.pool.locked(() -> vm(nameLabel).map(vm -> xapi.pool.getOrNull("host", (String) vm.get("resident_on")))
+                .map(host -> host.str("name_label")));
+    }
+
     /** As if the guest {@code nameLabel} shut down or crashed: Halted (an event), its services gone. */
     public void powerOff(String nameLabel) {
         xapi.pool.locked(() -> xapi.powerOff(guestVms().stream().filter(vm -> vm.str("name_label").equals(nameLabel))
