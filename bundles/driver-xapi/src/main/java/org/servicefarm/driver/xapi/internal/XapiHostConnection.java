@@ -312,8 +312,9 @@ final class XapiHostConnection implements HostConnection {
             // pygrub boots from the boot disk
             rpc.call("VM.set_domain_type", vm, "pv_in_pvh");
             rpc.call("VM.set_PV_bootloader", vm, "pygrub");
-            rpc.call("VM.set_xenstore_data", vm, Map.of(SERVICE_PORTS, spec.services().stream()
-                    .map(s -> Integer.toString(s.guestPort())).distinct().collect(Collectors.joining(","))));
+            // added to what the template gives the guest, not in place of it
+            rpc.call("VM.add_to_xenstore_data", vm, SERVICE_PORTS, spec.services().stream()
+                    .map(s -> Integer.toString(s.guestPort())).distinct().collect(Collectors.joining(",")));
             attach(vm, spec.vmId(), boot, "0", true);
             if (data != null) {
                 attach(vm, spec.vmId(), data, "1", false);
