@@ -45,7 +45,7 @@ public final class XapiDriver implements HypervisorDriver {
     /** The driver's settings, checked once. */
     /** @param tls what pools' certificates are checked against; {@code null}: this JVM's trust store */
     record Settings(Set<URI> pools, SSLContext tls, String username, String password, Duration callTimeout,
-                    Duration uploadTimeout, Path bootDirectory, Path mke2fs) {
+                    Duration operationTimeout, Duration uploadTimeout, Path bootDirectory, Path mke2fs) {
         @Override
         public String toString() { // never the password
             return "pools " + pools + " as " + username;
@@ -81,8 +81,9 @@ public final class XapiDriver implements HypervisorDriver {
                 pools.add(XapiHostSettings.poolAddress(pool));
             }
         }
-        if (config.callTimeoutSeconds() < 1 || config.uploadTimeoutSeconds() < 1) {
-            throw new IllegalArgumentException("the call and upload timeouts must be positive");
+        if (config.callTimeoutSeconds() < 1 || config.operationTimeoutSeconds() < 1
+                || config.uploadTimeoutSeconds() < 1) {
+            throw new IllegalArgumentException("the call, operation and upload timeouts must be positive");
         }
         if (config.username() == null || config.username().isBlank()) {
             throw new IllegalArgumentException("username must not be empty");
@@ -91,6 +92,7 @@ public final class XapiDriver implements HypervisorDriver {
         return new Settings(Set.copyOf(pools), certificates.isEmpty() ? null : PoolCertificates.trusting(
                 Path.of(certificates)), config.username().trim(), config._password() == null ? ""
                 : config._password(), Duration.ofSeconds(config.callTimeoutSeconds()),
+                Duration.ofSeconds(config.operationTimeoutSeconds()),
                 Duration.ofSeconds(config.uploadTimeoutSeconds()), stateDirectory(config.stateDir()),
                 Path.of(config.mke2fs().trim()));
     }

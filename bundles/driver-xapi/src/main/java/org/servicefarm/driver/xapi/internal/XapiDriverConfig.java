@@ -31,9 +31,13 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
             + "copied, not shown).", type = org.osgi.service.metatype.annotations.AttributeType.PASSWORD)
     String _password() default "";
 
-    @AttributeDefinition(name = "Call timeout (s)", description = "How long one XAPI call may take (a start, a "
-            + "suspend).")
+    @AttributeDefinition(name = "Call timeout (s)", description = "How long one XAPI call may take.")
     long callTimeoutSeconds() default 120;
+
+    @AttributeDefinition(name = "Operation timeout (s)", description = "How long a power operation (start, "
+            + "suspend, resume, shutdown) may take: run as a XAPI task and followed with short calls, so a "
+            + "suspend that writes many GiB outlasts the call timeout.")
+    long operationTimeoutSeconds() default 1800;
 
     @AttributeDefinition(name = "Upload timeout (s)", description = "How long uploading one disk may take.")
     long uploadTimeoutSeconds() default 900;

@@ -68,6 +68,8 @@ final class XapiHostConnection implements HostConnection {
             + "(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}");
     private static final Pattern IPV6 = Pattern.compile("[0-9a-fA-F:]{2,39}");
     private static final Duration ADDRESS_POLL = Duration.ofMillis(100);
+    private static final long TASK_POLL_FIRST_MS = 20;
+    private static final long TASK_POLL_LONGEST_MS = 1000;
 
     private final HostRecord host;
     private final XapiHostSettings settings;
@@ -377,22 +379,79 @@ final class XapiHostConnection implements HostConnection {
     private Map<String, Endpoint> run(String vmId, String call) throws HypervisorException {
         String vm = ref(vmId);
         if (member == null) {
-            rpc.call(call, vm, false, false);
+            operation(call, vm, false, false);
         } else {
-            rpc.call(call + "_on", vm, member, false, false);
+            operation(call + "_on", vm, member, false, false);
         }
         return endpoints(vmId, vm);
     }
 
+    /**
+     * A power operation as XAPI's own clients run one: {@code Async.<method>} gives a task, followed with short calls
+     * until it ends (within the driver's operation timeout, cancelled past it), then destroyed. A suspend writing many
+     * GiB outlasts any one call's timeout; a dropped connection loses no operation.
+     *
+     * @throws XapiException with the task's error when it failed
+     */
+    private void operation(String method, Object... params) throws HypervisorException {
+        String task = rpc.call("Async." + method, params).asText();
+        long deadline = System.nanoTime() + driver.operationTimeout().toNanos();
+        long pause = TASK_POLL_FIRST_MS;
+        try {
+            while (true) {
+                JsonNode record = rpc.call("task.get_record", task);
+                switch (record.path("status").asText()) {
+                    case "success":
+                        return;
+                    case "failure": {
+                        List<String> error = new ArrayList<>();
+                        record.path("error_info").forEach(e -> error.add(e.asText()));
+                        throw new XapiException(method, error.isEmpty() ? "unknown error" : error.get(0),
+                                error.isEmpty() ? List.of() : error.subList(1, error.size()));
+                    }
+                    case "cancelled":
+                        throw new HypervisorException(method + " was cancelled in the pool");
+                    default: // pending, cancelling
+                        break;
+                }
+                if (closed || System.nanoTime() > deadline) {
+                    cancel(task);
+                    throw new HypervisorException(method + " did not finish within "
+                            + driver.operationTimeout().toSeconds() + " s" + (closed ? " (the connection closed)" : ""));
+                }
+                Thread.sleep(pause);
+                pause = Math.min(pause * 2, TASK_POLL_LONGEST_MS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            cancel(task);
+            throw new HypervisorException(method + ": interrupted");
+        } finally {
+            try {
+                rpc.call("task.destroy", task);
+            } catch (HypervisorException e) {
+                LOG.debug("host {}: task {} of {} not destroyed: {}", host.name(), task, method, e.getMessage());
+            }
+        }
+    }
+
+    private void cancel(String task) {
+        try {
+            rpc.call("task.cancel", task);
+        } catch (HypervisorException e) {
+            LOG.debug("host {}: task {} not cancelled: {}", host.name(), task, e.getMessage());
+        }
+    }
+
     @Override
     public void suspend(String vmId) throws HypervisorException {
-        rpc.call("VM.pause", ref(vmId));
+        operation("VM.pause", ref(vmId));
     }
 
     @Override
     public Map<String, Endpoint> resume(String vmId) throws HypervisorException {
         String vm = ref(vmId);
-        rpc.call("VM.unpause", vm);
+        operation("VM.unpause", vm);
         return endpoints(vmId, vm);
     }
 
@@ -404,9 +463,9 @@ final class XapiHostConnection implements HostConnection {
             return;
         }
         if (restingState(power) == VmState.SLEEPING) {
-            rpc.call("VM.unpause", vm); // XAPI suspends a running VM only
+            operation("VM.unpause", vm); // XAPI suspends a running VM only
         }
-        rpc.call("VM.suspend", vm);
+        operation("VM.suspend", vm);
     }
 
     /** As {@link #save}, with what XAPI's suspend image of the VM takes in its SR. */
@@ -437,7 +496,7 @@ final class XapiHostConnection implements HostConnection {
             JsonNode record = rpc.call("VM.get_record", vm);
             if (!"halted".equals(record.path("power_state").asText().toLowerCase(Locale.ROOT))) {
                 try {
-                    rpc.call("VM.hard_shutdown", vm);
+                    operation("VM.hard_shutdown", vm);
                 } catch (XapiException e) {
                     if (!e.is(XapiException.VM_BAD_POWER_STATE)) { // halted meanwhile
                         throw e;

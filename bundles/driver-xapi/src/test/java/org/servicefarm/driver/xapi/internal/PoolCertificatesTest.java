@@ -70,8 +70,8 @@ class PoolCertificatesTest {
 
     private XapiHostConnection connect(SSLContext trust) throws HypervisorException {
         XapiDriver.Settings settings = new XapiDriver.Settings(Set.of(XapiHostSettings.poolAddress(pool.url())),
-                trust, "root", "secret", Duration.ofSeconds(5), Duration.ofSeconds(5), dir.resolve("boot"),
-                Path.of("/usr/sbin/mke2fs"));
+                trust, "root", "secret", Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(5),
+                dir.resolve("boot"), Path.of("/usr/sbin/mke2fs"));
         return XapiHostConnection.open(host, XapiHostSettings.of(host, settings.pools()), settings, event -> { },
                 closed -> { });
     }

@@ -65,7 +65,8 @@ class XapiHostConnectionTest {
     void setUp() throws Exception {
         pool = XapiSimulator.start(dir.resolve("pool"), "root", "secret", "xen-a", "xen-b");
         settings = new XapiDriver.Settings(Set.of(XapiHostSettings.poolAddress(pool.url())), null, "root", "secret",
-                Duration.ofSeconds(10), Duration.ofSeconds(30), dir.resolve("boot"), Path.of("/usr/sbin/mke2fs"));
+                Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(30), dir.resolve("boot"),
+                Path.of("/usr/sbin/mke2fs"));
         host = new HostRecord("xen1", "xapi", pool.url(), new Capacity(8, 8192, 8), 0.04, "standard",
                 Map.of("addressTimeoutSeconds", "10"), 1.0);
         connection = connect(host);
@@ -226,6 +227,33 @@ class XapiHostConnectionTest {
     }
 
     @Test
+    void powerOperationsRunAsTasksAndARefusedOneSaysWhy() throws Exception {
+        connection.define(spec("vm-6", connection.stage(image())));
+        connection.start("vm-6");
+        HypervisorException refused = assertThrows(HypervisorException.class, () -> connection.restore("vm-6"));
+        assertTrue(refused.getMessage().contains("VM.resume failed: VM_BAD_POWER_STATE"), refused.getMessage());
+        assertEquals(1, pool.calls("Async.VM.start"));
+        assertEquals(1, pool.calls("Async.VM.resume"));
+        assertTrue(pool.calls("task.get_record") >= 2, "followed with short calls until each ended");
+        assertEquals(2, pool.calls("task.destroy"), "and each destroyed once it ended");
+
+        pool.setTaskDelay(Duration.ofSeconds(5)); // a suspend writing many GiB
+        XapiDriver.Settings impatient = new XapiDriver.Settings(settings.pools(), null, "root", "secret",
+                Duration.ofSeconds(10), Duration.ofSeconds(1), Duration.ofSeconds(30), dir.resolve("boot"),
+                Path.of("/usr/sbin/mke2fs"));
+        XapiHostConnection second = XapiHostConnection.open(host, XapiHostSettings.of(host, impatient.pools()),
+                impatient, events::add, closed -> { });
+        try {
+            HypervisorException late = assertThrows(HypervisorException.class, () -> second.suspend("vm-6"));
+            assertTrue(late.getMessage().contains("VM.pause did not finish within 1 s"), late.getMessage());
+            assertEquals(1, pool.calls("task.cancel"), "the task left behind is cancelled");
+            assertEquals(3, pool.calls("task.destroy"));
+        } finally {
+            second.close();
+        }
+    }
+
+    @Test
     void whatHappensToAGuestOutsideTheFarmIsReported() throws Exception {
         connection.define(spec("vm-4", connection.stage(image())));
         connection.start("vm-4");
@@ -265,7 +293,7 @@ class XapiHostConnectionTest {
     @Test
     void aRefusedLoginOrAMissingTemplateSaysSoAndLeavesNothingBehind() {
         XapiDriver.Settings wrong = new XapiDriver.Settings(settings.pools(), null, "root", "wrong", Duration.ofSeconds(5),
-                Duration.ofSeconds(5), dir, Path.of("/usr/sbin/mke2fs"));
+                Duration.ofSeconds(5), Duration.ofSeconds(5), dir, Path.of("/usr/sbin/mke2fs"));
         HypervisorException refused = assertThrows(HypervisorException.class, () -> XapiHostConnection.open(host,
                 XapiHostSettings.of(host, wrong.pools()), wrong, events::add, c -> { }));
         assertTrue(refused.getMessage().contains("SESSION_AUTHENTICATION_FAILED"), refused.getMessage());

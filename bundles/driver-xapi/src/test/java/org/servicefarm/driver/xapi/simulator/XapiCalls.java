@@ -40,7 +40,7 @@ final class XapiCalls {
 
     private static final long MIB = 1L << 20;
     private static final Set<String> CLASSES =
-            Set.of("pool", "host", "SR", "network", "VM", "VDI", "VBD", "VIF", "VM_guest_metrics");
+            Set.of("pool", "host", "SR", "network", "VM", "VDI", "VBD", "VIF", "VM_guest_metrics", "task");
     private static final List<String> NAMES = List.of("name_label", "name_description", "other_config");
     private static final Map<String, List<String>> WRITABLE = Map.of(
             "VM", List.of("name_label", "name_description", "PV_bootloader", "PV_args", "PV_kernel", "PV_ramdisk",
@@ -68,6 +68,9 @@ final class XapiCalls {
     private final SimulatedGuestServices guests;
     private final ScheduledExecutorService agent;
     volatile Duration bootDelay = Duration.ofMillis(300);
+    /** How long an {@code Async.} call's task stays pending. */
+    volatile Duration taskDelay = Duration.ofMillis(20);
+    private static final String ASYNC = "Async.";
     private final Map<String, Method> methods = new HashMap<>();
     private final Map<String, Integer> calls = new ConcurrentHashMap<>();
     /** The file of each VDI (by ref): a clone shares its original's until one of them is written. */
@@ -153,6 +156,9 @@ final class XapiCalls {
             case "VM_guest_metrics" -> put(r, "os_version", new LinkedHashMap<>(), "networks", new LinkedHashMap<>(),
                     "PV_drivers_detected", false, "PV_drivers_version", new LinkedHashMap<>(),
                     "other", new LinkedHashMap<>(), "last_updated", "", "live", true);
+            case "task" -> put(r, "name_label", "", "name_description", "", "status", "pending", "progress", 0L,
+                    "result", "", "error_info", new ArrayList<>(), "created", "", "finished", "",
+                    "other_config", new LinkedHashMap<>());
             default -> throw new IllegalArgumentException(cls);
         }
         return r;
@@ -209,7 +215,9 @@ final class XapiCalls {
     /** Answers one call, as XAPI: unknown method, then parameter count, then session, then the call's own checks. */
     JsonNode call(String name, List<JsonNode> params) throws InterruptedException {
         calls.merge(name, 1, Integer::sum);
-        Method method = methods.containsKey(name) ? methods.get(name) : generated(name);
+        boolean async = name.startsWith(ASYNC);
+        String called = async ? name.substring(ASYNC.length()) : name;
+        Method method = methods.containsKey(called) ? methods.get(called) : generated(called);
         if (method == null) {
             throw new XapiException("MESSAGE_METHOD_UNKNOWN", name);
         }
@@ -225,11 +233,57 @@ final class XapiCalls {
             if (method.session) {
                 pool.checkSession(session);
             }
+            List<JsonNode> args = params.subList(first, params.size());
+            if (async) {
+                return json.valueToTree(task(called, () -> method.call.apply(session, args)));
+            }
             // serialised under the lock: the answer shares nothing with the records
-            return json.valueToTree(method.call.apply(session, params.subList(first, params.size())));
+            return json.valueToTree(method.call.apply(session, args));
         } finally {
             pool.lock.unlock();
         }
+    }
+
+    /**
+     * XAPI's {@code Async.} form of a call: a task, pending for {@link #taskDelay}, then succeeded with the call's
+     * result (as a string) or failed with its error ({@code error_info}: the name, then the parameters). The call
+     * takes effect at once; only its task's status waits, so a client's polling is what is tested.
+     */
+    private String task(String name, AsyncCall call) throws InterruptedException {
+        Obj task = pool.create("task", blank("task"));
+        put(task.rec, "name_label", "Async." + name, "created", Pool.datetime(Instant.now()));
+        String status;
+        Object result = null;
+        List<String> error = List.of();
+        try {
+            result = call.run();
+            status = "success";
+        } catch (XapiException e) {
+            status = "failure";
+            error = new ArrayList<>(List.of(e.getMessage()));
+            error.addAll(e.params);
+        }
+        String finalStatus = status;
+        String text = result == null ? "" : String.valueOf(result);
+        List<String> errorInfo = error;
+        Runnable finish = () -> pool.locked(() -> {
+            if (task.deleted == 0 && "pending".equals(task.str("status"))) { // not destroyed nor cancelled
+                put(task.rec, "status", finalStatus, "progress", 1L, "result", text, "error_info",
+                        new ArrayList<>(errorInfo), "finished", Pool.datetime(Instant.now()));
+                pool.touch(task);
+            }
+        });
+        try {
+            agent.schedule(finish, taskDelay.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            finish.run(); // the simulator is closing
+        }
+        return task.ref;
+    }
+
+    @FunctionalInterface
+    private interface AsyncCall {
+        Object run() throws InterruptedException;
     }
 
     private void define(String name, int arity, Call call) {
@@ -322,6 +376,18 @@ final class XapiCalls {
             dropGuestMetrics(vm);
             dropSuspendImage(vm);
             pool.destroy(vm);
+            return "";
+        });
+        define("task.cancel", 1, (s, a) -> {
+            Obj task = arg("task", a, 0);
+            if ("pending".equals(task.str("status"))) {
+                put(task.rec, "status", "cancelled", "finished", Pool.datetime(Instant.now()));
+                pool.touch(task);
+            }
+            return "";
+        });
+        define("task.destroy", 1, (s, a) -> {
+            pool.destroy(arg("task", a, 0));
             return "";
         });
         define("VDI.create", 1, (s, a) -> createVdi(fromClient("VDI", a.get(0), "name_label", "name_description", "SR",

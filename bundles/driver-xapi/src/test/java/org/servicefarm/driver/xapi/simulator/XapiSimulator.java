@@ -129,6 +129,11 @@ public final class XapiSimulator implements AutoCloseable {
         xapi.bootDelay = delay;
     }
 
+    /** How long an {@code Async.} call's task stays pending before it ends (default 20 ms). */
+    public void setTaskDelay(Duration delay) {
+        xapi.taskDelay = delay;
+    }
+
     /** The file holding the bytes of VDI {@code vdiUuid}. */
     public Path vdiFile(String vdiUuid) {
         return xapi.vdiFile(vdiUuid);
