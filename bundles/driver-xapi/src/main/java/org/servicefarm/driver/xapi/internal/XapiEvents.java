@@ -52,6 +52,14 @@ final class XapiEvents implements Runnable {
 
     @Override
     public void run() {
+        try {
+            follow();
+        } finally {
+            broken = !stopping; // whatever ended it, the connection is over
+        }
+    }
+
+    private void follow() {
         String token = "";
         boolean first = true;
         while (!stopping) {
@@ -61,7 +69,6 @@ final class XapiEvents implements Runnable {
                         POLL_SECONDS);
             } catch (HypervisorException e) {
                 if (!stopping) {
-                    broken = true;
                     LOG.warn("host {}: its pool's events stopped, the connection ends: {}", host, e.getMessage());
                 }
                 return;
@@ -104,7 +111,7 @@ final class XapiEvents implements Runnable {
     }
 
     boolean broken() {
-        return broken || !thread.isAlive() && !stopping && thread.getState() != Thread.State.NEW;
+        return broken;
     }
 
     void stop() {

@@ -595,16 +595,16 @@ final class XapiHostConnection implements HostConnection {
      * the guest, so a start or restore returns when the address is known, within the host's address timeout.
      */
     private Map<String, Endpoint> endpoints(String vmId, String vm) throws HypervisorException {
+        String text = rpc.call("VM.get_other_config", vm).path(GuestRecord.KEY).asText(null);
+        if (text == null) {
+            throw new HypervisorException("VM " + vmId + " on host " + host.name() + " carries no farm record");
+        }
+        GuestRecord guest = GuestRecord.parse(text);
         long deadline = System.nanoTime() + settings.addressTimeout().toNanos();
-        while (true) {
-            JsonNode record = rpc.call("VM.get_record", vm);
-            String address = address(record.path("guest_metrics").asText(NULL_REF));
+        while (true) { // one small call a round, not the VM's whole record
+            String address = address(rpc.call("VM.get_guest_metrics", vm).asText(NULL_REF));
             if (address != null) {
-                String text = record.path("other_config").path(GuestRecord.KEY).asText(null);
-                if (text == null) {
-                    throw new HypervisorException("VM " + vmId + " on host " + host.name() + " carries no farm record");
-                }
-                return GuestRecord.parse(text).endpoints(address);
+                return guest.endpoints(address);
             }
             if (closed || System.nanoTime() > deadline) {
                 throw new HypervisorException("VM " + vmId + " runs on host " + host.name() + " but its guest agent "
