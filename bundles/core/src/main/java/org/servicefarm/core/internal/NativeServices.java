@@ -339,8 +339,6 @@ public class NativeServices {
         }
         readiness.await(Map.of(entry.service.offering().service(), entry.service.endpoint()),
                 new EndpointProbe.Timing(ATTEMPT, ATTEMPT, ATTEMPT)).whenComplete((answered, failure) -> {
-            entry.probing.set(false);
-            entry.probed.complete(null);
             boolean answers = failure == null;
             String detail = answers ? null : describe(failure);
             boolean changed = answers != entry.answering || entry.since == null;
@@ -356,6 +354,9 @@ public class NativeServices {
                             entry.service, entry.service.endpoint(), detail);
                 }
             }
+            // only now: whoever waits on the first probe reads what it found, not the state before it
+            entry.probing.set(false);
+            entry.probed.complete(null);
         });
     }
 
