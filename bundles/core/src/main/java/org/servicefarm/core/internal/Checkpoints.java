@@ -11,7 +11,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
@@ -116,11 +115,7 @@ public class Checkpoints {
 
     /** One at a time: each checkpoint is a guest booting under emulation, and they would only slow each other down. */
     private static ScheduledExecutorService newWorker() {
-        return Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "servicefarm-checkpoints");
-            t.setDaemon(true);
-            return t;
-        });
+        return Daemons.scheduler("servicefarm-checkpoints");
     }
 
     @Modified

@@ -159,11 +159,7 @@ public class HostRegistry {
      */
     private final Map<String, CompletableFuture<HostConnection>> lateConnects = new ConcurrentHashMap<>();
     /** Asks every host's lane to check its connection, every {@link #WATCH_PERIOD}. */
-    private final ScheduledExecutorService watcher = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "servicefarm-host-watcher");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService watcher = Daemons.scheduler("servicefarm-host-watcher");
 
     /** The clock of connection retries; a test's own. */
     LongSupplier nanoTime = System::nanoTime;

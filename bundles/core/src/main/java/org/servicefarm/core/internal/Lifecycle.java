@@ -7,7 +7,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -124,11 +123,7 @@ public class Lifecycle implements KeepAliveView {
 
     @Activate
     void activate(Config config, ComponentContext context) {
-        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "servicefarm-lifecycle");
-            t.setDaemon(true);
-            return t;
-        });
+        scheduler = Daemons.scheduler("servicefarm-lifecycle");
         configure(config, context);
         manager.lifecycle = this;
         manager.sharedHosts.lifecycle = this;

@@ -14,7 +14,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -98,11 +97,7 @@ public class NativeServices {
     /** Starts probing with {@code readiness}; for tests, which may hand in their own. */
     void start(Readiness readiness) {
         probe = readiness;
-        rechecks = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread thread = new Thread(r, "servicefarm-native-services");
-            thread.setDaemon(true);
-            return thread;
-        });
+        rechecks = Daemons.scheduler("servicefarm-native-services");
         rechecks.scheduleWithFixedDelay(this::recheck, RECHECK.toMillis(), RECHECK.toMillis(), TimeUnit.MILLISECONDS);
         recheck();
     }

@@ -4,7 +4,6 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -68,11 +67,7 @@ public class SharedHosts {
     @Activate
     void activate() {
         quietly("the hosts drained farm-wide", this::followDrains); // before anything is placed: the manager waits
-        follower = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "servicefarm-shared-hosts");
-            t.setDaemon(true);
-            return t;
-        });
+        follower = Daemons.scheduler("servicefarm-shared-hosts");
         follower.scheduleWithFixedDelay(this::followQuietly, 1, FOLLOW_EVERY_S, TimeUnit.SECONDS);
     }
 

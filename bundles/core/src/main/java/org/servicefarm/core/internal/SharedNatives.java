@@ -1,6 +1,5 @@
 package org.servicefarm.core.internal;
 
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -38,11 +37,7 @@ public class SharedNatives {
 
     @Activate
     void activate() {
-        follower = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "servicefarm-shared-natives");
-            t.setDaemon(true);
-            return t;
-        });
+        follower = Daemons.scheduler("servicefarm-shared-natives");
         follower.scheduleWithFixedDelay(this::followQuietly, 1, SharedHosts.FOLLOW_EVERY_S, TimeUnit.SECONDS);
     }
 
