@@ -7,6 +7,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
 
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
@@ -48,6 +49,7 @@ public class XapiDriverIT {
         appliance.set("org.servicefarm.driver.xapi.cfg", "pools", pool.url());
         appliance.set("org.servicefarm.driver.xapi.cfg", "certificates", pool.certificate().toString());
         appliance.set("org.servicefarm.driver.xapi.cfg", ".password", PASSWORD);
+        appliance.set("org.servicefarm.core.cfg", "staged.sweepSeconds", "2"); // a minute by default
         appliance.start(WIKI);
         client = appliance.client;
     }
@@ -135,6 +137,26 @@ public class XapiDriverIT {
         assertEquals(vmId, restored.vmId());
         assertEquals("RESTORED", restored.activation());
         assertEquals(200, client.getService(restored.endpoint()).statusCode());
+    }
+
+    /**
+     * A disk staged for an image the store no longer has (evicted, say, before the appliance restarted) leaves the
+     * pool within two sweeps; the disks of the image the store keeps, the VM's own, and a disk the farm did not
+     * stage stay.
+     */
+    @Test
+    public void b_whatNoImageOfTheStoreNeedsLeavesThePool() throws Exception {
+        Set<String> before = pool.vdiUuids();
+        String evicted = pool.addVdi("servicefarm 000000000000", Map.of("servicefarm.content", "0".repeat(64),
+                "servicefarm.complete", "true"), 1 << 20);
+        String operators = pool.addVdi("an operator's disk", Map.of(), 1 << 20);
+        FarmClient.await("the evicted image's disk to leave the pool", Duration.ofSeconds(30),
+                () -> !pool.vdiUuids().contains(evicted));
+        Set<String> after = pool.vdiUuids();
+        assertTrue(after.toString(), after.containsAll(before) && after.contains(operators));
+        Grant served = client.requestUntilGranted(WIKI, GRANT);
+        assertEquals(vmId, served.vmId());
+        assertEquals(200, client.getService(served.endpoint()).statusCode());
     }
 
     @Test

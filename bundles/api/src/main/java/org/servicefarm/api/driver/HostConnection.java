@@ -173,6 +173,27 @@ public interface HostConnection extends AutoCloseable {
     }
 
     /**
+     * What this host holds staged that none of {@code needed} uses: {@code needed} are the images the farm keeps (its
+     * image store's), so the rest was staged for an image since evicted or replaced. Listed whether or not a guest
+     * still uses it; {@link #unstage} decides that. The default, for a host that keeps nothing staged, lists nothing.
+     *
+     * @since 3.5
+     */
+    default List<StagedContent> stagedBeyond(java.util.Collection<ImageRef> needed) throws HypervisorException {
+        return List.of();
+    }
+
+    /**
+     * Deletes what {@link #stagedBeyond} listed, unless a guest defined on the host still uses it (running, sleeping
+     * or archived; this farm's or another's sharing the host). Nothing happens when it is gone already.
+     *
+     * @throws HypervisorException if a guest uses it (the caller asks again later), or deleting it failed
+     * @since 3.5
+     */
+    default void unstage(String id) throws HypervisorException {
+    }
+
+    /**
      * Disconnects because the host left the farm (its configuration was removed), not because the appliance stops
      * or reconnects: like {@link #close}, and what the host kept running only for the farm's future VMs (pre-started
      * processes) is stopped too. Guests keep running.

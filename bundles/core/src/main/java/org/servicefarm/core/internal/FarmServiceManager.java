@@ -129,6 +129,11 @@ public class FarmServiceManager implements ServiceManager {
                 + "guest's memory on that host's disk.")
         int checkpoint_hosts() default 3;
 
+        @AttributeDefinition(name = "staged sweep (s)", description = "How often the hosts are asked what they "
+                + "hold staged that no image of the store needs; what one lists at two sweeps in a row is deleted "
+                + "there unless a guest uses it. 1 to 86400.")
+        long staged_sweepSeconds() default 60;
+
         @AttributeDefinition(name = "VM requests per minute", description = "The request rate at which one VM "
                 + "counts as fully loaded; tiers compare a VM's share of it with their load threshold.")
         double vm_requestsPerMinute() default 600;

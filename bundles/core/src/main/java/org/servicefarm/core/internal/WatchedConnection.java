@@ -1,5 +1,6 @@
 package org.servicefarm.core.internal;
 
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 
@@ -9,6 +10,7 @@ import org.servicefarm.api.driver.GuestInfo;
 import org.servicefarm.api.driver.HostCheckpoint;
 import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorException;
+import org.servicefarm.api.driver.StagedContent;
 import org.servicefarm.api.driver.StagedImage;
 import org.servicefarm.api.driver.VmSpec;
 import org.servicefarm.api.image.ImageRef;
@@ -159,6 +161,17 @@ final class WatchedConnection implements HostConnection {
     @Override
     public void deleteCheckpoint(String id) throws HypervisorException {
         driver.deleteCheckpoint(id);
+    }
+
+    @Override
+    public List<StagedContent> stagedBeyond(Collection<ImageRef> needed) throws HypervisorException {
+        return watch("list staged content", false, () -> driver.stagedBeyond(needed));
+    }
+
+    /** Not counted: a refusal (a guest still uses it) is an answer, not a fault. */
+    @Override
+    public void unstage(String id) throws HypervisorException {
+        driver.unstage(id);
     }
 
     @Override

@@ -70,6 +70,10 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
     /** Checkpoints made, by host, and the VMs that were defined from one. */
     final Map<String, List<HostCheckpoint>> checkpointsByHost = new ConcurrentHashMap<>();
     final Set<String> fromCheckpoint = ConcurrentHashMap.newKeySet();
+    /** What each host holds staged: an artifact's sha256 to its bytes, as a driver keeps one per content. */
+    final Map<String, Map<String, Long>> stagedByHost = new ConcurrentHashMap<>();
+    /** Staged content ("host/sha256") a guest uses, which the host refuses to unstage. */
+    final Set<String> stagedInUse = ConcurrentHashMap.newKeySet();
     /** Run when a host is asked for its guests, before it lists them and after: a move that ends while it answers. */
     volatile Runnable beforeListing = () -> { };
     volatile Runnable afterListing = () -> { };
@@ -178,12 +182,34 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
             }
 
             @Override
+            public List<org.servicefarm.api.driver.StagedContent> stagedBeyond(java.util.Collection<ImageRef> needed) {
+                Set<String> wanted = new java.util.HashSet<>();
+                needed.forEach(image -> image.artifacts().forEach(artifact -> wanted.add(artifact.sha256())));
+                return stagedByHost.getOrDefault(host.name(), Map.of()).entrySet().stream()
+                        .filter(e -> !wanted.contains(e.getKey()))
+                        .map(e -> new org.servicefarm.api.driver.StagedContent(e.getKey(), "volume " + e.getKey(),
+                                e.getValue()))
+                        .sorted(java.util.Comparator.comparing(org.servicefarm.api.driver.StagedContent::id))
+                        .toList();
+            }
+
+            @Override
+            public void unstage(String id) throws HypervisorException {
+                if (stagedInUse.contains(host.name() + "/" + id)) {
+                    throw new HypervisorException("guest x uses volume " + id);
+                }
+                stagedByHost.getOrDefault(host.name(), new ConcurrentHashMap<>()).remove(id);
+            }
+
+            @Override
             public StagedImage stage(ImageRef image) throws HypervisorException {
                 if (image.compositionOnly() && needsArtifacts()) {
                     throw new HypervisorException("host " + host.name() + " boots real guests: image " + image.id()
                             + " is a composition only");
                 }
                 stages.incrementAndGet();
+                image.artifacts().forEach(artifact -> stagedByHost.computeIfAbsent(host.name(),
+                        k -> new ConcurrentHashMap<>()).put(artifact.sha256(), artifact.sizeBytes()));
                 if (image.kind() == ImageRef.Kind.CHECKPOINT) {
                     java.nio.file.Path manifest = image.artifact(org.servicefarm.api.image.Artifact.Kind.CHECKPOINT)
                             .orElseThrow().file();

@@ -109,6 +109,26 @@ final class DomainXml {
         return names.getLength() == 0 ? "" : names.item(0).getTextContent();
     }
 
+    /** Whether the domain boots or mounts {@code path}: its kernel, its initrd or a disk's source file. */
+    static boolean usesFile(String domainXml, String path) throws HypervisorException {
+        Element root = parse(domainXml).getDocumentElement();
+        for (String element : new String[] {"kernel", "initrd"}) {
+            NodeList found = root.getElementsByTagName(element);
+            for (int i = 0; i < found.getLength(); i++) {
+                if (path.equals(found.item(i).getTextContent().strip())) {
+                    return true;
+                }
+            }
+        }
+        NodeList sources = root.getElementsByTagName("source");
+        for (int i = 0; i < sources.getLength(); i++) {
+            if (path.equals(((Element) sources.item(i)).getAttribute("file"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     static Document parse(String xml) throws HypervisorException {
         try {
             DocumentBuilder builder = BUILDER.get();

@@ -6,13 +6,19 @@ import java.nio.channels.FileChannel;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.EnumMap;
+import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.regex.Pattern;
 
 import org.libvirt.Connect;
 import org.libvirt.Error.ErrorNumber;
@@ -21,6 +27,7 @@ import org.libvirt.StoragePool;
 import org.libvirt.StorageVol;
 import org.libvirt.Stream;
 import org.servicefarm.api.driver.HypervisorException;
+import org.servicefarm.api.driver.StagedContent;
 import org.servicefarm.api.driver.StagedImage;
 import org.servicefarm.api.image.Artifact;
 import org.servicefarm.api.image.ImageRef;
@@ -36,7 +43,8 @@ import org.w3c.dom.Element;
  * artifact, named by its sha256, uploaded over a libvirt stream. A volume of that name exists only once its upload
  * is complete: content goes to {@code <sha256>.part} first, is checked against the sha256 while it is sent, and is
  * then copied into {@code <sha256>} on the host (libvirt cannot rename volumes). Volumes already there are not sent
- * again.
+ * again. A volume no image of the store needs any more is deleted when the farm asks ({@link #unstage}), unless a
+ * domain of the host boots or mounts it.
  *
  * <p>libvirt's test driver has pools and volumes but takes no uploads, and its guests run nothing: on test hosts
  * the volumes are created with the artifact's size and no content.
@@ -47,20 +55,23 @@ final class ImageStaging {
     /** Bytes per {@code virStreamSend}: well within a libvirt RPC message (256 KiB of payload). */
     private static final int CHUNK = 128 * 1024;
     private static final String PART = ".part";
+    private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
 
     private final String hostName;
     private final Connect libvirt;
     private final HostSettings settings;
     private final LibvirtCalls calls;
+    private final Domains domains;
     /** One transfer per artifact at a time on this host; other artifacts stage meanwhile. */
     private final Map<String, ReentrantLock> artifactLocks = new ConcurrentHashMap<>();
     private final Object poolLock = new Object();
 
-    ImageStaging(Connect libvirt, HostSettings settings, LibvirtCalls calls) {
+    ImageStaging(Connect libvirt, HostSettings settings, LibvirtCalls calls, Domains domains) {
         this.hostName = calls.hostName();
         this.libvirt = libvirt;
         this.settings = settings;
         this.calls = calls;
+        this.domains = domains;
     }
 
     StagedImage stage(ImageRef image) throws HypervisorException {
@@ -76,6 +87,77 @@ final class ImageStaging {
             return new StagedImage(image, locations);
         } finally {
             free(pool);
+        }
+    }
+
+    /**
+     * The complete volumes of the staging pool (named by a sha256) that no image of {@code needed} has an artifact
+     * of; nothing when the host has no staging pool yet (none is made for asking). Part volumes are another staging's
+     * business ({@link #awaitOtherStaging}).
+     */
+    List<StagedContent> beyond(Collection<ImageRef> needed) throws HypervisorException {
+        Optional<StoragePool> found = lookupPool(settings.stagingPool());
+        if (found.isEmpty()) {
+            return List.of();
+        }
+        StoragePool pool = found.get();
+        try {
+            Set<String> wanted = new HashSet<>();
+            needed.forEach(image -> image.artifacts().forEach(artifact -> wanted.add(artifact.sha256())));
+            List<StagedContent> beyond = new ArrayList<>();
+            for (String name : calls.call("list volumes of", settings.stagingPool(), pool::listVolumes)) {
+                if (!SHA256.matcher(name).matches() || wanted.contains(name)) {
+                    continue;
+                }
+                Optional<StorageVol> volume = lookupVolume(pool, name);
+                if (volume.isPresent()) {
+                    try {
+                        long bytes = calls.call("read volume", name, volume.get()::getInfo).allocation;
+                        beyond.add(new StagedContent(name, "volume " + name.substring(0, 12) + "…", bytes));
+                    } finally {
+                        free(volume.get());
+                    }
+                }
+            }
+            return beyond;
+        } finally {
+            free(pool);
+        }
+    }
+
+    /**
+     * Deletes a complete volume of the staging pool unless a domain of the host boots or mounts it (a guest of any
+     * farm sharing this libvirt: running, paused or saved, its domain stays defined until it is destroyed). Under the
+     * artifact's lock: this connection does not stage it meanwhile.
+     */
+    void unstage(String sha256) throws HypervisorException {
+        if (!SHA256.matcher(sha256).matches()) {
+            throw new HypervisorException("host " + hostName + ": " + LibvirtErrors.shown(sha256)
+                    + " names no staged volume (a sha256)");
+        }
+        ReentrantLock lock = artifactLocks.computeIfAbsent(sha256, k -> new ReentrantLock());
+        lock.lock();
+        try {
+            Optional<StoragePool> pool = lookupPool(settings.stagingPool());
+            Optional<StorageVol> volume = pool.isEmpty() ? Optional.empty() : lookupVolume(pool.get(), sha256);
+            pool.ifPresent(ImageStaging::free);
+            if (volume.isEmpty()) {
+                return;
+            }
+            try {
+                String path = calls.call("read volume", sha256, volume.get()::getPath);
+                for (Domains.Listed domain : domains.list()) {
+                    if (DomainXml.usesFile(domain.xml(), path)) {
+                        throw new HypervisorException("host " + hostName + ": guest " + LibvirtErrors.shown(
+                                domain.name()) + " uses volume " + sha256.substring(0, 12) + "…");
+                    }
+                }
+                delete(volume.get(), sha256);
+            } finally {
+                free(volume.get());
+            }
+        } finally {
+            lock.unlock();
         }
     }
 

@@ -2,6 +2,7 @@ package org.servicefarm.driver.libvirt.internal;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +22,7 @@ import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.driver.GuestInfo;
 import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorException;
+import org.servicefarm.api.driver.StagedContent;
 import org.servicefarm.api.driver.StagedImage;
 import org.servicefarm.api.driver.VmSpec;
 import org.servicefarm.api.image.ImageRef;
@@ -75,7 +77,7 @@ final class LibvirtHostConnection implements HostConnection {
         this.libvirt = libvirt;
         LibvirtCalls calls = new LibvirtCalls(host.name(), closed::get);
         this.domains = new Domains(libvirt, calls);
-        this.staging = new ImageStaging(libvirt, settings, calls);
+        this.staging = new ImageStaging(libvirt, settings, calls, domains);
         this.farm = new FarmDomains(settings.ports());
         this.simulated = settings.kind() == HostSettings.Kind.TEST ? new SimulatedHost(settings, simulatedGuests) : null;
         this.events = new LifecycleEvents(host.name(), farm, event -> dispatcher.dispatch(this, event),
@@ -142,6 +144,11 @@ final class LibvirtHostConnection implements HostConnection {
         return settings;
     }
 
+    /** The host's libvirt, for tests that put a domain there the farm did not define. */
+    Connect libvirt() {
+        return libvirt;
+    }
+
     @Override
     public StagedImage stage(ImageRef image) throws HypervisorException {
         if (image.compositionOnly() && needsArtifacts()) {
@@ -149,6 +156,16 @@ final class LibvirtHostConnection implements HostConnection {
                     + " is a composition only: " + (image.reason() == null ? "it has no artifacts" : image.reason()));
         }
         return staging.stage(image);
+    }
+
+    @Override
+    public List<StagedContent> stagedBeyond(Collection<ImageRef> needed) throws HypervisorException {
+        return staging.beyond(needed);
+    }
+
+    @Override
+    public void unstage(String id) throws HypervisorException {
+        staging.unstage(id);
     }
 
     /** How many times a start is tried again on other ports when its forwarded ports were taken meanwhile. */

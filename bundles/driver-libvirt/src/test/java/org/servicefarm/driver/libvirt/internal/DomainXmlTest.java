@@ -140,6 +140,19 @@ class DomainXmlTest {
     }
 
     @Test
+    void aQemuDomainUsesTheStagedFilesItBootsAndMountsAndNoOther() throws Exception {
+        VmSpec spec = new VmSpec("vm-u", Fixtures.WIKI, Fixtures.staged("console=ttyS0", Map.of(Artifact.Kind.KERNEL,
+                "/pool/k", Artifact.Kind.INITRD, "/pool/i", Artifact.Kind.DISK, "/pool/d")), 1, 256,
+                List.of(Fixtures.http()), Fixtures.CREATED);
+        String xml = render(HostSettings.Kind.QEMU, spec, metadata("vm-u", new PortBinding("wiki", 80, 20000)));
+        for (String used : List.of("/pool/k", "/pool/i", "/pool/d")) {
+            assertTrue(DomainXml.usesFile(xml, used), used);
+        }
+        assertFalse(DomainXml.usesFile(xml, "/pool/other"));
+        assertFalse(DomainXml.usesFile(xml, "/pool"), "a whole path, not a prefix");
+    }
+
+    @Test
     void aConsoleLogIsNamedByTheVmIdOrSafelyAfterIt() {
         assertEquals("sf-0123456789ab", QemuDomainTemplate.logName("sf-0123456789ab"));
         String odd = QemuDomainTemplate.logName("../x/y z");

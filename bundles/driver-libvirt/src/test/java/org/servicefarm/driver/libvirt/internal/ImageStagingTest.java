@@ -1,6 +1,7 @@
 package org.servicefarm.driver.libvirt.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -11,7 +12,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.libvirt.Domain;
 import org.servicefarm.api.driver.HostConnection;
+import org.servicefarm.api.driver.HypervisorException;
+import org.servicefarm.api.driver.StagedContent;
 import org.servicefarm.api.driver.StagedImage;
 import org.servicefarm.api.image.Artifact;
 import org.servicefarm.api.image.ImageRef;
@@ -75,5 +79,41 @@ class ImageStagingTest {
 
         StagedImage staged = host.stage(Fixtures.image(List.of(kernel)));
         assertEquals("/srv/servicefarm-pool/" + kernel.sha256(), staged.location(Artifact.Kind.KERNEL).orElseThrow());
+    }
+
+    @Test
+    void volumesNoNeededImageHasAreListedAndDeletedUnlessADomainBootsThem() throws Exception {
+        Artifact kernel = Fixtures.artifact(dir, Artifact.Kind.KERNEL, "kernel bytes");
+        Artifact initrd = Fixtures.artifact(dir, Artifact.Kind.INITRD, "initrd bytes");
+        Artifact disk = Fixtures.artifact(dir, Artifact.Kind.DISK, "an old disk");
+        ImageRef kept = Fixtures.image(List.of(kernel, initrd));
+        ImageRef evicted = Fixtures.image(List.of(kernel, disk));
+        host.stage(kept);
+        host.stage(evicted);
+
+        assertEquals(List.of(), host.stagedBeyond(List.of(kept, evicted)));
+        List<StagedContent> beyond = host.stagedBeyond(List.of(kept));
+        assertEquals(List.of(disk.sha256()), beyond.stream().map(StagedContent::id).toList(),
+                "only the disk: the kernel is the kept image's too");
+        assertEquals(disk.sizeBytes(), beyond.get(0).bytes());
+
+        // a domain another farm defined on this libvirt, booting the disk's volume
+        Domain theirs = ((LibvirtHostConnection) host).libvirt().domainDefineXML("<domain type='test'><name>theirs"
+                + "</name><memory>65536</memory><os><type>hvm</type></os><devices><disk type='file' device='disk'>"
+                + "<source file='/srv/servicefarm-pool/" + disk.sha256() + "'/><target dev='vda'/></disk></devices>"
+                + "</domain>");
+        HypervisorException used = assertThrows(HypervisorException.class, () -> host.unstage(disk.sha256()));
+        assertTrue(used.getMessage().contains("guest theirs uses volume"), used.getMessage());
+        assertEquals(1, host.stagedBeyond(List.of(kept)).size(), "kept");
+
+        theirs.undefine();
+        theirs.free();
+        host.unstage(disk.sha256());
+        assertEquals(List.of(), host.stagedBeyond(List.of(kept)));
+        host.unstage(disk.sha256()); // gone: nothing happens
+        assertEquals(Map.of(Artifact.Kind.KERNEL, "/srv/servicefarm-pool/" + kernel.sha256(),
+                Artifact.Kind.DISK, "/srv/servicefarm-pool/" + disk.sha256()), host.stage(evicted).locations(),
+                "staged again when it is needed again");
+        assertThrows(HypervisorException.class, () -> host.unstage("../../etc/passwd"));
     }
 }

@@ -13,6 +13,7 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.EnumMap;
 import java.util.HexFormat;
 import java.util.List;
@@ -29,6 +30,7 @@ import org.servicefarm.api.driver.GuestInfo;
 import org.servicefarm.api.driver.HostCheckpoint;
 import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorException;
+import org.servicefarm.api.driver.StagedContent;
 import org.servicefarm.api.driver.StagedImage;
 import org.servicefarm.api.driver.VmEvent;
 import org.servicefarm.api.driver.VmEventListener;
@@ -240,6 +242,12 @@ final class QemuHostConnection implements HostConnection {
 
     private Path stageFile(Artifact artifact) throws IOException {
         Path target = driver.imageDir().resolve(artifact.sha256());
+        synchronized (StagedFiles.lock(target)) { // not unstaged meanwhile, nor staged by another host at once
+            return stageFile(artifact, target);
+        }
+    }
+
+    private Path stageFile(Artifact artifact, Path target) throws IOException {
         if (Files.isRegularFile(target) && Files.size(target) == artifact.sizeBytes()) {
             return target;
         }
@@ -257,6 +265,19 @@ final class QemuHostConnection implements HostConnection {
         Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
         Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         return target;
+    }
+
+    /** What the image directory, shared by every qemu host of the appliance, holds beyond {@code needed}. */
+    @Override
+    public List<StagedContent> stagedBeyond(Collection<ImageRef> needed) throws HypervisorException {
+        requireOpen();
+        return StagedFiles.beyond(driver, needed);
+    }
+
+    @Override
+    public void unstage(String id) throws HypervisorException {
+        requireOpen();
+        StagedFiles.unstage(driver, id);
     }
 
     // ---- VMs ------------------------------------------------------------------------------------

@@ -5,12 +5,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.EnumMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
@@ -27,6 +30,7 @@ import org.servicefarm.api.VmState;
 import org.servicefarm.api.driver.GuestInfo;
 import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorException;
+import org.servicefarm.api.driver.StagedContent;
 import org.servicefarm.api.driver.StagedImage;
 import org.servicefarm.api.driver.VmEventListener;
 import org.servicefarm.api.driver.VmSpec;
@@ -41,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * <li>stage: the image's disks imported into the pool's storage ({@code VDI.create}, {@code PUT /import_raw_vdi}),
  * once per content: the kernel and initrd inside a {@link BootDisk boot disk}, a disk image as it is. A staged VDI
  * is tagged with its content's hash and marked complete only after its upload, so an interrupted one is never
- * used.</li>
+ * used; one no image of the farm needs is destroyed when the farm asks ({@link #unstage}), unless a VBD attaches
+ * it (the VMs' own clones live on: the SR keeps a clone's parent data).</li>
  * <li>define: {@code VM.clone} of the host's template, named by the VM id (a JSON string, never spliced into
  * anything), with its own copy-on-write clones of the staged disks ({@code VDI.clone}), an interface on the host's
  * network, a PV kernel in a PVH container booted by pygrub; the farm's record in {@code other_config}.</li>
@@ -185,6 +190,68 @@ final class XapiHostConnection implements HostConnection {
                     + " has neither");
         }
         return new StagedImage(image, locations);
+    }
+
+    /**
+     * The complete staged VDIs of the host's storage whose content no image of {@code needed} stages to (its boot
+     * disk's key, its disk's sha256). Uploads not marked complete are left to the stage that finds them: another
+     * appliance on the pool may be sending one now.
+     */
+    @Override
+    public List<StagedContent> stagedBeyond(Collection<ImageRef> needed) throws HypervisorException {
+        Set<String> wanted = new HashSet<>();
+        for (ImageRef image : needed) {
+            Artifact kernel = image.artifact(Artifact.Kind.KERNEL).orElse(null);
+            if (kernel != null) {
+                wanted.add(BootDisk.key(kernel, image.artifact(Artifact.Kind.INITRD).orElse(null), image.kernelArgs()));
+            }
+            image.artifact(Artifact.Kind.DISK).ifPresent(disk -> wanted.add(disk.sha256()));
+        }
+        List<StagedContent> beyond = new ArrayList<>();
+        Iterator<JsonNode> vdis = rpc.call("VDI.get_all_records").elements();
+        while (vdis.hasNext()) {
+            JsonNode record = vdis.next();
+            JsonNode otherConfig = record.path("other_config");
+            String content = otherConfig.path(CONTENT_KEY).asText("");
+            if (storage.equals(record.path("SR").asText()) && !content.isEmpty() && !otherConfig.has(VM_KEY)
+                    && "true".equals(otherConfig.path(COMPLETE_KEY).asText()) && !wanted.contains(content)) {
+                long bytes = record.path("physical_utilisation").asLong(0);
+                beyond.add(new StagedContent(record.path("uuid").asText(), "VDI " + record.path("name_label")
+                        .asText() + " (" + content.substring(0, Math.min(12, content.length())) + "…)",
+                        bytes > 0 ? bytes : record.path("virtual_size").asLong(-1)));
+            }
+        }
+        return beyond;
+    }
+
+    /**
+     * Destroys a staged VDI (by uuid) unless a VBD attaches it. The VMs' own disks are copy-on-write clones of it,
+     * which the storage keeps whole: XAPI destroys a clone's parent, and the SR keeps its data while clones need it.
+     */
+    @Override
+    public void unstage(String id) throws HypervisorException {
+        String ref;
+        try {
+            ref = rpc.call("VDI.get_by_uuid", id).asText();
+        } catch (XapiException e) {
+            if (e.is(XapiException.UUID_INVALID)) {
+                return;
+            }
+            throw e;
+        }
+        JsonNode record = rpc.call("VDI.get_record", ref);
+        JsonNode otherConfig = record.path("other_config");
+        String content = otherConfig.path(CONTENT_KEY).asText("");
+        if (!storage.equals(record.path("SR").asText()) || content.isEmpty() || otherConfig.has(VM_KEY)) {
+            throw new HypervisorException("host " + host.name() + ": VDI " + id + " is not one the farm staged");
+        }
+        synchronized (staging.computeIfAbsent(content, k -> new Object())) { // not staged by this host meanwhile
+            if (record.path("VBDs").size() > 0) {
+                throw new HypervisorException("host " + host.name() + ": VDI " + id + " is attached to a VM");
+            }
+            stagedVdis.remove(content, id);
+            destroyVdi(ref);
+        }
     }
 
     private interface DiskFile {

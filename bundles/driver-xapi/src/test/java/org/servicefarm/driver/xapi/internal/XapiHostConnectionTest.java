@@ -38,6 +38,7 @@ import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.driver.GuestInfo;
 import org.servicefarm.api.driver.HypervisorException;
+import org.servicefarm.api.driver.StagedContent;
 import org.servicefarm.api.driver.StagedImage;
 import org.servicefarm.api.driver.VmEvent;
 import org.servicefarm.api.driver.VmSpec;
@@ -161,6 +162,44 @@ class XapiHostConnectionTest {
         assertEquals(staged, again);
         assertEquals(1, pool.calls("VDI.create"));
         assertEquals(1, pool.calls("VDI.destroy"), "its own disk (the suspend image went with the resume)");
+    }
+
+    @Test
+    void stagedDisksNoNeededImageUsesAreDestroyedUnlessAttachedAndTheVmsCloneLivesOn() throws Exception {
+        ImageRef image = image();
+        StagedImage staged = connection.stage(image);
+        String boot = staged.location(Artifact.Kind.KERNEL).orElseThrow();
+        connection.define(spec("vm-1", staged));
+        Endpoint wiki = connection.start("vm-1").get("wiki");
+        assertEquals(List.of(), connection.stagedBeyond(List.of(image)), "its image is needed");
+
+        List<StagedContent> beyond = connection.stagedBeyond(List.of());
+        assertEquals(List.of(boot), beyond.stream().map(StagedContent::id).toList(), "the boot disk, not vm-1's clone");
+        assertTrue(beyond.get(0).bytes() > 300_000, beyond.toString());
+
+        // attached as it is by a tool outside the farm: kept
+        try (XapiRpc rpc = new XapiRpc(java.net.URI.create(pool.url()), null, "root", "secret", Duration.ofSeconds(10))) {
+            String vm = rpc.call("VM.get_by_name_label", "vm-1").get(0).asText();
+            Map<String, Object> vbd = new java.util.LinkedHashMap<>(Map.of("VM", vm, "VDI", rpc.call("VDI.get_by_uuid",
+                    boot).asText(), "userdevice", "3", "bootable", false, "mode", "RO", "type", "Disk", "unpluggable",
+                    true, "empty", false, "other_config", Map.of()));
+            vbd.put("qos_algorithm_type", "");
+            vbd.put("qos_algorithm_params", Map.of());
+            String attached = rpc.call("VBD.create", vbd).asText();
+            HypervisorException used = assertThrows(HypervisorException.class, () -> connection.unstage(boot));
+            assertTrue(used.getMessage().contains("is attached to a VM"), used.getMessage());
+            rpc.call("VBD.destroy", attached);
+        }
+        connection.unstage(boot);
+        assertEquals(List.of(), connection.stagedBeyond(List.of()));
+        connection.unstage(boot); // gone: nothing happens
+        assertTrue(answers(wiki), "vm-1 runs on from its own clone");
+
+        connection.archive("vm-1", ArchiveTier.SAVED, 3);
+        assertTrue(answers(connection.restore("vm-1").get("wiki")));
+        int imported = pool.calls("VDI.create");
+        assertTrue(connection.stage(image).location(Artifact.Kind.KERNEL).isPresent());
+        assertEquals(imported + 1, pool.calls("VDI.create"), "needed again: imported again");
     }
 
     @Test

@@ -412,6 +412,14 @@ final class XapiCalls {
         });
         define("VBD.create", 1, (s, a) -> createVbd(fromClient("VBD", a.get(0), "VM", "VDI", "userdevice", "bootable",
                 "mode", "type", "unpluggable", "empty", "other_config", "qos_algorithm_type", "qos_algorithm_params")).ref);
+        define("VBD.destroy", 1, (s, a) -> {
+            Obj vbd = arg("VBD", a, 0);
+            if (Boolean.TRUE.equals(vbd.rec.get("currently_attached"))) { // XAPI: unplug it first
+                throw new XapiException("DEVICE_ALREADY_ATTACHED", vbd.ref);
+            }
+            destroyVbd(vbd);
+            return "";
+        });
         define("VIF.create", 1, (s, a) -> createVif(fromClient("VIF", a.get(0), "device", "network", "VM", "MAC", "MTU",
                 "other_config", "qos_algorithm_type", "qos_algorithm_params", "locking_mode", "ipv4_allowed",
                 "ipv6_allowed")).ref);
@@ -799,6 +807,22 @@ final class XapiCalls {
                 Files.deleteIfExists(file);
             }
         }
+    }
+
+    /** A VDI of {@code bytes} in the pool's storage, as another tool (or an older appliance) would leave one. */
+    String addVdi(String nameLabel, Map<String, String> otherConfig, long bytes) {
+        return pool.locked(() -> {
+            Map<String, Object> record = blank("VDI");
+            record.putAll(Map.of("name_label", nameLabel, "SR", pool.all("SR").get(0).ref, "virtual_size", bytes,
+                    "other_config", new LinkedHashMap<String, Object>(otherConfig)));
+            return createVdi(record, null).str("uuid");
+        });
+    }
+
+    /** The uuids of the VDIs in the pool's storage. */
+    java.util.Set<String> vdiUuids() {
+        return pool.locked(() -> pool.all("VDI").stream().map(v -> v.str("uuid"))
+                .collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new)));
     }
 
     /** The file holding the VDI {@code uuid}'s bytes (where it would be, once destroyed). */

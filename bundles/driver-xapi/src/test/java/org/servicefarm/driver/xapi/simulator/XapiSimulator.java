@@ -139,6 +139,16 @@ public final class XapiSimulator implements AutoCloseable {
         return xapi.vdiFile(vdiUuid);
     }
 
+    /** Adds a VDI of {@code bytes} to the pool's storage with {@code otherConfig}; its uuid. */
+    public String addVdi(String nameLabel, Map<String, String> otherConfig, long bytes) {
+        return xapi.addVdi(nameLabel, otherConfig, bytes);
+    }
+
+    /** The uuids of the VDIs in the pool's storage. */
+    public java.util.Set<String> vdiUuids() {
+        return xapi.vdiUuids();
+    }
+
     /** The records (copies) of every VM that is neither a template nor a control domain. */
     public List<Map<String, Object>> vms() {
         return xapi.pool.locked(() -> guestVms().stream().map(vm -> XapiCalls.copy(vm.rec)).toList());
