@@ -311,6 +311,10 @@ public class ApplianceIT extends BootedAppliance {
         String status = executeAsAdmin("farm:status");
         assertTrue(status, status.contains("hosts       " + hostsBefore));
         assertTrue(status, status.contains("front ends  ") && status.contains("rest"));
+        // the store the table keeps its rows in, as REST says it (the command once named the in-memory one)
+        assertTrue(status, status.contains("store       " + FarmClient.json(client.get("/api/v1/status", Login.VIEWER))
+                .path("store").asText()));
+        assertTrue(status, status.contains("store       H2 "));
 
         Pattern decision = Pattern.compile("servicefarm_keepalive_decisions_total\\{decision=\"[A-Z_]+\","
                 + "policy=\"fixed\"} [1-9]");

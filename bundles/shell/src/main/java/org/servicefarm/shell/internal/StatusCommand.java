@@ -34,10 +34,6 @@ public class StatusCommand implements Action {
     @Reference
     BundleContext context;
 
-    /** The highest-ranked store, as the REST resource's reference picks it. */
-    @Reference(optional = true)
-    VmStore store;
-
     /** Absent without a shared store: this appliance does the periodic work. */
     @Reference(optional = true)
     Leadership leadership;
@@ -46,8 +42,26 @@ public class StatusCommand implements Action {
 
     @Override
     public Object execute() throws InvalidSyntaxException {
-        out.print(status(FrontendsCommand.frontEnds(context), refused(context)));
+        out.print(status(FrontendsCommand.frontEnds(context), refused(context), storeInForce(context)));
         return null;
+    }
+
+    /**
+     * What the highest-ranked store says of itself, as the state table and the REST resource bind it (greedily), or
+     * "-". Looked up at each run: Karaf injects an optional reference once found and keeps it, so a command run
+     * before the JDBC store came up named the in-memory one long after the table had moved to the database.
+     */
+    static String storeInForce(BundleContext context) {
+        ServiceReference<VmStore> reference = context.getServiceReference(VmStore.class);
+        VmStore store = reference == null ? null : context.getService(reference);
+        if (store == null) {
+            return "-";
+        }
+        try {
+            return store.description();
+        } finally {
+            context.ungetService(reference);
+        }
     }
 
     /** The configurations refused and not mended, the latest of each pid (a component registers its refusal). */
@@ -64,14 +78,14 @@ public class StatusCommand implements Action {
         return RefusedConfiguration.latestByPid(refusals);
     }
 
-    String status(List<List<String>> frontEnds, List<RefusedConfiguration> refused) {
+    String status(List<List<String>> frontEnds, List<RefusedConfiguration> refused, String store) {
         long live = manager.stateTable().vms().stream().filter(vm -> vm.state().occupiesHost()).count();
         StringBuilder text = new StringBuilder();
         Leadership l = leadership;
         Formats.line(text, "appliance", l == null ? "alone (does the periodic work)" : l.appliance()
                 + (l.leads() ? " (leads the periodic work)" : ", led by " + (l.leader() == null ? "none yet"
                 : l.leader())));
-        Formats.line(text, "store", store == null ? "-" : store.description());
+        Formats.line(text, "store", store);
         Formats.line(text, "hosts", Integer.toString(manager.hosts().size()));
         Formats.line(text, "live VMs", Long.toString(live));
         if (frontEnds.isEmpty()) {

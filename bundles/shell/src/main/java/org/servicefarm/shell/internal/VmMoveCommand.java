@@ -29,9 +29,11 @@ abstract class VmMoveCommand extends VmArgument {
         } catch (InvalidRequestException e) {
             throw Failures.invalid(e, java.util.Map.of("host", "HOST", "tier", "--tier"));
         }
-        out.println(vm.id() + " on " + vm.hostId() + ": " + vm.state()
-                + (vm.archive() == null ? "" : " (" + vm.archive().tier() + ", " + vm.archive().bytes() + " bytes)")
-                + (vm.detail() == null ? "" : ": " + vm.detail()));
+        String archive = vm.archive() == null ? "" : " (" + vm.archive().tier() + ", " + vm.archive().bytes() + " bytes)";
+        String detail = vm.detail() == null ? "" : ": " + vm.detail();
+        // an archive's detail names its tier and bytes already ("archived by the operator (SAVED, 1014 bytes)")
+        out.println(vm.id() + " on " + vm.hostId() + ": " + vm.state() + (detail.contains(archive) ? "" : archive)
+                + detail);
         return null;
     }
 }

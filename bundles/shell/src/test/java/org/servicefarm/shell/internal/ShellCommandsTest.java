@@ -38,6 +38,8 @@ import org.servicefarm.api.image.ComponentInfo;
 import org.servicefarm.api.image.Demand;
 import org.servicefarm.api.image.ImageService;
 import org.servicefarm.api.image.ImageStatus;
+import org.servicefarm.api.ArchiveTier;
+import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.keepalive.KeepAliveOutlook;
 import org.servicefarm.api.store.Leadership;
@@ -284,6 +286,34 @@ class ShellCommandsTest {
     }
 
     @Test
+    void anArchiveIsSaidOnceThoughItsDetailNamesItToo() throws Exception {
+        VmRecord archived = FarmCompleterTest.vm("sf-a").withState(VmState.ARCHIVED, "archived by the operator "
+                + "(SAVED, 1014 bytes)").withArchive(new org.servicefarm.api.Archive(ArchiveTier.SAVED, 1014, 1014));
+        ArchiveCommand command = new ArchiveCommand();
+        command.manager = new org.servicefarm.api.testing.ListedFarm() {
+            @Override
+            public VmRecord archive(String vmId, ArchiveTier tier) {
+                return archived;
+            }
+        };
+        command.out = out;
+        command.vmId = "sf-a";
+        command.execute();
+        assertEquals("sf-a on alpha: ARCHIVED: archived by the operator (SAVED, 1014 bytes)\n", printed());
+
+        bytes.reset();
+        VmRecord moved = archived.withState(VmState.ARCHIVED, "compressed by the keep-alive policy");
+        command.manager = new org.servicefarm.api.testing.ListedFarm() {
+            @Override
+            public VmRecord archive(String vmId, ArchiveTier tier) {
+                return moved;
+            }
+        };
+        command.execute();
+        assertEquals("sf-a on alpha: ARCHIVED (SAVED, 1014 bytes): compressed by the keep-alive policy\n", printed());
+    }
+
+    @Test
     void vmsListsTheTableOfOneStateOrHostIfAsked() throws Exception {
         farm.vms.add(FarmCompleterTest.vm("sf-a"));
         farm.vms.add(FarmCompleterTest.vm("sf-b").withState(VmState.SLEEPING, "idle"));
@@ -381,10 +411,10 @@ class ShellCommandsTest {
         String text = status.status(List.of(List.of("dns", "udp://127.0.0.1:5353"), List.of("rest",
                 "http://127.0.0.1:8181/api/v1")), List.of(new RefusedConfiguration("org.servicefarm.catalog",
                 "rule 'typo': 'needs' is not requires or conflicts", "the settings before it stay in force",
-                Instant.parse("2026-11-27T18:39:42.176Z"))));
+                Instant.parse("2026-11-27T18:39:42.176Z"))), "PostgreSQL 16.4 at jdbc:postgresql://db:5432/farm");
         assertEquals("""
                   appliance   east, led by west
-                  store       -
+                  store       PostgreSQL 16.4 at jdbc:postgresql://db:5432/farm
                   hosts       1
                   live VMs    1
                   front ends  dns        udp://127.0.0.1:5353
