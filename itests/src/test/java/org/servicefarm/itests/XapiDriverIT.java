@@ -154,6 +154,8 @@ public class XapiDriverIT {
                 () -> !pool.vdiUuids().contains(evicted));
         Set<String> after = pool.vdiUuids();
         assertTrue(after.toString(), after.containsAll(before) && after.contains(operators));
+        String metrics = client.get("/metrics", Login.VIEWER).body();
+        assertTrue(metrics, metrics.contains("servicefarm_staged_unstaged_bytes_total{host=\"xen1\"} 1048576.0"));
         Grant served = client.requestUntilGranted(WIKI, GRANT);
         assertEquals(vmId, served.vmId());
         assertEquals(200, client.getService(served.endpoint()).statusCode());

@@ -48,4 +48,16 @@ public interface FarmListener {
      */
     default void keepAliveDecided(String policy, KeepAlive decision, ArchiveTier tier) {
     }
+
+    /**
+     * A host deleted something it held staged that no image of the store needs any more (its image was evicted or
+     * replaced). Called on the sweep's thread, once per deletion.
+     *
+     * @param host  the farm host
+     * @param label what it was, in the host's words (e.g. "volume 3f2a…")
+     * @param bytes what it took on the host, or -1 when the host did not say
+     * @since 1.11
+     */
+    default void unstaged(String host, String label, long bytes) {
+    }
 }

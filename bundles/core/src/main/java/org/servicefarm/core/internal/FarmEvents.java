@@ -96,6 +96,10 @@ public class FarmEvents {
         tell(listener -> listener.keepAliveDecided(policy, decision, tier), "a keep-alive decision");
     }
 
+    void unstaged(String host, String label, long bytes) {
+        tell(listener -> listener.unstaged(host, label, bytes), "staged content deleted");
+    }
+
     private void tell(Consumer<FarmListener> event, String what) {
         for (Listener bound : listeners) {
             try {

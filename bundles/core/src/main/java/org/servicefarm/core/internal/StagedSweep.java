@@ -49,6 +49,9 @@ public class StagedSweep {
 
     @Reference
     HostRegistry hosts;
+    /** Told of each deletion (the metrics count its bytes). */
+    @Reference
+    FarmEvents events;
     @Reference(policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     volatile ImageStore imageStore;
 
@@ -146,6 +149,7 @@ public class StagedSweep {
                 }
                 try {
                     connection.unstage(content.id());
+                    events.unstaged(host, content.label(), content.bytes());
                     reclaimed += Math.max(0, content.bytes());
                     LOG.info("Unstaged {} from host {} ({}): no image of the store uses it", content.label(), host,
                             content.bytes() < 0 ? "size unknown" : content.bytes() + " bytes");

@@ -52,6 +52,7 @@ class StagedSweepTest {
     StagedSweepTest() {
         sweep.hosts = farm.hosts;
         sweep.imageStore = store;
+        sweep.events = farm.table.events;
         // sweeping by itself once a day: the tests sweep when they say, but one of them
         sweep.activate(Farm.convert(Map.of("staged.sweepSeconds", 86_400), StagedSweep.Config.class), null);
     }
@@ -96,7 +97,16 @@ class StagedSweepTest {
         assertEquals(0, sweep.sweep(), "one sweep is not enough: the store may be being replaced");
         assertEquals(Set.of(sha('1'), sha('2')), staged("small"));
 
+        List<String> told = new java.util.concurrent.CopyOnWriteArrayList<>();
+        farm.table.events.addListener(new org.servicefarm.api.FarmListener() {
+            @Override
+            public void unstaged(String host, String label, long bytes) {
+                told.add(host + " " + label + " " + bytes);
+            }
+        });
         assertEquals(2 * (2L << 20), sweep.sweep(), "wiki's disk on both hosts, 2 MiB each");
+        assertEquals(List.of("large volume " + sha('2') + " 2097152", "small volume " + sha('2') + " 2097152"),
+                told.stream().sorted().toList(), "each deletion told (the metrics count them)");
         assertEquals(Set.of(sha('1')), staged("small"), "the kernel stays: blog needs it");
         assertEquals(Set.of(sha('1'), sha('3')), staged("large"));
         assertEquals(0, sweep.sweep());

@@ -42,6 +42,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
  * {@code servicefarm_keepalive_decisions_total} by {@code policy} (the policy's name) and {@code decision}
  * ({@code KEEP}, {@code SLEEP}, {@code ARCHIVE_SAVED}, {@code ARCHIVE_COMPRESSED}, {@code ARCHIVE_DELTA},
  * {@code DESTROY}, {@code PREWARM}).</li>
+ * <li>Staged content the hosts deleted ({@link FarmListener#unstaged}): {@code servicefarm_staged_unstaged_total} and
+ * {@code servicefarm_staged_unstaged_bytes_total} by {@code host}.</li>
  * </ul>
  * Served by REST's {@code /metrics} and the shell's farm:metrics through the API's {@link Metrics}.
  */
@@ -119,6 +121,17 @@ public class FarmMetrics implements FarmListener, Metrics {
         keepAlive.computeIfAbsent(by + "/" + name, k -> Counter.builder("servicefarm.keepalive.decisions")
                 .description("keep-alive decisions the lifecycle carried out, by policy and decision")
                 .tags("policy", by, "decision", name).register(registry)).increment();
+    }
+
+    @Override
+    public void unstaged(String host, String label, long bytes) {
+        Counter.builder("servicefarm.staged.unstaged").description("staged contents deleted from hosts, no image "
+                + "of the store needing them").tags("host", host).register(registry).increment();
+        if (bytes > 0) {
+            Counter.builder("servicefarm.staged.unstaged.bytes").description("bytes of staged content deleted from "
+                    + "hosts, no image of the store needing it").baseUnit("bytes").tags("host", host)
+                    .register(registry).increment(bytes);
+        }
     }
 
     private Timer latency(String outcome) {

@@ -112,6 +112,19 @@ class FarmMetricsTest {
                 "servicefarm_keepalive_decisions_total{decision=\"PREWARM\",policy=\"histogram\"}"));
     }
 
+    @Test
+    void stagedContentDeletedIsCountedByHostWithItsBytes() {
+        metrics.unstaged("qemu1", "volume 3f2a…", 24_893_987);
+        metrics.unstaged("qemu1", "volume 9b1c…", 8_247_232);
+        metrics.unstaged("xen1", "VDI servicefarm 0a1b… ", -1); // a size the host did not say: counted, no bytes
+
+        Map<String, Double> samples = parse(metrics.scrape());
+        assertEquals(2.0, samples.get("servicefarm_staged_unstaged_total{host=\"qemu1\"}"));
+        assertEquals(33_141_219.0, samples.get("servicefarm_staged_unstaged_bytes_total{host=\"qemu1\"}"));
+        assertEquals(1.0, samples.get("servicefarm_staged_unstaged_total{host=\"xen1\"}"));
+        assertEquals(null, samples.get("servicefarm_staged_unstaged_bytes_total{host=\"xen1\"}"));
+    }
+
     private static VmRecord vm(String id, VmState state) {
         return new VmRecord(id, "alpha", "img", WIKI, Map.of("wiki", new Endpoint("127.0.0.1", 22000)), state,
                 new Capacity(1, 256, 1), Instant.EPOCH, null, 0, null);
