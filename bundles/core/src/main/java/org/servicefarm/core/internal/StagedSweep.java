@@ -14,6 +14,7 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.servicefarm.api.HostStatus;
@@ -23,6 +24,7 @@ import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.driver.StagedContent;
 import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.api.image.ImageStore;
+import org.servicefarm.api.store.Leadership;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,7 +37,7 @@ import org.slf4j.LoggerFactory;
  * store in force may list nothing, or hold compositions only, for a moment; a store listing no image with artifacts
  * is never taken to mean that nothing is needed. A host keeps what a guest still uses and is asked again at the next
  * sweep: the store evicts no image a VM of the farm lives on, so that is a guest of another farm sharing the host, or
- * one the table lost.
+ * one the table lost. Among appliances sharing the farm's store, the one leading the periodic work sweeps.
  */
 @Component(service = StagedSweep.class, configurationPid = FarmServiceManager.PID, immediate = true)
 public class StagedSweep {
@@ -52,6 +54,9 @@ public class StagedSweep {
     /** Told of each deletion (the metrics count its bytes). */
     @Reference
     FarmEvents events;
+    /** Absent without a shared store: this appliance sweeps. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    volatile Leadership leadership;
     @Reference(policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     volatile ImageStore imageStore;
 
@@ -114,8 +119,11 @@ public class StagedSweep {
         try {
             ImageStore store = imageStore;
             List<ImageRef> needed = store == null ? List.of() : store.images();
-            if (needed.stream().allMatch(ImageRef::compositionOnly)) {
-                lastStore = null; // nothing to tell what a host needs: the sweeps count again from the next one
+            Leadership l = leadership;
+            // one appliance of those sharing the hosts decides: two would each delete what only the other's store
+            // needs; not leading, or nothing to tell what a host needs, the sweeps count again from the next one
+            if (l != null && !l.leads() || needed.stream().allMatch(ImageRef::compositionOnly)) {
+                lastStore = null;
                 listedBefore = Set.of();
                 keptBefore = Set.of();
                 return 0;

@@ -21,7 +21,7 @@ import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.keepalive.KeepAlivePolicy;
 import org.servicefarm.api.store.DemandCounts;
-import org.servicefarm.api.store.Leadership;
+import org.servicefarm.api.testing.ListedLeadership;
 
 /**
  * A keep-alive policy coming into force is first taught what the farm was asked (the store's requests per offering and
@@ -242,22 +242,7 @@ class PolicyTeachingTest {
         lifecycle.sweep();
         assertEquals(2, pupil.told.size(), "not told again by the sweep");
 
-        lifecycle.leadership = new Leadership() {
-            @Override
-            public boolean leads() {
-                return false;
-            }
-
-            @Override
-            public String appliance() {
-                return "this";
-            }
-
-            @Override
-            public String leader() {
-                return "another";
-            }
-        };
+        lifecycle.leadership = new ListedLeadership("this", "another");
         counts.others = List.of(new DemandCounts.Asked(wiki, minute - 1, 2), new DemandCounts.Asked(wiki, minute, 3));
         lifecycle.sweepQuietly();
         assertEquals(5, pupil.told.size(), "another appliance leads: this one's policy is told all the same");

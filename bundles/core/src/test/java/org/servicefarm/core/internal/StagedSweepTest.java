@@ -16,6 +16,7 @@ import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.image.Artifact;
 import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.api.image.ImageStore;
+import org.servicefarm.api.testing.ListedLeadership;
 
 /**
  * What hosts hold staged follows the image store: content no image of the store needs is unstaged at the second
@@ -155,6 +156,22 @@ class StagedSweepTest {
         sweep.imageStore = other;
         assertEquals(0, sweep.sweep(), "another store in force: its first sweep counts as a first");
         assertEquals(Set.of(sha('1'), sha('2')), staged("small"));
+        assertEquals(3L << 20, sweep.sweep());
+        assertEquals(Set.of(), staged("small"));
+    }
+
+    @Test
+    void onlyTheApplianceLeadingThePeriodicWorkSweeps() throws Exception {
+        ListedLeadership leadership = new ListedLeadership("east", "west");
+        sweep.leadership = leadership;
+        store.images = List.of(image("blog", '4', '3'));
+        stage("small", image("wiki", '1', '2'));
+        sweep.sweep();
+        sweep.sweep();
+        assertEquals(Set.of(sha('1'), sha('2')), staged("small"), "west sweeps: another store's needs are not east's");
+        leadership.leader = "east";
+        leadership.leads = true;
+        assertEquals(0, sweep.sweep(), "leading now: the first sweep counts as a first");
         assertEquals(3L << 20, sweep.sweep());
         assertEquals(Set.of(), staged("small"));
     }

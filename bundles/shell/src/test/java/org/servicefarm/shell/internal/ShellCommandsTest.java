@@ -42,9 +42,9 @@ import org.servicefarm.api.ArchiveTier;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.keepalive.KeepAliveOutlook;
-import org.servicefarm.api.store.Leadership;
 import org.servicefarm.api.testing.ListedFarm;
 import org.servicefarm.api.testing.ListedKeepAlive;
+import org.servicefarm.api.testing.ListedLeadership;
 
 /** The commands added for the REST capabilities that had none: what each calls, prints, and how it refuses. */
 class ShellCommandsTest {
@@ -392,22 +392,7 @@ class ShellCommandsTest {
     void statusSaysWhatRestsStatusSays() {
         StatusCommand status = new StatusCommand();
         status.manager = farm;
-        status.leadership = new Leadership() {
-            @Override
-            public boolean leads() {
-                return false;
-            }
-
-            @Override
-            public String appliance() {
-                return "east";
-            }
-
-            @Override
-            public String leader() {
-                return "west";
-            }
-        };
+        status.leadership = new ListedLeadership("east", "west");
         String text = status.status(List.of(List.of("dns", "udp://127.0.0.1:5353"), List.of("rest",
                 "http://127.0.0.1:8181/api/v1")), List.of(new RefusedConfiguration("org.servicefarm.catalog",
                 "rule 'typo': 'needs' is not requires or conflicts", "the settings before it stay in force",
