@@ -375,11 +375,17 @@ public class ApplianceIT extends BootedAppliance {
      */
     @Test
     public void e_theVmCapEvictsTheLeastRecentlyUsedVmAndARequestRestoresIt() throws Exception {
-        List<JsonNode> live = liveVms();
-        assertTrue("the earlier tests left VMs: " + live, live.size() >= 2);
-        JsonNode leastRecentlyUsed = live.stream().min(java.util.Comparator.comparing(ApplianceIT::lastUsed)).get();
-        setProperty("org.servicefarm.core", "vm.cap", live.size());
-        await("the core to apply the new VM cap", () -> coreConfigured("org.servicefarm.core", "vm.cap", live.size()));
+        // the cap counts the VMs in their hosts' memory: once none is between two states, it is those not archived
+        await("the earlier tests' VMs to be at rest", () -> liveVms().stream().allMatch(vm -> List.of("ACTIVE",
+                "SLEEPING", "ARCHIVED").contains(vm.path("state").asText())));
+        List<JsonNode> inMemoryBefore = liveVms().stream().filter(vm -> !"ARCHIVED".equals(vm.path("state").asText()))
+                .toList();
+        assertTrue("the earlier tests left VMs: " + inMemoryBefore, inMemoryBefore.size() >= 2);
+        JsonNode leastRecentlyUsed = inMemoryBefore.stream().min(java.util.Comparator.comparing(ApplianceIT::lastUsed))
+                .get();
+        int cap = inMemoryBefore.size();
+        setProperty("org.servicefarm.core", "vm.cap", cap);
+        await("the core to apply the new VM cap", () -> coreConfigured("org.servicefarm.core", "vm.cap", cap));
 
         Grant grant = client.requestUntilGranted(FarmClient.JSON.writeValueAsString(offering(5)), GRANT);
         assertEndpoint(grant.endpoint());
@@ -388,13 +394,14 @@ public class ApplianceIT extends BootedAppliance {
         HttpResponse<String> evicted = client.get("/api/v1/vms/" + id, Login.VIEWER);
         JsonNode victim = FarmClient.json(evicted);
         // evicted by archiving it (the default): kept compressed on disk, out of its host's memory and the cap
-        assertEquals(evicted.body(), "ARCHIVED", victim.path("state").asText());
+        assertEquals("before: " + summary(inMemoryBefore) + "; after: " + summary(liveVms()), "ARCHIVED",
+                victim.path("state").asText());
         assertTrue(evicted.body(), victim.path("detail").asText().contains("evicted"));
         assertEquals(evicted.body(), "COMPRESSED", victim.path("archive").path("tier").asText());
         assertTrue(evicted.body(), victim.path("archive").path("bytes").asLong() > 0);
         List<JsonNode> inMemory = liveVms().stream().filter(vm -> !"ARCHIVED".equals(vm.path("state").asText()))
                 .toList();
-        assertEquals("the farm stays at its cap", live.size(), inMemory.size());
+        assertEquals("the farm stays at its cap", cap, inMemory.size());
 
         // a request for it restores it from its compressed archive (evicting another)
         Grant back = client.requestUntilGranted(FarmClient.JSON.writeValueAsString(victim.path("offering")), GRANT);
@@ -579,6 +586,12 @@ public class ApplianceIT extends BootedAppliance {
             }
         }
         return live;
+    }
+
+    /** Each VM's id, state, last use and detail: what a failed eviction test needs to tell why. */
+    private static String summary(List<JsonNode> vms) {
+        return vms.stream().map(vm -> vm.path("id").asText() + " " + vm.path("state").asText() + " used "
+                + lastUsed(vm) + " (" + vm.path("detail").asText() + ")").toList().toString();
     }
 
     private static Instant lastUsed(JsonNode vm) {

@@ -134,7 +134,7 @@ public class RealGuestsIT {
                 editConfigurationFilePut(hostFile, "hypervisor.portRange", "24500-24599"),
                 editConfigurationFilePut(hostFile, "hypervisor.stagingPool", POOL),
                 editConfigurationFilePut(hostFile, "hypervisor.stagingDirectory", POOL_DIRECTORY),
-                editConfigurationFilePut("etc/org.servicefarm.core.cfg", "staged.sweepSeconds", "2"), // a minute
+                editConfigurationFilePut("etc/org.servicefarm.core.cfg", "staged.sweepSeconds", "2"), // 60 by default
                 org.ops4j.pax.exam.CoreOptions.systemProperty(COMPONENTS_PROPERTY).value(components)));
         return options.toArray(Option[]::new);
     }
@@ -210,7 +210,6 @@ public class RealGuestsIT {
         assertTrue(page.body(), page.body().contains("posts: 2 (Hello from a guest; Components all the way down)"));
     }
 
-    /** Two requests differing only in the server: each answer names its server. Three guests boot at once here. */
     /**
      * A volume of the staging pool no image of the store needs (staged for an image evicted before a restart, say)
      * leaves the pool within two sweeps; the volumes of the images the store keeps, which the running guests boot
@@ -243,6 +242,7 @@ public class RealGuestsIT {
         }
     }
 
+    /** Two requests differing only in the server: each answer names its server. Three guests boot at once here. */
     @Test
     public void b_twoServersNameThemselvesInTheirAnswers() throws Exception {
         for (String body : List.of(NGINX, APACHE, APACHE_PATCHED)) { // c_ needs the third: boot them together
