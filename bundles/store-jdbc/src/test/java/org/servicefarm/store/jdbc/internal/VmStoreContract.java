@@ -270,6 +270,7 @@ abstract class VmStoreContract {
         JdbcVmStore one = open();
         JdbcVmStore two = open();
         assertTrue(one.insert(vm("sf-a", VmState.CREATING)));
+        one.poll(); // alive now: opening two (its migrations) may take longer than the lease on a loaded machine
         two.poll();
         VmRecord row = two.vm("sf-a").orElseThrow();
         assertEquals(VmStore.Worker.THIS, one.worker(row));
