@@ -59,6 +59,16 @@ public class DirectoryIT {
         }
     }
 
+    /**
+     * The directory's own shell uses its own manager, as its REST API does, not the one its DNS forwards to: the
+     * remote manager refuses to explain a request, naming the manager appliance to ask.
+     */
+    @Test
+    public void theDirectorysShellUsesItsOwnManager() throws Exception {
+        String explained = directory.shell("farm:explain static-site");
+        assertTrue(explained, explained.contains("EXPLAIN static-site"));
+    }
+
     @Test
     public void theDirectoryAnswersOverDnsWhatTheManagerAppliancePrepares() throws Exception {
         String first = dig("SRV", NAME);

@@ -25,6 +25,8 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.junit.FixMethodOrder;
 import org.junit.Test;
@@ -498,6 +500,30 @@ public class SecurityIT extends BootedAppliance {
             assertTrue(entry.getKey() + " says what is wrong (" + entry.getValue() + "): " + shell.output(),
                     shell.output().contains(entry.getValue()));
         }
+    }
+
+    /**
+     * farm:request over bin/client tells its answer by the exit status, so that a script need not parse the text:
+     * 69 (EX_UNAVAILABLE) for NEVER, 75 (EX_TEMPFAIL) for RETRY_LATER, then 0 once its retry is GRANTED.
+     */
+    @Test
+    public void ea_farmRequestsExitStatusTellsItsAnswer() throws Exception {
+        Shell never = client("farm:request --os windows-2022 wiki");
+        assertEquals(never.output(), 69, never.exit());
+        assertTrue(never.output(), never.output().contains("NEVER wiki"));
+
+        Shell later = client("farm:request --deadline 0 wiki"); // nothing of this appliance serves wiki yet
+        assertEquals(later.output(), 75, later.exit());
+        Matcher ticket = Pattern.compile("--retry-ticket (\\S+)").matcher(later.output());
+        assertTrue(later.output(), later.output().contains("RETRY_LATER wiki") && ticket.find());
+        Instant deadline = Instant.now().plusSeconds(120);
+        Shell retry;
+        do {
+            FarmClient.pause(1000);
+            retry = client("farm:request --retry-ticket " + ticket.group(1) + " wiki");
+        } while (retry.exit() == 75 && Instant.now().isBefore(deadline));
+        assertEquals(retry.output(), 0, retry.exit());
+        assertTrue(retry.output(), retry.output().contains("GRANTED wiki at "));
     }
 
     // --- log injection -------------------------------------------------------------------------------

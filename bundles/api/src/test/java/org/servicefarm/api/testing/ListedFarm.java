@@ -11,6 +11,7 @@ import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.NativeServiceStatus;
 import org.servicefarm.api.Offering;
+import org.servicefarm.api.LocalServiceManager;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceManager;
 import org.servicefarm.api.ServiceRequest;
@@ -23,7 +24,7 @@ import org.servicefarm.api.VmRecord;
  * the function the test gives ({@link #answering}); what a test does not give is refused with
  * UnsupportedOperationException.
  */
-public class ListedFarm implements ServiceManager {
+public class ListedFarm implements LocalServiceManager {
 
     public final List<VmRecord> vms = new CopyOnWriteArrayList<>();
     public final List<HostStatus> hosts = new CopyOnWriteArrayList<>();

@@ -48,6 +48,7 @@ import org.servicefarm.api.Explanation;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.LocalServiceManager;
 import org.servicefarm.api.NativeService;
 import org.servicefarm.api.NativeServiceStatus;
 import org.servicefarm.api.Offering;
@@ -96,9 +97,10 @@ import org.slf4j.LoggerFactory;
  *         -> wait until the caller's deadline; past it RETRY_LATER, and the work goes on
  * </pre>
  */
-@Component(service = {ServiceManager.class, FarmServiceManager.class}, configurationPid = FarmServiceManager.PID)
+@Component(service = {ServiceManager.class, LocalServiceManager.class, FarmServiceManager.class},
+        configurationPid = FarmServiceManager.PID)
 @Designate(ocd = FarmServiceManager.Config.class)
-public class FarmServiceManager implements ServiceManager {
+public class FarmServiceManager implements LocalServiceManager {
 
     static final String PID = "org.servicefarm.core";
     private static final Logger LOG = LoggerFactory.getLogger(FarmServiceManager.class);

@@ -7,7 +7,7 @@ import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.api.action.Command;
 import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
-import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.LocalServiceManager;
 
 /** farm:catalog: the directory's components ({@code GET /api/v1/catalog/components}). */
 @Command(scope = "farm", name = "catalog", description = "Lists every component the service directory knows: "
@@ -17,7 +17,7 @@ import org.servicefarm.api.ServiceManager;
 public class CatalogCommand implements Action {
 
     @Reference
-    ServiceManager manager;
+    LocalServiceManager manager;
 
     @Override
     public Object execute() {

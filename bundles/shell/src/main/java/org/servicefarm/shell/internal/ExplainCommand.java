@@ -8,6 +8,7 @@ import org.apache.karaf.shell.api.action.lifecycle.Service;
 import org.apache.karaf.shell.support.CommandException;
 import org.servicefarm.api.Explanation;
 import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.LocalServiceManager;
 import org.servicefarm.api.ServiceManager;
 import org.servicefarm.api.ServiceRequest;
 
@@ -22,7 +23,7 @@ import org.servicefarm.api.ServiceRequest;
 public class ExplainCommand extends RequestOptions {
 
     @Reference
-    ServiceManager manager;
+    LocalServiceManager manager;
 
     PrintStream out = System.out;
 

@@ -22,7 +22,7 @@ import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
 import org.servicefarm.api.CatalogComponent;
 import org.servicefarm.api.HostStatus;
-import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.LocalServiceManager;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.driver.HypervisorDriver;
 import org.servicefarm.api.image.ImageService;
@@ -67,7 +67,7 @@ public class FarmCompleter implements Completer {
             Map.entry("METRIC", Known.METRICS));
 
     @Reference
-    ServiceManager manager;
+    LocalServiceManager manager;
 
     @Reference(optional = true)
     ImageService images;

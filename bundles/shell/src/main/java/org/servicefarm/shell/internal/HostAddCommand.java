@@ -18,6 +18,7 @@ import org.servicefarm.api.ConflictException;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.LocalServiceManager;
 import org.servicefarm.api.Names;
 import org.servicefarm.api.ServiceManager;
 
@@ -37,7 +38,7 @@ public class HostAddCommand implements Action {
             "properties", "--property");
 
     @Reference
-    ServiceManager manager;
+    LocalServiceManager manager;
 
     @Argument(index = 0, name = "NAME", description = "The new host's name: letters, digits, '.', '_' and '-', "
             + "starting with a letter or digit", required = true)

@@ -8,14 +8,14 @@ import org.apache.karaf.shell.api.action.Completion;
 import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.support.CommandException;
 import org.servicefarm.api.HostRecord;
+import org.servicefarm.api.LocalServiceManager;
 import org.servicefarm.api.Names;
-import org.servicefarm.api.ServiceManager;
 
 /** What the commands about one host (farm:host, farm:drain, farm:undrain, farm:host-remove, farm:host-connect) share. */
 abstract class HostArgument implements Action {
 
     @Reference
-    ServiceManager manager;
+    LocalServiceManager manager;
 
     @Argument(index = 0, name = "HOST", description = "The host's name (farm:hosts lists them)", required = true)
     @Completion(FarmCompleter.class)

@@ -4,7 +4,7 @@ import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.api.action.Command;
 import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
-import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.LocalServiceManager;
 
 /** farm:hosts: the configured hosts with their use. */
 @Command(scope = "farm", name = "hosts", description = "Lists the hosts with capacity, use, cost and connection.")
@@ -12,7 +12,7 @@ import org.servicefarm.api.ServiceManager;
 public class HostsCommand implements Action {
 
     @Reference
-    ServiceManager manager;
+    LocalServiceManager manager;
 
     @Override
     public Object execute() {

@@ -13,6 +13,7 @@ import org.apache.karaf.shell.support.CommandException;
 import org.servicefarm.api.ConflictException;
 import org.servicefarm.api.Environment;
 import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.LocalServiceManager;
 import org.servicefarm.api.NativeService;
 import org.servicefarm.api.NativeServiceStatus;
 import org.servicefarm.api.Offering;
@@ -39,7 +40,7 @@ public class NativeAddCommand extends RequestOptions {
     }
 
     @Reference
-    ServiceManager manager;
+    LocalServiceManager manager;
 
     @Option(name = "--name", description = "What to call it, unique: letters, digits, '.', '_' and '-' (required)")
     String name;

@@ -8,6 +8,7 @@ import org.apache.karaf.shell.api.action.Command;
 import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 import org.apache.karaf.shell.support.CommandException;
+import org.servicefarm.api.LocalServiceManager;
 import org.servicefarm.api.NotFoundException;
 import org.servicefarm.api.ServiceManager;
 
@@ -18,7 +19,7 @@ import org.servicefarm.api.ServiceManager;
 public class NativeRemoveCommand implements Action {
 
     @Reference
-    ServiceManager manager;
+    LocalServiceManager manager;
 
     @Argument(index = 0, name = "NAME", description = "Its name (farm:natives lists them)", required = true)
     String name;

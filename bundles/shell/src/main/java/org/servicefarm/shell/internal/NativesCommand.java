@@ -4,7 +4,7 @@ import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.api.action.Command;
 import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
-import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.LocalServiceManager;
 
 /** farm:natives: the services hosts run themselves, and whether each answers. */
 @Command(scope = "farm", name = "natives", description = "Lists the services hosts run themselves "
@@ -14,7 +14,7 @@ import org.servicefarm.api.ServiceManager;
 public class NativesCommand implements Action {
 
     @Reference
-    ServiceManager manager;
+    LocalServiceManager manager;
 
     @Override
     public Object execute() {

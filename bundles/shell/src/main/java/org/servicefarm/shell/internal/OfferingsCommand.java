@@ -9,7 +9,7 @@ import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 import org.apache.karaf.shell.support.CommandException;
 import org.servicefarm.api.InvalidRequestException;
-import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.LocalServiceManager;
 
 /** farm:offerings: viable combinations from the directory. */
 @Command(scope = "farm", name = "offerings", description = "Lists viable offerings; each can be asked for "
@@ -20,7 +20,7 @@ public class OfferingsCommand implements Action {
     static final int MAX_LIMIT = 1000;
 
     @Reference
-    ServiceManager manager;
+    LocalServiceManager manager;
 
     @Option(name = "--limit", description = "How many offerings to list, 1 to 1000 (default 50)")
     int limit = 50;

@@ -7,7 +7,7 @@ import org.apache.karaf.shell.api.action.Command;
 import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 import org.servicefarm.api.DirectoryView;
-import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.LocalServiceManager;
 
 /** farm:rules: the directory's compatibility rules and security levels ({@code GET /api/v1/catalog/rules}). */
 @Command(scope = "farm", name = "rules", description = "Lists the directory's compatibility rules (what a "
@@ -16,7 +16,7 @@ import org.servicefarm.api.ServiceManager;
 public class RulesCommand implements Action {
 
     @Reference
-    ServiceManager manager;
+    LocalServiceManager manager;
 
     PrintStream out = System.out;
 

@@ -12,7 +12,7 @@ import org.apache.karaf.shell.api.action.lifecycle.Service;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
-import org.servicefarm.api.ServiceManager;
+import org.servicefarm.api.LocalServiceManager;
 import org.servicefarm.api.config.RefusedConfiguration;
 import org.servicefarm.api.store.Leadership;
 import org.servicefarm.api.store.VmStore;
@@ -29,7 +29,7 @@ import org.servicefarm.api.store.VmStore;
 public class StatusCommand implements Action {
 
     @Reference
-    ServiceManager manager;
+    LocalServiceManager manager;
 
     @Reference
     BundleContext context;

@@ -13,8 +13,8 @@ import org.apache.karaf.shell.api.action.lifecycle.Service;
 import org.apache.karaf.shell.support.CommandException;
 import org.apache.karaf.shell.support.completers.StringsCompleter;
 import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.LocalServiceManager;
 import org.servicefarm.api.Names;
-import org.servicefarm.api.ServiceManager;
 import org.servicefarm.api.VmState;
 
 /** farm:vms: the state table, of one state or host if asked. */
@@ -33,7 +33,7 @@ public class VmsCommand implements Action {
     String host;
 
     @Reference
-    ServiceManager manager;
+    LocalServiceManager manager;
 
     PrintStream out = System.out;
 

@@ -14,8 +14,10 @@ import java.util.List;
 
 import org.apache.karaf.shell.support.CommandException;
 import org.junit.jupiter.api.Test;
-import org.servicefarm.api.DirectoryView;
+import org.servicefarm.api.Activation;
+import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.LocalServiceManager;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceManager;
 import org.servicefarm.api.DirectoryView;
@@ -47,9 +49,9 @@ class RequestCommandTest {
      * A ServiceManager test double: records requests, answers NEVER (with {@link #directory} to suggest from), or
      * refuses services named "bad".
      */
-    private ServiceManager manager() {
-        return (ServiceManager) Proxy.newProxyInstance(getClass().getClassLoader(),
-                new Class<?>[] {ServiceManager.class}, (proxy, method, args) -> {
+    private LocalServiceManager manager() {
+        return (LocalServiceManager) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {LocalServiceManager.class}, (proxy, method, args) -> {
                     if (method.getName().equals("directory")) {
                         return directory();
                     }
@@ -168,9 +170,39 @@ class RequestCommandTest {
         }
     }
 
-    private static ServiceManager refusing(RuntimeException e) {
-        return (ServiceManager) Proxy.newProxyInstance(RequestCommandTest.class.getClassLoader(),
-                new Class<?>[] {ServiceManager.class}, (proxy, method, args) -> {
+    /** A script piping farm:request into bin/client tells the three answers apart by the exit status alone. */
+    @Test
+    void theExitStatusTellsTheOutcome() throws Exception {
+        RequestCommand never = command("wiki");
+        assertEquals(RequestCommand.EXIT_NEVER, never.execute());
+        assertEquals(69, RequestCommand.EXIT_NEVER, "sysexits.h's EX_UNAVAILABLE");
+
+        RequestCommand later = command("wiki");
+        later.manager = answering(new Outcome.RetryLater(Duration.ofSeconds(3), WIKI, List.of(), "creating",
+                Duration.ZERO, "t-1"));
+        assertEquals(RequestCommand.EXIT_RETRY_LATER, later.execute());
+        assertEquals(75, RequestCommand.EXIT_RETRY_LATER, "sysexits.h's EX_TEMPFAIL");
+
+        RequestCommand granted = command("wiki");
+        granted.manager = answering(new Outcome.Granted(new Endpoint("10.0.0.7", 8080), "sf-1", "alpha",
+                Activation.ACTIVE, WIKI, List.of(), Duration.ZERO));
+        assertEquals(0, granted.execute());
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("GRANTED wiki at 10.0.0.7:8080"), out::toString);
+    }
+
+    private static LocalServiceManager answering(Outcome outcome) {
+        return (LocalServiceManager) Proxy.newProxyInstance(RequestCommandTest.class.getClassLoader(),
+                new Class<?>[] {LocalServiceManager.class}, (proxy, method, args) -> {
+                    if (!method.getName().equals("request")) {
+                        throw new UnsupportedOperationException(method.getName());
+                    }
+                    return outcome;
+                });
+    }
+
+    private static LocalServiceManager refusing(RuntimeException e) {
+        return (LocalServiceManager) Proxy.newProxyInstance(RequestCommandTest.class.getClassLoader(),
+                new Class<?>[] {LocalServiceManager.class}, (proxy, method, args) -> {
                     throw e;
                 });
     }

@@ -25,6 +25,7 @@ import org.servicefarm.api.Environment;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.LocalServiceManager;
 import org.servicefarm.api.NativeService;
 import org.servicefarm.api.NativeServiceStatus;
 import org.servicefarm.api.NotFoundException;
@@ -540,7 +541,7 @@ class ShellCommandsTest {
                 assertThrows(CommandException.class, remove::execute).getMessage());
     }
 
-    private static NativeAddCommand nativeAdd(ServiceManager manager, String name) {
+    private static NativeAddCommand nativeAdd(LocalServiceManager manager, String name) {
         NativeAddCommand add = new NativeAddCommand();
         add.manager = manager;
         add.name = name;
