@@ -8,6 +8,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
@@ -168,6 +170,55 @@ public class XapiDriverIT {
             HttpResponse<String> row = client.get("/api/v1/vms/" + vmId, Login.VIEWER);
             return row.statusCode() == 404 || !"ACTIVE".equals(FarmClient.json(row).path("state").asText());
         });
+    }
+
+    /**
+     * A pool whose storage fills to staged.spaceHighPercent (85%) sheds what the farm staged there for images no VM of
+     * it runs from (the wiki's, once its VM is gone) down to the low mark, though the image store keeps the image; the
+     * wiki is staged again when it is next wanted.
+     */
+    @Test
+    public void ca_aPoolWhoseStorageFillsShedsWhatNoVmOfItRunsFrom() throws Exception {
+        client.delete("/api/v1/vms/" + vmId, Login.OPERATOR); // halted outside the farm in c_: gone for good now
+        Map<String, String> staged = stagedContent();
+        assertTrue("the wiki's disks are staged on the pool: " + staged, !staged.isEmpty());
+        long used = ((Number) pool.storage().get("physical_utilisation")).longValue();
+        pool.resizeStorage(used * 100 / 90); // 90% used
+        try {
+            FarmClient.await("the wiki's staged disks to leave the pool", Duration.ofSeconds(30),
+                    () -> stagedContent().keySet().stream().noneMatch(staged::containsKey));
+            String metrics = client.get("/metrics", Login.VIEWER).body();
+            Matcher capacity = Pattern.compile(
+                    "(?m)^servicefarm_host_staging_capacity_bytes\\{host=\"xen1\"} (\\S+)$").matcher(metrics);
+            assertTrue(metrics, capacity.find());
+            assertEquals("the gauge says the pool's size", used * 100 / 90,
+                    (long) Double.parseDouble(capacity.group(1)));
+        } finally {
+            pool.resizeStorage(1L << 40);
+        }
+        boolean kept = false;
+        for (JsonNode image : FarmClient.json(client.get("/api/v1/images", Login.VIEWER)).path("images")) {
+            kept |= "wiki".equals(image.path("offering").path("service").asText());
+        }
+        assertTrue("the image store keeps the wiki's image", kept);
+        Grant again = client.requestUntilGranted(WIKI, GRANT);
+        assertEquals("xen1", again.hostId());
+        assertEquals("CREATED", again.activation());
+        assertEquals("staged again", staged.values().stream().sorted().toList(),
+                stagedContent().values().stream().sorted().toList());
+    }
+
+    /** The VDIs the farm staged on the pool (complete, of a content, not a VM's own): uuid to content. */
+    private static Map<String, String> stagedContent() {
+        Map<String, String> staged = new java.util.TreeMap<>();
+        for (Map<String, Object> vdi : pool.vdis()) {
+            Map<?, ?> other = (Map<?, ?>) vdi.get("other_config");
+            if (other.containsKey("servicefarm.content") && "true".equals(other.get("servicefarm.complete"))
+                    && !other.containsKey("servicefarm.vm")) {
+                staged.put((String) vdi.get("uuid"), (String) other.get("servicefarm.content"));
+            }
+        }
+        return staged;
     }
 
     @Test

@@ -1,6 +1,7 @@
 package org.servicefarm.api;
 
 import org.osgi.annotation.versioning.ConsumerType;
+import org.servicefarm.api.driver.StagingSpace;
 
 /**
  * Told of what happens in the farm as it happens, so that a front end (dashboard, metrics) follows it without
@@ -51,7 +52,8 @@ public interface FarmListener {
 
     /**
      * A host deleted something it held staged that no image of the store needs any more (its image was evicted or
-     * replaced). Called on the sweep's thread, once per deletion.
+     * replaced), or that no VM of the host runs from while its staging space runs short. Called on the sweep's
+     * thread, once per deletion.
      *
      * @param host  the farm host
      * @param label what it was, in the host's words (e.g. "volume 3f2a…")
@@ -59,5 +61,16 @@ public interface FarmListener {
      * @since 1.11
      */
     default void unstaged(String host, String label, long bytes) {
+    }
+
+    /**
+     * How full a host's staging space was at a sweep of staged content (what its driver says; a host that does not
+     * say is not told). Called on the sweep's thread, once per connected host and sweep.
+     *
+     * @param host  the farm host
+     * @param space its staging space's capacity and what is available in it
+     * @since 1.12
+     */
+    default void stagingSpaceRead(String host, StagingSpace space) {
     }
 }

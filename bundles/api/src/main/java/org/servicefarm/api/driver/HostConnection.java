@@ -2,6 +2,7 @@ package org.servicefarm.api.driver;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import org.osgi.annotation.versioning.ConsumerType;
 import org.servicefarm.api.Archive;
@@ -191,6 +192,16 @@ public interface HostConnection extends AutoCloseable {
      * @since 3.5
      */
     default void unstage(String id) throws HypervisorException {
+    }
+
+    /**
+     * How full the place is where this host keeps what it stages, so that the farm can unstage what no guest uses
+     * before it runs out; empty when the host does not say or has staged nothing yet. The default says nothing.
+     *
+     * @since 3.6
+     */
+    default Optional<StagingSpace> stagingSpace() throws HypervisorException {
+        return Optional.empty();
     }
 
     /**

@@ -1,4 +1,4 @@
 /** Hypervisor drivers: one {@link HypervisorDriver} service per driver family, one {@link HostConnection} per host. */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("3.5.0")
+@org.osgi.annotation.versioning.Version("3.6.0")
 package org.servicefarm.api.driver;

@@ -14,6 +14,7 @@ import org.servicefarm.api.FarmListener;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.driver.StagingSpace;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -98,6 +99,10 @@ public class FarmEvents {
 
     void unstaged(String host, String label, long bytes) {
         tell(listener -> listener.unstaged(host, label, bytes), "staged content deleted");
+    }
+
+    void stagingSpaceRead(String host, StagingSpace space) {
+        tell(listener -> listener.stagingSpaceRead(host, space), "a staging space read");
     }
 
     private void tell(Consumer<FarmListener> event, String what) {

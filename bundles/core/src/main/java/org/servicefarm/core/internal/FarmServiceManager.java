@@ -136,6 +136,15 @@ public class FarmServiceManager implements LocalServiceManager {
                 + "there unless a guest uses it. 1 to 86400.")
         long staged_sweepSeconds() default 60;
 
+        @AttributeDefinition(name = "staging space high mark (%)", description = "When the place a host stages in "
+                + "is this much used or more, what it holds for images no VM of the host runs from is unstaged too, in "
+                + "the order of stagedPolicy.target (org.servicefarm.eviction), down to the low mark. 1 to 100.")
+        int staged_spaceHighPercent() default 85;
+
+        @AttributeDefinition(name = "staging space low mark (%)", description = "How far a host short of staging "
+                + "space is brought down. 0 to the high mark - 1.")
+        int staged_spaceLowPercent() default 80;
+
         @AttributeDefinition(name = "VM requests per minute", description = "The request rate at which one VM "
                 + "counts as fully loaded; tiers compare a VM's share of it with their load threshold.")
         double vm_requestsPerMinute() default 600;

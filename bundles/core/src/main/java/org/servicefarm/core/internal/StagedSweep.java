@@ -1,8 +1,14 @@
 package org.servicefarm.core.internal;
 
+import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -18,35 +24,78 @@ import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.servicefarm.api.HostStatus;
+import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.VmState;
 import org.servicefarm.api.config.ConfiguredSettings;
 import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.driver.StagedContent;
+import org.servicefarm.api.driver.StagingSpace;
+import org.servicefarm.api.eviction.EvictionCandidate;
 import org.servicefarm.api.image.ImageRef;
+import org.servicefarm.api.image.ImageStatus;
 import org.servicefarm.api.image.ImageStore;
 import org.servicefarm.api.store.Leadership;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Deletes from the hosts what they hold staged for images the image store no longer keeps (evicted, or replaced when
- * a component changed): a host's disk is the farm's too, and without this what was once staged stays there for good.
- * Every {@code staged.sweepSeconds} (60 s; the manager's configuration) each connected host lists what it holds
- * beyond the store's images ({@link HostConnection#stagedBeyond}); what a host listed at two sweeps in a row, with the same store in force both
- * times, is unstaged ({@link HostConnection#unstage}). Two, because while the image bundle is being replaced the
- * store in force may list nothing, or hold compositions only, for a moment; a store listing no image with artifacts
- * is never taken to mean that nothing is needed. A host keeps what a guest still uses and is asked again at the next
- * sweep: the store evicts no image a VM of the farm lives on, so that is a guest of another farm sharing the host, or
- * one the table lost. Among appliances sharing the farm's store, the one leading the periodic work sweeps.
+ * Deletes from the hosts what they hold staged and the farm can do without, so that their disks do not fill with it.
+ * Every {@code staged.sweepSeconds} (60 s; the manager's configuration) each connected host is asked:
+ * <ul>
+ *   <li>what it holds beyond the store's images ({@link HostConnection#stagedBeyond}): staged for an image since
+ *       evicted, or replaced when a component changed; without this, what was once staged stays there for good;</li>
+ *   <li>when the place it stages in is {@code staged.spaceHighPercent} (85) or more used ({@link
+ *       HostConnection#stagingSpace}), also what it holds for images the store keeps but no VM of the host runs from,
+ *       one image at a time in the order of the eviction policy {@code stagedPolicy.target} names (LRU by default,
+ *       {@link Eviction}), until what goes brings it down to {@code staged.spaceLowPercent} (80): the image garbage
+ *       collection a kubelet does at its high and low marks. It is staged again when a VM of it is next placed
+ *       there.</li>
+ * </ul>
+ * What a host listed at two sweeps in a row, with the same store in force both times, is unstaged ({@link
+ * HostConnection#unstage}). Two, because while the image bundle is being replaced the store in force may list
+ * nothing, or hold compositions only, for a moment (a store listing no image with artifacts is never taken to mean
+ * that nothing is needed), and because content just staged for a VM being created, moved or checkpointed is used by
+ * the guest it is staged for by the next sweep. A host keeps what a guest still uses and is asked again at the next
+ * sweep; images a VM of the host's rows runs from, any VM on the move, or a checkpoint of the host are never offered
+ * for room. Among appliances sharing the farm's store, the one leading the periodic work sweeps.
  */
 @Component(service = StagedSweep.class, configurationPid = FarmServiceManager.PID, immediate = true)
 public class StagedSweep {
 
     private static final Logger LOG = LoggerFactory.getLogger(StagedSweep.class);
 
-    /** The setting of the manager's configuration this reads. */
+    /** The settings of the manager's configuration this reads. */
     @interface Config {
         long staged_sweepSeconds() default 60;
+
+        int staged_spaceHighPercent() default 85;
+
+        int staged_spaceLowPercent() default 80;
+    }
+
+    /**
+     * The settings in force: how often, and the used share of a host's staging space at which it is relieved of what
+     * no VM there runs from ({@code highPercent}) and down to which ({@code lowPercent}).
+     */
+    record Sweeping(Duration every, int highPercent, int lowPercent) {
+
+        static Sweeping of(Config c) {
+            if (c.staged_sweepSeconds() < 1 || c.staged_sweepSeconds() > 86_400) {
+                throw new IllegalArgumentException("staged.sweepSeconds must be 1 to 86400 (a day): "
+                        + c.staged_sweepSeconds());
+            }
+            if (c.staged_spaceHighPercent() < 1 || c.staged_spaceHighPercent() > 100) {
+                throw new IllegalArgumentException("staged.spaceHighPercent must be 1 to 100: "
+                        + c.staged_spaceHighPercent());
+            }
+            if (c.staged_spaceLowPercent() < 0 || c.staged_spaceLowPercent() >= c.staged_spaceHighPercent()) {
+                throw new IllegalArgumentException("staged.spaceLowPercent must be 0 to staged.spaceHighPercent - 1 ("
+                        + (c.staged_spaceHighPercent() - 1) + "): " + c.staged_spaceLowPercent());
+            }
+            return new Sweeping(Duration.ofSeconds(c.staged_sweepSeconds()), c.staged_spaceHighPercent(),
+                    c.staged_spaceLowPercent());
+        }
     }
 
     @Reference
@@ -59,15 +108,16 @@ public class StagedSweep {
     volatile Leadership leadership;
     @Reference(policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     volatile ImageStore imageStore;
+    /** What VMs run from: their images are not offered for room on their host. */
+    @Reference
+    StateTable table;
+    /** Orders the images whose content may go for room. */
+    @Reference
+    Eviction eviction;
+    Clock clock = Clock.systemUTC();
 
-    private final ConfiguredSettings<Config, Duration> period = new ConfiguredSettings<>(FarmServiceManager.PID,
-            Config.class, c -> {
-                if (c.staged_sweepSeconds() < 1 || c.staged_sweepSeconds() > 86_400) {
-                    throw new IllegalArgumentException("staged.sweepSeconds must be 1 to 86400 (a day): "
-                            + c.staged_sweepSeconds());
-                }
-                return Duration.ofSeconds(c.staged_sweepSeconds());
-            });
+    private final ConfiguredSettings<Config, Sweeping> settings = new ConfiguredSettings<>(FarmServiceManager.PID,
+            Config.class, Sweeping::of);
     private ScheduledExecutorService worker;
     private ScheduledFuture<?> sweeps;
     /** The store in force at the last sweep, and what the hosts listed then ("host/id"): the sweep's own state. */
@@ -75,42 +125,52 @@ public class StagedSweep {
     private Set<String> listedBefore = Set.of();
     /** What a host kept at the last sweep because a guest uses it: said once at INFO, not every sweep. */
     private Set<String> keptBefore = Set.of();
+    /** The hosts whose staging space the last sweep could not bring down to the low mark: warned once. */
+    private Set<String> fullBefore = Set.of();
 
     @Activate
     void activate(Config config, ComponentContext context) {
         worker = Daemons.scheduler("servicefarm-staged-sweep");
-        schedule(period.accept(context, config));
+        schedule(settings.accept(context, config));
     }
 
     @Modified
     void modified(Config config, ComponentContext context) {
-        Duration before = period.inForce();
-        Duration now = period.accept(context, config);
+        Sweeping before = settings.inForce();
+        Sweeping now = settings.accept(context, config);
         if (!now.equals(before)) {
             schedule(now);
         }
     }
 
     /** Not under the sweep's lock: a configuration change does not wait for a sweep of slow hosts to end. */
-    private void schedule(Duration every) {
+    private void schedule(Sweeping s) {
+        long every = s.every().toMillis();
         synchronized (worker) {
             if (sweeps != null) {
                 sweeps.cancel(false);
             }
-            sweeps = worker.scheduleWithFixedDelay(this::sweep, every.toMillis(), every.toMillis(),
-                    TimeUnit.MILLISECONDS);
+            sweeps = worker.scheduleWithFixedDelay(this::sweep, every, every, TimeUnit.MILLISECONDS);
         }
-        LOG.info("Staged content no image of the store needs is swept from the hosts every {} s", every.toSeconds());
+        LOG.info("Staged content no image of the store needs is swept from the hosts every {} s, and what no VM of a "
+                + "host runs from when its staging space is {}% used or more, down to {}%", s.every().toSeconds(),
+                s.highPercent(), s.lowPercent());
     }
 
     @Deactivate
     void deactivate() {
-        period.close();
+        settings.close();
         worker.shutdownNow();
     }
 
+    /** The hosts the last sweep could not bring down to the low mark: nothing more the farm staged there can go. */
+    synchronized Set<String> hostsShortOfSpace() {
+        return fullBefore;
+    }
+
     /**
-     * One sweep: unstages what each connected host listed beyond the store's images now and at the sweep before.
+     * One sweep: unstages what each connected host listed beyond the store's images, or for room, now and at the
+     * sweep before.
      *
      * @return the bytes unstaged (what the hosts said the deleted content took)
      */
@@ -128,39 +188,164 @@ public class StagedSweep {
                 keptBefore = Set.of();
                 return 0;
             }
-            boolean sameStore = store == lastStore;
+            Round round = new Round(store, needed, store == lastStore, settings.inForce());
             lastStore = store;
-            Set<String> listed = new HashSet<>();
-            Set<String> kept = new HashSet<>();
             for (HostStatus status : hosts.statuses()) {
                 if (status.connected()) {
-                    reclaimed += sweep(status.host().name(), needed, sameStore, listed, kept);
+                    reclaimed += round.sweep(status.host().name());
                 }
             }
-            listedBefore = Set.copyOf(listed);
-            keptBefore = Set.copyOf(kept);
+            listedBefore = Set.copyOf(round.listed);
+            keptBefore = Set.copyOf(round.kept);
+            fullBefore = Set.copyOf(round.full);
         } catch (RuntimeException e) {
             LOG.warn("Sweeping staged content failed: {}", e.getMessage());
         }
         return reclaimed;
     }
 
-    private long sweep(String host, List<ImageRef> needed, boolean sameStore, Set<String> listed, Set<String> kept) {
-        long reclaimed = 0;
-        try {
-            HostConnection connection = hosts.connection(host);
-            for (StagedContent content : connection.stagedBeyond(needed)) {
+    /** One sweep over the hosts: what it found, and what it reads once for all hosts. */
+    private final class Round {
+
+        final ImageStore store;
+        final List<ImageRef> needed;
+        final boolean sameStore;
+        final Sweeping sweeping;
+        final Set<String> listed = new HashSet<>();
+        final Set<String> kept = new HashSet<>();
+        final Set<String> full = new HashSet<>();
+        /** Read only when a host is short of space: by host, the images its VMs run from; "" for VMs on the move. */
+        private Map<String, Set<String>> running;
+
+        Round(ImageStore store, List<ImageRef> needed, boolean sameStore, Sweeping sweeping) {
+            this.store = store;
+            this.needed = needed;
+            this.sameStore = sameStore;
+            this.sweeping = sweeping;
+        }
+
+        long sweep(String host) {
+            try {
+                HostPass pass = new HostPass(host, hosts.connection(host));
+                for (StagedContent content : pass.connection.stagedBeyond(needed)) {
+                    pass.offer(content, "no image of the store uses it");
+                }
+                relieve(pass);
+                return pass.reclaimed;
+            } catch (HypervisorException | RuntimeException e) {
+                LOG.debug("Host {} could not list its staged content: {}", host, e.getMessage());
+                return 0;
+            }
+        }
+
+        /**
+         * When the host's staging space is at the high mark or above, offers what it holds for the images the
+         * policy ranks first among those no VM of the host runs from, one image after another, until what is offered
+         * would bring it down to the low mark.
+         */
+        private void relieve(HostPass pass) throws HypervisorException {
+            Optional<StagingSpace> read = pass.connection.stagingSpace();
+            read.ifPresent(space -> events.stagingSpaceRead(pass.host, space));
+            if (read.isEmpty() || read.get().usedPercent() < sweeping.highPercent()) {
+                return;
+            }
+            StagingSpace space = read.get();
+            long excess = space.usedBytes() - space.capacityBytes() / 100 * sweeping.lowPercent();
+            String why = String.format(Locale.ROOT, "its staging space is %.0f%% used (staged.spaceHighPercent %d), "
+                    + "no VM there runs from the image", space.usedPercent(), sweeping.highPercent());
+            Set<String> keep = keptOn(pass.host);
+            List<EvictionCandidate> candidates = new ArrayList<>();
+            for (ImageStatus image : store.statuses()) {
+                if (image.state() == ImageStatus.State.READY && image.image() != null
+                        && !image.image().compositionOnly() && !keep.contains(image.id())
+                        && store.checkpoint(image.id(), pass.host).isEmpty()) {
+                    candidates.add(new EvictionCandidate(image.id(), image.createdAt(), image.lastUsedAt(),
+                            image.uses(), image.sizeBytes(), null));
+                }
+            }
+            // what was read already reflects what went just now; what was only listed goes at the next sweep
+            long coming = pass.listedBytes;
+            List<ImageRef> remaining = new ArrayList<>(needed);
+            for (EvictionCandidate first : eviction.rankStaged(candidates, clock.instant())) {
+                if (coming >= excess) {
+                    break;
+                }
+                remaining.removeIf(image -> image.id().equals(first.id()));
+                for (StagedContent content : pass.connection.stagedBeyond(remaining)) {
+                    coming += pass.offer(content, why);
+                }
+            }
+            if (coming < excess) {
+                full.add(pass.host);
+                if (!fullBefore.contains(pass.host)) {
+                    LOG.warn("Host {}'s staging space is {}% used ({} of {} bytes available): what the farm staged "
+                            + "there and can do without does not bring it down to staged.spaceLowPercent {}{}",
+                            pass.host, Math.round(space.usedPercent()), space.availableBytes(), space.capacityBytes(),
+                            sweeping.lowPercent(), eviction.hasStagedPolicy() ? ""
+                                    : " (no eviction policy for staged content is in force: stagedPolicy.target in "
+                                    + Eviction.PID + ")");
+                }
+            }
+        }
+
+        /** The images the host's VMs run from, and those of every VM on the move (its target may be this host). */
+        private Set<String> keptOn(String host) {
+            if (running == null) {
+                running = new HashMap<>();
+                for (VmRecord vm : table.vms()) {
+                    if (vm.state().transitional()) {
+                        running.computeIfAbsent("", h -> new HashSet<>()).add(vm.imageId());
+                    }
+                    if (vm.state() != VmState.DESTROYED && vm.state() != VmState.FAILED) {
+                        running.computeIfAbsent(vm.hostId(), h -> new HashSet<>()).add(vm.imageId());
+                    }
+                }
+            }
+            Set<String> keep = new HashSet<>(running.getOrDefault("", Set.of()));
+            keep.addAll(running.getOrDefault(host, Set.of()));
+            return keep;
+        }
+
+        /** One host's part of the sweep. */
+        private final class HostPass {
+
+            final String host;
+            final HostConnection connection;
+            /** The content already offered: an image's content may be another's too, or staged beyond them all. */
+            private final Set<String> seen = new HashSet<>();
+            /** Bytes listed, to go at the next sweep. */
+            long listedBytes;
+            /** Bytes unstaged now. */
+            long reclaimed;
+
+            HostPass(String host, HostConnection connection) {
+                this.host = host;
+                this.connection = connection;
+            }
+
+            /**
+             * Lists the content to go at the next sweep, or unstages it when it was listed at the one before.
+             *
+             * @return its bytes, listed or unstaged; 0 for content offered already in this pass, or kept
+             */
+            long offer(StagedContent content, String why) {
+                if (!seen.add(content.id())) {
+                    return 0;
+                }
                 String key = host + "/" + content.id();
+                long bytes = Math.max(0, content.bytes());
                 if (!sameStore || !listedBefore.contains(key)) {
                     listed.add(key);
-                    continue;
+                    listedBytes += bytes;
+                    return bytes;
                 }
                 try {
                     connection.unstage(content.id());
                     events.unstaged(host, content.label(), content.bytes());
-                    reclaimed += Math.max(0, content.bytes());
-                    LOG.info("Unstaged {} from host {} ({}): no image of the store uses it", content.label(), host,
-                            content.bytes() < 0 ? "size unknown" : content.bytes() + " bytes");
+                    reclaimed += bytes;
+                    LOG.info("Unstaged {} from host {} ({}): {}", content.label(), host,
+                            content.bytes() < 0 ? "size unknown" : content.bytes() + " bytes", why);
+                    return bytes;
                 } catch (HypervisorException | RuntimeException e) {
                     listed.add(key); // asked again at the next sweep
                     kept.add(key);
@@ -168,11 +353,9 @@ public class StagedSweep {
                         LOG.info("Host {} keeps {} for now: {}", host, content.label(),
                                 HostRegistry.safe(e.getMessage()));
                     }
+                    return 0;
                 }
             }
-        } catch (HypervisorException | RuntimeException e) {
-            LOG.debug("Host {} could not list its staged content: {}", host, e.getMessage());
         }
-        return reclaimed;
     }
 }

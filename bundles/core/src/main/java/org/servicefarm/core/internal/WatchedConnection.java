@@ -3,6 +3,7 @@ package org.servicefarm.core.internal;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.HostRecord;
@@ -12,6 +13,7 @@ import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.driver.StagedContent;
 import org.servicefarm.api.driver.StagedImage;
+import org.servicefarm.api.driver.StagingSpace;
 import org.servicefarm.api.driver.VmSpec;
 import org.servicefarm.api.image.ImageRef;
 
@@ -172,6 +174,11 @@ final class WatchedConnection implements HostConnection {
     @Override
     public void unstage(String id) throws HypervisorException {
         driver.unstage(id);
+    }
+
+    @Override
+    public Optional<StagingSpace> stagingSpace() throws HypervisorException {
+        return watch("read staging space", false, driver::stagingSpace);
     }
 
     @Override

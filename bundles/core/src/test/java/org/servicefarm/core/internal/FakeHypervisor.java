@@ -74,6 +74,8 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
     final Map<String, Map<String, Long>> stagedByHost = new ConcurrentHashMap<>();
     /** Staged content ("host/sha256") a guest uses, which the host refuses to unstage. */
     final Set<String> stagedInUse = ConcurrentHashMap.newKeySet();
+    /** A host's staging space, by host: its capacity; what its staged content does not take is available. */
+    final Map<String, Long> stagingCapacity = new ConcurrentHashMap<>();
     /** Run when a host is asked for its guests, before it lists them and after: a move that ends while it answers. */
     volatile Runnable beforeListing = () -> { };
     volatile Runnable afterListing = () -> { };
@@ -191,6 +193,15 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
                                 e.getValue()))
                         .sorted(java.util.Comparator.comparing(org.servicefarm.api.driver.StagedContent::id))
                         .toList();
+            }
+
+            @Override
+            public java.util.Optional<org.servicefarm.api.driver.StagingSpace> stagingSpace() {
+                Long capacity = stagingCapacity.get(host.name());
+                long used = stagedByHost.getOrDefault(host.name(), Map.of()).values().stream()
+                        .mapToLong(Long::longValue).sum();
+                return capacity == null ? java.util.Optional.empty()
+                        : java.util.Optional.of(new org.servicefarm.api.driver.StagingSpace(capacity, capacity - used));
             }
 
             @Override

@@ -3,6 +3,7 @@ package org.servicefarm.core.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -11,10 +12,15 @@ import java.util.TreeSet;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.servicefarm.api.Capacity;
+import org.servicefarm.api.Environment;
 import org.servicefarm.api.Offering;
+import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.VmState;
 import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.image.Artifact;
 import org.servicefarm.api.image.ImageRef;
+import org.servicefarm.api.image.ImageStatus;
 import org.servicefarm.api.image.ImageStore;
 import org.servicefarm.api.testing.ListedLeadership;
 
@@ -31,6 +37,10 @@ class StagedSweepTest {
     /** A store whose images are the test's to set (its eviction is the test's too). */
     private static final class Store implements ImageStore {
         volatile List<ImageRef> images = List.of();
+        /** When a VM was last made from an image, by id; never when absent. */
+        final Map<String, Instant> lastUsed = new java.util.concurrent.ConcurrentHashMap<>();
+        /** The checkpoints held: "image/host". */
+        final Set<String> checkpoints = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
         @Override
         public Optional<ImageRef> find(Offering offering) {
@@ -46,7 +56,22 @@ class StagedSweepTest {
         public List<ImageRef> images() {
             return images;
         }
+
+        @Override
+        public List<ImageStatus> statuses() {
+            return images.stream().map(image -> new ImageStatus(image.id(), null, image.kind(),
+                    ImageStatus.State.READY, ImageStatus.Progress.done(image.sizeBytes()), image.sizeBytes(), List.of(),
+                    EPOCH, lastUsed.get(image.id()), 1, 0, null, image)).toList();
+        }
+
+        @Override
+        public Optional<ImageRef> checkpoint(String imageId, String host) {
+            return checkpoints.contains(imageId + "/" + host)
+                    ? images.stream().filter(image -> image.id().equals(imageId)).findFirst() : Optional.empty();
+        }
     }
+
+    private static final Instant EPOCH = Instant.parse("2026-11-28T00:00:00Z");
 
     private final Store store = new Store();
 
@@ -54,6 +79,9 @@ class StagedSweepTest {
         sweep.hosts = farm.hosts;
         sweep.imageStore = store;
         sweep.events = farm.table.events;
+        sweep.table = farm.table;
+        sweep.eviction = farm.eviction;
+        farm.eviction.bindStagedPolicy(Farm.leastRecentlyUsed());
         // sweeping by itself once a day: the tests sweep when they say, but one of them
         sweep.activate(Farm.convert(Map.of("staged.sweepSeconds", 86_400), StagedSweep.Config.class), null);
     }
@@ -174,6 +202,92 @@ class StagedSweepTest {
         assertEquals(0, sweep.sweep(), "leading now: the first sweep counts as a first");
         assertEquals(3L << 20, sweep.sweep());
         assertEquals(Set.of(), staged("small"));
+    }
+
+    /**
+     * Images old (a 9 MiB disk), mid (5 MiB) and recent (4 MiB), last used in that order, sharing a 1 MiB kernel, in
+     * the store and staged on {@code hosts}: 19 MiB on each.
+     */
+    private List<ImageRef> threeImagesStagedOn(String... hosts) throws HypervisorException {
+        store.images = List.of(image("old", '1', '9'), image("mid", '1', '5'), image("recent", '1', '4'));
+        store.lastUsed.putAll(Map.of("old", EPOCH.plusSeconds(10), "mid", EPOCH.plusSeconds(20),
+                "recent", EPOCH.plusSeconds(30)));
+        for (String host : hosts) {
+            for (ImageRef image : store.images) {
+                stage(host, image);
+            }
+        }
+        return store.images;
+    }
+
+    /**
+     * A host whose staging space is at the high mark (85%) sheds what it holds for images the store keeps but no VM of
+     * the host runs from, least recently used first, until what goes brings it to the low mark (80%): at the second
+     * sweep that finds so, as for what no image needs. A host with room keeps everything.
+     */
+    @Test
+    void aHostShortOfSpaceShedsTheLeastRecentlyUsedImagesNoVmThereRunsFromDownToTheLowMark() throws Exception {
+        ImageRef old = threeImagesStagedOn("small", "large").get(0);
+        farm.hypervisor.stagingCapacity.put("small", 20L << 20); // 19 of 20 MiB used: 95%
+        farm.hypervisor.stagingCapacity.put("large", 100L << 20); // 19%
+
+        assertEquals(0, sweep.sweep(), "listed first");
+        assertEquals(9L << 20, sweep.sweep(), "old's disk only: 10 of 20 MiB used after, under the low mark (16)");
+        assertEquals(Set.of(sha('1'), sha('5'), sha('4')), staged("small"), "the kernel: mid and recent boot it");
+        assertEquals(Set.of(sha('1'), sha('9'), sha('5'), sha('4')), staged("large"), "large had room");
+        assertEquals(0, sweep.sweep(), "down to 50%: nothing more goes");
+        assertEquals(Set.of(), sweep.hostsShortOfSpace());
+
+        stage("small", old); // placed there again: 95% again
+        assertEquals(0, sweep.sweep());
+        assertEquals(9L << 20, sweep.sweep());
+        assertEquals(Set.of(sha('1'), sha('5'), sha('4')), staged("small"));
+        assertEquals(Set.of(), sweep.hostsShortOfSpace(), "what went brings it down: no warning");
+    }
+
+    /**
+     * Images a VM of the host runs from (any state but DESTROYED or FAILED), those of a VM on the move anywhere, and
+     * those the host holds a checkpoint of are not offered; the next in the policy's order go instead. Nothing left to
+     * offer, the host keeps what it has and the operator is warned.
+     */
+    @Test
+    void imagesAVmOrACheckpointOfTheHostNeedsAreNotOfferedForRoom() throws Exception {
+        ImageRef mid = threeImagesStagedOn("small").get(1);
+        farm.hypervisor.stagingCapacity.put("small", 20L << 20);
+        vm("sf-old", "small", "old", VmState.ARCHIVED);
+        vm("sf-gone", "small", "mid", VmState.DESTROYED);
+        store.checkpoints.add("recent/small");
+        sweep.sweep();
+        assertEquals(5L << 20, sweep.sweep(), "old runs there (archived), recent is checkpointed there: mid goes");
+        assertEquals(Set.of(sha('1'), sha('9'), sha('4')), staged("small"));
+        assertEquals(Set.of(), sweep.hostsShortOfSpace(), "mid's 5 MiB bring it from 19 to 14 MiB, under 16");
+
+        stage("small", mid);
+        vm("sf-moving", "large", "mid", VmState.ARCHIVING); // on the move: its target may be small
+        sweep.sweep();
+        assertEquals(0, sweep.sweep(), "old runs there, mid is on the move, recent is checkpointed there");
+        assertEquals(Set.of("small"), sweep.hostsShortOfSpace(), "said once in the log");
+        assertEquals(Set.of(sha('1'), sha('9'), sha('5'), sha('4')), staged("small"));
+    }
+
+    private void vm(String id, String host, String image, VmState state) {
+        farm.table.put(new VmRecord(id, host, image, new Offering("wiki", "2.1", new Environment("debian-12",
+                "nginx-1.22", "php-8.2", List.of()), "standard"), Map.of(), state, new Capacity(1, 256, 1), EPOCH,
+                null, 0, null));
+    }
+
+    @Test
+    void highAndLowMarksOutOfRangeAreRefused() {
+        Map<Map<String, Object>, String> refused = Map.of(
+                Map.of("staged.spaceHighPercent", 0), "staged.spaceHighPercent must be 1 to 100: 0",
+                Map.of("staged.spaceHighPercent", 101), "staged.spaceHighPercent must be 1 to 100: 101",
+                Map.of("staged.spaceHighPercent", 70), "staged.spaceLowPercent must be 0 to staged.spaceHighPercent - 1 "
+                        + "(69): 80",
+                Map.of("staged.spaceLowPercent", -1), "staged.spaceLowPercent must be 0 to staged.spaceHighPercent - 1 "
+                        + "(84): -1");
+        refused.forEach((config, message) -> assertEquals(message, org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> sweep.modified(Farm.convert(config, StagedSweep.Config.class),
+                        null)).getMessage()));
     }
 
     @Test

@@ -19,6 +19,7 @@ import org.servicefarm.api.ServiceManager;
 import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.driver.StagingSpace;
 import org.servicefarm.api.image.ImageService;
 import org.servicefarm.api.image.ImageStatus;
 import org.servicefarm.api.metrics.Metrics;
@@ -43,7 +44,9 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
  * ({@code KEEP}, {@code SLEEP}, {@code ARCHIVE_SAVED}, {@code ARCHIVE_COMPRESSED}, {@code ARCHIVE_DELTA},
  * {@code DESTROY}, {@code PREWARM}).</li>
  * <li>Staged content the hosts deleted ({@link FarmListener#unstaged}): {@code servicefarm_staged_unstaged_total} and
- * {@code servicefarm_staged_unstaged_bytes_total} by {@code host}.</li>
+ * {@code servicefarm_staged_unstaged_bytes_total} by {@code host}; each host's staging space as the last sweep read
+ * it ({@link FarmListener#stagingSpaceRead}): {@code servicefarm_host_staging_capacity_bytes} and
+ * {@code servicefarm_host_staging_available_bytes}.</li>
  * </ul>
  * Served by REST's {@code /metrics} and the shell's farm:metrics through the API's {@link Metrics}.
  */
@@ -77,6 +80,10 @@ public class FarmMetrics implements FarmListener, Metrics {
     private final MultiGauge hostConnected;
     private final MultiGauge imagesByState;
     private final MultiGauge imageBytes;
+    private final MultiGauge hostStagingCapacity;
+    private final MultiGauge hostStagingAvailable;
+    /** Each host's staging space as the last sweep read it. */
+    private final Map<String, StagingSpace> stagingSpaces = new java.util.concurrent.ConcurrentHashMap<>();
 
     public FarmMetrics() {
         for (String outcome : OUTCOMES) {
@@ -99,6 +106,11 @@ public class FarmMetrics implements FarmListener, Metrics {
                 + "(BUILDING: builds in progress)").register(registry);
         imageBytes = MultiGauge.builder("servicefarm.image.store").baseUnit("bytes")
                 .description("bytes the image store's images take, by state").register(registry);
+        hostStagingCapacity = MultiGauge.builder("servicefarm.host.staging.capacity").baseUnit("bytes")
+                .description("size of the place each host stages in, as the last sweep read it").register(registry);
+        hostStagingAvailable = MultiGauge.builder("servicefarm.host.staging.available").baseUnit("bytes")
+                .description("what can still be written where each host stages, as the last sweep read it")
+                .register(registry);
     }
 
     @Override
@@ -125,13 +137,20 @@ public class FarmMetrics implements FarmListener, Metrics {
 
     @Override
     public void unstaged(String host, String label, long bytes) {
-        Counter.builder("servicefarm.staged.unstaged").description("staged contents deleted from hosts, no image "
-                + "of the store needing them").tags("host", host).register(registry).increment();
+        Counter.builder("servicefarm.staged.unstaged").description("staged contents deleted from hosts: no image "
+                + "of the store needing them, or no VM of the host while it ran short of space").tags("host", host)
+                .register(registry).increment();
         if (bytes > 0) {
             Counter.builder("servicefarm.staged.unstaged.bytes").description("bytes of staged content deleted from "
-                    + "hosts, no image of the store needing it").baseUnit("bytes").tags("host", host)
+                    + "hosts: no image of the store needing it, or no VM of the host while it ran short of space")
+                    .baseUnit("bytes").tags("host", host)
                     .register(registry).increment(bytes);
         }
+    }
+
+    @Override
+    public void stagingSpaceRead(String host, StagingSpace space) {
+        stagingSpaces.put(host, space);
     }
 
     private Timer latency(String outcome) {
@@ -174,8 +193,15 @@ public class FarmMetrics implements FarmListener, Metrics {
         List<MultiGauge.Row<?>> memoryCapacity = new ArrayList<>();
         List<MultiGauge.Row<?>> load = new ArrayList<>();
         List<MultiGauge.Row<?>> connected = new ArrayList<>();
+        List<MultiGauge.Row<?>> stagingCapacity = new ArrayList<>();
+        List<MultiGauge.Row<?>> stagingAvailable = new ArrayList<>();
         for (HostStatus host : farm == null ? List.<HostStatus>of() : farm.hosts()) {
             Tags tags = Tags.of("host", host.name());
+            StagingSpace space = stagingSpaces.get(host.name()); // a host removed from the farm is not listed
+            if (space != null) {
+                stagingCapacity.add(MultiGauge.Row.of(tags, space.capacityBytes()));
+                stagingAvailable.add(MultiGauge.Row.of(tags, space.availableBytes()));
+            }
             used.add(MultiGauge.Row.of(tags, host.used().vms()));
             slots.add(MultiGauge.Row.of(tags, host.host().capacity().vms()));
             memory.add(MultiGauge.Row.of(tags, host.used().memoryMiB() * 1024 * 1024));
@@ -189,6 +215,8 @@ public class FarmMetrics implements FarmListener, Metrics {
         hostMemoryCapacity.register(memoryCapacity, true);
         hostLoad.register(load, true);
         hostConnected.register(connected, true);
+        hostStagingCapacity.register(stagingCapacity, true);
+        hostStagingAvailable.register(stagingAvailable, true);
 
         Map<ImageStatus.State, Integer> imageCount = new EnumMap<>(ImageStatus.State.class);
         Map<ImageStatus.State, Long> bytes = new EnumMap<>(ImageStatus.State.class);

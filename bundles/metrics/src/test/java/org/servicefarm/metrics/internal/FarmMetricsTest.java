@@ -28,6 +28,7 @@ import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.testing.ListedFarm;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.driver.StagingSpace;
 
 /** The scrape is valid Prometheus text and says what happened and what the farm holds. */
 class FarmMetricsTest {
@@ -76,6 +77,8 @@ class FarmMetricsTest {
         vms.add(vm("sf-1", VmState.ACTIVE));
         vms.add(vm("sf-2", VmState.ACTIVE));
         vms.add(vm("sf-3", VmState.SLEEPING));
+        metrics.stagingSpaceRead("alpha", new StagingSpace(100L << 30, 79L << 30)); // as the last sweep read it
+        metrics.stagingSpaceRead("gone", new StagingSpace(1L << 30, 1L << 29)); // no longer a host of the farm
 
         Map<String, Double> samples = parse(metrics.scrape());
         assertEquals(2.0, samples.get("servicefarm_vms{state=\"ACTIVE\"}"));
@@ -86,6 +89,9 @@ class FarmMetricsTest {
         assertEquals(256.0 * 1024 * 1024, samples.get("servicefarm_host_memory_bytes{host=\"alpha\"}"));
         assertEquals(0.25, samples.get("servicefarm_host_load{host=\"alpha\"}"));
         assertEquals(1.0, samples.get("servicefarm_host_connected{host=\"alpha\"}"));
+        assertEquals(100.0 * (1L << 30), samples.get("servicefarm_host_staging_capacity_bytes{host=\"alpha\"}"));
+        assertEquals(79.0 * (1L << 30), samples.get("servicefarm_host_staging_available_bytes{host=\"alpha\"}"));
+        assertTrue(samples.keySet().stream().noneMatch(k -> k.contains("gone")), "only the farm's hosts");
 
         vms.set(2, vm("sf-3", VmState.ACTIVE));
         hosts.clear();

@@ -24,11 +24,13 @@ import org.libvirt.Connect;
 import org.libvirt.Error.ErrorNumber;
 import org.libvirt.LibvirtException;
 import org.libvirt.StoragePool;
+import org.libvirt.StoragePoolInfo;
 import org.libvirt.StorageVol;
 import org.libvirt.Stream;
 import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.driver.StagedContent;
 import org.servicefarm.api.driver.StagedImage;
+import org.servicefarm.api.driver.StagingSpace;
 import org.servicefarm.api.image.Artifact;
 import org.servicefarm.api.image.ImageRef;
 import org.slf4j.Logger;
@@ -120,6 +122,37 @@ final class ImageStaging {
                 }
             }
             return beyond;
+        } finally {
+            free(pool);
+        }
+    }
+
+    /**
+     * How full the staging pool is: capacity and what is available, as libvirt reads them off the pool's storage (for a
+     * {@code dir} pool, its file system: what else writes there counts), refreshed first so that what was written
+     * outside libvirt counts too. Empty when the host has no running staging pool (none is made for asking).
+     */
+    Optional<StagingSpace> space() throws HypervisorException {
+        Optional<StoragePool> found = lookupPool(settings.stagingPool());
+        if (found.isEmpty()) {
+            return Optional.empty();
+        }
+        StoragePool pool = found.get();
+        String name = settings.stagingPool();
+        try {
+            if (calls.call("read staging pool", name, pool::isActive) != 1) {
+                return Optional.empty();
+            }
+            try {
+                pool.refresh(0);
+            } catch (LibvirtException e) {
+                // refused while a volume is being uploaded ("asynchronous jobs running"): the last reading will do
+                LOG.debug("host {}: staging pool {} not refreshed: {}", hostName, name, LibvirtErrors.describe(e));
+            }
+            StoragePoolInfo info = calls.call("read staging pool", name, pool::getInfo);
+            return info.capacity <= 0 ? Optional.empty()
+                    : Optional.of(new StagingSpace(info.capacity, Math.max(0, Math.min(info.available,
+                            info.capacity))));
         } finally {
             free(pool);
         }

@@ -24,6 +24,7 @@ import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.driver.StagedContent;
 import org.servicefarm.api.driver.StagedImage;
+import org.servicefarm.api.driver.StagingSpace;
 import org.servicefarm.api.driver.VmSpec;
 import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.driver.libvirt.internal.FarmDomains.Tracked;
@@ -166,6 +167,11 @@ final class LibvirtHostConnection implements HostConnection {
     @Override
     public void unstage(String id) throws HypervisorException {
         staging.unstage(id);
+    }
+
+    @Override
+    public Optional<StagingSpace> stagingSpace() throws HypervisorException {
+        return staging.space();
     }
 
     /** How many times a start is tried again on other ports when its forwarded ports were taken meanwhile. */

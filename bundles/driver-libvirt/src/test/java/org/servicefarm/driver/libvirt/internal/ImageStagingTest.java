@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -17,6 +18,7 @@ import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.driver.StagedContent;
 import org.servicefarm.api.driver.StagedImage;
+import org.servicefarm.api.driver.StagingSpace;
 import org.servicefarm.api.image.Artifact;
 import org.servicefarm.api.image.ImageRef;
 
@@ -115,5 +117,22 @@ class ImageStagingTest {
                 Artifact.Kind.DISK, "/srv/servicefarm-pool/" + disk.sha256()), host.stage(evicted).locations(),
                 "staged again when it is needed again");
         assertThrows(HypervisorException.class, () -> host.unstage("../../etc/passwd"));
+    }
+
+    /** The staging pool's space, as libvirt reads it; no pool is made for asking, and a deleted volume frees its bytes. */
+    @Test
+    void theStagingPoolsSpaceIsReadAndAnUnstagedVolumeGivesItsBytesBack() throws Exception {
+        assertEquals(Optional.empty(), host.stagingSpace(), "no staging pool yet, and none made for asking");
+
+        Artifact kernel = Fixtures.artifact(dir, Artifact.Kind.KERNEL, "kernel bytes");
+        Artifact disk = Fixtures.artifact(dir, Artifact.Kind.DISK, "a disk of some bytes");
+        host.stage(Fixtures.image(List.of(kernel, disk)));
+        StagingSpace staged = host.stagingSpace().orElseThrow();
+        assertTrue(staged.capacityBytes() > 0 && staged.availableBytes() < staged.capacityBytes(), staged.toString());
+
+        host.unstage(disk.sha256());
+        StagingSpace after = host.stagingSpace().orElseThrow();
+        assertEquals(staged.capacityBytes(), after.capacityBytes());
+        assertEquals(staged.availableBytes() + disk.sizeBytes(), after.availableBytes(), "the disk's bytes are back");
     }
 }

@@ -31,6 +31,7 @@ import org.servicefarm.api.driver.HostCheckpoint;
 import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.driver.StagedContent;
+import org.servicefarm.api.driver.StagingSpace;
 import org.servicefarm.api.driver.StagedImage;
 import org.servicefarm.api.driver.VmEvent;
 import org.servicefarm.api.driver.VmEventListener;
@@ -278,6 +279,13 @@ final class QemuHostConnection implements HostConnection {
     public void unstage(String id) throws HypervisorException {
         requireOpen();
         StagedFiles.unstage(driver, id);
+    }
+
+    /** The file system of the image directory, which every qemu host of the appliance shares. */
+    @Override
+    public Optional<StagingSpace> stagingSpace() throws HypervisorException {
+        requireOpen();
+        return StagedFiles.space(driver);
     }
 
     // ---- VMs ------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ package org.servicefarm.driver.qemu.internal;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -9,6 +10,7 @@ import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
@@ -16,6 +18,7 @@ import java.util.stream.Stream;
 
 import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.driver.StagedContent;
+import org.servicefarm.api.driver.StagingSpace;
 import org.servicefarm.api.image.ImageRef;
 
 /**
@@ -59,6 +62,25 @@ final class StagedFiles {
                     + Checks.message(e.getMessage(), 300), e);
         }
         return beyond;
+    }
+
+    /**
+     * The file system of {@code driver}'s image directory: its size and what an unprivileged writer can still write
+     * there (what else lives on it counts); empty while the directory does not exist.
+     */
+    static Optional<StagingSpace> space(QemuDriver.Settings driver) throws HypervisorException {
+        if (!Files.isDirectory(driver.imageDir())) {
+            return Optional.empty();
+        }
+        try {
+            FileStore store = Files.getFileStore(driver.imageDir());
+            long capacity = store.getTotalSpace();
+            return capacity <= 0 ? Optional.empty()
+                    : Optional.of(new StagingSpace(capacity, Math.min(store.getUsableSpace(), capacity)));
+        } catch (IOException e) {
+            throw new HypervisorException("cannot read the space of the image directory " + driver.imageDir() + ": "
+                    + Checks.message(e.getMessage(), 300), e);
+        }
     }
 
     /** Deletes a staged file unless a VM or a checkpoint of any qemu host of the driver boots from it. */

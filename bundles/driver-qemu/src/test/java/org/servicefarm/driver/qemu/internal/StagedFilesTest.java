@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.driver.StagedContent;
+import org.servicefarm.api.driver.StagingSpace;
 import org.servicefarm.api.image.Artifact;
 import org.servicefarm.api.image.ImageRef;
 
@@ -94,5 +95,20 @@ class StagedFilesTest {
         HypervisorException kept = assertThrows(HypervisorException.class, () -> StagedFiles.unstage(settings, sha('1')));
         assertTrue(kept.getMessage().contains("unreadable VM record (vm-2.json)"), kept.getMessage());
         assertTrue(Files.exists(kernel));
+    }
+
+    /** The staging space is the image directory's file system, as the JVM reads it; none while it does not exist. */
+    @Test
+    void theStagingSpaceIsTheImageDirectorysFileSystem() throws Exception {
+        QemuDriver.Settings missing = new QemuDriver.Settings(null, dir.resolve("state"), dir.resolve("data"),
+                dir.resolve("no-images"), Duration.ofSeconds(1), Duration.ofSeconds(1));
+        assertEquals(java.util.Optional.empty(), StagedFiles.space(missing));
+
+        QemuDriver.Settings settings = settings();
+        StagingSpace space = StagedFiles.space(settings).orElseThrow();
+        java.nio.file.FileStore store = Files.getFileStore(settings.imageDir());
+        assertEquals(store.getTotalSpace(), space.capacityBytes());
+        assertTrue(Math.abs(store.getUsableSpace() - space.availableBytes()) < 64L << 20, space + " vs "
+                + store.getUsableSpace() + " bytes usable (others write to this file system too)");
     }
 }

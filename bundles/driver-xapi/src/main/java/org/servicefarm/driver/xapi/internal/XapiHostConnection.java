@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
@@ -31,6 +32,7 @@ import org.servicefarm.api.driver.GuestInfo;
 import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.driver.StagedContent;
+import org.servicefarm.api.driver.StagingSpace;
 import org.servicefarm.api.driver.StagedImage;
 import org.servicefarm.api.driver.VmEventListener;
 import org.servicefarm.api.driver.VmSpec;
@@ -252,6 +254,19 @@ final class XapiHostConnection implements HostConnection {
             stagedVdis.remove(content, id);
             destroyVdi(ref);
         }
+    }
+
+    /**
+     * The host's storage repository: its physical size, and what its physical utilisation (every VDI of it, the farm's
+     * or not) leaves; empty when the SR does not say its size.
+     */
+    @Override
+    public Optional<StagingSpace> stagingSpace() throws HypervisorException {
+        JsonNode sr = rpc.call("SR.get_record", storage);
+        long size = sr.path("physical_size").asLong(-1);
+        long used = sr.path("physical_utilisation").asLong(0);
+        return size <= 0 ? Optional.empty()
+                : Optional.of(new StagingSpace(size, Math.max(0, Math.min(size, size - used))));
     }
 
     private interface DiskFile {

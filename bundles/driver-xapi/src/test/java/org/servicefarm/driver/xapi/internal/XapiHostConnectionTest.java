@@ -40,6 +40,7 @@ import org.servicefarm.api.driver.GuestInfo;
 import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.driver.StagedContent;
 import org.servicefarm.api.driver.StagedImage;
+import org.servicefarm.api.driver.StagingSpace;
 import org.servicefarm.api.driver.VmEvent;
 import org.servicefarm.api.driver.VmSpec;
 import org.servicefarm.api.image.Artifact;
@@ -200,6 +201,27 @@ class XapiHostConnectionTest {
         int imported = pool.calls("VDI.create");
         assertTrue(connection.stage(image).location(Artifact.Kind.KERNEL).isPresent());
         assertEquals(imported + 1, pool.calls("VDI.create"), "needed again: imported again");
+    }
+
+    /** The staging space is the SR's: every VDI counts against its physical size, and a destroyed one frees its bytes. */
+    @Test
+    void theStagingSpaceIsTheStorageRepositorysAndUnstagingFreesIt() throws Exception {
+        StagingSpace empty = connection.stagingSpace().orElseThrow();
+        assertEquals(1L << 40, empty.capacityBytes(), "the simulator's local storage");
+        ImageRef image = image();
+        connection.stage(image);
+        StagingSpace staged = connection.stagingSpace().orElseThrow();
+        StagedContent boot = connection.stagedBeyond(List.of()).get(0);
+        assertEquals(empty.availableBytes() - boot.bytes(), staged.availableBytes(), "the boot disk takes its bytes");
+        pool.addVdi("an operator's disk", Map.of(), 1 << 20);
+        assertEquals(staged.availableBytes() - (1 << 20), connection.stagingSpace().orElseThrow().availableBytes(),
+                "what is not the farm's counts too");
+
+        pool.resizeStorage(4L * boot.bytes());
+        assertTrue(connection.stagingSpace().orElseThrow().usedPercent() > 25, "a smaller disk is fuller");
+        connection.unstage(boot.id());
+        StagingSpace after = connection.stagingSpace().orElseThrow();
+        assertEquals(4L * boot.bytes() - (1 << 20), after.availableBytes(), "only the operator's disk is left");
     }
 
     @Test

@@ -814,6 +814,7 @@ final class XapiCalls {
         return pool.locked(() -> {
             Map<String, Object> record = blank("VDI");
             record.putAll(Map.of("name_label", nameLabel, "SR", pool.all("SR").get(0).ref, "virtual_size", bytes,
+                    "physical_utilisation", bytes, // written full, as a disk in use would be
                     "other_config", new LinkedHashMap<String, Object>(otherConfig)));
             return createVdi(record, null).str("uuid");
         });
@@ -823,6 +824,26 @@ final class XapiCalls {
     java.util.Set<String> vdiUuids() {
         return pool.locked(() -> pool.all("VDI").stream().map(v -> v.str("uuid"))
                 .collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new)));
+    }
+
+    /** The records (copies) of the VDIs in the pool's storage. */
+    List<Map<String, Object>> vdis() {
+        return pool.locked(() -> pool.all("VDI").stream().map(v -> copy(v.rec)).toList());
+    }
+
+    /** Gives the pool's storage another physical size, as a smaller or fuller disk would; its record's copy. */
+    Map<String, Object> resizeStorage(long bytes) {
+        return pool.locked(() -> {
+            Obj sr = pool.all("SR").get(0);
+            put(sr.rec, "physical_size", bytes);
+            pool.touch(sr);
+            return copy(sr.rec);
+        });
+    }
+
+    /** The pool's storage record (a copy): its physical size and utilisation. */
+    Map<String, Object> storage() {
+        return pool.locked(() -> copy(pool.all("SR").get(0).rec));
     }
 
     /** The file holding the VDI {@code uuid}'s bytes (where it would be, once destroyed). */

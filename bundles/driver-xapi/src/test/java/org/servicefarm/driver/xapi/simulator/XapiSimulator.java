@@ -139,7 +139,7 @@ public final class XapiSimulator implements AutoCloseable {
         return xapi.vdiFile(vdiUuid);
     }
 
-    /** Adds a VDI of {@code bytes} to the pool's storage with {@code otherConfig}; its uuid. */
+    /** Adds a VDI of {@code bytes}, written full, to the pool's storage with {@code otherConfig}; its uuid. */
     public String addVdi(String nameLabel, Map<String, String> otherConfig, long bytes) {
         return xapi.addVdi(nameLabel, otherConfig, bytes);
     }
@@ -147,6 +147,21 @@ public final class XapiSimulator implements AutoCloseable {
     /** The uuids of the VDIs in the pool's storage. */
     public java.util.Set<String> vdiUuids() {
         return xapi.vdiUuids();
+    }
+
+    /** The records (copies) of the VDIs in the pool's storage. */
+    public List<Map<String, Object>> vdis() {
+        return xapi.vdis();
+    }
+
+    /** The pool's storage record (a copy): {@code physical_size}, {@code physical_utilisation}. */
+    public Map<String, Object> storage() {
+        return xapi.storage();
+    }
+
+    /** Gives the pool's storage another physical size, as a smaller or fuller disk would. */
+    public void resizeStorage(long bytes) {
+        xapi.resizeStorage(bytes);
     }
 
     /** The records (copies) of every VM that is neither a template nor a control domain. */
