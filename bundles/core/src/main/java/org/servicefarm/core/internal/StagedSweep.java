@@ -3,6 +3,7 @@ package org.servicefarm.core.internal;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -240,8 +241,8 @@ public class StagedSweep {
 
         /**
          * When the host's staging space is at the high mark or above, offers what it holds for the images the
-         * policy ranks first among those no VM of the host runs from, one image after another, until what is offered
-         * would bring it down to the low mark.
+         * policy ranks first among those no VM of the host runs from, one image after another (its largest content
+         * first), until what is offered would bring it down to the low mark.
          */
         private void relieve(HostPass pass) throws HypervisorException {
             Optional<StagingSpace> read = pass.connection.stagingSpace();
@@ -271,7 +272,13 @@ public class StagedSweep {
                     break;
                 }
                 remaining.removeIf(image -> image.id().equals(first.id()));
-                for (StagedContent content : pass.connection.stagedBeyond(remaining)) {
+                // the image's largest content first, and no more of it than the low mark needs: less to stage again
+                List<StagedContent> its = new ArrayList<>(pass.connection.stagedBeyond(remaining));
+                its.sort(Comparator.comparingLong(StagedContent::bytes).reversed());
+                for (StagedContent content : its) {
+                    if (coming >= excess) {
+                        break;
+                    }
                     coming += pass.offer(content, why);
                 }
             }

@@ -245,6 +245,20 @@ class StagedSweepTest {
         assertEquals(Set.of(), sweep.hostsShortOfSpace(), "what went brings it down: no warning");
     }
 
+    /** No more of an image goes than the low mark needs, its largest content first: less to stage again. */
+    @Test
+    void onlyAsMuchOfAnImageGoesAsTheLowMarkNeedsTheLargestFirst() throws Exception {
+        store.images = List.of(image("old", '2', '8'), image("recent", '1', '3'));
+        store.lastUsed.putAll(Map.of("old", EPOCH.plusSeconds(10), "recent", EPOCH.plusSeconds(20)));
+        for (ImageRef image : store.images) {
+            stage("small", image);
+        }
+        farm.hypervisor.stagingCapacity.put("small", 16L << 20); // 14 of 16 MiB used: 87.5%, 1.2 MiB above 80%
+        sweep.sweep();
+        assertEquals(8L << 20, sweep.sweep(), "old's disk is enough");
+        assertEquals(Set.of(sha('2'), sha('1'), sha('3')), staged("small"), "old's kernel stays");
+    }
+
     /**
      * Images a VM of the host runs from (any state but DESTROYED or FAILED), those of a VM on the move anywhere, and
      * those the host holds a checkpoint of are not offered; the next in the policy's order go instead. Nothing left to
