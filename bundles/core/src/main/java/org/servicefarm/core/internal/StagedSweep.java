@@ -2,6 +2,7 @@ package org.servicefarm.core.internal;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -49,7 +50,8 @@ import org.slf4j.LoggerFactory;
  *   <li>when the place it stages in is {@code staged.spaceHighPercent} (85) or more used ({@link
  *       HostConnection#stagingSpace}), also what it holds for images the store keeps but no VM of the host runs from,
  *       one image at a time in the order of the eviction policy {@code stagedPolicy.target} names (LRU by default,
- *       {@link Eviction}), until what goes brings it down to {@code staged.spaceLowPercent} (80): the image garbage
+ *       {@link Eviction}; an image's last use on that host, as the table remembers its VMs there, else anywhere),
+ *       until what goes brings it down to {@code staged.spaceLowPercent} (80): the image garbage
  *       collection a kubelet does at its high and low marks. It is staged again when a VM of it is next placed
  *       there.</li>
  * </ul>
@@ -187,6 +189,7 @@ public class StagedSweep {
                 lastStore = null;
                 listedBefore = Set.of();
                 keptBefore = Set.of();
+                fullBefore = Set.of();
                 return 0;
             }
             Round round = new Round(store, needed, store == lastStore, settings.inForce());
@@ -215,8 +218,8 @@ public class StagedSweep {
         final Set<String> listed = new HashSet<>();
         final Set<String> kept = new HashSet<>();
         final Set<String> full = new HashSet<>();
-        /** Read only when a host is short of space: by host, the images its VMs run from; "" for VMs on the move. */
-        private Map<String, Set<String>> running;
+        /** Read from the table only when a host is short of space. */
+        private Uses uses;
 
         Round(ImageStore store, List<ImageRef> needed, boolean sameStore, Sweeping sweeping) {
             this.store = store;
@@ -254,14 +257,20 @@ public class StagedSweep {
             long excess = space.usedBytes() - space.capacityBytes() / 100 * sweeping.lowPercent();
             String why = String.format(Locale.ROOT, "its staging space is %.0f%% used (staged.spaceHighPercent %d), "
                     + "no VM there runs from the image", space.usedPercent(), sweeping.highPercent());
-            Set<String> keep = keptOn(pass.host);
+            if (uses == null) {
+                uses = new Uses(table.vms());
+            }
+            Set<String> keep = uses.keptOn(pass.host);
+            Map<String, Instant> usedHere = uses.lastUseOn(pass.host);
             List<EvictionCandidate> candidates = new ArrayList<>();
             for (ImageStatus image : store.statuses()) {
                 if (image.state() == ImageStatus.State.READY && image.image() != null
                         && !image.image().compositionOnly() && !keep.contains(image.id())
                         && store.checkpoint(image.id(), pass.host).isEmpty()) {
-                    candidates.add(new EvictionCandidate(image.id(), image.createdAt(), image.lastUsedAt(),
-                            image.uses(), image.sizeBytes(), null));
+                    // its last use on this host, as the table remembers its VMs there; else its last use anywhere
+                    candidates.add(new EvictionCandidate(image.id(), image.createdAt(),
+                            usedHere.getOrDefault(image.id(), image.lastUsedAt()), image.uses(), image.sizeBytes(),
+                            null));
                 }
             }
             // what was read already reflects what went just now; what was only listed goes at the next sweep
@@ -293,24 +302,6 @@ public class StagedSweep {
                                     + Eviction.PID + ")");
                 }
             }
-        }
-
-        /** The images the host's VMs run from, and those of every VM on the move (its target may be this host). */
-        private Set<String> keptOn(String host) {
-            if (running == null) {
-                running = new HashMap<>();
-                for (VmRecord vm : table.vms()) {
-                    if (vm.state().transitional()) {
-                        running.computeIfAbsent("", h -> new HashSet<>()).add(vm.imageId());
-                    }
-                    if (vm.state() != VmState.DESTROYED && vm.state() != VmState.FAILED) {
-                        running.computeIfAbsent(vm.hostId(), h -> new HashSet<>()).add(vm.imageId());
-                    }
-                }
-            }
-            Set<String> keep = new HashSet<>(running.getOrDefault("", Set.of()));
-            keep.addAll(running.getOrDefault(host, Set.of()));
-            return keep;
         }
 
         /** One host's part of the sweep. */
@@ -363,6 +354,43 @@ public class StagedSweep {
                     return 0;
                 }
             }
+        }
+    }
+
+    /** What the table says of the images' use by host: which ones VMs run from, and when each was last used there. */
+    static final class Uses {
+
+        /** By host, the images its VMs run from; under "", those of VMs on the move. */
+        private final Map<String, Set<String>> running = new HashMap<>();
+        /** By host and image, the latest use of a VM of the image there (the table's history included). */
+        private final Map<String, Map<String, Instant>> lastUse = new HashMap<>();
+
+        Uses(List<VmRecord> vms) {
+            for (VmRecord vm : vms) {
+                if (vm.state().transitional()) {
+                    running.computeIfAbsent("", h -> new HashSet<>()).add(vm.imageId());
+                }
+                if (vm.state() != VmState.DESTROYED && vm.state() != VmState.FAILED) {
+                    running.computeIfAbsent(vm.hostId(), h -> new HashSet<>()).add(vm.imageId());
+                }
+                Instant used = vm.lastUsedAt() != null ? vm.lastUsedAt() : vm.createdAt();
+                if (used != null) {
+                    lastUse.computeIfAbsent(vm.hostId(), h -> new HashMap<>()).merge(vm.imageId(), used,
+                            (a, b) -> a.isAfter(b) ? a : b);
+                }
+            }
+        }
+
+        /** The images the host's VMs run from, and those of every VM on the move (its target may be this host). */
+        Set<String> keptOn(String host) {
+            Set<String> keep = new HashSet<>(running.getOrDefault("", Set.of()));
+            keep.addAll(running.getOrDefault(host, Set.of()));
+            return keep;
+        }
+
+        /** When each image was last used on the host, for those the table remembers a VM of there. */
+        Map<String, Instant> lastUseOn(String host) {
+            return lastUse.getOrDefault(host, Map.of());
         }
     }
 }

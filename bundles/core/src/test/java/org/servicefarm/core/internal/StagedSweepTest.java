@@ -245,6 +245,21 @@ class StagedSweepTest {
         assertEquals(Set.of(), sweep.hostsShortOfSpace(), "what went brings it down: no warning");
     }
 
+    /**
+     * The order is by an image's last use on the host, as the table remembers its VMs there (DESTROYED rows included),
+     * and by its last use anywhere for an image the table remembers no VM of there.
+     */
+    @Test
+    void theLeastRecentlyUsedIsCountedOnTheHost() throws Exception {
+        threeImagesStagedOn("small"); // last used anywhere: old, then mid, then recent
+        farm.hypervisor.stagingCapacity.put("small", 20L << 20);
+        vm("sf-1", "small", "recent", VmState.DESTROYED, EPOCH.plusSeconds(5)); // long ago on small
+        vm("sf-2", "small", "old", VmState.DESTROYED, EPOCH.plusSeconds(100)); // lately on small
+        sweep.sweep();
+        assertEquals(4L << 20, sweep.sweep(), "recent, the least recently used on small, goes; 4 MiB are enough");
+        assertEquals(Set.of(sha('1'), sha('9'), sha('5')), staged("small"));
+    }
+
     /** No more of an image goes than the low mark needs, its largest content first: less to stage again. */
     @Test
     void onlyAsMuchOfAnImageGoesAsTheLowMarkNeedsTheLargestFirst() throws Exception {
@@ -285,9 +300,13 @@ class StagedSweepTest {
     }
 
     private void vm(String id, String host, String image, VmState state) {
+        vm(id, host, image, state, null);
+    }
+
+    private void vm(String id, String host, String image, VmState state, Instant lastUsed) {
         farm.table.put(new VmRecord(id, host, image, new Offering("wiki", "2.1", new Environment("debian-12",
                 "nginx-1.22", "php-8.2", List.of()), "standard"), Map.of(), state, new Capacity(1, 256, 1), EPOCH,
-                null, 0, null));
+                lastUsed, 0, null));
     }
 
     @Test
