@@ -218,8 +218,9 @@ public class StagedSweep {
         final Set<String> listed = new HashSet<>();
         final Set<String> kept = new HashSet<>();
         final Set<String> full = new HashSet<>();
-        /** Read from the table only when a host is short of space. */
+        /** Read from the table and the store only when a host is short of space, once for all such hosts. */
         private Uses uses;
+        private List<ImageStatus> images;
 
         Round(ImageStore store, List<ImageRef> needed, boolean sameStore, Sweeping sweeping) {
             this.store = store;
@@ -259,11 +260,12 @@ public class StagedSweep {
                     + "no VM there runs from the image", space.usedPercent(), sweeping.highPercent());
             if (uses == null) {
                 uses = new Uses(table.vms());
+                images = store.statuses();
             }
             Set<String> keep = uses.keptOn(pass.host);
             Map<String, Instant> usedHere = uses.lastUseOn(pass.host);
             List<EvictionCandidate> candidates = new ArrayList<>();
-            for (ImageStatus image : store.statuses()) {
+            for (ImageStatus image : images) {
                 if (image.state() == ImageStatus.State.READY && image.image() != null
                         && !image.image().compositionOnly() && !keep.contains(image.id())
                         && store.checkpoint(image.id(), pass.host).isEmpty()) {
