@@ -200,6 +200,21 @@ public class XapiDriverIT {
             assertTrue(metrics, capacity.find());
             assertEquals("the gauge says the pool's size", used * 100 / 90,
                     (long) Double.parseDouble(capacity.group(1)));
+
+            // an operator's disk fills the pool to 97%: what the farm could shed (the boot disk) would not bring it
+            // under 95%, so placement keeps new VMs off it until it has room again
+            pool.resizeStorage(4L << 30);
+            long usedNow = ((Number) pool.storage().get("physical_utilisation")).longValue();
+            pool.addVdi("an operator's backup", Map.of(), (4L << 30) / 100 * 97 - usedNow);
+            FarmClient.await("xen1's staging space read as full", Duration.ofSeconds(30),
+                    () -> host("xen1").path("staging").path("usedPercent").asDouble() >= 95);
+            JsonNode explained = FarmClient.json(client.post("/api/v1/requests?explain=true", WIKI, Login.OPERATOR));
+            String removed = explained.path("placement").path("removed").toString();
+            assertTrue(removed, removed.contains("\"filter\":\"space\"") && removed.contains(
+                    "xen1: its staging space is 9") && removed.contains("fullPercent 95"));
+            HttpResponse<String> turnedAway = client.post("/api/v1/requests", WIKI, Login.OPERATOR);
+            assertEquals("the only host for a real image is full: " + turnedAway.body(), 503,
+                    turnedAway.statusCode());
         } finally {
             pool.resizeStorage(1L << 40);
         }

@@ -3,5 +3,5 @@
  * Everything here is immutable; collections are copied on construction.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.12.0")
+@org.osgi.annotation.versioning.Version("1.13.0")
 package org.servicefarm.api;

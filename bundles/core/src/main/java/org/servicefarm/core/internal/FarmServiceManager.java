@@ -61,6 +61,7 @@ import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.config.ConfiguredSettings;
 import org.servicefarm.api.driver.HostConnection;
+import org.servicefarm.api.driver.HypervisorException;
 import org.servicefarm.api.driver.StagedImage;
 import org.servicefarm.api.driver.VmSpec;
 import org.servicefarm.api.eviction.EvictionCandidate;
@@ -285,6 +286,9 @@ public class FarmServiceManager implements LocalServiceManager {
     Popularity popularity;
     @Reference
     Checkpoints checkpoints;
+    /** Told when a staging fails, to read that host's space again at once. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    volatile StagedSweep stagedSweep;
     @Reference
     NativeServices natives;
     @Reference
@@ -917,7 +921,7 @@ public class FarmServiceManager implements LocalServiceManager {
                 HostConnection connection = hosts.connection(placed.hostId());
                 // checkpoint > pre-built > built: the host's checkpoint of the image, if it restores one
                 ImageRef start = checkpoints.startImage(image, placed.hostId(), connection);
-                StagedImage staged = connection.stage(start);
+                StagedImage staged = stage(connection, start, placed.hostId());
                 steps.done("stage");
                 connection.define(new VmSpec(placed.id(), offering, staged, placed.resources().vcpus(),
                         placed.resources().memoryMiB(), services, placed.createdAt()));
@@ -957,6 +961,22 @@ public class FarmServiceManager implements LocalServiceManager {
             }
         });
         return work;
+    }
+
+    /**
+     * Stages the image on the host; when that fails, the host's staging space is read again at once, so that if its
+     * disk is what ran out, placement keeps the next VMs off it (the space filter) before the next sweep reads it.
+     */
+    private StagedImage stage(HostConnection connection, ImageRef image, String host) throws HypervisorException {
+        try {
+            return connection.stage(image);
+        } catch (HypervisorException | RuntimeException e) {
+            StagedSweep sweep = stagedSweep;
+            if (sweep != null) {
+                sweep.recheck(host);
+            }
+            throw e;
+        }
     }
 
     /** @param checkpoint the checkpoint image it restored, or {@code null} when it booted */

@@ -27,6 +27,7 @@ import org.servicefarm.api.HostHealth;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.NotFoundException;
+import org.servicefarm.api.driver.StagingSpace;
 import org.servicefarm.api.placement.Candidate;
 import org.servicefarm.api.placement.HostView;
 import org.servicefarm.api.placement.PlacementRequest;
@@ -206,6 +207,14 @@ public class HostIndex {
         Slot slot = slots.get(name);
         if (slot != null && slot.status.get().health().consecutiveFailures() > 0) {
             change(slot, s -> s.withHealth(HostHealth.HEALTHY));
+        }
+    }
+
+    /** How full its staging space was when last read (placement's space filter reads it). */
+    void stagingSpace(String name, StagingSpace read) {
+        Slot slot = slots.get(name);
+        if (slot != null && !Objects.equals(slot.status.get().staging(), read)) {
+            change(slot, s -> s.withStaging(read));
         }
     }
 

@@ -49,6 +49,7 @@ import org.servicefarm.api.driver.GuestMetadata;
 import org.servicefarm.api.driver.HostConnection;
 import org.servicefarm.api.driver.HypervisorDriver;
 import org.servicefarm.api.driver.HypervisorException;
+import org.servicefarm.api.driver.StagingSpace;
 import org.servicefarm.api.driver.VmEvent;
 import org.servicefarm.api.image.ImageRef;
 import org.slf4j.Logger;
@@ -711,6 +712,11 @@ public class HostRegistry {
 
     Optional<HostStatus> status(String name) {
         return index.status(name);
+    }
+
+    /** How full the host's staging space was when just read: placement's space filter reads it. */
+    void stagingSpaceRead(String host, StagingSpace space) {
+        index.stagingSpace(host, space);
     }
 
     /**

@@ -166,6 +166,33 @@ public class StagedSweep {
         worker.shutdownNow();
     }
 
+    /**
+     * Reads the host's staging space again soon, on the sweep's thread: a staging on it just failed, and if its disk
+     * is what ran out, placement should know before the next sweep. Nothing is unstaged for it.
+     */
+    void recheck(String host) {
+        try {
+            worker.execute(() -> readSpace(host));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            LOG.debug("Host {}'s staging space not read again: the sweep is stopping", host);
+        }
+    }
+
+    /** Reads the host's staging space now, if it is connected and its driver says it. */
+    private void readSpace(String host) {
+        try {
+            hosts.connection(host).stagingSpace().ifPresent(space -> spaceRead(host, space));
+        } catch (HypervisorException | RuntimeException e) {
+            LOG.debug("Host {}'s staging space could not be read: {}", host, e.getMessage());
+        }
+    }
+
+    /** A reading, for the host's status (placement's space filter) and for the listeners (metrics). */
+    private void spaceRead(String host, StagingSpace space) {
+        hosts.stagingSpaceRead(host, space);
+        events.stagingSpaceRead(host, space);
+    }
+
     /** The hosts the last sweep could not bring down to the low mark: nothing more the farm staged there can go. */
     synchronized Set<String> hostsShortOfSpace() {
         return fullBefore;
@@ -190,6 +217,8 @@ public class StagedSweep {
                 listedBefore = Set.of();
                 keptBefore = Set.of();
                 fullBefore = Set.of();
+                // placement here still needs to know which hosts are full, whoever decides what goes
+                hosts.statuses().stream().filter(HostStatus::connected).forEach(s -> readSpace(s.host().name()));
                 return 0;
             }
             Round round = new Round(store, needed, store == lastStore, settings.inForce());
@@ -235,7 +264,11 @@ public class StagedSweep {
                 for (StagedContent content : pass.connection.stagedBeyond(needed)) {
                     pass.offer(content, "no image of the store uses it");
                 }
+                long beforeRelief = pass.reclaimed;
                 relieve(pass);
+                if (pass.reclaimed > beforeRelief) {
+                    readSpace(host); // what placement reads, after what went
+                }
                 return pass.reclaimed;
             } catch (HypervisorException | RuntimeException e) {
                 LOG.debug("Host {} could not list its staged content: {}", host, e.getMessage());
@@ -250,7 +283,7 @@ public class StagedSweep {
          */
         private void relieve(HostPass pass) throws HypervisorException {
             Optional<StagingSpace> read = pass.connection.stagingSpace();
-            read.ifPresent(space -> events.stagingSpaceRead(pass.host, space));
+            read.ifPresent(space -> spaceRead(pass.host, space));
             if (read.isEmpty() || read.get().usedPercent() < sweeping.highPercent()) {
                 return;
             }

@@ -218,6 +218,10 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
                     throw new HypervisorException("host " + host.name() + " boots real guests: image " + image.id()
                             + " is a composition only");
                 }
+                if (stagingSpace().map(space -> space.availableBytes() == 0).orElse(false)) {
+                    throw new HypervisorException("host " + host.name() + ": cannot write volume: No space left on "
+                            + "device");
+                }
                 stages.incrementAndGet();
                 image.artifacts().forEach(artifact -> stagedByHost.computeIfAbsent(host.name(),
                         k -> new ConcurrentHashMap<>()).put(artifact.sha256(), artifact.sizeBytes()));

@@ -17,6 +17,9 @@ final class Filters {
         HealthFilter health = new HealthFilter();
         health.configure(Farm.convert(Map.of(), HealthFilter.Config.class), null);
         filters.put("health", health);
+        SpaceFilter space = new SpaceFilter();
+        space.configure(Farm.convert(Map.of(), SpaceFilter.Config.class), null);
+        filters.put("space", space);
         filters.put("capacity", new CapacityFilter());
         SecurityZoneFilter zones = new SecurityZoneFilter();
         zones.configure(Farm.convert(Map.of(), SecurityZoneFilter.Config.class));

@@ -3,6 +3,7 @@ package org.servicefarm.core.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Clock;
@@ -26,6 +27,7 @@ import org.servicefarm.api.Environment;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.Offering;
+import org.servicefarm.api.driver.StagingSpace;
 import org.servicefarm.api.placement.HostFilter;
 import org.servicefarm.api.placement.PlacementExplanation;
 import org.servicefarm.api.placement.PlacementRequest;
@@ -141,6 +143,38 @@ class PlacementTest {
         index.succeeded("flaky");
         assertEquals(0, status("flaky").health().consecutiveFailures());
         assertEquals("flaky", place(request(WIKI)));
+    }
+
+    /**
+     * A host whose staging space was 95% used or more when last read is skipped (the space filter), whatever else it
+     * says of itself: other changes of its status keep the reading; a host never read is admitted. The mark is the
+     * filter's configuration; one out of range is refused.
+     */
+    @Test
+    void aHostWhoseStagingSpaceIsNearlyFullIsSkipped() {
+        host("full", 4, 1, "standard");
+        host("roomy", 4, 1, "standard");
+        index.occupy("roomy", VM, "standard");
+        index.stagingSpace("full", new StagingSpace(1000, 51));
+        assertEquals("full", place(request(WIKI)), "94.9% used: not yet full");
+        index.stagingSpace("full", new StagingSpace(1000, 50));
+        index.failed("full", "define: boom"); // another change of its status keeps the reading
+        assertEquals(new StagingSpace(1000, 50), status("full").staging());
+        assertEquals("roomy", place(request(WIKI)));
+        assertEquals(Optional.of("its staging space is 95% used (50 of 1000 bytes available; fullPercent 95)"),
+                filters.get("space").reject(status("full"), request(WIKI)));
+        assertEquals(Optional.empty(), filters.get("space").reject(status("roomy"), request(WIKI)),
+                "never read: admitted");
+
+        SpaceFilter space = (SpaceFilter) filters.get("space");
+        space.configure(Farm.convert(Map.of("fullPercent", 100), SpaceFilter.Config.class), null);
+        assertEquals("full", place(request(WIKI)), "only a host with nothing available is full at 100");
+        for (int out : new int[] {0, 101}) {
+            assertEquals("fullPercent must be 1 to 100: " + out, assertThrows(IllegalArgumentException.class,
+                    () -> space.configure(Farm.convert(Map.of("fullPercent", out), SpaceFilter.Config.class), null))
+                    .getMessage());
+        }
+        assertEquals("full", place(request(WIKI)), "the mark before the refused ones stays in force");
     }
 
     @Test

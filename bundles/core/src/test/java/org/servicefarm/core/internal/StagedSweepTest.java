@@ -232,7 +232,10 @@ class StagedSweepTest {
         farm.hypervisor.stagingCapacity.put("large", 100L << 20); // 19%
 
         assertEquals(0, sweep.sweep(), "listed first");
+        assertEquals(1L << 20, farm.host("small").orElseThrow().staging().availableBytes(), "the host's status says");
         assertEquals(9L << 20, sweep.sweep(), "old's disk only: 10 of 20 MiB used after, under the low mark (16)");
+        assertEquals(10L << 20, farm.host("small").orElseThrow().staging().availableBytes(),
+                "read again once it went: placement sees the room at once");
         assertEquals(Set.of(sha('1'), sha('5'), sha('4')), staged("small"), "the kernel: mid and recent boot it");
         assertEquals(Set.of(sha('1'), sha('9'), sha('5'), sha('4')), staged("large"), "large had room");
         assertEquals(0, sweep.sweep(), "down to 50%: nothing more goes");
@@ -307,6 +310,66 @@ class StagedSweepTest {
         farm.table.put(new VmRecord(id, host, image, new Offering("wiki", "2.1", new Environment("debian-12",
                 "nginx-1.22", "php-8.2", List.of()), "standard"), Map.of(), state, new Capacity(1, 256, 1), EPOCH,
                 lastUsed, 0, null));
+    }
+
+    /** Fills the host's staging space with {@code percent}% taken by content a guest of another farm uses. */
+    private void filledByOthers(String host, int percent) {
+        farm.hypervisor.stagingCapacity.put(host, 100L << 20);
+        String foreign = sha('f');
+        farm.hypervisor.stagedByHost.computeIfAbsent(host, h -> new java.util.concurrent.ConcurrentHashMap<>())
+                .put(foreign, (long) percent << 20);
+        farm.hypervisor.stagedInUse.add(host + "/" + foreign);
+    }
+
+    private String placedOn(String service) {
+        return org.junit.jupiter.api.Assertions.assertInstanceOf(org.servicefarm.api.Outcome.Granted.class,
+                farm.manager.request(org.servicefarm.api.ServiceRequest.of(service)
+                        .withDeadline(java.time.Duration.ofSeconds(10)))).hostId();
+    }
+
+    /**
+     * Each sweep's reading of a host's staging space is its status's, which placement's space filter reads: a host
+     * 95% used or more takes no new VM (nothing there could go: another farm's guest uses it); once a sweep reads it
+     * below, it does again. An appliance that does not lead the sweeps reads the space all the same.
+     */
+    @Test
+    void aHostWhoseStagingSpaceIsNearlyFullTakesNoNewVm() throws Exception {
+        store.images = List.of(image("blog", '4', '3'));
+        filledByOthers("large", 96);
+        filledByOthers("small", 50);
+        ListedLeadership leadership = new ListedLeadership("east", "west");
+        sweep.leadership = leadership; // west leads: east only reads
+        sweep.sweep();
+        assertEquals(new org.servicefarm.api.driver.StagingSpace(100L << 20, 4L << 20),
+                farm.host("large").orElseThrow().staging());
+        org.servicefarm.api.Explanation explained = farm.manager.explain(org.servicefarm.api.ServiceRequest.of("wiki"));
+        assertEquals("create a VM on host small", explained.action(), "large, first by name, is skipped");
+        assertEquals(List.of("space: 1 host(s), e.g. large: its staging space is 96% used (4194304 of 104857600 bytes "
+                + "available; fullPercent 95)"), explained.placement().removed().stream()
+                .filter(r -> r.filter().equals("space")).map(r -> r.filter() + ": " + r.hosts() + " host(s), e.g. "
+                        + r.example()).toList());
+        assertEquals("small", placedOn("wiki"));
+
+        farm.hypervisor.stagedByHost.get("large").put(sha('f'), 90L << 20); // the other farm made room
+        sweep.sweep();
+        assertEquals("large", placedOn("blog"));
+    }
+
+    /**
+     * A staging that fails on a host has its staging space read again at once, without waiting for the next sweep:
+     * its disk full, the next VM goes elsewhere.
+     */
+    @Test
+    void aStagingThatFailsHasTheHostsSpaceReadAtOnce() throws Exception {
+        farm.manager.stagedSweep = sweep; // sweeping once a day: only the failure reads it
+        filledByOthers("large", 100);
+        org.servicefarm.api.Outcome failed = farm.manager.request(org.servicefarm.api.ServiceRequest.of("wiki")
+                .withDeadline(java.time.Duration.ofSeconds(10)));
+        org.junit.jupiter.api.Assertions.assertFalse(failed instanceof org.servicefarm.api.Outcome.Granted,
+                failed.toString());
+        Farm.await("large read as full", () -> farm.host("large").orElseThrow().staging() != null);
+        assertEquals(0, farm.host("large").orElseThrow().staging().availableBytes());
+        assertEquals("small", placedOn("wiki"));
     }
 
     @Test
