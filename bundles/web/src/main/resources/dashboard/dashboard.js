@@ -49,7 +49,9 @@ function renderHosts() {
     box.append(el('h3', null, name + (host.drained ? ' (drained)' : '')));
     if (host.vmCapacity !== undefined) {
       box.append(el('div', 'use', host.vms + '/' + host.vmCapacity + ' VMs, ' + host.memoryMiB + '/'
-        + host.memoryCapacityMiB + ' MiB' + (host.connected ? '' : ', disconnected')));
+        + host.memoryCapacityMiB + ' MiB'
+        + (host.stagingUsedPercent === undefined ? '' : ', staging ' + Math.floor(host.stagingUsedPercent) + '% full')
+        + (host.connected ? '' : ', disconnected')));
       const bar = el('div', 'bar');
       const fill = el('div');
       fill.style.width = Math.round(Math.min(1, Math.max(0, Number(host.load) || 0)) * 100) + '%';

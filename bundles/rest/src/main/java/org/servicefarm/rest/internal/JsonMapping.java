@@ -18,6 +18,7 @@ import org.servicefarm.api.NativeServiceStatus;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.driver.StagingSpace;
 import org.servicefarm.api.placement.Candidate;
 import org.servicefarm.api.placement.PlacementExplanation;
 import org.servicefarm.api.image.BuildOutcome;
@@ -93,15 +94,20 @@ final class JsonMapping {
 
     /**
      * A host with its use; driver properties are left out since they may hold credentials. {@code health} is left
-     * out while the host's driver has not failed since its last success.
+     * out while the host's driver has not failed since its last success; {@code staging} while its staging space
+     * has not been read.
      */
     record HostJson(String name, String driver, String uri, CapacityJson capacity, CapacityJson used,
                     CapacityJson free, double load, double costPerHour, String securityZone, boolean connected,
                     String detail, double speed, boolean drained, HealthJson health,
-                    Map<String, Integer> securityLevels) {
+                    Map<String, Integer> securityLevels, StagingJson staging) {
     }
 
     record HealthJson(int consecutiveFailures, String lastFailureAt, String lastFailure) {
+    }
+
+    /** How full the place the host stages images in was when last read; {@code usedPercent} to one decimal. */
+    record StagingJson(long capacityBytes, long availableBytes, double usedPercent) {
     }
 
     /**
@@ -248,7 +254,12 @@ final class JsonMapping {
         return new HostJson(host.name(), host.driver(), host.uri(), capacity(host.capacity()), capacity(status.used()),
                 capacity(status.free()), status.load(), host.costPerHour(), host.securityZone(), status.connected(),
                 status.detail(), host.speed(), status.drained(), health(status.health()),
-                new TreeMap<>(status.securityLevels()));
+                new TreeMap<>(status.securityLevels()), staging(status.staging()));
+    }
+
+    private static StagingJson staging(StagingSpace space) {
+        return space == null ? null : new StagingJson(space.capacityBytes(), space.availableBytes(),
+                Math.round(space.usedPercent() * 10) / 10.0);
     }
 
     private static HealthJson health(HostHealth health) {

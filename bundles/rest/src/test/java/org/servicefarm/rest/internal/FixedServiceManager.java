@@ -200,7 +200,7 @@ final class FixedServiceManager implements ServiceManager {
         this.drained.put(name, drained);
         return new HostStatus(HOST_A, new Capacity(2, 4096, 5), true, null, drained,
                 new HostHealth(2, Instant.parse("2026-01-01T10:00:00Z"), "define: boom"),
-                Map.of("standard", 5));
+                Map.of("standard", 5), null, new org.servicefarm.api.driver.StagingSpace(1000, 37));
     }
 
     @Override

@@ -210,6 +210,8 @@ class VmAndHostResourceTest {
         assertEquals(2, drained.at("/health/consecutiveFailures").asInt());
         assertEquals("define: boom", drained.at("/health/lastFailure").asText());
         assertEquals(5, drained.at("/securityLevels/standard").asInt());
+        assertEquals(37, drained.at("/staging/availableBytes").asLong(), "its staging space as last read");
+        assertEquals(96.3, drained.at("/staging/usedPercent").asDouble());
         assertEquals(Boolean.TRUE, manager.drained.get("host-a"));
 
         assertFalse(stack.delete("/api/v1/hosts/host-a/drain", Login.ADMIN).json(200).get("drained").asBoolean());
@@ -234,5 +236,6 @@ class VmAndHostResourceTest {
         assertEquals(1.0, host.get("speed").asDouble(), 1e-9);
         assertFalse(host.get("drained").asBoolean());
         assertFalse(host.has("health"));
+        assertFalse(host.has("staging"), "its staging space not read yet");
     }
 }

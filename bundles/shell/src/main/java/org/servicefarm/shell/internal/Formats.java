@@ -19,6 +19,7 @@ import org.servicefarm.api.Offering;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.driver.StagingSpace;
 import org.servicefarm.api.placement.Candidate;
 import org.servicefarm.api.placement.PlacementExplanation;
 import org.servicefarm.api.image.BuildOutcome;
@@ -214,12 +215,24 @@ final class Formats {
     }
 
     static final List<String> HOST_COLUMNS =
-            List.of("Name", "Driver", "Zone", "Cost/h", "Capacity", "Used", "Load", "Connected");
+            List.of("Name", "Driver", "Zone", "Cost/h", "Capacity", "Used", "Load", "Staging", "Connected");
 
     static List<String> hostRow(HostStatus status) {
         return List.of(status.name(), status.host().driver(), status.host().securityZone(),
                 String.format(Locale.ROOT, "%.2f", status.host().costPerHour()), capacity(status.host().capacity()),
-                capacity(status.used()), percent(status.load()), state(status));
+                capacity(status.used()), percent(status.load()),
+                status.staging() == null ? "-" : stagingUsed(status.staging()), state(status));
+    }
+
+    /** The used share of a staging space, floored: 94.6% used is not yet 95% (the space filter's default). */
+    private static String stagingUsed(StagingSpace space) {
+        return (long) Math.floor(space.usedPercent()) + "% used";
+    }
+
+    /** farm:host's line for the staging space: its use, and what is available of how much; "-" while not read. */
+    static String staging(StagingSpace space) {
+        return space == null ? "- (not read yet, or its driver does not say)" : stagingUsed(space) + ", "
+                + size(space.availableBytes()) + " of " + size(space.capacityBytes()) + " available";
     }
 
     /** Connected or why not, then drained and a failing driver, which keep placement away too. */
@@ -247,6 +260,7 @@ final class Formats {
         line(out, "used", capacity(status.used()));
         line(out, "free", capacity(status.free()));
         line(out, "load", percent(status.load()));
+        line(out, "staging", staging(status.staging()));
         line(out, "connected", state(status));
         if (status.health().lastFailure() != null) {
             line(out, "last error", status.health().lastFailureAt() + ": " + status.health().lastFailure());

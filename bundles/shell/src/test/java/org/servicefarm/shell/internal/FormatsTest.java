@@ -29,6 +29,7 @@ import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.driver.StagingSpace;
 import org.servicefarm.api.image.ComponentInfo;
 import org.servicefarm.api.image.Demand;
 import org.servicefarm.api.image.ImageStatus;
@@ -132,8 +133,21 @@ class FormatsTest {
         HostStatus host = new HostStatus(new HostRecord("host-a", "libvirt", "test:///a", new Capacity(8, 16384, 10),
                 0.5, "dmz", null), new Capacity(2, 4096, 5), false, "connection refused");
         assertEquals(List.of("host-a", "libvirt", "dmz", "0.50", "8 vCPU, 16384 MiB, 10 VMs",
-                "2 vCPU, 4096 MiB, 5 VMs", "50%", "no: connection refused"), Formats.hostRow(host));
+                "2 vCPU, 4096 MiB, 5 VMs", "50%", "-", "no: connection refused"), Formats.hostRow(host));
         assertEquals(Formats.HOST_COLUMNS.size(), Formats.hostRow(host).size());
+    }
+
+    @Test
+    void aHostsStagingSpaceIsShownAsLastRead() {
+        HostStatus read = new HostStatus(new HostRecord("host-a", "libvirt", "test:///a", new Capacity(8, 16384, 10),
+                0.5, "dmz", null), Capacity.ZERO, true, null, false, HostHealth.HEALTHY, Map.of(), null,
+                new StagingSpace(100L << 20, 5_500_000));
+        assertEquals("94% used", Formats.hostRow(read).get(7), "94.8% is not yet 95%, the space filter's default");
+        assertTrue(Formats.host(read).contains("staging     94% used, 5.2 MiB of 100.0 MiB available\n"),
+                Formats.host(read));
+        HostStatus unread = new HostStatus(read.host(), Capacity.ZERO, true, null);
+        assertTrue(Formats.host(unread).contains("staging     - (not read yet, or its driver does not say)\n"),
+                Formats.host(unread));
     }
 
     @Test
@@ -194,7 +208,7 @@ class FormatsTest {
         HostStatus host = new HostStatus(new HostRecord("host-a", "libvirt", "test:///a", new Capacity(8, 16384, 10),
                 0.5, "dmz", null), Capacity.ZERO, true, null, true,
                 new HostHealth(3, Instant.parse("2026-01-01T10:00:00Z"), "define: boom"), Map.of());
-        assertEquals("yes, drained, driver failed 3 time(s) in a row", Formats.hostRow(host).get(7));
+        assertEquals("yes, drained, driver failed 3 time(s) in a row", Formats.hostRow(host).get(8));
     }
 
     @Test

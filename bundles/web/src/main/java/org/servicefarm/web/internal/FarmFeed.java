@@ -291,6 +291,9 @@ public class FarmFeed implements FarmListener {
             row.put("memoryMiB", host.used().memoryMiB());
             row.put("memoryCapacityMiB", host.host().capacity().memoryMiB());
             row.put("load", Math.round(host.load() * 100) / 100.0);
+            if (host.staging() != null) { // the space filter keeps new VMs off a host nearly full
+                row.put("stagingUsedPercent", Math.round(host.staging().usedPercent() * 10) / 10.0);
+            }
             hosts.add(row);
         }
         return hosts;
