@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -172,6 +173,11 @@ public class FarmServiceManager implements LocalServiceManager {
         @AttributeDefinition(name = "retry after a failure (s)", description = "Retry-After given when the farm "
                 + "cannot serve now (no capacity, a host failed).")
         long retryAfter_failure_s() default 5;
+
+        @AttributeDefinition(name = "creation attempts", description = "On how many hosts one creation is tried "
+                + "before the request is answered with its failure: a host whose driver fails to stage, define or start "
+                + "the VM is left for the next one placement chooses. 1 to 10.")
+        int create_attempts() default 3;
 
         @AttributeDefinition(name = "unreachable host grace (s)", description = "The ACTIVE VMs of a host the farm "
                 + "cannot reach are granted while their services answer a probe (a restart of its hypervisor's daemon "
@@ -916,21 +922,29 @@ public class FarmServiceManager implements LocalServiceManager {
                             ? "image " + image.id() + " is a composition only" : image.reason())
                             + "; every host of the farm boots real guests");
                 }
-                placed = place(offering, tier, image);
-                steps.done("place"); // with the VM cap's eviction, if a VM had to go
-                HostConnection connection = hosts.connection(placed.hostId());
-                // checkpoint > pre-built > built: the host's checkpoint of the image, if it restores one
-                ImageRef start = checkpoints.startImage(image, placed.hostId(), connection);
-                StagedImage staged = stage(connection, start, placed.hostId());
-                steps.done("stage");
-                connection.define(new VmSpec(placed.id(), offering, staged, placed.resources().vcpus(),
-                        placed.resources().memoryMiB(), services, placed.createdAt()));
-                steps.done("define");
-                stateTable.move(placed.id(), VmState.CREATING, VmState.STARTING, (String) null);
-                Map<String, Endpoint> endpoints = connection.start(placed.id());
-                steps.done("start");
-                VmRecord starting = stateTable.update(placed.id(), VmState.STARTING, vm -> vm.withEndpoints(endpoints)
-                        .withState(VmState.STARTING, "started; waiting for its services to answer")).orElseThrow();
+                // the hosts where this creation failed, with why: a host's failure sends it to the next one
+                Map<String, String> failedOn = new LinkedHashMap<>();
+                Started started = null;
+                while (started == null) {
+                    placed = placeAvoiding(offering, tier, image, failedOn);
+                    steps.done("place"); // with the VM cap's eviction, if a VM had to go
+                    try {
+                        started = start(placed, offering, image, services, steps);
+                    } catch (HypervisorException e) {
+                        if (failedOn.size() + 1 >= s.createAttempts()) {
+                            throw e;
+                        }
+                        LOG.warn("Creating {} on {} failed, another host is tried: {}", placed.id(),
+                                placed.hostId(), e.getMessage());
+                        failedOn.put(placed.hostId(), e.getMessage());
+                        operations.destroyQuietly(placed, VmState.FAILED, "creation failed: " + e.getMessage()
+                                + "; another host is tried");
+                        placed = null;
+                        steps.done("failed on " + failedOn.keySet().stream().reduce((a, b) -> b).orElseThrow());
+                    }
+                }
+                VmRecord starting = started.vm();
+                ImageRef start = started.from();
                 operations.serving(starting).whenCompleteAsync((answered, silent) -> {
                     try {
                         if (silent == null) {
@@ -961,6 +975,50 @@ public class FarmServiceManager implements LocalServiceManager {
             }
         });
         return work;
+    }
+
+    /** A new VM started on its host, and the image it started from (the image, or its checkpoint there). */
+    private record Started(VmRecord vm, ImageRef from) {
+    }
+
+    /**
+     * The driver's part of a creation on the host placement chose: stage (the host's checkpoint of the image when it
+     * restores one: checkpoint, else pre-built, else built), define, start.
+     *
+     * @throws HypervisorException when the host's driver fails at any of them: another host may do better
+     */
+    private Started start(VmRecord placed, Offering offering, ImageRef image, List<VmSpec.GuestService> services,
+                          Steps steps) throws HypervisorException {
+        HostConnection connection = hosts.connection(placed.hostId());
+        ImageRef start = checkpoints.startImage(image, placed.hostId(), connection);
+        StagedImage staged = stage(connection, start, placed.hostId());
+        steps.done("stage");
+        connection.define(new VmSpec(placed.id(), offering, staged, placed.resources().vcpus(),
+                placed.resources().memoryMiB(), services, placed.createdAt()));
+        steps.done("define");
+        stateTable.move(placed.id(), VmState.CREATING, VmState.STARTING, (String) null);
+        Map<String, Endpoint> endpoints = connection.start(placed.id());
+        steps.done("start");
+        return new Started(stateTable.update(placed.id(), VmState.STARTING, vm -> vm.withEndpoints(endpoints)
+                .withState(VmState.STARTING, "started; waiting for its services to answer")).orElseThrow(), start);
+    }
+
+    /**
+     * Places a VM of the creation on a host where it has not failed yet; when none is left, the last failure is the
+     * answer (it says more than "no host").
+     */
+    private VmRecord placeAvoiding(Offering offering, Settings.Tier tier, ImageRef image, Map<String, String> failedOn)
+            throws NoCapacityException, HypervisorException {
+        try {
+            return place(offering, tier, image, failedOn);
+        } catch (NoCapacityException e) {
+            if (failedOn.isEmpty()) {
+                throw e;
+            }
+            Map.Entry<String, String> last = failedOn.entrySet().stream().reduce((a, b) -> b).orElseThrow();
+            throw new HypervisorException(last.getValue() + " (no other host could take the VM: " + e.getMessage()
+                    + ")");
+        }
     }
 
     /**
@@ -1057,7 +1115,8 @@ public class FarmServiceManager implements LocalServiceManager {
      * takes both reservations over. No global lock: each is reserved atomically, so concurrent creations never
      * over-commit a host nor exceed the cap, and creations on different hosts do not wait for each other.
      */
-    private VmRecord place(Offering offering, Settings.Tier tier, ImageRef image) throws NoCapacityException {
+    private VmRecord place(Offering offering, Settings.Tier tier, ImageRef image, Map<String, String> failedOn)
+            throws NoCapacityException {
         Settings s = settings();
         VmCap.Victims victims = operations.victims;
         try {
@@ -1069,7 +1128,7 @@ public class FarmServiceManager implements LocalServiceManager {
             PlacementRequest request = placementRequest(offering, tier, s, image);
             Set<String> holders = checkpoints.holders(image.id()); // hosts holding its checkpoint come first
             for (int claims = 1; ; claims++) {
-                Placement.Decision decision = placement.place(request, holders);
+                Placement.Decision decision = placement.place(request, holders, failedOn);
                 for (int evicted = 0; decision.host().isEmpty() && evicted < ROOM_EVICTIONS; evicted++) {
                     try {
                         cap.evictOne(offering, victims, vm -> vm.offering().securityLevel()
@@ -1077,7 +1136,7 @@ public class FarmServiceManager implements LocalServiceManager {
                     } catch (VmCap.NoRoomException e) {
                         break;
                     }
-                    decision = placement.place(request, holders);
+                    decision = placement.place(request, holders, failedOn);
                 }
                 if (decision.host().isEmpty()) {
                     throw new NoCapacityException(decision.reason());

@@ -145,7 +145,21 @@ public class Placement {
      * boot.
      */
     Decision place(PlacementRequest request, Set<String> preferred) {
-        Draw draw = draw(request, 1, true, preferred);
+        return place(request, preferred, Map.of());
+    }
+
+    /**
+     * Like {@link #place(PlacementRequest, Set)}, but on none of the hosts of {@code failedOn} (host to why): the
+     * hosts where creating this VM failed just now, so a creation goes on to the next host.
+     */
+    Decision place(PlacementRequest request, Set<String> preferred, Map<String, String> failedOn) {
+        List<Filter> checks = filters;
+        if (!failedOn.isEmpty()) {
+            checks = new ArrayList<>(checks);
+            checks.add(0, new Filter((host, placing) -> Optional.ofNullable(failedOn.get(host.name()))
+                    .map(why -> "creating this VM failed there just now: " + why), "failed-here", Integer.MIN_VALUE));
+        }
+        Draw draw = draw(request, 1, true, preferred, checks);
         if (!draw.passed.isEmpty()) {
             return new Decision(Optional.of(draw.passed.get(0).host()), draw.strategy, null);
         }

@@ -453,6 +453,10 @@ class FarmServiceManagerTest {
         assertEquals("vm.requestsPerMinute must be positive, not 0",
                 assertThrows(IllegalArgumentException.class,
                         () -> Settings.from(config(Map.of("vm.requestsPerMinute", 0)))).getMessage());
+        for (int attempts : new int[] {0, 11}) {
+            assertEquals("create.attempts must be 1 to 10: " + attempts, assertThrows(IllegalArgumentException.class,
+                    () -> Settings.from(config(Map.of("create.attempts", attempts)))).getMessage());
+        }
         assertEquals("tier 'gold:x:0.5' must be name:maxReplicas:loadThreshold, a whole number and a number",
                 assertThrows(IllegalArgumentException.class,
                         () -> Settings.from(config(Map.of("tiers", "gold:x:0.5", "defaultTier", "gold")))).getMessage());

@@ -18,6 +18,7 @@ import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.NotFoundException;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceRequest;
+import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.driver.VmEvent;
 
@@ -25,7 +26,7 @@ import org.servicefarm.api.driver.VmEvent;
 class PlacementFlowTest {
 
     private static final Duration LONG = Duration.ofSeconds(10);
-    private final Farm farm = new Farm(Map.of());
+    private Farm farm = new Farm(Map.of());
 
     @AfterEach
     void stop() {
@@ -85,8 +86,35 @@ class PlacementFlowTest {
         assertThrows(NotFoundException.class, () -> farm.manager.drain("nowhere", true));
     }
 
+    /**
+     * A creation whose host fails goes on to the next host placement chooses: the client is granted a VM there, the
+     * VM that failed is recorded FAILED with why; when every host the VM may go to fails, the answer is the last
+     * failure (not "no host").
+     */
+    @Test
+    void aCreationWhoseHostFailsIsTriedOnTheNextHost() {
+        farm.hypervisor.failingHosts.add("large");
+        Outcome.Granted granted = assertInstanceOf(Outcome.Granted.class, request("wiki"));
+        assertEquals("small", granted.hostId());
+        VmRecord failed = farm.table.vms().stream().filter(vm -> vm.state() == VmState.FAILED).findFirst()
+                .orElseThrow();
+        assertEquals("large", failed.hostId());
+        assertEquals("creation failed: host large is failing; another host is tried", failed.detail());
+        assertEquals(1, farm.host("large").orElseThrow().health().consecutiveFailures());
+        assertEquals(0, used("large"), "the failed VM's room is given back");
+        assertTrue(farm.table.vm(granted.vmId()).orElseThrow().detail().contains("failed on large"),
+                farm.table.vm(granted.vmId()).orElseThrow().detail());
+
+        farm.hypervisor.failingHosts.add("small");
+        Outcome.RetryLater neither = assertInstanceOf(Outcome.RetryLater.class, request("blog"));
+        assertTrue(neither.detail().startsWith("host small is failing (no other host could take the VM: no host can "
+                + "take the VM"), neither.detail());
+    }
+
     @Test
     void aHostWhoseDriverKeepsFailingIsSkippedUntilItRecovers() {
+        farm.close();
+        farm = new Farm(Map.of("create.attempts", 1)); // each failure answered: the health filter's own work
         farm.hypervisor.failingHosts.add("large");
         for (int i = 0; i < 3; i++) {
             Outcome.RetryLater failed = assertInstanceOf(Outcome.RetryLater.class, request("wiki"));
