@@ -370,6 +370,41 @@ public class ApplianceIT extends BootedAppliance {
     }
 
     /**
+     * A creation whose host fails goes on to the next host placement chooses: zeta, cheaper than delta, hands out one
+     * port, which something else on this machine holds, so its driver cannot define the VM; the client is granted the
+     * VM on delta, the next cheapest (the cheapest strategy is in force), and zeta's VM is FAILED with why.
+     */
+    @Test
+    public void da_aCreationWhoseHostFailsIsTriedOnTheNextHost() throws Exception {
+        String nodeFile = Path.of(System.getProperty("karaf.etc"), "servicefarm", "hosts", "alpha.xml").toString();
+        try (java.net.ServerSocket held = new java.net.ServerSocket(0, 1,
+                java.net.InetAddress.getByName("127.0.0.1"))) {
+            int port = held.getLocalPort();
+            String zeta = "{\"name\":\"zeta\",\"driver\":\"libvirt\",\"uri\":\"test://" + nodeFile + "\","
+                    + "\"capacity\":{\"vcpus\":2,\"memoryMiB\":2048,\"vms\":4},\"costPerHour\":0.0005,"
+                    + "\"securityZone\":\"standard\",\"properties\":{\"portRange\":\"" + port + "-" + port + "\"}}";
+            HttpResponse<String> added = client.post("/api/v1/hosts", zeta, Login.ADMIN);
+            assertEquals(added.body(), 201, added.statusCode());
+            try {
+                Grant granted = client.requestUntilGranted(FarmClient.JSON.writeValueAsString(offering(9)), GRANT);
+                assertEquals("the next cheapest host", "delta", granted.hostId());
+                JsonNode failed = FarmClient.json(client.get("/api/v1/vms?host=zeta&state=FAILED", Login.VIEWER))
+                        .path("vms");
+                assertEquals(failed.toString(), 1, failed.size());
+                String why = failed.get(0).path("detail").asText();
+                assertTrue(why, why.contains("has no free port left in " + port + "-" + port)
+                        && why.endsWith("; another host is tried"));
+                String took = FarmClient.json(client.get("/api/v1/vms/" + granted.vmId(), Login.VIEWER))
+                        .path("detail").asText();
+                assertTrue(took, took.contains("failed on zeta"));
+            } finally {
+                HttpResponse<String> removed = client.delete("/api/v1/hosts/zeta", Login.ADMIN);
+                assertEquals(removed.body(), 204, removed.statusCode());
+            }
+        }
+    }
+
+    /**
      * Runs after the placement switch: with the VM cap at the number of VMs the farm holds, a new offering makes the
      * eviction-lru bundle's policy evict the least recently used VM, and the count stays at the cap.
      */

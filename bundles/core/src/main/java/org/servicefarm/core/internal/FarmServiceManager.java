@@ -934,13 +934,14 @@ public class FarmServiceManager implements LocalServiceManager {
                         if (failedOn.size() + 1 >= s.createAttempts()) {
                             throw e;
                         }
-                        LOG.warn("Creating {} on {} failed, another host is tried: {}", placed.id(),
-                                placed.hostId(), e.getMessage());
-                        failedOn.put(placed.hostId(), e.getMessage());
+                        String host = placed.hostId();
+                        LOG.warn("Creating {} on {} failed, another host is tried: {}", placed.id(), host,
+                                e.getMessage());
+                        failedOn.put(host, e.getMessage());
                         operations.destroyQuietly(placed, VmState.FAILED, "creation failed: " + e.getMessage()
                                 + "; another host is tried");
                         placed = null;
-                        steps.done("failed on " + failedOn.keySet().stream().reduce((a, b) -> b).orElseThrow());
+                        steps.done("failed on " + host);
                     }
                 }
                 VmRecord starting = started.vm();

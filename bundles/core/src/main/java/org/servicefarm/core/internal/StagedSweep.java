@@ -62,6 +62,10 @@ import org.slf4j.LoggerFactory;
  * the guest it is staged for by the next sweep. A host keeps what a guest still uses and is asked again at the next
  * sweep; images a VM of the host's rows runs from, any VM on the move, or a checkpoint of the host are never offered
  * for room. Among appliances sharing the farm's store, the one leading the periodic work sweeps.
+ * <p>
+ * Each reading of a host's staging space becomes its status ({@link HostRegistry#stagingSpaceRead}), which
+ * placement's {@link SpaceFilter} reads: every appliance reads it at every sweep, leading or not, again once the
+ * sweep unstaged there, and at once when a staging on the host failed ({@link #recheck}).
  */
 @Component(service = StagedSweep.class, configurationPid = FarmServiceManager.PID, immediate = true)
 public class StagedSweep {
