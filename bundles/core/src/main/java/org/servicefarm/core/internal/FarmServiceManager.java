@@ -292,9 +292,6 @@ public class FarmServiceManager implements LocalServiceManager {
     Popularity popularity;
     @Reference
     Checkpoints checkpoints;
-    /** Told when a staging fails, to read that host's space again at once. */
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
-    volatile StagedSweep stagedSweep;
     @Reference
     NativeServices natives;
     @Reference
@@ -992,7 +989,7 @@ public class FarmServiceManager implements LocalServiceManager {
                           Steps steps) throws HypervisorException {
         HostConnection connection = hosts.connection(placed.hostId());
         ImageRef start = checkpoints.startImage(image, placed.hostId(), connection);
-        StagedImage staged = stage(connection, start, placed.hostId());
+        StagedImage staged = connection.stage(start);
         steps.done("stage");
         connection.define(new VmSpec(placed.id(), offering, staged, placed.resources().vcpus(),
                 placed.resources().memoryMiB(), services, placed.createdAt()));
@@ -1019,22 +1016,6 @@ public class FarmServiceManager implements LocalServiceManager {
             Map.Entry<String, String> last = failedOn.entrySet().stream().reduce((a, b) -> b).orElseThrow();
             throw new HypervisorException(last.getValue() + " (no other host could take the VM: " + e.getMessage()
                     + ")");
-        }
-    }
-
-    /**
-     * Stages the image on the host; when that fails, the host's staging space is read again at once, so that if its
-     * disk is what ran out, placement keeps the next VMs off it (the space filter) before the next sweep reads it.
-     */
-    private StagedImage stage(HostConnection connection, ImageRef image, String host) throws HypervisorException {
-        try {
-            return connection.stage(image);
-        } catch (HypervisorException | RuntimeException e) {
-            StagedSweep sweep = stagedSweep;
-            if (sweep != null) {
-                sweep.recheck(host);
-            }
-            throw e;
         }
     }
 

@@ -178,6 +178,8 @@ public class HostRegistry {
     /** Where each host's status lives: this registry publishes connections and driver failures there. */
     @Reference
     HostIndex index;
+    /** Told a host's name when a staging there fails ({@link #onStagingFailure}). */
+    private volatile java.util.function.Consumer<String> stagingFailed = host -> { };
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     volatile ConfigurationAdmin configurationAdmin;
@@ -302,7 +304,8 @@ public class HostRegistry {
                 throw e;
             }
             entry.needsArtifacts = connection.needsArtifacts();
-            entry.connection = new WatchedConnection(connection, record.name(), index);
+            entry.connection = new WatchedConnection(connection, record.name(), index,
+                    host -> stagingFailed.accept(host));
             entry.unreachableSince = null;
             detail(entry, null);
             LOG.info("Host {} connected through {}", record.name(), record.driver());
@@ -717,6 +720,14 @@ public class HostRegistry {
     /** How full the host's staging space was when just read: placement's space filter reads it. */
     void stagingSpaceRead(String host, StagingSpace space) {
         index.stagingSpace(host, space);
+    }
+
+    /**
+     * Who is told a host's name when a staging there fails (a creation's, a relocation's or a checkpoint's): the
+     * staged-content sweep, which reads the host's staging space again at once; {@code null}: nobody.
+     */
+    void onStagingFailure(java.util.function.Consumer<String> listener) {
+        stagingFailed = listener == null ? host -> { } : listener;
     }
 
     /**

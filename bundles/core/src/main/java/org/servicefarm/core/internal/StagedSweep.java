@@ -139,6 +139,7 @@ public class StagedSweep {
     void activate(Config config, ComponentContext context) {
         worker = Daemons.scheduler("servicefarm-staged-sweep");
         schedule(settings.accept(context, config));
+        hosts.onStagingFailure(this::recheck);
     }
 
     @Modified
@@ -166,13 +167,15 @@ public class StagedSweep {
 
     @Deactivate
     void deactivate() {
+        hosts.onStagingFailure(null);
         settings.close();
         worker.shutdownNow();
     }
 
     /**
-     * Reads the host's staging space again soon, on the sweep's thread: a staging on it just failed, and if its disk
-     * is what ran out, placement should know before the next sweep. Nothing is unstaged for it.
+     * Reads the host's staging space again soon, on the sweep's thread: a staging on it just failed (the host
+     * registry tells), and if its disk is what ran out, placement should know before the next sweep. Nothing is
+     * unstaged for it.
      */
     void recheck(String host) {
         try {

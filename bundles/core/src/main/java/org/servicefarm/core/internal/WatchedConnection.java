@@ -34,11 +34,15 @@ final class WatchedConnection implements HostConnection {
     private final HostConnection driver;
     private final String host;
     private final HostIndex index;
+    /** Told the host's name when a staging there fails: its disk may be what ran out. */
+    private final java.util.function.Consumer<String> stagingFailed;
 
-    WatchedConnection(HostConnection driver, String host, HostIndex index) {
+    WatchedConnection(HostConnection driver, String host, HostIndex index,
+                      java.util.function.Consumer<String> stagingFailed) {
         this.driver = driver;
         this.host = host;
         this.index = index;
+        this.stagingFailed = stagingFailed;
     }
 
     private <T> T watch(String what, Call<T> call) throws HypervisorException {
@@ -65,7 +69,12 @@ final class WatchedConnection implements HostConnection {
 
     @Override
     public StagedImage stage(ImageRef image) throws HypervisorException {
-        return watch("stage", false, () -> driver.stage(image));
+        try {
+            return watch("stage", false, () -> driver.stage(image));
+        } catch (HypervisorException | RuntimeException e) {
+            stagingFailed.accept(host);
+            throw e;
+        }
     }
 
     @Override

@@ -361,7 +361,7 @@ class StagedSweepTest {
      */
     @Test
     void aStagingThatFailsHasTheHostsSpaceReadAtOnce() throws Exception {
-        farm.manager.stagedSweep = sweep; // sweeping once a day: only the failure reads it
+        // sweeping once a day: only the failure (the host registry tells the sweep) reads it
         filledByOthers("large", 100);
         assertEquals("small", placedOn("wiki"), "large failed to stage it: the next host was tried");
         Farm.await("large read as full", () -> farm.host("large").orElseThrow().staging() != null);
