@@ -64,8 +64,9 @@ public interface FarmListener {
     }
 
     /**
-     * How full a host's staging space was at a sweep of staged content (what its driver says; a host that does not
-     * say is not told). Called on the sweep's thread, once per connected host and sweep.
+     * How full a host's staging space was when read (what its driver says; a host that does not say is not told): at
+     * each sweep of staged content, after the sweep unstaged there, and when a staging there failed. Called on the
+     * sweep's thread; the last reading is also the host's {@link HostStatus#staging}.
      *
      * @param host  the farm host
      * @param space its staging space's capacity and what is available in it

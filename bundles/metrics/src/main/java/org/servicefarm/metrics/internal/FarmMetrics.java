@@ -44,8 +44,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
  * ({@code KEEP}, {@code SLEEP}, {@code ARCHIVE_SAVED}, {@code ARCHIVE_COMPRESSED}, {@code ARCHIVE_DELTA},
  * {@code DESTROY}, {@code PREWARM}).</li>
  * <li>Staged content the hosts deleted ({@link FarmListener#unstaged}): {@code servicefarm_staged_unstaged_total} and
- * {@code servicefarm_staged_unstaged_bytes_total} by {@code host}; each host's staging space as the last sweep read
- * it ({@link FarmListener#stagingSpaceRead}): {@code servicefarm_host_staging_capacity_bytes} and
+ * {@code servicefarm_staged_unstaged_bytes_total} by {@code host}; each host's staging space as its status last read
+ * it ({@link HostStatus#staging}): {@code servicefarm_host_staging_capacity_bytes} and
  * {@code servicefarm_host_staging_available_bytes}.</li>
  * </ul>
  * Served by REST's {@code /metrics} and the shell's farm:metrics through the API's {@link Metrics}.
@@ -82,8 +82,6 @@ public class FarmMetrics implements FarmListener, Metrics {
     private final MultiGauge imageBytes;
     private final MultiGauge hostStagingCapacity;
     private final MultiGauge hostStagingAvailable;
-    /** Each host's staging space as the last sweep read it. */
-    private final Map<String, StagingSpace> stagingSpaces = new java.util.concurrent.ConcurrentHashMap<>();
 
     public FarmMetrics() {
         for (String outcome : OUTCOMES) {
@@ -107,9 +105,9 @@ public class FarmMetrics implements FarmListener, Metrics {
         imageBytes = MultiGauge.builder("servicefarm.image.store").baseUnit("bytes")
                 .description("bytes the image store's images take, by state").register(registry);
         hostStagingCapacity = MultiGauge.builder("servicefarm.host.staging.capacity").baseUnit("bytes")
-                .description("size of the place each host stages in, as the last sweep read it").register(registry);
+                .description("size of the place each host stages in, as last read").register(registry);
         hostStagingAvailable = MultiGauge.builder("servicefarm.host.staging.available").baseUnit("bytes")
-                .description("what can still be written where each host stages, as the last sweep read it")
+                .description("what can still be written where each host stages, as last read")
                 .register(registry);
     }
 
@@ -146,11 +144,6 @@ public class FarmMetrics implements FarmListener, Metrics {
                     .baseUnit("bytes").tags("host", host)
                     .register(registry).increment(bytes);
         }
-    }
-
-    @Override
-    public void stagingSpaceRead(String host, StagingSpace space) {
-        stagingSpaces.put(host, space);
     }
 
     private Timer latency(String outcome) {
@@ -197,7 +190,7 @@ public class FarmMetrics implements FarmListener, Metrics {
         List<MultiGauge.Row<?>> stagingAvailable = new ArrayList<>();
         for (HostStatus host : farm == null ? List.<HostStatus>of() : farm.hosts()) {
             Tags tags = Tags.of("host", host.name());
-            StagingSpace space = stagingSpaces.get(host.name()); // a host removed from the farm is not listed
+            StagingSpace space = host.staging();
             if (space != null) {
                 stagingCapacity.add(MultiGauge.Row.of(tags, space.capacityBytes()));
                 stagingAvailable.add(MultiGauge.Row.of(tags, space.availableBytes()));
