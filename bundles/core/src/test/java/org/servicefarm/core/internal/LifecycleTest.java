@@ -481,10 +481,11 @@ class LifecycleTest {
         Farm.await("reconciled", () -> row(stopped.id()).state() == VmState.FAILED
                 && row(vanished.id()).state() == VmState.DESTROYED
                 && !farm.hypervisor.guestsByHost.get("large").containsKey("sf-stranger")
-                && !farm.hypervisor.guestsByHost.get(stopped.hostId()).containsKey(stopped.id()));
+                && !farm.hypervisor.guestsByHost.get(stopped.hostId()).containsKey(stopped.id())
+                // the cap count follows a row's move just after the store made it, on the reconcile's thread
+                && farm.table.capped() == 0);
         assertTrue(row(stopped.id()).detail().contains("stopped behind the farm's back"), row(stopped.id()).detail());
         assertTrue(row(vanished.id()).detail().contains("vanished"), row(vanished.id()).detail());
-        assertEquals(0, farm.table.capped());
     }
 
     @Test
