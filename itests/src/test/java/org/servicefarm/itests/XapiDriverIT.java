@@ -212,6 +212,10 @@ public class XapiDriverIT {
             String removed = explained.path("placement").path("removed").toString();
             assertTrue(removed, removed.contains("\"filter\":\"space\"") && removed.contains(
                     "xen1: its staging space is 9") && removed.contains("fullPercent 95"));
+            // the explanation places the image as its creation would: where guests boot, not on a test-driver host
+            assertTrue(explained.toString(), explained.path("action").asText()
+                    .startsWith("answer RETRY_LATER: a new VM is needed but "));
+            assertTrue(removed, removed.contains("\"filter\":\"guest-kind\""));
             HttpResponse<String> turnedAway = client.post("/api/v1/requests", WIKI, Login.OPERATOR);
             assertEquals("the only host for a real image is full: " + turnedAway.body(), 503,
                     turnedAway.statusCode());

@@ -55,6 +55,22 @@ public interface ImageStore {
     }
 
     /**
+     * Why the image {@link #obtain(Offering, List)} would return now is a composition only (no bootable files, as
+     * {@link ImageRef#reason()} would say), or empty when it would be bootable; told without building, so that an
+     * explanation or a policy can place it as a creation would. The default tells by the image at hand
+     * ({@link #find}), else as a store of compositions only; a store that builds bootable images overrides it.
+     *
+     * @since 2.3
+     */
+    default Optional<String> compositionOnlyBecause(Offering offering, List<VmSpec.GuestService> services) {
+        Optional<ImageRef> atHand = find(offering);
+        if (atHand.isPresent() && !atHand.get().compositionOnly()) {
+            return Optional.empty();
+        }
+        return Optional.of(atHand.map(ImageRef::reason).orElse("the image store in force holds compositions only"));
+    }
+
+    /**
      * Every image held or being built, with its state and use.
      *
      * @since 1.1

@@ -4,5 +4,5 @@
  * their builds, and popularity.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("2.2.0")
+@org.osgi.annotation.versioning.Version("2.3.0")
 package org.servicefarm.api.image;

@@ -15,6 +15,7 @@ import org.osgi.service.component.annotations.Component;
 import org.servicefarm.api.CatalogComponent;
 import org.servicefarm.api.CatalogComponent.Kind;
 import org.servicefarm.api.Offering;
+import org.servicefarm.api.driver.VmSpec;
 import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.api.image.ImageStore;
 
@@ -46,6 +47,11 @@ public class ComposedImageStore implements ImageStore {
     @Override
     public List<ImageRef> images() {
         return List.copyOf(images.values());
+    }
+
+    @Override
+    public Optional<String> compositionOnlyBecause(Offering offering, List<VmSpec.GuestService> services) {
+        return Optional.of(REASON);
     }
 
     static ImageRef compose(Offering offering) {

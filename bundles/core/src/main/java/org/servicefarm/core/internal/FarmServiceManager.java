@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -46,6 +47,7 @@ import org.servicefarm.api.ConflictException;
 import org.servicefarm.api.DirectoryView;
 import org.servicefarm.api.Endpoint;
 import org.servicefarm.api.Explanation;
+import org.servicefarm.api.GuestKind;
 import org.servicefarm.api.HostRecord;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.InvalidRequestException;
@@ -782,7 +784,8 @@ public class FarmServiceManager implements LocalServiceManager {
         return new ReuseRequest(offering, new ReuseTier(tier.name(), tier.maxReplicas(), tier.loadThreshold()), vms,
                 creating == null ? null : creating.doing(), expected, clock.instant(),
                 hosts.index.view(hosts.index.zones()),
-                () -> Optional.ofNullable(placement.explain(placementRequest(offering, tier, s, null)).chosen())
+                () -> Optional.ofNullable(placement.explain(lookAhead(offering, tier, s, imageStore
+                        .compositionOnlyBecause(offering, s.guestServices(offering)).isPresent())).chosen())
                         .flatMap(hosts::status));
     }
 
@@ -842,7 +845,12 @@ public class FarmServiceManager implements LocalServiceManager {
                     action.add("wait for the VM being created");
                     break;
                 }
-                placed = placement.explain(placementRequest(offering, tier, s, null), imageStore.find(offering)
+                Optional<String> noBoot = imageStore.compositionOnlyBecause(offering, s.guestServices(offering));
+                if (noBoot.isPresent() && hosts.noneRunsCompositions()) {
+                    action.add("answer NEVER: " + noRealImage(noBoot.get()));
+                    break;
+                }
+                placed = placement.explain(lookAhead(offering, tier, s, noBoot.isPresent()), imageStore.find(offering)
                         .map(image -> checkpoints.holders(image.id())).orElse(Set.of()));
                 String cap = stateTable.capped() >= s.vmCap() ? ", evicting a VM to stay within the VM cap of "
                         + s.vmCap() : "";
@@ -877,12 +885,32 @@ public class FarmServiceManager implements LocalServiceManager {
         return request.deadline() == null ? s.defaultDeadline() : request.deadline();
     }
 
-    /** What placement needs to know of a new VM of the offering: its size, its tier and where its replicas are. */
-    /** What placement is asked for a VM of {@code image}; for an explanation, whose image is not built, null. */
+    /**
+     * What placement is asked for a new VM of {@code image}: its size, its tier, where its replicas are and the kind of
+     * host its image runs on.
+     */
     private PlacementRequest placementRequest(Offering offering, Settings.Tier tier, Settings s, ImageRef image) {
-        List<String> replicaHosts = stateTable.offering(offering).stream().map(VmRecord::hostId).toList();
-        return image == null ? new PlacementRequest(offering, tier.name(), s.vmSize(), replicaHosts)
-                : new PlacementRequest(offering, tier.name(), vmSize(s, image), replicaHosts, hosts.guestsFor(image));
+        return new PlacementRequest(offering, tier.name(), vmSize(s, image), replicaHosts(offering),
+                hosts.guestsFor(image));
+    }
+
+    /**
+     * What placement would be asked for a new VM of the offering, whose image is not obtained (an explanation, a reuse
+     * policy looking ahead): the kind of host by whether the image store would build a composition only, the
+     * configured size (the image's own memory is known once built).
+     */
+    private PlacementRequest lookAhead(Offering offering, Settings.Tier tier, Settings s, boolean compositionOnly) {
+        return new PlacementRequest(offering, tier.name(), s.vmSize(), replicaHosts(offering),
+                hosts.guestsFor(compositionOnly));
+    }
+
+    private List<String> replicaHosts(Offering offering) {
+        return stateTable.offering(offering).stream().map(VmRecord::hostId).toList();
+    }
+
+    /** Why a creation is answered NEVER when its image cannot boot and every host of the farm boots real guests. */
+    private static String noRealImage(String reason) {
+        return "no real image: " + reason + "; every host of the farm boots real guests";
     }
 
     /** Counts a grant on an ACTIVE VM; empty if it is not ACTIVE any more (it was just put to sleep). */
@@ -910,14 +938,12 @@ public class FarmServiceManager implements LocalServiceManager {
             try {
                 Settings s = settings();
                 Steps steps = new Steps(work.startNanos());
-                List<VmSpec.GuestService> services =
-                        List.of(new VmSpec.GuestService(offering.service(), s.guestPort(offering.service())));
+                List<VmSpec.GuestService> services = s.guestServices(offering);
                 ImageRef image = imageStore.obtain(offering, services);
                 steps.done("image");
                 if (image.compositionOnly() && hosts.noneRunsCompositions()) {
-                    throw new NeverException("no real image: " + (image.reason() == null
-                            ? "image " + image.id() + " is a composition only" : image.reason())
-                            + "; every host of the farm boots real guests");
+                    throw new NeverException(noRealImage(image.reason() == null
+                            ? "image " + image.id() + " is a composition only" : image.reason()));
                 }
                 // the hosts where this creation failed, with why: a host's failure sends it to the next one
                 Map<String, String> failedOn = new LinkedHashMap<>();
@@ -1245,6 +1271,13 @@ public class FarmServiceManager implements LocalServiceManager {
         if (vm.hostId().equals(host)) {
             throw new InvalidRequestException("host", "VM " + vmId + " is on host " + host + " already");
         }
+        GuestKind kind = hosts.guestsOf(vm);
+        GuestKind there = host == null ? null : hosts.status(host).map(HostStatus::guests).orElse(null);
+        if (kind != null && there != null && kind != there) {
+            throw new InvalidRequestException("host", "host " + host + "'s guests are "
+                    + there.name().toLowerCase(Locale.ROOT) + ", VM " + vmId + " runs where guests are "
+                    + kind.name().toLowerCase(Locale.ROOT));
+        }
         requireState(vm, "moved", VmState.ACTIVE, VmState.SLEEPING, VmState.ARCHIVED);
         return relocate(vm, host, "moved by the operator");
     }
@@ -1271,7 +1304,7 @@ public class FarmServiceManager implements LocalServiceManager {
     /** Where placement would put the VM, its own host aside; room there is not kept (an archive holds none). */
     private String relocationTarget(VmRecord vm) {
         PlacementRequest request = new PlacementRequest(vm.offering(), settings().defaultTier(), vm.resources(),
-                List.of(vm.hostId()));
+                List.of(vm.hostId()), hosts.guestsOf(vm));
         PlacementExplanation explained = placement.explain(request);
         return explained.candidates().stream().map(org.servicefarm.api.placement.Candidate::name)
                 .filter(name -> !name.equals(vm.hostId())).findFirst()

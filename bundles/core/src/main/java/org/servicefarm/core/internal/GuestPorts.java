@@ -42,6 +42,6 @@ public class GuestPorts {
 
     /** The guest services of a VM of the offering, as its {@link VmSpec#services()} name them. */
     List<VmSpec.GuestService> of(Offering offering) {
-        return List.of(new VmSpec.GuestService(offering.service(), Settings.guestPort(ports.inForce(), offering.service())));
+        return Settings.guestServices(ports.inForce(), offering);
     }
 }

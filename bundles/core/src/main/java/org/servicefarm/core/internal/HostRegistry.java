@@ -699,7 +699,20 @@ public class HostRegistry {
      * else on any host ({@code null}).
      */
     GuestKind guestsFor(ImageRef image) {
-        if (image.compositionOnly()) {
+        return guestsFor(image.compositionOnly());
+    }
+
+    /**
+     * The kind of host a VM can move to: that of the host it is on, which runs its image; null when that host is gone
+     * or has not connected yet (any host, as for an image whose hosts are not known).
+     */
+    GuestKind guestsOf(VmRecord vm) {
+        return index.status(vm.hostId()).map(HostStatus::guests).orElse(null);
+    }
+
+    /** As {@link #guestsFor(ImageRef)}, for an image known only to be or not to be a composition only. */
+    GuestKind guestsFor(boolean compositionOnly) {
+        if (compositionOnly) {
             return GuestKind.SIMULATED;
         }
         return hosts.values().stream().anyMatch(e -> e.needsArtifacts == Boolean.TRUE) ? GuestKind.BOOTED : null;

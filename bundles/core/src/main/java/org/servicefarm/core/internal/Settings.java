@@ -8,6 +8,8 @@ import java.util.Map;
 
 import org.servicefarm.api.Capacity;
 import org.servicefarm.api.InvalidRequestException;
+import org.servicefarm.api.Offering;
+import org.servicefarm.api.driver.VmSpec;
 
 /** The manager's configuration, parsed and checked once per change. */
 record Settings(Duration defaultDeadline, Duration maxDeadline, int vmCap, Capacity vmSize,
@@ -90,9 +92,13 @@ record Settings(Duration defaultDeadline, Duration maxDeadline, int vmCap, Capac
         return ports;
     }
 
-    /** The guest port of a service in {@code ports}: its own, else the default ('*'), else 80. */
-    static int guestPort(Map<String, Integer> ports, String service) {
-        return ports.getOrDefault(service, ports.getOrDefault("*", 80));
+    /**
+     * The services a VM of the offering runs, as its {@link VmSpec#services()} name them: the offering's own, on its
+     * guest port in {@code ports} (its own, else the default ('*'), else 80).
+     */
+    static List<VmSpec.GuestService> guestServices(Map<String, Integer> ports, Offering offering) {
+        String service = offering.service();
+        return List.of(new VmSpec.GuestService(service, ports.getOrDefault(service, ports.getOrDefault("*", 80))));
     }
 
     Tier tier(String name) {
@@ -103,7 +109,7 @@ record Settings(Duration defaultDeadline, Duration maxDeadline, int vmCap, Capac
         return tier;
     }
 
-    int guestPort(String service) {
-        return guestPort(servicePorts, service);
+    List<VmSpec.GuestService> guestServices(Offering offering) {
+        return guestServices(servicePorts, offering);
     }
 }

@@ -314,8 +314,7 @@ final class VmOperations {
         HostConnection from = hosts.connection(vm.hostId());
         HostConnection to = hosts.connection(target);
         Settings s = settings.get();
-        List<VmSpec.GuestService> services =
-                List.of(new VmSpec.GuestService(vm.offering().service(), s.guestPort(vm.offering().service())));
+        List<VmSpec.GuestService> services = s.guestServices(vm.offering());
         ImageRef image;
         try {
             image = images.get().obtain(vm.offering(), services);
@@ -445,7 +444,7 @@ final class VmOperations {
                 return vm.hostId();
             }
             Placement.Decision decision = placement.place(new PlacementRequest(vm.offering(), s.defaultTier(),
-                    vm.resources(), List.of()));
+                    vm.resources(), List.of(), hosts.guestsOf(vm)));
             if (decision.host().isPresent()) {
                 return decision.host().get().name();
             }

@@ -3,6 +3,7 @@ package org.servicefarm.core.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -13,14 +14,19 @@ import java.util.Optional;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.servicefarm.api.Activation;
+import org.servicefarm.api.Explanation;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.Offering;
 import org.servicefarm.api.Outcome;
 import org.servicefarm.api.ServiceRequest;
 import org.servicefarm.api.VmRecord;
+import org.servicefarm.api.VmState;
+import org.servicefarm.api.driver.VmSpec;
 import org.servicefarm.api.image.Artifact;
 import org.servicefarm.api.image.ImageRef;
 import org.servicefarm.api.image.ImageStore;
+import org.servicefarm.api.placement.PlacementExplanation;
 
 /**
  * Hosts that boot real guests (QEMU) beside hosts that simulate them (libvirt's test driver): a composition-only image
@@ -63,7 +69,23 @@ class RealImagesTest {
             public List<ImageRef> images() {
                 return List.of();
             }
+
+            @Override
+            public Optional<String> compositionOnlyBecause(Offering offering, List<VmSpec.GuestService> guests) {
+                return services.contains(offering.service()) ? Optional.empty()
+                        : Optional.of("no application component '" + offering.service() + "'");
+            }
         };
+    }
+
+    /** Beside the simulating hosts (small, large, vault), two that boot real guests, last in the strategy's order. */
+    private void withBootingHosts(int vms) {
+        farm = new Farm(Map.of(), new FakeHypervisor());
+        farm.manager.imageStore = realFor(List.of("wiki", "static-site"), 0);
+        for (String host : List.of("y-qemu", "z-qemu")) {
+            farm.addHost(host, vms, 0.01, "standard", Map.of("bits", "true"));
+            Farm.await(host + " connected", () -> farm.host(host).map(HostStatus::connected).orElse(false));
+        }
     }
 
     private Outcome request(String service) {
@@ -101,6 +123,48 @@ class RealImagesTest {
         Outcome.Granted site = assertInstanceOf(Outcome.Granted.class, request("static-site"));
         assertEquals("a-qemu", site.hostId(), "even when the strategy would prefer a host with fewer VMs, which "
                 + "would only simulate it");
+    }
+
+    @Test
+    void anExplanationPlacesAnImageNotBuiltYetWhereItsCreationWould() {
+        withBootingHosts(8);
+        Explanation wiki = farm.manager.explain(ServiceRequest.of("wiki"));
+        assertEquals("create a VM on host y-qemu", wiki.action(), "where guests boot, though the strategy's first "
+                + "host is large");
+        assertEquals(List.of(new PlacementExplanation.Removal("guest-kind", 2, "large: its guests are simulated, the image "
+                + "needs booted guests")), wiki.placement().removed().stream()
+                .filter(removal -> removal.filter().equals("guest-kind")).toList(), wiki.placement().toString());
+        assertEquals("create a VM on host large", farm.manager.explain(ServiceRequest.of("blog")).action(),
+                "a composition where guests are simulated");
+        assertEquals(0, farm.hypervisor.defines.get(), "an explanation builds and places nothing");
+        assertEquals("y-qemu", assertInstanceOf(Outcome.Granted.class, request("wiki")).hostId(), "as explained");
+
+        farm.close();
+        farm = new Farm(Map.of(), new FakeHypervisor(), Map.of("bits", "true"));
+        assertEquals("answer NEVER: no real image: " + ComposedImageStore.REASON
+                + "; every host of the farm boots real guests", farm.manager.explain(ServiceRequest.of("wiki")).action());
+    }
+
+    @Test
+    void aVmMovesOnlyToHostsThatRunItsImage() {
+        withBootingHosts(1);
+        VmRecord wiki = farm.table.vm(assertInstanceOf(Outcome.Granted.class, request("wiki")).vmId()).orElseThrow();
+        assertEquals("y-qemu", wiki.hostId());
+        org.servicefarm.api.InvalidRequestException refused = assertThrows(
+                org.servicefarm.api.InvalidRequestException.class, () -> farm.manager.migrate(wiki.id(), "large"));
+        assertEquals("host large's guests are simulated, VM " + wiki.id() + " runs where guests are booted",
+                refused.getMessage());
+        assertEquals(VmState.ACTIVE, farm.table.vm(wiki.id()).orElseThrow().state(), "refused, nothing changed");
+        // moved by the operator to wherever placement chooses: the other host that boots guests, not large
+        assertEquals("z-qemu", farm.manager.migrate(wiki.id(), null).hostId());
+
+        // back on y-qemu, archived (it holds no room there), y-qemu takes another real VM: the wiki's restore
+        // needs another host, one that boots guests, not large with all its room
+        assertEquals("y-qemu", farm.manager.migrate(wiki.id(), "y-qemu").hostId());
+        assertEquals("y-qemu", assertInstanceOf(Outcome.Granted.class, request("static-site")).hostId());
+        Outcome.Granted back = assertInstanceOf(Outcome.Granted.class, request("wiki"));
+        assertEquals(Activation.RESTORED, back.activation());
+        assertEquals("z-qemu", back.hostId());
     }
 
     @Test

@@ -225,6 +225,12 @@ public class RepositoryImageStore implements ImageStore {
     }
 
     @Override
+    public Optional<String> compositionOnlyBecause(Offering offering, List<VmSpec.GuestService> services) {
+        return plan(offering, services) instanceof ImageCache.CompositionOnly only ? Optional.of(only.reason())
+                : Optional.empty();
+    }
+
+    @Override
     public ImageStatus build(Offering offering, List<VmSpec.GuestService> services) {
         return cache.build(plan(offering, services), offering, services);
     }

@@ -90,6 +90,12 @@ class RepositoryImageStoreTest {
         assertTrue(web.sizes().get("initrd-layer") > 5000);
 
         Offering wiki = ImageCacheTest.offering("wiki", "2.1", "tiny-1", "web-1.2", "php-8");
+        assertEquals(java.util.Optional.empty(), store.compositionOnlyBecause(wiki,
+                List.of(new VmSpec.GuestService("wiki", 8080))), "bootable, told before it is built");
+        assertEquals("no operating system component 'windows-2022'", store.compositionOnlyBecause(
+                ImageCacheTest.offering("wiki", "2.1", "windows-2022", "web-1.2", "php-8"),
+                List.of(new VmSpec.GuestService("wiki", 8080))).orElseThrow());
+        assertEquals(List.of(), store.statuses(), "telling it built nothing");
         ImageStatus started = store.build(wiki, List.of(new VmSpec.GuestService("wiki", 8080)));
         ImageRef image = store.obtain(wiki, List.of(new VmSpec.GuestService("wiki", 8080)));
         assertEquals(started.id(), image.id());
@@ -128,9 +134,11 @@ class RepositoryImageStoreTest {
         config.put("repository", "");
         activate(config);
         Offering site = ImageCacheTest.offering("site", "1.0", "tiny-1", "web-1.2", "none");
+        String told = store.compositionOnlyBecause(site, List.of(new VmSpec.GuestService("site", 80))).orElseThrow();
         ImageRef image = store.obtain(site);
         assertTrue(image.compositionOnly());
         assertTrue(image.reason().startsWith("no component repository is configured"), image.reason());
+        assertEquals(image.reason(), told, "told before as the image says it");
         assertEquals(List.of(), store.components());
         assertFalse(Files.exists(tmp.resolve("images")));
     }
