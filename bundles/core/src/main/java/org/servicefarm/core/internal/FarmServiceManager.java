@@ -784,8 +784,8 @@ public class FarmServiceManager implements LocalServiceManager {
         return new ReuseRequest(offering, new ReuseTier(tier.name(), tier.maxReplicas(), tier.loadThreshold()), vms,
                 creating == null ? null : creating.doing(), expected, clock.instant(),
                 hosts.index.view(hosts.index.zones()),
-                () -> Optional.ofNullable(placement.explain(lookAhead(offering, tier, s, imageStore
-                        .compositionOnlyBecause(offering, s.guestServices(offering)).isPresent())).chosen())
+                () -> Optional.ofNullable(placement.explain(lookAhead(offering, tier, s,
+                        imageStore.compositionOnlyBecause(offering, s.guestServices(offering)).isPresent())).chosen())
                         .flatMap(hosts::status));
     }
 
