@@ -258,6 +258,51 @@ public class ReliabilityIT extends BootedAppliance {
         }
     }
 
+    /**
+     * A VM whose saved state is damaged on its host's disk (libvirt cannot read it back): the request that would have
+     * restored it is granted from a new VM, the damaged one rests on, and at its second failed wake in a row it is
+     * given up: FAILED, its saved state removed from the host.
+     */
+    @Test
+    public void d_aVmWhoseSavedStateIsDamagedGivesWayToANewOneAndIsGivenUpAtItsSecondFailedWake() throws Exception {
+        // a deadline long enough for the restore, its failure and the creation after it: the grant tells which served
+        String body = ((ObjectNode) FarmClient.JSON.readTree(offerings(28, 29).get(0))).put("deadlineMs", 60_000)
+                .toString();
+        FarmClient.Grant first = client.requestUntilGranted(body, READY);
+        String damaged = first.vmId();
+        HttpResponse<String> archived = client.post("/api/v1/vms/" + damaged + "/archive?tier=SAVED", "",
+                Login.OPERATOR);
+        assertEquals(archived.body(), 200, archived.statusCode());
+        java.nio.file.Path saved = java.nio.file.Path.of(System.getProperty("karaf.data"), "servicefarm", "libvirt",
+                first.hostId(), damaged + ".save");
+        assertTrue("libvirt saved the VM to " + saved, Files.size(saved) > 0);
+        Files.writeString(saved, "not a saved state: the disk under it failed\n");
+
+        FarmClient.Grant instead = client.requestUntilGranted(body, READY);
+        assertEquals(instead.body().toString(), "CREATED", instead.activation());
+        assertTrue(instead.body().toString(), !instead.vmId().equals(damaged));
+        JsonNode rests = vm(damaged);
+        assertEquals(rests.toString(), "ARCHIVED", rests.path("state").asText());
+        assertTrue(rests.toString(), rests.path("detail").asText().startsWith("restoring " + damaged + " on "
+                + first.hostId() + " failed: "));
+        System.out.println("ReliabilityIT: damaged saved state, first failed wake: " + rests.path("detail").asText());
+
+        // the new VM goes: the next request wakes the damaged one again, its second failure in a row
+        HttpResponse<String> destroyed = client.delete("/api/v1/vms/" + instead.vmId(), Login.OPERATOR);
+        assertEquals(destroyed.body(), 200, destroyed.statusCode());
+        FarmClient.Grant again = client.requestUntilGranted(body, READY);
+        assertEquals(again.body().toString(), "CREATED", again.activation());
+        JsonNode given = vm(damaged);
+        assertEquals(given.toString(), "FAILED", given.path("state").asText());
+        assertTrue(given.toString(), given.path("detail").asText().endsWith(
+                "2 wakes in a row failed on a host that answers: the VM is given up"));
+        assertTrue("its saved state removed from the host", !Files.exists(saved));
+    }
+
+    private JsonNode vm(String id) {
+        return FarmClient.json(client.get("/api/v1/vms/" + id, Login.VIEWER));
+    }
+
     /** The catalog's viable offerings {@code from} (inclusive) to {@code to} (exclusive), each as a request body. */
     private List<String> offerings(int from, int to) {
         JsonNode offerings = FarmClient.json(client.get("/api/v1/catalog/offerings?limit=" + to, Login.VIEWER))

@@ -181,6 +181,12 @@ public class FarmServiceManager implements LocalServiceManager {
                 + "the VM is left for the next one placement chooses. 1 to 10.")
         int create_attempts() default 3;
 
+        @AttributeDefinition(name = "wake attempts", description = "How many wakes of one VM in a row may fail on a "
+                + "host that answers (its driver cannot resume or restore it: a saved state that cannot be read back) "
+                + "before the VM is given up: FAILED, removed from its host. Each request whose wake failed is served "
+                + "by another VM or a new one. 1 to 10.")
+        int wake_attempts() default 2;
+
         @AttributeDefinition(name = "unreachable host grace (s)", description = "The ACTIVE VMs of a host the farm "
                 + "cannot reach are granted while their services answer a probe (a restart of its hypervisor's daemon "
                 + "leaves the guests running, a dead machine does not); until a VM's first probe ends, for this long. "
@@ -495,7 +501,7 @@ public class FarmServiceManager implements LocalServiceManager {
             return answer;
         }
         Answer pending = new Answer(answer, offering, filledIn, s, startNanos);
-        follow(pending, tier, 0);
+        follow(pending, tier, 0, Set.of());
         if (!pending.isSettled()) {
             long left = deadline.toNanos() - (System.nanoTime() - startNanos);
             if (left <= 0) {
@@ -579,12 +585,13 @@ public class FarmServiceManager implements LocalServiceManager {
 
     /**
      * Serves the request's offering and answers when the work ends; serves again (at most three times in all) when
-     * the VM it was given left ACTIVE before its grant could be recorded (the lifecycle put it to sleep meanwhile).
+     * the VM it was given left ACTIVE before its grant could be recorded (the lifecycle put it to sleep meanwhile), or
+     * when the VM it waited for could not be woken: then without that VM, so that another one or a new one serves it.
      */
-    private void follow(Answer pending, Settings.Tier tier, int attempt) {
+    private void follow(Answer pending, Settings.Tier tier, int attempt, Set<String> passedOver) {
         Work work;
         try {
-            work = serve(pending.offering, tier);
+            work = serve(pending.offering, tier, passedOver);
         } catch (RuntimeException e) {
             LOG.warn("Request for {} could not be started", pending.offering, e);
             pending.settle(new Outcome.RetryLater(pending.settings.failureRetryAfter(), pending.offering,
@@ -594,7 +601,14 @@ public class FarmServiceManager implements LocalServiceManager {
         pending.work = work;
         work.future().whenComplete((ready, failure) -> {
             if (failure != null) {
-                pending.settle(failed(cause(failure), pending));
+                Throwable cause = cause(failure);
+                if (cause instanceof VmOperations.WakeFailedException wake && attempt < 2) {
+                    Set<String> without = new java.util.HashSet<>(passedOver);
+                    without.add(wake.vmId);
+                    follow(pending, tier, attempt + 1, without);
+                    return;
+                }
+                pending.settle(failed(cause, pending));
                 return;
             }
             if (!pending.claim()) {
@@ -613,7 +627,7 @@ public class FarmServiceManager implements LocalServiceManager {
                         ready.start()));
             } else if (attempt < 2) {
                 pending.reopen();
-                follow(pending, tier, attempt + 1);
+                follow(pending, tier, attempt + 1, passedOver);
             } else {
                 pending.settle(new Outcome.RetryLater(pending.settings.failureRetryAfter(), pending.offering,
                         pending.filledIn, "its VMs changed state while it was served", since(pending.startNanos)));
@@ -632,14 +646,19 @@ public class FarmServiceManager implements LocalServiceManager {
 
     /** Decides how the offering will be served and returns the work that does it (maybe already done). */
     Work serve(Offering offering, Settings.Tier tier) {
+        return serve(offering, tier, Set.of());
+    }
+
+    /** {@link #serve(Offering, Settings.Tier)} without the VMs {@code passedOver} (their wake failed). */
+    private Work serve(Offering offering, Settings.Tier tier, Set<String> passedOver) {
         // the warm path takes no lock: a grant with nothing more to do is answered at once
-        ReuseDecision warm = reuse.decide(reuseRequest(offering, tier)).decision();
+        ReuseDecision warm = reuse.decide(reuseRequest(offering, tier, passedOver)).decision();
         if (warm.grant() != null && warm.step() == Step.NONE) {
             return Work.done(new Ready(warm.grant(), Activation.ACTIVE));
         }
         synchronized (offeringLock(offering)) {
             while (true) {
-                Reuse.Decided decided = reuse.decide(reuseRequest(offering, tier));
+                Reuse.Decided decided = reuse.decide(reuseRequest(offering, tier, passedOver));
                 ReuseDecision decision = decided.decision();
                 Work started;
                 try {
@@ -765,12 +784,16 @@ public class FarmServiceManager implements LocalServiceManager {
      * one is left out once its service stops answering ({@link #heldByUnreachableHost}).
      */
     ReuseRequest reuseRequest(Offering offering, Settings.Tier tier) {
+        return reuseRequest(offering, tier, Set.of());
+    }
+
+    private ReuseRequest reuseRequest(Offering offering, Settings.Tier tier, Set<String> passedOver) {
         Settings s = settings();
         long now = loadClock.getAsLong();
         List<ReusableVm> vms = new ArrayList<>();
         for (VmRecord vm : stateTable.offering(offering)) {
             HostStatus host = hosts.status(vm.hostId()).orElse(null);
-            if (heldByUnreachableHost(vm, host, s)) {
+            if (passedOver.contains(vm.id()) || heldByUnreachableHost(vm, host, s)) {
                 continue;
             }
             LoadMeter meter = loads.get(vm.id());

@@ -15,7 +15,8 @@ import org.servicefarm.api.driver.VmSpec;
 record Settings(Duration defaultDeadline, Duration maxDeadline, int vmCap, Capacity vmSize,
                 double requestsPerMinutePerVm, Map<String, Tier> tiers, String defaultTier,
                 Map<String, Integer> servicePorts, int workers, Duration createEstimate, Duration failureRetryAfter,
-                EndpointProbe.Timing probe, Duration unreachableHostGrace, int createAttempts) {
+                EndpointProbe.Timing probe, Duration unreachableHostGrace, int createAttempts,
+                int wakeAttempts) {
 
     /**
      * A customer tier.
@@ -56,13 +57,16 @@ record Settings(Duration defaultDeadline, Duration maxDeadline, int vmCap, Capac
         if (c.create_attempts() < 1 || c.create_attempts() > 10) {
             throw new IllegalArgumentException("create.attempts must be 1 to 10: " + c.create_attempts());
         }
+        if (c.wake_attempts() < 1 || c.wake_attempts() > 10) {
+            throw new IllegalArgumentException("wake.attempts must be 1 to 10: " + c.wake_attempts());
+        }
         return new Settings(Duration.ofMillis(c.deadline_default_ms()), Duration.ofMillis(c.deadline_max_ms()),
                 c.vm_cap(), new Capacity(c.vm_vcpus(), c.vm_memoryMiB(), 1), c.vm_requestsPerMinute(),
                 java.util.Collections.unmodifiableMap(tiers), c.defaultTier(), Map.copyOf(ports), c.workers(),
                 Duration.ofMillis(c.estimate_create_ms()), Duration.ofSeconds(c.retryAfter_failure_s()),
                 new EndpointProbe.Timing(Duration.ofMillis(c.probe_timeout_ms()), Duration.ofMillis(c.probe_interval_ms()),
                         Duration.ofMillis(c.probe_limit_ms())),
-                Duration.ofSeconds(c.unreachableHost_grace_s()), c.create_attempts());
+                Duration.ofSeconds(c.unreachableHost_grace_s()), c.create_attempts(), c.wake_attempts());
     }
 
     private static void positive(String key, double value) {

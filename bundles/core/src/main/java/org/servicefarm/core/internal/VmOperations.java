@@ -54,6 +54,20 @@ final class VmOperations {
         }
     }
 
+    /**
+     * A VM could not be woken (it is back at rest, or given up): requests that wanted it are served by another VM or
+     * a new one ({@link #vmId} passed over).
+     */
+    static final class WakeFailedException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final String vmId;
+
+        WakeFailedException(String vmId, String message, Throwable cause) {
+            super(message, cause);
+            this.vmId = vmId;
+        }
+    }
+
     private final StateTable table;
     private final HostRegistry hosts;
     private final HostIndex index;
@@ -78,6 +92,11 @@ final class VmOperations {
      * ends its wait at once ({@link #guestFailed}).
      */
     private final Map<String, CompletableFuture<Void>> awaitingAnswer = new ConcurrentHashMap<>();
+    /**
+     * Wakes in a row each VM's host refused while its connection was alive, by VM id: the VM's own failures (a saved
+     * state that cannot be read back), not its host's (gone meanwhile). Cleared by a wake that succeeds.
+     */
+    private final Map<String, Integer> wakesRefused = new ConcurrentHashMap<>();
     /** Wakes under way, by VM id: requests for the VM join them. */
     final Map<String, Work> activations = new ConcurrentHashMap<>();
     /** The compressor's level for the compressed and delta tiers. */
@@ -276,6 +295,7 @@ final class VmOperations {
         table.moveFromAny(vm.id(), finalState, detail);
         loads.remove(vm.id());
         answeredWhenStopped.remove(vm.id());
+        wakesRefused.remove(vm.id());
     }
 
     // ---- relocation -----------------------------------------------------------------------------------------
@@ -386,8 +406,16 @@ final class VmOperations {
                 table.update(vm.id(), moving, row -> row.withArchive(moved));
             }
             HostConnection connection = hosts.connection(host);
-            Map<String, Endpoint> endpoints = kind == Activation.RESUMED ? connection.resume(vm.id())
-                    : connection.restore(vm.id());
+            Map<String, Endpoint> endpoints;
+            try {
+                endpoints = kind == Activation.RESUMED ? connection.resume(vm.id()) : connection.restore(vm.id());
+            } catch (HypervisorException | RuntimeException e) {
+                if (givenUp(vm, host, connection, work, e)) {
+                    return;
+                }
+                throw e;
+            }
+            wakesRefused.remove(vm.id());
             VmRecord waking = table.update(vm.id(), moving, row -> row.withEndpoints(endpoints)).orElseThrow(
                     () -> new IllegalStateException("VM " + vm.id() + " left " + moving + " while it was woken"));
             boolean answersAsBefore = endpoints.equals(answeredWhenStopped.remove(vm.id()));
@@ -410,17 +438,43 @@ final class VmOperations {
                 LOG.warn("{}; destroying it", why);
                 activations.remove(vm.id(), work);
                 destroyQuietly(waking, VmState.FAILED, why);
-                work.future().completeExceptionally(failure);
+                work.future().completeExceptionally(new WakeFailedException(vm.id(), why, failure));
             }, workers);
         } catch (Exception | Error e) { // whatever happens, joined requests must get an answer
-            LOG.warn("{} failed: {}", work.doing(), e.getMessage());
+            String why = work.doing() + " failed: " + e.getMessage();
+            LOG.warn("{}", why);
             // the VM is still where its archive (or its memory) is: leave it there for the next attempt
             String stays = archiveHost;
             table.move(vm.id(), moving, resting, row -> (stays.equals(row.hostId()) ? row : row.withHost(stays))
-                    .withState(resting, work.doing() + " failed: " + e.getMessage()));
+                    .withState(resting, why));
             activations.remove(vm.id(), work);
-            work.future().completeExceptionally(e);
+            work.future().completeExceptionally(new WakeFailedException(vm.id(), why, e));
         }
+    }
+
+    /**
+     * Counts a wake the host refused while it answers (the VM's own failure) and gives the VM up at
+     * {@code wake.attempts} in a row: FAILED, removed from its host, the work failed.
+     *
+     * @return whether it was given up; if not, it goes back to rest as after any failed wake
+     */
+    private boolean givenUp(VmRecord vm, String host, HostConnection connection, Work work, Exception e) {
+        if (!connection.alive()) {
+            return false; // its host went, not the VM: nothing is known of the VM
+        }
+        int refused = wakesRefused.merge(vm.id(), 1, Integer::sum);
+        int attempts = settings.get().wakeAttempts();
+        if (refused < attempts) {
+            return false;
+        }
+        String why = work.doing() + " failed: " + e.getMessage() + "; " + (attempts == 1 ? "its wake"
+                : refused + " wakes in a row") + " failed on a host that answers: the VM is given up";
+        LOG.warn("{}; destroying it", why);
+        activations.remove(vm.id(), work);
+        destroyQuietly(table.vm(vm.id()).filter(row -> row.hostId().equals(host)).orElse(vm.withHost(host)),
+                VmState.FAILED, why);
+        work.future().completeExceptionally(new WakeFailedException(vm.id(), why, e));
+        return true;
     }
 
     /** What a host has in all, as the index knows it (none for a host gone meanwhile: nothing fits there). */

@@ -59,6 +59,8 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
     static final long SAVED_BYTES = 64L << 20;
     /** Hosts whose driver refuses every archive (a full disk, say). */
     final Set<String> archiveFailing = ConcurrentHashMap.newKeySet();
+    /** VMs whose resume and restore the host refuses, as when a saved state cannot be read back. */
+    final Set<String> wakeFailing = ConcurrentHashMap.newKeySet();
     final AtomicInteger connects = new AtomicInteger();
     volatile CountDownLatch bootGate = new CountDownLatch(0);
     /** Hosts whose connection has ended (their daemon restarted, say): {@code alive()} is false until the next connect. */
@@ -277,6 +279,7 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
             @Override
             public Map<String, Endpoint> resume(String vmId) throws HypervisorException {
                 expect(vmId, VmState.SLEEPING);
+                refuseWake(vmId);
                 guests.put(vmId, VmState.ACTIVE);
                 return endpoints(vmId);
             }
@@ -335,6 +338,7 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
             @Override
             public Map<String, Endpoint> restore(String vmId) throws HypervisorException {
                 expect(vmId, VmState.ARCHIVED);
+                refuseWake(vmId);
                 guests.put(vmId, VmState.ACTIVE);
                 tiers.remove(vmId);
                 restores.incrementAndGet();
@@ -381,6 +385,13 @@ final class FakeHypervisor implements HypervisorDriver, AutoCloseable {
                 VmState actual = guests.get(vmId);
                 if (actual != state) {
                     throw new HypervisorException(vmId + " is " + actual + ", not " + state);
+                }
+            }
+
+            private void refuseWake(String vmId) throws HypervisorException {
+                if (wakeFailing.contains(vmId)) {
+                    throw new HypervisorException("host " + host.name() + ": the saved state of " + vmId
+                            + " cannot be read back");
                 }
             }
         };

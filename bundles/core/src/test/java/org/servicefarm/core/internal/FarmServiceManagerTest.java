@@ -456,6 +456,8 @@ class FarmServiceManagerTest {
         for (int attempts : new int[] {0, 11}) {
             assertEquals("create.attempts must be 1 to 10: " + attempts, assertThrows(IllegalArgumentException.class,
                     () -> Settings.from(config(Map.of("create.attempts", attempts)))).getMessage());
+            assertEquals("wake.attempts must be 1 to 10: " + attempts, assertThrows(IllegalArgumentException.class,
+                    () -> Settings.from(config(Map.of("wake.attempts", attempts)))).getMessage());
         }
         assertEquals("tier 'gold:x:0.5' must be name:maxReplicas:loadThreshold, a whole number and a number",
                 assertThrows(IllegalArgumentException.class,

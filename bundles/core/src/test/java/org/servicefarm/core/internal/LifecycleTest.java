@@ -335,6 +335,64 @@ class LifecycleTest {
     }
 
     @Test
+    void aRequestWhoseVmCannotBeWokenIsServedByANewOneAndTheVmIsGivenUpAtItsSecondRefusalInARow() {
+        VmRecord broken = row(grant("wiki").vmId());
+        farm.manager.sleep(broken.id());
+        farm.hypervisor.wakeFailing.add(broken.id());
+
+        Outcome.Granted first = grant("wiki");
+        assertEquals(Activation.CREATED, first.activation(), "a new VM serves the request whose resume failed");
+        assertNotEquals(broken.id(), first.vmId());
+        assertEquals(VmState.SLEEPING, row(broken.id()).state(), "refused once: it rests, to be tried again");
+        assertTrue(row(broken.id()).detail().contains("cannot be read back"), row(broken.id()).detail());
+        assertEquals(VmState.SLEEPING, guest(broken));
+
+        // the new VM goes; the next request tries the sleeping one again: its second refusal in a row
+        farm.manager.destroy(first.vmId());
+        Outcome.Granted second = grant("wiki");
+        assertEquals(Activation.CREATED, second.activation());
+        VmRecord given = row(broken.id());
+        assertEquals(VmState.FAILED, given.state());
+        assertTrue(given.detail().contains("2 wakes in a row failed on a host that answers: the VM is given up"),
+                given.detail());
+        assertFalse(farm.hypervisor.guestsByHost.get(broken.hostId()).containsKey(broken.id()), "removed from its host");
+        assertEquals(VmState.ACTIVE, row(second.vmId()).state());
+    }
+
+    @Test
+    void theOperatorsFailedWakesCountOnlyWhileTheVmsHostAnswersAndASuccessStartsTheCountAgain() {
+        VmRecord vm = row(grant("wiki").vmId());
+        farm.manager.archive(vm.id(), ArchiveTier.COMPRESSED);
+        farm.hypervisor.wakeFailing.add(vm.id());
+        // its host's connection ended meanwhile: the refusals are its host's, and say nothing of the VM
+        farm.hypervisor.lostConnections.add(vm.hostId());
+        for (int i = 0; i < 3; i++) {
+            ConflictException refused = assertThrows(ConflictException.class, () -> farm.manager.wake(vm.id()));
+            assertTrue(refused.getMessage().startsWith("waking VM " + vm.id() + " failed: restoring " + vm.id()
+                    + " on " + vm.hostId() + " failed: host " + vm.hostId() + ": the saved state of " + vm.id()
+                    + " cannot be read back"), refused.getMessage());
+            assertEquals(VmState.ARCHIVED, row(vm.id()).state());
+        }
+        farm.hypervisor.lostConnections.remove(vm.hostId());
+
+        assertThrows(ConflictException.class, () -> farm.manager.wake(vm.id()));
+        assertEquals(VmState.ARCHIVED, row(vm.id()).state(), "one refusal while its host answers");
+        assertEquals(ArchiveTier.COMPRESSED, row(vm.id()).archive().tier(), "its archive as it was");
+        farm.hypervisor.wakeFailing.remove(vm.id());
+        assertEquals(VmState.ACTIVE, farm.manager.wake(vm.id()).state());
+
+        farm.manager.archive(vm.id(), ArchiveTier.SAVED);
+        farm.hypervisor.wakeFailing.add(vm.id());
+        assertThrows(ConflictException.class, () -> farm.manager.wake(vm.id()));
+        assertEquals(VmState.ARCHIVED, row(vm.id()).state(), "the success started the count again");
+        ConflictException last = assertThrows(ConflictException.class, () -> farm.manager.wake(vm.id()));
+        assertTrue(last.getMessage().endsWith("2 wakes in a row failed on a host that answers: the VM is given up"),
+                last.getMessage());
+        assertEquals(VmState.FAILED, row(vm.id()).state());
+        assertEquals(0, farm.host(vm.hostId()).orElseThrow().used().vms(), "no room held for it");
+    }
+
+    @Test
     void aVmStoppedWhileItAnsweredIsWokenWithoutAProbeAnOtherOneIsProbed() {
         String id = grant("wiki").vmId();
         int before = farm.hypervisor.serviceGets.get();
