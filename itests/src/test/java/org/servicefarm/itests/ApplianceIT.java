@@ -579,6 +579,48 @@ public class ApplianceIT extends BootedAppliance {
         assertFalse(executeAsAdmin("farm:status").contains("refused"));
     }
 
+    /**
+     * A plug-in's target that matches nothing (a typo in the keep-alive policy's name, in the VM eviction policy's)
+     * leaves Declarative Services without a service to bind, and the appliance without the plug-in: no VM would ever
+     * sleep, none be evicted at the cap. The status lists each as refused, with what is installed and what runs
+     * instead, once it has matched nothing for the grace; mended, the refusals are withdrawn.
+     */
+    @Test
+    public void ga_aPluginTargetThatMatchesNothingIsListedAsRefusedUntilMended() throws Exception {
+        String lifecycle = "org.servicefarm.lifecycle";
+        String eviction = "org.servicefarm.eviction";
+        setProperty(lifecycle, "policy.target", "(keepalive.name=fixd)");
+        setProperty(eviction, "vmPolicy.target", "(eviction.name=lur)");
+        java.util.concurrent.atomic.AtomicReference<Map<String, JsonNode>> seen =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        await("both targets to be refused", () -> {
+            seen.set(refusedByPid());
+            return seen.get() != null && seen.get().keySet().containsAll(List.of(lifecycle, eviction));
+        });
+        JsonNode keepAlive = seen.get().get(lifecycle);
+        String reason = keepAlive.path("reason").asText();
+        assertTrue(reason, reason.startsWith("policy.target (keepalive.name=fixd) matches none of the 3 "
+                + "KeepAlivePolicy services installed (keepalive.name: adaptive, fixed, histogram)"));
+        assertEquals("no keep-alive policy is in force: idle VMs are not put to sleep, archived or destroyed",
+                keepAlive.path("inForce").asText());
+        JsonNode vms = seen.get().get(eviction);
+        assertTrue(vms.toString(), vms.path("reason").asText().startsWith("vmPolicy.target (eviction.name=lur) "
+                + "matches none of the "));
+        assertTrue(vms.toString(), vms.path("reason").asText().contains("eviction.name: gdsf, greedydual, lfu, lru)"));
+        assertEquals("no VM is evicted at the VM cap: requests that need a new VM wait", vms.path("inForce").asText());
+        String status = executeAsAdmin("farm:status");
+        assertTrue(status, status.contains(lifecycle + " since ") && status.contains(": policy.target "));
+
+        setProperty(lifecycle, "policy.target", "(keepalive.name=fixed)");
+        setProperty(eviction, "vmPolicy.target", "(eviction.name=lru)");
+        await("the refusals to be withdrawn", () -> {
+            Map<String, JsonNode> left = refusedByPid();
+            return left != null && left.isEmpty();
+        });
+        String policy = executeAsAdmin("farm:keepalive");
+        assertTrue(policy, policy.startsWith("Keep-alive policy in force: fixed"));
+    }
+
     /** The configurations refused, by pid, as {@code GET /api/v1/status} lists them; null while it does not answer. */
     private Map<String, JsonNode> refusedByPid() {
         HttpResponse<String> status = client.get("/api/v1/status", Login.VIEWER);

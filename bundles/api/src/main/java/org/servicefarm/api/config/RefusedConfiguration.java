@@ -25,6 +25,15 @@ public record RefusedConfiguration(String pid, String reason, String inForce, In
     public static final String PID = "servicefarm.configuration.pid";
 
     /**
+     * Prefix of a component property, {@code servicefarm.without.<reference>}: what the component runs on, in words,
+     * while the target its configuration gives the reference {@code <reference>} matches no service (a typo, a plug-in
+     * not deployed). Such a target is refused as the configuration's, and this is the refusal's {@link #inForce}.
+     *
+     * @since 1.1
+     */
+    public static final String WITHOUT = "servicefarm.without.";
+
+    /**
      * What to show of {@code refusals}: one per pid, the latest (several components may read one configuration, the
      * manager's for one, and each registers its refusal), by pid.
      */

@@ -21,7 +21,9 @@ import org.servicefarm.api.eviction.EvictionPolicy;
  * configuration's {@code imagePolicy.target} chooses the image cache's policy: the images bundle reads it (its
  * {@code ImageEviction} shares this PID), and this metatype describes all three.
  */
-@Component(service = Eviction.class, configurationPid = Eviction.PID)
+@Component(service = Eviction.class, configurationPid = Eviction.PID, property = {
+        org.servicefarm.api.config.RefusedConfiguration.WITHOUT + "vmPolicy=no VM is evicted at the VM cap: requests that need a new VM wait",
+        org.servicefarm.api.config.RefusedConfiguration.WITHOUT + "stagedPolicy=no staged content leaves a host whose staging space runs short"})
 @Designate(ocd = Eviction.Config.class)
 public class Eviction {
 

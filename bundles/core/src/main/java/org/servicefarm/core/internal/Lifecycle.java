@@ -47,7 +47,8 @@ import org.slf4j.LoggerFactory;
  * tests drive it with a virtual clock and never sleep.
  */
 @Component(service = {Lifecycle.class, KeepAliveView.class}, configurationPid = Lifecycle.PID,
-        immediate = true)
+        immediate = true, property = org.servicefarm.api.config.RefusedConfiguration.WITHOUT + "policy=no keep-alive policy is in force: "
+        + "idle VMs are not put to sleep, archived or destroyed")
 @Designate(ocd = Lifecycle.Config.class)
 public class Lifecycle implements KeepAliveView {
 

@@ -46,7 +46,8 @@ import org.slf4j.LoggerFactory;
  * requests in flight finish on the strategy they started with. While no strategy matches (one is being swapped for
  * another), or if the one in force fails, the core ranks by load itself, so no request fails for want of a strategy.
  */
-@Component(service = Placement.class, configurationPid = Placement.PID)
+@Component(service = Placement.class, configurationPid = Placement.PID, property = org.servicefarm.api.config.RefusedConfiguration.WITHOUT + "placement="
+        + "the core places on the least loaded host itself (" + Placement.FALLBACK_NAME + ")")
 @Designate(ocd = Placement.Config.class)
 public class Placement {
 

@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * a grant that cannot be granted, work to join that is not under way), the core decides itself ({@link #FALLBACK}),
  * so no request fails for want of a policy.
  */
-@Component(service = Reuse.class, configurationPid = Reuse.PID)
+@Component(service = Reuse.class, configurationPid = Reuse.PID, property = org.servicefarm.api.config.RefusedConfiguration.WITHOUT + "reuse=the core "
+        + "decides reuse itself (" + Reuse.FALLBACK_NAME + ": the least loaded ACTIVE VM, no scaling out)")
 @Designate(ocd = Reuse.Config.class)
 public class Reuse {
 

@@ -40,7 +40,9 @@ import org.slf4j.LoggerFactory;
  * ships naming its database store, so the table waits for it at boot instead of starting on the store in memory and
  * starting again (with everything over it) when the database store arrives.
  */
-@Component(service = {StateTable.class, StateTableView.class}, configurationPid = "org.servicefarm.store")
+@Component(service = {StateTable.class, StateTableView.class}, configurationPid = "org.servicefarm.store",
+        property = org.servicefarm.api.config.RefusedConfiguration.WITHOUT + "store=the state table waits for its "
+                + "store: the farm's core does not start, no request is served")
 public class StateTable implements StateTableView {
 
     private static final Logger LOG = LoggerFactory.getLogger(StateTable.class);
