@@ -919,11 +919,12 @@ public class FarmServiceManager implements LocalServiceManager {
 
     /**
      * What placement would be asked for a new VM of the offering, whose image is not obtained (an explanation, a reuse
-     * policy looking ahead): the kind of host by whether the image store would build a composition only, the
-     * configured size (the image's own memory is known once built).
+     * policy looking ahead): the kind of host by whether the image store would build a composition only; the size
+     * the creation would give it when the image is built already (its memory floor), else the configured size.
      */
     private PlacementRequest lookAhead(Offering offering, Settings.Tier tier, Settings s, boolean compositionOnly) {
-        return new PlacementRequest(offering, tier.name(), s.vmSize(), replicaHosts(offering),
+        Capacity size = imageStore.find(offering).map(image -> vmSize(s, image)).orElse(s.vmSize());
+        return new PlacementRequest(offering, tier.name(), size, replicaHosts(offering),
                 hosts.guestsFor(compositionOnly));
     }
 

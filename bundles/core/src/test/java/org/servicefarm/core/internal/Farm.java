@@ -158,8 +158,13 @@ final class Farm implements AutoCloseable {
 
     /** A host with driver properties ({@code hypervisor.*} keys), e.g. {@code bits} for one that boots real guests. */
     void addHost(String name, int vms, double cost, String zone, Map<String, String> properties) {
+        addHost(name, vms, 16384, cost, zone, properties);
+    }
+
+    /** {@link #addHost(String, int, double, String, Map)} with {@code memoryMiB} of memory. */
+    void addHost(String name, int vms, long memoryMiB, double cost, String zone, Map<String, String> properties) {
         Map<String, Object> config = new HashMap<>(Map.of("name", name, "driver", "fake", "uri", "fake:///" + name,
-                "capacity.vms", vms, "costPerHour", cost, "securityZone", zone));
+                "capacity.vms", vms, "capacity.memoryMiB", memoryMiB, "costPerHour", cost, "securityZone", zone));
         properties.forEach((k, v) -> config.put(HostConfiguration.DRIVER_PREFIX + k, v));
         HostConfiguration host = new HostConfiguration();
         host.activate(convert(config, HostConfiguration.Config.class), config);

@@ -47,10 +47,15 @@ class RealImagesTest {
 
     /** Real images (one kernel artifact) for the services named, compositions with a reason for the others. */
     private static ImageStore realFor(List<String> services, long minMemoryMiB) {
+        return realFor(services, minMemoryMiB, false);
+    }
+
+    /** {@link #realFor(List, long)}, each image found as built when {@code built}, before it is obtained. */
+    private static ImageStore realFor(List<String> services, long minMemoryMiB, boolean built) {
         return new ImageStore() {
             @Override
             public Optional<ImageRef> find(Offering offering) {
-                return Optional.empty();
+                return built ? Optional.of(obtain(offering)) : Optional.empty();
             }
 
             @Override
@@ -143,6 +148,22 @@ class RealImagesTest {
         farm = new Farm(Map.of(), new FakeHypervisor(), Map.of("bits", "true"));
         assertEquals("answer NEVER: no real image: " + ComposedImageStore.REASON
                 + "; every host of the farm boots real guests", farm.manager.explain(ServiceRequest.of("wiki")).action());
+    }
+
+    @Test
+    void anExplanationSizesTheVmAsItsCreationWouldOnceItsImageIsBuilt() {
+        farm = new Farm(Map.of("vm.memoryMiB", 256), new FakeHypervisor(), Map.of("bits", "true"));
+        farm.manager.imageStore = realFor(List.of("wiki"), 384, true);
+        // first in the test strategy's order (fewest VMs, then name), with room for the configured 256 MiB only
+        farm.addHost("a-qemu", 8, 300, 0.01, "standard", Map.of("bits", "true"));
+        Farm.await("a-qemu connected", () -> farm.host("a-qemu").map(HostStatus::connected).orElse(false));
+
+        Explanation wiki = farm.manager.explain(ServiceRequest.of("wiki"));
+        assertTrue(wiki.action().startsWith("create a VM on host ") && !wiki.action().contains("a-qemu"),
+                wiki.action());
+        Outcome.Granted granted = assertInstanceOf(Outcome.Granted.class, request("wiki"));
+        assertEquals(wiki.action(), "create a VM on host " + granted.hostId(), "as explained");
+        assertEquals(384, farm.table.vm(granted.vmId()).orElseThrow().resources().memoryMiB());
     }
 
     @Test
