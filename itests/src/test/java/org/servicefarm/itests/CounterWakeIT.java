@@ -192,6 +192,39 @@ public class CounterWakeIT {
         assertEquals("counter 6", count(back.endpoint()));
     }
 
+    /**
+     * The archive damaged on its host's disk (cut to half, as by a disk that filled while it was written): QEMU cannot
+     * load it, and the request that wanted it is granted a new guest (its count starts again) instead of failing, the
+     * damaged VM left ARCHIVED with why. The failure must come back, not hang: a restore that never ended would hold
+     * every request for the counter on it.
+     */
+    @Test
+    public void d_aDamagedArchiveGivesWayToANewGuest() throws Exception {
+        String id = first.vmId();
+        HttpResponse<String> archived = client.post("/api/v1/vms/" + id + "/archive?tier=COMPRESSED", "", Login.ADMIN);
+        assertEquals(archived.body(), 200, archived.statusCode());
+        String host = vm(id).path("host").asText();
+        Path archive = STATES.resolve(host).resolve(id + ".save.zst");
+        long bytes = Files.size(archive);
+        try (java.nio.channels.FileChannel file = java.nio.channels.FileChannel.open(archive,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            file.truncate(bytes / 2);
+        }
+
+        long started = System.nanoTime();
+        Grant fresh = client.requestUntilGranted(COUNTER_WAITING, GRANT);
+        long seconds = Duration.ofNanos(System.nanoTime() - started).toSeconds();
+        assertNotEquals(fresh.body().toString(), id, fresh.vmId());
+        assertEquals("a new guest, not the damaged one's memory", "counter 1", count(fresh.endpoint()));
+        JsonNode damaged = vm(id);
+        assertEquals(damaged.toString(), "ARCHIVED", damaged.path("state").asText());
+        assertTrue(damaged.toString(), damaged.path("detail").asText().startsWith("restoring " + id + " on " + host
+                + " failed: "));
+        System.out.println("CounterWakeIT: archive cut from " + bytes + " to " + bytes / 2 + " bytes; a new guest "
+                + "granted in " + seconds + " s after " + fresh.retries() + " RETRY_LATER: " + fresh.body()
+                + "; the damaged VM: " + damaged.path("detail").asText());
+    }
+
     @Test
     public void z_removeWhatTheClassMade() throws Exception {
         assertTrue("the tests made a guest", removeWhatTheClassMade() >= 1);
