@@ -12,6 +12,7 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.servicefarm.api.config.RefusedConfiguration;
 import org.servicefarm.api.eviction.EvictionCandidate;
 import org.servicefarm.api.eviction.EvictionPolicy;
 
@@ -22,8 +23,8 @@ import org.servicefarm.api.eviction.EvictionPolicy;
  * {@code ImageEviction} shares this PID), and this metatype describes all three.
  */
 @Component(service = Eviction.class, configurationPid = Eviction.PID, property = {
-        org.servicefarm.api.config.RefusedConfiguration.WITHOUT + "vmPolicy=no VM is evicted at the VM cap: requests that need a new VM wait",
-        org.servicefarm.api.config.RefusedConfiguration.WITHOUT + "stagedPolicy=no staged content leaves a host whose staging space runs short"})
+        RefusedConfiguration.WITHOUT + "vmPolicy=no VM is evicted at the VM cap: requests that need a new VM wait",
+        RefusedConfiguration.WITHOUT + "stagedPolicy=no staged content leaves a host whose staging space runs short"})
 @Designate(ocd = Eviction.Config.class)
 public class Eviction {
 

@@ -30,6 +30,7 @@ import org.servicefarm.api.Offering;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.config.ConfiguredSettings;
+import org.servicefarm.api.config.RefusedConfiguration;
 import org.servicefarm.api.keepalive.KeepAliveOutlook;
 import org.servicefarm.api.keepalive.KeepAlivePolicy;
 import org.servicefarm.api.keepalive.KeepAliveView;
@@ -47,8 +48,8 @@ import org.slf4j.LoggerFactory;
  * tests drive it with a virtual clock and never sleep.
  */
 @Component(service = {Lifecycle.class, KeepAliveView.class}, configurationPid = Lifecycle.PID,
-        immediate = true, property = org.servicefarm.api.config.RefusedConfiguration.WITHOUT + "policy=no keep-alive policy is in force: "
-        + "idle VMs are not put to sleep, archived or destroyed")
+        immediate = true, property = RefusedConfiguration.WITHOUT + "policy=no keep-alive policy is in force: idle VMs "
+                + "are not put to sleep, archived or destroyed")
 @Designate(ocd = Lifecycle.Config.class)
 public class Lifecycle implements KeepAliveView {
 

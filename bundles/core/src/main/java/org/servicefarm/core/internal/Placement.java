@@ -24,6 +24,7 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.servicefarm.api.HostStatus;
 import org.servicefarm.api.config.ConfiguredSettings;
+import org.servicefarm.api.config.RefusedConfiguration;
 import org.servicefarm.api.placement.Candidate;
 import org.servicefarm.api.placement.HostFilter;
 import org.servicefarm.api.placement.HostView;
@@ -46,8 +47,8 @@ import org.slf4j.LoggerFactory;
  * requests in flight finish on the strategy they started with. While no strategy matches (one is being swapped for
  * another), or if the one in force fails, the core ranks by load itself, so no request fails for want of a strategy.
  */
-@Component(service = Placement.class, configurationPid = Placement.PID, property = org.servicefarm.api.config.RefusedConfiguration.WITHOUT + "placement="
-        + "the core places on the least loaded host itself (" + Placement.FALLBACK_NAME + ")")
+@Component(service = Placement.class, configurationPid = Placement.PID, property = RefusedConfiguration.WITHOUT
+        + "placement=the core places on the least loaded host itself (" + Placement.FALLBACK_NAME + ")")
 @Designate(ocd = Placement.Config.class)
 public class Placement {
 

@@ -86,13 +86,24 @@ final class PluginTargets {
             Set<String> values = new TreeSet<>();
             for (Map<String, Object> service : installed) {
                 service.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(attribute))
-                        .forEach(e -> values.add(Names.excerpt(String.valueOf(e.getValue()), 60)));
+                        .forEach(e -> values.add(Names.excerpt(shown(e.getValue()), 60)));
             }
             if (!values.isEmpty()) {
                 shown.add(attribute + ": " + String.join(", ", values));
             }
         }
         return shown.isEmpty() ? "" : " (" + String.join("; ", shown) + ")";
+    }
+
+    /** A service property's value as text; an array's or a collection's elements joined (objectClass is one). */
+    private static String shown(Object value) {
+        if (value instanceof Object[] array) {
+            return String.join(",", java.util.Arrays.stream(array).map(String::valueOf).toList());
+        }
+        if (value instanceof java.util.Collection<?> collection) {
+            return String.join(",", collection.stream().map(String::valueOf).toList());
+        }
+        return String.valueOf(value);
     }
 
     /**

@@ -16,6 +16,7 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
+import org.servicefarm.api.config.RefusedConfiguration;
 import org.servicefarm.api.reuse.ReusableVm;
 import org.servicefarm.api.reuse.ReuseDecision;
 import org.servicefarm.api.reuse.ReuseDecision.Step;
@@ -31,8 +32,9 @@ import org.slf4j.LoggerFactory;
  * a grant that cannot be granted, work to join that is not under way), the core decides itself ({@link #FALLBACK}),
  * so no request fails for want of a policy.
  */
-@Component(service = Reuse.class, configurationPid = Reuse.PID, property = org.servicefarm.api.config.RefusedConfiguration.WITHOUT + "reuse=the core "
-        + "decides reuse itself (" + Reuse.FALLBACK_NAME + ": the least loaded ACTIVE VM, no scaling out)")
+@Component(service = Reuse.class, configurationPid = Reuse.PID, property = RefusedConfiguration.WITHOUT
+        + "reuse=the core decides reuse itself (" + Reuse.FALLBACK_NAME + ": the least loaded ACTIVE VM, no scaling "
+        + "out)")
 @Designate(ocd = Reuse.Config.class)
 public class Reuse {
 

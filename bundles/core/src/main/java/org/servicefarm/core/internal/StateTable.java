@@ -20,6 +20,7 @@ import org.servicefarm.api.StateTableView;
 import org.servicefarm.api.VmRecord;
 import org.servicefarm.api.VmState;
 import org.servicefarm.api.audit.AuditTrail;
+import org.servicefarm.api.config.RefusedConfiguration;
 import org.servicefarm.api.store.VmStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,8 +42,8 @@ import org.slf4j.LoggerFactory;
  * starting again (with everything over it) when the database store arrives.
  */
 @Component(service = {StateTable.class, StateTableView.class}, configurationPid = "org.servicefarm.store",
-        property = org.servicefarm.api.config.RefusedConfiguration.WITHOUT + "store=the state table waits for its "
-                + "store: the farm's core does not start, no request is served")
+        property = RefusedConfiguration.WITHOUT + "store=the state table waits for its store: the farm's core does "
+                + "not start, no request is served")
 public class StateTable implements StateTableView {
 
     private static final Logger LOG = LoggerFactory.getLogger(StateTable.class);

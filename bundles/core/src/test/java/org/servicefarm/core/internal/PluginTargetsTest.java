@@ -40,6 +40,11 @@ class PluginTargetsTest {
                 "only attributes the services have are listed");
         assertEquals(Optional.of("placement.target (placement.name=binpack) matches nothing: no PlacementStrategy "
                 + "service is installed"), PluginTargets.unmatched(placement("(placement.name=binpack)"), List.of()));
+        assertEquals(Optional.of("placement.target (objectClass=Nope) matches none of the 1 PlacementStrategy service "
+                + "installed (objectClass: a.Strategy,b.Other)"), PluginTargets.unmatched(
+                placement("(objectClass=Nope)"),
+                List.of(Map.of("objectClass", new String[] {"a.Strategy", "b.Other"}))),
+                "an array's elements, not its identity");
         String broken = PluginTargets.unmatched(placement("(placement.name=binpack"), STRATEGIES).orElseThrow();
         assertTrue(broken.startsWith("placement.target (placement.name=binpack is not an LDAP filter: "), broken);
     }

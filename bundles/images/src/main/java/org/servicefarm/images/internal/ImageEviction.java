@@ -10,6 +10,7 @@ import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.servicefarm.api.config.RefusedConfiguration;
 import org.servicefarm.api.eviction.EvictionCandidate;
 import org.servicefarm.api.eviction.EvictionPolicy;
 
@@ -19,8 +20,8 @@ import org.servicefarm.api.eviction.EvictionPolicy;
  * {@code vmPolicy.target}; the core's metatype describes both); swappable at run time: a changed target
  * rebinds the reference without restarting anything.
  */
-@Component(service = ImageEviction.class, configurationPid = ImageEviction.PID, property = org.servicefarm.api.config.RefusedConfiguration.WITHOUT + "imagePolicy="
-        + "no image is evicted when the image cache's budget is spent: images that need room are not built")
+@Component(service = ImageEviction.class, configurationPid = ImageEviction.PID, property = RefusedConfiguration.WITHOUT
+        + "imagePolicy=no image is evicted when the image cache's budget is spent: images that need room are not built")
 public class ImageEviction implements ImageCache.Ranker {
 
     /** The core's eviction PID: one file chooses the VM and the image policy. */
