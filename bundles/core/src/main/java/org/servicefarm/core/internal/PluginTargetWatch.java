@@ -72,8 +72,9 @@ public class PluginTargetWatch {
     private void check() {
         try {
             Map<PluginTargets.Wanted, String> unmatched = new LinkedHashMap<>();
+            Map<String, List<Map<String, Object>>> installed = new HashMap<>(); // one look-up per interface
             for (PluginTargets.Wanted wanted : wanted()) {
-                PluginTargets.unmatched(wanted, installed(wanted.interfaceName()))
+                PluginTargets.unmatched(wanted, installed.computeIfAbsent(wanted.interfaceName(), this::installed))
                         .ifPresent(why -> unmatched.put(wanted, why));
             }
             apply(targets.due(unmatched, System.nanoTime()));

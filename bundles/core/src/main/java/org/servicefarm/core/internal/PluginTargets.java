@@ -49,7 +49,7 @@ final class PluginTargets {
     record Refusal(String pid, String reason, String inForce) {
     }
 
-    private final Map<String, Long> firstUnmatched = new java.util.HashMap<>();
+    private final Map<Wanted, Long> firstUnmatched = new java.util.HashMap<>();
 
     /**
      * Why {@code wanted}'s target matches none of the services installed under its interface (their properties), or
@@ -113,17 +113,14 @@ final class PluginTargets {
      * @param unmatched each wanted reference whose target matches nothing now, with why ({@link #unmatched})
      */
     Map<String, Refusal> due(Map<Wanted, String> unmatched, long nanos) {
-        Set<String> now = new java.util.HashSet<>();
         Map<String, List<Map.Entry<Wanted, String>>> byPid = new LinkedHashMap<>();
         for (Map.Entry<Wanted, String> entry : unmatched.entrySet()) {
-            String key = entry.getKey().pid() + " " + entry.getKey().reference() + " " + entry.getKey().target();
-            now.add(key);
-            long since = firstUnmatched.computeIfAbsent(key, k -> nanos);
+            long since = firstUnmatched.computeIfAbsent(entry.getKey(), k -> nanos);
             if (nanos - since >= GRACE_NANOS) {
                 byPid.computeIfAbsent(entry.getKey().pid(), k -> new ArrayList<>()).add(entry);
             }
         }
-        firstUnmatched.keySet().retainAll(now);
+        firstUnmatched.keySet().retainAll(unmatched.keySet());
         Map<String, Refusal> due = new java.util.TreeMap<>();
         byPid.forEach((pid, entries) -> {
             entries.sort(Map.Entry.comparingByValue());

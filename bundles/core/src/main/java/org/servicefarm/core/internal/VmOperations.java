@@ -471,8 +471,7 @@ final class VmOperations {
                 : refused + " wakes in a row") + " failed on a host that answers: the VM is given up";
         LOG.warn("{}; destroying it", why);
         activations.remove(vm.id(), work);
-        destroyQuietly(table.vm(vm.id()).filter(row -> row.hostId().equals(host)).orElse(vm.withHost(host)),
-                VmState.FAILED, why);
+        destroyQuietly(vm.withHost(host), VmState.FAILED, why); // where the wake was tried, its archive moved there
         work.future().completeExceptionally(new WakeFailedException(vm.id(), why, e));
         return true;
     }
